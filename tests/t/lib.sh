@@ -1,0 +1,95 @@
+# Shell test library, modelled on git's t/test-lib.sh.
+#
+#   . "$(dirname "$0")/lib.sh"
+#   test_expect_success 'what it shows' '
+#       kubectl eidf version >out &&
+#       grep "^kubectl-eidf " out
+#   '
+#   test_done
+#
+# Each test script runs in its own scratch directory ($TRASH), with the built
+# executables first on PATH so that the real kubectl finds them as plugins.
+set -u
+: "${EIDF_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${EIDF_BUILD:=$EIDF_SRC/build/default}"
+: "${EIDF_BIN:=$EIDF_BUILD/bin}"
+export EIDF_SRC EIDF_BUILD EIDF_BIN
+TEST_NAME=$(basename "$0" .sh)
+TRASH=$(mktemp -d "${TMPDIR:-/tmp}/eidf-$TEST_NAME.XXXXXX")
+export PATH="$EIDF_BIN:$PATH"
+export HOME="$TRASH/home" XDG_CONFIG_HOME="$TRASH/home/.config"
+mkdir -p "$HOME"
+unset KUBECONFIG NO_COLOR
+# Sanitizer reports must fail the test that triggered them.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=99}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=99}"
+cd "$TRASH" || exit 1
+
+test_count=0 test_failed=0 test_skipped=0
+_cleanups=()
+test_atexit() { _cleanups+=("$1"); }
+_run_cleanups() {
+	local i
+	for ((i=${#_cleanups[@]}-1; i>=0; i--)); do eval "${_cleanups[$i]}" >/dev/null 2>&1 || true; done
+}
+trap '_run_cleanups' EXIT
+
+say() { printf '%s\n' "$*"; }
+
+test_expect_success() {
+	local desc=$1 body=$2
+	test_count=$((test_count+1))
+	if (set -e; eval "$body") >"$TRASH/.out.$test_count" 2>&1; then
+		say "ok $test_count - $desc"
+	else
+		test_failed=$((test_failed+1))
+		say "not ok $test_count - $desc"
+		sed 's/^/#   /' "$TRASH/.out.$test_count"
+		say "#   test body:"; printf '%s\n' "$body" | sed 's/^/#   /'
+	fi
+}
+
+test_skip() {
+	test_count=$((test_count+1)) test_skipped=$((test_skipped+1))
+	say "ok $test_count # skip $1 ($2)"
+}
+
+# test_expect_code CODE CMD...: run CMD, succeed only if it exits with CODE.
+test_expect_code() {
+	local want=$1; shift
+	local got=0
+	"$@" || got=$?
+	if [ "$got" != "$want" ]; then
+		echo "expected exit code $want, got $got from: $*" >&2
+		return 1
+	fi
+}
+
+# test_must_fail CMD...: CMD must exit non-zero, but not by a signal or sanitizer.
+test_must_fail() {
+	local got=0
+	"$@" || got=$?
+	if [ "$got" = 0 ]; then echo "command succeeded unexpectedly: $*" >&2; return 1; fi
+	if [ "$got" -gt 128 ] || [ "$got" = 99 ]; then echo "command crashed ($got): $*" >&2; return 1; fi
+}
+
+test_cmp() { diff -u "$1" "$2"; }
+
+# test_grep [-v] PATTERN FILE: like grep, but show the file when it fails.
+test_grep() {
+	if [ "$1" = -v ]; then
+		shift
+		if grep -q -e "$1" "$2"; then echo "unexpected match for '$1' in $2:" >&2; cat "$2" >&2; return 1; fi
+		return 0
+	fi
+	if ! grep -q -e "$1" "$2"; then echo "no match for '$1' in $2:" >&2; cat "$2" >&2; return 1; fi
+}
+
+test_done() {
+	say "1..$test_count"
+	say "# $TEST_NAME: $((test_count-test_failed-test_skipped)) passed, $test_failed failed, $test_skipped skipped"
+	_run_cleanups; _cleanups=()
+	if [ "$test_failed" = 0 ]; then cd / && rm -rf "$TRASH"; exit 0; fi
+	say "# trash kept in $TRASH"
+	exit 1
+}
