@@ -1,0 +1,2 @@
+/* placeholder; replaced by the real implementation */
+typedef int eidf_util_placeholder;
