@@ -56,7 +56,8 @@ enum complete_kind {
 struct option;
 struct strvec;
 /* Dynamic completion for COMPLETE_CUSTOM: append candidates ("value" or
- * "value\tdescription") to out; `prefix` is the partial word. */
+ * "value\tdescription") to out; `prefix` is the partial word; ctx is the
+ * completing `struct eidf_cmd *` (cmd_client() uses a short timeout). */
 typedef void (*complete_fn)(const char *prefix, struct strvec *out, void *ctx);
 
 struct option {
@@ -108,7 +109,9 @@ struct subcommand {
 };
 
 /* A whole executable: its name ("pvc"), summary, and subcommands.  A stage
- * without subcommands has one entry with name == NULL. */
+ * without subcommands has one entry with name == NULL.  A name == NULL entry
+ * next to named ones is the default command: it runs unless the first
+ * positional word names a subcommand (`devrun CMD...` vs `devrun list`). */
 struct stage {
 	const char *name;             /* "pvc", "build-context" */
 	const char *summary;

@@ -12,6 +12,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define EIDF_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define EIDF_PRINTF(f, a) __attribute__((format(printf, f, a)))
