@@ -259,6 +259,9 @@ static void vmessage(const char *prefix, const char *fmt, va_list ap)
 	struct strbuf sb = STRBUF_INIT;
 	strbuf_addstr(&sb, prefix);
 	strbuf_vaddf(&sb, fmt, ap);
+	/* kubectl prints server errors bare: "Error from server (NotFound): ..." */
+	if (!strcmp(prefix, "error: ") && starts_with(sb.buf + strlen(prefix), "Error from server"))
+		memmove(sb.buf, sb.buf + strlen(prefix), (sb.len -= strlen(prefix)) + 1);
 	if (!sb.len || sb.buf[sb.len - 1] != '\n')
 		strbuf_addch(&sb, '\n');
 	fflush(stdout);

@@ -67,6 +67,10 @@ int kclient_patch_merge(struct kclient *kc, const struct kres *r, const char *ns
 typedef int (*kwatch_cb)(const char *type, const cJSON *object, void *ud);
 int kclient_watch(struct kclient *kc, const struct kres *r, const char *ns,
 		  const struct klist_opts *o, long timeout_ms, kwatch_cb cb, void *ud);
+/* True while cb is being called with the ADDED events of a relist (after
+ * 410 Gone): objects deleted meanwhile get no DELETED event, so a caller
+ * keeping state reconciles against the relisted set. */
+int kclient_watch_relisted(const struct kclient *kc);
 
 /* Pod logs, streamed: cb receives raw bytes as they arrive (return non-zero
  * to stop).  Returns 0 when the server ended the stream normally. */
@@ -83,7 +87,10 @@ int kclient_logs(struct kclient *kc, const char *ns, const char *pod,
 		 const struct klog_opts *o, kdata_cb cb, void *ud);
 
 /* Raw request for anything else (path starts with "/"); body may be NULL.
- * The response body is returned in *out_body (caller frees) when non-NULL. */
+ * The response body is returned in *out_body (caller frees) when non-NULL.
+ * Returns -1 on a transport error or a non-2xx status (kubectl-like message
+ * set; *out_status and *out_body are still filled for HTTP errors).  GET,
+ * HEAD, DELETE and OPTIONS are retried like the typed verbs. */
 int kclient_request(struct kclient *kc, const char *method, const char *path,
 		    const char *content_type, const char *body, size_t body_len,
 		    long *out_status, char **out_body);

@@ -1,0 +1,62 @@
+/* Private to kclient.c, kclient_auth.c and kclient_log.c. */
+#ifndef EIDF_KCLIENT_INTERNAL_H
+#define EIDF_KCLIENT_INTERNAL_H
+
+#include <time.h>
+#include <curl/curl.h>
+
+#include "eidf/kclient.h"
+#include "eidf/exec_credential.h"
+#include "eidf/util.h"
+
+struct kclient {
+	const struct kube_config *cfg;
+	CURL *curl;
+	char errbuf[CURL_ERROR_SIZE];
+	long timeout_ms;
+	long verbosity;
+
+	char *base;                 /* URL prefix requests are made to (no trailing '/') */
+	char *display_host;         /* host:port of the server, for messages */
+	char *host_header;          /* "Host: ..." when tls-server-name rewrote the URL */
+	struct curl_slist *connect_to;
+	int plain_http;             /* http:// server: no credentials are sent */
+	int handle_ready;
+	int plain_warned;
+
+	/* credentials */
+	char *file_token;           /* tokenFile content */
+	time_t file_token_mtime;
+	long file_token_mtime_ns;
+	off_t file_token_size;
+	int refreshed;              /* exec plugin re-run for the current request */
+
+	/* results */
+	long last_status;
+	char *last_reason;
+	long requests;
+	long connects;
+	int watch_relisted;
+};
+
+/* kclient_auth.c: set the TLS client certificate on the handle and put the
+ * bearer token (or nothing) in *token.  force_refresh re-runs an exec plugin. */
+int kc_auth_prepare(struct kclient *kc, int force_refresh, const char **token);
+/* True when a 401 may be cured by re-running the exec plugin. */
+int kc_auth_can_refresh(const struct kclient *kc);
+void kc_auth_release(struct kclient *kc);
+
+/* kclient_log.c: -v logging like kubectl's round_trippers (to stderr). */
+void klog_printf(const struct kclient *kc, long level, const char *fmt, ...) EIDF_PRINTF(3, 4);
+void klog_request(const struct kclient *kc, const char *method, const char *url,
+		  const struct curl_slist *headers, const char *body, size_t body_len,
+		  const char *path);
+void klog_response(const struct kclient *kc, const char *method, const char *url,
+		   long status, long ms, const struct strbuf *resp_headers);
+void klog_response_body(const struct kclient *kc, const char *path,
+			const char *body, size_t len);
+/* A copy of a JSON body fit for logs: Secret values masked (caller frees). */
+char *klog_safe_body(const char *path, const char *body, size_t len);
+const char *http_status_text(long code);
+
+#endif
