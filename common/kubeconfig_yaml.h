@@ -1,0 +1,38 @@
+/* Private: typed access to a kubeconfig YAML document (libyaml document
+ * API).  Every getter returns 0 (absent or ok) or -1 with an error naming
+ * the file, line and field; scalar values are never quoted in errors. */
+#ifndef EIDF_KUBECONFIG_YAML_H
+#define EIDF_KUBECONFIG_YAML_H
+
+#include <yaml.h>
+#include <cjson/cJSON.h>
+#include "eidf/util.h"
+
+struct kyaml {
+	yaml_document_t doc;
+	const char *file;              /* for messages */
+	int loaded;
+};
+
+int kyaml_load(struct kyaml *y, const char *file, const char *data, size_t len);
+void kyaml_release(struct kyaml *y);
+yaml_node_t *kyaml_root(struct kyaml *y);      /* NULL: empty document */
+yaml_node_t *kyaml_node(struct kyaml *y, int id);
+int kyaml_is_null(const yaml_node_t *n);
+const char *kyaml_kind(const yaml_node_t *n);   /* "a mapping", "a list", ... */
+int kyaml_error(const struct kyaml *y, const yaml_node_t *n, const char *field,
+		const char *fmt, ...) EIDF_PRINTF(4, 5);
+/* n must be a mapping with unique scalar keys. */
+int kyaml_check_map(struct kyaml *y, yaml_node_t *n, const char *field);
+/* Value for key, NULL when absent or null. */
+yaml_node_t *kyaml_get(struct kyaml *y, yaml_node_t *map, const char *key);
+int kyaml_str(struct kyaml *y, yaml_node_t *map, const char *key, const char *ctx, char **out);
+int kyaml_bool(struct kyaml *y, yaml_node_t *map, const char *key, const char *ctx, int *out);
+int kyaml_b64(struct kyaml *y, yaml_node_t *map, const char *key, const char *ctx,
+	      struct strbuf *out, int *present);
+int kyaml_strlist(struct kyaml *y, yaml_node_t *map, const char *key, const char *ctx,
+		  struct strvec *out);
+/* JSON for an arbitrary node (cluster extensions); NULL if too deep/large. */
+cJSON *kyaml_to_json(struct kyaml *y, yaml_node_t *n);
+
+#endif
