@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# kubectl eidf pvc: create, list, get, describe, delete, df, du, ls against
+# the local test cluster with EIDF policy on.
+. "$(dirname "$0")/lib.sh"
+
+start_cluster --eidf-policy --tenant eidf042ns
+
+# The host directory that backs a bound claim in the local cluster.
+volume_dir() {
+	local vol
+	vol=$(kubectl get pvc "$1" -o jsonpath='{.spec.volumeName}') &&
+	echo "$EIDF_CLUSTER_STATE/volumes/$vol"
+}
+
+test_expect_success 'create validates the name and size before any request' '
+	: >"$EIDF_CLUSTER_STATE/requests.jsonl" &&
+	test_expect_code 2 kubectl eidf pvc create Bad_Name --size 1Gi 2>err &&
+	test_grep "invalid PVC name \"Bad_Name\"" err &&
+	test_expect_code 2 kubectl eidf pvc create data --size 10GB 2>err &&
+	test_grep "invalid --size \"10GB\"" err &&
+	test_expect_code 2 kubectl eidf pvc create data 2>err &&
+	test_grep "required flag(s) \"size\" not set" err &&
+	test ! -s "$EIDF_CLUSTER_STATE/requests.jsonl"
+'
+
+test_expect_success 'create --dry-run=client -o json emits a schema-valid claim with EIDF defaults' '
+	kubectl eidf pvc create data --size 100Gi --dry-run=client -o json >pvc.json &&
+	node "$EIDF_SRC/tests/validate-manifest.mjs" pvc.json &&
+	grep "\"storageClassName\": \"csi-cephfs-sc\"" pvc.json &&
+	grep "\"ReadWriteMany\"" pvc.json &&
+	grep "\"storage\": \"100Gi\"" pvc.json &&
+	kubectl eidf pvc create data --size 1Gi --dry-run=client -o yaml >pvc.yaml &&
+	test_grep "storageClassName: csi-cephfs-sc" pvc.yaml
+'
+
+test_expect_success 'create --wait returns once the claim is Bound' '
+	kubectl eidf pvc create data --size 1Gi --wait=30s >out &&
+	test_grep "persistentvolumeclaim/data created" out &&
+	test_grep "persistentvolumeclaim/data bound" out &&
+	test "$(kubectl get pvc data -o jsonpath={.status.phase})" = Bound
+'
+
+test_expect_success 'create of an existing claim says how to see it' '
+	test_expect_code 1 kubectl eidf pvc create data --size 1Gi 2>err &&
+	test_grep "PVC \"data\" already exists in namespace \"eidf042ns\"" err
+'
+
+test_expect_success 'create --wait with an unknown storage class reports the provisioning failure' '
+	test_expect_code 1 kubectl eidf pvc create slow --size 1Gi --storage-class no-such-class --wait=3s 2>err &&
+	test_grep "not Bound" err &&
+	test_grep "no-such-class" err
+'
+
+test_expect_success 'the default namespace is refused with an explanation' '
+	test_expect_code 1 kubectl eidf pvc create other --size 1Gi -n default 2>err &&
+	test_grep "namespace \"default\"" err
+'
+
+test_expect_success 'another namespace is Forbidden, shown verbatim' '
+	test_expect_code 1 kubectl eidf pvc create other --size 1Gi -n eidf999ns 2>err &&
+	test_grep "Error from server (Forbidden)" err &&
+	test_grep "cannot create resource \"persistentvolumeclaims\"" err
+'
+
+test_expect_success 'list shows the claim and which Job uses it' '
+	cat >job.yaml <<-\EOF &&
+	apiVersion: batch/v1
+	kind: Job
+	metadata:
+	  generateName: reader-
+	  labels: {kueue.x-k8s.io/queue-name: eidf042ns-user-queue}
+	spec:
+	  template:
+	    spec:
+	      restartPolicy: Never
+	      containers:
+	      - name: c
+	        image: busybox:latest
+	        command: [sh, -c, "sleep 30"]
+	        resources:
+	          requests: {cpu: 100m, memory: 64Mi}
+	          limits: {cpu: 100m, memory: 64Mi}
+	        volumeMounts: [{name: v, mountPath: /mnt/ceph}]
+	      volumes: [{name: v, persistentVolumeClaim: {claimName: data}}]
+	EOF
+	job=$(kubectl create -f job.yaml -o name) && job=${job#job.batch/} &&
+	echo "$job" >job-name &&
+	kubectl wait --for=jsonpath="{.status.active}"=1 "job/$job" --timeout=20s &&
+	kubectl eidf pvc list >out &&
+	test_grep "^NAME  *STATUS  *CAPACITY  *ACCESS MODES  *STORAGECLASS  *USED BY  *AGE" out &&
+	test_grep "^data  *Bound  *1Gi  *RWX  *csi-cephfs-sc  *job/$job " out &&
+	kubectl eidf pvc ls --no-headers >out2 &&
+	test_grep "^data " out2 &&
+	kubectl eidf pvc list -o name >names &&
+	test_grep "^persistentvolumeclaim/data$" names
+'
+
+test_expect_success 'delete is refused while a pod mounts the claim' '
+	test_expect_code 1 kubectl eidf pvc delete data --yes 2>err &&
+	test_grep "PVC \"data\" is mounted by job/$(cat job-name)" err &&
+	kubectl get pvc data
+'
+
+test_expect_success 'describe shows users and events' '
+	kubectl eidf pvc describe data >out &&
+	test_grep "^Used By: *job/$(cat job-name)" out &&
+	test_grep "ProvisioningSucceeded" out
+'
+
+test_expect_success 'get of a missing claim says how to create it' '
+	test_expect_code 1 kubectl eidf pvc get nope 2>err &&
+	test_grep "error: PVC \"nope\" not found in namespace \"eidf042ns\"; create it with: kubectl eidf pvc create nope --size 100Gi" err
+'
+
+test_expect_success 'du agrees with du on the volume directory, largest first' '
+	dir=$(volume_dir data) &&
+	mkdir -p "$dir/raw/a" "$dir/models" &&
+	head -c 3000000 /dev/urandom >"$dir/raw/a/big.bin" &&
+	head -c 1000000 /dev/urandom >"$dir/models/m.pt" &&
+	kubectl eidf pvc du data --depth 1 -o json >du.json &&
+	for p in "" raw models; do
+		want=$(( $(du -k -d 0 "$dir/$p" | cut -f1) * 1024 )) &&
+		got=$(python3 -c "import json,sys; print([int(r[\"bytes\"]) for r in json.load(open(\"du.json\")) if r[\"path\"]==sys.argv[1]][0])" "/$p") &&
+		test "$got" = "$want" || { echo "/$p: du says $want, pvc du says $got"; false; }
+	done &&
+	kubectl eidf pvc du data --depth 1 --no-headers >du.out &&
+	sed -n 1p du.out | grep " /$" &&
+	sed -n 2p du.out | grep " /raw$" &&
+	sed -n 3p du.out | grep " /models$" &&
+	kubectl eidf pvc du data raw --depth 2 --no-headers >du2.out &&
+	test_grep " /raw/a$" du2.out
+'
+
+test_expect_success 'df agrees with df on the volume directory' '
+	dir=$(volume_dir data) &&
+	kubectl eidf pvc df data -o json >df.json &&
+	set -- $(df -Pk "$dir" | awk "NR==2 {print \$2, \$3, \$4}") &&
+	python3 - "$1" "$2" "$3" <<-\EOF &&
+	import json, sys
+	r = json.load(open("df.json"))[0]
+	size, used, avail = (int(v) * 1024 for v in sys.argv[1:])
+	assert r["name"] == "data", r
+	assert int(r["sizeBytes"]) == size, (r, size)
+	# other processes write to the host filesystem meanwhile: allow 64 MiB
+	assert abs(int(r["usedBytes"]) - used) < 64 << 20, (r, used)
+	assert abs(int(r["availableBytes"]) - avail) < 64 << 20, (r, avail)
+	EOF
+	kubectl eidf pvc df data >df.out &&
+	test_grep "^NAME  *SIZE  *USED  *AVAIL  *USE%" df.out &&
+	test_grep "^data .*\[#*-*\] *[0-9]*%" df.out
+'
+
+test_expect_success 'ls lists a directory on the claim; helper Jobs are gone afterwards' '
+	kubectl eidf pvc ls data raw/a >ls.out &&
+	test_grep "^file  *2.9MiB .* big.bin$" ls.out &&
+	kubectl eidf pvc ls data >ls2.out &&
+	test_grep "^dir  .* raw/$" ls2.out &&
+	test_expect_code 1 kubectl eidf pvc ls data ../../etc 2>err &&
+	test_grep "leaves the volume" err &&
+	test "$(kubectl get jobs -l eidf.ac.uk/stage=pvc -o name | wc -l)" = 0
+'
+
+test_expect_success 'helper Jobs follow the policy and validate against the schema' '
+	kubectl eidf pvc du data --dry-run=client -o json >helper.json &&
+	node "$EIDF_SRC/tests/validate-manifest.mjs" helper.json &&
+	grep "\"generateName\": \"pvc-helper-\"" helper.json &&
+	grep "\"kueue.x-k8s.io/queue-name\": \"eidf042ns-user-queue\"" helper.json &&
+	grep "\"readOnly\": true" helper.json &&
+	grep "\"ttlSecondsAfterFinished\"" helper.json &&
+	kubectl eidf pvc shell data --dry-run=client -o json >shell.json &&
+	node "$EIDF_SRC/tests/validate-manifest.mjs" shell.json
+'
+
+test_expect_success 'delete removes an unused claim' '
+	kubectl delete job "$(cat job-name)" --wait=false >/dev/null &&
+	kubectl eidf pvc create scratch --size 1Gi --wait=20s >/dev/null &&
+	kubectl eidf pvc delete scratch --yes >out &&
+	test_grep "persistentvolumeclaim \"scratch\" deleted" out &&
+	test_must_fail kubectl get pvc scratch
+'
+
+test_expect_success 'delete without --yes and without a terminal refuses' '
+	kubectl eidf pvc create keepme --size 1Gi >/dev/null &&
+	test_expect_code 1 kubectl eidf pvc delete keepme </dev/null 2>err &&
+	test_grep "without confirmation; pass --yes" err &&
+	kubectl get pvc keepme
+'
+
+test_done
