@@ -93,6 +93,9 @@ struct kclient *cmd_client(struct eidf_cmd *cmd)
 
 const char *cmd_namespace(struct eidf_cmd *cmd)
 {
+	/* -n wins over any kubeconfig, so a client-side dry run needs none. */
+	if (kube_flags.namespace && *kube_flags.namespace)
+		return kube_flags.namespace;
 	const struct kube_config *cfg = cmd_config(cmd);
 	if (!cfg)
 		return NULL;
