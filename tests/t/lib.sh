@@ -93,3 +93,56 @@ test_done() {
 	say "# trash kept in $TRASH"
 	exit 1
 }
+
+# ---- local test cluster (tests/cluster, docs/testing.md) -------------------
+# start_cluster [eidf-test-cluster options...]: start a cluster in
+# "$TRASH/cluster" in the background (its own port), export KUBECONFIG and
+# EIDF_CLUSTER_STATE, stop it when the script ends.  Examples:
+#   start_cluster --tenant eidf042ns --eidf-policy --gpu-quota 2
+# Helpers: cluster_requests (the request log, JSON lines), cluster_request_count
+# [REGEX] (requests whose "METHOD path?query" matches REGEX), cluster_connections,
+# cluster_fault fail|cut|delay|drop [--count N --status 429 --retry-after S
+# --bytes N --seconds S --path REGEX --method M], cluster_clear_faults,
+# cluster_evict POD, cluster_kill POD [-c CONTAINER] [--signal TERM],
+# cluster_quota N [-n NS], cluster_compact, cluster_ctl ARGS (anything else).
+EIDF_CLUSTER_BIN="$EIDF_SRC/tests/cluster/eidf-test-cluster"
+start_cluster() {
+	local dir="$TRASH/cluster"
+	mkdir -p "$dir"
+	EIDF_CLUSTER_STATE=$dir
+	export EIDF_CLUSTER_STATE
+	if ! python3 "$EIDF_CLUSTER_BIN" --state-dir "$dir" --kubeconfig-out "$dir/kubeconfig" \
+		--pki-cache "${TMPDIR:-/tmp}/eidf-test-cluster-pki" \
+		--background --parent-pid $$ "$@" >"$dir/start.out" 2>&1; then
+		cat "$dir/start.out" "$dir/cluster.log" >&2 2>/dev/null
+		echo "start_cluster: the test cluster did not start" >&2
+		return 1
+	fi
+	KUBECONFIG="$dir/kubeconfig"
+	export KUBECONFIG
+	test_atexit "python3 '$EIDF_CLUSTER_BIN' stop '$dir'"
+}
+cluster_ctl() { python3 "$EIDF_CLUSTER_BIN" ctl --state-dir "$EIDF_CLUSTER_STATE" "$@"; }
+cluster_requests() { cat "$EIDF_CLUSTER_STATE/requests.jsonl"; }
+cluster_request_count() {
+	python3 - "$EIDF_CLUSTER_STATE/requests.jsonl" "${1:-.}" <<-'PY'
+	import json, re, sys
+	pat = re.compile(sys.argv[2])
+	n = 0
+	for line in open(sys.argv[1]):
+	    r = json.loads(line)
+	    if pat.search("%s %s?%s" % (r["method"], r["path"], r["query"])):
+	        n += 1
+	print(n)
+	PY
+}
+cluster_connections() { grep -c '"event":"open"' "$EIDF_CLUSTER_STATE/connections.jsonl"; }
+cluster_fault() { cluster_ctl fault "$@"; }
+cluster_clear_faults() { cluster_ctl clear-faults; }
+cluster_evict() { cluster_ctl evict "$@"; }
+cluster_kill() { cluster_ctl kill "$@"; }
+cluster_quota() { cluster_ctl quota "$@"; }
+cluster_compact() { cluster_ctl compact; }
+# cluster_admin_kubectl ARGS: kubectl as cluster admin (not confined to the tenant)
+cluster_admin_kubectl() { kubectl --kubeconfig "$EIDF_CLUSTER_STATE/kubeconfig-admin" "$@"; }
+# ---- end of local test cluster section --------------------------------------

@@ -1,0 +1,1 @@
+"""Local Kubernetes test cluster for kubectl-eidf."""

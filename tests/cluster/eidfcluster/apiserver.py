@@ -1,0 +1,915 @@
+"""HTTPS Kubernetes API server (HTTP/1.1, real TLS, client-cert and bearer-token auth)."""
+import base64
+import http.server
+import json
+import os
+import re
+import socket
+import socketserver
+import ssl
+import threading
+import time
+import urllib.parse
+import uuid
+
+from . import resources as RS
+from .resources import APIError
+from .store import Gone
+from .util import (SelectorError, deep, dumps, field_value, gen_name, json_merge_patch, json_patch, match_labels,
+                   now_nano, now_ts, parse_field_selector, parse_label_selector, parse_ts, strategic_merge_patch)
+
+PUBLIC_PATHS = ("/version", "/healthz", "/livez", "/readyz")
+FLOWSCHEMA = "86bcd22f-997f-49dd-95e3-8103a92757c5"
+PRIOLEVEL = "8e4b731b-be8f-4dbc-8f03-090d7a1ec976"
+# built-in list items carry no kind/apiVersion on the wire, CRD (kueue) items do
+CRD_GROUPS = ("kueue.x-k8s.io",)
+
+
+class StreamCut(Exception):
+    pass
+
+
+# ---------------------------------------------------------------- faults
+class Faults:
+    """Runtime fault injection rules, managed through /_eidf/faults."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.rules = []
+
+    def add(self, rule):
+        rule = dict(rule)
+        rule.setdefault("count", 1)
+        rule["_re"] = re.compile(rule.get("path", ".*"))
+        with self.lock:
+            self.rules.append(rule)
+        return {k: v for k, v in rule.items() if not k.startswith("_")}
+
+    def clear(self):
+        with self.lock:
+            self.rules = []
+
+    def list(self):
+        with self.lock:
+            return [{k: v for k, v in r.items() if not k.startswith("_")} for r in self.rules]
+
+    def take(self, kinds, method, path_q):
+        """Consume and return the first matching rule of one of kinds."""
+        with self.lock:
+            for r in self.rules:
+                if r["type"] not in kinds:
+                    continue
+                if r.get("method") and r["method"].upper() != method:
+                    continue
+                if not r["_re"].search(path_q):
+                    continue
+                if r.get("count", 1) <= 0:
+                    continue
+                r["count"] = r.get("count", 1) - 1
+                out = dict(r)
+                if r["count"] <= 0:
+                    self.rules.remove(r)
+                return out
+        return None
+
+
+# ---------------------------------------------------------------- server
+class TLSServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, addr, cluster):
+        self.cluster = cluster
+        self.conn_counter = 0
+        self.conn_lock = threading.Lock()
+        super().__init__(addr, Handler)
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "eidf-test-cluster"
+    sys_version = ""
+
+    def setup(self):
+        self.tls_ok = False
+        srv = self.server
+        with srv.conn_lock:
+            srv.conn_counter += 1
+            self.conn_id = srv.conn_counter
+        self.cluster = srv.cluster
+        self.request.settimeout(10)
+        try:
+            self.request = self.cluster.ssl_ctx.wrap_socket(self.request, server_side=True)
+            self.tls_ok = True
+            self.request.settimeout(600)
+        except (ssl.SSLError, OSError) as e:
+            self.cluster.log_conn(self.conn_id, "tls-error", str(e))
+        super().setup()
+        if self.tls_ok:
+            self.cluster.log_conn(self.conn_id, "open")
+
+    def handle(self):
+        if not self.tls_ok:
+            return
+        try:
+            super().handle()
+        except (ConnectionError, ssl.SSLError, socket.timeout, OSError):
+            pass
+
+    def finish(self):
+        try:
+            super().finish()
+        except Exception:
+            pass
+        if self.tls_ok:
+            self.cluster.log_conn(self.conn_id, "close")
+
+    def log_message(self, fmt, *args):
+        pass
+
+    # -- helpers ---------------------------------------------------------
+    def _common_headers(self, ctype, length=None, extra=None):
+        self.send_header("Audit-Id", str(uuid.uuid4()))
+        self.send_header("Cache-Control", "no-cache, private")
+        self.send_header("Content-Type", ctype)
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        if not self.path.startswith("/_eidf"):
+            self.send_header("X-Kubernetes-Pf-Flowschema-Uid", FLOWSCHEMA)
+            self.send_header("X-Kubernetes-Pf-Prioritylevel-Uid", PRIOLEVEL)
+        if length is not None:
+            self.send_header("Content-Length", str(length))
+
+    def pretty(self):
+        ua = self.headers.get("User-Agent", "")
+        return ua.startswith("curl") or ua.startswith("Wget") or self.query.get("pretty") in ("true", "1")
+
+    def send_body(self, code, body, ctype="application/json", extra=None):
+        if isinstance(body, (dict, list)):
+            body = dumps(body, self.pretty())
+            if not self.pretty():
+                body += "\n"
+        if isinstance(body, str):
+            body = body.encode()
+        self.send_response_only(code)
+        self.send_header("Date", self.date_time_string())
+        self._common_headers(ctype, len(body), extra)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self.status = code
+
+    def send_error_obj(self, e):
+        if e.plain:
+            self.send_body(e.code, e.message, "text/plain; charset=utf-8", {"X-Content-Type-Options": "nosniff"})
+            return
+        extra = {}
+        if e.code == 403:
+            extra["X-Content-Type-Options"] = "nosniff"
+        if e.code == 429:
+            extra["Retry-After"] = str((e.details or {}).get("retryAfterSeconds", 1))
+        self.send_body(e.code, e.status(), extra=extra)
+
+    def start_stream(self, ctype):
+        self.send_response_only(200)
+        self.send_header("Date", self.date_time_string())
+        self._common_headers(ctype)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.status = 200
+        self.streamed = 0
+        self.cluster.log_request(self, streaming=True)
+        self.logged = True
+        self.cut = self.cluster.faults.take(("cut",), self.command, self.path)
+
+    def write_chunk(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        if not data:
+            return
+        if self.cut is not None:
+            left = self.cut.get("bytes", 0) - self.streamed
+            if len(data) >= left:
+                part = data[:max(left, 0)]
+                if part:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                # drop the connection without the terminating chunk
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                raise StreamCut()
+        self.streamed += len(data)
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+
+    def end_stream(self):
+        self.wfile.write(b"0\r\n\r\n")
+
+    def read_body(self):
+        te = self.headers.get("Transfer-Encoding", "")
+        if "chunked" in te.lower():
+            out = b""
+            while True:
+                line = self.rfile.readline().strip()
+                n = int(line.split(b";")[0], 16)
+                if n == 0:
+                    self.rfile.readline()
+                    break
+                out += self.rfile.read(n)
+                self.rfile.readline()
+            return out
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    # -- dispatch --------------------------------------------------------
+    def do_GET(self):
+        self.dispatch()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
+
+    def dispatch(self):
+        self.t0 = time.time()
+        self.status = 0
+        self.logged = False
+        self.user = None
+        u = urllib.parse.urlsplit(self.path)
+        self.rawpath = u.path
+        self.rawquery = u.query
+        self.query = {k: v[-1] for k, v in urllib.parse.parse_qs(u.query, keep_blank_values=True).items()}
+        try:
+            try:
+                self.body = self.read_body()
+                if self.rawpath.startswith("/_eidf/"):
+                    self.cluster.admin(self)
+                    return
+                self.cluster.handle(self)
+            except APIError as e:
+                self.send_error_obj(e)
+            except StreamCut:
+                pass
+            except (ConnectionError, ssl.SSLError, BrokenPipeError, socket.timeout):
+                self.close_connection = True
+            except Exception as e:  # a bug: answer like the apiserver does and keep the trace
+                import traceback
+                traceback.print_exc()
+                try:
+                    self.send_error_obj(APIError(500, "InternalError", "Internal error occurred: %s" % e,
+                                                 {"causes": [{"message": str(e)}]}))
+                except Exception:
+                    self.close_connection = True
+        finally:
+            if not self.logged and not self.rawpath.startswith("/_eidf/"):
+                self.cluster.log_request(self)
+
+
+def make_ssl_ctx(pki):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.path.join(pki, "server.crt"), os.path.join(pki, "server.key"))
+    ctx.load_verify_locations(os.path.join(pki, "ca.crt"))
+    ctx.verify_mode = ssl.CERT_OPTIONAL
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+# ---------------------------------------------------------------- API logic mixin
+class APIMixin:
+    """Request handling for the Cluster class (kept separate from controllers)."""
+
+    def authenticate(self, h):
+        cert = h.connection.getpeercert() if h.tls_ok else None
+        if cert and cert.get("subject"):
+            cn, groups = None, []
+            for rdn in cert["subject"]:
+                for k, v in rdn:
+                    if k == "commonName":
+                        cn = v
+                    elif k == "organizationName":
+                        groups.append(v)
+            if cn:
+                return {"name": cn, "groups": groups, "via": "cert"}
+        auth = h.headers.get("Authorization", "")
+        if auth.startswith("Bearer "):
+            tok = auth[7:].strip()
+            u = self.tokens.get(tok)
+            if u:
+                return {"name": u["name"], "groups": u.get("groups", []), "via": "token"}
+            raise APIError(401, "Unauthorized", "Unauthorized")
+        return None
+
+    def authorize(self, user, verb, r, ns, name=None, sub=None):
+        if "system:masters" in user["groups"] or user["name"] in ("system:admin", "eidf-admin"):
+            return
+        tenant = self.tenant
+        if not tenant:
+            return
+        ok = False
+        if r.namespaced and ns == tenant and r.name not in ("nodes",):
+            ok = True
+        elif not r.namespaced:
+            if r.name == "storageclasses" and verb in ("get", "list", "watch"):
+                ok = True
+            elif r.name == "namespaces" and name == tenant and verb == "get":
+                ok = True
+            elif r.name == "clusterqueues" and verb in ("get", "list", "watch"):
+                ok = True
+        if not ok:
+            raise RS.forbidden(r, user["name"], verb, ns, name, sub)
+
+    def handle(self, h):
+        path = h.rawpath
+        # fault injection: delays, then errors
+        f = self.faults.take(("delay",), h.command, h.path)
+        if f:
+            time.sleep(float(f.get("seconds", 1)))
+        user = self.authenticate(h)
+        h.user = user
+        if user is None and path.rstrip("/") not in PUBLIC_PATHS:
+            raise APIError(401, "Unauthorized", "Unauthorized")
+        f = self.faults.take(("fail",), h.command, h.path)
+        if f:
+            code = int(f.get("status", 500))
+            if code == 429:
+                ra = int(f.get("retry_after", 1))
+                raise APIError(429, "TooManyRequests", "Too many requests, please try again later.",
+                               {"causes": [{"reason": "TooManyRequests", "message": "injected fault"}],
+                                "retryAfterSeconds": ra})
+            if code == 503:
+                raise APIError(503, "ServiceUnavailable", "the server is currently unable to handle the request",
+                               {"causes": [{"message": "injected fault"}]})
+            raise APIError(code, "InternalError", "Internal error occurred: injected fault",
+                           {"causes": [{"message": "injected fault"}]})
+        if f is None:
+            f = self.faults.take(("drop",), h.command, h.path)
+            if f:
+                h.close_connection = True
+                h.connection.shutdown(socket.SHUT_RDWR)
+                h.status = -1
+                return
+        if h.command not in ("GET", "HEAD") and path in ("/version", "/api", "/apis"):
+            raise APIError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        p = path.rstrip("/") or "/"
+        if p == "/version":
+            return h.send_body(200, {"major": "1", "minor": "32", "gitVersion": "v1.32.4", "gitCommit":
+                                     "59526cd4867447956156ae3a602fcbac10a2c335", "gitTreeState": "clean",
+                                     "buildDate": "2025-04-22T16:02:27Z", "goVersion": "go1.23.6",
+                                     "compiler": "gc", "platform": "linux/amd64"})
+        if p in ("/healthz", "/livez", "/readyz"):
+            return h.send_body(200, "ok", "text/plain; charset=utf-8")
+        if p == "/api":
+            return h.send_body(200, {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
+                {"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:%d" % self.port}]})
+        if p == "/apis":
+            return h.send_body(200, RS.api_group_list())
+        if p == "/openapi/v3":
+            return h.send_body(200, RS.openapi_root(self.openapi_hash))
+        if p.startswith("/openapi/v3/"):
+            rest = p[len("/openapi/v3/"):].split("/")
+            if rest[0] == "api" and len(rest) == 2:
+                return h.send_body(200, RS.openapi_gv("", rest[1]))
+            if rest[0] == "apis" and len(rest) == 3 and (rest[1], rest[2]) in RS.BY_GV:
+                return h.send_body(200, RS.openapi_gv(rest[1], rest[2]))
+        segs = [s for s in p.split("/") if s]
+        if len(segs) >= 2 and segs[0] == "api" and segs[1] == "v1":
+            group, version, rest = "", "v1", segs[2:]
+        elif len(segs) >= 3 and segs[0] == "apis" and (segs[1], segs[2]) in RS.BY_GV:
+            group, version, rest = segs[1], segs[2], segs[3:]
+        elif len(segs) == 2 and segs[0] == "apis" and any(g == segs[1] for g, _ in RS.GROUP_VERSIONS):
+            g = next((g, v) for g, v in RS.GROUP_VERSIONS if g == segs[1])
+            gv = {"groupVersion": "%s/%s" % g, "version": g[1]}
+            return h.send_body(200, {"kind": "APIGroup", "apiVersion": "v1", "name": g[0], "versions": [gv],
+                                     "preferredVersion": gv})
+        else:
+            raise APIError(404, "", "404 page not found\n", plain=True)
+        if not rest:
+            return h.send_body(200, RS.discovery_resource_list(group, version))
+        if user is None:
+            raise APIError(401, "Unauthorized", "Unauthorized")
+        res_map = RS.BY_GV[(group, version)]
+        ns = name = sub = None
+        if rest[0] == "namespaces" and len(rest) >= 3:
+            ns, resname, tail = rest[1], rest[2], rest[3:]
+        else:
+            resname, tail = rest[0], rest[1:]
+        r = res_map.get(resname)
+        if r is None or len(tail) > 2:
+            raise APIError(404, "", "404 page not found\n", plain=True)
+        if ns is not None and not r.namespaced:
+            raise APIError(404, "", "404 page not found\n", plain=True)
+        name = tail[0] if tail else None
+        sub = tail[1] if len(tail) > 1 else None
+        if sub and sub not in r.subresources:
+            raise APIError(404, "", "404 page not found\n", plain=True)
+        return self.serve_resource(h, user, r, ns or "", name, sub)
+
+    # -- resource verbs ------------------------------------------------
+    def serve_resource(self, h, user, r, ns, name, sub):
+        m = h.command
+        q = h.query
+        watch = q.get("watch") in ("1", "true")
+        if m in ("GET", "HEAD"):
+            if name is None:
+                verb = "watch" if watch else "list"
+            else:
+                verb = "get"
+        else:
+            verb = {"POST": "create", "PUT": "update", "PATCH": "patch",
+                    "DELETE": "delete" if name else "deletecollection"}[m]
+        if r.namespaced and not ns and verb not in ("list", "watch"):
+            raise APIError(404, "", "404 page not found\n", plain=True)
+        if m == "POST" and name is not None:
+            raise APIError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        self.authorize(user, verb, r, ns, name, sub)
+        if verb == "watch":
+            return self.do_watch(h, r, ns)
+        if verb == "list":
+            return self.do_list(h, r, ns)
+        if verb == "get":
+            if sub == "log":
+                return self.kubelet.serve_log(h, ns, name)
+            o = self.store.get(r.name, ns, name)
+            if o is None:
+                raise RS.not_found(r, name)
+            return self.send_obj(h, 200, r, o)
+        if verb == "create":
+            return self.do_create(h, user, r, ns)
+        if verb == "update":
+            return self.do_update(h, r, ns, name, sub)
+        if verb == "patch":
+            return self.do_patch(h, r, ns, name, sub)
+        if verb == "delete":
+            return self.do_delete(h, r, ns, name)
+        if verb == "deletecollection":
+            objs = self.select(h, r, ns)
+            for o in objs:
+                self.delete_object(r, o, self.delete_options(h, r))
+            return self.send_list(h, r, objs, str(self.store.rv))
+
+    def want_table(self, h):
+        acc = h.headers.get("Accept", "")
+        first = acc.split(",")[0]
+        return "as=Table" in first
+
+    def send_obj(self, h, code, r, o):
+        if self.want_table(h):
+            return h.send_body(code, RS.to_table(r, [o], {"resourceVersion": o["metadata"].get("resourceVersion")},
+                                                 h.query.get("includeObject", "Metadata")))
+        return h.send_body(code, o)
+
+    def parse_body(self, h, r):
+        ctype = h.headers.get("Content-Type", "application/json").split(";")[0].strip()
+        if ctype == "application/vnd.kubernetes.protobuf":
+            from .protobuf import ProtoError, decode
+            try:
+                return decode(h.body)
+            except ProtoError as e:
+                raise APIError(415, "UnsupportedMediaType", str(e))
+        if ctype not in ("application/json", "") and not ctype.endswith("+json"):
+            if "yaml" in ctype:
+                raise APIError(415, "UnsupportedMediaType", 'the body of the request was in an unknown format - '
+                               'accepted media types include: application/json, application/yaml, '
+                               'application/vnd.kubernetes.protobuf (this test cluster only speaks JSON)')
+            raise APIError(415, "UnsupportedMediaType", 'the body of the request was in an unknown format - '
+                           'accepted media types include: application/json')
+        try:
+            obj = json.loads(h.body or b"null")
+        except ValueError as e:
+            snippet = h.body[:30].decode("utf-8", "replace")
+            raise RS.bad_request('the object provided is unrecognized (must be of type %s): couldn\'t get '
+                                 'version/kind; json parse error: %s (%s ...)' % (r.kind, e, snippet))
+        return obj
+
+    def check_kind(self, r, obj):
+        if not isinstance(obj, dict):
+            raise RS.bad_request("the object provided is unrecognized (must be of type %s)" % r.kind)
+        kind, av = obj.get("kind"), obj.get("apiVersion")
+        if not kind or not av:
+            raise RS.bad_request("Object 'Kind' is missing in '%s'" % dumps(obj)[:200])
+        if kind != r.kind or av != r.api_version:
+            raise RS.bad_request('the API version in the data (%s) does not match the expected API version (%s)'
+                                 % (av, r.api_version) if kind == r.kind else
+                                 "%s in version \"%s\" cannot be handled as a %s: no kind \"%s\" is registered "
+                                 "for version \"%s\" in scheme" % (r.kind, r.version, r.kind, kind, av))
+
+    def do_create(self, h, user, r, ns):
+        obj = self.parse_body(h, r)
+        self.check_kind(r, obj)
+        md = obj.setdefault("metadata", {})
+        if r.namespaced:
+            if md.get("namespace") and md["namespace"] != ns:
+                raise RS.bad_request("the namespace of the provided object does not match the namespace sent on "
+                                     "the request")
+            md["namespace"] = ns
+            if self.store.get("namespaces", "", ns) is None:
+                raise RS.not_found(RS.BY_NAME["namespaces"], ns)
+        dry = h.query.get("dryRun") == "All"
+        o = self.create_object(r, obj, user=user, dry_run=dry,
+                               field_manager=h.query.get("fieldManager") or
+                               h.headers.get("User-Agent", "").split("/")[0])
+        self.send_obj(h, 201, r, o)
+
+    def create_object(self, r, obj, user=None, dry_run=False, field_manager=None, controller=False):
+        """Validate, admit, default and store obj. Used by the API and the controllers."""
+        RS.check_quantities(obj)
+        RS.check_types(obj)
+        md = obj.setdefault("metadata", {})
+        for k in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "selfLink"):
+            md.pop(k, None)
+        err = RS.validate(r, obj)
+        if err:
+            raise err
+        if self.eidf_policy and not controller:
+            err = RS.eidf_admission(r, obj)
+            if err:
+                raise err
+        if not md.get("name"):
+            for _ in range(20):
+                md["name"] = gen_name(md["generateName"])
+                if self.store.get(r.name, md.get("namespace", ""), md["name"]) is None:
+                    break
+        if self.store.get(r.name, md.get("namespace", ""), md["name"]) is not None:
+            raise RS.already_exists(r, md["name"])
+        from .util import new_uid
+        md["uid"] = new_uid()
+        md["creationTimestamp"] = now_ts()
+        if field_manager and not controller:
+            md["managedFields"] = [{"manager": field_manager, "operation": "Update", "apiVersion": r.api_version,
+                                    "time": md["creationTimestamp"], "fieldsType": "FieldsV1", "fieldsV1": {}}]
+        RS.apply_defaults(r, obj, self.default_sc)
+        self.mutating_admission(r, obj)
+        if r.namespaced and self.store.get("namespaces", "", md.get("namespace", "")) is None:
+            raise RS.not_found(RS.BY_NAME["namespaces"], md.get("namespace", ""))
+        if dry_run:
+            md["resourceVersion"] = ""
+            return obj
+        # order of keys like the real server: apiVersion, kind, metadata, spec, status
+        ordered = {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind")}
+        ordered.update(obj)
+        try:
+            return self.store.create(r.name, ordered)
+        except KeyError:
+            raise RS.already_exists(r, md["name"])
+
+    def mutating_admission(self, r, obj):
+        """Kueue's webhook: jobs with a queue label start suspended."""
+        if r.name == "jobs" and (obj["metadata"].get("labels") or {}).get("kueue.x-k8s.io/queue-name"):
+            obj["spec"]["suspend"] = True
+
+    def do_update(self, h, r, ns, name, sub):
+        obj = self.parse_body(h, r)
+        self.check_kind(r, obj)
+        old = self.store.get(r.name, ns, name)
+        if old is None:
+            raise RS.not_found(r, name)
+        md = obj.setdefault("metadata", {})
+        if md.get("name") and md["name"] != name:
+            raise RS.bad_request("the name of the object (%s) does not match the name on the URL (%s)"
+                                 % (md["name"], name))
+        rv = md.get("resourceVersion")
+        if rv and rv != old["metadata"]["resourceVersion"]:
+            raise RS.conflict(r, name)
+        o = self.update_object(r, old, obj, sub, dry=h.query.get("dryRun") == "All")
+        self.send_obj(h, 200, r, o)
+
+    def update_object(self, r, old, new, sub=None, dry=False):
+        new = deep(new)
+        md = new.setdefault("metadata", {})
+        for k in ("uid", "creationTimestamp", "name", "namespace", "generateName", "deletionTimestamp",
+                  "ownerReferences" if False else "_"):
+            if k in old["metadata"]:
+                md[k] = old["metadata"][k]
+        if sub == "status":
+            keep = deep(old)
+            keep["status"] = new.get("status")
+            new = keep
+        elif "status" in r.subresources and r.name != "namespaces":
+            new["status"] = old.get("status")
+        if r.name in ("jobs", "pods") and sub != "status":
+            err = RS.validate(r, new, old)
+            if err:
+                raise err
+            RS.check_quantities(new)
+        if r.name == "jobs" and new.get("spec") != old.get("spec"):
+            md["generation"] = old["metadata"].get("generation", 1) + 1
+        if dry:
+            return new
+
+        def fn(cur):
+            cur.clear()
+            cur.update(new)
+        o = self.store.mutate(r.name, md.get("namespace", ""), md["name"], fn)
+        if o is None:
+            raise RS.not_found(r, md["name"])
+        self.maybe_finalize(r, o)
+        return o
+
+    def do_patch(self, h, r, ns, name, sub):
+        ctype = h.headers.get("Content-Type", "").split(";")[0].strip()
+        old = self.store.get(r.name, ns, name)
+        if old is None:
+            raise RS.not_found(r, name)
+        try:
+            patch = json.loads(h.body or b"null")
+        except ValueError as e:
+            raise RS.bad_request("error decoding patch: %s" % e)
+        try:
+            if ctype == "application/merge-patch+json":
+                new = json_merge_patch(old, patch)
+            elif ctype == "application/strategic-merge-patch+json":
+                if r.group in CRD_GROUPS:
+                    raise APIError(415, "UnsupportedMediaType", "the body of the request was in an unknown format "
+                                   "- accepted media types include: application/json-patch+json, "
+                                   "application/merge-patch+json, application/apply-patch+yaml")
+                new = strategic_merge_patch(old, patch)
+            elif ctype == "application/json-patch+json":
+                new = json_patch(old, patch)
+            else:
+                raise APIError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
+                               "accepted media types include: application/json-patch+json, "
+                               "application/merge-patch+json, application/strategic-merge-patch+json")
+        except (KeyError, IndexError, ValueError, TypeError) as e:
+            raise APIError(422, "Invalid", "the server rejected our request due to an error in our request: %s" % e)
+        rv = (new.get("metadata") or {}).get("resourceVersion")
+        if rv and rv != old["metadata"]["resourceVersion"]:
+            raise RS.conflict(r, name)
+        o = self.update_object(r, old, new, sub, dry=h.query.get("dryRun") == "All")
+        self.send_obj(h, 200, r, o)
+
+    def delete_options(self, h, r):
+        opts = {}
+        if h.body:
+            try:
+                opts = json.loads(h.body) or {}
+            except ValueError:
+                raise RS.bad_request("error decoding DeleteOptions")
+        for k in ("propagationPolicy", "gracePeriodSeconds", "orphanDependents"):
+            if k in h.query:
+                opts[k] = h.query[k]
+        if h.query.get("dryRun") == "All":
+            opts["dryRun"] = ["All"]
+        return opts
+
+    def do_delete(self, h, r, ns, name):
+        o = self.store.get(r.name, ns, name)
+        if o is None:
+            raise RS.not_found(r, name)
+        opts = self.delete_options(h, r)
+        pre = (opts.get("preconditions") or {})
+        if pre.get("uid") and pre["uid"] != o["metadata"]["uid"]:
+            raise APIError(409, "Conflict", 'Operation cannot be fulfilled on %s "%s": Precondition failed: UID in '
+                           'precondition: %s, UID in object meta: %s' % (r.qualified, name, pre["uid"],
+                                                                       o["metadata"]["uid"]),
+                           {"name": name, "kind": r.name})
+        res = self.delete_object(r, o, opts)
+        if res is None:
+            d = {"name": name}
+            if r.group:
+                d["group"] = r.group
+            d["kind"] = r.name
+            d["uid"] = o["metadata"]["uid"]
+            return h.send_body(200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                                     "details": d})
+        return self.send_obj(h, 200, r, res)
+
+    def delete_object(self, r, o, opts):
+        """Returns the object when it lingers (graceful/foreground), None when it is gone."""
+        ns, name = o["metadata"].get("namespace", ""), o["metadata"]["name"]
+        if opts.get("dryRun"):
+            return o
+        policy = opts.get("propagationPolicy")
+        if policy is None and opts.get("orphanDependents") in (True, "true"):
+            policy = "Orphan"
+        if policy is None:
+            policy = "Orphan" if r.name == "jobs" else "Background"
+        if o["metadata"].get("deletionTimestamp"):
+            return o
+        if r.name == "pods":
+            grace = opts.get("gracePeriodSeconds")
+            grace = int(grace) if grace is not None else (o["spec"].get("terminationGracePeriodSeconds") or 30)
+            if self.kubelet.has_processes(o) and grace > 0:
+                def fn(cur):
+                    cur["metadata"]["deletionTimestamp"] = now_ts()
+                    cur["metadata"]["deletionGracePeriodSeconds"] = grace
+                cur = self.store.mutate("pods", ns, name, fn)
+                self.kubelet.kill_pod(cur, grace)
+                self.wake()
+                return cur
+            self.kubelet.kill_pod(o, 0)
+            d = self.store.delete("pods", ns, name)
+            self.wake()
+            return d
+        if r.name == "namespaces":
+            def fn(cur):
+                cur["metadata"]["deletionTimestamp"] = now_ts()
+                cur["status"]["phase"] = "Terminating"
+            cur = self.store.mutate("namespaces", "", name, fn)
+            self.wake()
+            return cur
+        if policy == "Foreground":
+            def fn(cur):
+                cur["metadata"]["deletionTimestamp"] = now_ts()
+                cur["metadata"]["deletionGracePeriodSeconds"] = 0
+                f = cur["metadata"].setdefault("finalizers", [])
+                if "foregroundDeletion" not in f:
+                    f.append("foregroundDeletion")
+            cur = self.store.mutate(r.name, ns, name, fn)
+            self.wake()
+            return cur
+        if policy == "Orphan":
+            self.orphan_dependents(o)
+        if o["metadata"].get("finalizers"):
+            def fn(cur):
+                cur["metadata"]["deletionTimestamp"] = now_ts()
+                cur["metadata"]["deletionGracePeriodSeconds"] = 0
+            return self.store.mutate(r.name, ns, name, fn)
+        self.store.delete(r.name, ns, name)
+        self.wake()
+        return None
+
+    def maybe_finalize(self, r, o):
+        md = o["metadata"]
+        if md.get("deletionTimestamp") and not md.get("finalizers") and r.name != "pods":
+            self.store.delete(r.name, md.get("namespace", ""), md["name"])
+
+    def orphan_dependents(self, owner):
+        uid = owner["metadata"]["uid"]
+        for p in self.store.list("pods", owner["metadata"].get("namespace"))[0]:
+            if any(ref.get("uid") == uid for ref in p["metadata"].get("ownerReferences") or []):
+                def fn(cur):
+                    cur["metadata"]["ownerReferences"] = [x for x in cur["metadata"].get("ownerReferences", [])
+                                                          if x.get("uid") != uid]
+                    if not cur["metadata"]["ownerReferences"]:
+                        del cur["metadata"]["ownerReferences"]
+                self.store.mutate("pods", p["metadata"]["namespace"], p["metadata"]["name"], fn)
+
+    # -- list/watch ------------------------------------------------------
+    def selectors(self, h, r):
+        try:
+            ls = parse_label_selector(h.query.get("labelSelector", ""))
+            fs = parse_field_selector(h.query.get("fieldSelector", ""))
+        except SelectorError as e:
+            raise RS.bad_request(str(e))
+        allowed = {"metadata.name", "metadata.namespace"}
+        allowed |= {"pods": {"status.phase", "spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
+                             "spec.serviceAccountName", "status.podIP", "status.nominatedNodeName"},
+                    "events": {"involvedObject.name", "involvedObject.kind", "involvedObject.namespace",
+                               "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
+                               "involvedObject.fieldPath", "reason", "source", "type", "reportingComponent"},
+                    "secrets": {"type"}, "namespaces": {"status.phase"},
+                    "jobs": {"status.successful"}, "persistentvolumeclaims": set()}.get(r.name, set())
+        for f, _, _ in fs:
+            if f not in allowed:
+                raise RS.bad_request('"%s" is not a known field selector: only "%s"' % (
+                    f, '", "'.join(sorted(allowed))))
+        return ls, fs
+
+    @staticmethod
+    def obj_matches(o, ls, fs):
+        if not match_labels(ls, o["metadata"].get("labels")):
+            return False
+        for f, op, v in fs:
+            cur = field_value(o, f)
+            if f == "source":
+                cur = (o.get("source") or {}).get("component", "")
+            if (cur == v) != (op == "="):
+                return False
+        return True
+
+    def select(self, h, r, ns):
+        ls, fs = self.selectors(h, r)
+        objs, _ = self.store.list(r.name, ns)
+        return [o for o in objs if self.obj_matches(o, ls, fs)]
+
+    def send_list(self, h, r, items, rv, cont=None, remaining=None):
+        meta = {"resourceVersion": rv}
+        if cont:
+            meta["continue"] = cont
+        if remaining:
+            meta["remainingItemCount"] = remaining
+        if self.want_table(h):
+            return h.send_body(200, RS.to_table(r, items, meta, h.query.get("includeObject", "Metadata")))
+        if r.group not in CRD_GROUPS:
+            items = [{k: v for k, v in o.items() if k not in ("kind", "apiVersion")} for o in items]
+        return h.send_body(200, {"kind": r.kind + "List", "apiVersion": r.api_version, "metadata": meta,
+                                 "items": items})
+
+    def do_list(self, h, r, ns):
+        ls, fs = self.selectors(h, r)
+        with self.store.lock:
+            objs, rv = self.store.list(r.name, ns)
+        objs = [o for o in objs if self.obj_matches(o, ls, fs)]
+        objs.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+        start = None
+        if h.query.get("continue"):
+            try:
+                tok = json.loads(base64.b64decode(h.query["continue"] + "=="))
+                start = tok["start"]
+                trv = int(tok["rv"])
+            except Exception:
+                raise RS.bad_request("continue key is not valid: illegal base64 data at input byte 0")
+            if trv < self.store.oldest:
+                raise APIError(410, "Expired", "The provided continue parameter is too old to display a consistent "
+                               "list result. You can start a new list without the continue parameter, or use the "
+                               "continue token in this response to retrieve the remainder of the results. "
+                               "Continuing with the provided token results in an inconsistent list - objects that "
+                               "were created, modified, or deleted between the time the first chunk was returned "
+                               "and now may show up in the list.")
+            rv = str(trv)
+            objs = [o for o in objs if "%s/%s\0" % (o["metadata"].get("namespace", ""),
+                                                    o["metadata"]["name"]) > start]
+        limit = int(h.query.get("limit") or 0)
+        cont = None
+        remaining = None
+        if limit and len(objs) > limit:
+            last = objs[limit - 1]
+            remaining = len(objs) - limit
+            objs = objs[:limit]
+            tok = {"v": "meta.k8s.io/v1", "rv": int(rv),
+                   "start": "%s/%s\0" % (last["metadata"].get("namespace", ""), last["metadata"]["name"])}
+            cont = base64.b64encode(dumps(tok).encode()).decode().rstrip("=")
+        self.send_list(h, r, objs, rv, cont, remaining)
+
+    def do_watch(self, h, r, ns):
+        ls, fs = self.selectors(h, r)
+        rvq = h.query.get("resourceVersion", "")
+        timeout = float(h.query.get("timeoutSeconds") or 1800)
+        bookmarks = h.query.get("allowWatchBookmarks") in ("true", "1")
+        table = self.want_table(h)
+        deadline = time.time() + timeout
+        initial = []
+        with self.store.lock:
+            if rvq in ("", "0"):
+                objs, rv = self.store.list(r.name, ns)
+                last = int(rv)
+                initial = [("ADDED", o) for o in objs if self.obj_matches(o, ls, fs)]
+            else:
+                try:
+                    last = int(rvq)
+                except ValueError:
+                    raise RS.bad_request('invalid resource version "%s"' % rvq)
+                try:
+                    self.store.events_since(r.name, last)
+                except Gone:
+                    last = None
+            present = set()
+            for o in self.store.list(r.name, ns)[0]:
+                if self.obj_matches(o, ls, fs):
+                    present.add((o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+        h.start_stream("application/json")
+        first = [True]
+
+        def send(etype, o):
+            if table and etype != "ERROR" and etype != "BOOKMARK":
+                o = RS.to_table(r, [o], {"resourceVersion": o["metadata"].get("resourceVersion")},
+                                h.query.get("includeObject", "Metadata"), with_columns=first[0])
+                first[0] = False
+            h.write_chunk(dumps({"type": etype, "object": o}) + "\n")
+
+        if last is None:
+            send("ERROR", {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                           "message": "too old resource version: %s (%d)" % (rvq, self.store.oldest),
+                           "reason": "Expired", "code": 410})
+            h.end_stream()
+            return
+        for etype, o in initial:
+            send(etype, o)
+        last_bm = time.time()
+        while time.time() < deadline and not self.stopping:
+            grv = self.store.rv
+            try:
+                evs = self.store.events_since(r.name, last)
+            except Gone:
+                send("ERROR", {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                               "message": "too old resource version: %d (%d)" % (last, self.store.oldest),
+                               "reason": "Expired", "code": 410})
+                break
+            for erv, etype, o in evs:
+                last = erv
+                if ns and o["metadata"].get("namespace", "") != ns:
+                    continue
+                key = (o["metadata"].get("namespace", ""), o["metadata"]["name"])
+                m = self.obj_matches(o, ls, fs)
+                if etype == "DELETED":
+                    if key in present or m:
+                        present.discard(key)
+                        send("DELETED", o)
+                    continue
+                if m:
+                    send("ADDED" if key not in present else etype, o)
+                    present.add(key)
+                elif key in present:
+                    present.discard(key)
+                    send("DELETED", o)
+            if bookmarks and time.time() - last_bm > self.bookmark_interval:
+                last_bm = time.time()
+                send("BOOKMARK", {"kind": r.kind, "apiVersion": r.api_version,
+                                  "metadata": {"resourceVersion": str(self.store.rv), "creationTimestamp": None}})
+                last = max(last, int(self.store.rv))
+            with self.store.cond:
+                if self.store.rv == grv:
+                    self.store.cond.wait(min(0.5, max(0.01, deadline - time.time())))
+        h.end_stream()
+
+
+__all__ = ["APIMixin", "TLSServer", "Faults", "make_ssl_ctx", "now_nano", "parse_ts"]

@@ -1,0 +1,740 @@
+"""Controllers: PVC binder, Job controller, Kueue stand-in, scheduler, garbage collector."""
+import hashlib
+import os
+import shutil
+import time
+
+from . import resources as RS
+from .util import (deep, is_true_cond, match_match_labels, new_uid, now_ts, parse_quantity, parse_ts,
+                   rand_suffix, set_condition)
+
+NODES = [
+    ("gpu-a100-80-node-1", "NVIDIA-A100-SXM4-80GB", 4),
+    ("gpu-h100-node-1", "NVIDIA-H100-80GB-HBM3", 8),
+    ("gpu-a100-mig-node-1", "NVIDIA-A100-SXM4-40GB-MIG-1g.5gb", 7),
+]
+JOB_TRACKING = "batch.kubernetes.io/job-tracking"
+
+
+def pod_gpus(spec):
+    n = 0
+    for c in spec.get("containers") or []:
+        res = c.get("resources") or {}
+        v = (res.get("limits") or {}).get("nvidia.com/gpu") or (res.get("requests") or {}).get("nvidia.com/gpu")
+        if v is not None:
+            n += int(parse_quantity(v))
+    return n
+
+
+def pod_request(spec, key):
+    tot = 0.0
+    for c in spec.get("containers") or []:
+        res = c.get("resources") or {}
+        v = (res.get("requests") or {}).get(key) or (res.get("limits") or {}).get(key)
+        if v is not None:
+            tot += parse_quantity(v)
+    return tot
+
+
+def owner_uid(o, kind="Job"):
+    for ref in o["metadata"].get("ownerReferences") or []:
+        if ref.get("kind") == kind and ref.get("controller"):
+            return ref.get("uid")
+    return None
+
+
+def pod_finished(p):
+    return (p.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+
+
+def compress_indexes(idx):
+    idx = sorted(set(idx))
+    out, i = [], 0
+    while i < len(idx):
+        j = i
+        while j + 1 < len(idx) and idx[j + 1] == idx[j] + 1:
+            j += 1
+        out.append(str(idx[i]) if i == j else "%d-%d" % (idx[i], idx[j]))
+        i = j + 1
+    return ",".join(out)
+
+
+class ControllersMixin:
+    def seed(self):
+        """Objects a fresh cluster has."""
+        mk = self.create_object
+        R = RS.BY_NAME
+        for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] + ([self.tenant] if self.tenant else []):
+            if not self.store.get("namespaces", "", ns):
+                mk(R["namespaces"], {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
+                   controller=True)
+        for name, prov, default in (("csi-cephfs-sc", "cephfs.csi.ceph.com", True),
+                                    ("csi-rbd-sc", "rbd.csi.ceph.com", False)):
+            md = {"name": name}
+            if default:
+                md["annotations"] = {"storageclass.kubernetes.io/is-default-class": "true"}
+            mk(R["storageclasses"], {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": md,
+                                     "provisioner": prov, "reclaimPolicy": "Delete",
+                                     "volumeBindingMode": "Immediate", "allowVolumeExpansion": True,
+                                     "parameters": {"clusterID": "eidf-test"}}, controller=True)
+        for name, product, gpus in NODES:
+            labels = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+                      "nvidia.com/gpu.product": product, "nvidia.com/gpu.count": str(gpus),
+                      "nvidia.com/gpu.present": "true"}
+            cap = {"cpu": "192", "memory": "1056Gi", "nvidia.com/gpu": str(gpus), "pods": "110",
+                   "ephemeral-storage": "1Ti"}
+            mk(R["nodes"], {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": labels},
+                            "spec": {}, "status": {"capacity": cap, "allocatable": cap,
+                                                   "conditions": [{"type": "Ready", "status": "True",
+                                                                   "reason": "KubeletReady",
+                                                                   "message": "kubelet is posting ready status"}],
+                                                   "nodeInfo": {"kubeletVersion": "v1.32.4",
+                                                                "operatingSystem": "linux",
+                                                                "architecture": "amd64"}}}, controller=True)
+        for ns in ["default"] + ([self.tenant] if self.tenant else []):
+            self.ensure_queue(ns)
+
+    def ensure_queue(self, ns):
+        cq = "%s-project-gpu-cq" % ns
+        if not self.store.get("clusterqueues", "", cq):
+            self.create_object(RS.BY_NAME["clusterqueues"], {
+                "apiVersion": "kueue.x-k8s.io/v1beta1", "kind": "ClusterQueue", "metadata": {"name": cq},
+                "spec": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}},
+                         "resourceGroups": [{"coveredResources": ["cpu", "memory", "nvidia.com/gpu"], "flavors": [
+                             {"name": "default-flavor", "resources": [
+                                 {"name": "cpu", "nominalQuota": "100"}, {"name": "memory", "nominalQuota": "1Ti"},
+                                 {"name": "nvidia.com/gpu", "nominalQuota": str(self.gpu_quota)}]}]}]},
+                "status": {}}, controller=True)
+        lq = "%s-user-queue" % ns
+        if not self.store.get("localqueues", ns, lq):
+            self.create_object(RS.BY_NAME["localqueues"], {
+                "apiVersion": "kueue.x-k8s.io/v1beta1", "kind": "LocalQueue",
+                "metadata": {"name": lq, "namespace": ns}, "spec": {"clusterQueue": cq}, "status": {}},
+                controller=True)
+
+    # -- events ----------------------------------------------------------
+    def event(self, obj, etype, reason, message, component, field_path=None):
+        md = obj["metadata"]
+        ns = md.get("namespace") or "default"
+        key = (md.get("uid"), reason, message, field_path)
+        ts = now_ts()
+        with self.store.lock:
+            name = self.event_keys.get(key)
+            if name and self.store.get("events", ns, name):
+                def fn(e):
+                    e["count"] = e.get("count", 1) + 1
+                    e["lastTimestamp"] = ts
+                self.store.mutate("events", ns, name, fn)
+                return
+            name = "%s.%s" % (md["name"], "%016x" % (int(time.time() * 1e9) + len(self.event_keys)))
+            self.event_keys[key] = name
+            inv = {"kind": obj.get("kind"), "namespace": md.get("namespace"), "name": md["name"],
+                   "uid": md.get("uid"), "apiVersion": obj.get("apiVersion"),
+                   "resourceVersion": md.get("resourceVersion")}
+            if not md.get("namespace"):
+                inv.pop("namespace")
+            if field_path:
+                inv["fieldPath"] = field_path
+            ev = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": name, "namespace": ns},
+                  "involvedObject": inv, "reason": reason, "message": message,
+                  "source": {"component": component}, "firstTimestamp": ts, "lastTimestamp": ts, "count": 1,
+                  "type": etype, "eventTime": None, "reportingComponent": component, "reportingInstance": ""}
+            if component == "kubelet":
+                ev["source"]["host"] = obj.get("spec", {}).get("nodeName", "")
+                ev["reportingInstance"] = ev["source"]["host"]
+            try:
+                self.store.create("events", ev)
+            except KeyError:
+                pass
+
+    # -- main loop ---------------------------------------------------------
+    def controller_loop(self):
+        while not self.stopping:
+            self.wakeup.wait(0.2)
+            if self.stopping:
+                break
+            for step in (self.ns_controller, self.pvc_controller, self.kueue_controller, self.job_controller,
+                         self.gc_controller, self.scheduler, self.kubelet_sync):
+                try:
+                    step()
+                except Exception:
+                    import traceback
+                    traceback.print_exc()
+
+    def wake(self):
+        self.wakeup.set()
+
+    # -- namespaces ----------------------------------------------------------
+    def ns_controller(self):
+        for ns in self.store.list("namespaces")[0]:
+            if not ns["metadata"].get("deletionTimestamp"):
+                continue
+            n = ns["metadata"]["name"]
+            left = 0
+            for r in RS.RESOURCES:
+                if not r.namespaced:
+                    continue
+                for o in self.store.list(r.name, n)[0]:
+                    left += 1
+                    if not o["metadata"].get("deletionTimestamp"):
+                        self.delete_object(r, o, {"propagationPolicy": "Background", "gracePeriodSeconds": 1})
+            if left == 0:
+                self.store.delete("namespaces", "", n)
+
+    # -- PVCs ------------------------------------------------------------------
+    def volume_dir(self, pvc):
+        return os.path.join(self.state_dir, "volumes", pvc["spec"].get("volumeName") or
+                            "pvc-" + pvc["metadata"]["uid"])
+
+    def pvc_controller(self):
+        now = time.time()
+        pods = self.store.list("pods")[0]
+        for pvc in self.store.list("persistentvolumeclaims")[0]:
+            md, spec = pvc["metadata"], pvc["spec"]
+            ns, name = md["namespace"], md["name"]
+            if md.get("deletionTimestamp"):
+                in_use = any(not pod_finished(p) and any((v.get("persistentVolumeClaim") or {}).get("claimName") ==
+                                                         name for v in p["spec"].get("volumes") or [])
+                             for p in pods if p["metadata"]["namespace"] == ns)
+                if not in_use:
+                    self.store.delete("persistentvolumeclaims", ns, name)
+                    if spec.get("volumeName"):
+                        self.store.delete("persistentvolumes", "", spec["volumeName"])
+                        shutil.rmtree(self.volume_dir(pvc), ignore_errors=True)
+                continue
+            if "kubernetes.io/pvc-protection" not in (md.get("finalizers") or []):
+                def addfin(o):
+                    o["metadata"].setdefault("finalizers", []).append("kubernetes.io/pvc-protection")
+                self.store.mutate("persistentvolumeclaims", ns, name, addfin)
+            if (pvc.get("status") or {}).get("phase") != "Pending":
+                continue
+            sc = spec.get("storageClassName")
+            if sc is None or not self.store.get("storageclasses", "", sc):
+                msg = ('storageclass.storage.k8s.io "%s" not found' % sc) if sc else \
+                    "no persistent volumes available for this claim and no storage class is set"
+                self.event(pvc, "Warning", "ProvisioningFailed" if sc else "FailedBinding", msg,
+                           "persistentvolume-controller")
+                continue
+            if now - parse_ts(md["creationTimestamp"]) < self.bind_delay:
+                self.wakeup.set()
+                continue
+            pvname = "pvc-" + md["uid"]
+            hostdir = os.path.join(self.state_dir, "volumes", pvname)
+            os.makedirs(hostdir, exist_ok=True)
+            os.chmod(hostdir, 0o777)
+            size = spec["resources"]["requests"]["storage"]
+            self.event(pvc, "Normal", "Provisioning", 'External provisioner is provisioning volume for claim '
+                       '"%s/%s"' % (ns, name), "%s_csi-provisioner" % self.store.get("storageclasses", "", sc)
+                       ["provisioner"])
+            try:
+                self.create_object(RS.BY_NAME["persistentvolumes"], {
+                    "apiVersion": "v1", "kind": "PersistentVolume", "metadata": {
+                        "name": pvname, "annotations": {"pv.kubernetes.io/provisioned-by":
+                                                        self.store.get("storageclasses", "", sc)["provisioner"]},
+                        "finalizers": ["kubernetes.io/pv-protection"]},
+                    "spec": {"accessModes": spec["accessModes"], "capacity": {"storage": size},
+                             "claimRef": {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "name": name,
+                                          "namespace": ns, "uid": md["uid"],
+                                          "resourceVersion": md["resourceVersion"]},
+                             "persistentVolumeReclaimPolicy": "Delete", "storageClassName": sc,
+                             "volumeMode": spec.get("volumeMode", "Filesystem"),
+                             "hostPath": {"path": hostdir}},
+                    "status": {"phase": "Bound"}}, controller=True)
+            except Exception:
+                pass
+
+            def bind(o):
+                o["metadata"].setdefault("annotations", {}).update({
+                    "pv.kubernetes.io/bind-completed": "yes", "pv.kubernetes.io/bound-by-controller": "yes",
+                    "volume.beta.kubernetes.io/storage-provisioner": "cephfs.csi.ceph.com",
+                    "volume.kubernetes.io/storage-provisioner": "cephfs.csi.ceph.com"})
+                o["spec"]["volumeName"] = pvname
+                o["status"] = {"phase": "Bound", "accessModes": o["spec"]["accessModes"],
+                               "capacity": {"storage": size}}
+            pvc = self.store.mutate("persistentvolumeclaims", ns, name, bind)
+            self.event(pvc, "Normal", "ProvisioningSucceeded", "Successfully provisioned volume %s" % pvname,
+                       "cephfs.csi.ceph.com_csi-provisioner")
+
+    # -- Kueue -------------------------------------------------------------------
+    def workload_for(self, job):
+        for wl in self.store.list("workloads", job["metadata"]["namespace"])[0]:
+            if owner_uid(wl) == job["metadata"]["uid"]:
+                return wl
+        return None
+
+    def kueue_controller(self):
+        jobs = [j for j in self.store.list("jobs")[0]
+                if (j["metadata"].get("labels") or {}).get("kueue.x-k8s.io/queue-name")]
+        juids = {j["metadata"]["uid"]: j for j in jobs}
+        # workloads of deleted jobs go away with them
+        for wl in self.store.list("workloads")[0]:
+            if owner_uid(wl) not in juids:
+                self.store.delete("workloads", wl["metadata"]["namespace"], wl["metadata"]["name"])
+        used = {}
+        pending = []
+        for j in sorted(jobs, key=lambda j: j["metadata"]["creationTimestamp"] + j["metadata"]["name"]):
+            ns = j["metadata"]["namespace"]
+            wl = self.workload_for(j)
+            tmpl = j["spec"]["template"]
+            need = pod_gpus(tmpl["spec"]) * (j["spec"].get("parallelism") or 1)
+            if wl is None:
+                h = hashlib.sha1(j["metadata"]["uid"].encode()).hexdigest()[:5]
+                wl = self.create_object(RS.BY_NAME["workloads"], {
+                    "apiVersion": "kueue.x-k8s.io/v1beta1", "kind": "Workload", "metadata": {
+                        "name": ("job-%s" % j["metadata"]["name"])[:57] + "-" + h, "namespace": ns,
+                        "labels": {"kueue.x-k8s.io/job-uid": j["metadata"]["uid"]},
+                        "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": j["metadata"]["name"],
+                                             "uid": j["metadata"]["uid"], "controller": True,
+                                             "blockOwnerDeletion": True}]},
+                    "spec": {"active": True, "queueName": j["metadata"]["labels"]["kueue.x-k8s.io/queue-name"],
+                             "priority": 0, "podSets": [{"name": "main", "count": j["spec"].get("parallelism") or 1,
+                                                         "template": deep(tmpl)}]},
+                    "status": {}}, controller=True)
+                self.event(wl, "Normal", "CreatedWorkload", "Created Workload: %s/%s" % (ns, wl["metadata"]["name"]),
+                           "kueue-job-controller")
+                self.event(j, "Normal", "CreatedWorkload", "Created Workload: %s/%s" % (ns, wl["metadata"]["name"]),
+                           "batch/job-kueue-controller")
+            st = wl.get("status") or {}
+            finished = is_true_cond(j, "Complete") or is_true_cond(j, "Failed")
+            if finished:
+                if not is_true_cond(wl, "Finished"):
+                    ok = is_true_cond(j, "Complete")
+
+                    def fin(o, ok=ok):
+                        set_condition(o["status"], "Finished", "True", "Succeeded" if ok else "Failed",
+                                      "Job finished successfully" if ok else "Job failed")
+                    self.store.mutate("workloads", ns, wl["metadata"]["name"], fin)
+                continue
+            if is_true_cond(wl, "QuotaReserved"):
+                used[ns] = used.get(ns, 0) + need
+                continue
+            if st.get("requeueAt") and time.time() < parse_ts(st["requeueAt"]):
+                self.wakeup.set()
+                continue
+            pending.append((j, wl, need))
+        for j, wl, need in pending:
+            ns = j["metadata"]["namespace"]
+            qname = wl["spec"]["queueName"]
+            lq = self.store.get("localqueues", ns, qname)
+            if lq is None:
+                msg = "LocalQueue %s doesn't exist" % qname
+                self._wl_pending(wl, "Inadmissible", msg)
+                continue
+            quota = self.quotas.get(ns, self.gpu_quota)
+            if used.get(ns, 0) + need > quota:
+                msg = ("couldn't assign flavors to pod set main: insufficient unused quota for nvidia.com/gpu in "
+                       "flavor default-flavor, %d more needed" % (used.get(ns, 0) + need - quota))
+                if need > quota:
+                    msg = ("couldn't assign flavors to pod set main: insufficient quota for nvidia.com/gpu in "
+                           "flavor default-flavor, request > maximum capacity (%d > %d)" % (need, quota))
+                self._wl_pending(wl, "Pending", msg)
+                continue
+            used[ns] = used.get(ns, 0) + need
+            cq = lq["spec"].get("clusterQueue", "%s-project-gpu-cq" % ns)
+
+            def admit(o, cq=cq, need=need, j=j):
+                st = o.setdefault("status", {})
+                st.pop("requeueAt", None)
+                st["admission"] = {"clusterQueue": cq, "podSetAssignments": [{
+                    "name": "main", "count": j["spec"].get("parallelism") or 1,
+                    "flavors": {"cpu": "default-flavor", "memory": "default-flavor",
+                                "nvidia.com/gpu": "default-flavor"},
+                    "resourceUsage": {"nvidia.com/gpu": str(need)}}]}
+                set_condition(st, "QuotaReserved", "True", "QuotaReserved", "Quota reserved in ClusterQueue %s" % cq)
+                set_condition(st, "Admitted", "True", "Admitted", "The workload is admitted")
+                for c in st["conditions"]:
+                    if c["type"] in ("Evicted", "Requeued") and c["status"] == "True":
+                        c["status"] = "False"
+            wl = self.store.mutate("workloads", ns, wl["metadata"]["name"], admit)
+            self.event(wl, "Normal", "QuotaReserved", "Quota reserved in ClusterQueue %s, wait time since queued "
+                       "was 0s" % cq, "kueue-admission")
+            self.event(wl, "Normal", "Admitted", "Admitted by ClusterQueue %s, wait time since reservation was 0s"
+                       % cq, "kueue-admission")
+
+            def unsuspend(o):
+                o["spec"]["suspend"] = False
+            self.store.mutate("jobs", ns, j["metadata"]["name"], unsuspend)
+            self.event(j, "Normal", "Started", "Admitted by clusterQueue %s" % cq, "batch/job-kueue-controller")
+        # queue status
+        for lq in self.store.list("localqueues")[0]:
+            ns = lq["metadata"]["namespace"]
+            wls = [w for w in self.store.list("workloads", ns)[0] if w["spec"].get("queueName") ==
+                   lq["metadata"]["name"] and not is_true_cond(w, "Finished")]
+            adm = sum(1 for w in wls if is_true_cond(w, "Admitted"))
+
+            def qs(o, adm=adm, n=len(wls)):
+                o["status"] = {"pendingWorkloads": n - adm, "reservingWorkloads": adm, "admittedWorkloads": adm,
+                               "conditions": [{"type": "Active", "status": "True", "reason": "Ready",
+                                               "message": "Can submit new workloads to localQueue",
+                                               "lastTransitionTime": lq["metadata"]["creationTimestamp"]}]}
+            self.store.mutate("localqueues", ns, lq["metadata"]["name"], qs)
+
+    def _wl_pending(self, wl, reason, msg):
+        def fn(o):
+            set_condition(o.setdefault("status", {}), "QuotaReserved", "False", reason, msg)
+        before = wl
+        after = self.store.mutate("workloads", wl["metadata"]["namespace"], wl["metadata"]["name"], fn)
+        if after and after["metadata"]["resourceVersion"] != before["metadata"]["resourceVersion"]:
+            self.event(after, "Normal", "Pending", msg, "kueue-admission")
+
+    def preempt(self, pod):
+        """Kueue-style preemption of the workload owning pod (or eviction of a bare/non-queued pod)."""
+        juid = owner_uid(pod)
+        ns = pod["metadata"]["namespace"]
+        job = next((j for j in self.store.list("jobs", ns)[0] if j["metadata"]["uid"] == juid), None) if juid else None
+        wl = self.workload_for(job) if job else None
+        if wl is None:
+            def fn(p):
+                set_condition(p["status"], "DisruptionTarget", "True", "EvictionByEvictionAPI",
+                              "Eviction API: evicting")
+            self.store.mutate("pods", ns, pod["metadata"]["name"], fn)
+            self.event(pod, "Normal", "Killing", "Stopping container %s" % pod["spec"]["containers"][0]["name"],
+                       "kubelet")
+            self.delete_object(RS.BY_NAME["pods"], self.store.get("pods", ns, pod["metadata"]["name"]),
+                               {"gracePeriodSeconds": 1})
+            return {"evicted": pod["metadata"]["name"], "kueue": False}
+        msg = "Preempted to accommodate a workload (UID: %s) due to prioritization in the ClusterQueue" % new_uid()
+        requeue = time.time() + self.requeue_delay
+
+        def evict(o):
+            st = o.setdefault("status", {})
+            set_condition(st, "Evicted", "True", "Preempted", msg)
+            set_condition(st, "Preempted", "True", "InClusterQueue", msg)
+            set_condition(st, "QuotaReserved", "False", "Preempted", msg)
+            set_condition(st, "Admitted", "False", "NoReservation", "The workload has no reservation")
+            set_condition(st, "Requeued", "True", "Preempted", msg)
+            st.pop("admission", None)
+            st["requeueAt"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(requeue))
+            st["requeueState"] = {"count": (st.get("requeueState") or {}).get("count", 0) + 1}
+        wl = self.store.mutate("workloads", ns, wl["metadata"]["name"], evict)
+        self.event(wl, "Normal", "Preempted", msg, "kueue-admission")
+        self.event(wl, "Normal", "EvictedDueToPreempted", msg, "kueue-admission")
+        for p in self.store.list("pods", ns)[0]:
+            if owner_uid(p) == juid and not pod_finished(p):
+                def dt(o):
+                    set_condition(o["status"], "DisruptionTarget", "True", "PreemptionByKueue",
+                                  "Preempted to accommodate a higher priority Workload")
+                self.store.mutate("pods", ns, p["metadata"]["name"], dt)
+
+        def susp(o):
+            o["spec"]["suspend"] = True
+        self.store.mutate("jobs", ns, job["metadata"]["name"], susp)
+        self.event(job, "Normal", "Stopped", msg, "batch/job-kueue-controller")
+        self.wake()
+        return {"evicted": pod["metadata"]["name"], "kueue": True, "workload": wl["metadata"]["name"]}
+
+    # -- Jobs ----------------------------------------------------------------------
+    def job_controller(self):
+        pods = self.store.list("pods")[0]
+        by_job = {}
+        for p in pods:
+            u = owner_uid(p)
+            if u:
+                by_job.setdefault(u, []).append(p)
+        for j in self.store.list("jobs")[0]:
+            try:
+                self.sync_job(j, by_job.get(j["metadata"]["uid"], []))
+            except Exception:
+                import traceback
+                traceback.print_exc()
+
+    def _delete_pods(self, job, pods, reason_event=True):
+        for p in pods:
+            if p["metadata"].get("deletionTimestamp"):
+                continue
+            self.delete_object(RS.BY_NAME["pods"], p, {"gracePeriodSeconds": 1})
+            if reason_event:
+                self.event(job, "Normal", "SuccessfulDelete", "Deleted pod: %s" % p["metadata"]["name"],
+                           "job-controller")
+
+    def sync_job(self, j, pods):
+        md, spec = j["metadata"], j["spec"]
+        ns, name, uid = md["namespace"], md["name"], md["uid"]
+        track = self.job_track.setdefault(uid, {"succeeded": set(), "failed": set(), "seen": {},
+                                                "succeeded_idx": set(), "last_fail": 0})
+        now = time.time()
+        if md.get("deletionTimestamp"):
+            if "foregroundDeletion" in (md.get("finalizers") or []):
+                self._delete_pods(j, pods, reason_event=False)
+                if not pods:
+                    def fn(o):
+                        o["metadata"]["finalizers"] = [f for f in o["metadata"].get("finalizers", [])
+                                                       if f != "foregroundDeletion"]
+                        if not o["metadata"]["finalizers"]:
+                            del o["metadata"]["finalizers"]
+                    o = self.store.mutate("jobs", ns, name, fn)
+                    if o and not o["metadata"].get("finalizers"):
+                        self.store.delete("jobs", ns, name)
+            return
+        finished = is_true_cond(j, "Complete") or is_true_cond(j, "Failed")
+        st = j.get("status") or {}
+        # account for pods that finished or vanished since the last pass
+        cur = {p["metadata"]["uid"]: p for p in pods}
+        for puid, info in list(track["seen"].items()):
+            if puid not in cur and puid not in track["succeeded"] and puid not in track["failed"]:
+                if not info.get("suspended"):
+                    track["failed"].add(puid)
+                    track["last_fail"] = now
+                del track["seen"][puid]
+        for p in pods:
+            puid = p["metadata"]["uid"]
+            phase = (p.get("status") or {}).get("phase")
+            track["seen"].setdefault(puid, {})
+            track["seen"][puid]["suspended"] = bool(spec.get("suspend"))
+            if phase == "Succeeded" and puid not in track["succeeded"]:
+                track["succeeded"].add(puid)
+                idx = (p["metadata"].get("annotations") or {}).get("batch.kubernetes.io/job-completion-index")
+                if idx is not None:
+                    track["succeeded_idx"].add(int(idx))
+            elif phase == "Failed" and puid not in track["failed"]:
+                track["failed"].add(puid)
+                track["last_fail"] = now
+        active = [p for p in pods if not pod_finished(p) and not p["metadata"].get("deletionTimestamp")]
+        indexed = spec.get("completionMode") == "Indexed"
+        completions = spec.get("completions")
+        parallelism = spec.get("parallelism", 1)
+        succeeded = len(track["succeeded_idx"]) if indexed else len(track["succeeded"])
+        failed = len(track["failed"])
+        # restarts of OnFailure pods count as failures too
+        restarts = sum(cs.get("restartCount", 0) for p in pods for cs in (p.get("status") or {}).get(
+            "containerStatuses") or [])
+        newst = deep(st)
+        newst.setdefault("uncountedTerminatedPods", {})
+        conds_events = []
+        if not finished:
+            if spec.get("suspend"):
+                if active:
+                    self._delete_pods(j, active)
+                    active = []
+                if not is_true_cond(j, "Suspended"):
+                    set_condition(newst, "Suspended", "True", "JobSuspended", "Job suspended", probe=True)
+                    conds_events.append(("Normal", "Suspended", "Job suspended"))
+                newst.pop("startTime", None)
+            else:
+                if is_true_cond(j, "Suspended"):
+                    set_condition(newst, "Suspended", "False", "JobResumed", "Job resumed", probe=True)
+                    conds_events.append(("Normal", "Resumed", "Job resumed"))
+                    newst["startTime"] = now_ts()
+                newst.setdefault("startTime", now_ts())
+                fail_reason = None
+                if failed + restarts > spec.get("backoffLimit", 6):
+                    fail_reason = ("BackoffLimitExceeded", "Job has reached the specified backoff limit")
+                ads = spec.get("activeDeadlineSeconds")
+                if ads is not None and now - parse_ts(newst["startTime"]) >= ads:
+                    fail_reason = ("DeadlineExceeded", "Job was active longer than specified deadline")
+                elif ads is not None:
+                    self.wakeup.set()
+                done = completions is not None and succeeded >= completions
+                if completions is None and succeeded > 0 and not active:
+                    done = True
+                if fail_reason:
+                    self._delete_pods(j, active)
+                    active = []
+                    set_condition(newst, "FailureTarget", "True", fail_reason[0], fail_reason[1], probe=True)
+                    set_condition(newst, "Failed", "True", fail_reason[0], fail_reason[1], probe=True)
+                    conds_events.append(("Warning", fail_reason[0], fail_reason[1]))
+                    finished = True
+                elif done:
+                    self._delete_pods(j, active)
+                    active = []
+                    set_condition(newst, "SuccessCriteriaMet", "True", "CompletionsReached",
+                                  "Reached expected number of succeeded pods", probe=True)
+                    set_condition(newst, "Complete", "True", "CompletionsReached",
+                                  "Reached expected number of succeeded pods", probe=True)
+                    newst["completionTime"] = now_ts()
+                    conds_events.append(("Normal", "Completed", "Job completed"))
+                    finished = True
+                elif now - track["last_fail"] < self.job_backoff:
+                    self.wakeup.set()
+                else:
+                    # create missing pods
+                    if indexed:
+                        busy = set(int((p["metadata"].get("annotations") or {}).get(
+                            "batch.kubernetes.io/job-completion-index", -1)) for p in active)
+                        todo = [i for i in range(completions) if i not in track["succeeded_idx"] and i not in busy]
+                        want = max(0, min(parallelism - len(active), len(todo)))
+                        for i in todo[:want]:
+                            active.append(self.create_job_pod(j, i))
+                    else:
+                        remaining = (completions - succeeded) if completions is not None else parallelism
+                        want = max(0, min(parallelism, remaining) - len(active))
+                        for _ in range(want):
+                            active.append(self.create_job_pod(j, None))
+        if finished and newst.get("conditions") and not newst.get("completionTime") and \
+                is_true_cond({"status": newst}, "Complete"):
+            newst["completionTime"] = now_ts()
+        newst["active"] = len(active)
+        if newst["active"] == 0:
+            newst.pop("active")
+        newst["ready"] = sum(1 for p in active if is_true_cond(p, "Ready"))
+        newst["terminating"] = sum(1 for p in pods if p["metadata"].get("deletionTimestamp"))
+        if succeeded:
+            newst["succeeded"] = succeeded
+        if failed:
+            newst["failed"] = failed
+        if indexed and track["succeeded_idx"]:
+            newst["completedIndexes"] = compress_indexes(track["succeeded_idx"])
+        if newst != st:
+            def fn(o):
+                o["status"] = newst
+            self.store.mutate("jobs", ns, name, fn)
+        for etype, reason, msg in conds_events:
+            self.event(j, etype, reason, msg, "job-controller")
+        # ttlSecondsAfterFinished
+        if finished and spec.get("ttlSecondsAfterFinished") is not None:
+            fin_ts = None
+            for c in newst.get("conditions") or []:
+                if c["type"] in ("Complete", "Failed") and c["status"] == "True":
+                    fin_ts = parse_ts(c["lastTransitionTime"])
+            if fin_ts is not None:
+                if now >= fin_ts + spec["ttlSecondsAfterFinished"]:
+                    self.delete_object(RS.BY_NAME["jobs"], self.store.get("jobs", ns, name),
+                                       {"propagationPolicy": "Background"})
+                else:
+                    self.wakeup.set()
+
+    def create_job_pod(self, j, index):
+        md, spec = j["metadata"], j["spec"]
+        tmpl = deep(spec["template"])
+        pmd = tmpl.get("metadata") or {}
+        pmd.pop("creationTimestamp", None)
+        pmd["generateName"] = md["name"] + ("-%d-" % index if index is not None else "-")
+        pmd["namespace"] = md["namespace"]
+        pmd["ownerReferences"] = [{"apiVersion": "batch/v1", "kind": "Job", "name": md["name"], "uid": md["uid"],
+                                   "controller": True, "blockOwnerDeletion": True}]
+        pspec = tmpl["spec"]
+        if index is not None:
+            pmd.setdefault("labels", {})["batch.kubernetes.io/job-completion-index"] = str(index)
+            pmd.setdefault("annotations", {})["batch.kubernetes.io/job-completion-index"] = str(index)
+            pspec.setdefault("hostname", "%s-%d" % (md["name"], index))
+            for c in (pspec.get("initContainers") or []) + (pspec.get("containers") or []):
+                env = c.setdefault("env", [])
+                if not any(e.get("name") == "JOB_COMPLETION_INDEX" for e in env):
+                    env.append({"name": "JOB_COMPLETION_INDEX", "valueFrom": {"fieldRef": {
+                        "apiVersion": "v1",
+                        "fieldPath": "metadata.annotations['batch.kubernetes.io/job-completion-index']"}}})
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": pmd, "spec": pspec}
+        p = self.create_object(RS.BY_NAME["pods"], pod, controller=True)
+        self.event(j, "Normal", "SuccessfulCreate", "Created pod: %s" % p["metadata"]["name"], "job-controller")
+        return p
+
+    # -- garbage collector --------------------------------------------------------------
+    def gc_controller(self):
+        live = {j["metadata"]["uid"] for j in self.store.list("jobs")[0]}
+        for p in self.store.list("pods")[0]:
+            u = owner_uid(p)
+            if u and u not in live and not p["metadata"].get("deletionTimestamp"):
+                self.delete_object(RS.BY_NAME["pods"], p, {"gracePeriodSeconds": 1})
+        for uid in list(self.job_track):
+            if uid not in live:
+                del self.job_track[uid]
+
+    # -- scheduler -------------------------------------------------------------------------
+    def scheduler(self):
+        pods = self.store.list("pods")[0]
+        nodes = self.store.list("nodes")[0]
+        used = {n["metadata"]["name"]: {"gpu": 0, "cpu": 0.0, "memory": 0.0} for n in nodes}
+        for p in pods:
+            nn = p["spec"].get("nodeName")
+            if nn in used and not pod_finished(p):
+                used[nn]["gpu"] += pod_gpus(p["spec"])
+                used[nn]["cpu"] += pod_request(p["spec"], "cpu")
+                used[nn]["memory"] += pod_request(p["spec"], "memory")
+        for p in sorted(pods, key=lambda p: p["metadata"]["creationTimestamp"]):
+            if p["spec"].get("nodeName") or p["metadata"].get("deletionTimestamp") or pod_finished(p):
+                continue
+            ns = p["metadata"]["namespace"]
+            msg = None
+            total = len(nodes)
+            for v in p["spec"].get("volumes") or []:
+                cn = (v.get("persistentVolumeClaim") or {}).get("claimName")
+                if cn:
+                    pvc = self.store.get("persistentvolumeclaims", ns, cn)
+                    if pvc is None:
+                        msg = '0/%d nodes are available: persistentvolumeclaim "%s" not found. preemption: 0/%d ' \
+                              'nodes are available: %d Preemption is not helpful for scheduling.' % (
+                                  total, cn, total, total)
+                    elif (pvc.get("status") or {}).get("phase") != "Bound":
+                        msg = "0/%d nodes are available: pod has unbound immediate PersistentVolumeClaims. " \
+                              "preemption: 0/%d nodes are available: %d Preemption is not helpful for " \
+                              "scheduling." % (total, total, total)
+            chosen = None
+            if msg is None:
+                reasons = {}
+                gpus = pod_gpus(p["spec"])
+                cpu = pod_request(p["spec"], "cpu")
+                mem = pod_request(p["spec"], "memory")
+                for n in nodes:
+                    nname = n["metadata"]["name"]
+                    labels = n["metadata"].get("labels") or {}
+                    sel = p["spec"].get("nodeSelector") or {}
+                    aff_ok = all(labels.get(k) == v for k, v in sel.items())
+                    na = ((p["spec"].get("affinity") or {}).get("nodeAffinity") or {}).get(
+                        "requiredDuringSchedulingIgnoredDuringExecution")
+                    if na and aff_ok:
+                        aff_ok = any(match_match_labels({"matchExpressions": t.get("matchExpressions") or []},
+                                                        labels) for t in na.get("nodeSelectorTerms") or [])
+                    if not aff_ok:
+                        reasons["node(s) didn't match Pod's node affinity/selector"] = reasons.get(
+                            "node(s) didn't match Pod's node affinity/selector", 0) + 1
+                        continue
+                    alloc = n["status"]["allocatable"]
+                    bad = []
+                    if cpu and used[nname]["cpu"] + cpu > parse_quantity(alloc["cpu"]):
+                        bad.append("Insufficient cpu")
+                    if mem and used[nname]["memory"] + mem > parse_quantity(alloc["memory"]):
+                        bad.append("Insufficient memory")
+                    if gpus and used[nname]["gpu"] + gpus > int(alloc.get("nvidia.com/gpu", "0")):
+                        bad.append("Insufficient nvidia.com/gpu")
+                    if bad:
+                        for b in bad:
+                            reasons[b] = reasons.get(b, 0) + 1
+                        continue
+                    if chosen is None or (gpus == 0 and False):
+                        chosen = n
+                        if gpus == 0:
+                            break
+                if chosen is None:
+                    parts = ", ".join("%d %s" % (c, r) for r, c in sorted(reasons.items()))
+                    nph = reasons.get("node(s) didn't match Pod's node affinity/selector", 0)
+                    pre = []
+                    if total - nph:
+                        pre.append("%d No preemption victims found for incoming pod" % (total - nph))
+                    if nph:
+                        pre.append("%d Preemption is not helpful for scheduling" % nph)
+                    msg = "0/%d nodes are available: %s. preemption: 0/%d nodes are available: %s." % (
+                        total, parts, total, ", ".join(pre))
+            if chosen is None:
+                def unsched(o, msg=msg):
+                    set_condition(o["status"], "PodScheduled", "False", "Unschedulable", msg, probe=True)
+                before = p["metadata"]["resourceVersion"]
+                after = self.store.mutate("pods", ns, p["metadata"]["name"], unsched)
+                if after and after["metadata"]["resourceVersion"] != before:
+                    self.event(after, "Warning", "FailedScheduling", msg, "default-scheduler")
+                continue
+            nname = chosen["metadata"]["name"]
+            used[nname]["gpu"] += pod_gpus(p["spec"])
+            used[nname]["cpu"] += pod_request(p["spec"], "cpu")
+            used[nname]["memory"] += pod_request(p["spec"], "memory")
+
+            def bind(o, nname=nname):
+                o["spec"]["nodeName"] = nname
+                set_condition(o["status"], "PodScheduled", "True", probe=True)
+                o["status"]["conditions"][-1].pop("reason", None)
+                o["status"]["conditions"][-1].pop("message", None)
+            after = self.store.mutate("pods", ns, p["metadata"]["name"], bind)
+            if after:
+                self.event(after, "Normal", "Scheduled", "Successfully assigned %s/%s to %s" % (
+                    ns, p["metadata"]["name"], nname), "default-scheduler")
+
+    def node_index(self, name):
+        for i, (n, _, _) in enumerate(NODES):
+            if n == name:
+                return i
+        return 0
+
+    def kubelet_sync(self):
+        self.kubelet.sync(self.store.list("pods")[0])
+
+
+__all__ = ["ControllersMixin", "rand_suffix"]

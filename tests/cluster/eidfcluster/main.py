@@ -1,0 +1,496 @@
+"""eidf-test-cluster: start the local test cluster, or talk to a running one (ctl)."""
+import argparse
+import base64
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+from . import resources as RS
+from .apiserver import APIMixin, Faults, TLSServer, make_ssl_ctx
+from .controllers import ControllersMixin
+from .kubelet import Kubelet
+from .resources import APIError
+from .store import Store, Wakeup
+from .util import dumps
+
+DEFAULT_MISSING = r"does-not-exist|doesnotexist|nonexistent|missing-image|/missing|^missing"
+ADMIN_CN = "eidf-admin"
+
+
+# ---------------------------------------------------------------- PKI
+def openssl(*args):
+    subprocess.run(["openssl"] + list(args), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def cached_pki(cache, user, groups):
+    """A PKI directory per user/groups under cache, created atomically (parallel tests share it)."""
+    key = re.sub(r"[^A-Za-z0-9_.-]", "_", "%s@%s" % (user, ",".join(groups)))
+    final = os.path.join(cache, key)
+    if os.path.exists(os.path.join(final, "admin.key")):
+        return final
+    os.makedirs(cache, exist_ok=True)
+    tmp = os.path.join(cache, ".tmp-%d-%s" % (os.getpid(), secrets.token_hex(4)))
+    make_pki(tmp, user, groups)
+    try:
+        os.rename(tmp, final)
+    except OSError:  # somebody else won the race
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def make_pki(d, user, groups):
+    """CA, serving cert and client certs, made with the openssl CLI (EC P-256: fast)."""
+    os.makedirs(d, exist_ok=True)
+    ca, cakey = os.path.join(d, "ca.crt"), os.path.join(d, "ca.key")
+    if not os.path.exists(ca):
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", cakey, "-out", ca, "-days", "3650", "-subj", "/CN=eidf-test-cluster-ca")
+
+    def leaf(name, subj, ext):
+        crt, key = os.path.join(d, name + ".crt"), os.path.join(d, name + ".key")
+        stamp = os.path.join(d, name + ".subj")
+        if os.path.exists(crt) and os.path.exists(stamp) and open(stamp).read() == subj:
+            return
+        csr = os.path.join(d, name + ".csr")
+        extf = os.path.join(d, name + ".ext")
+        with open(extf, "w") as f:
+            f.write(ext)
+        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
+                "-out", csr, "-subj", subj)
+        openssl("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", cakey, "-CAcreateserial", "-out", crt, "-days",
+                "3650", "-extfile", extf)
+        os.unlink(csr)
+        with open(stamp, "w") as f:
+            f.write(subj)
+
+    leaf("server", "/CN=kube-apiserver", "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,"
+         "DNS:kubernetes.default\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n")
+    subj = "/CN=%s" % user + "".join("/O=%s" % g for g in groups)
+    leaf("client", subj, "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n")
+    leaf("admin", "/CN=%s/O=system:masters" % ADMIN_CN,
+         "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n")
+
+
+def b64file(p):
+    with open(p, "rb") as f:
+        return base64.b64encode(f.read()).decode()
+
+
+def write_kubeconfig(path, server, pki, user_entry, namespace, name="eidf-test"):
+    ctx = {"cluster": name, "user": name}
+    if namespace:
+        ctx["namespace"] = namespace
+    cfg = {"apiVersion": "v1", "kind": "Config", "preferences": {}, "current-context": name,
+           "clusters": [{"name": name, "cluster": {"server": server,
+                                                   "certificate-authority-data": b64file(os.path.join(pki, "ca.crt"))}}],
+           "contexts": [{"name": name, "context": ctx}],
+           "users": [{"name": name, "user": user_entry}]}
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(cfg, f, indent=2)  # JSON is YAML
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------- cluster
+class Cluster(APIMixin, ControllersMixin):
+    def __init__(self, a):
+        self.state_dir = os.path.abspath(a.state_dir)
+        os.makedirs(self.state_dir, exist_ok=True)
+        self.tenant = a.tenant
+        self.eidf_policy = a.eidf_policy
+        self.gpu_quota = a.gpu_quota
+        self.quotas = {}
+        self.user = a.user or (("u-" + a.tenant) if a.tenant else "eidf-test-user")
+        self.missing_image = re.compile(a.missing_image_regex)
+        self.bind_delay = a.bind_delay
+        self.requeue_delay = a.requeue_delay
+        self.pull_backoff = 1.0
+        self.job_backoff = a.job_backoff
+        self.max_grace = 3
+        self.bookmark_interval = a.bookmark_interval
+        self.default_sc = "csi-cephfs-sc"
+        self.openapi_hash = "eidf1"
+        self.sandbox = a.sandbox
+        self.stopping = False
+        self.store = Store()
+        self.wakeup = Wakeup()
+        self.store.listeners.append(self.wakeup.set)
+        self.faults = Faults()
+        self.event_keys = {}
+        self.job_track = {}
+        self._ip = 0
+        self.log_lock = threading.Lock()
+        self.reqlog = open(os.path.join(self.state_dir, "requests.jsonl"), "a")
+        self.connlog = open(os.path.join(self.state_dir, "connections.jsonl"), "a")
+        self.adminlog = open(os.path.join(self.state_dir, "admin.jsonl"), "a")
+        self.counts = {"connections": 0, "requests": 0}
+        groups = ["eidf:tenants"] if self.tenant else ["system:masters"] if a.admin_user else []
+        if a.pki_cache:
+            src = cached_pki(a.pki_cache, self.user, groups)
+            pki = os.path.join(self.state_dir, "pki")
+            if not os.path.exists(os.path.join(pki, "admin.key")):
+                shutil.copytree(src, pki, dirs_exist_ok=True)
+        else:
+            pki = a.pki_dir or os.path.join(self.state_dir, "pki")
+            make_pki(pki, self.user, groups)
+        self.pki = pki
+        self.ssl_ctx = make_ssl_ctx(pki)
+        tokfile = os.path.join(self.state_dir, "token")
+        if not os.path.exists(tokfile):
+            with open(tokfile, "w") as f:
+                f.write(secrets.token_hex(24))
+        self.token = open(tokfile).read().strip()
+        self.tokens = {self.token: {"name": self.user, "groups": []}}
+        self.bb_dir()
+        self.kubelet = Kubelet(self, os.path.join(self.state_dir, "pods"))
+        self.seed()
+
+    def bb_dir(self):
+        d = os.path.join(self.state_dir, "busybox-bin")
+        if not os.path.isdir(d) or not os.path.exists(os.path.join(d, "sh")):
+            os.makedirs(d, exist_ok=True)
+            bb = shutil.which("busybox")
+            if bb:
+                subprocess.run([bb, "--install", "-s", d], check=False)
+        self.busybox_dir = d
+
+    def pod_ip_counter(self):
+        self._ip += 1
+        return self._ip
+
+    # -- logs ------------------------------------------------------------------
+    def log_request(self, h, streaming=False):
+        rec = {"ts": time.time(), "conn": getattr(h, "conn_id", 0), "method": h.command, "path": h.rawpath,
+               "query": h.rawquery, "status": h.status, "duration_ms": round((time.time() - h.t0) * 1000, 1),
+               "user_agent": h.headers.get("User-Agent", ""), "user": (h.user or {}).get("name", "")}
+        if streaming:
+            rec["stream"] = True
+        with self.log_lock:
+            self.counts["requests"] += 1
+            self.reqlog.write(dumps(rec) + "\n")
+            self.reqlog.flush()
+
+    def log_conn(self, cid, event, detail=""):
+        with self.log_lock:
+            if event == "open":
+                self.counts["connections"] += 1
+            rec = {"ts": time.time(), "conn": cid, "event": event}
+            if detail:
+                rec["detail"] = detail
+            self.connlog.write(dumps(rec) + "\n")
+            self.connlog.flush()
+
+    # -- admin API ---------------------------------------------------------------
+    def admin(self, h):
+        user = self.authenticate(h)
+        h.user = user
+        if not user or user["name"] != ADMIN_CN:
+            raise APIError(403, "Forbidden", "the /_eidf admin API needs the admin client certificate")
+        p = h.rawpath
+        body = json.loads(h.body or b"{}") if h.body else {}
+        with self.log_lock:
+            self.adminlog.write(dumps({"ts": time.time(), "method": h.command, "path": p, "body": body}) + "\n")
+            self.adminlog.flush()
+        if p == "/_eidf/faults":
+            if h.command == "GET":
+                return h.send_body(200, {"faults": self.faults.list()})
+            if h.command == "DELETE":
+                self.faults.clear()
+                return h.send_body(200, {"faults": []})
+            if body.get("type") not in ("fail", "cut", "delay", "drop"):
+                raise RS.bad_request("fault type must be fail, cut, delay or drop")
+            return h.send_body(201, self.faults.add(body))
+        if p == "/_eidf/stats":
+            return h.send_body(200, dict(self.counts, resourceVersion=self.store.rv, port=self.port))
+        if p == "/_eidf/compact":
+            self.store.compact()
+            return h.send_body(200, {"oldest": self.store.oldest})
+        if p == "/_eidf/quota":
+            ns = body.get("namespace") or self.tenant or "default"
+            self.quotas[ns] = int(body["gpu"])
+            self.wake()
+            return h.send_body(200, {"namespace": ns, "gpu": self.quotas[ns]})
+        if p in ("/_eidf/evict", "/_eidf/kill"):
+            ns = body.get("namespace") or self.tenant or "default"
+            pod = self.store.get("pods", ns, body.get("pod", ""))
+            if pod is None:
+                raise RS.not_found(RS.BY_NAME["pods"], body.get("pod", ""))
+            if p == "/_eidf/evict":
+                return h.send_body(200, self.preempt(pod))
+            w = self.kubelet.worker(pod)
+            sig = getattr(signal, "SIG" + body.get("signal", "KILL").upper().replace("SIG", ""))
+            ok = w is not None and w.kill_container(body.get("container"), sig)
+            if not ok:
+                raise RS.bad_request("no running container in pod %s" % body.get("pod"))
+            return h.send_body(200, {"killed": body.get("pod"), "signal": int(sig)})
+        if p == "/_eidf/dump":
+            res = h.query.get("resource", "pods")
+            return h.send_body(200, self.store.list(res)[0])
+        raise APIError(404, "NotFound", "unknown admin endpoint %s" % p)
+
+    # -- run ---------------------------------------------------------------------
+    def start(self, port):
+        self.server = TLSServer(("127.0.0.1", port), self)
+        self.port = self.server.server_address[1]
+        self.server_thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2},
+                                              daemon=True)
+        self.server_thread.start()
+        self.ctl_thread = threading.Thread(target=self.controller_loop, daemon=True)
+        self.ctl_thread.start()
+
+    def stop(self):
+        self.stopping = True
+        self.wakeup.set()
+        self.kubelet.shutdown()
+        try:
+            self.server.shutdown()
+            self.server.server_close()
+        except Exception:
+            pass
+
+
+def write_configs(c, a):
+    server = "https://127.0.0.1:%d" % c.port
+    sd = c.state_dir
+    cert_user = {"client-certificate-data": b64file(os.path.join(c.pki, "client.crt")),
+                 "client-key-data": b64file(os.path.join(c.pki, "client.key"))}
+    write_kubeconfig(os.path.join(sd, "kubeconfig"), server, c.pki, cert_user, c.tenant)
+    write_kubeconfig(os.path.join(sd, "kubeconfig-token"), server, c.pki, {"token": c.token}, c.tenant)
+    write_kubeconfig(os.path.join(sd, "kubeconfig-admin"), server, c.pki, {
+        "client-certificate-data": b64file(os.path.join(c.pki, "admin.crt")),
+        "client-key-data": b64file(os.path.join(c.pki, "admin.key"))}, c.tenant)
+    # exec credential plugin: prints the token, counts its runs in exec-plugin.count
+    plug = os.path.join(sd, "exec-credential.sh")
+    with open(plug, "w") as f:
+        f.write("#!/bin/sh\n# exec credential plugin of the eidf test cluster\necho run >> '%s/exec-plugin.count'\n"
+                "printf '%%s\\n' '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\","
+                "\"status\":{\"token\":\"%s\"}}'\n" % (sd, c.token))
+    os.chmod(plug, 0o755)
+    write_kubeconfig(os.path.join(sd, "kubeconfig-exec"), server, c.pki, {"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1", "command": plug, "interactiveMode": "Never",
+        "provideClusterInfo": False}}, c.tenant)
+    if a.kubeconfig_out:
+        src = os.path.join(sd, {"cert": "kubeconfig", "token": "kubeconfig-token", "exec": "kubeconfig-exec"}[
+            a.auth])
+        if os.path.abspath(a.kubeconfig_out) != src:
+            shutil.copyfile(src, a.kubeconfig_out)
+        os.chmod(a.kubeconfig_out, 0o600)
+    with open(os.path.join(sd, "cluster.json"), "w") as f:
+        json.dump({"server": server, "port": c.port, "pid": os.getpid(), "user": c.user, "tenant": c.tenant,
+                   "state_dir": sd, "pki": c.pki}, f, indent=2)
+
+
+def serve(a):
+    ready_w = None
+    if a.background:
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid:
+            os.close(w)
+            msg = os.read(r, 4096).decode()
+            if not msg.startswith("ok"):
+                sys.stderr.write("eidf-test-cluster: start-up failed: %s\n" % (msg or "daemon died"))
+                sys.exit(1)
+            print(msg[3:].strip())
+            sys.exit(0)
+        os.close(r)
+        os.setsid()
+        ready_w = w
+        logf = open(os.path.join(a.state_dir, "cluster.log"), "a")
+        os.dup2(logf.fileno(), 1)
+        os.dup2(logf.fileno(), 2)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+    try:
+        c = Cluster(a)
+        c.start(a.port)
+        write_configs(c, a)
+    except Exception as e:
+        if ready_w is not None:
+            os.write(ready_w, ("error %s" % e).encode())
+        raise
+    pidfile = os.path.join(c.state_dir, "cluster.pid")
+    with open(pidfile, "w") as f:
+        f.write("%d\n" % os.getpid())
+    done = threading.Event()
+
+    def on_sig(signum, frame):
+        done.set()
+    signal.signal(signal.SIGTERM, on_sig)
+    signal.signal(signal.SIGINT, on_sig)
+    line = "ok server=https://127.0.0.1:%d kubeconfig=%s pid=%d" % (
+        c.port, a.kubeconfig_out or os.path.join(c.state_dir, "kubeconfig"), os.getpid())
+    if ready_w is not None:
+        os.write(ready_w, line.encode())
+        os.close(ready_w)
+    else:
+        print(line[3:], flush=True)
+    while not done.wait(1):
+        if a.parent_pid and not os.path.exists("/proc/%d" % a.parent_pid):
+            break
+    c.stop()
+    try:
+        os.unlink(pidfile)
+    except OSError:
+        pass
+    return 0
+
+
+# ---------------------------------------------------------------- ctl
+def admin_call(state_dir, method, path, body=None):
+    info = json.load(open(os.path.join(state_dir, "cluster.json")))
+    ctx = ssl.create_default_context(cafile=os.path.join(info["pki"], "ca.crt"))
+    ctx.load_cert_chain(os.path.join(info["pki"], "admin.crt"), os.path.join(info["pki"], "admin.key"))
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(info["server"] + path, data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, context=ctx, timeout=30) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def ctl(argv):
+    p = argparse.ArgumentParser(prog="eidf-test-cluster ctl", description="talk to a running test cluster")
+    p.add_argument("--state-dir", default=os.environ.get("EIDF_CLUSTER_STATE"), required=False)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    f = sub.add_parser("fault", help="add a fault rule")
+    f.add_argument("type", choices=["fail", "cut", "delay", "drop"])
+    f.add_argument("--count", type=int, default=1, help="how many requests it applies to")
+    f.add_argument("--status", type=int, default=500, help="fail: HTTP status (429, 500, 503...)")
+    f.add_argument("--retry-after", type=int, default=1, help="fail 429: Retry-After seconds")
+    f.add_argument("--bytes", type=int, default=0, help="cut: stream body bytes before the cut")
+    f.add_argument("--seconds", type=float, default=1.0, help="delay: seconds")
+    f.add_argument("--path", default=".*", help="regex on the request path+query")
+    f.add_argument("--method", default="", help="only this HTTP method")
+    sub.add_parser("clear-faults")
+    sub.add_parser("faults")
+    sub.add_parser("stats")
+    sub.add_parser("compact", help="drop watch history: old resourceVersions get 410 Gone")
+    e = sub.add_parser("evict", help="Kueue-style preemption of a pod's workload")
+    e.add_argument("pod")
+    e.add_argument("-n", "--namespace")
+    k = sub.add_parser("kill", help="kill a running container of a pod")
+    k.add_argument("pod")
+    k.add_argument("-n", "--namespace")
+    k.add_argument("-c", "--container")
+    k.add_argument("--signal", default="KILL")
+    q = sub.add_parser("quota", help="set a namespace's GPU quota")
+    q.add_argument("gpu", type=int)
+    q.add_argument("-n", "--namespace")
+    sub.add_parser("stop")
+    a = p.parse_args(argv)
+    if not a.state_dir:
+        p.error("--state-dir or EIDF_CLUSTER_STATE is required")
+    if a.cmd == "fault":
+        body = {"type": a.type, "count": a.count, "path": a.path}
+        if a.method:
+            body["method"] = a.method
+        if a.type == "fail":
+            body.update(status=a.status, retry_after=a.retry_after)
+        elif a.type == "cut":
+            body["bytes"] = a.bytes
+        elif a.type == "delay":
+            body["seconds"] = a.seconds
+        code, out = admin_call(a.state_dir, "POST", "/_eidf/faults", body)
+    elif a.cmd == "clear-faults":
+        code, out = admin_call(a.state_dir, "DELETE", "/_eidf/faults")
+    elif a.cmd == "faults":
+        code, out = admin_call(a.state_dir, "GET", "/_eidf/faults")
+    elif a.cmd == "stats":
+        code, out = admin_call(a.state_dir, "GET", "/_eidf/stats")
+    elif a.cmd == "compact":
+        code, out = admin_call(a.state_dir, "POST", "/_eidf/compact", {})
+    elif a.cmd in ("evict", "kill"):
+        body = {"pod": a.pod}
+        if a.namespace:
+            body["namespace"] = a.namespace
+        if a.cmd == "kill":
+            body["signal"] = a.signal
+            if a.container:
+                body["container"] = a.container
+        code, out = admin_call(a.state_dir, "POST", "/_eidf/" + a.cmd, body)
+    elif a.cmd == "quota":
+        body = {"gpu": a.gpu}
+        if a.namespace:
+            body["namespace"] = a.namespace
+        code, out = admin_call(a.state_dir, "POST", "/_eidf/quota", body)
+    elif a.cmd == "stop":
+        return stop_cluster(a.state_dir)
+    print(json.dumps(out))
+    return 0 if code < 300 else 1
+
+
+def stop_cluster(state_dir):
+    pidfile = os.path.join(state_dir, "cluster.pid")
+    try:
+        pid = int(open(pidfile).read())
+    except (OSError, ValueError):
+        return 0
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return 0
+    for _ in range(100):
+        if not os.path.exists("/proc/%d" % pid):
+            return 0
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                if f.read().split(") ")[1].startswith("Z"):
+                    return 0
+        except OSError:
+            return 0
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    return 0
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "ctl":
+        return ctl(argv[1:])
+    if argv and argv[0] == "stop":
+        return stop_cluster(argv[1] if len(argv) > 1 else os.environ.get("EIDF_CLUSTER_STATE", "."))
+    p = argparse.ArgumentParser(prog="eidf-test-cluster", description="local Kubernetes API + controllers + "
+                                "kubelet for tests (see docs/testing.md)")
+    p.add_argument("--kubeconfig-out", help="write the kubeconfig here too")
+    p.add_argument("--auth", choices=["cert", "token", "exec"], default="cert",
+                   help="user type of the --kubeconfig-out file")
+    p.add_argument("--state-dir", required=True)
+    p.add_argument("--pki-dir", help="certificates directory (default STATE/pki; made when missing)")
+    p.add_argument("--pki-cache", help="share generated certificates between clusters through this directory "
+                   "(copied into STATE/pki)")
+    p.add_argument("--eidf-policy", action="store_true", help="EIDF admission policy (queue label, "
+                   "generateName, cpu+memory requests and limits)")
+    p.add_argument("--tenant", help="namespace the user is confined to (403 elsewhere)")
+    p.add_argument("--user", help="user name of the client certificate and token")
+    p.add_argument("--admin-user", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--gpu-quota", type=int, default=12, help="GPU quota of each namespace's ClusterQueue")
+    p.add_argument("--missing-image-regex", default=DEFAULT_MISSING)
+    p.add_argument("--bind-delay", type=float, default=0.3, help="seconds before a PVC is bound")
+    p.add_argument("--requeue-delay", type=float, default=1.0, help="seconds a preempted workload waits")
+    p.add_argument("--job-backoff", type=float, default=0.5, help="seconds between a pod failure and its retry")
+    p.add_argument("--bookmark-interval", type=float, default=5.0)
+    p.add_argument("--sandbox", choices=["unshare", "bwrap"], default="unshare")
+    p.add_argument("--background", action="store_true", help="daemonize once ready; pid in STATE/cluster.pid")
+    p.add_argument("--parent-pid", type=int, default=0, help="exit when this process is gone")
+    p.add_argument("--port", type=int, default=0)
+    a = p.parse_args(argv)
+    os.makedirs(a.state_dir, exist_ok=True)
+    a.state_dir = os.path.abspath(a.state_dir)
+    return serve(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
