@@ -1,8 +1,876 @@
-/* kubectl eidf devrun: placeholder until the stage lands. */
+/* kubectl eidf devrun: run the current code of a git working tree (local
+ * edits included) in a policy-compliant Job, follow it, and exit with the
+ * command's own exit code.  See docs/devrun.md. */
+#include <errno.h>
+#include <stdarg.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
-int main(void)
+#include <git2.h>
+
+#include "changes.h"
+#include "devrun_job.h"
+#include "eidf/cmd.h"
+#include "eidf/humanize.h"
+#include "eidf/manifest.h"
+#include "eidf/output.h"
+#include "eidf/settings.h"
+#include "follow.h"
+#include "repo_state.h"
+#include "script_init_code.h"
+
+static const char *const dry_run_values[] = { "none", "client", "server", NULL };
+
+/* run / render / rerun */
+static const char *o_image, *o_git_image, *o_gpu_product, *o_cpu, *o_cpu_limit, *o_memory,
+	*o_memory_limit, *o_shm, *o_max_time, *o_name, *o_queue, *o_ttl, *o_git_secret, *o_repo,
+	*o_base, *o_output, *o_dry_run, *o_timeout;
+static long o_gpu = -1;
+static int o_shell, o_keep_entrypoint, o_no_local, o_detach, o_follow, o_rm, o_allow_unknown_gpu;
+static struct strvec o_pvcs, o_envs, o_env_from, o_pull_secrets;
+/* other subcommands */
+static int o_init, o_finished, o_no_headers, o_timestamps;
+
+#define RUN_OPTIONS \
+	OPT_GROUP("Code"), \
+	OPT_STRING(0, "repo", &o_repo, "url", "clone URL for the pod (default: upstream remote, else origin)", COMPLETE_NONE), \
+	OPT_STRING(0, "base", &o_base, "ref", "check out this pushed commit and ship the difference to the working tree", COMPLETE_NONE), \
+	OPT_BOOL(0, "no-local-changes", &o_no_local, "ship only the commit, not uncommitted changes"), \
+	OPT_STRING(0, "git-secret", &o_git_secret, "secret", "Secret with a token or ssh key for private repositories (init container only)", COMPLETE_NONE), \
+	OPT_STRING(0, "git-image", &o_git_image, "image", "image of the init container (default alpine/git:latest)", COMPLETE_IMAGE), \
+	OPT_GROUP("Container"), \
+	OPT_STRING(0, "image", &o_image, "image", "image that runs COMMAND (setting devrun.image)", COMPLETE_IMAGE), \
+	OPT_BOOL(0, "shell", &o_shell, "run COMMAND ARGS joined by spaces with /bin/sh -c"), \
+	OPT_BOOL(0, "keep-entrypoint", &o_keep_entrypoint, "pass COMMAND ARGS as args to the image's entrypoint"), \
+	OPT_INT(0, "gpu", &o_gpu, "N", "number of GPUs (nvidia.com/gpu limit)", 0, 8), \
+	{ .type = OPT_TYPE_STRING, .long_name = "gpu-product", .value = &o_gpu_product, .argh = "product", \
+	  .help = "GPU model (nodeSelector nvidia.com/gpu.product)", .complete = COMPLETE_GPU_PRODUCT }, \
+	OPT_BOOL(0, "allow-unknown-gpu-product", &o_allow_unknown_gpu, "do not check --gpu-product against the known list"), \
+	OPT_STRING(0, "cpu", &o_cpu, "quantity", "cpu request (and limit unless --cpu-limit; default 1)", COMPLETE_NONE), \
+	OPT_STRING(0, "cpu-limit", &o_cpu_limit, "quantity", "cpu limit", COMPLETE_NONE), \
+	OPT_STRING(0, "memory", &o_memory, "quantity", "memory request (and limit unless --memory-limit; default 4Gi)", COMPLETE_NONE), \
+	OPT_STRING(0, "memory-limit", &o_memory_limit, "quantity", "memory limit", COMPLETE_NONE), \
+	OPT_LIST(0, "pvc", &o_pvcs, "name[:mount[:ro]]", "mount a PVC (default mount /mnt/ceph); repeatable", COMPLETE_PVC), \
+	OPT_LIST('e', "env", &o_envs, "name=value", "environment variable; repeatable", COMPLETE_NONE), \
+	OPT_LIST(0, "env-from-secret", &o_env_from, "secret", "all keys of a Secret as environment; repeatable", COMPLETE_NONE), \
+	OPT_STRING(0, "shm-size", &o_shm, "quantity", "memory-backed /dev/shm of this size", COMPLETE_NONE), \
+	OPT_LIST(0, "image-pull-secret", &o_pull_secrets, "secret", "Secret for pulling a private image; repeatable", COMPLETE_NONE), \
+	OPT_GROUP("Job"), \
+	OPT_STRING(0, "name", &o_name, "name", "name prefix of the Job (default devrun)", COMPLETE_NONE), \
+	OPT_STRING(0, "queue", &o_queue, "queue", "Kueue LocalQueue (default <namespace>-user-queue)", COMPLETE_NONE), \
+	OPT_STRING(0, "max-time", &o_max_time, "duration", "maximum run time (label kueue.x-k8s.io/max-exec-time-seconds)", COMPLETE_NONE), \
+	OPT_STRING(0, "ttl", &o_ttl, "duration", "delete the Job this long after it finished (default 24h)", COMPLETE_NONE), \
+	{ .type = OPT_TYPE_STRING, .long_name = "dry-run", .value = &o_dry_run, .argh = "strategy", \
+	  .help = "only show what would be sent: client or server", .flags = OPT_OPTARG, \
+	  .optarg_default = "client", .enum_values = dry_run_values, .complete = COMPLETE_ENUM }, \
+	OPT_ENUM('o', "output", &o_output, "format", "with --dry-run: json or yaml", output_formats)
+
+#define FOLLOW_OPTIONS \
+	OPT_GROUP("Following"), \
+	OPT_BOOL('d', "detach", &o_detach, "return once the Job is created"), \
+	OPT_BOOL('f', "follow", &o_follow, "follow the run even when stdout is not a terminal"), \
+	OPT_BOOL(0, "rm", &o_rm, "delete the run's objects when it ends or on Ctrl-C"), \
+	OPT_STRING(0, "timeout", &o_timeout, "duration", "stop following after this long (exit 124)", COMPLETE_NONE)
+
+static const struct option run_opts[] = {
+	RUN_OPTIONS, FOLLOW_OPTIONS, OPT_INCLUDE(kube_options), OPT_END(),
+};
+static const struct option render_opts[] = {
+	RUN_OPTIONS, OPT_INCLUDE(kube_options), OPT_END(),
+};
+static const struct option attach_opts[] = {
+	OPT_BOOL(0, "rm", &o_rm, "delete the run's objects when it ends or on Ctrl-C"),
+	OPT_STRING(0, "timeout", &o_timeout, "duration", "stop following after this long (exit 124)", COMPLETE_NONE),
+	OPT_INCLUDE(kube_options), OPT_END(),
+};
+static const struct option logs_opts[] = {
+	OPT_BOOL('f', "follow", &o_follow, "stream until the container ends"),
+	OPT_BOOL(0, "init", &o_init, "show the init container (code fetch) instead"),
+	OPT_BOOL(0, "timestamps", &o_timestamps, "prefix each line with its time"),
+	OPT_INCLUDE(kube_options), OPT_END(),
+};
+static const struct option delete_opts[] = {
+	OPT_BOOL(0, "finished", &o_finished, "delete every finished run"),
+	OPT_INCLUDE(kube_options), OPT_END(),
+};
+static const struct option list_opts[] = {
+	OPT_ENUM('o', "output", &o_output, "format", "output format: json, yaml, name or wide", output_formats),
+	OPT_BOOL(0, "no-headers", &o_no_headers, "do not print the table header"),
+	OPT_INCLUDE(kube_options), OPT_END(),
+};
+
+/* ---- helpers ---------------------------------------------------------------------- */
+
+static void note(const char *fmt, ...) EIDF_PRINTF(1, 2);
+static void note(const char *fmt, ...)
 {
-	fprintf(stderr, "error: kubectl eidf devrun is not implemented yet\n");
-	return 1;
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "%sdevrun:%s ", color(stderr, COLOR_BOLD), color(stderr, COLOR_RESET));
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static const char *first_nonnull(const char *a, const char *b, const char *c)
+{
+	return a ? a : b ? b : c;
+}
+
+static long duration_s(const char *flag, const char *v, long dflt)
+{
+	if (!v)
+		return dflt;
+	long ms = parse_duration_ms(v);
+	if (ms < 0) {
+		eidf_set_error("invalid value \"%s\" for --%s: use a duration such as 90m, 24h or seconds",
+			       v, flag);
+		return -2;
+	}
+	return (ms + 999) / 1000;
+}
+
+static void copy_list(struct strvec *dst, const struct strvec *flag, const struct strvec *fallback,
+		      const char *setting_key)
+{
+	const struct strvec *src = flag->n ? flag : fallback && fallback->n ? fallback : NULL;
+	if (src) {
+		for (size_t i = 0; i < src->n; i++)
+			strvec_push(dst, src->v[i]);
+	} else if (setting_key) {
+		setting_list(setting_key, dst);
+	}
+}
+
+/* Namespace for rendering: -n wins without needing a kubeconfig. */
+static const char *render_namespace(struct eidf_cmd *cmd)
+{
+	if (kube_flags.namespace && *kube_flags.namespace)
+		return kube_flags.namespace;
+	return cmd_namespace(cmd);
+}
+
+/* flags > previous run (rerun) > .eidf.yaml > user config > built-in */
+static int build_opts(struct devrun_opts *o, const struct devrun_opts *prev, int argc,
+		      const char **argv, const char *ns)
+{
+	static const struct devrun_opts none = { .ttl_s = -1 };
+	if (!prev)
+		prev = &none;
+	memset(o, 0, sizeof(*o));
+	o->namespace = ns;
+	o->image = first_nonnull(o_image, prev->image, setting("devrun.image", NULL));
+	o->git_image = first_nonnull(o_git_image, prev->git_image,
+				     setting("devrun.git-image", DEVRUN_DEFAULT_GIT_IMAGE));
+	if (argc > 0)
+		for (int i = 0; i < argc; i++)
+			strvec_push(&o->argv, argv[i]);
+	else
+		for (size_t i = 0; i < prev->argv.n; i++)
+			strvec_push(&o->argv, prev->argv.v[i]);
+	o->shell = o_shell || (argc == 0 && prev->shell);
+	o->keep_entrypoint = o_keep_entrypoint || (argc == 0 && prev->keep_entrypoint);
+	const char *gpu_s = setting("devrun.gpu", NULL);
+	o->gpu = o_gpu >= 0 ? o_gpu : prev->gpu ? prev->gpu : gpu_s ? atol(gpu_s) : 0;
+	o->gpu_product = first_nonnull(o_gpu_product, prev->gpu_product, setting("devrun.gpu-product", NULL));
+	if (o->gpu_product && !o->gpu)
+		o->gpu = 1; /* a product without a GPU would select a node for nothing */
+	o->cpu = first_nonnull(o_cpu, prev->cpu, setting("devrun.cpu", "1"));
+	o->cpu_limit = first_nonnull(o_cpu_limit, prev->cpu_limit, setting("devrun.cpu-limit", NULL));
+	o->memory = first_nonnull(o_memory, prev->memory, setting("devrun.memory", "4Gi"));
+	o->memory_limit = first_nonnull(o_memory_limit, prev->memory_limit, setting("devrun.memory-limit", NULL));
+	copy_list(&o->pvcs, &o_pvcs, &prev->pvcs, "devrun.pvc");
+	copy_list(&o->envs, &o_envs, &prev->envs, "devrun.env");
+	copy_list(&o->env_from_secrets, &o_env_from, &prev->env_from_secrets, "devrun.env-from-secret");
+	copy_list(&o->image_pull_secrets, &o_pull_secrets, &prev->image_pull_secrets, "devrun.image-pull-secret");
+	o->shm_size = first_nonnull(o_shm, prev->shm_size, setting("devrun.shm-size", NULL));
+	long mt = duration_s("max-time", first_nonnull(o_max_time, NULL, setting("devrun.max-time", NULL)),
+			     prev->max_time_s);
+	if (mt == -2)
+		return -1;
+	o->max_time_s = mt;
+	o->name = first_nonnull(o_name, prev->name, setting("devrun.name", NULL));
+	o->queue = first_nonnull(o_queue, prev->queue, setting("queue", NULL));
+	long ttl = duration_s("ttl", first_nonnull(o_ttl, NULL, setting("devrun.ttl", NULL)),
+			      prev->ttl_s >= 0 ? prev->ttl_s : 86400);
+	if (ttl == -2)
+		return -1;
+	o->ttl_s = ttl;
+	o->git_secret = first_nonnull(o_git_secret, prev->git_secret, setting("devrun.git-secret", NULL));
+	o->eidf_user = setting("eidf-user", NULL);
+	o->init_cpu = setting("devrun.init-cpu", NULL);
+	o->init_memory = setting("devrun.init-memory", NULL);
+	return devrun_opts_check(o, o_allow_unknown_gpu);
+}
+
+/* ---- code: repository state + local changes ------------------------------------ */
+
+struct code_state {
+	struct repo_state rs;
+	struct changes ch;
+	int have_changes;
+	char *summary;
+};
+
+static int gather_code(struct code_state *cs, const struct devrun_opts *o, int quiet)
+{
+	struct repo_opts ro = { .path = ".", .repo_url = o_repo, .base = o_base,
+				.have_git_secret = o->git_secret != NULL };
+	repo_state_init(&cs->rs);
+	changes_init(&cs->ch);
+	if (repo_state_load(&cs->rs, &ro) < 0) {
+		eidf_error("%s", eidf_last_error());
+		return -1;
+	}
+	if (cs->rs.url_rewritten && !quiet)
+		note("remote %s is an ssh URL; the pod clones %s instead (private repository: pass "
+		     "--git-secret NAME with an ssh key, or --repo URL)", cs->rs.remote_name, cs->rs.url);
+	else if (cs->rs.url_is_ssh && !o->git_secret && !quiet)
+		note("hint: %s is an ssh URL: the pod needs --git-secret NAME with an ssh key", cs->rs.url);
+	if (o_no_local)
+		return 0;
+	struct changes_opts co = { .base_sha = cs->rs.commit_sha };
+	int rc = changes_collect(cs->rs.repo, cs->rs.root, &co, &cs->ch);
+	if (rc == -2) {
+		struct strbuf sb = STRBUF_INIT;
+		changes_largest(&cs->ch, 10, &sb);
+		eidf_error("%s", eidf_last_error());
+		fprintf(stderr, "largest changed files:\n%s", strbuf_str(&sb));
+		strbuf_release(&sb);
+		return -1;
+	}
+	if (rc < 0) {
+		eidf_error("%s", eidf_last_error());
+		return -1;
+	}
+	for (size_t i = 0; i < cs->ch.skipped.n && !quiet; i++)
+		eidf_warning("%s", cs->ch.skipped.v[i]);
+	cs->have_changes = cs->ch.n > 0;
+	if (cs->have_changes)
+		cs->summary = changes_summary(&cs->ch);
+	return 0;
+}
+
+static void code_release(struct code_state *cs)
+{
+	repo_state_release(&cs->rs);
+	changes_release(&cs->ch);
+	free(cs->summary);
+}
+
+/* ---- run ------------------------------------------------------------------------ */
+
+static char *secret_name(const struct devrun_opts *o, const char *run_id)
+{
+	return xasprintf("%s-%s-code", o->name ? o->name : "devrun", run_id);
+}
+
+static int submit_and_follow(struct eidf_cmd *cmd, struct devrun_opts *o, int render_only)
+{
+	struct code_state cs;
+	memset(&cs, 0, sizeof(cs));
+	int is_dry = render_only || (o_dry_run && strcmp(o_dry_run, "none"));
+	int server_dry = o_dry_run && !strcmp(o_dry_run, "server") && !render_only;
+	int err_rc = render_only || (is_dry && !server_dry) ? EIDF_EXIT_ERROR : DEVRUN_EXIT_ERROR;
+	int rc = err_rc;
+	char *run_id = devrun_new_run_id();
+	char *sname = NULL;
+	cJSON *job = NULL, *secret = NULL, *created = NULL;
+
+	if (gather_code(&cs, o, is_dry && !server_dry) < 0)
+		goto out;
+	char shortsha[13];
+	snprintf(shortsha, sizeof(shortsha), "%.12s", cs.rs.commit_sha);
+	struct devrun_code code = {
+		.url = cs.rs.url,
+		.commit = cs.rs.commit_sha,
+		.ref = cs.rs.remote_branch,
+		.dirty = cs.have_changes,
+		.changes_summary = cs.summary,
+	};
+	if (cs.have_changes) {
+		sname = secret_name(o, run_id);
+		code.changes_secret = sname;
+		code.tree = cs.ch.tree;
+		secret = devrun_changes_secret(o, &cs.ch, run_id);
+		cJSON *md = cJSON_GetObjectItem(secret, "metadata");
+		cJSON_DeleteItemFromObject(md, "generateName");
+		cJSON_AddStringToObject(md, "name", sname);
+	}
+	job = devrun_job_manifest(o, &code, run_id, script_init_code);
+	if (manifest_check_job_policy(job) < 0) {
+		eidf_error("%s", eidf_last_error());
+		goto out;
+	}
+
+	if (is_dry && !server_dry) {
+		enum output_format fmt = OUT_YAML;
+		if (o_output && output_format_parse(o_output, &fmt) < 0) {
+			eidf_error("%s", eidf_last_error());
+			rc = EIDF_EXIT_USAGE;
+			goto out;
+		}
+		if (fmt == OUT_DEFAULT || fmt == OUT_WIDE)
+			fmt = OUT_YAML;
+		cJSON *list = cJSON_CreateObject();
+		cJSON_AddStringToObject(list, "apiVersion", "v1");
+		cJSON_AddStringToObject(list, "kind", "List");
+		cJSON *items = cJSON_AddArrayToObject(list, "items");
+		cJSON_AddItemReferenceToArray(items, job);
+		if (secret)
+			cJSON_AddItemReferenceToArray(items, secret);
+		int orc = output_object(stdout, list, fmt);
+		cJSON_Delete(list);
+		if (orc < 0) {
+			eidf_error("%s", eidf_last_error());
+			goto out;
+		}
+		if (!render_only || isatty(STDERR_FILENO))
+			note("%s @ %s%s%s", code.url, shortsha, cs.summary ? " + " : "",
+			     cs.summary ? cs.summary : "");
+		rc = 0;
+		goto out;
+	}
+
+	struct kclient *kc = cmd_client(cmd);
+	if (!kc)
+		goto out;
+	const char *ns = o->namespace;
+	if (kclient_create(kc, &KRES_JOBS, ns, job, server_dry, &created) < 0) {
+		eidf_error("%s", eidf_last_error());
+		goto out;
+	}
+	const char *jname = json_str(created, "metadata.name");
+	const char *juid = json_str(created, "metadata.uid");
+	if (!jname)
+		jname = "(generated)";
+	if (secret) {
+		/* owned by the Job, so it goes when the Job goes */
+		if (juid && !server_dry) {
+			cJSON *refs = cJSON_AddArrayToObject(cJSON_GetObjectItem(secret, "metadata"), "ownerReferences");
+			cJSON *r = cJSON_CreateObject();
+			cJSON_AddStringToObject(r, "apiVersion", "batch/v1");
+			cJSON_AddStringToObject(r, "kind", "Job");
+			cJSON_AddStringToObject(r, "name", jname);
+			cJSON_AddStringToObject(r, "uid", juid);
+			cJSON_AddItemToArray(refs, r);
+		}
+		if (kclient_create(kc, &KRES_SECRETS, ns, secret, server_dry, NULL) < 0) {
+			eidf_error("cannot store the local changes: %s", eidf_last_error());
+			if (!server_dry && kclient_delete(kc, &KRES_JOBS, ns, jname, "Background", 0) < 0)
+				eidf_warning("job.batch/%s was created without its code; delete it: %s", jname,
+					     eidf_last_error());
+			goto out;
+		}
+	}
+	if (server_dry) {
+		enum output_format fmt = OUT_YAML;
+		if (o_output)
+			output_format_parse(o_output, &fmt);
+		output_object(stdout, created, fmt == OUT_DEFAULT || fmt == OUT_WIDE ? OUT_YAML : fmt);
+		rc = 0;
+		goto out;
+	}
+	note("job.batch/%s created (run %s): %s @ %s%s%s", jname, run_id, code.url, shortsha,
+	     cs.summary ? " + " : "", cs.summary ? cs.summary : "");
+
+	int follow = !o_detach && (o_follow || isatty(STDOUT_FILENO));
+	if (!follow) {
+		printf("%s\n", jname);
+		fprintf(stderr, "follow it with: kubectl eidf devrun attach %s -n %s\n", jname, ns);
+		rc = 0;
+		goto out;
+	}
+	struct follow_opts fo = {
+		.ns = ns, .job = jname, .run_id = run_id,
+		.queue = o->queue, .rm = o_rm, .timeout = o_timeout,
+	};
+	rc = follow_run(cmd, &fo);
+out:
+	cJSON_Delete(created);
+	cJSON_Delete(job);
+	cJSON_Delete(secret);
+	free(sname);
+	free(run_id);
+	code_release(&cs);
+	return rc;
+}
+
+static int cmd_run(struct eidf_cmd *cmd, int argc, const char **argv)
+{
+	struct devrun_opts o;
+	int render = cmd->sub && !strcmp(cmd->sub->name, "render");
+	int client_only = render || (o_dry_run && !strcmp(o_dry_run, "client"));
+	const char *ns = client_only ? render_namespace(cmd) : cmd_project_namespace(cmd);
+	if (!ns)
+		return render ? EIDF_EXIT_ERROR : DEVRUN_EXIT_ERROR;
+	/* repo defaults: .eidf.yaml at the root of the working tree */
+	git_libgit2_init();
+	git_buf root = GIT_BUF_INIT;
+	if (git_repository_discover(&root, ".", 0, NULL) == 0) {
+		git_repository *r = NULL;
+		if (git_repository_open(&r, root.ptr) == 0 && git_repository_workdir(r)) {
+			char *p = xasprintf("%s.eidf.yaml", git_repository_workdir(r));
+			if (settings_load_repo(p) < 0) {
+				eidf_error("%s", eidf_last_error());
+				free(p);
+				git_repository_free(r);
+				git_buf_dispose(&root);
+				git_libgit2_shutdown();
+				return render ? EIDF_EXIT_ERROR : DEVRUN_EXIT_ERROR;
+			}
+			free(p);
+		}
+		git_repository_free(r);
+	}
+	git_error_clear();
+	git_buf_dispose(&root);
+	git_libgit2_shutdown();
+
+	int rc;
+	if (build_opts(&o, NULL, argc, argv, ns) < 0) {
+		eidf_error("%s", eidf_last_error());
+		rc = EIDF_EXIT_USAGE;
+	} else {
+		rc = submit_and_follow(cmd, &o, render);
+	}
+	devrun_opts_release(&o);
+	return rc;
+}
+
+/* ---- finding runs --------------------------------------------------------------- */
+
+/* RUN is a Job name or a run id. */
+static cJSON *find_run(struct kclient *kc, const char *ns, const char *run)
+{
+	cJSON *job = NULL;
+	if (kclient_get(kc, &KRES_JOBS, ns, run, &job) == 0) {
+		const char *stage = meta_label(job, LABEL_STAGE);
+		if (stage && !strcmp(stage, "devrun"))
+			return job;
+		eidf_set_error("job.batch/%s is not a devrun run", run);
+		cJSON_Delete(job);
+		return NULL;
+	}
+	if (kclient_last_http_status(kc) != 404)
+		return NULL;
+	char *sel = xasprintf("%s=%s", LABEL_RUN, run);
+	struct klist_opts lo = { .label_selector = sel };
+	cJSON *list = NULL;
+	int lrc = kclient_list(kc, &KRES_JOBS, ns, &lo, &list);
+	free(sel);
+	if (lrc < 0)
+		return NULL;
+	const cJSON *items = cJSON_GetObjectItem(list, "items");
+	if (cJSON_GetArraySize(items) > 0)
+		job = cJSON_DetachItemFromArray((cJSON *)items, 0);
+	cJSON_Delete(list);
+	if (!job)
+		eidf_set_error("no devrun run \"%s\" in namespace %s (see kubectl eidf devrun list)", run, ns);
+	return job;
+}
+
+static int job_finished(const cJSON *job, const char **which)
+{
+	const cJSON *c;
+	cJSON_ArrayForEach(c, json_get(job, "status.conditions")) {
+		const char *t = json_str(c, "type"), *s = json_str(c, "status");
+		if (t && s && !strcmp(s, "True") && (!strcmp(t, "Complete") || !strcmp(t, "Failed"))) {
+			if (which)
+				*which = t;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static cJSON *latest_run(struct kclient *kc, const char *ns)
+{
+	struct klist_opts lo = { .label_selector = LABEL_STAGE "=devrun" };
+	cJSON *list = NULL;
+	if (kclient_list(kc, &KRES_JOBS, ns, &lo, &list) < 0)
+		return NULL;
+	cJSON *items = cJSON_GetObjectItem(list, "items"), *it, *best = NULL;
+	const char *bt = "";
+	int idx = 0, bi = -1;
+	cJSON_ArrayForEach(it, items) {
+		const char *t = json_str(it, "metadata.creationTimestamp");
+		if (t && strcmp(t, bt) >= 0) {
+			bt = t;
+			best = it;
+			bi = idx;
+		}
+		idx++;
+	}
+	cJSON *job = best ? cJSON_DetachItemFromArray(items, bi) : NULL;
+	cJSON_Delete(list);
+	if (!job)
+		eidf_set_error("no devrun runs in namespace %s", ns);
+	return job;
+}
+
+/* ---- attach / logs / delete / rerun / list -------------------------------------- */
+
+static int cmd_attach(struct eidf_cmd *cmd, int argc, const char **argv)
+{
+	if (argc != 1) {
+		eidf_error("attach needs exactly one RUN (a Job name or run id)");
+		return EIDF_EXIT_USAGE;
+	}
+	const char *ns = cmd_namespace(cmd);
+	struct kclient *kc = ns ? cmd_client(cmd) : NULL;
+	if (!kc)
+		return DEVRUN_EXIT_ERROR;
+	cJSON *job = find_run(kc, ns, argv[0]);
+	if (!job) {
+		eidf_error("%s", eidf_last_error());
+		return DEVRUN_EXIT_ERROR;
+	}
+	struct follow_opts fo = {
+		.ns = ns, .job = json_str(job, "metadata.name"),
+		.run_id = meta_label(job, LABEL_RUN),
+		.queue = meta_label(job, LABEL_QUEUE),
+		.rm = o_rm, .timeout = o_timeout, .attach = 1,
+	};
+	int rc = fo.run_id ? follow_run(cmd, &fo) : DEVRUN_EXIT_ERROR;
+	if (!fo.run_id)
+		eidf_error("job.batch/%s has no %s label", fo.job, LABEL_RUN);
+	cJSON_Delete(job);
+	return rc;
+}
+
+static int cmd_logs(struct eidf_cmd *cmd, int argc, const char **argv)
+{
+	if (argc != 1) {
+		eidf_error("logs needs exactly one RUN (a Job name or run id)");
+		return EIDF_EXIT_USAGE;
+	}
+	const char *ns = cmd_namespace(cmd);
+	struct kclient *kc = ns ? cmd_client(cmd) : NULL;
+	if (!kc)
+		return EIDF_EXIT_ERROR;
+	cJSON *job = find_run(kc, ns, argv[0]);
+	if (!job) {
+		eidf_error("%s", eidf_last_error());
+		return EIDF_EXIT_ERROR;
+	}
+	int rc = follow_logs(cmd, ns, meta_label(job, LABEL_RUN),
+			     o_init ? DEVRUN_INIT_CONTAINER : DEVRUN_MAIN_CONTAINER, o_follow, o_timestamps);
+	cJSON_Delete(job);
+	return rc;
+}
+
+static int delete_run(struct kclient *kc, const char *ns, const char *job, const char *run_id)
+{
+	int rc = 0;
+	if (kclient_delete(kc, &KRES_JOBS, ns, job, "Background", 0) < 0 &&
+	    kclient_last_http_status(kc) != 404) {
+		eidf_error("%s", eidf_last_error());
+		rc = -1;
+	} else {
+		printf("job.batch \"%s\" deleted\n", job);
+	}
+	if (run_id && follow_delete_by_label(kc, ns, run_id, 0) < 0)
+		rc = -1;
+	return rc;
+}
+
+static int cmd_delete(struct eidf_cmd *cmd, int argc, const char **argv)
+{
+	if (!argc && !o_finished) {
+		eidf_error("give RUN... to delete, or --finished");
+		return EIDF_EXIT_USAGE;
+	}
+	const char *ns = cmd_namespace(cmd);
+	struct kclient *kc = ns ? cmd_client(cmd) : NULL;
+	if (!kc)
+		return EIDF_EXIT_ERROR;
+	int rc = 0;
+	for (int i = 0; i < argc; i++) {
+		cJSON *job = find_run(kc, ns, argv[i]);
+		if (!job) {
+			eidf_error("%s", eidf_last_error());
+			rc = EIDF_EXIT_ERROR;
+			continue;
+		}
+		if (delete_run(kc, ns, json_str(job, "metadata.name"),
+			       meta_label(job, LABEL_RUN)) < 0)
+			rc = EIDF_EXIT_ERROR;
+		cJSON_Delete(job);
+	}
+	if (o_finished) {
+		struct klist_opts lo = { .label_selector = LABEL_STAGE "=devrun" };
+		cJSON *list = NULL, *it;
+		if (kclient_list(kc, &KRES_JOBS, ns, &lo, &list) < 0) {
+			eidf_error("%s", eidf_last_error());
+			return EIDF_EXIT_ERROR;
+		}
+		int n = 0;
+		cJSON_ArrayForEach(it, cJSON_GetObjectItem(list, "items")) {
+			if (!job_finished(it, NULL))
+				continue;
+			n++;
+			if (delete_run(kc, ns, json_str(it, "metadata.name"),
+				       meta_label(it, LABEL_RUN)) < 0)
+				rc = EIDF_EXIT_ERROR;
+		}
+		if (!n)
+			fprintf(stderr, "No finished runs in namespace %s.\n", ns);
+		cJSON_Delete(list);
+	}
+	return rc;
+}
+
+static int cmd_rerun(struct eidf_cmd *cmd, int argc, const char **argv)
+{
+	const char *ns = cmd_project_namespace(cmd);
+	struct kclient *kc = ns ? cmd_client(cmd) : NULL;
+	if (!kc)
+		return DEVRUN_EXIT_ERROR;
+	/* rerun [RUN] [-- COMMAND...]: the first word names the run when it is one */
+	cJSON *job = NULL;
+	if (argc >= 1) {
+		job = find_run(kc, ns, argv[0]);
+		if (job) {
+			argc--;
+			argv++;
+		}
+	} else {
+		job = latest_run(kc, ns);
+	}
+	if (!job) {
+		eidf_error("%s", eidf_last_error());
+		return DEVRUN_EXIT_ERROR;
+	}
+	cJSON *saved = cJSON_Parse(first_nonnull(meta_annotation(job, ANNOT_DEVRUN_OPTIONS), "", ""));
+	struct devrun_opts prev, o;
+	memset(&prev, 0, sizeof(prev));
+	prev.ttl_s = -1;
+	int rc = DEVRUN_EXIT_ERROR;
+	if (!saved || devrun_opts_from_json(saved, &prev) < 0) {
+		eidf_error("job.batch/%s has no readable %s annotation: it was not created by devrun",
+			   json_str(job, "metadata.name"), ANNOT_DEVRUN_OPTIONS);
+		goto out;
+	}
+	if (build_opts(&o, &prev, argc, argv, ns) < 0) {
+		eidf_error("%s", eidf_last_error());
+		devrun_opts_release(&o);
+		rc = EIDF_EXIT_USAGE;
+		goto out;
+	}
+	note("rerunning %s with the current code", json_str(job, "metadata.name"));
+	rc = submit_and_follow(cmd, &o, 0);
+	devrun_opts_release(&o);
+out:
+	devrun_opts_release(&prev);
+	cJSON_Delete(saved);
+	cJSON_Delete(job);
+	return rc;
+}
+
+static int cmd_list(struct eidf_cmd *cmd, int argc, const char **argv)
+{
+	(void)argv;
+	if (argc) {
+		eidf_error("list takes no arguments");
+		return EIDF_EXIT_USAGE;
+	}
+	enum output_format fmt = OUT_DEFAULT;
+	if (output_format_parse(o_output, &fmt) < 0) {
+		eidf_error("%s", eidf_last_error());
+		return EIDF_EXIT_USAGE;
+	}
+	const char *ns = cmd_namespace(cmd);
+	struct kclient *kc = ns ? cmd_client(cmd) : NULL;
+	if (!kc)
+		return EIDF_EXIT_ERROR;
+	struct klist_opts lo = { .label_selector = LABEL_STAGE "=devrun" };
+	cJSON *jobs = NULL, *pods = NULL;
+	if (kclient_list(kc, &KRES_JOBS, ns, &lo, &jobs) < 0 ||
+	    (fmt != OUT_JSON && fmt != OUT_YAML && fmt != OUT_NAME &&
+	     kclient_list(kc, &KRES_PODS, ns, &lo, &pods) < 0)) {
+		eidf_error("%s", eidf_last_error());
+		cJSON_Delete(jobs);
+		return EIDF_EXIT_ERROR;
+	}
+	if (fmt == OUT_JSON || fmt == OUT_YAML || fmt == OUT_NAME) {
+		int orc = output_object(stdout, jobs, fmt);
+		cJSON_Delete(jobs);
+		return orc < 0 ? EIDF_EXIT_ERROR : 0;
+	}
+	static const char *const hdr[] = { "NAME", "STATE", "COMMIT", "DIRTY", "AGE", "EXIT", "COMMAND", NULL };
+	static const char *const hdr_wide[] = { "NAME", "STATE", "COMMIT", "DIRTY", "AGE", "EXIT", "COMMAND",
+						"IMAGE", "GPU", "RUN", NULL };
+	struct table *t = table_new(fmt == OUT_WIDE ? hdr_wide : hdr);
+	time_t now = time(NULL);
+	cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(jobs, "items")) {
+		const char *run = meta_label(it, LABEL_RUN);
+		const cJSON *pod = NULL, *p;
+		cJSON_ArrayForEach(p, cJSON_GetObjectItem(pods, "items")) {
+			const char *pr = meta_label(p, LABEL_RUN);
+			if (run && pr && !strcmp(run, pr))
+				pod = p;
+		}
+		char *state = follow_state_word(it, pod);
+		char exitbuf[32] = "";
+		long code = follow_main_exit_code(pod);
+		if (code >= 0)
+			snprintf(exitbuf, sizeof(exitbuf), "%ld", code);
+		const char *sha = meta_annotation(it, ANNOT_COMMIT);
+		char shortsha[13];
+		snprintf(shortsha, sizeof(shortsha), "%.12s", sha ? sha : "");
+		const char *dirty = meta_annotation(it, ANNOT_DIRTY);
+		time_t created = 0;
+		const char *ct = json_str(it, "metadata.creationTimestamp");
+		char *age = ct && parse_rfc3339(ct, &created) == 0 ? human_age(now, created) : xstrdup("<unknown>");
+		cJSON *saved = cJSON_Parse(first_nonnull(meta_annotation(it, ANNOT_DEVRUN_OPTIONS), "", ""));
+		struct strbuf cmdline = STRBUF_INIT;
+		const cJSON *a;
+		cJSON_ArrayForEach(a, cJSON_GetObjectItem(saved, "command"))
+			if (cJSON_IsString(a))
+				strbuf_addf(&cmdline, "%s%s", cmdline.len ? " " : "", a->valuestring);
+		if (cmdline.len > 60) {
+			cmdline.len = 57;
+			strbuf_addstr(&cmdline, "...");
+		}
+		for (size_t i = 0; i < cmdline.len; i++)
+			if (cmdline.buf[i] == '\n' || cmdline.buf[i] == '\t')
+				cmdline.buf[i] = ' ';
+		char gpu[24];
+		snprintf(gpu, sizeof(gpu), "%ld", json_long(saved, "gpu", 0));
+		const char *dirty_s = dirty && !strcmp(dirty, "true") ? "yes" : "no";
+		if (fmt == OUT_WIDE)
+			table_add_rowv(t, json_str(it, "metadata.name"), state, shortsha, dirty_s, age, exitbuf,
+				       strbuf_str(&cmdline), first_nonnull(json_str(saved, "image"), "", ""), gpu,
+				       run ? run : "", NULL);
+		else
+			table_add_rowv(t, json_str(it, "metadata.name"), state, shortsha, dirty_s, age, exitbuf,
+				       strbuf_str(&cmdline), NULL);
+		strbuf_release(&cmdline);
+		cJSON_Delete(saved);
+		free(age);
+		free(state);
+	}
+	if (!table_rows(t))
+		fprintf(stderr, "No devrun runs found in %s namespace.\n", ns);
+	else
+		table_print(t, stdout, o_no_headers);
+	table_free(t);
+	cJSON_Delete(jobs);
+	cJSON_Delete(pods);
+	return 0;
+}
+
+/* ---- the stage ------------------------------------------------------------------- */
+
+/* Completion of RUN arguments: this namespace's devrun Jobs with their state. */
+static void complete_runs(const char *prefix, struct strvec *out, void *ctx)
+{
+	struct eidf_cmd *cmd = ctx;
+	const char *ns = cmd_namespace(cmd);
+	struct kclient *kc = ns ? cmd_client(cmd) : NULL;
+	struct klist_opts lo = { .label_selector = LABEL_STAGE "=devrun" };
+	cJSON *list = NULL, *it;
+	if (!kc || kclient_list(kc, &KRES_JOBS, ns, &lo, &list) < 0)
+		return;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(list, "items")) {
+		const char *n = json_str(it, "metadata.name");
+		if (!n || !starts_with(n, prefix ? prefix : ""))
+			continue;
+		char *st = follow_state_word(it, NULL);
+		strvec_pushf(out, "%s\t%s", n, st);
+		free(st);
+	}
+	cJSON_Delete(list);
+}
+
+static const struct subcommand subcommands[] = {
+	{ .name = "run", .summary = "run COMMAND on the current code in a Job (the default)",
+	  .usage = "[flags] -- COMMAND [ARGS...]",
+	  .description =
+		"Ships the current code of the git working tree: the pod clones the pushed commit "
+		"(HEAD, or --base) and applies your uncommitted changes, binary-safe. COMMAND runs "
+		"in the repository root (/code) with ARGS passed verbatim (no shell unless --shell). "
+		"The run is followed on a terminal (--detach/--follow); the exit code is the "
+		"command's own, or 124 (--timeout), 125 (devrun error), 126 (evicted, preempted or "
+		"deleted), 127 (image cannot be pulled). The first Ctrl-C detaches.",
+	  .options = run_opts, .args_complete = COMPLETE_NONE, .run = cmd_run },
+	{ .name = "list", .alias = "ls", .summary = "runs with state, commit, dirty flag, age and exit code",
+	  .usage = "[-o wide|json|yaml|name]", .options = list_opts, .run = cmd_list },
+	{ .name = "attach", .summary = "follow a run: status, logs, exit code",
+	  .usage = "RUN [--rm] [--timeout DURATION]", .options = attach_opts,
+	  .args_complete = COMPLETE_CUSTOM, .args_complete_custom = complete_runs, .run = cmd_attach },
+	{ .name = "logs", .summary = "print the logs of a run", .usage = "RUN [-f] [--init]",
+	  .options = logs_opts, .args_complete = COMPLETE_CUSTOM, .args_complete_custom = complete_runs,
+	  .run = cmd_logs },
+	{ .name = "delete", .summary = "delete runs and their objects", .usage = "RUN... | --finished",
+	  .options = delete_opts, .args_complete = COMPLETE_CUSTOM, .args_complete_custom = complete_runs,
+	  .run = cmd_delete },
+	{ .name = "rerun", .summary = "run again with the same options and the current code",
+	  .usage = "[RUN] [flags] [-- COMMAND [ARGS...]]", .options = run_opts,
+	  .args_complete = COMPLETE_CUSTOM, .args_complete_custom = complete_runs, .run = cmd_rerun },
+	{ .name = "render", .summary = "print the objects a run would create (--dry-run=client -o yaml)",
+	  .usage = "[flags] -- COMMAND [ARGS...]", .options = render_opts, .run = cmd_run },
+	{ .run = NULL },
+};
+
+static const struct stage devrun_stage = {
+	.name = "devrun",
+	.summary = "run the repo's current code (uncommitted edits too) in a GPU Job",
+	.description = "kubectl eidf devrun [flags] -- COMMAND [ARGS...] is `devrun run`.",
+	.subcommands = subcommands,
+};
+
+static int is_subcommand(const char *w)
+{
+	if (!strcmp(w, "help") || !strcmp(w, "-h") || !strcmp(w, "--help"))
+		return 1;
+	for (const struct subcommand *s = subcommands; s->run; s++)
+		if (!strcmp(s->name, w) || (s->alias && !strcmp(s->alias, w)))
+			return 1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
+	base = base ? base + 1 : argc > 0 ? argv[0] : "";
+	int completing = starts_with(base, "kubectl_complete-");
+	int first = 1;
+	if (!completing && argc > 1 && (!strcmp(argv[1], "__complete") || !strcmp(argv[1], "__completeNoDesc")))
+		first = 2;
+	else if (completing)
+		first = 1;
+	/* `devrun [flags] -- COMMAND` is `devrun run ...`; leading generic flags
+	 * may precede a subcommand (`devrun -n NS list`) */
+	int word = first;
+	while (word < argc && argv[word][0] == '-' && argv[word][1] && strcmp(argv[word], "--")) {
+		const char *a = argv[word];
+		const struct option *o = a[1] == '-' ? options_find_long(run_opts, a + 2) :
+			!a[2] ? options_find_short(run_opts, a[1]) : NULL;
+		word++;
+		if (o && o->type != OPT_TYPE_BOOL && !(o->flags & OPT_OPTARG) && !strchr(a, '='))
+			word++; /* its value */
+	}
+	if (word < argc && is_subcommand(argv[word]))
+		return stage_main(&devrun_stage, argc, argv);
+	if (argc > first && !is_subcommand(argv[first]) &&
+	    !(first == 2 && argc == first + 1)) {
+		char **v = xcalloc((size_t)argc + 2, sizeof(*v));
+		for (int i = 0; i < first; i++)
+			v[i] = argv[i];
+		v[first] = (char *)"run";
+		for (int i = first; i < argc; i++)
+			v[i + 1] = argv[i];
+		int rc = stage_main(&devrun_stage, argc + 1, v);
+		free(v);
+		return rc;
+	}
+	return stage_main(&devrun_stage, argc, argv);
 }

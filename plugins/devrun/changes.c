@@ -1,0 +1,465 @@
+#include "changes.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <git2.h>
+#include <git2/sys/mempack.h>
+#include <git2/sys/odb_backend.h>
+
+#include "eidf/humanize.h"
+#include "ignore.h"
+#include "repo_state.h"
+
+/* Files bigger than this in total are refused before compressing: even
+ * very compressible data would not fit a Secret. */
+#define CHANGES_MAX_RAW (64u * 1024u * 1024u)
+
+void changes_init(struct changes *c)
+{
+	memset(c, 0, sizeof(*c));
+}
+
+void changes_release(struct changes *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->files[i].path);
+	free(c->files);
+	strbuf_release(&c->tar_gz);
+	strbuf_release(&c->deleted);
+	strvec_clear(&c->skipped);
+	changes_init(c);
+}
+
+static struct change_file *add_file(struct changes *c, const char *path, char status)
+{
+	if (c->n == c->alloc) {
+		c->alloc = c->alloc ? 2 * c->alloc : 16;
+		c->files = xrealloc(c->files, c->alloc * sizeof(*c->files));
+	}
+	struct change_file *f = &c->files[c->n++];
+	memset(f, 0, sizeof(*f));
+	f->path = xstrdup(path);
+	f->status = status;
+	return f;
+}
+
+static int cmp_path(const void *a, const void *b)
+{
+	return strcmp(((const struct change_file *)a)->path, ((const struct change_file *)b)->path);
+}
+
+static char *join_root(const char *root, const char *path)
+{
+	return xasprintf("%s/%s", root, path);
+}
+
+/* The working-tree bytes of a file (target for symlinks). */
+static int read_worktree(const char *root, const struct change_file *f, struct strbuf *out)
+{
+	char *full = join_root(root, f->path);
+	int ret = 0;
+	if (f->mode == GIT_FILEMODE_LINK) {
+		struct stat st;
+		if (lstat(full, &st) < 0) {
+			eidf_set_error("%s: %s", full, strerror(errno));
+			ret = -1;
+		} else {
+			size_t cap = (size_t)st.st_size + 1;
+			for (;;) {
+				strbuf_grow(out, cap);
+				ssize_t n = readlink(full, out->buf, cap);
+				if (n < 0) {
+					eidf_set_error("%s: %s", full, strerror(errno));
+					ret = -1;
+					break;
+				}
+				if ((size_t)n < cap) {
+					out->len = (size_t)n;
+					out->buf[n] = '\0';
+					break;
+				}
+				cap *= 2;
+			}
+		}
+	} else {
+		ret = read_file(full, out);
+	}
+	free(full);
+	return ret;
+}
+
+static struct ignore_rules load_extra_ignore(const char *root, const char *name)
+{
+	struct ignore_rules r = IGNORE_RULES_INIT;
+	char *path = join_root(root, name);
+	struct strbuf sb = STRBUF_INIT;
+	if (access(path, F_OK) == 0 && read_file(path, &sb) == 0)
+		ignore_rules_parse(&r, sb.buf, sb.len);
+	strbuf_release(&sb);
+	free(path);
+	return r;
+}
+
+static int collect(git_repository *repo, const char *root, const struct changes_opts *o,
+		   struct changes *c)
+{
+	git_object *obj = NULL;
+	git_tree *tree = NULL;
+	git_diff *diff = NULL;
+	git_index *index = NULL;
+	int ret = -1;
+	const char *ignore_name = o->extra_ignore ? o->extra_ignore : ".eidfignore";
+	struct ignore_rules extra = load_extra_ignore(root, ignore_name);
+
+	if (git_revparse_single(&obj, repo, o->base_sha) < 0 ||
+	    git_object_peel((git_object **)&tree, obj, GIT_OBJECT_TREE) < 0) {
+		eidf_set_error("cannot read commit %s: %s", o->base_sha, git2_errmsg());
+		goto out;
+	}
+	/* The same rules also prune untracked directories while walking. */
+	struct strbuf rules = STRBUF_INIT;
+	for (size_t i = 0; i < extra.n; i++)
+		strbuf_addf(&rules, "%s%s%s%s\n", extra.v[i].negate ? "!" : "",
+			    extra.v[i].anchored ? "/" : "", extra.v[i].pattern,
+			    extra.v[i].dir_only ? "/" : "");
+	if (rules.len && git_ignore_add_rule(repo, rules.buf) < 0)
+		git_error_clear();
+	strbuf_release(&rules);
+
+	if (git_repository_index(&index, repo) < 0) {
+		eidf_set_error("cannot read the index of %s: %s", root, git2_errmsg());
+		goto out;
+	}
+	git_diff_options dopts;
+	git_diff_options_init(&dopts, GIT_DIFF_OPTIONS_VERSION);
+	dopts.flags = GIT_DIFF_INCLUDE_UNTRACKED | GIT_DIFF_RECURSE_UNTRACKED_DIRS |
+		      GIT_DIFF_INCLUDE_TYPECHANGE | GIT_DIFF_IGNORE_SUBMODULES |
+		      GIT_DIFF_SKIP_BINARY_CHECK;
+	if (git_diff_tree_to_workdir_with_index(&diff, repo, tree, &dopts) < 0) {
+		eidf_set_error("cannot compare %s with the working tree: %s", o->base_sha, git2_errmsg());
+		goto out;
+	}
+	size_t nd = git_diff_num_deltas(diff);
+	for (size_t i = 0; i < nd; i++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, i);
+		const char *path = d->new_file.path ? d->new_file.path : d->old_file.path;
+		char status;
+		switch (d->status) {
+		case GIT_DELTA_MODIFIED: status = 'M'; break;
+		case GIT_DELTA_ADDED: status = 'A'; break;
+		case GIT_DELTA_UNTRACKED: status = '?'; break;
+		case GIT_DELTA_TYPECHANGE: status = 'T'; break;
+		case GIT_DELTA_DELETED: status = 'D'; break;
+		default: continue;
+		}
+		if (ends_with(path, "/")) { /* an untracked nested repository */
+			strvec_pushf(&c->skipped, "%s (a nested git repository) is not shipped", path);
+			continue;
+		}
+		if (ignore_rules_match(&extra, path, 0))
+			continue;
+		if (status == 'D') {
+			add_file(c, path, 'D');
+			continue;
+		}
+		unsigned mode = d->new_file.mode;
+		if (mode == GIT_FILEMODE_COMMIT || mode == GIT_FILEMODE_TREE)
+			continue;
+		if (mode == 0) {
+			/* mode unknown to the diff: take it from the file */
+			char *full = join_root(root, path);
+			struct stat st;
+			int ok = lstat(full, &st) == 0;
+			free(full);
+			if (!ok)
+				continue;
+			mode = S_ISLNK(st.st_mode) ? GIT_FILEMODE_LINK :
+			       (st.st_mode & S_IXUSR) ? GIT_FILEMODE_BLOB_EXECUTABLE : GIT_FILEMODE_BLOB;
+		}
+		if (status == 'T' && d->old_file.mode != GIT_FILEMODE_COMMIT) {
+			/* delete the old object before writing the new one */
+			add_file(c, path, 'D');
+		}
+		struct change_file *f = add_file(c, path, status);
+		f->mode = mode;
+	}
+	ret = 0;
+out:
+	ignore_rules_release(&extra);
+	git_diff_free(diff);
+	git_index_free(index);
+	git_tree_free(tree);
+	git_object_free(obj);
+	return ret;
+}
+
+/* ---- tar.gz ------------------------------------------------------------ */
+
+static la_ssize_t tar_write(struct archive *a, void *ud, const void *buf, size_t len)
+{
+	(void)a;
+	strbuf_add(ud, buf, len);
+	return (la_ssize_t)len;
+}
+
+static int pack(const char *root, struct changes *c, struct strbuf *contents)
+{
+	struct archive *a = archive_write_new();
+	int ret = -1;
+	archive_write_set_format_gnutar(a);
+	archive_write_add_filter_gzip(a);
+	archive_write_set_options(a, "gzip:!timestamp"); /* reproducible output */
+	archive_write_set_bytes_in_last_block(a, 1);
+	if (archive_write_open2(a, &c->tar_gz, NULL, tar_write, NULL, NULL) != ARCHIVE_OK) {
+		eidf_set_error("cannot create the changes archive: %s", archive_error_string(a));
+		goto out;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		struct change_file *f = &c->files[i];
+		if (f->status == 'D')
+			continue;
+		struct strbuf *data = &contents[k++];
+		struct archive_entry *e = archive_entry_new();
+		archive_entry_copy_pathname(e, f->path);
+		char *full = join_root(root, f->path);
+		struct stat st;
+		time_t mtime = lstat(full, &st) == 0 ? st.st_mtime : 0;
+		free(full);
+		archive_entry_set_mtime(e, mtime, 0);
+		archive_entry_set_uid(e, 0);
+		archive_entry_set_gid(e, 0);
+		if (f->mode == GIT_FILEMODE_LINK) {
+			archive_entry_set_filetype(e, AE_IFLNK);
+			archive_entry_set_perm(e, 0777);
+			archive_entry_copy_symlink(e, strbuf_str(data));
+			archive_entry_set_size(e, 0);
+		} else {
+			archive_entry_set_filetype(e, AE_IFREG);
+			archive_entry_set_perm(e, f->mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644);
+			archive_entry_set_size(e, (la_int64_t)data->len);
+		}
+		int r = archive_write_header(a, e);
+		archive_entry_free(e);
+		if (r != ARCHIVE_OK) {
+			eidf_set_error("cannot add %s to the changes archive: %s", f->path,
+				       archive_error_string(a));
+			goto out;
+		}
+		if (f->mode != GIT_FILEMODE_LINK && data->len &&
+		    archive_write_data(a, data->buf, data->len) != (la_ssize_t)data->len) {
+			eidf_set_error("cannot add %s to the changes archive: %s", f->path,
+				       archive_error_string(a));
+			goto out;
+		}
+	}
+	if (archive_write_close(a) != ARCHIVE_OK) {
+		eidf_set_error("cannot finish the changes archive: %s", archive_error_string(a));
+		goto out;
+	}
+	ret = 0;
+out:
+	archive_write_free(a);
+	return ret;
+}
+
+/* ---- expected tree -------------------------------------------------------- */
+
+/* The tree `git add -A` produces in the pod: base tree + changes.  Objects
+ * go to an in-memory backend of a private repository handle, so nothing is
+ * written to the user's repository. */
+static int expected_tree(git_repository *repo, const char *base_sha, struct changes *c,
+			 struct strbuf *contents)
+{
+	git_repository *r2 = NULL;
+	git_odb *odb = NULL;
+	git_odb_backend *mem = NULL;
+	git_index *idx = NULL;
+	git_object *obj = NULL;
+	git_tree *tree = NULL;
+	int ret = -1;
+
+	if (git_repository_open(&r2, git_repository_path(repo)) < 0 ||
+	    git_repository_odb(&odb, r2) < 0 || git_mempack_new(&mem) < 0)
+		goto fail;
+	if (git_odb_add_backend(odb, mem, 999) < 0) {
+		mem->free(mem);
+		goto fail;
+	}
+	if (git_revparse_single(&obj, r2, base_sha) < 0 ||
+	    git_object_peel((git_object **)&tree, obj, GIT_OBJECT_TREE) < 0 ||
+	    git_index_new(&idx) < 0 || git_index_read_tree(idx, tree) < 0)
+		goto fail;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->files[i].status == 'D') {
+			git_index_remove_directory(idx, c->files[i].path, 0);
+			git_index_remove(idx, c->files[i].path, 0);
+		}
+	git_error_clear();
+	size_t k = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		struct change_file *f = &c->files[i];
+		if (f->status == 'D')
+			continue;
+		struct strbuf *data = &contents[k++];
+		git_index_entry e;
+		memset(&e, 0, sizeof(e));
+		e.path = f->path;
+		e.mode = f->mode;
+		if (git_odb_write(&e.id, odb, data->buf ? data->buf : "", data->len, GIT_OBJECT_BLOB) < 0 ||
+		    git_index_add(idx, &e) < 0)
+			goto fail;
+	}
+	git_oid oid;
+	if (git_index_write_tree_to(&oid, idx, r2) < 0)
+		goto fail;
+	git_oid_tostr(c->tree, sizeof(c->tree), &oid);
+	ret = 0;
+	goto out;
+fail:
+	eidf_set_error("cannot compute the tree of the working state: %s", git2_errmsg());
+out:
+	git_tree_free(tree);
+	git_object_free(obj);
+	git_index_free(idx);
+	git_odb_free(odb);
+	git_repository_free(r2);
+	return ret;
+}
+
+/* ---- sizes ------------------------------------------------------------------ */
+
+static size_t b64len(size_t n)
+{
+	return 4 * ((n + 2) / 3);
+}
+
+static int cmp_size_desc(const void *a, const void *b)
+{
+	const struct change_file *x = *(const struct change_file *const *)a;
+	const struct change_file *y = *(const struct change_file *const *)b;
+	if (x->size != y->size)
+		return x->size < y->size ? 1 : -1;
+	return strcmp(x->path, y->path);
+}
+
+void changes_largest(const struct changes *c, size_t k, struct strbuf *out)
+{
+	const struct change_file **v = xcalloc(c->n ? c->n : 1, sizeof(*v));
+	size_t m = 0;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->files[i].status != 'D')
+			v[m++] = &c->files[i];
+	qsort(v, m, sizeof(*v), cmp_size_desc);
+	for (size_t i = 0; i < m && i < k; i++) {
+		char *h = human_bytes(v[i]->size);
+		strbuf_addf(out, "  %9s  %s\n", h, v[i]->path);
+		free(h);
+	}
+	free(v);
+}
+
+char *changes_summary(const struct changes *c)
+{
+	char *packed = human_bytes(c->encoded_size);
+	char *raw = human_bytes(c->raw_bytes);
+	char *s = xasprintf("%zu file%s changed, %zu deleted (%s, %s encoded)",
+			    c->n_written, c->n_written == 1 ? "" : "s", c->n_deleted, raw, packed);
+	free(packed);
+	free(raw);
+	return s;
+}
+
+int changes_collect(git_repository *repo, const char *root, const struct changes_opts *o,
+		    struct changes *c)
+{
+	size_t max = o->max_encoded ? o->max_encoded : CHANGES_MAX_ENCODED_DEFAULT;
+	if (collect(repo, root, o, c) < 0)
+		return -1;
+	if (c->n)
+		qsort(c->files, c->n, sizeof(*c->files), cmp_path);
+	/* A type change lists the path twice: deletion first. */
+	for (size_t i = 0; i + 1 < c->n; i++)
+		if (!strcmp(c->files[i].path, c->files[i + 1].path) && c->files[i].status != 'D' &&
+		    c->files[i + 1].status == 'D') {
+			struct change_file t = c->files[i];
+			c->files[i] = c->files[i + 1];
+			c->files[i + 1] = t;
+		}
+
+	/* Sizes first, so a huge file is refused without reading it. */
+	for (size_t i = 0; i < c->n; i++) {
+		struct change_file *f = &c->files[i];
+		if (f->status == 'D') {
+			c->n_deleted++;
+			strbuf_add(&c->deleted, f->path, strlen(f->path) + 1);
+			continue;
+		}
+		c->n_written++;
+		char *full = join_root(root, f->path);
+		struct stat st;
+		if (lstat(full, &st) < 0) {
+			eidf_set_error("%s: %s", full, strerror(errno));
+			free(full);
+			return -1;
+		}
+		free(full);
+		f->size = (uint64_t)st.st_size;
+		c->raw_bytes += f->size;
+	}
+	if (c->raw_bytes > CHANGES_MAX_RAW) {
+		char *h = human_bytes(c->raw_bytes);
+		char *m = human_bytes(max);
+		eidf_set_error("local changes are too large to ship: %s of changed files (limit about %s "
+			       "packed); exclude files with .eidfignore, commit and push them, or use "
+			       "--no-local-changes", h, m);
+		free(h);
+		free(m);
+		c->encoded_size = b64len(c->raw_bytes);
+		return -2;
+	}
+
+	struct strbuf *contents = xcalloc(c->n_written ? c->n_written : 1, sizeof(*contents));
+	int ret = -1;
+	size_t k = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		struct change_file *f = &c->files[i];
+		if (f->status == 'D')
+			continue;
+		struct strbuf *sb = &contents[k++];
+		if (read_worktree(root, f, sb) < 0)
+			goto out;
+		/* the file may have changed since stat */
+		c->raw_bytes -= f->size;
+		f->size = sb->len;
+		c->raw_bytes += f->size;
+	}
+	if (c->n_written && pack(root, c, contents) < 0)
+		goto out;
+	c->encoded_size = b64len(c->tar_gz.len) + b64len(c->deleted.len);
+	if (c->encoded_size > max) {
+		char *h = human_bytes(c->encoded_size);
+		char *m = human_bytes(max);
+		eidf_set_error("local changes are too large to ship: %s encoded, the limit is %s (a "
+			       "Secret holds at most 1MiB); exclude files with .eidfignore, commit and "
+			       "push them, or use --no-local-changes", h, m);
+		free(h);
+		free(m);
+		ret = -2;
+		goto out;
+	}
+	if (expected_tree(repo, o->base_sha, c, contents) < 0)
+		goto out;
+	ret = 0;
+out:
+	for (size_t i = 0; i < c->n_written; i++)
+		strbuf_release(&contents[i]);
+	free(contents);
+	return ret;
+}

@@ -1,0 +1,59 @@
+/* The uncommitted state of a working tree relative to a commit, packed for
+ * the pod: a deterministic gzip'd tar of every changed or new file
+ * (working-tree bytes and mode, binary-safe) plus a NUL-separated list of
+ * deleted paths, and the git tree id the pod must end up with. */
+#ifndef EIDF_DEVRUN_CHANGES_H
+#define EIDF_DEVRUN_CHANGES_H
+
+#include <stdint.h>
+#include "eidf/util.h"
+
+struct git_repository;
+
+/* Secret data keys (and file names under the mount). */
+#define CHANGES_TAR_KEY "changes.tar.gz"
+#define CHANGES_DELETED_KEY "deleted"
+/* Secrets hold at most 1 MiB; keep the base64 of the data well below. */
+#define CHANGES_MAX_ENCODED_DEFAULT (960u * 1024u)
+
+struct change_file {
+	char *path;           /* repo-relative, '/'-separated */
+	char status;          /* 'M' modified, 'A' added, '?' untracked, 'T' type change, 'D' deleted */
+	unsigned mode;        /* git mode of the new file: 0100644, 0100755, 0120000 */
+	uint64_t size;        /* bytes shipped (0 for deletions) */
+};
+
+struct changes {
+	struct change_file *files;   /* sorted by path (bytewise) */
+	size_t n, alloc;
+	size_t n_written, n_deleted;
+	uint64_t raw_bytes;          /* sum of shipped file sizes */
+	struct strbuf tar_gz;        /* the archive (empty when nothing written) */
+	struct strbuf deleted;       /* "path\0path\0..." */
+	size_t encoded_size;         /* base64 size of tar_gz + deleted */
+	char tree[41];               /* expected tree id after applying */
+	struct strvec skipped;       /* warnings: nested repositories, unreadable files */
+};
+
+struct changes_opts {
+	const char *base_sha;        /* commit the pod checks out (HEAD or --base) */
+	size_t max_encoded;          /* 0: CHANGES_MAX_ENCODED_DEFAULT */
+	const char *extra_ignore;    /* file name of extra ignore rules at the root; NULL: ".eidfignore" */
+};
+
+void changes_init(struct changes *c);
+void changes_release(struct changes *c);
+
+/* Collect, pack and size-check.  Returns 0, -1 on error (eidf_last_error),
+ * or -2 when the packed changes exceed the limit (eidf_last_error says by
+ * how much; changes_largest() lists the files to blame). */
+int changes_collect(struct git_repository *repo, const char *root,
+		    const struct changes_opts *o, struct changes *c);
+
+/* Append "  SIZE  PATH\n" lines for the k largest shipped files. */
+void changes_largest(const struct changes *c, size_t k, struct strbuf *out);
+
+/* One-line summary: "3 files changed, 1 deleted (12.3KiB packed)". */
+char *changes_summary(const struct changes *c);
+
+#endif

@@ -1,0 +1,811 @@
+#include "follow.h"
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "devrun_job.h"
+#include "eidf/cmd.h"
+#include "eidf/humanize.h"
+#include "eidf/kclient.h"
+#include "eidf/manifest.h"
+#include "eidf/options.h"
+#include "eidf/output.h"
+
+/* ---- log de-duplication ---------------------------------------------------------- */
+
+void log_dedup_init(struct log_dedup *d, FILE *out, int keep_timestamps)
+{
+	memset(d, 0, sizeof(*d));
+	d->last_sec = INT64_MIN;
+	d->out = out;
+	d->keep_timestamps = keep_timestamps;
+}
+
+void log_dedup_release(struct log_dedup *d)
+{
+	strbuf_release(&d->partial);
+	free(d->last_ts);
+	d->last_ts = NULL;
+}
+
+void log_dedup_reconnect(struct log_dedup *d)
+{
+	strbuf_reset(&d->partial); /* it is sent again, whole */
+	d->seen_at_last = 0;
+}
+
+/* "2024-01-02T03:04:05.123456789Z" -> seconds + nanoseconds. */
+static int parse_ts(const char *s, size_t n, int64_t *sec, long *nsec)
+{
+	char *tmp = xstrndup(s, n);
+	char *dot = strchr(tmp, '.');
+	long ns = 0;
+	if (dot) {
+		char *p = dot + 1;
+		long scale = 100000000;
+		while (*p >= '0' && *p <= '9') {
+			if (scale) {
+				ns += (*p - '0') * scale;
+				scale /= 10;
+			}
+			p++;
+		}
+		memmove(dot, p, strlen(p) + 1); /* drop the fraction for parse_rfc3339 */
+	}
+	time_t t;
+	int rc = parse_rfc3339(tmp, &t);
+	free(tmp);
+	if (rc < 0)
+		return -1;
+	*sec = (int64_t)t;
+	*nsec = ns;
+	return 0;
+}
+
+static void emit_line(struct log_dedup *d, const char *line, size_t len, int complete)
+{
+	const char *sp = memchr(line, ' ', len);
+	int64_t sec;
+	long nsec;
+	if (!sp || parse_ts(line, (size_t)(sp - line), &sec, &nsec) < 0) {
+		fwrite(line, 1, len, d->out); /* not a timestamped line: pass it on */
+		if (complete)
+			fputc('\n', d->out);
+		return;
+	}
+	if (sec < d->last_sec || (sec == d->last_sec && nsec < d->last_nsec))
+		return;
+	if (sec == d->last_sec && nsec == d->last_nsec) {
+		if (++d->seen_at_last <= d->n_at_last)
+			return;
+		d->n_at_last++;
+	} else {
+		d->last_sec = sec;
+		d->last_nsec = nsec;
+		d->n_at_last = d->seen_at_last = 1;
+		free(d->last_ts);
+		d->last_ts = xstrndup(line, (size_t)(sp - line));
+	}
+	const char *text = d->keep_timestamps ? line : sp + 1;
+	fwrite(text, 1, len - (size_t)(text - line), d->out);
+	if (complete)
+		fputc('\n', d->out);
+}
+
+void log_dedup_feed(struct log_dedup *d, const char *data, size_t len)
+{
+	strbuf_add(&d->partial, data, len);
+	size_t start = 0;
+	for (;;) {
+		char *nl = memchr(d->partial.buf + start, '\n', d->partial.len - start);
+		if (!nl)
+			break;
+		size_t n = (size_t)(nl - (d->partial.buf + start));
+		emit_line(d, d->partial.buf + start, n, 1);
+		start += n + 1;
+	}
+	if (start) {
+		memmove(d->partial.buf, d->partial.buf + start, d->partial.len - start);
+		d->partial.len -= start;
+		d->partial.buf[d->partial.len] = '\0';
+	}
+	fflush(d->out);
+}
+
+void log_dedup_flush(struct log_dedup *d)
+{
+	if (d->partial.len)
+		emit_line(d, d->partial.buf, d->partial.len, 0);
+	strbuf_reset(&d->partial);
+	fflush(d->out);
+}
+
+char *log_dedup_since(const struct log_dedup *d)
+{
+	if (d->last_sec == INT64_MIN)
+		return NULL;
+	char buf[32];
+	format_rfc3339((time_t)d->last_sec, buf);
+	return xstrdup(buf);
+}
+
+/* ---- pod and job state ---------------------------------------------------------------- */
+
+static const cJSON *container_status(const cJSON *pod, const char *list, const char *name)
+{
+	const cJSON *c;
+	cJSON_ArrayForEach(c, json_get(pod, list)) {
+		const char *n = json_str(c, "name");
+		if (n && !strcmp(n, name))
+			return c;
+	}
+	return NULL;
+}
+
+static const cJSON *main_status(const cJSON *pod)
+{
+	return container_status(pod, "status.containerStatuses", DEVRUN_MAIN_CONTAINER);
+}
+
+static const cJSON *init_status(const cJSON *pod)
+{
+	return container_status(pod, "status.initContainerStatuses", DEVRUN_INIT_CONTAINER);
+}
+
+long follow_main_exit_code(const cJSON *pod)
+{
+	const cJSON *t = json_get(main_status(pod), "state.terminated");
+	return t ? json_long(t, "exitCode", -1) : -1;
+}
+
+static int pod_condition(const cJSON *pod, const char *type, const char **reason, const char **msg)
+{
+	const cJSON *c;
+	cJSON_ArrayForEach(c, json_get(pod, "status.conditions")) {
+		const char *t = json_str(c, "type");
+		if (t && !strcmp(t, type)) {
+			if (reason)
+				*reason = json_str(c, "reason");
+			if (msg)
+				*msg = json_str(c, "message");
+			const char *s = json_str(c, "status");
+			return s && !strcmp(s, "True") ? 1 : 0;
+		}
+	}
+	return -1;
+}
+
+static int pod_disrupted(const cJSON *pod, const char **why)
+{
+	const char *reason = json_str(pod, "status.reason");
+	const char *phase = json_str(pod, "status.phase");
+	const char *r = NULL, *m = NULL;
+	if (pod_condition(pod, "DisruptionTarget", &r, &m) == 1) {
+		*why = m ? m : r ? r : "disrupted";
+		return 1;
+	}
+	if (reason && (!strcmp(reason, "Evicted") || !strcmp(reason, "Preempted") ||
+		       !strcmp(reason, "DeadlineExceeded") || !strcmp(reason, "NodeLost") ||
+		       !strcmp(reason, "Shutdown") || !strcmp(reason, "UnexpectedAdmissionError"))) {
+		const char *msg = json_str(pod, "status.message");
+		*why = msg ? msg : reason;
+		return 1;
+	}
+	/* failed without the main container having run to its end */
+	if (phase && !strcmp(phase, "Failed") && follow_main_exit_code(pod) < 0) {
+		const cJSON *is = json_get(init_status(pod), "state.terminated");
+		if (!is || json_long(is, "exitCode", 0) == 0) {
+			*why = reason ? reason : "the pod failed before the command ended";
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int is_pull_error(const char *reason)
+{
+	return reason && (!strcmp(reason, "ErrImagePull") || !strcmp(reason, "ImagePullBackOff") ||
+			  !strcmp(reason, "InvalidImageName") || !strcmp(reason, "ErrImageNeverPull"));
+}
+
+/* Image pull failure of either container: its message, else NULL. */
+static const char *pull_failure(const cJSON *pod, const char **image)
+{
+	const cJSON *sts[] = { init_status(pod), main_status(pod) };
+	for (size_t i = 0; i < 2; i++) {
+		const char *r = json_str(sts[i], "state.waiting.reason");
+		if (is_pull_error(r)) {
+			*image = json_str(sts[i], "image");
+			const char *m = json_str(sts[i], "state.waiting.message");
+			return m ? m : r;
+		}
+	}
+	return NULL;
+}
+
+char *follow_state_word(const cJSON *job, const cJSON *pod)
+{
+	const char *why;
+	const cJSON *c;
+	cJSON_ArrayForEach(c, json_get(job, "status.conditions")) {
+		const char *t = json_str(c, "type"), *s = json_str(c, "status");
+		if (!t || !s || strcmp(s, "True"))
+			continue;
+		if (!strcmp(t, "Complete"))
+			return xstrdup("Succeeded");
+		if (!strcmp(t, "Failed"))
+			return xstrdup(pod && pod_disrupted(pod, &why) ? "Evicted" :
+				       pod && follow_main_exit_code(pod) < 0 && init_status(pod) &&
+				       json_long(init_status(pod), "state.terminated.exitCode", 0) ? "CodeFailed" :
+				       "Failed");
+	}
+	if (cJSON_IsTrue(json_get(job, "spec.suspend")))
+		return xstrdup("Queued");
+	if (!pod)
+		return xstrdup("Pending");
+	const char *img;
+	if (pull_failure(pod, &img))
+		return xstrdup("ImagePullError");
+	if (pod_disrupted(pod, &why))
+		return xstrdup("Evicted");
+	if (json_get(main_status(pod), "state.running"))
+		return xstrdup("Running");
+	if (json_get(main_status(pod), "state.terminated"))
+		return xstrdup(follow_main_exit_code(pod) == 0 ? "Succeeded" : "Failed");
+	if (json_get(init_status(pod), "state.running"))
+		return xstrdup("Fetching");
+	const char *phase = json_str(pod, "status.phase");
+	return xstrdup(phase ? phase : "Pending");
+}
+
+const char *meta_label(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(json_get(obj, "metadata.labels"), key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+const char *meta_annotation(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(json_get(obj, "metadata.annotations"), key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* ---- deletion ---------------------------------------------------------------------------- */
+
+int follow_delete_by_label(struct kclient *kc, const char *ns, const char *run_id, int quiet)
+{
+	static const struct kres *const kinds[] = { &KRES_JOBS, &KRES_SECRETS, &KRES_PODS };
+	static const char *const names[] = { "job.batch", "secret", "pod" };
+	char *sel = xasprintf("%s=%s", LABEL_RUN, run_id);
+	struct klist_opts lo = { .label_selector = sel };
+	int rc = 0;
+	for (size_t k = 0; k < EIDF_ARRAY_SIZE(kinds); k++) {
+		cJSON *list = NULL, *it;
+		if (kclient_list(kc, kinds[k], ns, &lo, &list) < 0) {
+			eidf_error("%s", eidf_last_error());
+			rc = -1;
+			continue;
+		}
+		cJSON_ArrayForEach(it, cJSON_GetObjectItem(list, "items")) {
+			const char *n = json_str(it, "metadata.name");
+			const char *l = meta_label(it, LABEL_RUN);
+			if (!n || !l || strcmp(l, run_id)) /* only this run's objects, whatever the server did */
+				continue;
+			if (kclient_delete(kc, kinds[k], ns, n, "Background", 0) < 0) {
+				if (kclient_last_http_status(kc) == 404)
+					continue;
+				eidf_error("%s", eidf_last_error());
+				rc = -1;
+			} else if (!quiet && kinds[k] != &KRES_PODS) {
+				fprintf(stderr, "%s \"%s\" deleted\n", names[k], n);
+			}
+		}
+		cJSON_Delete(list);
+	}
+	free(sel);
+	return rc;
+}
+
+/* ---- following ---------------------------------------------------------------------------- */
+
+struct fstate {
+	struct eidf_cmd *cmd;
+	struct kclient *kc;
+	const struct follow_opts *o;
+	char *queue;
+	char *last_status;
+	int was_suspended;
+	int queued_detail_done;
+	char *job_uid;
+	char *job_rv;
+	cJSON *pod;
+	char *pod_name;
+	int want_main;        /* the init logs are done */
+	int outcome;          /* -1: none yet */
+	char *outcome_msg;
+};
+
+static void status(struct fstate *f, const char *fmt, ...) EIDF_PRINTF(2, 3);
+static void status(struct fstate *f, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (f->last_status && !strcmp(f->last_status, s)) {
+		free(s);
+		return;
+	}
+	fflush(stdout);
+	fprintf(stderr, "%sdevrun:%s %s\n", color(stderr, COLOR_BOLD), color(stderr, COLOR_RESET), s);
+	fflush(stderr);
+	free(f->last_status);
+	f->last_status = s;
+}
+
+static void set_outcome(struct fstate *f, int code, const char *fmt, ...) EIDF_PRINTF(3, 4);
+static void set_outcome(struct fstate *f, int code, const char *fmt, ...)
+{
+	if (f->outcome >= 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	f->outcome_msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	f->outcome = code;
+}
+
+static int job_cb(const char *type, const cJSON *job, void *ud)
+{
+	struct fstate *f = ud;
+	if (!strcmp(type, "DELETED")) {
+		set_outcome(f, DEVRUN_EXIT_GONE, "job.batch/%s was deleted", f->o->job);
+		return 1;
+	}
+	if (!f->job_uid && json_str(job, "metadata.uid"))
+		f->job_uid = xstrdup(json_str(job, "metadata.uid"));
+	const cJSON *c;
+	cJSON_ArrayForEach(c, json_get(job, "status.conditions")) {
+		const char *t = json_str(c, "type"), *s = json_str(c, "status");
+		if (t && s && !strcmp(s, "True") && (!strcmp(t, "Complete") || !strcmp(t, "Failed")))
+			return 1; /* the pod tells the rest */
+	}
+	if (cJSON_IsTrue(json_get(job, "spec.suspend"))) {
+		if (!f->was_suspended) {
+			f->was_suspended = 1;
+			status(f, "queued in %s: waiting for Kueue to admit the workload", f->queue);
+			if (!f->queued_detail_done) {
+				free(f->job_rv);
+				f->job_rv = xstrdup(json_str(job, "metadata.resourceVersion"));
+				return 1; /* look at the Workload once, then watch on */
+			}
+		}
+		return 0;
+	}
+	if (f->was_suspended)
+		status(f, "admitted by Kueue (queue %s)", f->queue);
+	return 1;
+}
+
+/* Why a queued workload waits, from its Kueue Workload (best effort). */
+static void queued_detail(struct fstate *f)
+{
+	f->queued_detail_done = 1;
+	if (!f->job_uid)
+		return;
+	char *sel = xasprintf("kueue.x-k8s.io/job-uid=%s", f->job_uid);
+	struct klist_opts lo = { .label_selector = sel };
+	cJSON *list = NULL, *it, *c;
+	if (kclient_list(f->kc, &KRES_WORKLOADS, f->o->ns, &lo, &list) == 0) {
+		cJSON_ArrayForEach(it, cJSON_GetObjectItem(list, "items")) {
+			cJSON_ArrayForEach(c, json_get(it, "status.conditions")) {
+				const char *t = json_str(c, "type"), *s = json_str(c, "status");
+				const char *m = json_str(c, "message");
+				if (t && s && m && !strcmp(t, "QuotaReserved") && strcmp(s, "True"))
+					status(f, "queued in %s: %s", f->queue, m);
+			}
+		}
+	}
+	cJSON_Delete(list);
+	free(sel);
+}
+
+static int pod_cb(const char *type, const cJSON *pod, void *ud)
+{
+	struct fstate *f = ud;
+	const char *name = json_str(pod, "metadata.name");
+	if (!name)
+		return 0;
+	if (f->pod_name && strcmp(f->pod_name, name)) {
+		/* a newer pod (after a requeue): follow it if ours is gone */
+		if (!strcmp(type, "DELETED") || f->pod)
+			return 0;
+	}
+	if (!strcmp(type, "DELETED")) {
+		if (f->pod_name && !strcmp(f->pod_name, name)) {
+			if (follow_main_exit_code(pod) >= 0) {
+				cJSON_Delete(f->pod);
+				f->pod = cJSON_Duplicate(pod, 1);
+				return 1;
+			}
+			const char *why = "deleted (preempted by Kueue, evicted or deleted by hand)", *w2;
+			if (pod_disrupted(pod, &w2))
+				why = w2;
+			set_outcome(f, DEVRUN_EXIT_GONE, "pod %s was stopped: %s", name, why);
+			return 1;
+		}
+		return 0;
+	}
+	if (!f->pod_name)
+		f->pod_name = xstrdup(name);
+	cJSON_Delete(f->pod);
+	f->pod = cJSON_Duplicate(pod, 1);
+
+	const char *img = NULL, *why = NULL;
+	const char *pm = pull_failure(pod, &img);
+	if (pm) {
+		set_outcome(f, DEVRUN_EXIT_PULL, "cannot pull image %s: %s", img ? img : "?", pm);
+		return 1;
+	}
+	if (json_get(main_status(pod), "state.terminated"))
+		return 1;
+	if (pod_disrupted(pod, &why)) {
+		set_outcome(f, DEVRUN_EXIT_GONE, "pod %s was stopped: %s", name, why);
+		return 1;
+	}
+	const cJSON *is = init_status(pod);
+	if (!f->want_main && (json_get(is, "state.running") || json_get(is, "state.terminated")))
+		return 1;
+	if (f->want_main && json_get(is, "state.terminated") &&
+	    json_long(is, "state.terminated.exitCode", 0) != 0)
+		return 1;
+	if (json_get(main_status(pod), "state.running"))
+		return 1;
+
+	const char *reason = NULL, *msg = NULL;
+	if (pod_condition(pod, "PodScheduled", &reason, &msg) == 0) {
+		status(f, "pod %s pending: %s%s%s", name, reason ? reason : "not scheduled",
+		       msg ? ": " : "", msg ? msg : "");
+		return 0;
+	}
+	const char *node = json_str(pod, "spec.nodeName");
+	const char *w = json_str(is, "state.waiting.reason");
+	if (!w)
+		w = json_str(main_status(pod), "state.waiting.reason");
+	if (w)
+		status(f, "pod %s%s%s: %s", name, node ? " on " : "", node ? node : "", w);
+	else if (node)
+		status(f, "pod %s scheduled on %s", name, node);
+	return 0;
+}
+
+/* ---- signals ------------------------------------------------------------------------------- */
+
+static sigjmp_buf jump_env;
+static volatile sig_atomic_t jump_armed, got_signal;
+static char *detach_hint;
+static size_t detach_hint_len;
+static int rm_mode;
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+	if (sig == SIGINT && !rm_mode) {
+		/* detach: the run goes on without us */
+		if (write(STDERR_FILENO, detach_hint, detach_hint_len) < 0)
+			_exit(DEVRUN_EXIT_DETACHED);
+		_exit(DEVRUN_EXIT_DETACHED);
+	}
+	if (jump_armed) {
+		jump_armed = 0;
+		siglongjmp(jump_env, 1);
+	}
+}
+
+static void signals_install(const struct follow_opts *o, long timeout_s)
+{
+	free(detach_hint);
+	detach_hint = xasprintf("\ndevrun: detached; job.batch/%s keeps running.\n"
+				"  follow it:  kubectl eidf devrun attach %s -n %s\n"
+				"  its logs:   kubectl eidf devrun logs %s -n %s -f\n"
+				"  cancel it:  kubectl eidf devrun delete %s -n %s\n",
+				o->job, o->job, o->ns, o->job, o->ns, o->job, o->ns);
+	detach_hint_len = strlen(detach_hint);
+	rm_mode = o->rm;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
+	if (timeout_s > 0)
+		alarm((unsigned)timeout_s);
+}
+
+static void signals_restore(void)
+{
+	alarm(0);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGALRM, SIG_DFL);
+	jump_armed = 0;
+}
+
+/* ---- log streaming ------------------------------------------------------------------------ */
+
+static int log_cb(const char *data, size_t len, void *ud)
+{
+	log_dedup_feed(ud, data, len);
+	return 0;
+}
+
+/* Stream one container until it has terminated, reconnecting as needed.
+ * 0: terminated (*pod refreshed), -1: the pod is gone, -2: API error. */
+static int stream_container(struct kclient *kc, const char *ns, const char *pod_name,
+			    const char *container, int init, FILE *out, int keep_ts, cJSON **pod)
+{
+	struct log_dedup d;
+	log_dedup_init(&d, out, keep_ts);
+	int rc = -2, fails = 0;
+	for (;;) {
+		char *since = log_dedup_since(&d);
+		struct klog_opts lo = { .container = container, .follow = 1, .timestamps = 1,
+					.since_time = since, .tail_lines = -1 };
+		int lrc = kclient_logs(kc, ns, pod_name, &lo, log_cb, &d);
+		free(since);
+		cJSON *p = NULL;
+		if (kclient_get(kc, &KRES_PODS, ns, pod_name, &p) < 0) {
+			rc = kclient_last_http_status(kc) == 404 ? -1 : -2;
+			if (rc == -2)
+				eidf_error("%s", eidf_last_error());
+			break;
+		}
+		cJSON_Delete(*pod);
+		*pod = p;
+		const cJSON *cs = init ? init_status(p) : main_status(p);
+		if (json_get(cs, "state.terminated")) {
+			/* the rest of the log, in case the stream was cut near the end */
+			log_dedup_reconnect(&d);
+			since = log_dedup_since(&d);
+			struct klog_opts last = { .container = container, .timestamps = 1,
+						  .since_time = since, .tail_lines = -1 };
+			kclient_logs(kc, ns, pod_name, &last, log_cb, &d);
+			free(since);
+			log_dedup_flush(&d);
+			rc = 0;
+			break;
+		}
+		const char *why;
+		if (pod_disrupted(p, &why) || json_str(p, "metadata.deletionTimestamp")) {
+			rc = -1;
+			break;
+		}
+		log_dedup_reconnect(&d);
+		if (lrc < 0 && ++fails > 30) {
+			eidf_error("%s", eidf_last_error());
+			break;
+		}
+		usleep(lrc < 0 ? 1000000 : 200000);
+	}
+	log_dedup_release(&d);
+	return rc;
+}
+
+static int finish(struct fstate *f, int code)
+{
+	signals_restore();
+	if (f->outcome_msg)
+		status(f, "%s", f->outcome_msg);
+	if (f->o->rm) {
+		struct kclient *kc = kclient_new(cmd_config(f->cmd));
+		follow_delete_by_label(kc, f->o->ns, f->o->run_id, 0);
+		kclient_free(kc);
+	}
+	return code;
+}
+
+static void fstate_release(struct fstate *f)
+{
+	free(f->queue);
+	free(f->last_status);
+	free(f->job_uid);
+	free(f->job_rv);
+	cJSON_Delete(f->pod);
+	free(f->pod_name);
+	free(f->outcome_msg);
+}
+
+static int follow_inner(struct fstate *f)
+{
+	const struct follow_opts *o = f->o;
+	/* 1. the Job: queued in Kueue until admitted */
+	char *fsel = xasprintf("metadata.name=%s", o->job);
+	for (;;) {
+		struct klist_opts lo = { .field_selector = fsel, .resource_version = f->job_rv };
+		int wrc = kclient_watch(f->kc, &KRES_JOBS, o->ns, &lo, 0, job_cb, f);
+		if (wrc < 0) {
+			eidf_error("%s", eidf_last_error());
+			free(fsel);
+			return DEVRUN_EXIT_ERROR;
+		}
+		if (f->outcome < 0 && f->was_suspended && !f->queued_detail_done) {
+			queued_detail(f);
+			continue;
+		}
+		break;
+	}
+	free(fsel);
+	if (f->outcome >= 0)
+		return f->outcome;
+
+	/* 2. the pod: scheduling, init (code fetch), main */
+	char *sel = xasprintf("%s=%s", LABEL_RUN, o->run_id);
+	int rc = -1;
+	while (f->outcome < 0) {
+		struct klist_opts lo = { .label_selector = sel };
+		if (kclient_watch(f->kc, &KRES_PODS, o->ns, &lo, 0, pod_cb, f) < 0) {
+			eidf_error("%s", eidf_last_error());
+			rc = DEVRUN_EXIT_ERROR;
+			break;
+		}
+		if (f->outcome >= 0 || !f->pod)
+			break;
+		const cJSON *is = init_status(f->pod);
+		if (!f->want_main) {
+			f->want_main = 1;
+			if (!o->attach || json_get(is, "state.running")) {
+				status(f, "fetching the code (init container)");
+				int src = stream_container(f->kc, o->ns, f->pod_name, DEVRUN_INIT_CONTAINER, 1,
+							   stderr, 0, &f->pod);
+				if (src == -1) {
+					set_outcome(f, DEVRUN_EXIT_GONE, "pod %s was deleted while fetching the code",
+						    f->pod_name);
+					break;
+				}
+				if (src == -2) {
+					rc = DEVRUN_EXIT_ERROR;
+					break;
+				}
+				is = init_status(f->pod);
+			}
+		}
+		const cJSON *it = json_get(is, "state.terminated");
+		if (it && json_long(it, "exitCode", 0) != 0) {
+			set_outcome(f, DEVRUN_EXIT_ERROR, "fetching the code failed (init container exit code %ld%s%s)",
+				    json_long(it, "exitCode", 0), json_str(it, "reason") ? ": " : "",
+				    json_str(it, "reason") ? json_str(it, "reason") : "");
+			break;
+		}
+		const cJSON *ms = main_status(f->pod);
+		if (!json_get(ms, "state.running") && !json_get(ms, "state.terminated"))
+			continue; /* watch on until the command starts */
+		if (json_get(ms, "state.running"))
+			status(f, "running in pod %s", f->pod_name);
+		int src = stream_container(f->kc, o->ns, f->pod_name, DEVRUN_MAIN_CONTAINER, 0, stdout, 0,
+					   &f->pod);
+		if (src == -2) {
+			rc = DEVRUN_EXIT_ERROR;
+			break;
+		}
+		long code = follow_main_exit_code(f->pod);
+		if (src == -1 || code < 0) {
+			const char *why = "deleted";
+			if (f->pod)
+				pod_disrupted(f->pod, &why);
+			set_outcome(f, DEVRUN_EXIT_GONE, "pod %s was stopped before the command ended: %s",
+				    f->pod_name, why);
+			break;
+		}
+		const char *reason = json_str(main_status(f->pod), "state.terminated.reason");
+		if (code == 0)
+			set_outcome(f, 0, "succeeded (exit code 0)");
+		else
+			set_outcome(f, (int)(code > 255 ? 255 : code), "failed: exit code %ld%s%s%s", code,
+				    reason ? " (" : "", reason ? reason : "", reason ? ")" : "");
+	}
+	free(sel);
+	if (rc >= 0 && f->outcome < 0)
+		return rc;
+	return f->outcome >= 0 ? f->outcome : DEVRUN_EXIT_ERROR;
+}
+
+int follow_run(struct eidf_cmd *cmd, const struct follow_opts *o)
+{
+	static struct fstate f; /* static: survives siglongjmp unchanged */
+	memset(&f, 0, sizeof(f));
+	f.cmd = cmd;
+	f.o = o;
+	f.outcome = -1;
+	f.kc = cmd_client(cmd);
+	if (!f.kc)
+		return DEVRUN_EXIT_ERROR;
+	f.queue = policy_queue_name(o->ns, o->queue);
+	long timeout_s = 0;
+	if (o->timeout) {
+		long ms = parse_duration_ms(o->timeout);
+		if (ms < 0) {
+			eidf_error("invalid value \"%s\" for --timeout: use a duration such as 30m", o->timeout);
+			fstate_release(&f);
+			return EIDF_EXIT_USAGE;
+		}
+		timeout_s = (ms + 999) / 1000;
+	}
+	got_signal = 0;
+	signals_install(o, timeout_s);
+	if (sigsetjmp(jump_env, 1)) {
+		/* interrupted inside a blocking request: the client is unusable */
+		int code = got_signal == SIGALRM ? DEVRUN_EXIT_TIMEOUT : DEVRUN_EXIT_DETACHED;
+		fflush(stdout);
+		if (got_signal == SIGALRM)
+			fprintf(stderr, "\ndevrun: --timeout %s reached; job.batch/%s goes on "
+				"(kubectl eidf devrun attach %s -n %s)\n", o->timeout, o->job, o->job, o->ns);
+		else
+			fprintf(stderr, "\ndevrun: interrupted\n");
+		finish(&f, code);
+		fflush(NULL);
+		_exit(code);
+	}
+	jump_armed = 1;
+	int code = follow_inner(&f);
+	jump_armed = 0;
+	code = finish(&f, code);
+	fstate_release(&f);
+	return code;
+}
+
+/* ---- devrun logs ---------------------------------------------------------------------------- */
+
+int follow_logs(struct eidf_cmd *cmd, const char *ns, const char *run_id,
+		const char *container, int follow, int timestamps)
+{
+	struct kclient *kc = cmd_client(cmd);
+	if (!kc || !run_id)
+		return EIDF_EXIT_ERROR;
+	char *sel = xasprintf("%s=%s", LABEL_RUN, run_id);
+	struct klist_opts lo = { .label_selector = sel };
+	cJSON *list = NULL, *it;
+	int rc = EIDF_EXIT_ERROR;
+	if (kclient_list(kc, &KRES_PODS, ns, &lo, &list) < 0) {
+		eidf_error("%s", eidf_last_error());
+		goto out;
+	}
+	const char *best = NULL, *bt = "";
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(list, "items")) {
+		const char *t = json_str(it, "metadata.creationTimestamp");
+		if (t && strcmp(t, bt) >= 0) {
+			bt = t;
+			best = json_str(it, "metadata.name");
+		}
+	}
+	if (!best) {
+		eidf_error("run %s has no pod yet (queued or pending: kubectl eidf devrun attach shows why)", run_id);
+		goto out;
+	}
+	if (!follow) {
+		struct log_dedup d;
+		log_dedup_init(&d, stdout, timestamps);
+		struct klog_opts ko = { .container = container, .timestamps = 1, .tail_lines = -1 };
+		int lrc = kclient_logs(kc, ns, best, &ko, log_cb, &d);
+		log_dedup_flush(&d);
+		log_dedup_release(&d);
+		if (lrc < 0) {
+			eidf_error("%s", eidf_last_error());
+			goto out;
+		}
+		rc = 0;
+		goto out;
+	}
+	cJSON *pod = NULL;
+	int src = stream_container(kc, ns, best, container, !strcmp(container, DEVRUN_INIT_CONTAINER),
+				   stdout, timestamps, &pod);
+	cJSON_Delete(pod);
+	rc = src == 0 ? 0 : EIDF_EXIT_ERROR;
+out:
+	cJSON_Delete(list);
+	free(sel);
+	return rc;
+}

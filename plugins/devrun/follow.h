@@ -1,0 +1,80 @@
+/* Following a devrun: Job and pod watches turned into status lines, the
+ * init and main container logs streamed with reconnects (sinceTime plus
+ * de-duplication), and the outcome read from the pod status, never from the
+ * log stream ending. */
+#ifndef EIDF_DEVRUN_FOLLOW_H
+#define EIDF_DEVRUN_FOLLOW_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <cjson/cJSON.h>
+#include "eidf/util.h"
+
+struct eidf_cmd;
+struct kclient;
+
+/* Exit codes reserved for suite-side outcomes (the command's own otherwise). */
+#define DEVRUN_EXIT_TIMEOUT 124   /* --timeout reached, the run goes on */
+#define DEVRUN_EXIT_ERROR 125     /* devrun itself failed (or the code could not be fetched) */
+#define DEVRUN_EXIT_GONE 126      /* pod evicted, preempted or deleted */
+#define DEVRUN_EXIT_PULL 127      /* image cannot be pulled */
+#define DEVRUN_EXIT_DETACHED 130  /* Ctrl-C: detached, the run goes on */
+
+struct follow_opts {
+	const char *ns;
+	const char *job;
+	const char *run_id;
+	const char *queue;     /* NULL: <ns>-user-queue */
+	int rm;                /* delete the run's objects at the end / on Ctrl-C */
+	const char *timeout;   /* duration or NULL */
+	int attach;            /* following an existing run */
+};
+
+/* Follow until the main container ends; returns the exit code to use. */
+int follow_run(struct eidf_cmd *cmd, const struct follow_opts *o);
+
+/* `devrun logs`: print a container's log (follow: until it ends, with
+ * reconnects).  Returns 0 or EIDF_EXIT_ERROR. */
+int follow_logs(struct eidf_cmd *cmd, const char *ns, const char *run_id,
+		const char *container, int follow, int timestamps);
+
+/* Delete Jobs, Secrets and Pods labelled with exactly this run id. */
+int follow_delete_by_label(struct kclient *kc, const char *ns, const char *run_id, int quiet);
+
+/* One word for `devrun list`: Queued, Pending, Fetching, Running,
+ * Succeeded, Failed, Evicted (caller frees). */
+char *follow_state_word(const cJSON *job, const cJSON *pod);
+/* metadata.labels[key] / metadata.annotations[key] (label keys contain dots,
+ * which json_str() paths would split). */
+const char *meta_label(const cJSON *obj, const char *key);
+const char *meta_annotation(const cJSON *obj, const char *key);
+
+/* Exit code of the main container, -1 while unknown. */
+long follow_main_exit_code(const cJSON *pod);
+
+/* Log lines with "TIMESTAMP " prefixes (timestamps=true) -> output without
+ * them, skipping what an earlier connection already printed. */
+struct log_dedup {
+	struct strbuf partial;   /* incomplete last line */
+	int64_t last_sec;        /* timestamp of the last printed line */
+	long last_nsec;
+	long n_at_last;          /* lines printed with exactly that timestamp */
+	long seen_at_last;       /* this connection: lines seen with that timestamp */
+	int64_t conn_sec;        /* this connection: position reached */
+	long conn_nsec;
+	int keep_timestamps;
+	FILE *out;
+	char *last_ts;           /* text of the last timestamp (for sinceTime) */
+};
+void log_dedup_init(struct log_dedup *d, FILE *out, int keep_timestamps);
+/* A new connection starts (after a drop): lines at or before the last
+ * printed one are skipped. */
+void log_dedup_reconnect(struct log_dedup *d);
+void log_dedup_feed(struct log_dedup *d, const char *data, size_t len);
+/* End of the log for good: print an unterminated last line. */
+void log_dedup_flush(struct log_dedup *d);
+/* sinceTime for the next connection (whole seconds, RFC 3339), or NULL. */
+char *log_dedup_since(const struct log_dedup *d);
+void log_dedup_release(struct log_dedup *d);
+
+#endif

@@ -1,0 +1,199 @@
+#!/bin/bash
+# devrun packaging: the rendered Job's init container (the embedded
+# init-code.sh, run by busybox sh with busybox tools and git) reproduces the
+# local working tree from a git daemon on 127.0.0.1, byte for byte.
+. "$(dirname "$0")/lib.sh"
+
+if ! command -v busybox >/dev/null || ! command -v git >/dev/null || ! command -v node >/dev/null; then
+	test_skip 'devrun packaging' 'needs busybox, git and node'
+	test_done
+fi
+
+export GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=T GIT_AUTHOR_EMAIL=t@example.org \
+	GIT_COMMITTER_NAME=T GIT_COMMITTER_EMAIL=t@example.org
+
+# An alpine/git-like userland: busybox applets plus git.
+mkdir -p bb
+for a in sh tar gzip sed tr wc chmod cat cp mkdir rm mktemp printf test ls env; do
+	ln -s "$(command -v busybox)" "bb/$a"
+done
+ln -s "$(command -v git)" bb/git
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p srv
+git init -q --bare -b main srv/repo.git
+git daemon --base-path="$TRASH/srv" --export-all --enable=upload-pack --enable=receive-pack --reuseaddr \
+	--listen=127.0.0.1 --port="$port" --pid-file="$TRASH/daemon.pid" --detach
+test_atexit 'kill $(cat "$TRASH/daemon.pid")'
+for i in $(seq 50); do
+	git ls-remote "git://127.0.0.1:$port/repo.git" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+URL="git://127.0.0.1:$port/repo.git"
+
+# The pod: run the init container of a rendered List (JSON) with busybox.
+cat >pod.mjs <<'EOF'
+import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+const [file, root, bin] = process.argv.slice(2);
+const list = JSON.parse(readFileSync(file, "utf8"));
+const job = list.items.find((o) => o.kind === "Job");
+const secret = list.items.find((o) => o.kind === "Secret");
+const init = job.spec.template.spec.initContainers[0];
+const env = { PATH: bin, HOME: `${root}/home`, TMPDIR: `${root}/tmp` };
+for (const e of init.env) env[e.name] = e.value;
+for (const k of ["EIDF_EXTRA_GIT_CONFIG"]) if (process.env[k]) env[k] = process.env[k];
+if (process.env.GIT_CONFIG_COUNT) {
+  for (const k of Object.keys(process.env)) if (k.startsWith("GIT_CONFIG_")) env[k] = process.env[k];
+}
+env.EIDF_CODE_DIR = `${root}/code`;
+mkdirSync(`${root}/home`, { recursive: true });
+mkdirSync(`${root}/tmp`, { recursive: true });
+if (env.EIDF_CHANGES_DIR) {
+  env.EIDF_CHANGES_DIR = `${root}/changes`;
+  mkdirSync(env.EIDF_CHANGES_DIR, { recursive: true });
+  for (const [k, v] of Object.entries(secret.data)) writeFileSync(`${env.EIDF_CHANGES_DIR}/${k}`, Buffer.from(v, "base64"));
+}
+const r = spawnSync(init.command[0] === "/bin/sh" ? `${bin}/sh` : init.command[0], init.command.slice(1),
+                    { env, stdio: "inherit" });
+process.exit(r.status ?? 99);
+EOF
+
+# tree_listing DIR: "mode type path [sha]" for every file except .git, sorted
+tree_listing() {
+	(cd "$1" && find . -path ./.git -prune -o \( -type f -o -type l \) -print | sed 's|^\./||' | LC_ALL=C sort |
+	while IFS= read -r f; do
+		if [ -L "$f" ]; then
+			printf 'link %s -> %s\n' "$f" "$(readlink "$f")"
+		else
+			x=-; [ -x "$f" ] && x=x
+			printf 'file %s %s %s\n' "$x" "$f" "$(sha256sum <"$f" | cut -c1-16)"
+		fi
+	done)
+}
+
+test_expect_success 'setup: pushed repository with history' '
+	git clone -q "$URL" w 2>/dev/null &&
+	cd w && git checkout -q -b main &&
+	printf "one\n" >a.txt && printf "two\n" >b.txt && printf "old\n" >old.txt &&
+	mkdir -p src && printf "print(1)\n" >src/main.py && printf "#!/bin/sh\necho hi\n" >run.sh &&
+	printf "x\n" >plain.sh && printf "ign/\n*.log\n" >.gitignore &&
+	git add -A && git commit -q -m init && git push -q -u origin main
+'
+
+test_expect_success 'render: manifests valid, ships only the pushed commit when clean' '
+	cd w &&
+	kubectl-eidf-devrun render -n eidf001ns --image python:3 -o json -- python src/main.py >../clean.json &&
+	node "$EIDF_SRC/tests/validate-manifest.mjs" ../clean.json &&
+	node -e "
+		const l = JSON.parse(require(\"fs\").readFileSync(\"../clean.json\"));
+		if (l.items.length !== 1) throw new Error(\"a clean tree needs no Secret\");
+		const s = l.items[0].spec.template.spec;
+		if (s.containers[0].workingDir !== \"/code\") throw new Error(\"workingDir\");
+		if (!l.items[0].metadata.generateName) throw new Error(\"generateName\");
+	"
+'
+
+test_expect_success 'clean tree: the pod gets exactly HEAD' '
+	node pod.mjs clean.json "$TRASH/pod0" "$TRASH/bb" &&
+	test "$(git -C pod0/code rev-parse HEAD)" = "$(git -C w rev-parse HEAD)" &&
+	tree_listing w >expect && tree_listing pod0/code >actual && test_cmp expect actual
+'
+
+test_expect_success 'local changes of every kind arrive intact' '
+	cd w &&
+	printf "one changed\n" >a.txt && rm b.txt && git mv old.txt new.txt &&
+	printf "staged\n" >staged.txt && git add staged.txt &&
+	mkdir -p deep/er && printf "untracked\n" >deep/er/u.txt &&
+	printf "B\000\001\002\000\377end" >blob.bin && chmod +x plain.sh && chmod -x run.sh &&
+	mkdir -p ign && printf "secret\n" >ign/x && printf "log\n" >debug.log &&
+	ln -s a.txt link && printf "data/\n" >.eidfignore && mkdir -p data && printf "big\n" >data/d &&
+	printf "print(2)\n" >src/main.py && printf "a \"quoted\" name\n" >"sp ace.txt" &&
+	kubectl-eidf-devrun render -n eidf001ns --image python:3 -o json -- python src/main.py >../dirty.json &&
+	node "$EIDF_SRC/tests/validate-manifest.mjs" ../dirty.json &&
+	cd .. && node pod.mjs dirty.json "$TRASH/pod1" "$TRASH/bb" &&
+	(cd w && rm -rf data) &&
+	tree_listing w | grep -v -e " ign/x " -e " debug.log " >expect &&
+	tree_listing pod1/code >actual &&
+	test_cmp expect actual &&
+	! test -e pod1/code/ign/x && ! test -e pod1/code/debug.log && ! test -e pod1/code/b.txt &&
+	cmp w/blob.bin pod1/code/blob.bin
+'
+
+test_expect_success 'a server that refuses fetching by commit id: branch fallback' '
+	(cd w && git stash -q -u && git commit -q --allow-empty -m second && git push -q &&
+	 git reset -q --hard HEAD~1 && git stash pop -q) &&
+	(cd w && kubectl-eidf-devrun render -n eidf001ns --image python:3 -o json -- true >../fallback.json) &&
+	GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=protocol.version GIT_CONFIG_VALUE_0=0 \
+		node pod.mjs fallback.json "$TRASH/pod2" "$TRASH/bb" >log 2>&1 &&
+	cat log && grep "refused a fetch by commit id" log &&
+	tree_listing pod2/code >actual2 && test_cmp expect actual2
+'
+
+test_expect_success 'a tampered change set is detected by the tree check' '
+	node -e "
+		const fs = require(\"fs\"); const l = JSON.parse(fs.readFileSync(\"dirty.json\"));
+		const s = l.items.find(o => o.kind === \"Secret\"); s.data.deleted = \"\";
+		fs.writeFileSync(\"tampered.json\", JSON.stringify(l));
+	" &&
+	test_must_fail node pod.mjs tampered.json "$TRASH/pod3" "$TRASH/bb" 2>err &&
+	grep "does not match the local working tree" err
+'
+
+test_expect_success 'hostile COMMAND arguments reach the manifest verbatim' '
+	cd w &&
+	kubectl-eidf-devrun render -n eidf001ns --image python:3 -o json -- \
+		python -c "print(\"\$(rm -rf /)\" + '"'"'\`x\`'"'"')" "a b" "$(printf "two\nlines")" "--flag" "\\" ";" >../hostile.json &&
+	node -e "
+		const l = JSON.parse(require(\"fs\").readFileSync(\"../hostile.json\"));
+		const c = l.items[0].spec.template.spec.containers[0];
+		const want = [\"-c\", \"print(\\\"\$(rm -rf /)\\\" + '"'"'\`x\`'"'"')\", \"a b\", \"two\\nlines\", \"--flag\", \"\\\\\", \";\"];
+		if (JSON.stringify(c.command) !== JSON.stringify([\"python\"])) throw new Error(\"command \" + JSON.stringify(c.command));
+		if (JSON.stringify(c.args) !== JSON.stringify(want)) throw new Error(\"args \" + JSON.stringify(c.args));
+	" &&
+	node "$EIDF_SRC/tests/validate-manifest.mjs" ../hostile.json
+'
+
+test_expect_success '--shell, --gpu-product, --pvc, --shm-size, --env, --max-time in the manifest' '
+	cd w &&
+	kubectl-eidf-devrun render -n eidf001ns --image img --shell --gpu 2 --gpu-product NVIDIA-H100-80GB-HBM3 \
+		--pvc data --pvc out:/mnt/out:ro --shm-size 8Gi -e A=1 --max-time 2h --no-local-changes \
+		-o json -- "python a.py && echo done" >../opts.json &&
+	node "$EIDF_SRC/tests/validate-manifest.mjs" ../opts.json &&
+	node -e "
+		const l = JSON.parse(require(\"fs\").readFileSync(\"../opts.json\"));
+		if (l.items.length !== 1) throw new Error(\"--no-local-changes ships no Secret\");
+		const j = l.items[0], s = j.spec.template.spec, c = s.containers[0];
+		const eq = (a, b, m) => { if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(m + \": \" + JSON.stringify(a)); };
+		eq(c.command, [\"/bin/sh\", \"-c\"], \"command\"); eq(c.args, [\"python a.py && echo done\"], \"args\");
+		eq(s.nodeSelector, {\"nvidia.com/gpu.product\": \"NVIDIA-H100-80GB-HBM3\"}, \"nodeSelector\");
+		eq(c.resources.limits[\"nvidia.com/gpu\"], \"2\", \"gpu\");
+		eq(j.metadata.labels[\"kueue.x-k8s.io/max-exec-time-seconds\"], \"7200\", \"max-time\");
+		const m = Object.fromEntries(c.volumeMounts.map(v => [v.mountPath, v]));
+		if (!m[\"/mnt/ceph\"] || !m[\"/mnt/out\"] || !m[\"/mnt/out\"].readOnly || !m[\"/dev/shm\"]) throw new Error(\"mounts\");
+	"
+'
+
+test_expect_success 'unknown GPU product: did you mean' '
+	cd w &&
+	test_expect_code 2 kubectl-eidf-devrun render -n eidf001ns --image img --gpu-product NVIDIA-H100 -- true 2>err &&
+	grep "did you mean NVIDIA-H100-80GB-HBM3" err
+'
+
+test_expect_success 'unpushed HEAD is refused; --base ships the difference' '
+	cd w && git stash -q -u && printf "local\n" >a.txt && git commit -q -am local &&
+	test_must_fail kubectl-eidf-devrun render -n eidf001ns --image img -- true 2>err &&
+	grep "not on any remote-tracking branch" err && grep -e "--base" err &&
+	kubectl-eidf-devrun render -n eidf001ns --image img --base origin/main -o json -- true >../base.json &&
+	cd .. && node pod.mjs base.json "$TRASH/pod4" "$TRASH/bb" &&
+	test "$(git -C pod4/code rev-parse HEAD)" = "$(git -C w rev-parse origin/main)" &&
+	cmp w/a.txt pod4/code/a.txt
+'
+
+test_expect_success 'oversized changes are refused with the largest files' '
+	cd w && head -c 2000000 /dev/urandom >huge.bin && head -c 1000 /dev/urandom >small.bin &&
+	test_must_fail kubectl-eidf-devrun render -n eidf001ns --image img --base origin/main -- true 2>err &&
+	grep "too large" err && grep "huge.bin" err && rm huge.bin small.bin
+'
+
+test_done
