@@ -1,8 +1,1308 @@
-/* kubectl eidf fetch: placeholder until the stage lands. */
+/* kubectl eidf fetch: resumable, verified, parallel downloads into a PVC by
+ * a Job that keeps running when the user disconnects.
+ *
+ *   fetch URL... --pvc NAME [flags]    create the Job, return at once
+ *   fetch status|list|logs|wait|delete
+ *
+ * The Job runs fetch-job.sh (embedded) with the URL list delivered as data
+ * (env var or ConfigMap), never as shell text; see docs/fetch.md. */
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
-int main(void)
+#include "eidf/cmd.h"
+#include "eidf/humanize.h"
+#include "eidf/kclient.h"
+#include "eidf/manifest.h"
+#include "eidf/options.h"
+#include "eidf/output.h"
+#include "eidf/quantity.h"
+#include "eidf/settings.h"
+#include "eidf/util.h"
+#include "fetch_progress.h"
+#include "fetch_spec.h"
+#include "script_fetch_job.h"
+
+static const char *const dry_run_values[] = { "none", "client", "server", NULL };
+
+static const char *opt_pvc, *opt_dest, *opt_sha256, *opt_checksums, *opt_from_file;
+static const char *opt_image, *opt_cpu, *opt_memory, *opt_header_secret, *opt_name;
+static const char *opt_mount, *opt_dry_run, *opt_output, *opt_timeout;
+static struct strvec opt_headers = STRVEC_INIT;
+static long opt_parallel = 1, opt_ttl = -1, opt_retries = 10, opt_backoff_limit = 3;
+static long opt_interval = 5, opt_tail = -1, opt_index = -1;
+static int opt_extract, opt_wait, opt_watch, opt_follow, opt_completed, opt_no_headers;
+static int opt_all_finished;
+
+static void complete_jobs(const char *prefix, struct strvec *out, void *ctx);
+
+#define OPT_OUTPUT() OPT_ENUM('o', "output", &opt_output, "format", \
+			      "output format: json, yaml, name or wide", output_formats)
+#define OPT_DRY_RUN() { .type = OPT_TYPE_STRING, .long_name = "dry-run", .value = &opt_dry_run, \
+	.argh = "strategy", .help = "only show what would be sent: client or server", \
+	.flags = OPT_OPTARG, .optarg_default = "client", .enum_values = dry_run_values, \
+	.complete = COMPLETE_ENUM }
+#define OPT_TIMEOUT() OPT_STRING(0, "timeout", &opt_timeout, "duration", \
+				 "give up waiting after this long (e.g. 2h; default: forever)", COMPLETE_NONE)
+
+static const struct option create_opts[] = {
+	{ .type = OPT_TYPE_STRING, .long_name = "pvc", .value = &opt_pvc, .argh = "name",
+	  .help = "PVC that receives the files", .flags = OPT_REQUIRED, .complete = COMPLETE_PVC },
+	OPT_STRING(0, "dest", &opt_dest, "dir", "directory inside the PVC (default: its root)", COMPLETE_NONE),
+	OPT_STRING(0, "from-file", &opt_from_file, "list",
+		   "read URLs from a file: URL [SHA256|-] [NAME] per line, # comments ('-': stdin)", COMPLETE_FILE),
+	OPT_STRING(0, "sha256", &opt_sha256, "hex", "expected sha256 of the single URL", COMPLETE_NONE),
+	OPT_STRING(0, "checksums", &opt_checksums, "file",
+		   "sha256sum-style file with the digests of every file", COMPLETE_FILE),
+	OPT_STRING(0, "name", &opt_name, "name", "file name for the single URL (default: from the URL)", COMPLETE_NONE),
+	OPT_BOOL(0, "extract", &opt_extract, "unpack zip/tar/tar.gz/tar.xz/tar.zst archives after verification"),
+	OPT_INT(0, "parallel", &opt_parallel, "N", "pods downloading in parallel (Indexed Job, default 1)", 1, 100),
+	OPT_LIST(0, "header", &opt_headers, "'Name: value'",
+		 "request header (stored in the Job: use --header-secret for tokens)", COMPLETE_NONE),
+	OPT_STRING(0, "header-secret", &opt_header_secret, "secret",
+		   "Secret whose keys are header names and values header values", COMPLETE_NONE),
+	OPT_GROUP("Job"),
+	OPT_STRING(0, "image", &opt_image, "image", "image with sh and curl (default alpine/curl:latest)", COMPLETE_IMAGE),
+	OPT_STRING(0, "cpu", &opt_cpu, "quantity", "cpu request = limit (default 1)", COMPLETE_NONE),
+	OPT_STRING(0, "memory", &opt_memory, "quantity", "memory request = limit (default 1Gi)", COMPLETE_NONE),
+	OPT_INT(0, "ttl", &opt_ttl, "seconds", "delete the Job this long after it finishes (default 1800)", 0, 31536000),
+	OPT_INT(0, "retries", &opt_retries, "N", "download attempts per file within a pod (default 10)", 1, 10000),
+	OPT_INT(0, "backoff-limit", &opt_backoff_limit, "N", "pod restarts, each resuming (default 3)", 0, 1000),
+	OPT_STRING(0, "mount", &opt_mount, "path", "where the PVC is mounted in the pod (default /mnt/ceph)", COMPLETE_NONE),
+	{ .type = OPT_TYPE_INT, .long_name = "progress-interval", .value = &opt_interval, .argh = "seconds",
+	  .help = "seconds between progress lines in the log", .flags = OPT_HIDDEN, .min = 1, .max = 3600 },
+	OPT_GROUP("Output"),
+	OPT_BOOL(0, "wait", &opt_wait, "block until the download finishes, showing progress"),
+	OPT_BOOL(0, "watch", &opt_watch, "show live progress bars until the download finishes"),
+	OPT_TIMEOUT(),
+	OPT_DRY_RUN(), OPT_OUTPUT(),
+	OPT_INCLUDE(kube_options), OPT_END(),
+};
+static const struct option status_opts[] = {
+	OPT_BOOL('w', "watch", &opt_watch, "redraw until every job has finished"),
+	OPT_BOOL(0, "no-headers", &opt_no_headers, "do not print the table header"),
+	OPT_INCLUDE(kube_options), OPT_END(),
+};
+static const struct option list_opts[] = {
+	OPT_BOOL(0, "no-headers", &opt_no_headers, "do not print the table header"),
+	OPT_OUTPUT(),
+	OPT_INCLUDE(kube_options), OPT_END(),
+};
+static const struct option logs_opts[] = {
+	OPT_BOOL('f', "follow", &opt_follow, "stream the log until the pod ends"),
+	OPT_INT(0, "tail", &opt_tail, "lines", "only the last N lines", -1, 100000000),
+	OPT_INT(0, "index", &opt_index, "i", "pod of this completion index (parallel fetches)", -1, 999),
+	OPT_INCLUDE(kube_options), OPT_END(),
+};
+static const struct option wait_opts[] = {
+	OPT_TIMEOUT(),
+	OPT_INCLUDE(kube_options), OPT_END(),
+};
+static const struct option delete_opts[] = {
+	OPT_BOOL(0, "completed", &opt_completed, "delete every fetch Job that completed successfully"),
+	OPT_BOOL(0, "finished", &opt_all_finished, "delete every fetch Job that has finished (complete or failed)"),
+	OPT_DRY_RUN(),
+	OPT_INCLUDE(kube_options), OPT_END(),
+};
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static int dry_run_mode(void)
 {
-	fprintf(stderr, "error: kubectl eidf fetch is not implemented yet\n");
-	return 1;
+	if (!opt_dry_run || !strcmp(opt_dry_run, "none"))
+		return 0;
+	return !strcmp(opt_dry_run, "server") ? 2 : 1;
+}
+
+static long poll_ms(void)
+{
+	const char *e = getenv("EIDF_FETCH_POLL_MS");
+	long v = e ? strtol(e, NULL, 10) : 0;
+	return v > 0 ? v : 2000;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static char *random_id(void)
+{
+	unsigned char b[5];
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
+		unsigned long x = (unsigned long)time(NULL) ^ ((unsigned long)getpid() << 16);
+		for (size_t i = 0; i < sizeof(b); i++)
+			b[i] = (unsigned char)(x >> (8 * i));
+	}
+	return xasprintf("%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4]);
+}
+
+static int is_fetch_job(const cJSON *job)
+{
+	/* label keys hold dots: look them up directly, not by dotted path */
+	const cJSON *v = cJSON_GetObjectItem(json_get(job, "metadata.labels"), LABEL_STAGE);
+	return cJSON_IsString(v) && !strcmp(v->valuestring, "fetch");
+}
+
+/* "Name: value", a token name, no CR/LF. */
+static int header_check(const char *h)
+{
+	const char *colon = strchr(h, ':');
+	if (!colon || colon == h) {
+		eidf_set_error("header \"%s\" must look like 'Name: value'", h);
+		return -1;
+	}
+	for (const char *p = h; p < colon; p++) {
+		if (!(*p > 0x20 && *p < 0x7f) || strchr("\"(),/:;<=>?@[\\]{}", *p)) {
+			eidf_set_error("header name \"%.*s\" contains an invalid character", (int)(colon - h), h);
+			return -1;
+		}
+	}
+	for (const char *p = colon; *p; p++) {
+		if ((unsigned char)*p < 0x20 && *p != '\t') {
+			eidf_set_error("header \"%.*s\" contains a newline or control character",
+				       (int)(colon - h), h);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- job state ------------------------------------------------------------ */
+
+enum job_state { JS_QUEUED, JS_PENDING, JS_RUNNING, JS_RETRYING, JS_COMPLETE, JS_FAILED };
+
+struct job_view {
+	cJSON *job;                 /* owned */
+	const char *name;
+	enum job_state state;
+	char *state_text;           /* "Pending (ImagePullBackOff)", "Failed: a.bin: sha256 mismatch" */
+	struct fetch_progress prog; /* summed over pods */
+	long files_total;
+};
+
+static int condition_true(const cJSON *job, const char *type, const char **reason, const char **message)
+{
+	const cJSON *c;
+	cJSON_ArrayForEach(c, json_get(job, "status.conditions")) {
+		const char *t = json_str(c, "type"), *s = json_str(c, "status");
+		if (t && s && !strcmp(t, type) && !strcmp(s, "True")) {
+			if (reason)
+				*reason = json_str(c, "reason");
+			if (message)
+				*message = json_str(c, "message");
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int job_finished(const cJSON *job, int *ok)
+{
+	if (condition_true(job, "Complete", NULL, NULL)) {
+		*ok = 1;
+		return 1;
+	}
+	if (condition_true(job, "Failed", NULL, NULL)) {
+		*ok = 0;
+		return 1;
+	}
+	return 0;
+}
+
+/* Why a pod is not running yet. */
+static char *pod_waiting_reason(const cJSON *pod)
+{
+	const cJSON *c;
+	cJSON_ArrayForEach(c, json_get(pod, "status.conditions")) {
+		const char *t = json_str(c, "type"), *s = json_str(c, "status");
+		if (t && s && !strcmp(t, "PodScheduled") && !strcmp(s, "False"))
+			return xstrdup(json_str(c, "reason") ? json_str(c, "reason") : "Unschedulable");
+	}
+	cJSON_ArrayForEach(c, json_get(pod, "status.containerStatuses")) {
+		const char *r = json_str(c, "state.waiting.reason");
+		if (r)
+			return xstrdup(r);
+	}
+	return NULL;
+}
+
+static const char *annotation_of(const cJSON *obj, const char *key)
+{
+	const cJSON *a = json_get(obj, "metadata.annotations");
+	const cJSON *v = a ? cJSON_GetObjectItem(a, key) : NULL;
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static long pod_index(const cJSON *pod)
+{
+	const char *s = annotation_of(pod, "batch.kubernetes.io/job-completion-index");
+	return s ? strtol(s, NULL, 10) : 0;
+}
+
+static int list_job_pods(struct kclient *kc, const char *ns, const char *job, cJSON **pods)
+{
+	char *sel = xasprintf("job-name=%s", job);
+	struct klist_opts lo = { .label_selector = sel };
+	int rc = kclient_list(kc, &KRES_PODS, ns, &lo, pods);
+	free(sel);
+	return rc;
+}
+
+struct log_buf {
+	struct strbuf sb;
+};
+
+static int log_collect(const char *data, size_t len, void *ud)
+{
+	struct log_buf *b = ud;
+	if (b->sb.len < (4u << 20))
+		strbuf_add(&b->sb, data, len);
+	return 0;
+}
+
+/* The newest pod per completion index: the one whose log tells the story. */
+static void newest_pods(const cJSON *items, const cJSON **best, long nidx)
+{
+	const cJSON *pod;
+	for (long i = 0; i < nidx; i++)
+		best[i] = NULL;
+	cJSON_ArrayForEach(pod, items) {
+		long i = pod_index(pod);
+		if (i < 0 || i >= nidx)
+			continue;
+		const char *ts = json_str(pod, "metadata.creationTimestamp");
+		const char *bts = best[i] ? json_str(best[i], "metadata.creationTimestamp") : NULL;
+		if (!best[i] || (ts && bts && strcmp(ts, bts) > 0))
+			best[i] = pod;
+	}
+}
+
+static void job_view_release(struct job_view *v)
+{
+	cJSON_Delete(v->job);
+	free(v->state_text);
+	fetch_progress_release(&v->prog);
+	memset(v, 0, sizeof(*v));
+}
+
+/* Build the view of one Job: its state from the Job and its pods, its
+ * numbers from the last lines of each pod's log (tailLines, not the log). */
+static int job_view_load(struct kclient *kc, const char *ns, cJSON *job, struct job_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->job = job;
+	v->name = json_str(job, "metadata.name");
+	const char *files = annotation_of(job, FETCH_ANN_FILES);
+	v->files_total = files ? strtol(files, NULL, 10) : 0;
+	long nidx = json_long(job, "spec.completions", 1);
+	if (nidx < 1 || nidx > 1000)
+		nidx = 1;
+
+	cJSON *pods = NULL;
+	if (list_job_pods(kc, ns, v->name, &pods) < 0)
+		return -1;
+	const cJSON *items = cJSON_GetObjectItem(pods, "items");
+	const cJSON **best = xcalloc((size_t)nidx, sizeof(*best));
+	newest_pods(items, best, nidx);
+	char *pending = NULL;
+	int running = 0;
+	for (long i = 0; i < nidx; i++) {
+		if (!best[i])
+			continue;
+		const char *phase = json_str(best[i], "status.phase");
+		if (phase && !strcmp(phase, "Running"))
+			running = 1;
+		if (phase && !strcmp(phase, "Pending") && !pending) {
+			pending = pod_waiting_reason(best[i]);
+			if (!pending)
+				pending = xstrdup("ContainerCreating");
+		}
+		if (!phase || !strcmp(phase, "Pending"))
+			continue;
+		struct log_buf lb = { STRBUF_INIT };
+		struct klog_opts lo = { .container = FETCH_CONTAINER, .tail_lines = 40 };
+		struct fetch_progress p = { 0 };
+		if (kclient_logs(kc, ns, json_str(best[i], "metadata.name"), &lo, log_collect, &lb) == 0)
+			fetch_progress_scan(&p, lb.sb.buf ? lb.sb.buf : "", lb.sb.len);
+		strbuf_release(&lb.sb);
+		fetch_progress_add(&v->prog, &p);
+		fetch_progress_release(&p);
+	}
+	free(best);
+
+	int ok;
+	const char *reason = NULL, *message = NULL;
+	long failed = json_long(job, "status.failed", 0);
+	if (job_finished(job, &ok)) {
+		if (ok) {
+			v->state = JS_COMPLETE;
+			v->state_text = xstrdup("Complete");
+			v->prog.rate = 0;
+		} else {
+			condition_true(job, "Failed", &reason, &message);
+			v->state = JS_FAILED;
+			v->prog.rate = 0;
+			if (v->prog.error)
+				v->state_text = xasprintf("Failed: %s", v->prog.error);
+			else
+				v->state_text = xasprintf("Failed: %s", reason ? reason : "unknown");
+		}
+	} else if (cJSON_IsTrue(json_get(job, "spec.suspend"))) {
+		v->state = JS_QUEUED;
+		v->state_text = xstrdup("Queued");
+	} else if (running && failed > 0) {
+		v->state = JS_RETRYING;
+		v->state_text = xasprintf("Retrying (%ld failed pod%s)", failed, failed == 1 ? "" : "s");
+	} else if (running) {
+		v->state = JS_RUNNING;
+		v->state_text = xstrdup("Running");
+	} else {
+		v->state = JS_PENDING;
+		v->state_text = pending ? xasprintf("Pending (%s)", pending) :
+			(failed > 0 ? xasprintf("Retrying (%ld failed pod%s)", failed, failed == 1 ? "" : "s")
+				    : xstrdup("Pending"));
+	}
+	free(pending);
+	cJSON_Delete(pods);
+	if (v->state == JS_COMPLETE && v->files_total)
+		v->prog.files_done = v->files_total;
+	return 0;
+}
+
+static char *bytes_cell(const struct fetch_progress *p)
+{
+	char *d = human_bytes(p->bytes);
+	if (!p->total) {
+		char *r = xasprintf("%s/?", d);
+		free(d);
+		return r;
+	}
+	char *t = human_bytes(p->total);
+	char *r = xasprintf("%s/%s", d, t);
+	free(d);
+	free(t);
+	return r;
+}
+
+static char *rate_cell(const struct fetch_progress *p)
+{
+	if (!p->rate)
+		return xstrdup("-");
+	char *r = human_bytes(p->rate);
+	char *s = xasprintf("%s/s", r);
+	free(r);
+	return s;
+}
+
+static char *eta_cell(const struct fetch_progress *p)
+{
+	long eta = fetch_progress_eta(p);
+	return eta < 0 ? xstrdup("-") : human_duration(eta);
+}
+
+static void add_view_row(struct table *t, const struct job_view *v, int bars)
+{
+	const char *pvc = annotation_of(v->job, FETCH_ANN_PVC);
+	char *files = xasprintf("%ld/%ld", v->prog.files_done, v->files_total ? v->files_total : v->prog.files_total);
+	char *bytes = bytes_cell(&v->prog), *rate = rate_cell(&v->prog), *eta = eta_cell(&v->prog);
+	if (bars) {
+		char bar[64];
+		double f = v->prog.total ? (double)v->prog.bytes / (double)v->prog.total : 0;
+		if (v->state == JS_COMPLETE)
+			f = 1;
+		usage_bar(bar, 20, f > 1 ? 1 : f);
+		table_add_rowv(t, (char *)v->name, (char *)(pvc ? pvc : "?"), files, bytes, rate, eta,
+			       bar, v->state_text, NULL);
+	} else {
+		table_add_rowv(t, (char *)v->name, (char *)(pvc ? pvc : "?"), files, bytes, rate, eta,
+			       v->state_text, NULL);
+	}
+	free(files);
+	free(bytes);
+	free(rate);
+	free(eta);
+}
+
+static int get_fetch_job(struct kclient *kc, const char *ns, const char *name, cJSON **out)
+{
+	if (kclient_get(kc, &KRES_JOBS, ns, name, out) < 0) {
+		if (kclient_last_http_status(kc) == 404)
+			eidf_error("fetch job \"%s\" not found in namespace \"%s\"; see: kubectl eidf fetch list",
+				   name, ns);
+		else
+			eidf_error("%s", eidf_last_error());
+		return -1;
+	}
+	if (!is_fetch_job(*out)) {
+		eidf_error("job \"%s\" was not created by kubectl eidf fetch", name);
+		cJSON_Delete(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int list_fetch_jobs(struct kclient *kc, const char *ns, cJSON **out)
+{
+	struct klist_opts lo = { .label_selector = LABEL_STAGE "=fetch," LABEL_MANAGED_BY "=" MANAGED_BY };
+	if (kclient_list(kc, &KRES_JOBS, ns, &lo, out) < 0) {
+		eidf_error("%s", eidf_last_error());
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- wait ----------------------------------------------------------------- */
+
+/* Poll until the Job finishes; progress on stderr (a redrawn bar on a TTY, a
+ * line whenever the numbers change otherwise).  0 complete, 1 failed or
+ * timed out, -1 error. */
+static int wait_for(struct kclient *kc, const char *ns, const char *name, long timeout_ms, int bars)
+{
+	long start = now_ms();
+	int tty = isatty(fileno(stderr));
+	char *last = NULL;
+	int rc;
+	for (;;) {
+		cJSON *job = NULL;
+		if (get_fetch_job(kc, ns, name, &job) < 0) {
+			rc = -1;
+			break;
+		}
+		struct job_view v;
+		if (job_view_load(kc, ns, job, &v) < 0) {
+			eidf_error("%s", eidf_last_error());
+			job_view_release(&v);
+			rc = -1;
+			break;
+		}
+		char *bytes = bytes_cell(&v.prog), *rate = rate_cell(&v.prog), *eta = eta_cell(&v.prog);
+		char *line = xasprintf("%s: %ld/%ld files, %s, %s, ETA %s, %s", name, v.prog.files_done,
+				       v.files_total, bytes, rate, eta, v.state_text);
+		if (tty && bars) {
+			char bar[64];
+			double f = v.prog.total ? (double)v.prog.bytes / (double)v.prog.total : 0;
+			usage_bar(bar, 24, v.state == JS_COMPLETE ? 1 : (f > 1 ? 1 : f));
+			fprintf(stderr, "\r\033[K%s %s", bar, line);
+			fflush(stderr);
+		} else if (tty) {
+			fprintf(stderr, "\r\033[K%s", line);
+			fflush(stderr);
+		} else if (!last || strcmp(last, line)) {
+			fprintf(stderr, "%s\n", line);
+		}
+		free(last);
+		last = line;
+		free(bytes);
+		free(rate);
+		free(eta);
+		enum job_state st = v.state;
+		char *why = (st == JS_FAILED) ? xstrdup(v.state_text) : NULL;
+		job_view_release(&v);
+		if (st == JS_COMPLETE || st == JS_FAILED) {
+			if (tty)
+				fputc('\n', stderr);
+			if (st == JS_COMPLETE) {
+				printf("job.batch/%s complete\n", name);
+				rc = 0;
+			} else {
+				eidf_error("fetch job %s %s; see: kubectl eidf fetch logs %s", name, why, name);
+				rc = 1;
+			}
+			free(why);
+			break;
+		}
+		if (timeout_ms > 0 && now_ms() - start >= timeout_ms) {
+			if (tty)
+				fputc('\n', stderr);
+			eidf_error("timed out waiting for fetch job %s (still running; it keeps going)", name);
+			rc = 1;
+			break;
+		}
+		sleep_ms(poll_ms());
+	}
+	free(last);
+	return rc;
+}
+
+static long timeout_opt(void)
+{
+	if (!opt_timeout)
+		return 0;
+	long ms = parse_duration_ms(opt_timeout);
+	if (ms < 0) {
+		eidf_error("invalid --timeout \"%s\": use a duration such as 30m or 2h", opt_timeout);
+		return -1;
+	}
+	return ms;
+}
+
+/* ---- create ------------------------------------------------------------- */
+
+static int read_input(const char *path, struct strbuf *sb)
+{
+	if (strcmp(path, "-"))
+		return read_file(path, sb);
+	char buf[8192];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), stdin)) > 0)
+		strbuf_add(sb, buf, n);
+	return ferror(stdin) ? (eidf_set_error("reading stdin failed"), -1) : 0;
+}
+
+static int build_list(int argc, const char **argv, struct fetch_list *l)
+{
+	if ((opt_sha256 || opt_name) && (argc != 1 || opt_from_file)) {
+		eidf_set_error("--sha256 and --name apply to a single URL; use --from-file with columns "
+			       "or --checksums for several");
+		return -1;
+	}
+	for (int i = 0; i < argc; i++) {
+		char *where = xasprintf("argument %d", i + 1);
+		int rc = fetch_list_add(l, argv[i], opt_sha256, opt_name, where);
+		free(where);
+		if (rc < 0)
+			return -1;
+	}
+	if (opt_from_file) {
+		struct strbuf sb = STRBUF_INIT;
+		if (read_input(opt_from_file, &sb) < 0 ||
+		    fetch_list_parse(l, sb.buf ? sb.buf : "", sb.len, opt_from_file) < 0) {
+			strbuf_release(&sb);
+			return -1;
+		}
+		strbuf_release(&sb);
+	}
+	if (opt_checksums) {
+		struct strbuf sb = STRBUF_INIT;
+		if (read_file(opt_checksums, &sb) < 0 ||
+		    fetch_checksums_apply(l, sb.buf ? sb.buf : "", sb.len, opt_checksums) < 0) {
+			strbuf_release(&sb);
+			return -1;
+		}
+		strbuf_release(&sb);
+	}
+	return fetch_list_finish(l);
+}
+
+static void print_followups(const char *name, const struct fetch_list *l, const char *pvc,
+			    const char *dest, long shards)
+{
+	printf("job.batch/%s created\n", name);
+	fprintf(stderr, "Fetching %zu file%s into pvc/%s:/%s%s. The Job keeps going if you disconnect.\n",
+		l->n, l->n == 1 ? "" : "s", pvc, dest, shards > 1 ? " with an Indexed Job" : "");
+	fprintf(stderr, "Follow it with:\n"
+		"  kubectl eidf fetch status %s\n"
+		"  kubectl eidf fetch logs %s -f\n"
+		"  kubectl eidf fetch wait %s\n"
+		"Cancel with:\n"
+		"  kubectl eidf fetch delete %s\n", name, name, name, name);
+}
+
+static int run_create(struct eidf_cmd *cmd, int argc, const char **argv)
+{
+	struct fetch_list l = FETCH_LIST_INIT;
+	char *dest = NULL, *run_id = NULL, *queue = NULL;
+	cJSON *job = NULL, *cm = NULL, *created = NULL;
+	int rc = 1;
+	enum output_format fmt;
+
+	if (output_format_parse(opt_output, &fmt) < 0) {
+		eidf_error("%s", eidf_last_error());
+		return 2;
+	}
+	if (opt_wait && opt_watch) {
+		eidf_error("--wait and --watch are alternatives: pick one");
+		return 2;
+	}
+	if (!is_dns1123_subdomain(opt_pvc)) {
+		eidf_error("invalid PVC name \"%s\": must be a lowercase RFC 1123 subdomain", opt_pvc);
+		return 2;
+	}
+	if (opt_header_secret && !is_dns1123_subdomain(opt_header_secret)) {
+		eidf_error("invalid Secret name \"%s\" for --header-secret", opt_header_secret);
+		return 2;
+	}
+	for (size_t i = 0; i < opt_headers.n; i++) {
+		if (header_check(opt_headers.v[i]) < 0) {
+			eidf_error("%s", eidf_last_error());
+			return 2;
+		}
+	}
+	long timeout = timeout_opt();
+	if (timeout < 0)
+		return 2;
+	if (build_list(argc, argv, &l) < 0) {
+		eidf_error("%s", eidf_last_error());
+		rc = 2;
+		goto out;
+	}
+	if (fetch_path_normalize(opt_dest ? opt_dest : "", 1, &dest) < 0) {
+		eidf_error("--dest: %s", eidf_last_error());
+		rc = 2;
+		goto out;
+	}
+	const char *mount = opt_mount ? opt_mount : setting("fetch.mount", FETCH_DEFAULT_MOUNT);
+	if (mount[0] != '/' || strstr(mount, "/../") || ends_with(mount, "/..") || strchr(mount, '\n')) {
+		eidf_error("--mount \"%s\" must be an absolute path without \"..\"", mount);
+		rc = 2;
+		goto out;
+	}
+	long shards = opt_parallel;
+	if ((size_t)shards > l.n) {
+		eidf_warning("--parallel %ld is more than the %zu file(s); using %zu pod(s)", shards, l.n, l.n);
+		shards = (long)l.n;
+	}
+	if (opt_headers.n)
+		eidf_warning("--header values are stored in the Job spec in clear text; "
+			     "use --header-secret for tokens");
+
+	const char *ns = cmd_project_namespace(cmd);
+	if (!ns)
+		goto out;
+	run_id = random_id();
+	struct fetch_job_opts o = {
+		.namespace = ns,
+		.pvc = opt_pvc,
+		.dest = dest,
+		.mount_path = mount,
+		.image = opt_image ? opt_image : setting("fetch.image", FETCH_DEFAULT_IMAGE),
+		.cpu = opt_cpu ? opt_cpu : setting("fetch.cpu", "1"),
+		.memory = opt_memory ? opt_memory : setting("fetch.memory", "1Gi"),
+		.queue = setting("queue", NULL),
+		.eidf_user = setting("eidf-user", NULL),
+		.run_id = run_id,
+		.header_secret = opt_header_secret,
+		.headers = &opt_headers,
+		.ttl = opt_ttl >= 0 ? opt_ttl : strtol(setting("fetch.ttl", "1800"), NULL, 10),
+		.retries = opt_retries,
+		.backoff_limit = opt_backoff_limit * (shards > 1 ? shards : 1),
+		.parallel = shards,
+		.interval = opt_interval,
+		.extract = opt_extract,
+	};
+	if (!quantity_valid(o.cpu) || !quantity_valid(o.memory)) {
+		eidf_error("invalid --cpu \"%s\" or --memory \"%s\": use quantities such as 1, 500m, 1Gi",
+			   o.cpu, o.memory);
+		rc = 2;
+		goto out;
+	}
+	job = fetch_job_manifest(&o, &l, script_fetch_job, &cm);
+	if (manifest_check_job_policy(job) < 0) {
+		eidf_error("%s", eidf_last_error());
+		goto out;
+	}
+
+	if (dry_run_mode() == 1) {
+		enum output_format f = fmt == OUT_DEFAULT ? OUT_YAML : fmt;
+		if (cm) {
+			cJSON *list = cJSON_CreateObject();
+			cJSON_AddStringToObject(list, "apiVersion", "v1");
+			cJSON_AddStringToObject(list, "kind", "List");
+			cJSON *items = cJSON_AddArrayToObject(list, "items");
+			cJSON_AddItemToArray(items, cm);
+			cJSON_AddItemToArray(items, job);
+			cm = job = NULL;
+			rc = output_object(stdout, list, f) < 0 ? 1 : 0;
+			cJSON_Delete(list);
+		} else {
+			rc = output_object(stdout, job, f) < 0 ? 1 : 0;
+		}
+		goto out;
+	}
+
+	struct kclient *kc = cmd_client(cmd);
+	if (!kc)
+		goto out;
+	int server_dry = dry_run_mode() == 2;
+	cJSON *pvc = NULL;
+	if (kclient_get(kc, &KRES_PVCS, ns, opt_pvc, &pvc) < 0) {
+		if (kclient_last_http_status(kc) == 404)
+			eidf_error("PVC \"%s\" not found in namespace \"%s\"; create it first: "
+				   "kubectl eidf pvc create %s --size 100Gi", opt_pvc, ns, opt_pvc);
+		else
+			eidf_error("%s", eidf_last_error());
+		goto out;
+	}
+	cJSON_Delete(pvc);
+	if (opt_header_secret) {
+		/* existence only; the data is dropped unread */
+		cJSON *sec = NULL;
+		if (kclient_get(kc, &KRES_SECRETS, ns, opt_header_secret, &sec) < 0 &&
+		    kclient_last_http_status(kc) == 404) {
+			eidf_error("Secret \"%s\" not found in namespace \"%s\"; create it with: kubectl -n %s "
+				   "create secret generic %s --from-literal=Authorization='Bearer ...'",
+				   opt_header_secret, ns, ns, opt_header_secret);
+			goto out;
+		}
+		cJSON_Delete(sec);
+	}
+	if (cm && kclient_create(kc, &KRES_CONFIGMAPS, ns, cm, server_dry, NULL) < 0) {
+		eidf_error("%s", eidf_last_error());
+		goto out;
+	}
+	if (kclient_create(kc, &KRES_JOBS, ns, job, server_dry, &created) < 0) {
+		eidf_error("%s", eidf_last_error());
+		if (cm && !server_dry)
+			kclient_delete(kc, &KRES_CONFIGMAPS, ns, json_str(cm, "metadata.name"), NULL, 0);
+		goto out;
+	}
+	const char *name = json_str(created, "metadata.name");
+	if (cm && !server_dry) {
+		/* The list lives as long as the Job: garbage-collected with it. */
+		cJSON *patch = cJSON_CreateObject();
+		cJSON *md = cJSON_AddObjectToObject(patch, "metadata");
+		cJSON *refs = cJSON_AddArrayToObject(md, "ownerReferences");
+		cJSON *ref = cJSON_CreateObject();
+		cJSON_AddStringToObject(ref, "apiVersion", "batch/v1");
+		cJSON_AddStringToObject(ref, "kind", "Job");
+		cJSON_AddStringToObject(ref, "name", name ? name : "");
+		cJSON_AddStringToObject(ref, "uid", json_str(created, "metadata.uid") ? json_str(created, "metadata.uid") : "");
+		cJSON_AddItemToArray(refs, ref);
+		if (kclient_patch_merge(kc, &KRES_CONFIGMAPS, ns, json_str(cm, "metadata.name"), patch, NULL) < 0)
+			eidf_warning("could not make ConfigMap %s owned by job %s (%s); delete it yourself later",
+				     json_str(cm, "metadata.name"), name, eidf_last_error());
+		cJSON_Delete(patch);
+	}
+	if (server_dry || fmt != OUT_DEFAULT) {
+		if (fmt == OUT_DEFAULT)
+			printf("job.batch/%s created (server dry run)\n", name ? name : "fetch-<generated>");
+		else
+			output_object(stdout, created, fmt);
+		rc = 0;
+		if (server_dry)
+			goto out;
+	} else {
+		print_followups(name, &l, opt_pvc, dest, shards);
+	}
+	rc = 0;
+	if (opt_wait || opt_watch)
+		rc = wait_for(kc, ns, name, timeout, opt_watch) == 0 ? 0 : 1;
+out:
+	cJSON_Delete(created);
+	cJSON_Delete(job);
+	cJSON_Delete(cm);
+	fetch_list_release(&l);
+	free(dest);
+	free(run_id);
+	free(queue);
+	return rc;
+}
+
+/* ---- status / list ------------------------------------------------------- */
+
+static int load_views(struct kclient *kc, const char *ns, int argc, const char **argv,
+		      struct job_view **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (argc) {
+		*out = xcalloc((size_t)argc, sizeof(**out));
+		for (int i = 0; i < argc; i++) {
+			cJSON *job = NULL;
+			if (get_fetch_job(kc, ns, argv[i], &job) < 0)
+				return -1;
+			if (job_view_load(kc, ns, job, &(*out)[*n]) < 0) {
+				eidf_error("%s", eidf_last_error());
+				job_view_release(&(*out)[*n]);
+				return -1;
+			}
+			(*n)++;
+		}
+		return 0;
+	}
+	cJSON *list = NULL;
+	if (list_fetch_jobs(kc, ns, &list) < 0)
+		return -1;
+	cJSON *items = cJSON_GetObjectItem(list, "items");
+	int count = cJSON_GetArraySize(items);
+	*out = xcalloc(count ? (size_t)count : 1, sizeof(**out));
+	while (cJSON_GetArraySize(items) > 0) {
+		cJSON *job = cJSON_DetachItemFromArray(items, 0);
+		if (job_view_load(kc, ns, job, &(*out)[*n]) < 0) {
+			eidf_error("%s", eidf_last_error());
+			job_view_release(&(*out)[*n]);
+			cJSON_Delete(list);
+			return -1;
+		}
+		(*n)++;
+	}
+	cJSON_Delete(list);
+	return 0;
+}
+
+static void views_release(struct job_view *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		job_view_release(&v[i]);
+	free(v);
+}
+
+static int run_status(struct eidf_cmd *cmd, int argc, const char **argv)
+{
+	const char *ns = cmd_namespace(cmd);
+	struct kclient *kc = ns ? cmd_client(cmd) : NULL;
+	if (!kc)
+		return 1;
+	int tty = isatty(fileno(stdout));
+	for (;;) {
+		struct job_view *v;
+		size_t n;
+		if (load_views(kc, ns, argc, argv, &v, &n) < 0) {
+			views_release(v, n);
+			return 1;
+		}
+		if (!n && !argc) {
+			views_release(v, n);
+			fprintf(stderr, "No fetch jobs found in %s namespace.\n", ns);
+			return 0;
+		}
+		int bars = opt_watch;
+		static const char *const h[] = { "JOB", "PVC", "FILES", "BYTES", "RATE", "ETA", "STATE", NULL };
+		static const char *const hb[] = { "JOB", "PVC", "FILES", "BYTES", "RATE", "ETA", "PROGRESS", "STATE", NULL };
+		struct table *t = table_new(bars ? hb : h);
+		int active = 0;
+		for (size_t i = 0; i < n; i++) {
+			add_view_row(t, &v[i], bars);
+			if (v[i].state != JS_COMPLETE && v[i].state != JS_FAILED)
+				active = 1;
+		}
+		if (opt_watch && tty)
+			fputs("\033[H\033[2J", stdout);
+		table_print(t, stdout, opt_no_headers);
+		fflush(stdout);
+		table_free(t);
+		views_release(v, n);
+		if (!opt_watch || !active)
+			return 0;
+		if (!tty)
+			putchar('\n');
+		sleep_ms(poll_ms());
+	}
+}
+
+static int cmp_created(const void *a, const void *b)
+{
+	const char *x = json_str(*(cJSON *const *)a, "metadata.creationTimestamp");
+	const char *y = json_str(*(cJSON *const *)b, "metadata.creationTimestamp");
+	return strcmp(x ? x : "", y ? y : "");
+}
+
+static const char *simple_state(const cJSON *job)
+{
+	int ok;
+	if (job_finished(job, &ok))
+		return ok ? "Complete" : "Failed";
+	if (cJSON_IsTrue(json_get(job, "spec.suspend")))
+		return "Queued";
+	if (json_long(job, "status.active", 0) > 0)
+		return json_long(job, "status.failed", 0) > 0 ? "Retrying" : "Running";
+	return "Pending";
+}
+
+static int run_list(struct eidf_cmd *cmd, int argc, const char **argv)
+{
+	(void)argv;
+	if (argc) {
+		eidf_error("list takes no arguments; for one job use: kubectl eidf fetch status JOB");
+		return 2;
+	}
+	enum output_format fmt;
+	if (output_format_parse(opt_output, &fmt) < 0) {
+		eidf_error("%s", eidf_last_error());
+		return 2;
+	}
+	const char *ns = cmd_namespace(cmd);
+	struct kclient *kc = ns ? cmd_client(cmd) : NULL;
+	if (!kc)
+		return 1;
+	cJSON *list = NULL;
+	if (list_fetch_jobs(kc, ns, &list) < 0)
+		return 1;
+	cJSON *items = cJSON_GetObjectItem(list, "items");
+	if (fmt != OUT_DEFAULT && fmt != OUT_WIDE) {
+		int rc = output_object(stdout, list, fmt) < 0 ? 1 : 0;
+		cJSON_Delete(list);
+		return rc;
+	}
+	size_t n = (size_t)cJSON_GetArraySize(items);
+	if (!n) {
+		fprintf(stderr, "No fetch jobs found in %s namespace.\n", ns);
+		cJSON_Delete(list);
+		return 0;
+	}
+	cJSON **arr = xcalloc(n, sizeof(*arr));
+	size_t i = 0;
+	cJSON *it;
+	cJSON_ArrayForEach(it, items)
+		arr[i++] = it;
+	qsort(arr, n, sizeof(*arr), cmp_created);
+	static const char *const h[] = { "NAME", "PVC", "FILES", "PODS", "STATE", "AGE", NULL };
+	static const char *const hw[] = { "NAME", "PVC", "FILES", "PODS", "STATE", "AGE", "DEST", "URLS", NULL };
+	struct table *t = table_new(fmt == OUT_WIDE ? hw : h);
+	time_t now = time(NULL);
+	for (i = 0; i < n; i++) {
+		const char *pvc = annotation_of(arr[i], FETCH_ANN_PVC);
+		const char *files = annotation_of(arr[i], FETCH_ANN_FILES);
+		char *pods = xasprintf("%ld", json_long(arr[i], "spec.completions", 1));
+		time_t then = 0;
+		const char *ts = json_str(arr[i], "metadata.creationTimestamp");
+		char *age = (ts && parse_rfc3339(ts, &then) == 0) ? human_age(now, then) : xstrdup("<unknown>");
+		if (fmt == OUT_WIDE) {
+			const char *urls = annotation_of(arr[i], FETCH_ANN_URLS);
+			char *first = xstrndup(urls ? urls : "", urls ? strcspn(urls, "\n") : 0);
+			char *u = (urls && strchr(urls, '\n')) ? xasprintf("%s,...", first) : xstrdup(first);
+			table_add_rowv(t, (char *)json_str(arr[i], "metadata.name"), (char *)(pvc ? pvc : "?"),
+				       (char *)(files ? files : "?"), pods, (char *)simple_state(arr[i]), age,
+				       (char *)(annotation_of(arr[i], FETCH_ANN_DEST) ? annotation_of(arr[i], FETCH_ANN_DEST) : "/"),
+				       u, NULL);
+			free(first);
+			free(u);
+		} else {
+			table_add_rowv(t, (char *)json_str(arr[i], "metadata.name"), (char *)(pvc ? pvc : "?"),
+				       (char *)(files ? files : "?"), pods, (char *)simple_state(arr[i]), age, NULL);
+		}
+		free(pods);
+		free(age);
+	}
+	table_print(t, stdout, opt_no_headers);
+	table_free(t);
+	free(arr);
+	cJSON_Delete(list);
+	return 0;
+}
+
+/* ---- logs ---------------------------------------------------------------- */
+
+struct log_out {
+	const char *prefix;
+	int at_line_start;
+};
+
+static int log_print(const char *data, size_t len, void *ud)
+{
+	struct log_out *o = ud;
+	if (!o->prefix) {
+		fwrite(data, 1, len, stdout);
+	} else {
+		for (size_t i = 0; i < len; i++) {
+			if (o->at_line_start)
+				fputs(o->prefix, stdout);
+			putchar(data[i]);
+			o->at_line_start = data[i] == '\n';
+		}
+	}
+	fflush(stdout);
+	return 0;
+}
+
+static int run_logs(struct eidf_cmd *cmd, int argc, const char **argv)
+{
+	if (argc != 1) {
+		eidf_error("logs needs exactly one fetch job name");
+		return 2;
+	}
+	const char *ns = cmd_namespace(cmd);
+	struct kclient *kc = ns ? cmd_client(cmd) : NULL;
+	if (!kc)
+		return 1;
+	cJSON *job = NULL;
+	if (get_fetch_job(kc, ns, argv[0], &job) < 0)
+		return 1;
+	long nidx = json_long(job, "spec.completions", 1);
+	if (nidx < 1 || nidx > 1000)
+		nidx = 1;
+	if (opt_index >= nidx) {
+		eidf_error("--index %ld: job %s has indexes 0..%ld", opt_index, argv[0], nidx - 1);
+		cJSON_Delete(job);
+		return 2;
+	}
+	int rc = 0;
+	long waited = 0;
+	for (;;) {
+		cJSON *pods = NULL;
+		if (list_job_pods(kc, ns, argv[0], &pods) < 0) {
+			eidf_error("%s", eidf_last_error());
+			rc = 1;
+			break;
+		}
+		const cJSON **best = xcalloc((size_t)nidx, sizeof(*best));
+		newest_pods(cJSON_GetObjectItem(pods, "items"), best, nidx);
+		int any = 0;
+		for (long i = 0; i < nidx; i++) {
+			if (!best[i] || (opt_index >= 0 && i != opt_index))
+				continue;
+			const char *phase = json_str(best[i], "status.phase");
+			if (!phase || !strcmp(phase, "Pending"))
+				continue;
+			any = 1;
+		}
+		if (!any && opt_follow) {
+			/* nothing started yet: wait for the first pod */
+			free(best);
+			cJSON_Delete(pods);
+			int ok;
+			cJSON *j2 = NULL;
+			if (kclient_get(kc, &KRES_JOBS, ns, argv[0], &j2) == 0 && job_finished(j2, &ok)) {
+				cJSON_Delete(j2);
+				break;
+			}
+			cJSON_Delete(j2);
+			if (!waited++)
+				fprintf(stderr, "waiting for a pod of %s to start...\n", argv[0]);
+			sleep_ms(poll_ms());
+			continue;
+		}
+		if (!any)
+			fprintf(stderr, "no pod of %s has started yet\n", argv[0]);
+		for (long i = 0; i < nidx; i++) {
+			if (!best[i] || (opt_index >= 0 && i != opt_index))
+				continue;
+			const char *phase = json_str(best[i], "status.phase");
+			if (!phase || !strcmp(phase, "Pending"))
+				continue;
+			char *prefix = (nidx > 1 && opt_index < 0) ? xasprintf("[%ld] ", i) : NULL;
+			struct log_out lo = { prefix, 1 };
+			/* with several pods, -f follows each in turn (index order) */
+			struct klog_opts ko = { .container = FETCH_CONTAINER, .follow = opt_follow,
+						.tail_lines = opt_tail };
+			if (kclient_logs(kc, ns, json_str(best[i], "metadata.name"), &ko, log_print, &lo) < 0) {
+				eidf_error("%s", eidf_last_error());
+				rc = 1;
+			}
+			if (!lo.at_line_start)
+				putchar('\n');
+			free(prefix);
+		}
+		free(best);
+		cJSON_Delete(pods);
+		break;
+	}
+	cJSON_Delete(job);
+	return rc;
+}
+
+/* ---- wait / delete ----------------------------------------------------------- */
+
+static int run_wait(struct eidf_cmd *cmd, int argc, const char **argv)
+{
+	if (argc < 1) {
+		eidf_error("wait needs a fetch job name");
+		return 2;
+	}
+	long timeout = timeout_opt();
+	if (timeout < 0)
+		return 2;
+	const char *ns = cmd_namespace(cmd);
+	struct kclient *kc = ns ? cmd_client(cmd) : NULL;
+	if (!kc)
+		return 1;
+	int rc = 0;
+	for (int i = 0; i < argc; i++) {
+		int r = wait_for(kc, ns, argv[i], timeout, 0);
+		if (r != 0)
+			rc = 1;
+	}
+	return rc;
+}
+
+static int run_delete(struct eidf_cmd *cmd, int argc, const char **argv)
+{
+	if (!argc && !opt_completed && !opt_all_finished) {
+		eidf_error("name the fetch jobs to delete, or use --completed / --finished");
+		return 2;
+	}
+	if (argc && (opt_completed || opt_all_finished)) {
+		eidf_error("give job names or --completed/--finished, not both");
+		return 2;
+	}
+	const char *ns = cmd_namespace(cmd);
+	struct kclient *kc = ns ? cmd_client(cmd) : NULL;
+	if (!kc)
+		return 1;
+	int dry = dry_run_mode() != 0;
+	const char *suffix = dry ? (dry_run_mode() == 2 ? " (server dry run)" : " (dry run)") : "";
+	struct strvec names = STRVEC_INIT;
+	int rc = 0;
+	if (argc) {
+		for (int i = 0; i < argc; i++) {
+			cJSON *job = NULL;
+			if (get_fetch_job(kc, ns, argv[i], &job) < 0) {
+				rc = 1;
+				continue;
+			}
+			strvec_push(&names, argv[i]);
+			cJSON_Delete(job);
+		}
+	} else {
+		cJSON *list = NULL;
+		if (list_fetch_jobs(kc, ns, &list) < 0)
+			return 1;
+		cJSON *it;
+		cJSON_ArrayForEach(it, cJSON_GetObjectItem(list, "items")) {
+			int ok;
+			if (job_finished(it, &ok) && (ok || opt_all_finished))
+				strvec_push(&names, json_str(it, "metadata.name"));
+		}
+		cJSON_Delete(list);
+		if (!names.n)
+			fprintf(stderr, "No %s fetch jobs in %s namespace.\n",
+				opt_all_finished ? "finished" : "completed", ns);
+	}
+	for (size_t i = 0; i < names.n; i++) {
+		if (dry_run_mode() == 1) {
+			printf("job.batch \"%s\" deleted%s\n", names.v[i], suffix);
+			continue;
+		}
+		if (kclient_delete(kc, &KRES_JOBS, ns, names.v[i], "Background", dry_run_mode() == 2) < 0) {
+			eidf_error("%s", eidf_last_error());
+			rc = 1;
+			continue;
+		}
+		printf("job.batch \"%s\" deleted%s\n", names.v[i], suffix);
+	}
+	strvec_clear(&names);
+	return rc;
+}
+
+/* ---- completion and main --------------------------------------------------- */
+
+static void complete_jobs(const char *prefix, struct strvec *out, void *ctx)
+{
+	struct eidf_cmd *cmd = ctx;
+	const char *ns = cmd ? cmd_namespace(cmd) : NULL;
+	struct kclient *kc = ns ? cmd_client(cmd) : NULL;
+	if (!kc)
+		return;
+	struct klist_opts lo = { .label_selector = LABEL_STAGE "=fetch," LABEL_MANAGED_BY "=" MANAGED_BY };
+	cJSON *list = NULL;
+	if (kclient_list(kc, &KRES_JOBS, ns, &lo, &list) < 0)
+		return;
+	cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(list, "items")) {
+		const char *name = json_str(it, "metadata.name");
+		if (!name || !starts_with(name, prefix ? prefix : ""))
+			continue;
+		const char *pvc = annotation_of(it, FETCH_ANN_PVC);
+		strvec_pushf(out, "%s\t%s into %s", name, simple_state(it), pvc ? pvc : "?");
+	}
+	cJSON_Delete(list);
+}
+
+static const struct subcommand subcommands[] = {
+	{ .name = "create", .summary = "start downloading URLs into a PVC (the default: fetch URL... --pvc NAME)",
+	  .usage = "URL... --pvc NAME [--dest DIR] [--sha256 HEX | --checksums FILE] [--from-file LIST] "
+		   "[--parallel N] [--extract] [--wait | --watch]",
+	  .description =
+		"Creates one Job that downloads every URL into the PVC and returns at once; the "
+		"Job keeps going when you disconnect. Each file is downloaded to NAME.part with "
+		"curl in a bounded retry loop that keeps partial data, verified against its "
+		"sha256 when given, renamed into place and recorded in DEST/.eidf-fetch/, so "
+		"pod restarts resume and re-runs skip finished files. Only http, https and ftp "
+		"URLs are accepted. With --parallel N the list is shared among N pods of an "
+		"Indexed Job.",
+	  .options = create_opts, .args_complete = COMPLETE_NONE, .run = run_create },
+	{ .name = "status", .summary = "progress of fetch jobs: files, bytes, rate, ETA, state",
+	  .usage = "[JOB...] [--watch]",
+	  .description = "Reads the Job and pod state and the last progress lines of each pod's log.",
+	  .options = status_opts, .args_complete = COMPLETE_CUSTOM, .args_complete_custom = complete_jobs,
+	  .run = run_status },
+	{ .name = "list", .alias = "ls", .summary = "recent fetch jobs with state and age",
+	  .usage = "[-o wide|json|yaml|name]", .options = list_opts, .run = run_list },
+	{ .name = "logs", .summary = "the log of a fetch job's pod(s)",
+	  .usage = "JOB [-f] [--index I] [--tail N]", .options = logs_opts,
+	  .args_complete = COMPLETE_CUSTOM, .args_complete_custom = complete_jobs, .run = run_logs },
+	{ .name = "wait", .summary = "block until a fetch job finishes; exit 0 only on success",
+	  .usage = "JOB... [--timeout DURATION]",
+	  .description = "Exits 0 when every job completed, 1 when one failed or the timeout passed.",
+	  .options = wait_opts, .args_complete = COMPLETE_CUSTOM, .args_complete_custom = complete_jobs,
+	  .run = run_wait },
+	{ .name = "delete", .summary = "delete fetch jobs (downloaded files stay on the PVC)",
+	  .usage = "JOB... | --completed | --finished", .options = delete_opts,
+	  .args_complete = COMPLETE_CUSTOM, .args_complete_custom = complete_jobs, .run = run_delete },
+	{ .run = NULL },
+};
+
+static const struct stage fetch_stage = {
+	.name = "fetch",
+	.summary = "resumable, verified, parallel downloads into a PVC",
+	.description = "kubectl eidf fetch URL... --pvc NAME starts a download Job and returns; "
+		       "status, logs, wait and delete follow it.",
+	.subcommands = subcommands,
+	.options = NULL,
+};
+
+static int is_subcommand(const char *s)
+{
+	if (!strcmp(s, "help"))
+		return 1;
+	for (const struct subcommand *sc = subcommands; sc->run; sc++)
+		if (!strcmp(s, sc->name) || (sc->alias && !strcmp(s, sc->alias)))
+			return 1;
+	return 0;
+}
+
+/* `fetch URL...` means `fetch create URL...`: find the first positional
+ * word (skipping option values) and insert "create" when it is not a
+ * subcommand. */
+static char **default_to_create(int *argc, char **argv)
+{
+	if (*argc < 2 || !strncmp(argv[1], "__complete", 10))
+		return NULL;
+	for (int i = 1; i < *argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--"))
+			break;
+		if (a[0] == '-' && a[1]) {
+			if (!strcmp(a, "-h") || !strcmp(a, "--help"))
+				return NULL;
+			const struct option *o = NULL;
+			if (a[1] == '-' && !strchr(a, '='))
+				o = options_find_long(create_opts, a + 2);
+			else if (a[1] != '-' && !a[2])
+				o = options_find_short(create_opts, a[1]);
+			if (o && (o->type == OPT_TYPE_STRING || o->type == OPT_TYPE_INT ||
+				  o->type == OPT_TYPE_LIST) && !(o->flags & OPT_OPTARG))
+				i++;
+			continue;
+		}
+		if (is_subcommand(a))
+			return NULL;
+		break;
+	}
+	/* no subcommand word: it is a create (URLs, or only flags) */
+	int any_positional_or_flag = *argc > 1;
+	if (!any_positional_or_flag)
+		return NULL;
+	char **nv = xcalloc((size_t)*argc + 2, sizeof(*nv));
+	nv[0] = argv[0];
+	nv[1] = (char *)"create";
+	for (int i = 1; i < *argc; i++)
+		nv[i + 1] = argv[i];
+	(*argc)++;
+	return nv;
+}
+
+int main(int argc, char **argv)
+{
+	char **nv = default_to_create(&argc, argv);
+	int rc = stage_main(&fetch_stage, argc, nv ? nv : argv);
+	free(nv);
+	strvec_clear(&opt_headers);
+	return rc;
 }

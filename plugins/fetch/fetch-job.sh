@@ -1,0 +1,319 @@
+# fetch-job: the container side of `kubectl eidf fetch` (POSIX sh, busybox).
+#
+# Invoked as: sh -c "$script" fetch-job [options]
+#   --dest DIR         directory on the PVC that receives the files
+#   --list FILE        the list (else $EIDF_FETCH_LIST): one file per line,
+#                      URL <TAB> sha256-or-"-" <TAB> name
+#   --retries N        curl attempts per file (default 10); partial data is kept
+#   --backoff S        first retry delay in seconds, doubled up to 60 (default 2)
+#   --interval S       seconds between progress lines (default 5)
+#   --shards N         with $JOB_COMPLETION_INDEX = i, take lines k with k % N == i
+#   --header-dir DIR   every file KEY in DIR becomes a request header "KEY: <content>"
+#                      (a mounted Secret); $EIDF_FETCH_HEADERS adds "Name: value" lines
+#   --extract          unpack zip/tar/tar.gz/tar.xz/tar.bz2/tar.zst after verification
+#
+# URLs, names and headers are data: they only ever appear inside double quotes
+# or in files, never in text that a shell evaluates.
+set -u
+umask 022
+
+DEST=. LIST= RETRIES=10 BACKOFF=2 INTERVAL=5 SHARDS=1 HEADER_DIR= EXTRACT=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--dest) DEST=$2; shift ;;
+	--list) LIST=$2; shift ;;
+	--retries) RETRIES=$2; shift ;;
+	--backoff) BACKOFF=$2; shift ;;
+	--interval) INTERVAL=$2; shift ;;
+	--shards) SHARDS=$2; shift ;;
+	--header-dir) HEADER_DIR=$2; shift ;;
+	--extract) EXTRACT=1 ;;
+	*) echo "eidf-fetch: error: unknown option $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+INDEX=${JOB_COMPLETION_INDEX:-0}
+TAB=$(printf '\t')
+MARK=$DEST/.eidf-fetch
+
+say() { printf 'eidf-fetch: %s\n' "$*"; }
+die() { printf 'eidf-fetch: error: %s\n' "$*" >&2; printf 'eidf-fetch error reason=%s\n' "$*"; exit 1; }
+# presigned URLs carry credentials in the query: never log it
+redact() { case $1 in *\?*) printf '%s?<redacted>' "${1%%\?*}" ;; *) printf '%s' "$1" ;; esac; }
+json_str() { printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'; }
+fsize() { if [ -e "$1" ]; then stat -c %s -- "$1" 2>/dev/null || wc -c <"$1"; else echo 0; fi; }
+
+mkdir -p -- "$DEST" "$MARK" || die "cannot create $DEST (is the PVC mounted read-write?)"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/eidf-fetch.XXXXXX") || die "mktemp failed"
+STATE=$WORK/state
+REPORTER=
+cleanup() {
+	[ -n "$REPORTER" ] && kill "$REPORTER" 2>/dev/null
+	rm -rf -- "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM INT
+
+if [ -n "$LIST" ]; then
+	cp -- "$LIST" "$WORK/list" || die "cannot read list $LIST"
+else
+	printf '%s\n' "${EIDF_FETCH_LIST:-}" >"$WORK/list"
+fi
+
+# This pod's share of the list.
+: >"$WORK/mine"
+k=0
+while IFS= read -r line || [ -n "$line" ]; do
+	[ -z "$line" ] && continue
+	if [ $((k % SHARDS)) -eq "$INDEX" ]; then printf '%s\n' "$line" >>"$WORK/mine"; fi
+	k=$((k + 1))
+done <"$WORK/list"
+FILES_TOTAL=$(grep -c . "$WORK/mine")
+
+: >"$WORK/headers"
+# --header values given on the command line (newline-separated "Name: value")
+[ -n "${EIDF_FETCH_HEADERS:-}" ] && printf '%s\n' "$EIDF_FETCH_HEADERS" >>"$WORK/headers"
+if [ -n "$HEADER_DIR" ]; then
+	for h in "$HEADER_DIR"/*; do
+		[ -f "$h" ] || continue
+		v=$(cat -- "$h")
+		printf '%s: %s\n' "${h##*/}" "$v" >>"$WORK/headers"
+	done
+fi
+
+FILES_DONE=0 BYTES_DONE=0 CUR_NAME= CUR_PART= CUR_TOTAL=0 CUR_OFF=0
+save_state() {
+	printf '%s\n%s\n%s\n%s\n%s\n%s\n%s\n' "$FILES_DONE" "$FILES_TOTAL" "$BYTES_DONE" \
+		"$CUR_TOTAL" "$CUR_OFF" "$CUR_PART" "$CUR_NAME" >"$STATE.tmp" && mv -f "$STATE.tmp" "$STATE"
+}
+# One line: files=D/T bytes=B total=T rate=R file=NAME (file last: it may hold
+# spaces).  bytes counts this pod's finished files plus the current .part;
+# rate is bytes/s over the last interval.
+LAST_BYTES=
+progress_line() {
+	{ read -r fd; read -r ft; read -r bd; read -r ct; read -r co; read -r cp; read -r cn; } <"$STATE" || return 0
+	cur=0
+	[ -n "$cp" ] && cur=$(fsize "$cp")
+	# the current file's size, once its response headers are in
+	if [ -n "$cp" ] && [ "$ct" = 0 ] && [ -s "$WORK/hdr" ]; then
+		case $(header_status "$WORK/hdr") in 200 | 206) ct=$(header_total "$WORK/hdr" "$co") ;; esac
+	fi
+	b=$((bd + cur))
+	rate=0
+	[ -n "$LAST_BYTES" ] && [ "$b" -gt "$LAST_BYTES" ] && rate=$(((b - LAST_BYTES) / INTERVAL))
+	LAST_BYTES=$b
+	printf 'eidf-fetch progress files=%s/%s bytes=%s total=%s rate=%s file=%s\n' \
+		"$fd" "$ft" "$b" "$((bd + ct))" "$rate" "$cn"
+}
+reporter() {
+	progress_line
+	while sleep "$INTERVAL"; do progress_line; done
+}
+
+# Total size from the last response's headers (Content-Range beats Length).
+header_total() { # hdrfile offset
+	tr -d '\r' <"$1" | awk -v off="$2" '
+		tolower($1) ~ /^http\// { st = $2; cr = ""; cl = "" }
+		tolower($1) == "content-range:" { cr = $2 " " $3 }
+		tolower($1) == "content-length:" { cl = $2 }
+		END {
+			if (cr != "") { n = split(cr, a, "/"); if (a[n] != "*") { print a[n]; exit } }
+			if (cl != "" && st == 200) { print cl; exit }
+			if (cl != "" && st == 206) { print cl + off; exit }
+			print 0
+		}'
+}
+header_status() { tr -d '\r' <"$1" | awk 'tolower($1) ~ /^http\// { st = $2 } END { print st + 0 }'; }
+# The size announced by a 416's "Content-Range: bytes */SIZE".
+header_416_size() { tr -d '\r' <"$1" | awk 'tolower($1) == "content-range:" { n = split($0, a, "/"); v = a[n] } END { print v + 0 }'; }
+
+marker_prefix() { # url size sha
+	printf '{"url":"%s","size":%s,"sha256":' "$(json_str "$1")" "$2"
+	if [ "$3" = - ]; then printf 'null'; else printf '"%s"' "$3"; fi
+}
+
+# Refuse archives whose entries would land outside the target directory.
+check_entries() { # listing-file archive-name
+	while IFS= read -r e; do
+		case $e in
+		/* | ../* | *\\..* | ..\\* | "") bad=$e ;;
+		*) case /$e/ in */../*) bad=$e ;; *) continue ;; esac ;;
+		esac
+		say "$2: refusing to extract: entry '$bad' would land outside the destination (zip-slip)"
+		printf 'eidf-fetch error file=%s reason=unsafe archive entry\n' "$2"
+		return 1
+	done <"$1"
+	return 0
+}
+# busybox tar/unzip rewrite "../x" and "/x" in listings and say so on stderr
+stripped() { # archive-name
+	if grep -qi "removing leading" "$WORK/err"; then
+		say "$1: refusing to extract: $(grep -i -m1 "removing leading" "$WORK/err") (zip-slip)"
+		printf 'eidf-fetch error file=%s reason=unsafe archive entry\n' "$1"
+		return 1
+	fi
+	return 0
+}
+decompress() { # archive
+	case $1 in
+	*.tar.gz | *.tgz) gzip -dc -- "$1" ;;
+	*.tar.xz | *.txz) xz -dc -- "$1" ;;
+	*.tar.bz2 | *.tbz2) bzip2 -dc -- "$1" ;;
+	*.tar.zst | *.tzst)
+		command -v zstd >/dev/null 2>&1 || die "$1: zstd is not in the image; use --image with zstd installed"
+		zstd -dc -- "$1" ;;
+	*) cat -- "$1" ;;
+	esac
+}
+extract() { # final-path name
+	f=$1 n=$2 dir=${1%/*}
+	[ -f "$MARK/$n.extracted" ] && { say "$n: already extracted"; return 0; }
+	case $n in
+	*.zip)
+		unzip -l "$f" >"$WORK/entries.raw" 2>"$WORK/err" || { say "$n: not a readable zip: $(cat "$WORK/err")"; return 1; }
+		sed -n 's/^ *[0-9][0-9]*  *[0-9][0-9-]*  *[0-9][0-9:]*   *//p' "$WORK/entries.raw" >"$WORK/entries"
+		check_entries "$WORK/entries" "$n" || return 1
+		stripped "$n" || return 1
+		unzip -o -q "$f" -d "$dir" </dev/null || { say "$n: unzip failed"; return 1; } ;;
+	*.tar | *.tar.gz | *.tgz | *.tar.xz | *.txz | *.tar.bz2 | *.tbz2 | *.tar.zst | *.tzst)
+		decompress "$f" | tar -tf - >"$WORK/entries" 2>"$WORK/err" || { say "$n: not a readable tar archive"; return 1; }
+		check_entries "$WORK/entries" "$n" || return 1
+		stripped "$n" || return 1
+		# symlinks and hard links pointing outside could redirect later entries
+		decompress "$f" | tar -tvf - | awk '/^[lh]/' | sed 's/.* -> //; s/.* link to //' >"$WORK/links"
+		check_entries "$WORK/links" "$n" || return 1
+		decompress "$f" | tar -xf - -C "$dir" || { say "$n: extraction failed"; return 1; } ;;
+	*) say "$n: not an archive, nothing to extract"; return 0 ;;
+	esac
+	printf '{"archive":"%s","time":"%s"}\n' "$(json_str "$n")" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+		>"$MARK/$n.extracted.tmp" && mv -f -- "$MARK/$n.extracted.tmp" "$MARK/$n.extracted"
+	say "$n: extracted into ${dir}"
+}
+
+# Download one file; 0 on success.  Failures are reported, not fatal, so the
+# other files still get fetched.
+fetch_one() { # url sha name
+	url=$1 sha=$2 name=$3
+	final=$DEST/$name part=$DEST/$name.part marker=$MARK/$name.json
+	case $name in */*) mkdir -p -- "${final%/*}" "${marker%/*}" || return 1 ;; esac
+	if [ -f "$final" ] && [ -f "$marker" ]; then
+		size=$(fsize "$final")
+		m=$(cat -- "$marker")
+		case $m in
+		"$(marker_prefix "$url" "$size" "$sha")"*)
+			say "$name: already complete ($size bytes), skipping"
+			BYTES_DONE=$((BYTES_DONE + size))
+			return 0 ;;
+		esac
+		say "$name: marker does not match this request, downloading again"
+	fi
+	rm -f -- "$marker"
+	CUR_NAME=$name CUR_PART=$part CUR_TOTAL=0 CUR_OFF=0
+	attempt=0 delay=$BACKOFF restarted=0
+	while :; do
+		attempt=$((attempt + 1))
+		off=$(fsize "$part")
+		if [ "$off" -gt 0 ]; then
+			say "$name: resuming at byte $off from $(redact "$url") (attempt $attempt/$RETRIES)"
+		else
+			say "$name: downloading $(redact "$url") (attempt $attempt/$RETRIES)"
+		fi
+		: >"$WORK/hdr"
+		CUR_OFF=$off CUR_TOTAL=0
+		save_state
+		# the reporter reads the size from the header dump while curl runs
+		curl --fail --location --silent --show-error -C - \
+			--connect-timeout 30 --speed-limit 1 --speed-time 120 \
+			-H "@$WORK/headers" -D "$WORK/hdr" -o "$part" --url "$url" \
+			</dev/null 2>"$WORK/err"
+		rc=$?
+		st=$(header_status "$WORK/hdr")
+		CUR_TOTAL=$(header_total "$WORK/hdr" "$off")
+		save_state
+		if [ $rc -eq 0 ]; then
+			break
+		fi
+		if [ "$st" = 416 ] || [ $rc -eq 33 ]; then
+			have=$(fsize "$part")
+			want=$(header_416_size "$WORK/hdr")
+			if [ "$st" = 416 ] && [ "$have" -gt 0 ] && [ "$have" = "$want" ]; then
+				say "$name: server reports the .part is already complete ($have bytes)"
+				CUR_TOTAL=$have
+				break
+			fi
+			if [ $restarted -eq 0 ]; then
+				# server cannot resume (no Range support) or the file changed
+				say "$name: cannot resume (HTTP $st), restarting from byte 0"
+				rm -f -- "$part"; restarted=1
+				continue
+			fi
+		fi
+		msg=$(tr '\n' ' ' <"$WORK/err")
+		case $st in
+		4[0-9][0-9])
+			case $st in 408 | 429) ;; *)
+				say "$name: failed: HTTP $st from $(redact "$url") (not retried)"
+				printf 'eidf-fetch error file=%s reason=HTTP %s\n' "$name" "$st"
+				return 1 ;;
+			esac ;;
+		esac
+		if [ $attempt -ge "$RETRIES" ]; then
+			say "$name: failed after $attempt attempts: curl exit $rc ${msg}"
+			printf 'eidf-fetch error file=%s reason=curl exit %s after %s attempts\n' "$name" "$rc" "$attempt"
+			return 1
+		fi
+		say "$name: attempt $attempt failed (curl exit $rc${st:+, HTTP $st}: ${msg}); $(fsize "$part") bytes kept, retrying in ${delay}s"
+		sleep "$delay"
+		delay=$((delay * 2))
+		[ $delay -gt 60 ] && delay=60
+	done
+	size=$(fsize "$part")
+	if [ "$sha" != - ]; then
+		say "$name: verifying sha256"
+		got=$(sha256sum <"$part" | cut -d' ' -f1)
+		if [ "$got" != "$sha" ]; then
+			rm -f -- "$part"
+			say "$name: sha256 mismatch: expected $sha, got $got; removed the download"
+			printf 'eidf-fetch error file=%s reason=sha256 mismatch\n' "$name"
+			CUR_PART= ; save_state
+			return 1
+		fi
+	fi
+	mv -f -- "$part" "$final" || return 1
+	CUR_PART= CUR_TOTAL=0
+	printf '%s,"time":"%s"}\n' "$(marker_prefix "$url" "$size" "$sha")" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+		>"$marker.tmp" && mv -f -- "$marker.tmp" "$marker"
+	BYTES_DONE=$((BYTES_DONE + size))
+	v=
+	[ "$sha" != - ] && v=", sha256 verified"
+	say "$name: complete ($size bytes$v)"
+	return 0
+}
+
+save_state
+say "index $INDEX of $SHARDS: $FILES_TOTAL file(s) into $DEST"
+reporter &
+REPORTER=$!
+failed=0
+while IFS="$TAB" read -r url sha name <&3; do
+	[ -z "$url" ] && continue
+	ok=0
+	if fetch_one "$url" "$sha" "$name"; then
+		ok=1
+		if [ "$EXTRACT" = 1 ] && ! extract "$DEST/$name" "$name"; then ok=0; fi
+	fi
+	if [ $ok = 1 ]; then FILES_DONE=$((FILES_DONE + 1)); else failed=$((failed + 1)); fi
+	CUR_NAME= CUR_PART= CUR_TOTAL=0
+	save_state
+done 3<"$WORK/mine"
+kill "$REPORTER" 2>/dev/null
+wait "$REPORTER" 2>/dev/null
+REPORTER=
+progress_line 0
+if [ $failed -gt 0 ]; then
+	say "error: $failed of $FILES_TOTAL file(s) failed"
+	printf 'eidf-fetch failed files=%s/%s\n' "$FILES_DONE" "$FILES_TOTAL"
+	exit 1
+fi
+printf 'eidf-fetch done files=%s/%s bytes=%s\n' "$FILES_TOTAL" "$FILES_TOTAL" "$BYTES_DONE"
+exit 0

@@ -1,0 +1,106 @@
+/* kubectl eidf fetch: what to download and where (URL checks, file name and
+ * destination normalisation, --from-file / --checksums parsing, sharding for
+ * Indexed Jobs) and the Job manifest that does it.  No network access. */
+#ifndef EIDF_FETCH_SPEC_H
+#define EIDF_FETCH_SPEC_H
+
+#include <stddef.h>
+#include <cjson/cJSON.h>
+#include "eidf/util.h"
+
+/* Annotation keys recording what a fetch Job does (read back by status). */
+#define FETCH_ANN_URLS "eidf.ac.uk/fetch-urls"       /* one URL per line, query redacted */
+#define FETCH_ANN_PVC "eidf.ac.uk/fetch-pvc"
+#define FETCH_ANN_DEST "eidf.ac.uk/fetch-dest"
+#define FETCH_ANN_FILES "eidf.ac.uk/fetch-files"     /* number of files */
+#define FETCH_ANN_OPTIONS "eidf.ac.uk/fetch-options"
+#define FETCH_CONTAINER "fetch"
+#define FETCH_DEFAULT_MOUNT "/mnt/ceph"
+#define FETCH_DEFAULT_IMAGE "alpine/curl:latest"
+/* Lists larger than this go into a ConfigMap instead of an env var (one
+ * execve string may not exceed 128 KiB). */
+#define FETCH_ENV_LIST_MAX (96 * 1024)
+
+struct fetch_item {
+	char *url;
+	char *sha256;        /* 64 lowercase hex chars, or NULL */
+	char *name;          /* normalised path relative to the destination */
+};
+
+struct fetch_list {
+	struct fetch_item *items;
+	size_t n, alloc;
+};
+#define FETCH_LIST_INIT { NULL, 0, 0 }
+
+/* 0 if `url` may be fetched (http, https, ftp; no whitespace, control or
+ * non-ASCII bytes, no user:password@), else -1 with an error naming it. */
+int fetch_url_check(const char *url);
+/* Scheme://host/...?<redacted> when a query is present (presigned URLs carry
+ * credentials there); caller frees. */
+char *fetch_url_redact(const char *url);
+/* File name from the URL's last path segment, percent-decoded and checked
+ * as a single path component; NULL + error when there is none. */
+char *fetch_name_from_url(const char *url);
+
+/* Normalise a relative path: collapse "//" and ".", refuse "..", control
+ * characters, over-long components and the marker directory.  For a
+ * destination (is_dest) a leading "/" means the PVC root and "" or "/"
+ * yields "" (the root itself); for a file name, absolute or empty paths are
+ * refused.  *out is caller-owned.  -1 with an error. */
+int fetch_path_normalize(const char *in, int is_dest, char **out);
+
+/* Validate a sha256 hex digest (any case) into lowercase; -1 with error. */
+int fetch_sha256_check(const char *hex, char **out);
+
+/* Append one entry: checks the URL, derives the name when `name` is NULL,
+ * normalises it, checks the digest (NULL or "-" for none).  `where` prefixes
+ * error messages (e.g. "list.txt:3") and may be NULL. */
+int fetch_list_add(struct fetch_list *l, const char *url, const char *sha256,
+		   const char *name, const char *where);
+/* --from-file: one URL per line, optional sha256 (64 hex or "-") and target
+ * name columns separated by whitespace (the name is the rest of the line);
+ * blank lines and lines starting with '#' are ignored. */
+int fetch_list_parse(struct fetch_list *l, const char *text, size_t len, const char *origin);
+/* --checksums: sha256sum output ("HEX  NAME" or "HEX *NAME"); fills in the
+ * digests of entries whose name (or basename) matches.  Every entry must get
+ * one; a conflicting digest is an error. */
+int fetch_checksums_apply(struct fetch_list *l, const char *text, size_t len, const char *origin);
+/* Final checks: at least one entry, no two entries with the same name. */
+int fetch_list_finish(struct fetch_list *l);
+void fetch_list_release(struct fetch_list *l);
+/* The list as the job script reads it: URL \t sha256|- \t name \n per entry. */
+char *fetch_list_tsv(const struct fetch_list *l);
+
+/* Sharding for Indexed Jobs: entry k goes to pod k % shards. */
+size_t fetch_shard_of(size_t k, size_t shards);
+size_t fetch_shard_size(size_t n, size_t shards, size_t index);
+
+struct fetch_job_opts {
+	const char *namespace;
+	const char *pvc;
+	const char *dest;            /* normalised, "" = PVC root */
+	const char *mount_path;      /* FETCH_DEFAULT_MOUNT */
+	const char *image;
+	const char *cpu, *memory;
+	const char *queue;           /* NULL: policy default */
+	const char *eidf_user;       /* NULL: no label */
+	const char *run_id;
+	const char *header_secret;   /* Secret mounted as headers, or NULL */
+	const struct strvec *headers;/* "Name: value" (visible in the Job spec) */
+	long ttl;                    /* ttlSecondsAfterFinished */
+	long retries;                /* curl attempts per file */
+	long backoff_limit;          /* pod retries (each one resumes) */
+	long parallel;               /* >1: Indexed Job */
+	long interval;               /* progress line period, seconds */
+	int extract;
+};
+
+/* Build the Job (and, for a large list, the ConfigMap "fetch-list-<run_id>"
+ * holding it: *configmap_out, else NULL).  `script` is the job script text.
+ * The list is never placed into shell text: it travels in an env var or a
+ * mounted file, and the script only reads it as data. */
+cJSON *fetch_job_manifest(const struct fetch_job_opts *o, const struct fetch_list *l,
+			  const char *script, cJSON **configmap_out);
+
+#endif

@@ -1,0 +1,250 @@
+#!/usr/bin/env python3
+"""HTTP data server for the fetch tests (Python 3 stdlib only).
+
+Serves the files under --root with single-range support (206, 416) and
+test switches, set per path through a control endpoint:
+
+  GET /_control?path=/a.bin&drop_after=N&drop_times=K   drop the connection
+        after N body bytes, for the next K requests of that path (drop_rst=1:
+        with a TCP reset instead of a clean close)
+  GET /_control?path=/a.bin&corrupt=1                   flip bytes in the body
+  GET /_control?path=/a.bin&status=503&status_times=K   fail K requests
+  GET /_control?path=/a.bin&rate=BYTES_PER_SECOND       throttle the body
+  GET /_control?path=/a.bin&no_range=1                  ignore Range (200)
+  GET /_control?reset=1                                 clear switches + counters
+  GET /_stats                                           JSON per path: bytes sent,
+        requests, statuses, ranges (also written to --stats-file if given)
+
+Listens on 127.0.0.1 only.  --port 0 picks a free port; the port is written
+to --port-file (and printed as "PORT n").  --cert/--key serve HTTPS.
+"""
+import argparse
+import json
+import os
+import socket
+import ssl
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+LOCK = threading.Lock()
+SWITCHES = {}   # path -> dict
+STATS = {}      # path -> {"bytes": n, "requests": n, "statuses": [], "ranges": []}
+ARGS = None
+
+
+def stat_for(path):
+    return STATS.setdefault(path, {"bytes": 0, "requests": 0, "statuses": [], "ranges": []})
+
+
+def save_stats():
+    if ARGS.stats_file:
+        tmp = ARGS.stats_file + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(STATS, f)
+        os.replace(tmp, ARGS.stats_file)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "eidf-test-data/1"
+
+    def log_message(self, fmt, *args):
+        if ARGS.verbose:
+            sys.stderr.write("data-server: " + (fmt % args) + "\n")
+
+    def send_json(self, obj):
+        body = json.dumps(obj).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_HEAD(self):
+        self.serve(head=True)
+
+    def do_GET(self):
+        self.serve(head=False)
+
+    def serve(self, head):
+        u = urllib.parse.urlsplit(self.path)
+        q = urllib.parse.parse_qs(u.query)
+        path = urllib.parse.unquote(u.path)
+        if path == "/_stats":
+            with LOCK:
+                return self.send_json(STATS)
+        if path == "/_control":
+            with LOCK:
+                if "reset" in q:
+                    SWITCHES.clear()
+                    STATS.clear()
+                    save_stats()
+                else:
+                    p = q.get("path", ["/"])[0]
+                    sw = SWITCHES.setdefault(p, {})
+                    for k, v in q.items():
+                        if k != "path":
+                            sw[k] = int(v[0])
+                return self.send_json({"ok": True, "switches": SWITCHES})
+        if path == "/_headers":
+            # echo request headers (for --header tests)
+            return self.send_json(dict(self.headers.items()))
+        fs = os.path.realpath(os.path.join(ARGS.root, path.lstrip("/")))
+        root = os.path.realpath(ARGS.root)
+        if not fs.startswith(root + os.sep) or not os.path.isfile(fs):
+            with LOCK:
+                stat_for(path)["requests"] += 1
+            return self.fail(path, 404)
+        with LOCK:
+            sw = dict(SWITCHES.get(path, {}))
+            st = stat_for(path)
+            st["requests"] += 1
+            if sw.get("status_times", 0) > 0:
+                SWITCHES[path]["status_times"] -= 1
+                status = sw.get("status", 503)
+            else:
+                status = 0
+            drop = None
+            if sw.get("drop_times", 0) > 0:
+                SWITCHES[path]["drop_times"] -= 1
+                drop = sw.get("drop_after", 0)
+        if status:
+            return self.fail(path, status)
+        size = os.path.getsize(fs)
+        start, end = 0, size - 1
+        rng = self.headers.get("Range")
+        code = 200
+        if rng and not sw.get("no_range"):
+            try:
+                unit, spec = rng.split("=", 1)
+                a, b = spec.split("-", 1)
+                if unit.strip() != "bytes" or "," in spec:
+                    raise ValueError
+                if a == "":
+                    start, end = max(0, size - int(b)), size - 1
+                else:
+                    start = int(a)
+                    end = min(int(b), size - 1) if b else size - 1
+            except ValueError:
+                start, end = 0, size - 1
+            else:
+                if start >= size:
+                    with LOCK:
+                        st["statuses"].append(416)
+                        st["ranges"].append(rng)
+                        save_stats()
+                    self.send_response(416)
+                    self.send_header("Content-Range", "bytes */%d" % size)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                code = 206
+            with LOCK:
+                st["ranges"].append(rng)
+        length = end - start + 1
+        with LOCK:
+            st["statuses"].append(code)
+        self.send_response(code)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(length))
+        self.send_header("Accept-Ranges", "bytes")
+        if code == 206:
+            self.send_header("Content-Range", "bytes %d-%d/%d" % (start, end, size))
+        self.end_headers()
+        if head:
+            with LOCK:
+                save_stats()
+            return
+        rate = sw.get("rate", 0)
+        sent = 0
+        t0 = time.monotonic()
+        try:
+            with open(fs, "rb") as f:
+                f.seek(start)
+                left = length
+                while left > 0:
+                    n = min(left, 65536)
+                    if rate:
+                        n = min(n, max(1024, rate // 10))
+                    if drop is not None:
+                        n = min(n, drop - sent)
+                        if n <= 0:
+                            break
+                    chunk = f.read(n)
+                    if not chunk:
+                        break
+                    if sw.get("corrupt"):
+                        chunk = bytes(c ^ 0x5A for c in chunk)
+                    self.wfile.write(chunk)
+                    sent += len(chunk)
+                    left -= len(chunk)
+                    with LOCK:
+                        st["bytes"] += len(chunk)
+                    if rate:
+                        ahead = sent / rate - (time.monotonic() - t0)
+                        if ahead > 0:
+                            time.sleep(ahead)
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        finally:
+            with LOCK:
+                save_stats()
+        if drop is not None and sent < length:
+            # cut the connection mid-body: a clean close by default (every
+            # byte sent arrives), or a reset with drop_rst=1 (the client's
+            # unread socket buffer is lost, as with a real network failure)
+            if sw.get("drop_rst"):
+                try:
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                               b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                except OSError:
+                    pass
+            self.close_connection = True
+
+    def fail(self, path, status):
+        with LOCK:
+            stat_for(path)["statuses"].append(status)
+            save_stats()
+        body = ("error %d\n" % status).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def main():
+    global ARGS
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--root", required=True)
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--port-file")
+    ap.add_argument("--stats-file")
+    ap.add_argument("--cert")
+    ap.add_argument("--key")
+    ap.add_argument("--verbose", action="store_true")
+    ARGS = ap.parse_args()
+    srv = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
+    srv.daemon_threads = True
+    if ARGS.cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(ARGS.cert, ARGS.key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    port = srv.server_address[1]
+    if ARGS.port_file:
+        with open(ARGS.port_file + ".tmp", "w") as f:
+            f.write("%d\n" % port)
+        os.replace(ARGS.port_file + ".tmp", ARGS.port_file)
+    print("PORT %d" % port, flush=True)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

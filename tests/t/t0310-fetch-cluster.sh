@@ -1,0 +1,167 @@
+#!/bin/bash
+# kubectl eidf fetch end to end in the local test cluster (EIDF policy on),
+# downloading from the test data server on 127.0.0.1.
+. "$(dirname "$0")/lib.sh"
+
+if ! command -v busybox >/dev/null || ! command -v curl >/dev/null; then
+	test_skip "fetch cluster tests" "needs busybox and curl"
+	test_done
+fi
+NS=eidf989ns
+start_cluster --tenant $NS --eidf-policy --job-backoff 1 || exit 1
+FETCH="$EIDF_BIN/kubectl-eidf-fetch -n $NS"
+export EIDF_FETCH_POLL_MS=300
+MiB=1048576
+
+mkdir -p root
+python3 "$EIDF_SRC/tests/servers/http_data_server.py" --root "$TRASH/root" \
+	--port-file "$TRASH/port" >"$TRASH/server.log" 2>&1 &
+SERVER_PID=$!
+test_atexit "kill $SERVER_PID"
+for _ in $(seq 50); do [ -s "$TRASH/port" ] && break; sleep 0.1; done
+BASE=http://127.0.0.1:$(cat "$TRASH/port")
+ctl() { curl -fsS "$BASE/_control?$1" >/dev/null; }
+srv_stat() {
+	curl -fsS "$BASE/_stats" | python3 -c 'import json,sys; s=json.load(sys.stdin).get(sys.argv[1], {}); v=s.get(sys.argv[2], 0); print(len(v) if isinstance(v, list) else v)' "$1" "$2"
+}
+total_bytes() {
+	curl -fsS "$BASE/_stats" | python3 -c 'import json,sys; print(sum(v["bytes"] for v in json.load(sys.stdin).values()))'
+}
+sha() { sha256sum <"$1" | cut -d' ' -f1; }
+gen() { head -c "$2" /dev/urandom >"root/$1"; }
+job_of() { sed -n 's|^job.batch/\([^ ]*\) created$|\1|p' "$1"; }
+
+gen a.bin $((2 * MiB + 777))
+gen slow.bin $((6 * MiB))
+for i in 1 2 3 4 5 6 7 8 9; do gen "p$i.bin" $((200000 + i * 1000)); done
+
+test_expect_success 'setup: a bound PVC' '
+	cat >pvc.yaml <<-EOF &&
+	apiVersion: v1
+	kind: PersistentVolumeClaim
+	metadata: {name: data}
+	spec:
+	  accessModes: [ReadWriteMany]
+	  resources: {requests: {storage: 10Gi}}
+	  storageClassName: csi-cephfs-sc
+	EOF
+	kubectl -n $NS create -f pvc.yaml &&
+	kubectl -n $NS wait --for=jsonpath="{.status.phase}"=Bound pvc/data --timeout=20s &&
+	vol=$(kubectl -n $NS get pvc data -o jsonpath="{.spec.volumeName}") &&
+	echo "$EIDF_CLUSTER_STATE/volumes/$vol" >voldir &&
+	test -d "$(cat voldir)"
+'
+VOL() { cat "$TRASH/voldir"; }
+
+test_expect_success 'single URL: returns at once, then wait exits 0; bytes equal, marker written' '
+	ctl reset=1 &&
+	$FETCH "$BASE/a.bin" --sha256 "$(sha root/a.bin)" --pvc data --dest sets \
+		--progress-interval 1 >out 2>err &&
+	cat out err &&
+	job=$(job_of out) && test -n "$job" && echo "$job" >job1 &&
+	test_grep "kubectl eidf fetch status $job" err &&
+	$FETCH wait "$job" --timeout 60s >wout 2>werr &&
+	test_grep "complete" wout &&
+	cmp root/a.bin "$(VOL)/sets/a.bin" &&
+	test_grep "\"sha256\":\"$(sha root/a.bin)\"" "$(VOL)/sets/.eidf-fetch/a.bin.json" &&
+	test "$(srv_stat /a.bin bytes)" = $((2 * MiB + 777))
+'
+
+test_expect_success 'status: numbers match the server counters' '
+	job=$(cat job1) &&
+	$FETCH status "$job" >out &&
+	cat out &&
+	test_grep "^JOB  *PVC  *FILES  *BYTES  *RATE  *ETA  *STATE" out &&
+	test_grep "^$job  *data  *1/1  *2MiB/2MiB .*Complete" out &&
+	$FETCH status >all && test_grep "^$job " all
+'
+
+test_expect_success 're-run of the same fetch (--wait) downloads nothing' '
+	ctl reset=1 &&
+	$FETCH "$BASE/a.bin" --sha256 "$(sha root/a.bin)" --pvc data --dest sets --wait --timeout 60s >out 2>err &&
+	test_grep "^job.batch/$(job_of out) complete" out &&
+	$FETCH logs "$(job_of out)" >log &&
+	test_grep "already complete" log &&
+	test "$(srv_stat /a.bin requests)" = 0
+'
+
+test_expect_success 'wrong checksum: wait exits 1, final name never appears, status says why' '
+	ctl reset=1 &&
+	$FETCH "$BASE/p1.bin" --sha256 "$(sha root/a.bin)" --pvc data --dest bad --backoff-limit 0 >out 2>err &&
+	job=$(job_of out) &&
+	test_expect_code 1 $FETCH wait "$job" --timeout 60s 2>werr &&
+	test_grep "sha256 mismatch" werr &&
+	test ! -e "$(VOL)/bad/p1.bin" &&
+	$FETCH status "$job" >st && cat st &&
+	test_grep "Failed: p1.bin: sha256 mismatch" st
+'
+
+test_expect_success '--parallel 3 with 9 URLs: Indexed Job, each file exactly once, status aggregates' '
+	ctl reset=1 &&
+	for i in 1 2 3 4 5 6 7 8 9; do echo "$BASE/p$i.bin $(sha root/p$i.bin)"; done >nine.list &&
+	$FETCH --pvc data --dest par --from-file nine.list --parallel 3 >out 2>err &&
+	job=$(job_of out) &&
+	kubectl -n $NS get job "$job" -o jsonpath="{.spec.completionMode} {.spec.completions} {.spec.parallelism}" >mode &&
+	test "$(cat mode)" = "Indexed 3 3" &&
+	$FETCH wait "$job" --timeout 90s &&
+	sum=0 &&
+	for i in 1 2 3 4 5 6 7 8 9; do
+		cmp root/p$i.bin "$(VOL)/par/p$i.bin" &&
+		test "$(srv_stat /p$i.bin requests)" = 1 || return 1
+		sum=$((sum + 200000 + i * 1000))
+	done &&
+	test "$(total_bytes)" = $sum &&
+	$FETCH status "$job" >st && cat st &&
+	test_grep "^$job  *data  *9/9 .*Complete" st
+'
+
+test_expect_success 'pod killed mid-download: the retry resumes from the .part' '
+	ctl reset=1 && ctl "path=/slow.bin&rate=1500000" &&
+	$FETCH "$BASE/slow.bin" --sha256 "$(sha root/slow.bin)" --pvc data --dest kill \
+		--progress-interval 1 >out 2>err &&
+	job=$(job_of out) &&
+	for _ in $(seq 100); do
+		s=$(stat -c %s "$(VOL)/kill/slow.bin.part" 2>/dev/null || echo 0)
+		[ "$s" -gt $((2 * MiB)) ] && break
+		sleep 0.1
+	done &&
+	$FETCH status "$job" >st1 && cat st1 &&
+	test_grep "Running" st1 && test_grep "[KM]iB/s" st1 &&
+	pod=$(kubectl -n $NS get pods -l job-name=$job -o jsonpath="{.items[0].metadata.name}") &&
+	cluster_kill "$pod" &&
+	$FETCH wait "$job" --timeout 90s &&
+	cmp root/slow.bin "$(VOL)/kill/slow.bin" &&
+	test "$(srv_stat /slow.bin requests)" -ge 2 &&
+	sent=$(srv_stat /slow.bin bytes) && echo "sent $sent for $((6 * MiB))" &&
+	test $((sent - 6 * MiB)) -le $MiB &&
+	$FETCH logs "$job" >log && test_grep "resuming at byte" log
+'
+
+test_expect_success 'logs --tail, status --watch on finished jobs, job name completion' '
+	job=$(cat job1) &&
+	$FETCH logs "$job" --tail 1 >log && test_grep "^eidf-fetch done files=1/1" log &&
+	test "$(wc -l <log)" = 1 &&
+	timeout 20 $FETCH status --watch "$job" >w && test_grep "Complete" w &&
+	$EIDF_BIN/kubectl-eidf-fetch __complete -n $NS wait "" >c && cat c &&
+	test_grep "^$job	Complete into data" c
+'
+
+test_expect_success 'list, delete --completed, dry-run=server' '
+	$FETCH list >l && cat l &&
+	test_grep "^NAME  *PVC  *FILES  *PODS  *STATE  *AGE" l &&
+	test_grep " Failed " l && test_grep " Complete " l &&
+	$FETCH "$BASE/a.bin" --pvc data --dry-run=server >out &&
+	test_grep "created (server dry run)" out &&
+	$FETCH delete --completed >d && cat d &&
+	test_grep "deleted" d &&
+	$FETCH list >l2 && test_grep -v " Complete " l2 &&
+	test_expect_code 1 $FETCH wait fetch-nope 2>err && test_grep "not found" err
+'
+
+test_expect_success 'missing PVC: clear error, nothing created' '
+	test_expect_code 1 $FETCH "$BASE/a.bin" --pvc nope 2>err &&
+	test_grep "PVC \"nope\" not found" err &&
+	test_grep "kubectl eidf pvc create nope" err
+'
+
+test_done
