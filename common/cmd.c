@@ -2,6 +2,7 @@
  * subcommand dispatch, completion entry points, lazily built client. */
 #include "eidf/cmd.h"
 #include "eidf/manifest.h"
+#include "eidf/manpage.h"
 #include "internal.h"
 
 #include <libgen.h>
@@ -265,6 +266,9 @@ int stage_main(const struct stage *st, int argc, char **argv)
 				!strcmp(argv[1], "__completeNoDesc"))) {
 		complete_no_desc = !strcmp(argv[1], "__completeNoDesc");
 		rc = complete_main(st, argc - 2, args + 1);
+	} else if (argc > 1 && !strcmp(argv[1], "__man")) { /* the build's man pages */
+		manpage_print(stdout, st);
+		rc = EIDF_EXIT_OK;
 	} else {
 		rc = stage_dispatch(st, argc - 1, args);
 	}
