@@ -20,7 +20,7 @@ test_expect_success 'client certificate (PEM bytes in memory) authenticates' '
 test_expect_success 'NotFound is reported like kubectl, with status and reason kept' '
 	test_expect_code 1 probe --cert "$CERTS/client.crt" --key "$CERTS/client.key" \
 		get configmaps default nope >out 2>err &&
-	test_grep "^error: Error from server (NotFound): configmaps \"nope\" not found$" err &&
+	test_grep "^Error from server (NotFound): configmaps \"nope\" not found$" err &&
 	test_grep "last_status=404 last_reason=NotFound" err
 '
 
