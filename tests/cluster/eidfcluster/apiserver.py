@@ -418,6 +418,13 @@ class APIMixin:
                     "DELETE": "delete" if name else "deletecollection"}[m]
         if r.namespaced and not ns and verb not in ("list", "watch"):
             raise APIError(404, "", "404 page not found\n", plain=True)
+        if sub == "exec":
+            # GET (WebSocket) or POST (SPDY): both need "create" on pods/exec, as with RBAC
+            if name is None or m not in ("GET", "POST"):
+                raise APIError(405, "MethodNotAllowed", "the server does not allow this method on the requested "
+                               "resource")
+            self.authorize(user, "create", r, ns, name, sub)
+            return self.kubelet.serve_exec(h, ns, name)
         if m == "POST" and name is not None:
             raise APIError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         self.authorize(user, verb, r, ns, name, sub)

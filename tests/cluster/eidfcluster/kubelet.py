@@ -1,6 +1,7 @@
 """A kubelet stand-in: runs pod containers as local processes in private mount namespaces."""
 import base64
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 
 from . import resources as RS
 from .resources import APIError
@@ -54,6 +56,8 @@ class PodWorker(threading.Thread):
         self.dir = os.path.join(kubelet.root, self.uid)
         self.procs = {}          # container name -> Popen
         self.running = set()     # container names currently running
+        self.specs = {}          # container name -> runner spec of its current run (reused by exec)
+        self.exec_procs = {}     # container name -> set of Popen of `kubectl exec` processes
         self.stop = threading.Event()
         self.lock = threading.Lock()
 
@@ -234,10 +238,7 @@ class PodWorker(threading.Thread):
         with open(specfile, "w") as f:
             json.dump(spec, f)
         logf = self.log_path(cname, restart)
-        if self.c.sandbox == "bwrap":
-            cmd = ["bwrap", "--dev-bind", "/", "/", "--unshare-uts", "--", sys.executable, RUNNER, specfile]
-        else:
-            cmd = ["unshare", "-m", "-u", "--propagation", "private", sys.executable, RUNNER, specfile]
+        cmd = self.sandbox_cmd(specfile)
         if self.stop.is_set():
             return None
         self.event("Normal", "Pulled", 'Container image "%s" already present on machine' % c["image"],
@@ -249,6 +250,7 @@ class PodWorker(threading.Thread):
                                  start_new_session=True, close_fds=True)
             self.procs[cname] = p
             self.running.add(cname)
+            self.specs[cname] = spec
         self.k.register(p)
         self.event("Normal", "Started", "Started container %s" % cname, "spec.%s{%s}" % (kind[:-8], cname))
         self.set_cstatus(kind, cname, state={"running": {"startedAt": started}}, lastState={},
@@ -268,6 +270,13 @@ class PodWorker(threading.Thread):
         self.k.unregister(p)
         with self.lock:
             self.running.discard(cname)
+            execs = list(self.exec_procs.get(cname, ()))
+        # exec'd processes live in the container: they end with it
+        for ep in execs:
+            try:
+                os.killpg(ep.pid, signal.SIGKILL)
+            except OSError:
+                pass
         finished = now_ts()
         term = {"exitCode": rc if rc >= 0 else 128 - rc, "startedAt": started, "finishedAt": finished,
                 "containerID": cid}
@@ -286,6 +295,11 @@ class PodWorker(threading.Thread):
         if term.get("reason") == "StartError":
             self.event("Warning", "Failed", "Error: " + term["message"], "spec.%s{%s}" % (kind[:-8], cname))
         return term
+
+    def sandbox_cmd(self, specfile):
+        if self.c.sandbox == "bwrap":
+            return ["bwrap", "--dev-bind", "/", "/", "--unshare-uts", "--", sys.executable, RUNNER, specfile]
+        return ["unshare", "-m", "-u", "--propagation", "private", sys.executable, RUNNER, specfile]
 
     def pump(self, stream, lf, tag, wlock):
         buf = b""
@@ -496,7 +510,7 @@ class PodWorker(threading.Thread):
     def kill(self, grace, sig=signal.SIGTERM):
         self.stop.set()
         with self.lock:
-            procs = list(self.procs.values())
+            procs = list(self.procs.values()) + [p for s in self.exec_procs.values() for p in s]
         for p in procs:
             try:
                 os.killpg(p.pid, sig)
@@ -549,6 +563,7 @@ class Kubelet:
         self.workers = {}    # pod uid -> PodWorker
         self.lock = threading.Lock()
         self.procs = set()
+        self.exec_seq = itertools.count(1)
 
     def register(self, p):
         with self.lock:
@@ -731,6 +746,136 @@ class Kubelet:
             if c.stopping:
                 break
         h.end_stream()
+
+
+    # -- exec ------------------------------------------------------------------
+    def serve_exec(self, h, ns, name):
+        """pods/exec: validate like the apiserver and the kubelet, then upgrade to a WebSocket session."""
+        from . import execws
+        c = self.cluster
+        r = RS.BY_NAME["pods"]
+        pod = c.store.get("pods", ns, name)
+        if pod is None:
+            raise RS.not_found(r, name)
+        q = h.query
+        spec = pod["spec"]
+        names = [x["name"] for x in spec.get("containers") or []]
+        inames = [x["name"] for x in spec.get("initContainers") or []]
+        cname = q.get("container")
+        if not cname:
+            if len(names) == 1:
+                cname = names[0]
+            else:
+                raise RS.bad_request("a container name must be specified for pod %s, choose one of: [%s]%s" % (
+                    name, " ".join(names), " or one of the init containers: [%s]" % " ".join(inames)
+                    if inames else ""))
+        if cname not in names and cname not in inames:
+            raise RS.bad_request("container %s is not valid for pod %s" % (cname, name))
+        argv = [v for k, v in urllib.parse.parse_qsl(h.rawquery, keep_blank_values=True) if k == "command"]
+        if not argv:
+            raise RS.bad_request("you must specify at least 1 command")
+        flags = {k: q.get(k) in ("true", "1") for k in ("stdin", "stdout", "stderr", "tty")}
+        if flags["tty"]:
+            flags["stderr"] = False      # a TTY merges stderr into stdout
+        if not (flags["stdin"] or flags["stdout"] or flags["stderr"]):
+            raise RS.bad_request("you must specify at least 1 of stdin, stdout, stderr")
+        if not spec.get("nodeName"):
+            raise RS.bad_request("pod %s does not have a host assigned" % name)
+        w = self.workers.get(pod["metadata"]["uid"])
+        with (w.lock if w else threading.Lock()):
+            cspec = dict(w.specs[cname]) if w and cname in w.running and cname in w.specs else None
+        if cspec is None:
+            # the kubelet's answer, passed through by the apiserver as text
+            raise APIError(404, "", 'container not found ("%s")' % cname, plain=True)
+        try:
+            neg = execws.negotiate(h)
+        except ValueError as e:
+            raise RS.bad_request(str(e))
+        if neg is None:
+            raise RS.bad_request("Upgrade request required (this test cluster implements exec over WebSockets "
+                                 "only: %s; not SPDY/3.1)" % ", ".join(execws.PROTOCOLS))
+        accept, proto = neg
+        # the process: the container's runner spec with the exec'd argv
+        n = next(self.exec_seq)
+        edir = os.path.join(w.dir, "run")
+        cspec.update(argv=argv, exec=True, tty=flags["tty"],
+                     startfail=os.path.join(edir, "%s.exec%d.startfail" % (cname, n)))
+        specfile = os.path.join(edir, "%s.exec%d.json" % (cname, n))
+        with open(specfile, "w") as f:
+            json.dump(cspec, f)
+        cmd = w.sandbox_cmd(specfile)
+        tty_fd = stdin_fd = None
+        out = {}
+        child = []
+        try:
+            if flags["tty"]:
+                import pty
+                tty_fd, slave = pty.openpty()
+                child = [slave]
+                pin = pout = perr = slave
+                stdin_fd = tty_fd if flags["stdin"] else None
+                if not flags["stdin"]:
+                    pin = subprocess.DEVNULL
+                out[tty_fd] = execws.STDOUT
+            else:
+                pin = pout = perr = subprocess.DEVNULL
+                if flags["stdin"]:
+                    rd, stdin_fd = os.pipe()
+                    child.append(rd)
+                    pin = rd
+                if flags["stdout"]:
+                    rd, pout = os.pipe()
+                    child.append(pout)
+                    out[rd] = execws.STDOUT
+                if flags["stderr"]:
+                    rd, perr = os.pipe()
+                    child.append(perr)
+                    out[rd] = execws.STDERR
+            p = subprocess.Popen(cmd, stdin=pin, stdout=pout, stderr=perr, start_new_session=True,
+                                 close_fds=True)
+        except OSError as e:
+            for fd in child + list(out) + ([stdin_fd] if stdin_fd is not None and stdin_fd != tty_fd else []):
+                os.close(fd)
+            raise APIError(500, "InternalError", "Internal error occurred: error executing command in "
+                           "container: %s" % e)
+        for fd in child:
+            os.close(fd)
+        self.register(p)
+        with w.lock:
+            w.exec_procs.setdefault(cname, set()).add(p)
+        # 101 Switching Protocols
+        h.send_response_only(101)
+        h.send_header("Upgrade", "websocket")
+        h.send_header("Connection", "Upgrade")
+        h.send_header("Sec-WebSocket-Accept", accept)
+        h.send_header("Sec-WebSocket-Protocol", proto)
+        h.end_headers()
+        h.status = 101
+        c.log_request(h, streaming=True)
+        h.logged = True
+        h.close_connection = True
+        startfail = cspec["startfail"]
+
+        def finish(rc):
+            if os.path.exists(startfail):
+                msg = open(startfail).read().strip()
+                return {"metadata": {}, "status": "Failure", "message": "Internal error occurred: error executing "
+                        "command in container: failed to exec in container: failed to start exec \"%s\": %s"
+                        % (hashlib.sha256(specfile.encode()).hexdigest(), msg),
+                        "reason": "InternalError", "details": {"causes": [{"message": msg}]}, "code": 500}
+            return execws.exit_status(rc if rc >= 0 else 128 - rc, argv)
+        sess = execws.Session(h.connection, proto, p, stdin_fd, out, tty_fd, finish)
+        try:
+            sess.run()
+        finally:
+            self.unregister(p)
+            with w.lock:
+                w.exec_procs.get(cname, set()).discard(p)
+            for fn in (specfile, startfail):
+                try:
+                    os.unlink(fn)
+                except OSError:
+                    pass
 
 
 __all__ = ["Kubelet", "APIError", "shutil"]

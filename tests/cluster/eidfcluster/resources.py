@@ -33,7 +33,7 @@ class R:
 RESOURCES = [
     R("", "v1", "namespaces", "Namespace", False, ["ns"], subresources=["status"],
       verbs=["create", "delete", "get", "list", "patch", "update", "watch"]),
-    R("", "v1", "pods", "Pod", True, ["po"], categories=["all"], subresources=["log", "status"]),
+    R("", "v1", "pods", "Pod", True, ["po"], categories=["all"], subresources=["exec", "log", "status"]),
     R("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", True, ["pvc"], subresources=["status"]),
     R("", "v1", "persistentvolumes", "PersistentVolume", False, ["pv"], subresources=["status"]),
     R("", "v1", "configmaps", "ConfigMap", True, ["cm"]),
@@ -67,9 +67,10 @@ def discovery_resource_list(group, version):
             d["categories"] = r.categories
         items.append(d)
         for sub in r.subresources:
-            verbs = ["get"] if sub == "log" else ["get", "patch", "update"]
+            verbs = {"log": ["get"], "exec": ["create", "get"]}.get(sub, ["get", "patch", "update"])
+            kind = {"log": "Pod", "exec": "PodExecOptions"}.get(sub, r.kind)
             items.append({"name": "%s/%s" % (r.name, sub), "singularName": "", "namespaced": r.namespaced,
-                          "kind": "Pod" if sub == "log" else r.kind, "verbs": verbs})
+                          "kind": kind, "verbs": verbs})
     gv = "%s/%s" % (group, version) if group else version
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": items}
 

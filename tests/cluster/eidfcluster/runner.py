@@ -2,6 +2,10 @@
 
 Bind-mounts the pod's volumes at their mountPaths, sets the hostname, changes to
 workingDir and execs the command. Usage: runner.py SPEC.json
+
+`kubectl exec` runs the same spec with another argv and "exec": true (errors are
+worded like `runc exec`'s); "tty": true makes stdin (a pty slave) the
+controlling terminal.
 """
 import ctypes
 import json
@@ -18,12 +22,29 @@ def fail(spec, code, msg):
             f.write(msg)
     except OSError:
         pass
-    sys.stderr.write(msg + "\n")
+    if not spec.get("exec"):
+        sys.stderr.write(msg + "\n")
     os._exit(code)
+
+
+def exec_fail(spec, msg):
+    """Like containerd's answer to a failed exec: the apiserver turns it into an InternalError."""
+    fail(spec, 126, "OCI runtime exec failed: exec failed: unable to start container process: " + msg + ": unknown")
 
 
 def main():
     spec = json.load(open(sys.argv[1]))
+    if spec.get("tty"):
+        import fcntl
+        import termios
+        try:
+            os.setsid()
+        except OSError:
+            pass        # already a session leader (start_new_session)
+        try:
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        except OSError:
+            pass
     libc = ctypes.CDLL(None, use_errno=True)
     libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_void_p]
     # make sure nothing we mount propagates back to the host
@@ -60,6 +81,7 @@ def main():
              "runc create failed: unable to start container process: error during container init: chdir to cwd "
              "(%r) set in config.json failed: %s: unknown" % (wd, e.strerror))
     argv = spec["argv"]
+    exe = spec.get("exec")
     if not argv:
         fail(spec, 128, "failed to create containerd task: failed to create shim task: OCI runtime create failed: "
              "runc create failed: unable to start container process: error during container init: exec: no "
@@ -67,10 +89,18 @@ def main():
     prog = argv[0]
     path = prog if "/" in prog else shutil.which(prog, path=env.get("PATH", ""))
     if not path or not os.access(path, os.X_OK):
+        if exe:
+            exec_fail(spec, "exec: %s: %s" % (json.dumps(prog), "stat %s: no such file or directory" % prog
+                                              if "/" in prog else "executable file not found in $PATH"))
         fail(spec, 128, "failed to create containerd task: failed to create shim task: OCI runtime create failed: "
              "runc create failed: unable to start container process: error during container init: exec: %s: "
              "executable file not found in $PATH: unknown" % json.dumps(prog))
-    os.execve(path, argv, env)
+    try:
+        os.execve(path, argv, env)
+    except OSError as e:
+        if exe:
+            exec_fail(spec, "exec: %s: %s" % (json.dumps(prog), e.strerror.lower()))
+        raise
 
 
 if __name__ == "__main__":
