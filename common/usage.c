@@ -132,11 +132,12 @@ void usage_print(FILE *out, const struct stage *st, const struct subcommand *sub
 	if (!sub && def)
 		sub = def;
 	if (sub) {
-		const char *text = sub->description ? sub->description :
-				   sub->summary ? sub->summary : st->summary;
-		if (!sub->name && st->description)
-			text = st->description;
-		print_text(out, text);
+		/* kubectl prints the one-line summary, then the long text. */
+		const char *summary = sub->name && sub->summary ? sub->summary : st->summary;
+		const char *text = sub->name ? sub->description : st->description;
+		print_text(out, summary);
+		if (text)
+			print_text(out, text);
 		if (sub->alias)
 			fprintf(out, "Aliases:\n  %s, %s\n\n", sub->name, sub->alias);
 		if (!sub->name)
@@ -152,7 +153,9 @@ void usage_print(FILE *out, const struct stage *st, const struct subcommand *sub
 		}
 		return;
 	}
-	print_text(out, st->description ? st->description : st->summary);
+	print_text(out, st->summary);
+	if (st->description)
+		print_text(out, st->description);
 	print_commands(out, st);
 	usage_print_options(out, st->options);
 	fprintf(out, "Usage:\n  kubectl eidf %s [command] [flags]\n\n", stage_name(st));

@@ -1086,8 +1086,8 @@ static int cmd_shell(struct eidf_cmd *cmd, int argc, const char **argv)
 	}
 	struct helper_opts o = { 0 };
 	helper_defaults(&o, argv[0], mount, opt_read_only);
-	/* sleep in a loop so that the pod ends quickly when its Job is deleted */
-	const char *args[] = { "sh", "-c", "trap 'exit 0' TERM; while :; do sleep 5; done", NULL };
+	/* sleep in the background: sh runs the TERM trap at once while it waits */
+	const char *args[] = { "sh", "-c", "trap 'exit 0' TERM; while :; do sleep 5 & wait $!; done", NULL };
 	if (o.dry_run)
 		return helper_dry_run(cmd, ns, &o, NULL, args);
 	struct kclient *kc = cmd_client(cmd);
@@ -1103,8 +1103,19 @@ static int cmd_shell(struct eidf_cmd *cmd, int argc, const char **argv)
 	fprintf(stderr, "PVC \"%s\" is mounted at %s in pod %s; exit the shell to finish\n", argv[0], mount, pod);
 	int rc = run_kubectl_exec(ns, pod, mount);
 	if (opt_keep) {
-		fprintf(stderr, "kept Job %s; re-attach with: kubectl -n %s exec -it %s -- sh\n"
-			"delete it with: kubectl -n %s delete job %s\n", job, ns, pod, ns, job);
+		/* The same cluster/user flags we used, so the hint works as printed. */
+		struct strvec flags = STRVEC_INIT;
+		struct strbuf sb = STRBUF_INIT;
+		push_kube_flags(&flags, ns);
+		for (size_t i = 0; i < flags.n; i++)
+			if (!starts_with(flags.v[i], "--token="))
+				strbuf_addf(&sb, " %s", flags.v[i]);
+		fprintf(stderr, "kept Job %s; re-attach with:\n"
+			"  kubectl%s exec -it %s -c helper -- sh -c 'cd %s; exec sh'\n"
+			"delete it with:\n  kubectl%s delete job %s\n",
+			job, sb.buf, pod, mount, sb.buf, job);
+		strbuf_release(&sb);
+		strvec_clear(&flags);
 	} else if (helper_job_delete(cmd, ns, job)) {
 		eidf_warning("could not delete Job %s: %s; delete it with: kubectl -n %s delete job %s",
 			     job, eidf_last_error(), ns, job);
