@@ -2,6 +2,7 @@
  * subcommand dispatch, completion entry points, lazily built client. */
 #include "eidf/cmd.h"
 #include "eidf/manifest.h"
+#include "eidf/stage_options.h"
 #include "eidf/manpage.h"
 #include "internal.h"
 
@@ -53,6 +54,37 @@ const struct option kube_options[] = {
 		"number for the log level verbosity", 0, 100),
 	OPT_END(),
 };
+
+const char *const dry_run_values[] = { "none", "client", "server", NULL };
+
+int dry_run_mode(const char *value)
+{
+	if (!value || !strcmp(value, "none"))
+		return 0;
+	return !strcmp(value, "server") ? 2 : 1;
+}
+
+void cmd_kubectl_flags(struct strvec *v, const char *ns)
+{
+	const struct kube_flags *f = &kube_flags;
+	struct { const char *flag, *value; } pass[] = {
+		{ "--kubeconfig", f->kubeconfig }, { "--context", f->context }, { "--cluster", f->cluster },
+		{ "--user", f->user }, { "--server", f->server }, { "--token", f->token },
+		{ "--certificate-authority", f->certificate_authority },
+		{ "--client-certificate", f->client_certificate }, { "--client-key", f->client_key },
+		{ "--tls-server-name", f->tls_server_name }, { "--as", f->as }, { "--as-uid", f->as_uid },
+		{ "--request-timeout", f->request_timeout },
+	};
+	for (size_t i = 0; i < EIDF_ARRAY_SIZE(pass); i++)
+		if (pass[i].value)
+			strvec_pushf(v, "%s=%s", pass[i].flag, pass[i].value);
+	for (size_t i = 0; i < f->as_groups.n; i++)
+		strvec_pushf(v, "--as-group=%s", f->as_groups.v[i]);
+	if (f->insecure_skip_tls_verify == 1)
+		strvec_push(v, "--insecure-skip-tls-verify=true");
+	if (ns)
+		strvec_pushf(v, "--namespace=%s", ns);
+}
 
 /* ---- client ------------------------------------------------------------------- */
 

@@ -16,11 +16,11 @@
 #include "eidf/output.h"
 #include "eidf/quantity.h"
 #include "eidf/settings.h"
+#include "eidf/stage_options.h"
 #include "helper_job.h"
 
 static const char *const access_modes[] = { "ReadWriteMany", "ReadWriteOnce", "ReadOnlyMany",
 					    "ReadWriteOncePod", NULL };
-static const char *const dry_run_values[] = { "none", "client", "server", NULL };
 
 /* Option values, shared by the subcommands that declare them. */
 static const char *opt_size, *opt_class, *opt_mode, *opt_wait, *opt_dry_run, *opt_output;
@@ -28,17 +28,11 @@ static const char *opt_selector, *opt_image, *opt_mount, *opt_timeout;
 static int opt_no_headers, opt_yes, opt_force, opt_read_only, opt_keep;
 static long opt_top = 20, opt_depth = 1;
 
-#define OPT_OUTPUT() OPT_ENUM('o', "output", &opt_output, "format", \
-			      "output format: json, yaml, name or wide", output_formats)
-#define OPT_DRY_RUN() { .type = OPT_TYPE_STRING, .long_name = "dry-run", .value = &opt_dry_run, \
-	.argh = "strategy", .help = "only show what would be sent: client or server", \
-	.flags = OPT_OPTARG, .optarg_default = "client", .enum_values = dry_run_values, \
-	.complete = COMPLETE_ENUM }
 #define OPT_TIMEOUT() OPT_STRING(0, "timeout", &opt_timeout, "duration", \
 				 "give up waiting after this long (e.g. 5m; 0 = forever)", COMPLETE_NONE)
 #define OPT_HELPER() \
 	OPT_STRING(0, "image", &opt_image, "image", "helper image (default busybox:latest)", COMPLETE_IMAGE), \
-	OPT_DRY_RUN(), OPT_OUTPUT(), OPT_TIMEOUT()
+	OPT_DRY_RUN(&opt_dry_run), OPT_OUTPUT(&opt_output), OPT_TIMEOUT()
 
 static const struct option create_opts[] = {
 	{ .type = OPT_TYPE_STRING, .long_name = "size", .value = &opt_size, .argh = "quantity",
@@ -50,18 +44,18 @@ static const struct option create_opts[] = {
 	{ .type = OPT_TYPE_STRING, .long_name = "wait", .value = &opt_wait, .argh = "timeout",
 	  .help = "wait until the claim is Bound (optionally at most this long)",
 	  .flags = OPT_OPTARG, .optarg_default = "5m" },
-	OPT_DRY_RUN(), OPT_OUTPUT(),
+	OPT_DRY_RUN(&opt_dry_run), OPT_OUTPUT(&opt_output),
 	OPT_INCLUDE(kube_options), OPT_END(),
 };
 static const struct option list_opts[] = {
-	OPT_OUTPUT(),
+	OPT_OUTPUT(&opt_output),
 	OPT_BOOL(0, "no-headers", &opt_no_headers, "do not print the table header"),
 	OPT_STRING('l', "selector", &opt_selector, "selector", "label selector", COMPLETE_NONE),
 	OPT_BOOL('A', "all-namespaces", &kube_flags.all_namespaces, "list in every namespace you may read"),
 	OPT_INCLUDE(kube_options), OPT_END(),
 };
 static const struct option get_opts[] = {
-	OPT_OUTPUT(),
+	OPT_OUTPUT(&opt_output),
 	OPT_BOOL(0, "no-headers", &opt_no_headers, "do not print the table header"),
 	OPT_INCLUDE(kube_options), OPT_END(),
 };
@@ -69,7 +63,7 @@ static const struct option describe_opts[] = { OPT_INCLUDE(kube_options), OPT_EN
 static const struct option delete_opts[] = {
 	OPT_BOOL('y', "yes", &opt_yes, "do not ask for confirmation"),
 	OPT_BOOL(0, "force", &opt_force, "delete even while pods mount the claim"),
-	OPT_DRY_RUN(),
+	OPT_DRY_RUN(&opt_dry_run),
 	OPT_INCLUDE(kube_options), OPT_END(),
 };
 static const struct option df_opts[] = {
@@ -98,13 +92,6 @@ static const struct option shell_opts[] = {
 };
 
 /* ---- shared helpers ---------------------------------------------------- */
-
-static int dry_run_mode(void)
-{
-	if (!opt_dry_run || !strcmp(opt_dry_run, "none"))
-		return 0;
-	return !strcmp(opt_dry_run, "server") ? 2 : 1;
-}
 
 static int parse_output(enum output_format *fmt)
 {
@@ -464,7 +451,7 @@ static int cmd_create(struct eidf_cmd *cmd, int argc, const char **argv)
 	if (!ns)
 		return EIDF_EXIT_ERROR;
 	cJSON *pvc = pvc_manifest(ns, name, &q);
-	int dry = dry_run_mode();
+	int dry = dry_run_mode(opt_dry_run);
 	if (dry == 1) {
 		output_object(stdout, pvc, fmt == OUT_DEFAULT ? OUT_NAME : fmt);
 		cJSON_Delete(pvc);
@@ -692,7 +679,7 @@ static int cmd_delete(struct eidf_cmd *cmd, int argc, const char **argv)
 	struct kclient *kc = cmd_client(cmd);
 	if (!ns || !kc)
 		return EIDF_EXIT_ERROR;
-	int dry = dry_run_mode();
+	int dry = dry_run_mode(opt_dry_run);
 	struct users u = { 0 };
 	if (load_users(kc, ns, &u)) {
 		eidf_error("cannot check which pods mount the claims: %s", eidf_last_error());
@@ -753,7 +740,7 @@ static void helper_defaults(struct helper_opts *o, const char *pvc, const char *
 	o->mount = mount;
 	o->read_only = ro;
 	o->timeout_ms = timeout_ms(opt_timeout, 600000);
-	o->dry_run = dry_run_mode();
+	o->dry_run = dry_run_mode(opt_dry_run);
 	o->output = opt_output;
 }
 
@@ -829,7 +816,7 @@ static int cmd_df(struct eidf_cmd *cmd, int argc, const char **argv)
 	if (!pvc_from_args(cmd, argc, argv, &ns))
 		return EIDF_EXIT_ERROR;
 	const char *args[] = { "df", HELPER_MOUNT, "", "0", NULL };
-	if (dry_run_mode()) {
+	if (dry_run_mode(opt_dry_run)) {
 		struct helper_opts o = { 0 };
 		helper_defaults(&o, argv[0], HELPER_MOUNT, 1);
 		return helper_dry_run(cmd, ns, &o, NULL, args);
@@ -890,7 +877,7 @@ static int cmd_du(struct eidf_cmd *cmd, int argc, const char **argv)
 	char *depth = xasprintf("%ld", opt_depth);
 	const char *args[] = { "du", HELPER_MOUNT, argc > 1 ? argv[1] : "", depth, NULL };
 	int rc = 0;
-	if (dry_run_mode()) {
+	if (dry_run_mode(opt_dry_run)) {
 		struct helper_opts o = { 0 };
 		helper_defaults(&o, argv[0], HELPER_MOUNT, 1);
 		rc = helper_dry_run(cmd, ns, &o, NULL, args);
@@ -970,7 +957,7 @@ static int cmd_ls(struct eidf_cmd *cmd, int argc, const char **argv)
 	if (!pvc_from_args(cmd, argc, argv, &ns))
 		return EIDF_EXIT_ERROR;
 	const char *args[] = { "ls", HELPER_MOUNT, argc > 1 ? argv[1] : "", "1", NULL };
-	if (dry_run_mode()) {
+	if (dry_run_mode(opt_dry_run)) {
 		struct helper_opts o = { 0 };
 		helper_defaults(&o, argv[0], HELPER_MOUNT, 1);
 		return helper_dry_run(cmd, ns, &o, NULL, args);
@@ -1012,34 +999,12 @@ static int cmd_ls(struct eidf_cmd *cmd, int argc, const char **argv)
 
 /* ---- shell: kubectl exec into a helper Job ---------------------------------- */
 
-/* kubectl flags that select the same cluster, user and namespace as we did. */
-static void push_kube_flags(struct strvec *v, const char *ns)
-{
-	const struct kube_flags *f = &kube_flags;
-	struct { const char *flag, *value; } pass[] = {
-		{ "--kubeconfig", f->kubeconfig }, { "--context", f->context }, { "--cluster", f->cluster },
-		{ "--user", f->user }, { "--server", f->server }, { "--token", f->token },
-		{ "--certificate-authority", f->certificate_authority },
-		{ "--client-certificate", f->client_certificate }, { "--client-key", f->client_key },
-		{ "--tls-server-name", f->tls_server_name }, { "--as", f->as }, { "--as-uid", f->as_uid },
-		{ "--request-timeout", f->request_timeout },
-	};
-	for (size_t i = 0; i < EIDF_ARRAY_SIZE(pass); i++)
-		if (pass[i].value)
-			strvec_pushf(v, "%s=%s", pass[i].flag, pass[i].value);
-	for (size_t i = 0; i < f->as_groups.n; i++)
-		strvec_pushf(v, "--as-group=%s", f->as_groups.v[i]);
-	if (f->insecure_skip_tls_verify == 1)
-		strvec_push(v, "--insecure-skip-tls-verify=true");
-	strvec_pushf(v, "--namespace=%s", ns);
-}
-
 static int run_kubectl_exec(const char *ns, const char *pod, const char *mount)
 {
 	struct strvec v = STRVEC_INIT;
 	const char *kubectl = getenv("EIDF_KUBECTL") ? getenv("EIDF_KUBECTL") : "kubectl";
 	strvec_push(&v, kubectl);
-	push_kube_flags(&v, ns);
+	cmd_kubectl_flags(&v, ns);
 	strvec_push(&v, "exec");
 	strvec_push(&v, isatty(STDIN_FILENO) ? "-it" : "-i");
 	strvec_push(&v, pod);
@@ -1106,7 +1071,7 @@ static int cmd_shell(struct eidf_cmd *cmd, int argc, const char **argv)
 		/* The same cluster/user flags we used, so the hint works as printed. */
 		struct strvec flags = STRVEC_INIT;
 		struct strbuf sb = STRBUF_INIT;
-		push_kube_flags(&flags, ns);
+		cmd_kubectl_flags(&flags, ns);
 		for (size_t i = 0; i < flags.n; i++)
 			if (!starts_with(flags.v[i], "--token="))
 				strbuf_addf(&sb, " %s", flags.v[i]);

@@ -34,6 +34,11 @@ const char *cmd_namespace(struct eidf_cmd *cmd);
 /* Namespace for commands that create objects: refuses "default". */
 const char *cmd_project_namespace(struct eidf_cmd *cmd);
 
+/* kubectl arguments that select the cluster, user and namespace this
+ * command uses (the generic flags as given, then --namespace=ns), so that a
+ * stage can hand a stream to `kubectl exec` and reach the same pod. */
+void cmd_kubectl_flags(struct strvec *argv, const char *ns);
+
 /* Completion: print candidates for argv (the words after the program name,
  * last one being completed) following cobra's __complete protocol. Always 0. */
 int complete_main(const struct stage *st, int argc, const char **argv);

@@ -1,0 +1,20 @@
+/* Option declarations that several stages share, so that --dry-run and -o
+ * read, complete and document the same way everywhere. */
+#ifndef EIDF_STAGE_OPTIONS_H
+#define EIDF_STAGE_OPTIONS_H
+
+#include "eidf/options.h"
+#include "eidf/output.h"
+
+/* Options most stages share, bound to the caller's variable. */
+extern const char *const dry_run_values[];  /* none, client, server */
+#define OPT_DRY_RUN(var) { .type = OPT_TYPE_STRING, .long_name = "dry-run", .value = (var), \
+	.argh = "strategy", .help = "only show what would be sent: client or server", \
+	.flags = OPT_OPTARG, .optarg_default = "client", .enum_values = dry_run_values, \
+	.complete = COMPLETE_ENUM }
+#define OPT_OUTPUT(var) OPT_ENUM('o', "output", (var), "format", \
+	"output format: json, yaml, name or wide", output_formats)
+/* 0: no dry run, 1: client, 2: server (dryRun=All). */
+int dry_run_mode(const char *value);
+
+#endif
