@@ -614,6 +614,23 @@ static int dry_run_mode(void)
 	return !strcmp(opt_dry_run, "server") ? 2 : 1;
 }
 
+/* The docker config with the values of auth, password, identitytoken and
+ * registrytoken in every auths entry replaced by "REDACTED" (caller frees). */
+static char *redacted_docker_config(const char *buf, size_t len)
+{
+	static const char *const keys[] = { "auth", "password", "identitytoken", "registrytoken" };
+	cJSON *j = cJSON_ParseWithLength(buf, len);
+	const cJSON *e;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(j, "auths")) {
+		for (size_t i = 0; i < EIDF_ARRAY_SIZE(keys); i++)
+			if (cJSON_GetObjectItem(e, keys[i]))
+				cJSON_ReplaceItemInObject((cJSON *)e, keys[i], cJSON_CreateString("REDACTED"));
+	}
+	char *out = j ? cJSON_PrintUnformatted(j) : xstrdup("{}");
+	cJSON_Delete(j);
+	return out;
+}
+
 static int run_secret(struct eidf_cmd *cmd, int argc, const char **argv)
 {
 	if (argc != 2 || strcmp(argv[0], "create")) {
@@ -702,17 +719,18 @@ static int run_secret(struct eidf_cmd *cmd, int argc, const char **argv)
 	manifest_set_label(sec, LABEL_MANAGED_BY, MANAGED_BY);
 	manifest_set_label(sec, LABEL_STAGE, "build-context");
 	cJSON_AddStringToObject(sec, "type", "kubernetes.io/dockerconfigjson");
-	char *b64 = base64_encode(cfg.buf, cfg.len);
+	int ret = EIDF_EXIT_ERROR, dry = dry_run_mode();
+	/* A client dry run shows the config with every credential replaced, so
+	 * that the output is still a valid Secret and never a secret. */
+	char *shown = dry == 1 ? redacted_docker_config(cfg.buf, cfg.len) : NULL;
+	char *b64 = shown ? base64_encode(shown, strlen(shown)) : base64_encode(cfg.buf, cfg.len);
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(sec, "data"), ".dockerconfigjson", b64);
 	free(b64);
+	free(shown);
 	memset(cfg.buf, 0, cfg.len);
 	strbuf_release(&cfg);
 
-	int ret = EIDF_EXIT_ERROR, dry = dry_run_mode();
 	if (dry == 1) {
-		/* never print the credentials themselves */
-		cJSON_ReplaceItemInObject(cJSON_GetObjectItem(sec, "data"), ".dockerconfigjson",
-					  cJSON_CreateString("<redacted>"));
 		output_object(stdout, sec, fmt == OUT_DEFAULT ? OUT_YAML : fmt);
 		ret = EIDF_EXIT_OK;
 		goto out;
@@ -760,9 +778,12 @@ static const struct subcommand subcommands[] = {
 	  .options = init_opts, .args_complete = COMPLETE_DIR, .run = run_init },
 	{ .name = "submit", .summary = "build and push the image in the cluster (Kaniko)",
 	  .usage = "--image REG/NAME:TAG [DIR] [-f Dockerfile] [--registry-secret NAME] [--builder-image IMAGE] "
-		   "[--cpu N --memory Q] [--follow|--detach] [--dry-run -o yaml]",
+		   "[--cpu N --memory Q] [--transport auto|secret|exec] [--follow|--detach] [--dry-run -o yaml]",
 	  .description = SUBMIT_DESCRIPTION,
 	  .options = submit_opts, .args_complete = COMPLETE_DIR, .run = run_submit },
+	{ .name = "status", .summary = "where a submitted build is, why it failed; --follow streams it",
+	  .usage = "JOB [--follow] [--timeout DURATION]", .description = STATUS_DESCRIPTION,
+	  .options = status_opts, .args_complete = COMPLETE_NONE, .run = run_status },
 	{ .name = "secret", .summary = "create the registry credentials Secret for submit",
 	  .usage = "create NAME [--from-docker-config PATH | --username U --password-stdin] [--registry R]",
 	  .description = "Creates a kubernetes.io/dockerconfigjson Secret that `submit "

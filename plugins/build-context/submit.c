@@ -1,21 +1,28 @@
-/* build-context submit; see submit.h. */
+/* build-context submit and status; see submit.h and docs/build-context.md. */
 #include "submit.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "context_tar.h"
 #include "eidf/cmd.h"
+#include "eidf/humanize.h"
 #include "eidf/manifest.h"
 #include "eidf/output.h"
 #include "eidf/settings.h"
 
 static const char *const dry_run_values[] = { "none", "client", "server", NULL };
+static const char *const transports[] = { "auto", "secret", "exec", NULL };
 static const char *opt_image, *opt_file, *opt_secret, *opt_builder, *opt_helper, *opt_cpu,
-	*opt_memory, *opt_dry_run, *opt_output, *opt_timeout;
+	*opt_memory, *opt_dry_run, *opt_output, *opt_timeout, *opt_transport, *opt_upload_timeout,
+	*opt_executor_command;
 static int opt_follow, opt_detach, opt_cache;
 static long opt_max_mib = 8;
 
@@ -27,6 +34,9 @@ const struct option submit_opts[] = {
 		   "dockerconfigjson Secret used to push (see `secret create`)", COMPLETE_NONE),
 	OPT_STRING(0, "builder-image", &opt_builder, "image",
 		   "Kaniko executor image (default " SUBMIT_DEFAULT_BUILDER ")", COMPLETE_IMAGE),
+	OPT_STRING(0, "executor-command", &opt_executor_command, "cmd",
+		   "command run in the builder image instead of its entrypoint, split at spaces "
+		   "(custom builders and tests; setting build-context.executor-command)", COMPLETE_NONE),
 	OPT_STRING(0, "helper-image", &opt_helper, "image",
 		   "image of the init container that receives the context (default " SUBMIT_DEFAULT_HELPER ")",
 		   COMPLETE_IMAGE),
@@ -35,8 +45,15 @@ const struct option submit_opts[] = {
 		   COMPLETE_NONE),
 	OPT_BOOL(0, "cache", &opt_cache, "use Kaniko's layer cache (--cache=true)"),
 	OPT_BOOL(0, "follow", &opt_follow, "stream the build log and exit with its result (default)"),
-	OPT_BOOL(0, "detach", &opt_detach, "return once the Job is created"),
-	OPT_INT(0, "max-context", &opt_max_mib, "MiB", "largest gzipped context to send (default 8)", 1, 64),
+	OPT_BOOL(0, "detach", &opt_detach, "return once the Job is created (and the context uploaded)"),
+	OPT_ENUM(0, "transport", &opt_transport, "how",
+		 "how the context reaches the cluster: auto (default: Secrets up to --max-context, "
+		 "else exec), secret or exec", transports),
+	OPT_INT(0, "max-context", &opt_max_mib, "MiB",
+		"largest gzipped context sent through Secrets (default 8)", 1, 64),
+	OPT_STRING(0, "upload-timeout", &opt_upload_timeout, "duration",
+		   "exec transport: limit for the pod to start and the upload to finish (default 10m)",
+		   COMPLETE_NONE),
 	OPT_STRING(0, "timeout", &opt_timeout, "duration", "give up following after this long (default 1h)",
 		   COMPLETE_NONE),
 	{ .type = OPT_TYPE_STRING, .long_name = "dry-run", .value = &opt_dry_run, .argh = "strategy",
@@ -48,10 +65,31 @@ const struct option submit_opts[] = {
 	OPT_END(),
 };
 
-/* The init container's script: join, check, report.  No bash needed. */
-static const char receive_script[] =
+const struct option status_opts[] = {
+	OPT_BOOL(0, "follow", &opt_follow, "stream the build log and exit with its result"),
+	OPT_STRING(0, "timeout", &opt_timeout, "duration", "give up following after this long (default 1h)",
+		   COMPLETE_NONE),
+	OPT_INCLUDE(kube_options),
+	OPT_END(),
+};
+
+/* ---- the objects ------------------------------------------------------------ */
+
+#define CONTEXT_FILE "/workspace/context.tar.gz"
+#define UPLOADED_MARK "/workspace/.context-uploaded"
+
+/* Shared tail of both init container scripts: the digest check. */
+#define CHECK_SCRIPT \
+	"got=$(gzip -dc \"$out\" | sha256sum | cut -d' ' -f1)\n" \
+	"if [ \"$got\" != \"$DIGEST\" ]; then\n" \
+	"  echo \"error: context digest mismatch: received sha256:$got, sent sha256:$DIGEST\" >&2\n" \
+	"  exit 4\n" \
+	"fi\n"
+
+/* The init container's scripts (busybox sh; no bash needed). */
+static const char receive_secret_script[] =
 	"set -eu\n"
-	"out=/workspace/context.tar.gz\n"
+	"out=" CONTEXT_FILE "\n"
 	": > \"$out\"\n"
 	"i=0\n"
 	"while [ \"$i\" -lt \"$CHUNKS\" ]; do\n"
@@ -60,12 +98,43 @@ static const char receive_script[] =
 	"  cat \"$f\" >> \"$out\"\n"
 	"  i=$((i+1))\n"
 	"done\n"
-	"got=$(gzip -dc \"$out\" | sha256sum | cut -d' ' -f1)\n"
-	"if [ \"$got\" != \"$DIGEST\" ]; then\n"
-	"  echo \"error: context digest mismatch: received sha256:$got, sent sha256:$DIGEST\" >&2\n"
-	"  exit 4\n"
-	"fi\n"
+	CHECK_SCRIPT
 	"echo \"context sha256:$got received in $CHUNKS chunk(s)\"\n";
+
+static const char receive_exec_script[] =
+	"set -eu\n"
+	"out=" CONTEXT_FILE "\n"
+	"echo \"waiting up to ${UPLOAD_TIMEOUT}s for the build context (kubectl exec -i)\"\n"
+	"n=0\n"
+	"while [ ! -f " UPLOADED_MARK " ]; do\n"
+	"  if [ \"$n\" -ge \"$UPLOAD_TIMEOUT\" ]; then\n"
+	"    echo \"error: no build context was uploaded within ${UPLOAD_TIMEOUT}s\" >&2\n"
+	"    exit 5\n"
+	"  fi\n"
+	"  sleep 1\n"
+	"  n=$((n+1))\n"
+	"done\n"
+	CHECK_SCRIPT
+	"echo \"context sha256:$got received through kubectl exec\"\n";
+
+char *submit_exec_receive_command(unsigned long long size)
+{
+	/* The mark is written only for a complete upload, so an interrupted
+	 * stream never reaches the digest check as a truncated file. */
+	return xasprintf("set -e; p=" CONTEXT_FILE ".part; cat > \"$p\"; n=$(wc -c < \"$p\"); "
+			 "if [ \"$n\" -ne %llu ]; then echo \"error: received $n of %llu bytes\" >&2; exit 3; fi; "
+			 "mv \"$p\" " CONTEXT_FILE "; : > " UPLOADED_MARK "; echo \"received $n bytes\"",
+			 size, size);
+}
+
+static void label_common(cJSON *obj, const struct submit_spec *s)
+{
+	manifest_set_label(obj, LABEL_MANAGED_BY, MANAGED_BY);
+	manifest_set_label(obj, LABEL_STAGE, "build-context");
+	manifest_set_label(obj, LABEL_RUN, s->run_id);
+	if (s->eidf_user)
+		manifest_set_label(obj, LABEL_EIDF_USER, s->eidf_user);
+}
 
 cJSON *submit_objects(const struct submit_spec *s, const void *gz, size_t len)
 {
@@ -73,7 +142,7 @@ cJSON *submit_objects(const struct submit_spec *s, const void *gz, size_t len)
 	cJSON_AddStringToObject(list, "apiVersion", "v1");
 	cJSON_AddStringToObject(list, "kind", "List");
 	cJSON *items = cJSON_AddArrayToObject(list, "items");
-	size_t nchunks = len ? (len + SUBMIT_CHUNK - 1) / SUBMIT_CHUNK : 1;
+	size_t nchunks = s->exec_transport ? 0 : len ? (len + SUBMIT_CHUNK - 1) / SUBMIT_CHUNK : 1;
 
 	for (size_t i = 0; i < nchunks; i++) {
 		size_t off = i * SUBMIT_CHUNK, n = len - off < SUBMIT_CHUNK ? len - off : SUBMIT_CHUNK;
@@ -88,9 +157,7 @@ cJSON *submit_objects(const struct submit_spec *s, const void *gz, size_t len)
 		free(name);
 		if (s->namespace)
 			cJSON_AddStringToObject(md, "namespace", s->namespace);
-		manifest_set_label(sec, LABEL_MANAGED_BY, MANAGED_BY);
-		manifest_set_label(sec, LABEL_STAGE, "build-context");
-		manifest_set_label(sec, LABEL_RUN, s->run_id);
+		label_common(sec, s);
 		manifest_set_annotation(sec, "eidf.ac.uk/context-digest", s->digest);
 		cJSON_AddStringToObject(sec, "type", "Opaque");
 		char *b64 = base64_encode((const char *)gz + (len ? off : 0), n);
@@ -100,22 +167,30 @@ cJSON *submit_objects(const struct submit_spec *s, const void *gz, size_t len)
 	}
 
 	struct job_policy pol = {
-		.namespace = s->namespace, .queue = s->queue, .stage = "build-context",
+		.namespace = s->namespace, .queue = s->queue, .stage = "build-context", .eidf_user = s->eidf_user,
 		.run_id = s->run_id, .ttl_seconds = s->ttl_seconds, .backoff_limit = 0,
 	};
 	cJSON *job = manifest_job(&pol, "build-context-");
 	manifest_set_annotation(job, "eidf.ac.uk/context-digest", s->digest);
 	manifest_set_annotation(job, "eidf.ac.uk/image", s->image);
+	manifest_set_annotation(job, "eidf.ac.uk/context-transport", s->exec_transport ? "exec" : "secret");
 
 	struct container_resources small = { "100m", NULL, "256Mi", NULL, 0 };
-	cJSON *recv = manifest_container("receive-context", s->helper_image, &small);
+	cJSON *recv = manifest_container(SUBMIT_RECEIVER, s->helper_image, &small);
 	cJSON *cmdv = cJSON_AddArrayToObject(recv, "command");
 	cJSON_AddItemToArray(cmdv, cJSON_CreateString("sh"));
 	cJSON_AddItemToArray(cmdv, cJSON_CreateString("-c"));
-	cJSON_AddItemToArray(cmdv, cJSON_CreateString(receive_script));
-	char *nc = xasprintf("%zu", nchunks);
-	manifest_add_env(recv, "CHUNKS", nc);
-	free(nc);
+	cJSON_AddItemToArray(cmdv, cJSON_CreateString(s->exec_transport ? receive_exec_script
+									: receive_secret_script));
+	if (s->exec_transport) {
+		char *t = xasprintf("%ld", s->upload_timeout_s);
+		manifest_add_env(recv, "UPLOAD_TIMEOUT", t);
+		free(t);
+	} else {
+		char *nc = xasprintf("%zu", nchunks);
+		manifest_add_env(recv, "CHUNKS", nc);
+		free(nc);
+	}
 	manifest_add_env(recv, "DIGEST", s->digest);
 	manifest_add_mount(recv, "workspace", "/workspace", 0);
 	for (size_t i = 0; i < nchunks; i++) {
@@ -134,8 +209,13 @@ cJSON *submit_objects(const struct submit_spec *s, const void *gz, size_t len)
 
 	struct container_resources big = { s->cpu, NULL, s->memory, NULL, 0 };
 	cJSON *build = manifest_container("build", s->builder_image, &big);
+	if (s->executor_command && s->executor_command[0]) {
+		cJSON *c = cJSON_AddArrayToObject(build, "command");
+		for (const char *const *a = s->executor_command; *a; a++)
+			cJSON_AddItemToArray(c, cJSON_CreateString(*a));
+	}
 	cJSON *args = cJSON_AddArrayToObject(build, "args");
-	cJSON_AddItemToArray(args, cJSON_CreateString("--context=tar:///workspace/context.tar.gz"));
+	cJSON_AddItemToArray(args, cJSON_CreateString("--context=tar://" CONTEXT_FILE));
 	char *a = xasprintf("--dockerfile=%s", s->dockerfile);
 	cJSON_AddItemToArray(args, cJSON_CreateString(a));
 	free(a);
@@ -147,6 +227,7 @@ cJSON *submit_objects(const struct submit_spec *s, const void *gz, size_t len)
 		cJSON_AddItemToArray(args, cJSON_CreateString("--cache=true"));
 	manifest_add_mount(build, "workspace", "/workspace", 0);
 	if (s->registry_secret) {
+		/* Kaniko reads $DOCKER_CONFIG/config.json, DOCKER_CONFIG=/kaniko/.docker */
 		manifest_add_mount(build, "docker-config", "/kaniko/.docker", 1);
 		cJSON *v = cJSON_CreateObject();
 		cJSON_AddStringToObject(v, "name", "docker-config");
@@ -165,24 +246,68 @@ cJSON *submit_objects(const struct submit_spec *s, const void *gz, size_t len)
 	return list;
 }
 
-/* ---- running it ----------------------------------------------------------- */
+/* ---- the context, in a temporary file ----------------------------------------- */
 
-struct membuf {
-	struct strbuf sb;
-	size_t max;
+struct tmpout {
+	int fd;
+	uint64_t len, max; /* max 0: no limit */
 };
 
-static int to_mem(const void *d, size_t n, void *ud)
+static int to_tmp(const void *d, size_t n, void *ud)
 {
-	struct membuf *m = ud;
-	if (m->sb.len + n > m->max) {
-		eidf_set_error("the gzipped context is over %zu MiB, the most submit sends through Secrets; "
-			       "trim it with .dockerignore (see `kubectl eidf build-context --summary`) or "
-			       "raise --max-context", m->max >> 20);
+	struct tmpout *t = ud;
+	if (t->max && t->len + n > t->max) {
+		eidf_set_error("the gzipped context is over %llu MiB, the most submit sends through Secrets; "
+			       "use --transport exec (or auto), trim it with .dockerignore (see "
+			       "`kubectl eidf build-context --summary`) or raise --max-context",
+			       (unsigned long long)(t->max >> 20));
 		return -1;
 	}
-	strbuf_add(&m->sb, d, n);
+	const char *p = d;
+	while (n) {
+		ssize_t w = write(t->fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			eidf_set_error("writing the context to a temporary file: %s", strerror(errno));
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+		t->len += (uint64_t)w;
+	}
 	return 0;
+}
+
+static int tmp_open(void)
+{
+	const char *dir = getenv("TMPDIR");
+	char *path = xasprintf("%s/kubectl-eidf-context-XXXXXX", dir && *dir ? dir : "/tmp");
+	int fd = mkstemp(path);
+	if (fd < 0)
+		eidf_set_error("cannot create a temporary file in %s: %s", dir && *dir ? dir : "/tmp",
+			       strerror(errno));
+	else
+		unlink(path); /* gone when we exit, whatever happens */
+	free(path);
+	return fd;
+}
+
+static int read_all_fd(int fd, struct strbuf *sb)
+{
+	char buf[65536];
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -1;
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (!n)
+			return 0;
+		strbuf_add(sb, buf, (size_t)n);
+	}
 }
 
 static void random_id(char out[9])
@@ -198,6 +323,136 @@ static void random_id(char out[9])
 	snprintf(out, 9, "%02x%02x%02x%02x", b[0], b[1], b[2], b[3]);
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+/* ---- the pod, as far as following a build is concerned ------------------------ */
+
+enum cstate { C_NONE, C_WAITING, C_RUNNING, C_DONE };
+
+struct pod_view {
+	char *name;
+	char *phase;
+	char *unschedulable;  /* PodScheduled=False message */
+	enum cstate recv, build;
+	long recv_code, build_code;
+	char *recv_waiting, *build_waiting; /* waiting reasons, e.g. ErrImagePull */
+	char *build_message;
+};
+
+static void pod_view_release(struct pod_view *v)
+{
+	free(v->name);
+	free(v->phase);
+	free(v->unschedulable);
+	free(v->recv_waiting);
+	free(v->build_waiting);
+	free(v->build_message);
+	memset(v, 0, sizeof(*v));
+}
+
+static enum cstate container_state(const cJSON *cs, long *code, char **waiting, char **message)
+{
+	if (json_get(cs, "state.terminated")) {
+		*code = json_long(cs, "state.terminated.exitCode", 0);
+		if (message && json_str(cs, "state.terminated.message"))
+			*message = xstrdup(json_str(cs, "state.terminated.message"));
+		return C_DONE;
+	}
+	if (json_get(cs, "state.running"))
+		return C_RUNNING;
+	if (waiting && json_str(cs, "state.waiting.reason")) {
+		const char *r = json_str(cs, "state.waiting.reason"), *m = json_str(cs, "state.waiting.message");
+		*waiting = m ? xasprintf("%s: %s", r, m) : xstrdup(r);
+	}
+	return cs ? C_WAITING : C_NONE;
+}
+
+/* The newest pod of the run; 0 found, 1 none, -1 API error. */
+static int pod_view_get(struct kclient *kc, const char *ns, const char *run_id, struct pod_view *v)
+{
+	char *sel = xasprintf("%s=%s", LABEL_RUN, run_id);
+	struct klist_opts lo = { .label_selector = sel };
+	cJSON *pods = NULL;
+	int rc = kclient_list(kc, &KRES_PODS, ns, &lo, &pods);
+	free(sel);
+	pod_view_release(v);
+	if (rc < 0)
+		return -1;
+	const cJSON *p = NULL, *it;
+	cJSON_ArrayForEach(it, json_get(pods, "items")) {
+		const char *ts = json_str(it, "metadata.creationTimestamp");
+		if (!p || (ts && json_str(p, "metadata.creationTimestamp") &&
+			   strcmp(ts, json_str(p, "metadata.creationTimestamp")) > 0))
+			p = it;
+	}
+	if (!p) {
+		cJSON_Delete(pods);
+		return 1;
+	}
+	v->name = xstrdup(json_str(p, "metadata.name"));
+	v->phase = xstrdup(json_str(p, "status.phase"));
+	const cJSON *c;
+	cJSON_ArrayForEach(c, json_get(p, "status.conditions")) {
+		const char *t = json_str(c, "type"), *st = json_str(c, "status");
+		if (t && st && !strcmp(t, "PodScheduled") && !strcmp(st, "False") && json_str(c, "message"))
+			v->unschedulable = xstrdup(json_str(c, "message"));
+	}
+	const cJSON *cs;
+	cJSON_ArrayForEach(cs, json_get(p, "status.initContainerStatuses"))
+		if (json_str(cs, "name") && !strcmp(json_str(cs, "name"), SUBMIT_RECEIVER))
+			v->recv = container_state(cs, &v->recv_code, &v->recv_waiting, NULL);
+	cJSON_ArrayForEach(cs, json_get(p, "status.containerStatuses"))
+		if (json_str(cs, "name") && !strcmp(json_str(cs, "name"), "build"))
+			v->build = container_state(cs, &v->build_code, &v->build_waiting, &v->build_message);
+	cJSON_Delete(pods);
+	return 0;
+}
+
+/* Job state: 0 running, 1 complete, 2 failed (reason copied), -1 error. */
+static int job_state(struct kclient *kc, const char *ns, const char *job, int *suspended, char **why)
+{
+	cJSON *j = NULL;
+	if (kclient_get(kc, &KRES_JOBS, ns, job, &j) < 0)
+		return -1;
+	int done = 0;
+	const cJSON *c;
+	cJSON_ArrayForEach(c, json_get(j, "status.conditions")) {
+		const char *t = json_str(c, "type"), *st = json_str(c, "status");
+		if (!t || !st || strcmp(st, "True"))
+			continue;
+		if (!strcmp(t, "Complete"))
+			done = 1;
+		else if (!strcmp(t, "Failed")) {
+			done = 2;
+			if (why && !*why && json_str(c, "message"))
+				*why = xstrdup(json_str(c, "message"));
+		}
+	}
+	if (suspended) {
+		const cJSON *s = json_get(j, "spec.suspend");
+		*suspended = cJSON_IsTrue(s);
+	}
+	cJSON_Delete(j);
+	return done;
+}
+
+static int to_strbuf(const char *data, size_t len, void *ud)
+{
+	strbuf_add(ud, data, len);
+	return 0;
+}
+
 static int log_to_stdout(const char *data, size_t len, void *ud)
 {
 	(void)ud;
@@ -206,86 +461,408 @@ static int log_to_stdout(const char *data, size_t len, void *ud)
 	return 0;
 }
 
-/* Wait for the build: 0 succeeded, 1 failed (message printed), -1 error. */
-static int follow_build(struct kclient *kc, const char *ns, const char *job, const char *run_id, long timeout_ms)
+/* The last line starting with "error:" in a log (without the prefix),
+ * else its last line. */
+static char *log_reason(const char *log)
 {
-	char *sel = xasprintf("%s=%s", LABEL_RUN, run_id);
-	struct klist_opts lo = { .label_selector = sel };
-	time_t start = time(NULL);
-	int streamed = 0, ret = -1;
-	for (;;) {
-		if (timeout_ms > 0 && (long)(time(NULL) - start) * 1000 > timeout_ms) {
-			eidf_error("timed out following job/%s; it keeps running: kubectl logs -f job/%s -c build -n %s",
-				   job, job, ns);
-			break;
+	const char *best = NULL, *last = NULL, *p = log;
+	size_t best_len = 0, last_len = 0;
+	while (*p) {
+		const char *e = strchr(p, '\n');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (n) {
+			last = p;
+			last_len = n;
+			if (n >= 6 && !strncmp(p, "error:", 6)) {
+				best = p + 6;
+				best_len = n - 6;
+				while (best_len && *best == ' ') {
+					best++;
+					best_len--;
+				}
+			}
 		}
-		cJSON *j = NULL;
-		if (kclient_get(kc, &KRES_JOBS, ns, job, &j) < 0) {
+		p += n + (e ? 1 : 0);
+	}
+	if (best)
+		return xstrndup(best, best_len);
+	return last ? xstrndup(last, last_len) : NULL;
+}
+
+/* The receive-context failure: its log to stderr, one error line naming
+ * the step and the reason. */
+static void report_receive_failure(struct kclient *kc, const char *ns, const struct pod_view *v)
+{
+	struct strbuf log = STRBUF_INIT;
+	struct klog_opts o = { .container = SUBMIT_RECEIVER, .tail_lines = 20 };
+	if (kclient_logs(kc, ns, v->name, &o, to_strbuf, &log) == 0 && log.len) {
+		fputs("--- log of init container " SUBMIT_RECEIVER " ---\n", stderr);
+		fwrite(log.buf, 1, log.len, stderr);
+		if (log.buf[log.len - 1] != '\n')
+			fputc('\n', stderr);
+	}
+	char *why = log.len ? log_reason(log.buf) : NULL;
+	eidf_error("receiving the build context failed in pod %s (init container " SUBMIT_RECEIVER
+		   ", exit code %ld): %s", v->name, v->recv_code, why ? why : "no log");
+	free(why);
+	strbuf_release(&log);
+}
+
+/* Follow (or, follow == 0, describe) a build.  Returns the exit code:
+ * 0 succeeded, the executor's exit code when it failed, 1 otherwise. */
+static int follow_build(struct kclient *kc, const char *ns, const char *job, const char *run_id,
+			long timeout_ms, int follow)
+{
+	int64_t start = now_ms();
+	int streamed = 0, ret = EIDF_EXIT_ERROR, said_queued = 0;
+	char *said_waiting = NULL;
+	struct pod_view v = { 0 };
+	for (;;) {
+		int suspended = 0;
+		char *why = NULL;
+		int done = job_state(kc, ns, job, &suspended, &why);
+		if (done < 0) {
 			eidf_error("%s", eidf_last_error());
 			break;
 		}
-		const cJSON *conds = json_get(j, "status.conditions");
-		const cJSON *c;
-		int done = 0;
-		cJSON_ArrayForEach(c, conds) {
-			const char *t = json_str(c, "type"), *st = json_str(c, "status");
-			if (!t || !st || strcmp(st, "True"))
-				continue;
-			if (!strcmp(t, "Complete"))
-				done = 1;
-			else if (!strcmp(t, "Failed"))
-				done = 2;
-		}
-		cJSON_Delete(j);
-		cJSON *pods = NULL;
-		const char *pod = NULL;
-		const char *init_fail = NULL, *phase = NULL;
-		int build_started = 0;
-		if (kclient_list(kc, &KRES_PODS, ns, &lo, &pods) == 0) {
-			const cJSON *p = cJSON_GetArrayItem(json_get(pods, "items"), 0);
-			pod = json_str(p, "metadata.name");
-			phase = json_str(p, "status.phase");
-			const cJSON *cs;
-			cJSON_ArrayForEach(cs, json_get(p, "status.initContainerStatuses")) {
-				long code = json_long(cs, "state.terminated.exitCode", 0);
-				if (code)
-					init_fail = "receive-context";
-			}
-			cJSON_ArrayForEach(cs, json_get(p, "status.containerStatuses")) {
-				if (json_get(cs, "state.running") || json_get(cs, "state.terminated"))
-					build_started = 1;
-			}
-		}
-		if (pod && init_fail && !streamed) {
-			struct klog_opts o = { .container = "receive-context", .tail_lines = 20 };
-			eidf_error("receiving the context failed in pod %s (init container receive-context):", pod);
-			kclient_logs(kc, ns, pod, &o, log_to_stdout, NULL);
-			cJSON_Delete(pods);
-			ret = 1;
+		int pr = pod_view_get(kc, ns, run_id, &v);
+		if (pr < 0) {
+			eidf_error("%s", eidf_last_error());
+			free(why);
 			break;
 		}
-		if (pod && build_started && !streamed) {
+		if (pr == 0 && v.recv == C_DONE && v.recv_code != 0) {
+			report_receive_failure(kc, ns, &v);
+			free(why);
+			break;
+		}
+		if (pr == 0 && (v.build == C_RUNNING || v.build == C_DONE) && !streamed && follow) {
 			struct klog_opts o = { .container = "build", .follow = 1, .tail_lines = -1 };
 			streamed = 1;
-			if (kclient_logs(kc, ns, pod, &o, log_to_stdout, NULL) < 0)
-				eidf_warning("log stream ended: %s", eidf_last_error());
+			if (kclient_logs(kc, ns, v.name, &o, log_to_stdout, NULL) < 0)
+				eidf_warning("the build log stream ended early: %s", eidf_last_error());
+			free(why);
+			continue; /* re-read the state the stream ended in */
 		}
-		cJSON_Delete(pods);
-		if (done) {
-			if (done == 1) {
-				printf("job/%s: build succeeded\n", job);
-				ret = 0;
-			} else {
-				eidf_error("job/%s: build failed (pod phase %s); see kubectl logs job/%s -c build -n %s",
-					   job, phase ? phase : "unknown", job, ns);
-				ret = 1;
-			}
+		if (done == 1) {
+			fprintf(follow ? stderr : stdout, "job/%s: build succeeded\n", job);
+			ret = EIDF_EXIT_OK;
+			free(why);
 			break;
 		}
-		sleep(1);
+		if (done == 2) {
+			if (pr == 0 && v.build == C_DONE) {
+				eidf_error("job/%s: the build failed: container build exited with code %ld%s%s; "
+					   "log: kubectl logs job/%s -c build -n %s", job, v.build_code,
+					   v.build_message ? ": " : "", v.build_message ? v.build_message : "", job, ns);
+				ret = v.build_code > 0 && v.build_code < 256 ? (int)v.build_code : EIDF_EXIT_ERROR;
+			} else {
+				eidf_error("job/%s failed: %s", job, why ? why : "no reason given");
+			}
+			free(why);
+			break;
+		}
+		free(why);
+		/* still going: say what it waits for, once per reason */
+		const char *wait_msg = NULL;
+		char *tmp = NULL;
+		if (pr == 1 && suspended && !said_queued) {
+			fprintf(stderr, "job/%s: queued (waiting for Kueue to admit it)\n", job);
+			said_queued = 1;
+		} else if (pr == 0 && v.unschedulable) {
+			wait_msg = tmp = xasprintf("pod %s is not scheduled: %s", v.name, v.unschedulable);
+		} else if (pr == 0 && v.recv_waiting) {
+			wait_msg = tmp = xasprintf("pod %s, init container " SUBMIT_RECEIVER ": %s", v.name,
+						   v.recv_waiting);
+		} else if (pr == 0 && v.build_waiting && v.recv == C_DONE) {
+			wait_msg = tmp = xasprintf("pod %s, container build: %s", v.name, v.build_waiting);
+		}
+		if (wait_msg && (!said_waiting || strcmp(said_waiting, wait_msg))) {
+			fprintf(stderr, "job/%s: waiting: %s\n", job, wait_msg);
+			free(said_waiting);
+			said_waiting = xstrdup(wait_msg);
+		}
+		free(tmp);
+		if (!follow) {
+			const char *st = pr == 1 ? (suspended ? "queued" : "starting")
+				: v.recv != C_DONE ? "receiving the context" : "building";
+			printf("job/%s: %s%s%s\n", job, st, pr == 0 ? " in pod " : "", pr == 0 ? v.name : "");
+			ret = EIDF_EXIT_OK;
+			break;
+		}
+		if (timeout_ms > 0 && now_ms() - start > timeout_ms) {
+			eidf_error("timed out following job/%s; it keeps running: kubectl eidf build-context "
+				   "status --follow %s -n %s", job, job, ns);
+			break;
+		}
+		sleep_ms(1000);
 	}
-	free(sel);
+	free(said_waiting);
+	pod_view_release(&v);
 	return ret;
+}
+
+/* ---- the exec transport ------------------------------------------------------- */
+
+/* Wait until the init container runs: 0 (pod name in *pod), -1 error. */
+static int wait_for_receiver(struct kclient *kc, const char *ns, const char *job, const char *run_id,
+			     int64_t deadline, char **pod)
+{
+	struct pod_view v = { 0 };
+	char *said = NULL;
+	int ret = -1;
+	for (;;) {
+		int suspended = 0;
+		char *why = NULL;
+		int done = job_state(kc, ns, job, &suspended, &why);
+		if (done < 0)
+			break;
+		if (done) {
+			eidf_set_error("job/%s ended before the context was uploaded: %s", job,
+				       why ? why : done == 1 ? "complete" : "failed");
+			free(why);
+			break;
+		}
+		free(why);
+		int pr = pod_view_get(kc, ns, run_id, &v);
+		if (pr < 0)
+			break;
+		if (pr == 0 && v.recv == C_RUNNING) {
+			*pod = xstrdup(v.name);
+			ret = 0;
+			break;
+		}
+		if (pr == 0 && v.recv == C_DONE) {
+			eidf_set_error("init container " SUBMIT_RECEIVER " of pod %s ended (exit code %ld) before "
+				       "the context was uploaded", v.name, v.recv_code);
+			break;
+		}
+		char *msg = pr == 1 ? xasprintf(suspended ? "queued (waiting for Kueue to admit job/%s)"
+						: "waiting for the pod of job/%s", job)
+			: v.unschedulable ? xasprintf("pod %s is not scheduled: %s", v.name, v.unschedulable)
+			: v.recv_waiting ? xasprintf("pod %s: %s", v.name, v.recv_waiting)
+			: xasprintf("waiting for pod %s to start", v.name);
+		if (!said || strcmp(said, msg)) {
+			fprintf(stderr, "%s\n", msg);
+			free(said);
+			said = msg;
+		} else {
+			free(msg);
+		}
+		if (now_ms() > deadline) {
+			eidf_set_error("waiting for the init container " SUBMIT_RECEIVER " of job/%s to start: "
+				       "timed out (last state: %s); raise --upload-timeout", job, said);
+			break;
+		}
+		sleep_ms(500);
+	}
+	free(said);
+	pod_view_release(&v);
+	return ret;
+}
+
+/* Keep the tail of kubectl's output for the error message. */
+static void keep_tail(struct strbuf *sb, const char *d, size_t n)
+{
+	strbuf_add(sb, d, n);
+	if (sb->len > 8192) {
+		size_t cut = sb->len - 4096;
+		memmove(sb->buf, sb->buf + cut, sb->len - cut);
+		sb->len -= cut;
+		sb->buf[sb->len] = '\0';
+	}
+}
+
+static char *last_line(const struct strbuf *sb)
+{
+	size_t e = sb->len;
+	while (e && (sb->buf[e - 1] == '\n' || sb->buf[e - 1] == '\r' || sb->buf[e - 1] == ' '))
+		e--;
+	size_t b = e;
+	while (b && sb->buf[b - 1] != '\n')
+		b--;
+	return e > b ? xstrndup(sb->buf + b, e - b) : xstrdup("no output");
+}
+
+/* Stream the file fd (size bytes) into `kubectl exec -i POD -c receive-context`.
+ * 0 or -1 with an error naming the step. */
+static int upload_exec(const char *ns, const char *pod, int fd, uint64_t size, int64_t deadline)
+{
+	const char *kubectl = getenv("EIDF_KUBECTL") && *getenv("EIDF_KUBECTL") ? getenv("EIDF_KUBECTL") : "kubectl";
+	struct strvec v = STRVEC_INIT;
+	strvec_push(&v, kubectl);
+	cmd_kubectl_flags(&v, ns);
+	strvec_push(&v, "exec");
+	strvec_push(&v, "-i");
+	strvec_push(&v, pod);
+	strvec_push(&v, "-c");
+	strvec_push(&v, SUBMIT_RECEIVER);
+	strvec_push(&v, "--");
+	strvec_push(&v, "sh");
+	strvec_push(&v, "-c");
+	strvec_push_owned(&v, submit_exec_receive_command((unsigned long long)size));
+
+	int in[2], out[2];
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
+		eidf_set_error("uploading build context to pod %s: pipe: %s", pod, strerror(errno));
+		strvec_clear(&v);
+		return -1;
+	}
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe;
+	sigaction(SIGPIPE, &ign, &old_pipe);
+	pid_t pid = fork();
+	if (pid == 0) {
+		sigaction(SIGPIPE, &old_pipe, NULL);
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		dup2(out[1], 2);
+		execvp(kubectl, v.v);
+		fprintf(stderr, "cannot run %s: %s\n", kubectl, strerror(errno));
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	strvec_clear(&v);
+	if (pid < 0) {
+		eidf_set_error("uploading build context to pod %s: fork: %s", pod, strerror(errno));
+		close(in[1]);
+		close(out[0]);
+		sigaction(SIGPIPE, &old_pipe, NULL);
+		return -1;
+	}
+	fcntl(in[1], F_SETFL, O_NONBLOCK);
+	lseek(fd, 0, SEEK_SET);
+
+	struct progress *pg = progress_new(stderr, "uploading context", size);
+	struct strbuf tail = STRBUF_INIT;
+	char buf[65536];
+	size_t have = 0, off = 0;
+	uint64_t sent = 0;
+	int eof = 0, wfd = in[1], rfd = out[0], timed_out = 0, write_err = 0;
+	while (rfd >= 0) {
+		if (!eof && have == off) {
+			ssize_t n = read(fd, buf, sizeof(buf));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				eof = 1;
+				close(wfd);
+				wfd = -1;
+			} else {
+				have = (size_t)n;
+				off = 0;
+			}
+		}
+		struct pollfd p[2] = { { rfd, POLLIN, 0 }, { wfd, POLLOUT, 0 } };
+		int np = wfd >= 0 ? 2 : 1;
+		if (now_ms() > deadline) {
+			timed_out = 1;
+			break;
+		}
+		if (poll(p, (nfds_t)np, 200) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents) {
+			char ob[4096];
+			ssize_t n = read(rfd, ob, sizeof(ob));
+			if (n > 0) {
+				keep_tail(&tail, ob, (size_t)n);
+			} else if (n == 0 || errno != EINTR) {
+				close(rfd);
+				rfd = -1;
+			}
+		}
+		if (np == 2 && p[1].revents) {
+			ssize_t w = write(wfd, buf + off, have - off);
+			if (w > 0) {
+				off += (size_t)w;
+				sent += (uint64_t)w;
+				progress_update(pg, sent, NULL);
+			} else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+				write_err = 1; /* kubectl went away; its output says why */
+				close(wfd);
+				wfd = -1;
+				eof = 1;
+			}
+		}
+	}
+	if (wfd >= 0)
+		close(wfd);
+	if (rfd >= 0)
+		close(rfd);
+	int status = 0;
+	if (timed_out) {
+		kill(pid, SIGTERM);
+		for (int i = 0; i < 20 && waitpid(pid, &status, WNOHANG) == 0; i++)
+			sleep_ms(100);
+		if (waitpid(pid, &status, WNOHANG) == 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+		}
+	} else {
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+	sigaction(SIGPIPE, &old_pipe, NULL);
+	int ok = !timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0 && sent == size;
+	char *done = human_bytes(sent);
+	progress_done(pg, ok ? "done" : "failed");
+	int ret = 0;
+	if (timed_out) {
+		char *total = human_bytes(size);
+		eidf_set_error("uploading build context to pod %s (container " SUBMIT_RECEIVER "): timed out "
+			       "after sending %s of %s; raise --upload-timeout", pod, done, total);
+		free(total);
+		ret = -1;
+	} else if (!ok) {
+		char *why = last_line(&tail);
+		if (WIFEXITED(status))
+			eidf_set_error("uploading build context to pod %s (container " SUBMIT_RECEIVER "): kubectl "
+				       "exec failed (exit code %d%s): %s", pod, WEXITSTATUS(status),
+				       write_err ? ", stdin closed early" : "", why);
+		else
+			eidf_set_error("uploading build context to pod %s (container " SUBMIT_RECEIVER "): kubectl "
+				       "exec killed by signal %d: %s", pod, WTERMSIG(status), why);
+		free(why);
+		ret = -1;
+	}
+	free(done);
+	strbuf_release(&tail);
+	return ret;
+}
+
+/* ---- submit ------------------------------------------------------------------- */
+
+static void split_words(const char *s, struct strvec *out)
+{
+	while (s && *s) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		size_t n = strcspn(s, " \t");
+		if (n)
+			strvec_push_owned(out, xstrndup(s, n));
+		s += n;
+	}
+}
+
+static void own_secrets(struct kclient *kc, const char *ns, cJSON *items, int n, const char *jname,
+			const char *uid)
+{
+	/* The Secrets go when the Job goes (garbage collection by ownerReferences). */
+	for (int i = 0; i < n; i++) {
+		cJSON *patch = cJSON_CreateObject();
+		cJSON *ref = cJSON_CreateObject();
+		cJSON_AddStringToObject(ref, "apiVersion", "batch/v1");
+		cJSON_AddStringToObject(ref, "kind", "Job");
+		cJSON_AddStringToObject(ref, "name", jname);
+		cJSON_AddStringToObject(ref, "uid", uid);
+		cJSON *refs = cJSON_AddArrayToObject(cJSON_AddObjectToObject(patch, "metadata"), "ownerReferences");
+		cJSON_AddItemToArray(refs, ref);
+		const char *sn = json_str(cJSON_GetArrayItem(items, i), "metadata.name");
+		if (kclient_patch_merge(kc, &KRES_SECRETS, ns, sn, patch, NULL) < 0)
+			eidf_warning("could not make secret/%s owned by job/%s (delete it yourself when the build "
+				     "is done): %s", sn, jname, eidf_last_error());
+		cJSON_Delete(patch);
+	}
 }
 
 int run_submit(struct eidf_cmd *cmd, int argc, const char **argv)
@@ -309,29 +886,59 @@ int run_submit(struct eidf_cmd *cmd, int argc, const char **argv)
 		eidf_error("invalid --timeout \"%s\": use a duration such as 30m", opt_timeout);
 		return EIDF_EXIT_USAGE;
 	}
+	long upload_timeout = opt_upload_timeout ? parse_duration_ms(opt_upload_timeout) : 600L * 1000;
+	if (upload_timeout <= 0) {
+		eidf_error("invalid --upload-timeout \"%s\": use a duration such as 10m", opt_upload_timeout);
+		return EIDF_EXIT_USAGE;
+	}
+	const char *transport = opt_transport ? opt_transport : setting("build-context.transport", "auto");
+	if (strcmp(transport, "auto") && strcmp(transport, "secret") && strcmp(transport, "exec")) {
+		eidf_error("invalid transport \"%s\" (setting build-context.transport): use auto, secret or exec",
+			   transport);
+		return EIDF_EXIT_USAGE;
+	}
 	const char *ns = cmd_project_namespace(cmd);
 	if (!ns)
 		return EIDF_EXIT_ERROR;
 
-	struct membuf mb = { STRBUF_INIT, (size_t)opt_max_mib << 20 };
+	struct tmpout t = { -1, 0, 0 };
+	t.fd = tmp_open();
+	if (t.fd < 0) {
+		eidf_error("%s", eidf_last_error());
+		return EIDF_EXIT_ERROR;
+	}
+	uint64_t max_secret = (uint64_t)opt_max_mib << 20;
+	if (!strcmp(transport, "secret"))
+		t.max = max_secret;
 	struct bctx_opts o = { 0 };
 	o.dir = argc ? argv[0] : ".";
 	o.dockerfile = opt_file;
 	o.use_ignore = 1;
-	o.write = to_mem;
-	o.write_ud = &mb;
+	o.write = to_tmp;
+	o.write_ud = &t;
 	struct bctx_result r;
 	if (bctx_build(&o, &r) < 0) {
 		eidf_error("building the context: %s", eidf_last_error());
-		strbuf_release(&mb.sb);
+		close(t.fd);
 		return EIDF_EXIT_ERROR;
 	}
 	if (!r.dockerfile_found) {
 		eidf_error("no %s in the context %s (use -f, or `kubectl eidf build-context init`)", r.dockerfile, o.dir);
 		bctx_result_release(&r);
-		strbuf_release(&mb.sb);
+		close(t.fd);
 		return EIDF_EXIT_ERROR;
 	}
+	int use_exec = !strcmp(transport, "exec") || (!strcmp(transport, "auto") && t.len > max_secret);
+	struct strbuf gz = STRBUF_INIT;
+	if (!use_exec && read_all_fd(t.fd, &gz) < 0) {
+		eidf_error("reading back the context: %s", strerror(errno));
+		bctx_result_release(&r);
+		close(t.fd);
+		return EIDF_EXIT_ERROR;
+	}
+	struct strvec exec_cmd = STRVEC_INIT;
+	split_words(opt_executor_command ? opt_executor_command : setting("build-context.executor-command", NULL),
+		    &exec_cmd);
 	char run_id[9];
 	random_id(run_id);
 	struct submit_spec s = {
@@ -339,16 +946,22 @@ int run_submit(struct eidf_cmd *cmd, int argc, const char **argv)
 		.digest = r.digest,
 		.builder_image = opt_builder ? opt_builder : setting("build-context.builder-image", SUBMIT_DEFAULT_BUILDER),
 		.helper_image = opt_helper ? opt_helper : setting("build-context.helper-image", SUBMIT_DEFAULT_HELPER),
+		.executor_command = exec_cmd.n ? (const char *const *)exec_cmd.v : NULL,
 		.registry_secret = opt_secret, .cpu = opt_cpu ? opt_cpu : "2",
 		.memory = opt_memory ? opt_memory : "4Gi", .queue = setting("queue", NULL),
-		.ttl_seconds = 3600, .cache = opt_cache,
+		.eidf_user = setting("eidf-user", NULL), .ttl_seconds = 3600, .cache = opt_cache,
+		.exec_transport = use_exec, .upload_timeout_s = (upload_timeout + 999) / 1000,
 	};
-	cJSON *list = submit_objects(&s, mb.sb.buf, mb.sb.len);
-	strbuf_release(&mb.sb);
+	cJSON *list = submit_objects(&s, gz.buf, gz.len);
+	strbuf_release(&gz);
+	strvec_clear(&exec_cmd);
 	cJSON *items = cJSON_GetObjectItem(list, "items");
 	int n = cJSON_GetArraySize(items);
 	cJSON *job = cJSON_GetArrayItem(items, n - 1);
-	int ret = EIDF_EXIT_ERROR;
+	int ret = EIDF_EXIT_ERROR, created = 0;
+	struct kclient *kc = NULL;
+	cJSON *made = NULL;
+	char *jname = NULL, *pod = NULL;
 	if (manifest_check_job_policy(job) < 0) {
 		eidf_error("%s", eidf_last_error());
 		goto out;
@@ -360,12 +973,15 @@ int run_submit(struct eidf_cmd *cmd, int argc, const char **argv)
 	}
 	if (!s.registry_secret)
 		eidf_warning("no --registry-secret: the push works only to a registry that accepts anonymous pushes");
-	struct kclient *kc = cmd_client(cmd);
+	kc = cmd_client(cmd);
 	if (!kc)
 		goto out;
-	fprintf(stderr, "context sha256:%s, %llu bytes gzip in %d Secret(s)\n", r.digest,
-		(unsigned long long)r.out_bytes, n - 1);
-	int created = 0;
+	char *hb = human_bytes(t.len);
+	if (use_exec)
+		fprintf(stderr, "context sha256:%s, %s gzip, sent with kubectl exec\n", r.digest, hb);
+	else
+		fprintf(stderr, "context sha256:%s, %s gzip in %d Secret(s)\n", r.digest, hb, n - 1);
+	free(hb);
 	for (int i = 0; i < n - 1; i++) {
 		if (kclient_create(kc, &KRES_SECRETS, ns, cJSON_GetArrayItem(items, i), dry == 2, NULL) < 0) {
 			eidf_error("uploading context chunk %d of %d: %s", i + 1, n - 1, eidf_last_error());
@@ -373,48 +989,97 @@ int run_submit(struct eidf_cmd *cmd, int argc, const char **argv)
 		}
 		created++;
 	}
-	cJSON *made = NULL;
 	if (kclient_create(kc, &KRES_JOBS, ns, job, dry == 2, &made) < 0) {
 		eidf_error("creating the build Job: %s", eidf_last_error());
 		goto cleanup;
 	}
-	const char *jname = json_str(made, "metadata.name"), *uid = json_str(made, "metadata.uid");
+	jname = xstrdup(json_str(made, "metadata.name"));
+	const char *uid = json_str(made, "metadata.uid");
 	if (dry == 2) {
 		output_object(stdout, made, fmt == OUT_DEFAULT ? OUT_NAME : fmt);
-		cJSON_Delete(made);
 		ret = EIDF_EXIT_OK;
 		goto out;
 	}
-	/* the Secrets go when the Job goes */
-	for (int i = 0; i < created && jname && uid; i++) {
-		cJSON *patch = cJSON_CreateObject();
-		cJSON *ref = cJSON_CreateObject();
-		cJSON_AddStringToObject(ref, "apiVersion", "batch/v1");
-		cJSON_AddStringToObject(ref, "kind", "Job");
-		cJSON_AddStringToObject(ref, "name", jname);
-		cJSON_AddStringToObject(ref, "uid", uid);
-		cJSON *refs = cJSON_AddArrayToObject(cJSON_AddObjectToObject(patch, "metadata"), "ownerReferences");
-		cJSON_AddItemToArray(refs, ref);
-		if (kclient_patch_merge(kc, &KRES_SECRETS, ns, json_str(cJSON_GetArrayItem(items, i), "metadata.name"),
-					patch, NULL) < 0)
-			eidf_warning("could not attach context Secret to job/%s: %s", jname, eidf_last_error());
-		cJSON_Delete(patch);
+	if (!jname || !uid) {
+		eidf_error("creating the build Job: the server's answer has no name or uid");
+		goto cleanup;
 	}
-	printf("job.batch/%s created (run %s)\n", jname ? jname : "?", run_id);
+	own_secrets(kc, ns, items, created, jname, uid);
+	printf("job.batch/%s created (run %s)\n", jname, run_id);
+	fflush(stdout);
+	if (use_exec) {
+		int64_t deadline = now_ms() + upload_timeout;
+		if (wait_for_receiver(kc, ns, jname, run_id, deadline, &pod) < 0 ||
+		    upload_exec(ns, pod, t.fd, t.len, deadline) < 0) {
+			eidf_error("%s", eidf_last_error());
+			if (kclient_delete(kc, &KRES_JOBS, ns, jname, "Background", 0) == 0)
+				fprintf(stderr, "deleted job/%s\n", jname);
+			else
+				eidf_warning("could not delete job/%s: %s", jname, eidf_last_error());
+			goto out;
+		}
+	}
 	if (opt_detach) {
-		printf("follow it with: kubectl logs -f job/%s -c build -n %s\n", jname, ns);
+		printf("follow it with: kubectl eidf build-context status --follow %s -n %s\n"
+		       "build log:      kubectl logs -f job/%s -c build -n %s\n", jname, ns, jname, ns);
 		ret = EIDF_EXIT_OK;
 	} else {
-		int fr = follow_build(kc, ns, jname, run_id, timeout);
-		ret = fr == 0 ? EIDF_EXIT_OK : EIDF_EXIT_ERROR;
+		ret = follow_build(kc, ns, jname, run_id, timeout, 1);
 	}
-	cJSON_Delete(made);
 	goto out;
 cleanup:
 	for (int i = 0; i < created; i++)
 		kclient_delete(kc, &KRES_SECRETS, ns, json_str(cJSON_GetArrayItem(items, i), "metadata.name"), NULL, 0);
 out:
+	free(jname);
+	free(pod);
+	cJSON_Delete(made);
 	cJSON_Delete(list);
 	bctx_result_release(&r);
+	close(t.fd);
+	return ret;
+}
+
+/* ---- status ------------------------------------------------------------------- */
+
+int run_status(struct eidf_cmd *cmd, int argc, const char **argv)
+{
+	if (argc != 1) {
+		eidf_error("usage: kubectl eidf build-context status JOB [--follow]");
+		return EIDF_EXIT_USAGE;
+	}
+	long timeout = opt_timeout ? parse_duration_ms(opt_timeout) : 3600L * 1000;
+	if (timeout < 0) {
+		eidf_error("invalid --timeout \"%s\": use a duration such as 30m", opt_timeout);
+		return EIDF_EXIT_USAGE;
+	}
+	const char *name = argv[0];
+	if (starts_with(name, "job/"))
+		name += 4;
+	else if (starts_with(name, "job.batch/"))
+		name += 10;
+	const char *ns = cmd_namespace(cmd);
+	struct kclient *kc = ns ? cmd_client(cmd) : NULL;
+	if (!kc)
+		return EIDF_EXIT_ERROR;
+	cJSON *j = NULL;
+	if (kclient_get(kc, &KRES_JOBS, ns, name, &j) < 0) {
+		eidf_error("%s", eidf_last_error());
+		return EIDF_EXIT_ERROR;
+	}
+	/* label keys contain dots: no json_str() paths here */
+	const cJSON *labels = json_get(j, "metadata.labels");
+	const char *run = cJSON_GetStringValue(cJSON_GetObjectItem(labels, LABEL_RUN));
+	const char *stage = cJSON_GetStringValue(cJSON_GetObjectItem(labels, LABEL_STAGE));
+	int ret = EIDF_EXIT_ERROR;
+	if (!run || !stage || strcmp(stage, "build-context")) {
+		eidf_error("job/%s was not made by `kubectl eidf build-context submit` (no %s=build-context label)",
+			   name, LABEL_STAGE);
+	} else {
+		char *run_id = xstrdup(run);
+		ret = follow_build(kc, ns, name, run_id, timeout, opt_follow);
+		free(run_id);
+	}
+	cJSON_Delete(j);
 	return ret;
 }
