@@ -243,23 +243,16 @@ test_expect_success 'status of a Job that is not a build is refused' '
 	test_grep "NotFound" err
 '
 
-# The Secrets are owned by the Job (checked above); whether they go with it
-# depends on the cluster's garbage collector.
-gc_collects_secrets() {
-	local job=$(cat job1) run=$(cat run1)
+test_expect_success 'deleting the Job removes its context Secrets (ownerReferences)' '
+	job=$(cat job1) run=$(cat run1) &&
+	test -n "$(kubectl get secrets -l eidf.ac.uk/run=$run -o name)" &&
 	kubectl delete job "$job" >/dev/null &&
-	for i in $(seq 30); do
-		test -z "$(kubectl get secrets -l eidf.ac.uk/run=$run -o name)" && return 0
+	for i in $(seq 50); do
+		test -z "$(kubectl get secrets -l eidf.ac.uk/run=$run -o name)" && break
 		sleep 0.2
-	done
-	return 1
-}
-if gc_collects_secrets; then
-	test_expect_success 'deleting the Job removes its context Secrets (ownerReferences)' 'true'
-else
-	test_skip 'deleting the Job removes its context Secrets' \
-		"the local cluster's garbage collector only collects Pods, not Secrets owned by a Job"
-fi
+	done &&
+	test -z "$(kubectl get secrets -l eidf.ac.uk/run=$run -o name)"
+'
 
 # ---- the kubectl exec transport ------------------------------------------------
 
@@ -291,25 +284,21 @@ test_expect_success '--transport secret refuses a context above --max-context' '
 	test_grep "use --transport exec" err
 '
 
-if kubectl exec --help >/dev/null 2>&1 && test -f "$EIDF_SRC/tests/t/t0140-cluster-exec.sh"; then
-	test_expect_success 'exec transport (--transport exec): streamed, digest-checked, built' '
-		$BC submit ctx --image reg.example/me/app:1 $RES "$EXEC" --transport exec >out 2>err &&
-		test_grep "sent with kubectl exec" err &&
-		sed -n "/^--- context/,/^--- end/p" out | sed "1d;\$d" >got-list &&
-		test_cmp want-list got-list &&
-		test_grep "^context-sha256: $(digest_of ctx)$" out &&
-		kubectl logs job/$(job_of out) -c receive-context >recv.log &&
-		test_grep "^context sha256:$(digest_of ctx) received through kubectl exec$" recv.log
-	'
-	test_expect_success 'exec transport chosen automatically above --max-context' '
-		head -c 1300000 /dev/urandom >big/blob2.bin &&
-		$BC submit big --image reg.example/me/big:2 $RES "$EXEC" --max-context 1 >out 2>err &&
-		test_grep "sent with kubectl exec" err &&
-		test_grep "uploading context" err &&
-		test_grep "^context-sha256: $(digest_of big)$" out
-	'
-else
-	test_skip "exec transport end to end" "the local cluster has no pods/exec yet (tests/t/t0140-cluster-exec.sh)"
-fi
+test_expect_success 'exec transport (--transport exec): streamed, digest-checked, built' '
+	$BC submit ctx --image reg.example/me/app:1 $RES "$EXEC" --transport exec >out 2>err &&
+	test_grep "sent with kubectl exec" err &&
+	sed -n "/^--- context/,/^--- end/p" out | sed "1d;\$d" >got-list &&
+	test_cmp want-list got-list &&
+	test_grep "^context-sha256: $(digest_of ctx)$" out &&
+	kubectl logs job/$(job_of out) -c receive-context >recv.log &&
+	test_grep "^context sha256:$(digest_of ctx) received through kubectl exec$" recv.log
+'
+test_expect_success 'exec transport chosen automatically above --max-context' '
+	head -c 1300000 /dev/urandom >big/blob2.bin &&
+	$BC submit big --image reg.example/me/big:2 $RES "$EXEC" --max-context 1 >out 2>err &&
+	test_grep "sent with kubectl exec" err &&
+	test_grep "uploading context" err &&
+	test_grep "^context-sha256: $(digest_of big)$" out
+'
 
 test_done

@@ -625,6 +625,15 @@ class ControllersMixin:
             u = owner_uid(p)
             if u and u not in live and not p["metadata"].get("deletionTimestamp"):
                 self.delete_object(RS.BY_NAME["pods"], p, {"gracePeriodSeconds": 1})
+        # Like the real garbage collector: a dependent goes once none of its
+        # owners exist any more, whether or not the reference is a controller.
+        for kind in ("configmaps", "secrets"):
+            for o in self.store.list(kind)[0]:
+                refs = o["metadata"].get("ownerReferences") or []
+                jobs = [r for r in refs if r.get("kind") == "Job"]
+                if jobs and len(jobs) == len(refs) and not any(r.get("uid") in live for r in jobs) \
+                        and not o["metadata"].get("deletionTimestamp"):
+                    self.delete_object(RS.BY_NAME[kind], o, {})
         for uid in list(self.job_track):
             if uid not in live:
                 del self.job_track[uid]
