@@ -13,6 +13,7 @@
 #include <git2.h>
 
 #include "context_tar.h"
+#include "eidf/stage_options.h"
 #include "eidf/cmd.h"
 #include "eidf/humanize.h"
 #include "eidf/manifest.h"
@@ -21,7 +22,6 @@
 
 static const char *const compressions[] = { "gzip", "none", NULL };
 static const char *const registries[] = { "docker.io", "registry.eidf.ac.uk", NULL };
-static const char *const dry_run_values[] = { "none", "client", "server", NULL };
 
 static const char *opt_file, *opt_output, *opt_git, *opt_compression;
 static int opt_list, opt_summary, opt_no_ignore;
@@ -590,29 +590,17 @@ out:
 static const char *opt_from_docker_config, *opt_username, *opt_dry_run, *opt_out_fmt;
 static int opt_password_stdin;
 
-#define OPT_DRY_RUN() { .type = OPT_TYPE_STRING, .long_name = "dry-run", .value = &opt_dry_run, \
-	.argh = "strategy", .help = "only show what would be sent: client or server", \
-	.flags = OPT_OPTARG, .optarg_default = "client", .enum_values = dry_run_values, \
-	.complete = COMPLETE_ENUM }
-
 static const struct option secret_opts[] = {
 	OPT_STRING(0, "from-docker-config", &opt_from_docker_config, "path",
 		   "use an existing docker config.json (e.g. ~/.docker/config.json)", COMPLETE_FILE),
 	OPT_STRING(0, "username", &opt_username, "user", "registry user name", COMPLETE_NONE),
 	OPT_BOOL(0, "password-stdin", &opt_password_stdin, "read the password or token from stdin"),
 	OPT_STRING(0, "registry", &opt_registry, "host", "registry host (default docker.io)", COMPLETE_NONE),
-	OPT_DRY_RUN(),
+	OPT_DRY_RUN(&opt_dry_run),
 	OPT_ENUM('o', "output", &opt_out_fmt, "format", "output format: json, yaml or name", output_formats),
 	OPT_INCLUDE(kube_options),
 	OPT_END(),
 };
-
-static int dry_run_mode(void)
-{
-	if (!opt_dry_run || !strcmp(opt_dry_run, "none"))
-		return 0;
-	return !strcmp(opt_dry_run, "server") ? 2 : 1;
-}
 
 /* The docker config with the values of auth, password, identitytoken and
  * registrytoken in every auths entry replaced by "REDACTED" (caller frees). */
@@ -719,7 +707,7 @@ static int run_secret(struct eidf_cmd *cmd, int argc, const char **argv)
 	manifest_set_label(sec, LABEL_MANAGED_BY, MANAGED_BY);
 	manifest_set_label(sec, LABEL_STAGE, "build-context");
 	cJSON_AddStringToObject(sec, "type", "kubernetes.io/dockerconfigjson");
-	int ret = EIDF_EXIT_ERROR, dry = dry_run_mode();
+	int ret = EIDF_EXIT_ERROR, dry = dry_run_mode(opt_dry_run);
 	/* A client dry run shows the config with every credential replaced, so
 	 * that the output is still a valid Secret and never a secret. */
 	char *shown = dry == 1 ? redacted_docker_config(cfg.buf, cfg.len) : NULL;

@@ -12,13 +12,13 @@
 #include <unistd.h>
 
 #include "context_tar.h"
+#include "eidf/stage_options.h"
 #include "eidf/cmd.h"
 #include "eidf/humanize.h"
 #include "eidf/manifest.h"
 #include "eidf/output.h"
 #include "eidf/settings.h"
 
-static const char *const dry_run_values[] = { "none", "client", "server", NULL };
 static const char *const transports[] = { "auto", "secret", "exec", NULL };
 static const char *opt_image, *opt_file, *opt_secret, *opt_builder, *opt_helper, *opt_cpu,
 	*opt_memory, *opt_dry_run, *opt_output, *opt_timeout, *opt_transport, *opt_upload_timeout,
@@ -56,9 +56,7 @@ const struct option submit_opts[] = {
 		   COMPLETE_NONE),
 	OPT_STRING(0, "timeout", &opt_timeout, "duration", "give up following after this long (default 1h)",
 		   COMPLETE_NONE),
-	{ .type = OPT_TYPE_STRING, .long_name = "dry-run", .value = &opt_dry_run, .argh = "strategy",
-	  .help = "only show what would be sent: client or server", .flags = OPT_OPTARG,
-	  .optarg_default = "client", .enum_values = dry_run_values, .complete = COMPLETE_ENUM },
+	OPT_DRY_RUN(&opt_dry_run),
 	OPT_ENUM('o', "output", &opt_output, "format", "output format with --dry-run: json, yaml or name",
 		 output_formats),
 	OPT_INCLUDE(kube_options),
@@ -880,7 +878,7 @@ int run_submit(struct eidf_cmd *cmd, int argc, const char **argv)
 		eidf_error("%s", eidf_last_error());
 		return EIDF_EXIT_USAGE;
 	}
-	int dry = !opt_dry_run || !strcmp(opt_dry_run, "none") ? 0 : !strcmp(opt_dry_run, "server") ? 2 : 1;
+	int dry = dry_run_mode(opt_dry_run);
 	long timeout = opt_timeout ? parse_duration_ms(opt_timeout) : 3600L * 1000;
 	if (timeout < 0) {
 		eidf_error("invalid --timeout \"%s\": use a duration such as 30m", opt_timeout);
