@@ -120,6 +120,38 @@ static void sleep_ms(long ms)
 		;
 }
 
+static int is_aborted(const struct kclient *kc)
+{
+	return kc->abort_flag && *kc->abort_flag;
+}
+
+static void set_interrupted(struct kclient *kc)
+{
+	kc->last_status = 0;
+	free(kc->last_reason);
+	kc->last_reason = NULL;
+	eidf_set_error("interrupted");
+}
+
+/* sleep_ms that ends early when the abort flag is raised (a signal also cuts
+ * nanosleep short, but may arrive just before it starts). */
+static void kc_sleep_ms(const struct kclient *kc, long ms)
+{
+	while (ms > 0 && !is_aborted(kc)) {
+		long step = ms > 50 ? 50 : ms;
+		sleep_ms(step);
+		ms -= step;
+	}
+}
+
+/* libcurl calls this at least once a second, even on a quiet stream. */
+static int xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return is_aborted(ud) ? 1 : 0;
+}
+
 static int is_loopback_host(const char *h)
 {
 	return !strcmp(h, "localhost") || !strncmp(h, "127.", 4) || !strcmp(h, "[::1]") ||
@@ -226,6 +258,16 @@ void kclient_free(struct kclient *kc)
 void kclient_set_timeout_ms(struct kclient *kc, long ms)
 {
 	kc->timeout_ms = ms < 0 ? 0 : ms;
+}
+
+void kclient_set_abort(struct kclient *kc, volatile sig_atomic_t *flag)
+{
+	kc->abort_flag = flag;
+}
+
+int kclient_aborted(const struct kclient *kc)
+{
+	return is_aborted(kc);
 }
 
 long kclient_last_http_status(const struct kclient *kc) { return kc->last_status; }
@@ -409,6 +451,8 @@ static void setup_handle(struct kclient *kc)
 	curl_easy_setopt(c, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, kc);
 	if (!cfg->disable_compression)
 		curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "gzip");
 	if (kc->connect_to)
@@ -477,6 +521,11 @@ static int kc_perform(struct kclient *kc, const struct kreq *rq, struct kresp *r
 		struct strbuf line = STRBUF_INIT;
 		long conns = 0, wait_ms = 0;
 
+		if (is_aborted(kc)) {
+			rs->cc = CURLE_ABORTED_BY_CALLBACK;
+			set_interrupted(kc);
+			goto out;
+		}
 		if (kc_auth_prepare(kc, force_refresh, &token) < 0) {
 			rs->cc = CURLE_LOGIN_DENIED;
 			kc->last_status = 0;
@@ -531,6 +580,7 @@ static int kc_perform(struct kclient *kc, const struct kreq *rq, struct kresp *r
 		curl_easy_setopt(kc->curl, CURLOPT_HEADERDATA, rs);
 		curl_easy_setopt(kc->curl, CURLOPT_WRITEDATA, &x);
 		curl_easy_setopt(kc->curl, CURLOPT_TIMEOUT_MS, rq->timeout_ms);
+		curl_easy_setopt(kc->curl, CURLOPT_NOPROGRESS, kc->abort_flag ? 0L : 1L);
 		curl_easy_setopt(kc->curl, CURLOPT_CONNECTTIMEOUT_MS,
 				 rq->timeout_ms && rq->timeout_ms < KC_CONNECT_TIMEOUT_MS ?
 				 rq->timeout_ms : (long)KC_CONNECT_TIMEOUT_MS);
@@ -557,6 +607,10 @@ static int kc_perform(struct kclient *kc, const struct kreq *rq, struct kresp *r
 			rc = 0;
 			goto out;
 		}
+		if (rs->cc == CURLE_ABORTED_BY_CALLBACK) {
+			set_interrupted(kc);
+			goto out;
+		}
 		if (rs->cc != CURLE_OK) {
 			/* one more try only: libcurl already retries a stale reused
 			 * connection itself, so repeated failures are real ones */
@@ -564,7 +618,7 @@ static int kc_perform(struct kclient *kc, const struct kreq *rq, struct kresp *r
 			    attempt < 2) {
 				klog_printf(kc, 6, "retrying %s %s after: %s", rq->method, url,
 					    kc->errbuf[0] ? kc->errbuf : curl_easy_strerror(rs->cc));
-				sleep_ms(backoff);
+				kc_sleep_ms(kc, backoff);
 				backoff = backoff * 2 > KC_BACKOFF_MAX_MS ? KC_BACKOFF_MAX_MS : backoff * 2;
 				continue;
 			}
@@ -592,7 +646,7 @@ static int kc_perform(struct kclient *kc, const struct kreq *rq, struct kresp *r
 					    rq->method, url, rs->status, wait_ms, attempt);
 			}
 			klog_response_body(kc, rq->path, rs->body.buf, rs->body.len);
-			sleep_ms(wait_ms);
+			kc_sleep_ms(kc, wait_ms);
 			continue;
 		}
 		if (!rq->stream || rs->status < 200 || rs->status >= 300)
@@ -926,7 +980,7 @@ int kclient_logs(struct kclient *kc, const char *ns, const char *pod,
 	}
 	rq.path = path.buf;
 	if (kc_perform(kc, &rq, &rs) < 0) {
-		if (rs.delivered) {
+		if (rs.delivered && rs.cc != CURLE_ABORTED_BY_CALLBACK) {
 			char *msg = xstrdup(eidf_last_error());
 			eidf_set_error("log stream of pod \"%s\" interrupted: %s", pod, msg);
 			free(msg);
@@ -1083,6 +1137,10 @@ int kclient_watch(struct kclient *kc, const struct kres *r, const char *ns,
 		long events_before = w.events, remaining = 0;
 		int prc;
 
+		if (is_aborted(kc)) {
+			set_interrupted(kc);
+			break;
+		}
 		if (deadline) {
 			remaining = deadline - now_ms();
 			if (remaining <= 0) {
@@ -1152,7 +1210,7 @@ int kclient_watch(struct kclient *kc, const struct kres *r, const char *ns,
 			failures = 0;
 			backoff = KC_BACKOFF_FIRST_MS;
 		} else {
-			sleep_ms(backoff);
+			kc_sleep_ms(kc, backoff);
 			backoff = backoff * 2 > KC_BACKOFF_MAX_MS ? KC_BACKOFF_MAX_MS : backoff * 2;
 		}
 		klog_printf(kc, 6, "watch of %s ended, resuming from resourceVersion %s",

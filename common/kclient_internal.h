@@ -23,6 +23,7 @@ struct kclient {
 	int plain_http;             /* http:// server: no credentials are sent */
 	int handle_ready;
 	int plain_warned;
+	volatile sig_atomic_t *abort_flag; /* kclient_set_abort() */
 
 	/* credentials */
 	char *file_token;           /* tokenFile content */

@@ -33,6 +33,7 @@ void changes_release(struct changes *c)
 	strbuf_release(&c->tar_gz);
 	strbuf_release(&c->deleted);
 	strvec_clear(&c->skipped);
+	strvec_clear(&c->converted);
 	changes_init(c);
 }
 
@@ -208,7 +209,7 @@ static la_ssize_t tar_write(struct archive *a, void *ud, const void *buf, size_t
 	return (la_ssize_t)len;
 }
 
-static int pack(const char *root, struct changes *c, struct strbuf *contents)
+static int pack(struct changes *c, struct strbuf *contents)
 {
 	struct archive *a = archive_write_new();
 	int ret = -1;
@@ -228,11 +229,7 @@ static int pack(const char *root, struct changes *c, struct strbuf *contents)
 		struct strbuf *data = &contents[k++];
 		struct archive_entry *e = archive_entry_new();
 		archive_entry_copy_pathname(e, f->path);
-		char *full = join_root(root, f->path);
-		struct stat st;
-		time_t mtime = lstat(full, &st) == 0 ? st.st_mtime : 0;
-		free(full);
-		archive_entry_set_mtime(e, mtime, 0);
+		archive_entry_set_mtime(e, (time_t)f->mtime, 0);
 		archive_entry_set_uid(e, 0);
 		archive_entry_set_gid(e, 0);
 		if (f->mode == GIT_FILEMODE_LINK) {
@@ -312,12 +309,17 @@ static int expected_tree(git_repository *repo, const char *base_sha, struct chan
 		memset(&e, 0, sizeof(e));
 		e.path = f->path;
 		e.mode = f->mode;
-		if (git_odb_write(&e.id, odb, data->buf ? data->buf : "", data->len, GIT_OBJECT_BLOB) < 0 ||
+		/* only the tree is written (to memory): blob ids are hashed, not stored */
+		if (git_odb_hash(&e.id, data->buf ? data->buf : "", data->len, GIT_OBJECT_BLOB) < 0 ||
 		    git_index_add(idx, &e) < 0)
 			goto fail;
 	}
 	git_oid oid;
-	if (git_index_write_tree_to(&oid, idx, r2) < 0)
+	/* strict creation would look up every blob, which is not stored */
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 0);
+	int wrc = git_index_write_tree_to(&oid, idx, r2);
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 1);
+	if (wrc < 0)
 		goto fail;
 	git_oid_tostr(c->tree, sizeof(c->tree), &oid);
 	ret = 0;
@@ -331,6 +333,69 @@ out:
 	git_odb_free(odb);
 	git_repository_free(r2);
 	return ret;
+}
+
+/* ---- .gitattributes conversions ------------------------------------------------ */
+
+/* Would `git add` in the pod store something else than these bytes?  The
+ * pod's git reads the same in-tree .gitattributes (the shipped ones too);
+ * libgit2 also sees $GIT_DIR/info/attributes and core.attributesFile, which
+ * only makes this more cautious.  NULL: no conversion, else the attribute. */
+static char *conversion(git_repository *repo, const char *path, const struct strbuf *data)
+{
+	static const char *names[] = { "text", "eol", "crlf", "ident", "filter", "working-tree-encoding" };
+	const char *v[EIDF_ARRAY_SIZE(names)];
+	if (git_attr_get_many(v, repo, GIT_ATTR_CHECK_FILE_THEN_INDEX | GIT_ATTR_CHECK_NO_SYSTEM, path,
+			      EIDF_ARRAY_SIZE(names), names) < 0) {
+		git_error_clear();
+		return NULL;
+	}
+	int has_cr = data->len && memchr(data->buf, '\r', data->len) != NULL;
+	if (GIT_ATTR_HAS_VALUE(v[5]))
+		return xasprintf("working-tree-encoding=%s", v[5]);
+	if (GIT_ATTR_HAS_VALUE(v[4]))
+		return xasprintf("filter=%s", v[4]);
+	if (GIT_ATTR_IS_TRUE(v[3]) && data->len && memmem(data->buf, data->len, "$Id", 3))
+		return xstrdup("ident");
+	if (!has_cr || GIT_ATTR_IS_FALSE(v[0]))
+		return NULL;
+	if (GIT_ATTR_HAS_VALUE(v[1]))
+		return xasprintf("eol=%s", v[1]);
+	if (GIT_ATTR_IS_TRUE(v[0]))
+		return xstrdup("text");
+	if (GIT_ATTR_HAS_VALUE(v[0]))
+		return xasprintf("text=%s", v[0]);
+	if (GIT_ATTR_IS_TRUE(v[2]) || GIT_ATTR_HAS_VALUE(v[2]))
+		return xstrdup("crlf");
+	return NULL;
+}
+
+static int is_attributes_file(const char *path)
+{
+	return !strcmp(path, ".gitattributes") || ends_with(path, "/.gitattributes");
+}
+
+/* The pod only has the repository's own .gitattributes (tracked or shipped);
+ * without any, nothing converts and the per-file lookups (each costs libgit2
+ * a realpath and a few stats) are skipped. */
+static int has_intree_attributes(git_repository *repo, const struct changes *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->files[i].status != 'D' && is_attributes_file(c->files[i].path))
+			return 1;
+	git_index *idx = NULL;
+	if (git_repository_index(&idx, repo) < 0) {
+		git_error_clear();
+		return 1; /* cannot tell: look */
+	}
+	int found = 0;
+	size_t n = git_index_entrycount(idx);
+	for (size_t i = 0; i < n && !found; i++) {
+		const git_index_entry *e = git_index_get_byindex(idx, i);
+		found = e && is_attributes_file(e->path);
+	}
+	git_index_free(idx);
+	return found;
 }
 
 /* ---- sizes ------------------------------------------------------------------ */
@@ -411,6 +476,7 @@ int changes_collect(git_repository *repo, const char *root, const struct changes
 		}
 		free(full);
 		f->size = (uint64_t)st.st_size;
+		f->mtime = (int64_t)st.st_mtime;
 		c->raw_bytes += f->size;
 	}
 	if (c->raw_bytes > CHANGES_MAX_RAW) {
@@ -440,7 +506,7 @@ int changes_collect(git_repository *repo, const char *root, const struct changes
 		f->size = sb->len;
 		c->raw_bytes += f->size;
 	}
-	if (c->n_written && pack(root, c, contents) < 0)
+	if (c->n_written && pack(c, contents) < 0)
 		goto out;
 	c->encoded_size = b64len(c->tar_gz.len) + b64len(c->deleted.len);
 	if (c->encoded_size > max) {
@@ -454,7 +520,19 @@ int changes_collect(git_repository *repo, const char *root, const struct changes
 		ret = -2;
 		goto out;
 	}
-	if (expected_tree(repo, o->base_sha, c, contents) < 0)
+	k = 0;
+	int attrs = has_intree_attributes(repo, c);
+	for (size_t i = 0; i < c->n && attrs; i++) {
+		struct change_file *f = &c->files[i];
+		if (f->status == 'D')
+			continue;
+		struct strbuf *data = &contents[k++];
+		char *why = f->mode == GIT_FILEMODE_LINK ? NULL : conversion(repo, f->path, data);
+		if (why)
+			strvec_push_owned(&c->converted, xasprintf("%s (%s)", f->path, why));
+		free(why);
+	}
+	if (!c->converted.n && expected_tree(repo, o->base_sha, c, contents) < 0)
 		goto out;
 	ret = 0;
 out:

@@ -21,6 +21,7 @@ struct change_file {
 	char status;          /* 'M' modified, 'A' added, '?' untracked, 'T' type change, 'D' deleted */
 	unsigned mode;        /* git mode of the new file: 0100644, 0100755, 0120000 */
 	uint64_t size;        /* bytes shipped (0 for deletions) */
+	int64_t mtime;        /* working-tree mtime (seconds), for the tar entry */
 };
 
 struct changes {
@@ -31,8 +32,13 @@ struct changes {
 	struct strbuf tar_gz;        /* the archive (empty when nothing written) */
 	struct strbuf deleted;       /* "path\0path\0..." */
 	size_t encoded_size;         /* base64 size of tar_gz + deleted */
-	char tree[41];               /* expected tree id after applying */
+	char tree[41];               /* expected tree id after applying; "" when unverifiable */
 	struct strvec skipped;       /* warnings: nested repositories, unreadable files */
+	/* Shipped files that `git add` in the pod would convert (.gitattributes
+	 * text/eol/crlf with CR bytes, ident with $Id, filter, working-tree-
+	 * encoding), as "path (attribute)": the pod's tree cannot be predicted,
+	 * so no tree is computed and the check is skipped. */
+	struct strvec converted;
 };
 
 struct changes_opts {

@@ -3,7 +3,6 @@
  * command's own exit code.  See docs/devrun.md. */
 #include <errno.h>
 #include <stdarg.h>
-#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,6 +249,19 @@ static int gather_code(struct code_state *cs, const struct devrun_opts *o, int q
 	}
 	for (size_t i = 0; i < cs->ch.skipped.n && !quiet; i++)
 		eidf_warning("%s", cs->ch.skipped.v[i]);
+	if (cs->ch.converted.n && !quiet) {
+		size_t more = cs->ch.converted.n - 1;
+		eidf_warning(".gitattributes converts %s%s when git adds it, so the pod cannot verify "
+			     "that its tree matches yours: skipping the tree check (the files are still "
+			     "shipped byte for byte)", cs->ch.converted.v[0],
+			     more ? " and the files below" : "");
+		if (more) {
+			for (size_t i = 1; i < cs->ch.converted.n && i < 10; i++)
+				fprintf(stderr, "  also %s\n", cs->ch.converted.v[i]);
+			if (cs->ch.converted.n > 10)
+				fprintf(stderr, "  ... %zu more\n", cs->ch.converted.n - 10);
+		}
+	}
 	cs->have_changes = cs->ch.n > 0;
 	if (cs->have_changes)
 		cs->summary = changes_summary(&cs->ch);
@@ -296,7 +308,7 @@ static int submit_and_follow(struct eidf_cmd *cmd, struct devrun_opts *o, int re
 	if (cs.have_changes) {
 		sname = secret_name(o, run_id);
 		code.changes_secret = sname;
-		code.tree = cs.ch.tree;
+		code.tree = cs.ch.tree[0] ? cs.ch.tree : NULL;
 		secret = devrun_changes_secret(o, &cs.ch, run_id);
 		cJSON *md = cJSON_GetObjectItem(secret, "metadata");
 		cJSON_DeleteItemFromObject(md, "generateName");
@@ -409,7 +421,9 @@ static int cmd_run(struct eidf_cmd *cmd, int argc, const char **argv)
 	const char *ns = client_only ? render_namespace(cmd) : cmd_project_namespace(cmd);
 	if (!ns)
 		return render ? EIDF_EXIT_ERROR : DEVRUN_EXIT_ERROR;
-	/* repo defaults: .eidf.yaml at the root of the working tree */
+	/* repo defaults: .eidf.yaml at the root of the working tree.  libgit2
+	 * stays initialised for the whole command: each first init parses the
+	 * system CA bundle (its TLS backend), a few ms every time. */
 	git_libgit2_init();
 	git_buf root = GIT_BUF_INIT;
 	if (git_repository_discover(&root, ".", 0, NULL) == 0) {
@@ -430,7 +444,6 @@ static int cmd_run(struct eidf_cmd *cmd, int argc, const char **argv)
 	}
 	git_error_clear();
 	git_buf_dispose(&root);
-	git_libgit2_shutdown();
 
 	int rc;
 	if (build_opts(&o, NULL, argc, argv, ns) < 0) {
@@ -440,6 +453,7 @@ static int cmd_run(struct eidf_cmd *cmd, int argc, const char **argv)
 		rc = submit_and_follow(cmd, &o, render);
 	}
 	devrun_opts_release(&o);
+	git_libgit2_shutdown();
 	return rc;
 }
 
@@ -626,20 +640,38 @@ static int cmd_delete(struct eidf_cmd *cmd, int argc, const char **argv)
 	return rc;
 }
 
+/* The command line as given, for telling `rerun RUN` from `rerun -- CMD`
+ * (the option parser drops the "--"). */
+static int raw_argc;
+static char **raw_argv;
+
+/* Words after the first "--" of the command line, -1 without one. */
+static int words_after_dashdash(void)
+{
+	for (int i = 1; i < raw_argc; i++)
+		if (!strcmp(raw_argv[i], "--"))
+			return raw_argc - i - 1;
+	return -1;
+}
+
 static int cmd_rerun(struct eidf_cmd *cmd, int argc, const char **argv)
 {
+	/* rerun [RUN] [-- COMMAND...]: words before "--" name the run */
+	int ncmd = words_after_dashdash();
+	int nrun = ncmd >= 0 ? argc - ncmd : argc > 0;
+	if (nrun > 1 || nrun < 0) {
+		eidf_error("rerun takes at most one RUN; give the command after \"--\"");
+		return EIDF_EXIT_USAGE;
+	}
 	const char *ns = cmd_project_namespace(cmd);
 	struct kclient *kc = ns ? cmd_client(cmd) : NULL;
 	if (!kc)
 		return DEVRUN_EXIT_ERROR;
-	/* rerun [RUN] [-- COMMAND...]: the first word names the run when it is one */
 	cJSON *job = NULL;
-	if (argc >= 1) {
+	if (nrun == 1) {
 		job = find_run(kc, ns, argv[0]);
-		if (job) {
-			argc--;
-			argv++;
-		}
+		argc--;
+		argv++;
 	} else {
 		job = latest_run(kc, ns);
 	}
@@ -842,6 +874,8 @@ int main(int argc, char **argv)
 	const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
 	base = base ? base + 1 : argc > 0 ? argv[0] : "";
 	int completing = starts_with(base, "kubectl_complete-");
+	raw_argc = argc;
+	raw_argv = argv;
 	int first = 1;
 	if (!completing && argc > 1 && (!strcmp(argv[1], "__complete") || !strcmp(argv[1], "__completeNoDesc")))
 		first = 2;

@@ -1,6 +1,5 @@
 #include "follow.h"
 
-#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -484,42 +483,26 @@ static int pod_cb(const char *type, const cJSON *pod, void *ud)
 	return 0;
 }
 
+#define FOLLOW_STOPPED (-100) /* follow_inner: a signal stopped it */
+
 /* ---- signals ------------------------------------------------------------------------------- */
 
-static sigjmp_buf jump_env;
-static volatile sig_atomic_t jump_armed, got_signal;
-static char *detach_hint;
-static size_t detach_hint_len;
-static int rm_mode;
+/* The handler only raises flags; the client's abort switch (kclient_set_abort)
+ * ends whatever request is blocking, and the code below returns normally. */
+static volatile sig_atomic_t stop_flag, got_signal;
 
 static void on_signal(int sig)
 {
 	got_signal = sig;
-	if (sig == SIGINT && !rm_mode) {
-		/* detach: the run goes on without us */
-		if (write(STDERR_FILENO, detach_hint, detach_hint_len) < 0)
-			_exit(DEVRUN_EXIT_DETACHED);
-		_exit(DEVRUN_EXIT_DETACHED);
-	}
-	if (jump_armed) {
-		jump_armed = 0;
-		siglongjmp(jump_env, 1);
-	}
+	stop_flag = 1;
 }
 
-static void signals_install(const struct follow_opts *o, long timeout_s)
+static void signals_install(long timeout_s)
 {
-	free(detach_hint);
-	detach_hint = xasprintf("\ndevrun: detached; job.batch/%s keeps running.\n"
-				"  follow it:  kubectl eidf devrun attach %s -n %s\n"
-				"  its logs:   kubectl eidf devrun logs %s -n %s -f\n"
-				"  cancel it:  kubectl eidf devrun delete %s -n %s\n",
-				o->job, o->job, o->ns, o->job, o->ns, o->job, o->ns);
-	detach_hint_len = strlen(detach_hint);
-	rm_mode = o->rm;
+	stop_flag = got_signal = 0;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
+	sa.sa_handler = on_signal;   /* no SA_RESTART: sleeps and polls wake up */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGALRM, &sa, NULL);
@@ -532,7 +515,16 @@ static void signals_restore(void)
 	alarm(0);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGALRM, SIG_DFL);
-	jump_armed = 0;
+}
+
+/* Sleep that a signal cuts short. */
+static void pause_ms(long ms)
+{
+	while (ms > 0 && !stop_flag) {
+		long step = ms > 50 ? 50 : ms;
+		usleep((useconds_t)step * 1000);
+		ms -= step;
+	}
 }
 
 /* ---- log streaming ------------------------------------------------------------------------ */
@@ -544,7 +536,8 @@ static int log_cb(const char *data, size_t len, void *ud)
 }
 
 /* Stream one container until it has terminated, reconnecting as needed.
- * 0: terminated (*pod refreshed), -1: the pod is gone, -2: API error. */
+ * 0: terminated (*pod refreshed), -1: the pod is gone, -2: API error,
+ * -3: stopped by a signal. */
 static int stream_container(struct kclient *kc, const char *ns, const char *pod_name,
 			    const char *container, int init, FILE *out, int keep_ts, cJSON **pod)
 {
@@ -558,7 +551,17 @@ static int stream_container(struct kclient *kc, const char *ns, const char *pod_
 		int lrc = kclient_logs(kc, ns, pod_name, &lo, log_cb, &d);
 		free(since);
 		cJSON *p = NULL;
+		if (stop_flag) {
+			log_dedup_flush(&d);
+			rc = -3;
+			break;
+		}
 		if (kclient_get(kc, &KRES_PODS, ns, pod_name, &p) < 0) {
+			if (stop_flag) {
+				log_dedup_flush(&d);
+				rc = -3;
+				break;
+			}
 			rc = kclient_last_http_status(kc) == 404 ? -1 : -2;
 			if (rc == -2)
 				eidf_error("%s", eidf_last_error());
@@ -589,7 +592,7 @@ static int stream_container(struct kclient *kc, const char *ns, const char *pod_
 			eidf_error("%s", eidf_last_error());
 			break;
 		}
-		usleep(lrc < 0 ? 1000000 : 200000);
+		pause_ms(lrc < 0 ? 1000 : 200);
 	}
 	log_dedup_release(&d);
 	return rc;
@@ -598,14 +601,22 @@ static int stream_container(struct kclient *kc, const char *ns, const char *pod_
 static int finish(struct fstate *f, int code)
 {
 	signals_restore();
+	kclient_set_abort(f->kc, NULL); /* the client goes on working for --rm */
 	if (f->outcome_msg)
 		status(f, "%s", f->outcome_msg);
-	if (f->o->rm) {
-		struct kclient *kc = kclient_new(cmd_config(f->cmd));
-		follow_delete_by_label(kc, f->o->ns, f->o->run_id, 0);
-		kclient_free(kc);
-	}
+	if (f->o->rm)
+		follow_delete_by_label(f->kc, f->o->ns, f->o->run_id, 0);
 	return code;
+}
+
+/* What to do next, printed when following stops early (Ctrl-C, --timeout). */
+static void print_hints(const struct follow_opts *o)
+{
+	fprintf(stderr,
+		"  follow it:  kubectl eidf devrun attach %s -n %s\n"
+		"  its logs:   kubectl eidf devrun logs %s -n %s -f\n"
+		"  cancel it:  kubectl eidf devrun delete %s -n %s\n",
+		o->job, o->ns, o->job, o->ns, o->job, o->ns);
 }
 
 static void fstate_release(struct fstate *f)
@@ -627,6 +638,10 @@ static int follow_inner(struct fstate *f)
 	for (;;) {
 		struct klist_opts lo = { .field_selector = fsel, .resource_version = f->job_rv };
 		int wrc = kclient_watch(f->kc, &KRES_JOBS, o->ns, &lo, 0, job_cb, f);
+		if (stop_flag) {
+			free(fsel);
+			return FOLLOW_STOPPED;
+		}
 		if (wrc < 0) {
 			eidf_error("%s", eidf_last_error());
 			free(fsel);
@@ -647,7 +662,12 @@ static int follow_inner(struct fstate *f)
 	int rc = -1;
 	while (f->outcome < 0) {
 		struct klist_opts lo = { .label_selector = sel };
-		if (kclient_watch(f->kc, &KRES_PODS, o->ns, &lo, 0, pod_cb, f) < 0) {
+		int wrc = kclient_watch(f->kc, &KRES_PODS, o->ns, &lo, 0, pod_cb, f);
+		if (stop_flag) {
+			rc = FOLLOW_STOPPED;
+			break;
+		}
+		if (wrc < 0) {
 			eidf_error("%s", eidf_last_error());
 			rc = DEVRUN_EXIT_ERROR;
 			break;
@@ -661,6 +681,10 @@ static int follow_inner(struct fstate *f)
 				status(f, "fetching the code (init container)");
 				int src = stream_container(f->kc, o->ns, f->pod_name, DEVRUN_INIT_CONTAINER, 1,
 							   stderr, 0, &f->pod);
+				if (src == -3) {
+					rc = FOLLOW_STOPPED;
+					break;
+				}
 				if (src == -1) {
 					set_outcome(f, DEVRUN_EXIT_GONE, "pod %s was deleted while fetching the code",
 						    f->pod_name);
@@ -687,6 +711,10 @@ static int follow_inner(struct fstate *f)
 			status(f, "running in pod %s", f->pod_name);
 		int src = stream_container(f->kc, o->ns, f->pod_name, DEVRUN_MAIN_CONTAINER, 0, stdout, 0,
 					   &f->pod);
+		if (src == -3) {
+			rc = FOLLOW_STOPPED;
+			break;
+		}
 		if (src == -2) {
 			rc = DEVRUN_EXIT_ERROR;
 			break;
@@ -708,14 +736,14 @@ static int follow_inner(struct fstate *f)
 				    reason ? " (" : "", reason ? reason : "", reason ? ")" : "");
 	}
 	free(sel);
-	if (rc >= 0 && f->outcome < 0)
+	if (rc == FOLLOW_STOPPED || (rc >= 0 && f->outcome < 0))
 		return rc;
 	return f->outcome >= 0 ? f->outcome : DEVRUN_EXIT_ERROR;
 }
 
 int follow_run(struct eidf_cmd *cmd, const struct follow_opts *o)
 {
-	static struct fstate f; /* static: survives siglongjmp unchanged */
+	struct fstate f;
 	memset(&f, 0, sizeof(f));
 	f.cmd = cmd;
 	f.o = o;
@@ -734,24 +762,31 @@ int follow_run(struct eidf_cmd *cmd, const struct follow_opts *o)
 		}
 		timeout_s = (ms + 999) / 1000;
 	}
-	got_signal = 0;
-	signals_install(o, timeout_s);
-	if (sigsetjmp(jump_env, 1)) {
-		/* interrupted inside a blocking request: the client is unusable */
-		int code = got_signal == SIGALRM ? DEVRUN_EXIT_TIMEOUT : DEVRUN_EXIT_DETACHED;
-		fflush(stdout);
-		if (got_signal == SIGALRM)
-			fprintf(stderr, "\ndevrun: --timeout %s reached; job.batch/%s goes on "
-				"(kubectl eidf devrun attach %s -n %s)\n", o->timeout, o->job, o->job, o->ns);
-		else
-			fprintf(stderr, "\ndevrun: interrupted\n");
-		finish(&f, code);
-		fflush(NULL);
-		_exit(code);
-	}
-	jump_armed = 1;
+	signals_install(timeout_s);
+	kclient_set_abort(f.kc, &stop_flag);
 	int code = follow_inner(&f);
-	jump_armed = 0;
+	if (code == FOLLOW_STOPPED) {
+		fflush(stdout);
+		if (got_signal == SIGALRM) {
+			code = DEVRUN_EXIT_TIMEOUT;
+			if (o->rm) {
+				fprintf(stderr, "\ndevrun: --timeout %s reached; deleting job.batch/%s (--rm)\n",
+					o->timeout, o->job);
+			} else {
+				fprintf(stderr, "\ndevrun: --timeout %s reached; job.batch/%s goes on.\n",
+					o->timeout, o->job);
+				print_hints(o);
+			}
+		} else {
+			code = DEVRUN_EXIT_DETACHED;
+			if (o->rm) {
+				fprintf(stderr, "\ndevrun: interrupted; deleting job.batch/%s (--rm)\n", o->job);
+			} else {
+				fprintf(stderr, "\ndevrun: detached; job.batch/%s keeps running.\n", o->job);
+				print_hints(o);
+			}
+		}
+	}
 	code = finish(&f, code);
 	fstate_release(&f);
 	return code;

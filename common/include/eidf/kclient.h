@@ -9,6 +9,7 @@
 #ifndef EIDF_KCLIENT_H
 #define EIDF_KCLIENT_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <cjson/cJSON.h>
 #include "eidf/kubeconfig.h"
@@ -42,6 +43,14 @@ void kclient_free(struct kclient *kc);
 
 /* Override the request timeout (ms, 0 = none), e.g. for completion. */
 void kclient_set_timeout_ms(struct kclient *kc, long ms);
+
+/* Abort switch, e.g. set by a signal handler: while *flag is non-zero every
+ * request (including a quiet watch or log stream, checked at least once a
+ * second, and retry waits) ends promptly with -1 and eidf_last_error()
+ * "interrupted" (HTTP status 0); nothing is retried.  NULL turns it off.
+ * The client stays usable: clear the flag and make more requests. */
+void kclient_set_abort(struct kclient *kc, volatile sig_atomic_t *flag);
+int kclient_aborted(const struct kclient *kc);
 
 int kclient_get(struct kclient *kc, const struct kres *r, const char *ns,
 		const char *name, cJSON **out);
