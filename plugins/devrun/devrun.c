@@ -877,6 +877,8 @@ int main(int argc, char **argv)
 	raw_argc = argc;
 	raw_argv = argv;
 	int first = 1;
+	if (!completing && argc > 1 && !strcmp(argv[1], "__man"))
+		return stage_main(&devrun_stage, argc, argv);
 	if (!completing && argc > 1 && (!strcmp(argv[1], "__complete") || !strcmp(argv[1], "__completeNoDesc")))
 		first = 2;
 	else if (completing)
