@@ -171,16 +171,6 @@ static void help_cb(FILE *out, void *ctx)
 	usage_print(out, h->st, h->sub);
 }
 
-static const struct subcommand *find_sub(const struct stage *st, const char *name)
-{
-	for (const struct subcommand *s = st->subcommands; s && s->run; s++) {
-		if (!s->name)
-			continue;
-		if (!strcmp(s->name, name) || (s->alias && !strcmp(s->alias, name)))
-			return s;
-	}
-	return NULL;
-}
 
 
 static int run_sub(const struct stage *st, const struct subcommand *sub, int argc, const char **argv)
@@ -239,7 +229,7 @@ static int stage_dispatch(const struct stage *st, int argc, const char **argv)
 	 * default command takes everything else (also no arguments at all:
 	 * `build-context` builds "."). */
 	i = first_positional(argc, argv, opts, &dd);
-	if (i >= 0 && !dd && (sub = find_sub(st, argv[i]))) {
+	if (i >= 0 && !dd && (sub = stage_find_sub(st, argv[i]))) {
 		for (int k = i; k + 1 < argc; k++)
 			argv[k] = argv[k + 1];
 		argv[argc - 1] = NULL;
@@ -250,7 +240,7 @@ static int stage_dispatch(const struct stage *st, int argc, const char **argv)
 
 	prog = xasprintf("kubectl eidf %s", st->name);
 	if (i >= 0 && !dd && !strcmp(argv[i], "help")) {
-		sub = i + 1 < argc ? find_sub(st, argv[i + 1]) : NULL;
+		sub = i + 1 < argc ? stage_find_sub(st, argv[i + 1]) : NULL;
 		if (i + 1 < argc && !sub) {
 			eidf_error("unknown command \"%s\" for \"%s\"", argv[i + 1], prog);
 			fprintf(stderr, "See '%s --help' for usage.\n", prog);

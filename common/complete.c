@@ -178,13 +178,6 @@ static void flag_cb(const struct option *o, void *vctx)
 
 /* ---- driver ------------------------------------------------------------------------ */
 
-static const struct subcommand *find_sub(const struct stage *st, const char *name)
-{
-	for (const struct subcommand *s = st->subcommands; s && s->run; s++)
-		if (s->name && (!strcmp(s->name, name) || (s->alias && !strcmp(s->alias, name))))
-			return s;
-	return NULL;
-}
 
 /* Record a flag's value like parse_options would, so that dynamic
  * completion sees --kubeconfig, --context, -n and friends. */
@@ -240,7 +233,7 @@ int complete_main(const struct stage *st, int argc, const char **argv)
 		}
 		if (dashdash || a[0] != '-' || !a[1]) {
 			if (!sub) {
-				sub = dashdash ? NULL : find_sub(st, a);
+				sub = dashdash ? NULL : stage_find_sub(st, a);
 				if (!sub && def) {
 					sub = def; /* a positional of the default command */
 					npos++;
@@ -341,8 +334,8 @@ int complete_main(const struct stage *st, int argc, const char **argv)
 	c.prefix = cur;
 	if (!sub) {
 		for (const struct subcommand *s = st->subcommands; s && s->run; s++)
-			if (s->name)
-				add(&c, s->name, s->summary);
+			if (s->name || s->alias)
+				add(&c, s->name ? s->name : s->alias, s->summary);
 		add(&c, "help", "Help about any command");
 		c.directive = DIR_NOFILE;
 		if (!def || dashdash)

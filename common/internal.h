@@ -18,6 +18,7 @@ void usage_print_options(FILE *out, const struct option *opts);
 
 /* The stage's default command (the entry with name == NULL), or NULL;
  * *only is set when it is the stage's only entry. */
+const struct subcommand *stage_find_sub(const struct stage *st, const char *word);
 const struct subcommand *stage_default_sub(const struct stage *st, int *only);
 /* Index of the first positional argument of argv (option values skipped
  * using opts), or -1; *after_dashdash is set when it follows "--". */

@@ -83,6 +83,20 @@ const struct option *options_find_short(const struct option *opts, int c)
 	return f.found;
 }
 
+/* The subcommand a word names: its name or alias.  The default command
+ * (name NULL) may carry an alias too, so that `fetch create URL` and
+ * `fetch URL` are the same. */
+const struct subcommand *stage_find_sub(const struct stage *st, const char *word)
+{
+	for (const struct subcommand *s = st->subcommands; s && s->run; s++) {
+		if (s->name && !strcmp(s->name, word))
+			return s;
+		if (s->alias && !strcmp(s->alias, word))
+			return s;
+	}
+	return NULL;
+}
+
 const struct subcommand *stage_default_sub(const struct stage *st, int *only)
 {
 	const struct subcommand *def = NULL;

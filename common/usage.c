@@ -94,20 +94,23 @@ static void print_commands(FILE *out, const struct stage *st)
 	size_t width = 0;
 	int any = 0;
 
+	/* A default command is listed under its alias, if it has one. */
 	for (const struct subcommand *s = st->subcommands; s && s->run; s++)
-		if (s->name) {
+		if (s->name || s->alias) {
+			const char *n = s->name ? s->name : s->alias;
 			any = 1;
-			if (strlen(s->name) > width)
-				width = strlen(s->name);
+			if (strlen(n) > width)
+				width = strlen(n);
 		}
 	if (!any)
 		return;
 	fputs("Available Commands:\n", out);
 	for (const struct subcommand *s = st->subcommands; s->run; s++) {
-		if (!s->name)
+		if (!s->name && !s->alias)
 			continue;
-		fprintf(out, "  %-*s   %s", (int)width, s->name, s->summary ? s->summary : "");
-		if (s->alias)
+		fprintf(out, "  %-*s   %s", (int)width, s->name ? s->name : s->alias,
+			s->summary ? s->summary : "");
+		if (s->alias && s->name)
 			fprintf(out, " (alias: %s)", s->alias);
 		fputc('\n', out);
 	}
@@ -138,7 +141,7 @@ void usage_print(FILE *out, const struct stage *st, const struct subcommand *sub
 		print_text(out, summary);
 		if (text)
 			print_text(out, text);
-		if (sub->alias)
+		if (sub->alias && sub->name)
 			fprintf(out, "Aliases:\n  %s, %s\n\n", sub->name, sub->alias);
 		if (!sub->name)
 			print_commands(out, st);
