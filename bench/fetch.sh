@@ -1,23 +1,30 @@
 #!/bin/bash
 # Benchmark: fetch-job.sh (busybox sh + curl) against a bare `curl -o` on
-# loopback, from tests/servers/http_data_server.py.  Reports the throughput
-# ratio (goal >= 0.95) and the bytes re-sent after connection drops.
-#   bench/fetch.sh [--quick] [--size MiB] [--runs N]
+# loopback, from tests/servers/http_data_server.py.  Every variant runs once
+# per round, in a rotating order (so no variant always follows the same one),
+# after one warm-up round; the figures are medians over the rounds.  Reports
+# the throughput ratio script/curl (goal >= 0.95), the same with sha256, and
+# the bytes re-sent after clean closes and after TCP resets.
+#   bench/fetch.sh [--quick] [--size MiB] [--runs N] [--profile]
+# --profile adds variants that isolate the script's costs: curl with the
+# script's options, curl then sha256sum, curl | tee | sha256sum.
 set -eu
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-SIZE_MIB=1024 RUNS=3
+SIZE_MIB=1024 RUNS=5 PROFILE=0
 while [ $# -gt 0 ]; do
 	case $1 in
-	--quick) SIZE_MIB=128 RUNS=2 ;;
+	--quick) SIZE_MIB=128 RUNS=3 ;;
 	--size) SIZE_MIB=$2; shift ;;
 	--runs) RUNS=$2; shift ;;
-	*) echo "usage: $0 [--quick] [--size MiB] [--runs N]" >&2; exit 2 ;;
+	--profile) PROFILE=1 ;;
+	*) echo "usage: $0 [--quick] [--size MiB] [--runs N] [--profile]" >&2; exit 2 ;;
 	esac
 	shift
 done
 BUSYBOX=$(command -v busybox) || { echo "needs busybox" >&2; exit 1; }
 W=$(mktemp -d "${TMPDIR:-/tmp}/eidf-bench-fetch.XXXXXX")
-trap 'kill $SRV 2>/dev/null; rm -rf "$W"' EXIT
+SRV=
+trap '[ -n "$SRV" ] && kill $SRV 2>/dev/null; rm -rf "$W"' EXIT
 mkdir -p "$W/root" "$W/bb" "$W/out"
 "$BUSYBOX" --install -s "$W/bb"
 rm -f "$W/bb/wget" "$W/bb/curl"
@@ -28,33 +35,76 @@ python3 "$SRC/tests/servers/http_data_server.py" --root "$W/root" --port-file "$
 SRV=$!
 for _ in $(seq 50); do [ -s "$W/port" ] && break; sleep 0.1; done
 BASE=http://127.0.0.1:$(cat "$W/port")
-now() { date +%s.%N; }
-mbps() { python3 -c "import sys; print('%.0f' % ($SIZE_MIB / (float(sys.argv[2]) - float(sys.argv[1]))))" "$1" "$2"; }
-run_script() { # extra args...
+: >"$W/hdrs"
+
+# The variants: each writes $W/out/<variant> and must exit 0.  PATH has the
+# busybox applets first, as in alpine/curl (sha256sum and tee are busybox's).
+v_curl() { curl -fsS -o "$W/out/f" "$BASE/data.bin"; }
+v_curl_opts() {
+	curl --fail --location --silent --show-error -C - --connect-timeout 30 --speed-limit 1 \
+		--speed-time 120 -H "@$W/hdrs" -D "$W/hdr" -o "$W/out/f" --url "$BASE/data.bin"
+}
+v_curl_then_sha() { v_curl && PATH=$W/bb sha256sum <"$W/out/f" >/dev/null; }
+v_curl_tee_sha() {
+	set -o pipefail
+	curl -fsS "$BASE/data.bin" | PATH=$W/bb tee "$W/out/f" | PATH=$W/bb sha256sum >/dev/null
+}
+run_script() { # sha
 	env -i PATH="$W/bb" EIDF_FETCH_LIST="$(printf '%s\t%s\t%s' "$BASE/data.bin" "$1" data.bin)" \
 		"$BUSYBOX" sh -c "$(cat "$SRC/plugins/fetch/fetch-job.sh")" fetch-job \
 		--dest "$W/out/s" --backoff 0 >"$W/log" 2>&1
 }
-best_curl=0 best_script=0 best_verify=0
-for r in $(seq "$RUNS"); do
-	rm -f "$W/out/c.bin"; t0=$(now)
-	curl -fsS -o "$W/out/c.bin" "$BASE/data.bin"; t1=$(now)
-	v=$(mbps "$t0" "$t1"); [ "$v" -gt "$best_curl" ] && best_curl=$v
-	rm -rf "$W/out/s"; t0=$(now); run_script -; t1=$(now)
-	v=$(mbps "$t0" "$t1"); [ "$v" -gt "$best_script" ] && best_script=$v
-	rm -rf "$W/out/s"; t0=$(now); run_script "$SHA"; t1=$(now)
-	v=$(mbps "$t0" "$t1"); [ "$v" -gt "$best_verify" ] && best_verify=$v
+v_script() { run_script -; }
+v_script_sha() { run_script "$SHA"; }
+
+VARIANTS="curl script curl_then_sha script_sha"
+[ $PROFILE = 1 ] && VARIANTS="$VARIANTS curl_opts curl_tee_sha"
+now() { date +%s.%N; }
+: >"$W/times"
+read -r -a VA <<<"$VARIANTS"
+nv=${#VA[@]}
+for r in $(seq 0 "$RUNS"); do
+	# rotate the order each round
+	order=("${VA[@]:$((r % nv))}" "${VA[@]:0:$((r % nv))}")
+	for v in "${order[@]}"; do
+		rm -rf "$W/out/f" "$W/out/s"
+		sync
+		t0=$(now)
+		"v_$v" || { echo "bench: variant $v failed" >&2; cat "$W/log" >&2; exit 1; }
+		t1=$(now)
+		# round 0 is the warm-up
+		[ "$r" -gt 0 ] && echo "$v $t0 $t1" >>"$W/times"
+	done
 done
-ratio=$(python3 -c "print('%.3f' % ($best_script / $best_curl))")
-rm -rf "$W/out/s"
-curl -fsS "$BASE/_control?reset=1" >/dev/null
+rm -rf "$W/out/f" "$W/out/s"
+
+# Re-sent bytes after drops: served - size, clean closes and resets.
 drops=4
-curl -fsS "$BASE/_control?path=/data.bin&drop_after=$((SIZE_MIB * 1048576 / (drops + 2)))&drop_times=$drops&drop_rst=1" >/dev/null
-run_script "$SHA"
-sent=$(curl -fsS "$BASE/_stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["/data.bin"]["bytes"])')
-extra=$((sent - SIZE_MIB * 1048576))
-printf 'fetch benchmark: %d MiB on loopback, best of %d\n' "$SIZE_MIB" "$RUNS"
-printf '  bare curl -o             %6d MiB/s\n' "$best_curl"
-printf '  fetch-job.sh             %6d MiB/s  (ratio %s, goal >= 0.95)\n' "$best_script" "$ratio"
-printf '  fetch-job.sh + sha256    %6d MiB/s\n' "$best_verify"
-printf '  %d connection resets: %d bytes re-sent (%d per drop)\n' "$drops" "$extra" $((extra / drops))
+resent() { # extra control args
+	rm -rf "$W/out/s"
+	curl -fsS "$BASE/_control?reset=1" >/dev/null
+	curl -fsS "$BASE/_control?path=/data.bin&drop_after=$((SIZE_MIB * 1048576 / (drops + 2)))&drop_times=$drops$1" >/dev/null
+	run_script "$SHA"
+	sent=$(curl -fsS "$BASE/_stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["/data.bin"]["bytes"])')
+	echo $((sent - SIZE_MIB * 1048576))
+}
+fin=$(resent "")
+rst=$(resent "&drop_rst=1")
+
+python3 - "$W/times" "$SIZE_MIB" "$RUNS" "$drops" "$fin" "$rst" <<'PY'
+import statistics, sys
+path, size, runs, drops, fin, rst = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+t = {}
+for line in open(path):
+    v, a, b = line.split()
+    t.setdefault(v, []).append(float(b) - float(a))
+med = {v: statistics.median(x) for v, x in t.items()}
+print("fetch benchmark: %d MiB on loopback, median of %d rotating rounds (nproc %s, load %s)" % (
+    size, runs, __import__("os").cpu_count(), open("/proc/loadavg").read().split()[0]))
+for v, x in t.items():
+    print("  %-16s median %7.0f MiB/s  (min %5.2fs, max %5.2fs)" % (v, size / med[v], min(x), max(x)))
+print("  ratio script/curl                 %.3f  (goal >= 0.95)" % (med["curl"] / med["script"]))
+print("  ratio script_sha/curl_then_sha    %.3f" % (med["curl_then_sha"] / med["script_sha"]))
+print("  %d clean closes: %d bytes re-sent (%d per drop)" % (drops, fin, fin // drops))
+print("  %d TCP resets:   %d bytes re-sent (%d per drop)" % (drops, rst, rst // drops))
+PY

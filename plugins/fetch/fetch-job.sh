@@ -46,9 +46,10 @@ fsize() { if [ -e "$1" ]; then stat -c %s -- "$1" 2>/dev/null || wc -c <"$1"; el
 mkdir -p -- "$DEST" "$MARK" || die "cannot create $DEST (is the PVC mounted read-write?)"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/eidf-fetch.XXXXXX") || die "mktemp failed"
 STATE=$WORK/state
-REPORTER=
+REPORTER= HASHER=
 cleanup() {
 	[ -n "$REPORTER" ] && kill "$REPORTER" 2>/dev/null
+	[ -n "$HASHER" ] && echo abort >"$WORK/hstop" && wait "$HASHER"
 	rm -rf -- "$WORK"
 }
 trap cleanup EXIT
@@ -190,6 +191,48 @@ extract() { # final-path name
 	say "$n: extracted into ${dir}"
 }
 
+# sha256 in the same pass as the download: a background reader follows the
+# .part from byte 0 as it grows (curl only appends, also when resuming with
+# -C -) and feeds it to sha256sum in 1 MiB blocks, straight from the page
+# cache.  A resumed .part is therefore hashed in full (its old bytes are read
+# once, from the start), and nothing is read again after the download but
+# the last partial block.  (busybox tee moves 1 KiB per read: too slow.)
+hash_follow() { # part stopfile
+	while [ ! -e "$1" ]; do
+		[ -s "$2" ] || [ ! -d "${2%/*}" ] && return 0
+		sleep 0.2
+	done
+	exec 4<"$1" || return 1
+	hdone=0
+	while :; do
+		stop=$(cat "$2" 2>/dev/null)
+		# also when the script is gone (its work directory with it)
+		[ "$stop" = abort ] || [ ! -d "${2%/*}" ] && return 0
+		n=$((($(fsize "$1") - hdone) / 1048576))
+		if [ "$n" -gt 0 ]; then
+			dd bs=1048576 count="$n" <&4 2>/dev/null || return 1
+			hdone=$((hdone + n * 1048576))
+		elif [ "$stop" = end ]; then
+			cat <&4
+			return
+		else
+			sleep 0.2
+		fi
+	done
+}
+hash_start() { # part
+	rm -f -- "$WORK/hstop" "$WORK/sum"
+	hash_follow "$1" "$WORK/hstop" | sha256sum >"$WORK/sum" &
+	HASHER=$!
+}
+# end: wait for the digest of the whole .part in $WORK/sum; abort: drop it
+hash_stop() { # end|abort
+	[ -n "$HASHER" ] || return 0
+	echo "$1" >"$WORK/hstop"
+	wait "$HASHER"
+	HASHER=
+}
+
 # Download one file; 0 on success.  Failures are reported, not fatal, so the
 # other files still get fetched.
 fetch_one() { # url sha name
@@ -210,6 +253,7 @@ fetch_one() { # url sha name
 	rm -f -- "$marker"
 	CUR_NAME=$name CUR_PART=$part CUR_TOTAL=0 CUR_OFF=0
 	attempt=0 delay=$BACKOFF restarted=0
+	[ "$sha" != - ] && hash_start "$part"
 	while :; do
 		attempt=$((attempt + 1))
 		off=$(fsize "$part")
@@ -244,7 +288,9 @@ fetch_one() { # url sha name
 			if [ $restarted -eq 0 ]; then
 				# server cannot resume (no Range support) or the file changed
 				say "$name: cannot resume (HTTP $st), restarting from byte 0"
+				hash_stop abort
 				rm -f -- "$part"; restarted=1
+				[ "$sha" != - ] && hash_start "$part"
 				continue
 			fi
 		fi
@@ -254,12 +300,14 @@ fetch_one() { # url sha name
 			case $st in 408 | 429) ;; *)
 				say "$name: failed: HTTP $st from $(redact "$url") (not retried)"
 				printf 'eidf-fetch error file=%s reason=HTTP %s\n' "$name" "$st"
+				hash_stop abort
 				return 1 ;;
 			esac ;;
 		esac
 		if [ $attempt -ge "$RETRIES" ]; then
 			say "$name: failed after $attempt attempts: curl exit $rc ${msg}"
 			printf 'eidf-fetch error file=%s reason=curl exit %s after %s attempts\n' "$name" "$rc" "$attempt"
+			hash_stop abort
 			return 1
 		fi
 		say "$name: attempt $attempt failed (curl exit $rc${st:+, HTTP $st}: ${msg}); $(fsize "$part") bytes kept, retrying in ${delay}s"
@@ -269,8 +317,14 @@ fetch_one() { # url sha name
 	done
 	size=$(fsize "$part")
 	if [ "$sha" != - ]; then
-		say "$name: verifying sha256"
-		got=$(sha256sum <"$part" | cut -d' ' -f1)
+		hash_stop end
+		got=$(cut -d' ' -f1 <"$WORK/sum" 2>/dev/null)
+		if [ -n "$got" ]; then
+			say "$name: sha256 computed while downloading"
+		else
+			say "$name: verifying sha256 of the whole file"
+			got=$(sha256sum <"$part" | cut -d' ' -f1)
+		fi
 		if [ "$got" != "$sha" ]; then
 			rm -f -- "$part"
 			say "$name: sha256 mismatch: expected $sha, got $got; removed the download"

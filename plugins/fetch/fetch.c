@@ -300,6 +300,62 @@ static void job_view_release(struct job_view *v)
 	memset(v, 0, sizeof(*v));
 }
 
+/* Why Kueue has not admitted a suspended Job: the queue and the
+ * QuotaReserved=False reason/message of the Workload that the Job owns, e.g.
+ * "Queued in ns-user-queue (Pending: couldn't assign flavors ...)". */
+static char *queued_text(struct kclient *kc, const char *ns, const cJSON *job)
+{
+	const cJSON *lab = cJSON_GetObjectItem(json_get(job, "metadata.labels"), "kueue.x-k8s.io/queue-name");
+	const char *uid = json_str(job, "metadata.uid");
+	char *queue = xstrdup(cJSON_IsString(lab) ? lab->valuestring : NULL);
+	char *why = NULL;
+	cJSON *wls = NULL;
+	/* a failure to read Workloads (e.g. RBAC) only loses the detail */
+	if (uid && kclient_list(kc, &KRES_WORKLOADS, ns, NULL, &wls) == 0) {
+		const cJSON *wl, *ref, *c;
+		cJSON_ArrayForEach(wl, cJSON_GetObjectItem(wls, "items")) {
+			int mine = 0;
+			cJSON_ArrayForEach(ref, json_get(wl, "metadata.ownerReferences")) {
+				const char *u = json_str(ref, "uid");
+				if (u && !strcmp(u, uid))
+					mine = 1;
+			}
+			if (!mine)
+				continue;
+			if (json_str(wl, "spec.queueName")) {
+				free(queue);
+				queue = xstrdup(json_str(wl, "spec.queueName"));
+			}
+			cJSON_ArrayForEach(c, json_get(wl, "status.conditions")) {
+				const char *t = json_str(c, "type"), *st = json_str(c, "status");
+				if (!t || !st || strcmp(t, "QuotaReserved") || strcmp(st, "False"))
+					continue;
+				const char *r = json_str(c, "reason"), *m = json_str(c, "message");
+				free(why);
+				why = (r && m) ? xasprintf("%s: %s", r, m) : xstrdup(m ? m : r);
+			}
+			break;
+		}
+	}
+	cJSON_Delete(wls);
+	/* one line in a table cell */
+	for (char *p = why; p && *p; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+	char *out;
+	if (queue && why)
+		out = xasprintf("Queued in %s (%s)", queue, why);
+	else if (queue)
+		out = xasprintf("Queued in %s", queue);
+	else if (why)
+		out = xasprintf("Queued (%s)", why);
+	else
+		out = xstrdup("Queued");
+	free(queue);
+	free(why);
+	return out;
+}
+
 /* Build the view of one Job: its state from the Job and its pods, its
  * numbers from the last lines of each pod's log (tailLines, not the log). */
 static int job_view_load(struct kclient *kc, const char *ns, cJSON *job, struct job_view *v)
@@ -364,7 +420,7 @@ static int job_view_load(struct kclient *kc, const char *ns, cJSON *job, struct 
 		}
 	} else if (cJSON_IsTrue(json_get(job, "spec.suspend"))) {
 		v->state = JS_QUEUED;
-		v->state_text = xstrdup("Queued");
+		v->state_text = queued_text(kc, ns, job);
 	} else if (running && failed > 0) {
 		v->state = JS_RETRYING;
 		v->state_text = xasprintf("Retrying (%ld failed pod%s)", failed, failed == 1 ? "" : "s");
@@ -1011,6 +1067,211 @@ static int log_print(const char *data, size_t len, void *ud)
 	return 0;
 }
 
+/* `logs -f` for several pods at once.  The API client keeps one connection
+ * (one easy handle, HTTP/1.1 here) per process, and an HTTP/1.1 connection
+ * carries one follow stream at a time, so instead of N streams on N
+ * connections we poll: every poll interval each pod's log is read with
+ * timestamps=true&sinceTime=<last line's second>, lines already printed are
+ * skipped by their timestamp, and the new lines of all pods are printed in
+ * timestamp order with a "[index] " prefix.  Cost: up to one poll interval
+ * of latency and one request per pod per interval on the same connection. */
+struct follow_pod {
+	char *name;
+	long index;
+	char last[32];        /* sortable key of the last printed line, "" = none */
+	long at_last;         /* lines printed with exactly that timestamp */
+	int done;             /* terminal and read after it ended */
+};
+
+struct follow_line {
+	char key[32];
+	long index;
+	size_t seq;
+	char *text;           /* without the timestamp, with its newline */
+};
+
+/* "2024-05-01T10:00:00.12Z" -> "2024-05-01T10:00:00.120000000": sortable. */
+static int ts_key(const char *ts, size_t len, char key[32])
+{
+	if (len < 19 || ts[4] != '-' || ts[10] != 'T')
+		return -1;
+	memcpy(key, ts, 19);
+	size_t k = 19, i = 19;
+	key[k++] = '.';
+	if (ts[i] == '.') {
+		for (i++; i < len && ts[i] >= '0' && ts[i] <= '9'; i++)
+			if (k < 29)
+				key[k++] = ts[i];
+	}
+	while (k < 29)
+		key[k++] = '0';
+	key[k] = '\0';
+	return 0;
+}
+
+static int cmp_follow_line(const void *a, const void *b)
+{
+	const struct follow_line *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+	if (c)
+		return c;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* New lines of one pod since the last poll into *lines. */
+static int follow_poll(struct kclient *kc, const char *ns, struct follow_pod *fp, int first,
+		       struct follow_line **lines, size_t *n, size_t *alloc, size_t *seq)
+{
+	char since[32] = "";
+	if (fp->last[0]) {
+		memcpy(since, fp->last, 19);
+		strcpy(since + 19, "Z");
+	}
+	struct log_buf lb = { STRBUF_INIT };
+	struct klog_opts ko = { .container = FETCH_CONTAINER, .timestamps = 1,
+				.since_time = since[0] ? since : NULL,
+				.tail_lines = first ? opt_tail : -1 };
+	if (kclient_logs(kc, ns, fp->name, &ko, log_collect, &lb) < 0) {
+		strbuf_release(&lb.sb);
+		return -1;
+	}
+	const char *p = strbuf_str(&lb.sb), *end = p + lb.sb.len;
+	/* lines in the log are in time order: skip those up to the last printed */
+	char last0[32];
+	long skip_eq = fp->at_last;
+	memcpy(last0, fp->last, sizeof(last0));
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+		const char *sp = memchr(p, ' ', len);
+		char key[32];
+		if (!sp || ts_key(p, (size_t)(sp - p), key) < 0) {
+			p += len;
+			continue;
+		}
+		int c = last0[0] ? strcmp(key, last0) : 1;
+		if (c < 0 || (c == 0 && skip_eq-- > 0)) {
+			p += len;
+			continue;   /* printed in an earlier poll */
+		}
+		if (!strcmp(key, fp->last)) {
+			fp->at_last++;
+		} else {
+			memcpy(fp->last, key, sizeof(key));
+			fp->at_last = 1;
+		}
+		if (*n == *alloc) {
+			*alloc = *alloc ? 2 * *alloc : 64;
+			*lines = xrealloc(*lines, *alloc * sizeof(**lines));
+		}
+		struct follow_line *l = &(*lines)[(*n)++];
+		memcpy(l->key, key, sizeof(key));
+		l->index = fp->index;
+		l->seq = (*seq)++;
+		size_t tl = len - (size_t)(sp + 1 - p);
+		l->text = xstrndup(sp + 1, tl);
+		if (!tl || l->text[tl - 1] != '\n') {
+			char *t = xasprintf("%s\n", l->text);
+			free(l->text);
+			l->text = t;
+		}
+		p += len;
+	}
+	strbuf_release(&lb.sb);
+	return 0;
+}
+
+static int pod_terminal(const cJSON *pod)
+{
+	const char *phase = json_str(pod, "status.phase");
+	return phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
+}
+
+static int follow_all(struct kclient *kc, const char *ns, const char *job, long nidx)
+{
+	struct follow_pod *fps = NULL;
+	size_t nfp = 0;
+	struct strvec skip = STRVEC_INIT;   /* older pods, finished before we started */
+	int rc = 0, first_round = 1, waited = 0;
+	size_t seq = 0;
+	for (;;) {
+		cJSON *pods = NULL, *j2 = NULL;
+		int ok, finished = 0;
+		/* the Job first: once it has finished, the pod list below is final */
+		if (kclient_get(kc, &KRES_JOBS, ns, job, &j2) == 0)
+			finished = job_finished(j2, &ok);
+		else if (kclient_last_http_status(kc) == 404)
+			finished = 1;   /* deleted: print what is left */
+		cJSON_Delete(j2);
+		if (list_job_pods(kc, ns, job, &pods) < 0) {
+			eidf_error("%s", eidf_last_error());
+			rc = 1;
+			break;
+		}
+		const cJSON *items = cJSON_GetObjectItem(pods, "items"), *pod;
+		if (first_round) {
+			const cJSON **best = xcalloc((size_t)nidx, sizeof(*best));
+			newest_pods(items, best, nidx);
+			cJSON_ArrayForEach(pod, items) {
+				long i = pod_index(pod);
+				if (i >= 0 && i < nidx && best[i] != pod && pod_terminal(pod))
+					strvec_push(&skip, json_str(pod, "metadata.name"));
+			}
+			free(best);
+		}
+		struct follow_line *lines = NULL;
+		size_t nl = 0, al = 0;
+		int any = 0;
+		cJSON_ArrayForEach(pod, items) {
+			const char *name = json_str(pod, "metadata.name"), *phase = json_str(pod, "status.phase");
+			if (!name || !phase || !strcmp(phase, "Pending") || strvec_contains(&skip, name))
+				continue;
+			struct follow_pod *fp = NULL;
+			for (size_t k = 0; k < nfp; k++)
+				if (!strcmp(fps[k].name, name))
+					fp = &fps[k];
+			if (!fp) {
+				fps = xrealloc(fps, (nfp + 1) * sizeof(*fps));
+				fp = &fps[nfp++];
+				memset(fp, 0, sizeof(*fp));
+				fp->name = xstrdup(name);
+				fp->index = pod_index(pod);
+			}
+			any = 1;
+			if (fp->done)
+				continue;
+			/* terminal before this read: the read gets everything */
+			int term = pod_terminal(pod);
+			if (follow_poll(kc, ns, fp, first_round, &lines, &nl, &al, &seq) == 0 && term)
+				fp->done = 1;
+		}
+		cJSON_Delete(pods);
+		if (nl)
+			qsort(lines, nl, sizeof(*lines), cmp_follow_line);
+		for (size_t k = 0; k < nl; k++) {
+			printf("[%ld] %s", lines[k].index, lines[k].text);
+			free(lines[k].text);
+		}
+		fflush(stdout);
+		free(lines);
+		if (!any && !finished && !waited++)
+			fprintf(stderr, "waiting for a pod of %s to start...\n", job);
+		int all_done = 1;
+		for (size_t k = 0; k < nfp; k++)
+			if (!fps[k].done)
+				all_done = 0;
+		if (finished && all_done)
+			break;
+		first_round = 0;
+		sleep_ms(poll_ms());
+	}
+	for (size_t k = 0; k < nfp; k++)
+		free(fps[k].name);
+	free(fps);
+	strvec_clear(&skip);
+	return rc;
+}
+
 static int run_logs(struct eidf_cmd *cmd, int argc, const char **argv)
 {
 	if (argc != 1) {
@@ -1031,6 +1292,11 @@ static int run_logs(struct eidf_cmd *cmd, int argc, const char **argv)
 		eidf_error("--index %ld: job %s has indexes 0..%ld", opt_index, argv[0], nidx - 1);
 		cJSON_Delete(job);
 		return 2;
+	}
+	if (opt_follow && nidx > 1 && opt_index < 0) {
+		int r = follow_all(kc, ns, argv[0], nidx);
+		cJSON_Delete(job);
+		return r;
 	}
 	int rc = 0;
 	long waited = 0;
@@ -1078,7 +1344,6 @@ static int run_logs(struct eidf_cmd *cmd, int argc, const char **argv)
 				continue;
 			char *prefix = (nidx > 1 && opt_index < 0) ? xasprintf("[%ld] ", i) : NULL;
 			struct log_out lo = { prefix, 1 };
-			/* with several pods, -f follows each in turn (index order) */
 			struct klog_opts ko = { .container = FETCH_CONTAINER, .follow = opt_follow,
 						.tail_lines = opt_tail };
 			if (kclient_logs(kc, ns, json_str(best[i], "metadata.name"), &ko, log_print, &lo) < 0) {

@@ -12,6 +12,16 @@ test switches, set per path through a control endpoint:
   GET /_control?path=/a.bin&rate=BYTES_PER_SECOND       throttle the body
   GET /_control?path=/a.bin&no_range=1                  ignore Range (200)
   GET /_control?reset=1                                 clear switches + counters
+  /private/...   with --auth VALUE, files under /private/ need the request
+        header "Authorization: VALUE" (else 401, counted in "unauthorized")
+
+Bytes "sent" are counted as they are written to the socket.  A request
+that will be dropped is served with a small SO_SNDBUF, in <= 64 KiB writes,
+and before the connection is closed or reset the server waits (up to 2 s)
+until the client has acknowledged every byte (SIOCOUTQ = 0) and then 0.2 s
+more for it to read them: so bytes sent = bytes delivered to the client even
+with a TCP reset, and (bytes sent - file size) measures what the client
+really downloaded twice, not what the network lost in flight.
   GET /_stats                                           JSON per path: bytes sent,
         requests, statuses, ranges (also written to --stats-file if given)
 
@@ -19,10 +29,13 @@ Listens on 127.0.0.1 only.  --port 0 picks a free port; the port is written
 to --port-file (and printed as "PORT n").  --cert/--key serve HTTPS.
 """
 import argparse
+import fcntl
 import json
 import os
 import socket
 import ssl
+import struct
+import termios
 import sys
 import threading
 import time
@@ -36,7 +49,23 @@ ARGS = None
 
 
 def stat_for(path):
-    return STATS.setdefault(path, {"bytes": 0, "requests": 0, "statuses": [], "ranges": []})
+    return STATS.setdefault(path, {"bytes": 0, "requests": 0, "statuses": [], "ranges": [],
+                                   "unauthorized": 0})
+
+
+def wait_delivered(sock, limit=2.0):
+    """Wait until the peer has acknowledged everything written (bounded)."""
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        try:
+            left = struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0]
+        except OSError:
+            return
+        if left == 0:
+            break
+        time.sleep(0.005)
+    # the peer's kernel has it; give the client a moment to read it
+    time.sleep(0.2)
 
 
 def save_stats():
@@ -98,6 +127,12 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 stat_for(path)["requests"] += 1
             return self.fail(path, 404)
+        if ARGS.auth and path.startswith("/private/") and self.headers.get("Authorization") != ARGS.auth:
+            with LOCK:
+                s = stat_for(path)
+                s["requests"] += 1
+                s["unauthorized"] += 1
+            return self.fail(path, 401)
         with LOCK:
             sw = dict(SWITCHES.get(path, {}))
             st = stat_for(path)
@@ -159,6 +194,12 @@ class Handler(BaseHTTPRequestHandler):
                 save_stats()
             return
         rate = sw.get("rate", 0)
+        if drop is not None:
+            # little in the kernel's send queue: written ~ delivered
+            try:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
+            except OSError:
+                pass
         sent = 0
         t0 = time.monotonic()
         try:
@@ -194,9 +235,10 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 save_stats()
         if drop is not None and sent < length:
-            # cut the connection mid-body: a clean close by default (every
-            # byte sent arrives), or a reset with drop_rst=1 (the client's
-            # unread socket buffer is lost, as with a real network failure)
+            # cut the connection mid-body: a clean close by default, or a
+            # reset with drop_rst=1; either way only after the bytes counted
+            # as sent have reached the client (see the top of the file)
+            wait_delivered(self.connection)
             if sw.get("drop_rst"):
                 try:
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
@@ -226,6 +268,7 @@ def main():
     ap.add_argument("--stats-file")
     ap.add_argument("--cert")
     ap.add_argument("--key")
+    ap.add_argument("--auth", help="Authorization header value required under /private/")
     ap.add_argument("--verbose", action="store_true")
     ARGS = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)

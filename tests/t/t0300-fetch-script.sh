@@ -90,13 +90,16 @@ test_expect_success 'connection dropped 4 times: completes, <= 1 MiB re-sent per
 	test $((sent - 8 * MiB)) -le $((4 * MiB))
 '
 
-test_expect_success 'connection reset (RST) 3 times: still completes and verifies' '
+test_expect_success 'connection reset (RST) 3 times: completes, verifies, <= 1 MiB re-sent per reset' '
 	ctl reset=1 &&
 	ctl "path=/big.bin&drop_after=2000000&drop_times=3&drop_rst=1" &&
 	EIDF_FETCH_LIST=$(list_line "$BASE/big.bin" "$(sha root/big.bin)" big.bin) \
 		run_job --dest "$TRASH/pvc/rst" >out 2>&1 &&
 	cmp root/big.bin pvc/rst/big.bin &&
-	test "$(srv_stat /big.bin requests)" = 4
+	test "$(srv_stat /big.bin requests)" = 4 &&
+	sent=$(srv_stat /big.bin bytes) &&
+	echo "sent $sent for $((8 * MiB))" &&
+	test $((sent - 8 * MiB)) -le $((3 * MiB))
 '
 
 test_expect_success 'resume from an existing .part sends only the rest' '
