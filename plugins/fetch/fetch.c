@@ -660,6 +660,7 @@ static void print_followups(const char *name, const struct fetch_list *l, const 
 			    const char *dest, long shards)
 {
 	printf("job.batch/%s created\n", name);
+	fflush(stdout); /* before the hints on stderr, also when stdout is a pipe */
 	fprintf(stderr, "Fetching %zu file%s into pvc/%s:/%s%s. The Job keeps going if you disconnect.\n",
 		l->n, l->n == 1 ? "" : "s", pvc, dest, shards > 1 ? " with an Indexed Job" : "");
 	fprintf(stderr, "Follow it with:\n"
@@ -1470,7 +1471,7 @@ static void complete_jobs(const char *prefix, struct strvec *out, void *ctx)
 }
 
 static const struct subcommand subcommands[] = {
-	{ .name = "create", .summary = "start downloading URLs into a PVC (the default: fetch URL... --pvc NAME)",
+	{ .name = NULL, .alias = "create", .summary = "start downloading URLs into a PVC (the default: fetch URL... --pvc NAME)",
 	  .usage = "URL... --pvc NAME [--dest DIR] [--sha256 HEX | --checksums FILE] [--from-file LIST] "
 		   "[--parallel N] [--extract] [--wait | --watch]",
 	  .description =
@@ -1512,62 +1513,10 @@ static const struct stage fetch_stage = {
 	.options = NULL,
 };
 
-static int is_subcommand(const char *s)
-{
-	if (!strcmp(s, "help"))
-		return 1;
-	for (const struct subcommand *sc = subcommands; sc->run; sc++)
-		if (!strcmp(s, sc->name) || (sc->alias && !strcmp(s, sc->alias)))
-			return 1;
-	return 0;
-}
-
-/* `fetch URL...` means `fetch create URL...`: find the first positional
- * word (skipping option values) and insert "create" when it is not a
- * subcommand. */
-static char **default_to_create(int *argc, char **argv)
-{
-	if (*argc < 2 || !strncmp(argv[1], "__complete", 10))
-		return NULL;
-	for (int i = 1; i < *argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--"))
-			break;
-		if (a[0] == '-' && a[1]) {
-			if (!strcmp(a, "-h") || !strcmp(a, "--help"))
-				return NULL;
-			const struct option *o = NULL;
-			if (a[1] == '-' && !strchr(a, '='))
-				o = options_find_long(create_opts, a + 2);
-			else if (a[1] != '-' && !a[2])
-				o = options_find_short(create_opts, a[1]);
-			if (o && (o->type == OPT_TYPE_STRING || o->type == OPT_TYPE_INT ||
-				  o->type == OPT_TYPE_LIST) && !(o->flags & OPT_OPTARG))
-				i++;
-			continue;
-		}
-		if (is_subcommand(a))
-			return NULL;
-		break;
-	}
-	/* no subcommand word: it is a create (URLs, or only flags) */
-	int any_positional_or_flag = *argc > 1;
-	if (!any_positional_or_flag)
-		return NULL;
-	char **nv = xcalloc((size_t)*argc + 2, sizeof(*nv));
-	nv[0] = argv[0];
-	nv[1] = (char *)"create";
-	for (int i = 1; i < *argc; i++)
-		nv[i + 1] = argv[i];
-	(*argc)++;
-	return nv;
-}
-
+/* `fetch URL...` and `fetch create URL...` are the same default command. */
 int main(int argc, char **argv)
 {
-	char **nv = default_to_create(&argc, argv);
-	int rc = stage_main(&fetch_stage, argc, nv ? nv : argv);
-	free(nv);
+	int rc = stage_main(&fetch_stage, argc, argv);
 	strvec_clear(&opt_headers);
 	return rc;
 }
