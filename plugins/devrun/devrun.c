@@ -14,6 +14,7 @@
 
 #include "changes.h"
 #include "devrun_job.h"
+#include "eidf/stage_options.h"
 #include "eidf/cmd.h"
 #include "eidf/humanize.h"
 #include "eidf/manifest.h"
@@ -23,7 +24,6 @@
 #include "repo_state.h"
 #include "script_init_code.h"
 
-static const char *const dry_run_values[] = { "none", "client", "server", NULL };
 
 /* run / render / rerun */
 static const char *o_image, *o_git_image, *o_gpu_product, *o_cpu, *o_cpu_limit, *o_memory,
@@ -64,9 +64,7 @@ static int o_init, o_finished, o_no_headers, o_timestamps;
 	OPT_STRING(0, "queue", &o_queue, "queue", "Kueue LocalQueue (default <namespace>-user-queue)", COMPLETE_NONE), \
 	OPT_STRING(0, "max-time", &o_max_time, "duration", "maximum run time (label kueue.x-k8s.io/max-exec-time-seconds)", COMPLETE_NONE), \
 	OPT_STRING(0, "ttl", &o_ttl, "duration", "delete the Job this long after it finished (default 24h)", COMPLETE_NONE), \
-	{ .type = OPT_TYPE_STRING, .long_name = "dry-run", .value = &o_dry_run, .argh = "strategy", \
-	  .help = "only show what would be sent: client or server", .flags = OPT_OPTARG, \
-	  .optarg_default = "client", .enum_values = dry_run_values, .complete = COMPLETE_ENUM }, \
+	OPT_DRY_RUN(&o_dry_run), \
 	OPT_ENUM('o', "output", &o_output, "format", "with --dry-run: json or yaml", output_formats)
 
 #define FOLLOW_OPTIONS \
@@ -286,8 +284,8 @@ static int submit_and_follow(struct eidf_cmd *cmd, struct devrun_opts *o, int re
 {
 	struct code_state cs;
 	memset(&cs, 0, sizeof(cs));
-	int is_dry = render_only || (o_dry_run && strcmp(o_dry_run, "none"));
-	int server_dry = o_dry_run && !strcmp(o_dry_run, "server") && !render_only;
+	int is_dry = render_only || dry_run_mode(o_dry_run);
+	int server_dry = dry_run_mode(o_dry_run) == 2 && !render_only;
 	int err_rc = render_only || (is_dry && !server_dry) ? EIDF_EXIT_ERROR : DEVRUN_EXIT_ERROR;
 	int rc = err_rc;
 	char *run_id = devrun_new_run_id();
@@ -417,7 +415,7 @@ static int cmd_run(struct eidf_cmd *cmd, int argc, const char **argv)
 {
 	struct devrun_opts o;
 	int render = cmd->sub && !strcmp(cmd->sub->name, "render");
-	int client_only = render || (o_dry_run && !strcmp(o_dry_run, "client"));
+	int client_only = render || dry_run_mode(o_dry_run) == 1;
 	const char *ns = client_only ? render_namespace(cmd) : cmd_project_namespace(cmd);
 	if (!ns)
 		return render ? EIDF_EXIT_ERROR : DEVRUN_EXIT_ERROR;

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "eidf/stage_options.h"
 #include "eidf/cmd.h"
 #include "eidf/humanize.h"
 #include "eidf/kclient.h"
@@ -28,8 +29,6 @@
 #include "fetch_spec.h"
 #include "script_fetch_job.h"
 
-static const char *const dry_run_values[] = { "none", "client", "server", NULL };
-
 static const char *opt_pvc, *opt_dest, *opt_sha256, *opt_checksums, *opt_from_file;
 static const char *opt_image, *opt_cpu, *opt_memory, *opt_header_secret, *opt_name;
 static const char *opt_mount, *opt_dry_run, *opt_output, *opt_timeout;
@@ -41,12 +40,6 @@ static int opt_all_finished;
 
 static void complete_jobs(const char *prefix, struct strvec *out, void *ctx);
 
-#define OPT_OUTPUT() OPT_ENUM('o', "output", &opt_output, "format", \
-			      "output format: json, yaml, name or wide", output_formats)
-#define OPT_DRY_RUN() { .type = OPT_TYPE_STRING, .long_name = "dry-run", .value = &opt_dry_run, \
-	.argh = "strategy", .help = "only show what would be sent: client or server", \
-	.flags = OPT_OPTARG, .optarg_default = "client", .enum_values = dry_run_values, \
-	.complete = COMPLETE_ENUM }
 #define OPT_TIMEOUT() OPT_STRING(0, "timeout", &opt_timeout, "duration", \
 				 "give up waiting after this long (e.g. 2h; default: forever)", COMPLETE_NONE)
 
@@ -80,7 +73,7 @@ static const struct option create_opts[] = {
 	OPT_BOOL(0, "wait", &opt_wait, "block until the download finishes, showing progress"),
 	OPT_BOOL(0, "watch", &opt_watch, "show live progress bars until the download finishes"),
 	OPT_TIMEOUT(),
-	OPT_DRY_RUN(), OPT_OUTPUT(),
+	OPT_DRY_RUN(&opt_dry_run), OPT_OUTPUT(&opt_output),
 	OPT_INCLUDE(kube_options), OPT_END(),
 };
 static const struct option status_opts[] = {
@@ -90,7 +83,7 @@ static const struct option status_opts[] = {
 };
 static const struct option list_opts[] = {
 	OPT_BOOL(0, "no-headers", &opt_no_headers, "do not print the table header"),
-	OPT_OUTPUT(),
+	OPT_OUTPUT(&opt_output),
 	OPT_INCLUDE(kube_options), OPT_END(),
 };
 static const struct option logs_opts[] = {
@@ -106,18 +99,11 @@ static const struct option wait_opts[] = {
 static const struct option delete_opts[] = {
 	OPT_BOOL(0, "completed", &opt_completed, "delete every fetch Job that completed successfully"),
 	OPT_BOOL(0, "finished", &opt_all_finished, "delete every fetch Job that has finished (complete or failed)"),
-	OPT_DRY_RUN(),
+	OPT_DRY_RUN(&opt_dry_run),
 	OPT_INCLUDE(kube_options), OPT_END(),
 };
 
 /* ---- helpers ------------------------------------------------------------- */
-
-static int dry_run_mode(void)
-{
-	if (!opt_dry_run || !strcmp(opt_dry_run, "none"))
-		return 0;
-	return !strcmp(opt_dry_run, "server") ? 2 : 1;
-}
 
 static long poll_ms(void)
 {
@@ -765,7 +751,7 @@ static int run_create(struct eidf_cmd *cmd, int argc, const char **argv)
 		goto out;
 	}
 
-	if (dry_run_mode() == 1) {
+	if (dry_run_mode(opt_dry_run) == 1) {
 		enum output_format f = fmt == OUT_DEFAULT ? OUT_YAML : fmt;
 		if (cm) {
 			cJSON *list = cJSON_CreateObject();
@@ -786,7 +772,7 @@ static int run_create(struct eidf_cmd *cmd, int argc, const char **argv)
 	struct kclient *kc = cmd_client(cmd);
 	if (!kc)
 		goto out;
-	int server_dry = dry_run_mode() == 2;
+	int server_dry = dry_run_mode(opt_dry_run) == 2;
 	cJSON *pvc = NULL;
 	if (kclient_get(kc, &KRES_PVCS, ns, opt_pvc, &pvc) < 0) {
 		if (kclient_last_http_status(kc) == 404)
@@ -1401,8 +1387,8 @@ static int run_delete(struct eidf_cmd *cmd, int argc, const char **argv)
 	struct kclient *kc = ns ? cmd_client(cmd) : NULL;
 	if (!kc)
 		return 1;
-	int dry = dry_run_mode() != 0;
-	const char *suffix = dry ? (dry_run_mode() == 2 ? " (server dry run)" : " (dry run)") : "";
+	int dry = dry_run_mode(opt_dry_run) != 0;
+	const char *suffix = dry ? (dry_run_mode(opt_dry_run) == 2 ? " (server dry run)" : " (dry run)") : "";
 	struct strvec names = STRVEC_INIT;
 	int rc = 0;
 	if (argc) {
@@ -1431,11 +1417,11 @@ static int run_delete(struct eidf_cmd *cmd, int argc, const char **argv)
 				opt_all_finished ? "finished" : "completed", ns);
 	}
 	for (size_t i = 0; i < names.n; i++) {
-		if (dry_run_mode() == 1) {
+		if (dry_run_mode(opt_dry_run) == 1) {
 			printf("job.batch \"%s\" deleted%s\n", names.v[i], suffix);
 			continue;
 		}
-		if (kclient_delete(kc, &KRES_JOBS, ns, names.v[i], "Background", dry_run_mode() == 2) < 0) {
+		if (kclient_delete(kc, &KRES_JOBS, ns, names.v[i], "Background", dry_run_mode(opt_dry_run) == 2) < 0) {
 			eidf_error("%s", eidf_last_error());
 			rc = 1;
 			continue;
