@@ -219,34 +219,11 @@ static void resolve_rel(char **p, const struct kc_file *f)
 /* Read a referenced file; on failure the caller formats the message from errno. */
 static int slurp(const char *path, struct strbuf *out, int *err)
 {
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	strbuf_reset(out);
+	if (read_file(path, out) < 0) {
 		*err = errno;
 		return -1;
 	}
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		close(fd);
-		*err = EISDIR;
-		return -1;
-	}
-	strbuf_reset(out);
-	for (;;) {
-		strbuf_grow(out, 8192);
-		ssize_t n = read(fd, out->buf + out->len, out->alloc - out->len - 1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			*err = errno;
-			close(fd);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		out->len += (size_t)n;
-		out->buf[out->len] = '\0';
-	}
-	close(fd);
 	return 0;
 }
 

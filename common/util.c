@@ -287,22 +287,28 @@ void eidf_warning(const char *fmt, ...)
 
 /* ---- files ------------------------------------------------------------------ */
 
+/* On failure errno is kept, so callers may word their own message. */
 int read_file(const char *path, struct strbuf *out)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		eidf_set_error("cannot read %s: %s", path, strerror(errno));
-		return -1;
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), saved;
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		close(fd);
+		fd = -1;
+		errno = EISDIR;
 	}
+	if (fd < 0)
+		goto fail;
 	for (;;) {
 		strbuf_grow(out, 8192);
 		ssize_t n = read(fd, out->buf + out->len, out->alloc - out->len - 1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			eidf_set_error("cannot read %s: %s", path, strerror(errno));
+			saved = errno;
 			close(fd);
-			return -1;
+			errno = saved;
+			goto fail;
 		}
 		if (n == 0)
 			break;
@@ -311,6 +317,11 @@ int read_file(const char *path, struct strbuf *out)
 	}
 	close(fd);
 	return 0;
+fail:
+	saved = errno;
+	eidf_set_error("cannot read %s: %s", path, strerror(saved));
+	errno = saved;
+	return -1;
 }
 
 int write_file_atomic(const char *path, const void *data, size_t len, int mode)
