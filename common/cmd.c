@@ -2,6 +2,7 @@
  * subcommand dispatch, completion entry points, lazily built client. */
 #include "eidf/cmd.h"
 #include "eidf/manifest.h"
+#include "eidf/settings.h"
 #include "eidf/stage_options.h"
 #include "eidf/manpage.h"
 #include "internal.h"
@@ -84,6 +85,38 @@ void cmd_kubectl_flags(struct strvec *v, const char *ns)
 		strvec_push(v, "--insecure-skip-tls-verify=true");
 	if (ns)
 		strvec_pushf(v, "--namespace=%s", ns);
+}
+
+static struct { const char *queue, *eidf_user; } policy_flags;
+
+const struct option eidf_user_options[] = {
+	{ .type = OPT_TYPE_STRING, .long_name = "eidf-user", .value = &policy_flags.eidf_user,
+	  .argh = "name", .help = "add the eidf/user label some projects require (default: $USER)",
+	  .flags = OPT_OPTARG, .optarg_default = "" },
+	OPT_END(),
+};
+
+const struct option policy_options[] = {
+	OPT_STRING(0, "queue", &policy_flags.queue, "name",
+		   "Kueue LocalQueue for the Job (default <namespace>-user-queue)", COMPLETE_NONE),
+	OPT_INCLUDE(eidf_user_options),
+	OPT_END(),
+};
+
+const char *policy_queue(void)
+{
+	return policy_flags.queue ? policy_flags.queue : setting("queue", NULL);
+}
+
+const char *policy_eidf_user(void)
+{
+	if (policy_flags.eidf_user && *policy_flags.eidf_user)
+		return policy_flags.eidf_user;
+	if (policy_flags.eidf_user) {
+		const char *user = getenv("USER");
+		return user && *user ? user : setting("eidf-user", NULL);
+	}
+	return setting("eidf-user", NULL);
 }
 
 /* ---- client ------------------------------------------------------------------- */

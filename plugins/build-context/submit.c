@@ -59,6 +59,7 @@ const struct option submit_opts[] = {
 	OPT_DRY_RUN(&opt_dry_run),
 	OPT_ENUM('o', "output", &opt_output, "format", "output format with --dry-run: json, yaml or name",
 		 output_formats),
+	OPT_GROUP("Job policy"), OPT_INCLUDE(policy_options),
 	OPT_INCLUDE(kube_options),
 	OPT_END(),
 };
@@ -946,8 +947,8 @@ int run_submit(struct eidf_cmd *cmd, int argc, const char **argv)
 		.helper_image = opt_helper ? opt_helper : setting("build-context.helper-image", SUBMIT_DEFAULT_HELPER),
 		.executor_command = exec_cmd.n ? (const char *const *)exec_cmd.v : NULL,
 		.registry_secret = opt_secret, .cpu = opt_cpu ? opt_cpu : "2",
-		.memory = opt_memory ? opt_memory : "4Gi", .queue = setting("queue", NULL),
-		.eidf_user = setting("eidf-user", NULL), .ttl_seconds = 3600, .cache = opt_cache,
+		.memory = opt_memory ? opt_memory : "4Gi", .queue = policy_queue(),
+		.eidf_user = policy_eidf_user(), .ttl_seconds = 3600, .cache = opt_cache,
 		.exec_transport = use_exec, .upload_timeout_s = (upload_timeout + 999) / 1000,
 	};
 	cJSON *list = submit_objects(&s, gz.buf, gz.len);

@@ -75,10 +75,10 @@ static int o_init, o_finished, o_no_headers, o_timestamps;
 	OPT_STRING(0, "timeout", &o_timeout, "duration", "stop following after this long (exit 124)", COMPLETE_NONE)
 
 static const struct option run_opts[] = {
-	RUN_OPTIONS, FOLLOW_OPTIONS, OPT_INCLUDE(kube_options), OPT_END(),
+	RUN_OPTIONS, OPT_INCLUDE(eidf_user_options), FOLLOW_OPTIONS, OPT_INCLUDE(kube_options), OPT_END(),
 };
 static const struct option render_opts[] = {
-	RUN_OPTIONS, OPT_INCLUDE(kube_options), OPT_END(),
+	RUN_OPTIONS, OPT_INCLUDE(eidf_user_options), OPT_INCLUDE(kube_options), OPT_END(),
 };
 static const struct option attach_opts[] = {
 	OPT_BOOL(0, "rm", &o_rm, "delete the run's objects when it ends or on Ctrl-C"),
@@ -199,7 +199,7 @@ static int build_opts(struct devrun_opts *o, const struct devrun_opts *prev, int
 		return -1;
 	o->ttl_s = ttl;
 	o->git_secret = first_nonnull(o_git_secret, prev->git_secret, setting("devrun.git-secret", NULL));
-	o->eidf_user = setting("eidf-user", NULL);
+	o->eidf_user = policy_eidf_user();
 	o->init_cpu = setting("devrun.init-cpu", NULL);
 	o->init_memory = setting("devrun.init-memory", NULL);
 	return devrun_opts_check(o, o_allow_unknown_gpu);

@@ -74,6 +74,7 @@ static const struct option create_opts[] = {
 	OPT_BOOL(0, "watch", &opt_watch, "show live progress bars until the download finishes"),
 	OPT_TIMEOUT(),
 	OPT_DRY_RUN(&opt_dry_run), OPT_OUTPUT(&opt_output),
+	OPT_GROUP("Job policy"), OPT_INCLUDE(policy_options),
 	OPT_INCLUDE(kube_options), OPT_END(),
 };
 static const struct option status_opts[] = {
@@ -727,8 +728,8 @@ static int run_create(struct eidf_cmd *cmd, int argc, const char **argv)
 		.image = opt_image ? opt_image : setting("fetch.image", FETCH_DEFAULT_IMAGE),
 		.cpu = opt_cpu ? opt_cpu : setting("fetch.cpu", "1"),
 		.memory = opt_memory ? opt_memory : setting("fetch.memory", "1Gi"),
-		.queue = setting("queue", NULL),
-		.eidf_user = setting("eidf-user", NULL),
+		.queue = policy_queue(),
+		.eidf_user = policy_eidf_user(),
 		.run_id = run_id,
 		.header_secret = opt_header_secret,
 		.headers = &opt_headers,

@@ -5,6 +5,7 @@
 #include "eidf/manifest.h"
 #include "eidf/output.h"
 #include "eidf/settings.h"
+#include "eidf/stage_options.h"
 #include "script_pvc_helper.h"
 
 cJSON *helper_job_manifest(struct eidf_cmd *cmd, const char *ns, const struct helper_opts *o,
@@ -13,8 +14,8 @@ cJSON *helper_job_manifest(struct eidf_cmd *cmd, const char *ns, const struct he
 	(void)cmd;
 	struct job_policy pol = {
 		.namespace = ns,
-		.queue = setting("queue", NULL),
-		.eidf_user = setting("eidf-user", NULL),
+		.queue = policy_queue(),
+		.eidf_user = policy_eidf_user(),
 		.stage = "pvc",
 		.ttl_seconds = 600,
 		.backoff_limit = 0,
@@ -160,7 +161,7 @@ static int wait_pod(struct eidf_cmd *cmd, const char *ns, const char *job,
 	struct pod_wait w = { .want_running = want_running };
 	char *sel = xasprintf("job-name=%s", job);
 	struct klist_opts lo = { .label_selector = sel };
-	char *queue = policy_queue_name(ns, setting("queue", NULL));
+	char *queue = policy_queue_name(ns, policy_queue());
 	fprintf(stderr, "waiting for helper Job %s (queue %s)...\n", job, queue);
 	free(queue);
 	int rc = kclient_watch(kc, &KRES_PODS, ns, &lo, o->timeout_ms, on_pod, &w);

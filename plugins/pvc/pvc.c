@@ -32,7 +32,8 @@ static long opt_top = 20, opt_depth = 1;
 				 "give up waiting after this long (e.g. 5m; 0 = forever)", COMPLETE_NONE)
 #define OPT_HELPER() \
 	OPT_STRING(0, "image", &opt_image, "image", "helper image (default busybox:latest)", COMPLETE_IMAGE), \
-	OPT_DRY_RUN(&opt_dry_run), OPT_OUTPUT(&opt_output), OPT_TIMEOUT()
+	OPT_DRY_RUN(&opt_dry_run), OPT_OUTPUT(&opt_output), OPT_TIMEOUT(), \
+	OPT_GROUP("Job policy"), OPT_INCLUDE(policy_options)
 
 static const struct option create_opts[] = {
 	{ .type = OPT_TYPE_STRING, .long_name = "size", .value = &opt_size, .argh = "quantity",

@@ -171,6 +171,25 @@ test_expect_success 'helper Jobs follow the policy and validate against the sche
 	node "$EIDF_SRC/tests/validate-manifest.mjs" shell.json
 '
 
+test_expect_success '--queue and --eidf-user set the Job policy labels of every Job-creating command' '
+	USER=tester kubectl eidf pvc du data --dry-run=client -o json --eidf-user --queue other-queue >p1.json &&
+	grep "\"eidf/user\": \"tester\"" p1.json &&
+	grep "\"kueue.x-k8s.io/queue-name\": \"other-queue\"" p1.json &&
+	kubectl eidf pvc du data --dry-run=client -o json --eidf-user=alice >p2.json &&
+	grep "\"eidf/user\": \"alice\"" p2.json &&
+	kubectl eidf pvc du data --dry-run=client -o json >p3.json &&
+	test_must_fail grep -q "eidf/user" p3.json &&
+	mkdir -p "$XDG_CONFIG_HOME/kubectl-eidf" &&
+	printf "eidf-user: carol\nqueue: cfg-queue\n" >"$XDG_CONFIG_HOME/kubectl-eidf/config.yaml" &&
+	kubectl eidf fetch http://127.0.0.1:1/x.bin --pvc data --dry-run=client -o json >f1.json &&
+	grep "\"eidf/user\": \"carol\"" f1.json &&
+	grep "\"kueue.x-k8s.io/queue-name\": \"cfg-queue\"" f1.json &&
+	kubectl eidf fetch http://127.0.0.1:1/x.bin --pvc data --dry-run=client -o json --eidf-user=dave --queue q3 >f2.json &&
+	grep "\"eidf/user\": \"dave\"" f2.json &&
+	grep "\"kueue.x-k8s.io/queue-name\": \"q3\"" f2.json &&
+	rm "$XDG_CONFIG_HOME/kubectl-eidf/config.yaml"
+'
+
 test_expect_success 'delete removes an unused claim' '
 	kubectl delete job "$(cat job-name)" --wait=false >/dev/null &&
 	kubectl eidf pvc create scratch --size 1Gi --wait=20s >/dev/null &&

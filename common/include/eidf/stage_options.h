@@ -17,4 +17,17 @@ extern const char *const dry_run_values[];  /* none, client, server */
 /* 0: no dry run, 1: client, 2: server (dryRun=All). */
 int dry_run_mode(const char *value);
 
+/* Job policy flags for every command that creates a Job:
+ *   --queue NAME        Kueue LocalQueue label (default <namespace>-user-queue,
+ *                       or the setting "queue")
+ *   --eidf-user[=NAME]  add the eidf/user label; NAME defaults to $USER (the
+ *                       setting "eidf-user" adds it without the flag)
+ * Stages with their own --queue include only eidf_user_options. */
+extern const struct option policy_options[];
+extern const struct option eidf_user_options[];
+/* The queue override (flag, then setting), or NULL for the default. */
+const char *policy_queue(void);
+/* The eidf/user label value (flag, then setting), or NULL for none. */
+const char *policy_eidf_user(void);
+
 #endif
