@@ -1,0 +1,156 @@
+/* kubeconfig loading: the input is written to a file and loaded with
+ * --kubeconfig pointing at it (the whole path: libyaml, merging, base64,
+ * flag overrides), and separately walked through the private libyaml tree
+ * layer (common/kubeconfig_yaml.h).  Invariants: no crash/leak/UB, and a
+ * failure leaves a one-line error message. */
+#include "fuzz.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "eidf/kubeconfig.h"
+#include "eidf/util.h"
+#include "kubeconfig_yaml.h"
+
+static char *tmp_path;
+
+static void remove_tmp(void)
+{
+	if (tmp_path)
+		unlink(tmp_path);
+	free(tmp_path);
+	tmp_path = NULL;
+}
+
+static const char *input_file(const uint8_t *data, size_t size)
+{
+	FILE *f;
+
+	if (!tmp_path) {
+		const char *dir = getenv("TMPDIR");
+		int fd;
+		tmp_path = xasprintf("%s/eidf-fuzz-kubeconfig.XXXXXX", dir && *dir ? dir : "/tmp");
+		fd = mkstemp(tmp_path);
+		if (fd < 0) {
+			perror("mkstemp");
+			abort();
+		}
+		close(fd);
+		atexit(remove_tmp);
+	}
+	f = fopen(tmp_path, "wb");
+	if (!f || (size && fwrite(data, 1, size, f) != size) || fclose(f)) {
+		perror(tmp_path);
+		abort();
+	}
+	return tmp_path;
+}
+
+static void check_error_line(void)
+{
+	const char *e = eidf_last_error();
+	FUZZ_CHECK(e && *e, "failure without a message");
+	FUZZ_CHECK(!strchr(e, '\n'), "multi-line error: %s", e);
+}
+
+/* The tree layer the loader is built on, driven the way kubeconfig.c uses it. */
+static void walk_tree(const uint8_t *data, size_t size)
+{
+	static const char *const lists[] = { "clusters", "users", "contexts" };
+	static const char *const inner[] = { "cluster", "user", "context" };
+	struct kyaml y;
+	yaml_node_t *root;
+
+	if (kyaml_load(&y, "fuzz.yaml", (const char *)data, size) < 0) {
+		check_error_line();
+		return;
+	}
+	root = kyaml_root(&y);
+	if (root) {
+		char *s = NULL;
+		cJSON *j = kyaml_to_json(&y, root);
+		cJSON_Delete(j);
+		(void)kyaml_kind(root);
+		if (kyaml_check_map(&y, root, "") == 0) {
+			kyaml_str(&y, root, "current-context", "config", &s);
+			free(s);
+			s = NULL;
+			for (size_t l = 0; l < EIDF_ARRAY_SIZE(lists); l++) {
+				yaml_node_t *seq = kyaml_get(&y, root, lists[l]);
+				if (!seq || seq->type != YAML_SEQUENCE_NODE)
+					continue;
+				for (yaml_node_item_t *it = seq->data.sequence.items.start;
+				     it < seq->data.sequence.items.top; it++) {
+					yaml_node_t *e = kyaml_node(&y, *it), *m, *ex;
+					struct strbuf b = STRBUF_INIT;
+					struct strvec v = STRVEC_INIT;
+					int present = 0, bval = 0;
+					if (!e || kyaml_check_map(&y, e, lists[l]) < 0)
+						continue;
+					kyaml_str(&y, e, "name", lists[l], &s);
+					free(s);
+					s = NULL;
+					m = kyaml_get(&y, e, inner[l]);
+					if (!m || kyaml_check_map(&y, m, inner[l]) < 0)
+						continue;
+					kyaml_str(&y, m, "server", inner[l], &s);
+					free(s);
+					s = NULL;
+					kyaml_b64(&y, m, "certificate-authority-data", inner[l], &b, &present);
+					kyaml_b64(&y, m, "client-key-data", inner[l], &b, &present);
+					kyaml_bool(&y, m, "insecure-skip-tls-verify", inner[l], &bval);
+					kyaml_strlist(&y, m, "as-groups", inner[l], &v);
+					ex = kyaml_get(&y, m, "exec");
+					if (ex && kyaml_check_map(&y, ex, "exec") == 0) {
+						kyaml_strlist(&y, ex, "args", "exec", &v);
+						kyaml_str(&y, ex, "command", "exec", &s);
+						free(s);
+						s = NULL;
+					}
+					(void)kyaml_is_null(m);
+					strbuf_release(&b);
+					strvec_clear(&v);
+				}
+			}
+		}
+	}
+	kyaml_release(&y);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct kube_flags flags;
+	struct kube_config cfg;
+	struct strvec names = STRVEC_INIT;
+
+	if (size > 64 * 1024)
+		return 0;
+	walk_tree(data, size);
+
+	memset(&flags, 0, sizeof(flags));
+	flags.insecure_skip_tls_verify = -1;
+	flags.kubeconfig = input_file(data, size);
+	memset(&cfg, 0, sizeof(cfg));
+	if (kube_config_load(&flags, &cfg) == 0) {
+		FUZZ_CHECK(cfg.server && *cfg.server, "loaded without a server");
+		FUZZ_CHECK(cfg.namespace && *cfg.namespace, "loaded without a namespace");
+		kube_config_release(&cfg);
+	} else {
+		check_error_line();
+		kube_config_release(&cfg);
+	}
+
+	/* the same file with overrides, as `--context x -n y --server z` would */
+	flags.context = "fuzz";
+	flags.namespace = "eidf001ns";
+	flags.server = "https://127.0.0.1:1";
+	memset(&cfg, 0, sizeof(cfg));
+	if (kube_config_load(&flags, &cfg) < 0)
+		check_error_line();
+	kube_config_release(&cfg);
+
+	kube_config_names(&flags, "contexts", &names);
+	kube_config_names(&flags, "users", &names);
+	strvec_clear(&names);
+	return 0;
+}
