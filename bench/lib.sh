@@ -72,25 +72,7 @@ bench_counts() {
 	fi
 }
 
-# bench_start_cluster ARGS...: tests/cluster/eidf-test-cluster ARGS, with
-# TCP_NODELAY on the server's sockets as Go's net/http (kube-apiserver) sets
-# it.  Without it the Python server's separate header and body writes meet
-# Nagle + the client's delayed ACK: a ~40 ms stall per response that would
-# be measured as client time.  (A no-op once the cluster sets it itself.)
+# bench_start_cluster ARGS...: start the local test cluster.
 bench_start_cluster() {
-	python3 - "$SRC/tests/cluster" "$@" <<-'PY'
-	import os, socket, socketserver, sys
-	_setup = socketserver.StreamRequestHandler.setup
-	def setup(self):
-	    try:
-	        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-	    except OSError:
-	        pass
-	    _setup(self)
-	socketserver.StreamRequestHandler.setup = setup
-	sys.path.insert(0, sys.argv[1])
-	sys.argv = ["eidf-test-cluster"] + sys.argv[2:]
-	from eidfcluster.main import main
-	sys.exit(main())
-	PY
+	python3 "$SRC/tests/cluster/eidf-test-cluster" "$@"
 }

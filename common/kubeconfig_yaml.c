@@ -9,8 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
-static void set_yerr(const struct kyaml *y, const yaml_node_t *n, const char *field,
-		     const char *fmt, va_list ap)
+static EIDF_PRINTF(4, 0) void set_yerr(const struct kyaml *y, const yaml_node_t *n, const char *field,
+					 const char *fmt, va_list ap)
 {
 	char *msg = xvasprintf(fmt, ap);
 	if (n)

@@ -254,7 +254,7 @@ const char *eidf_last_error(void)
 	return last_error ? last_error : "unknown error";
 }
 
-static void vmessage(const char *prefix, const char *fmt, va_list ap)
+static EIDF_PRINTF(2, 0) void vmessage(const char *prefix, const char *fmt, va_list ap)
 {
 	struct strbuf sb = STRBUF_INIT;
 	strbuf_addstr(&sb, prefix);
