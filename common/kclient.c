@@ -276,6 +276,21 @@ long kclient_request_count(const struct kclient *kc) { return kc->requests; }
 long kclient_connect_count(const struct kclient *kc) { return kc->connects; }
 int kclient_watch_relisted(const struct kclient *kc) { return kc->watch_relisted; }
 
+long kclient_last_http_version(const struct kclient *kc)
+{
+	long v = 0;
+
+	if (!kc->curl || curl_easy_getinfo(kc->curl, CURLINFO_HTTP_VERSION, &v) != CURLE_OK)
+		return 0;
+	switch (v) {
+	case CURL_HTTP_VERSION_1_0: return 10;
+	case CURL_HTTP_VERSION_1_1: return 11;
+	case CURL_HTTP_VERSION_2_0: return 20;
+	case CURL_HTTP_VERSION_3: return 30;
+	default: return 0;
+	}
+}
+
 /* ---- one request ---------------------------------------------------------------- */
 
 struct kreq {
@@ -412,6 +427,27 @@ static void set_transport_error(struct kclient *kc, const struct kreq *rq, CURLc
 	kc->last_reason = NULL;
 	switch (cc) {
 	case CURLE_COULDNT_CONNECT:
+		if (oserr == ECONNREFUSED && kc->cfg->proxy_url && *kc->cfg->proxy_url) {
+			/* libcurl only ever connected to the proxy; name it, without
+			 * any user:password it may carry */
+			CURLU *u = curl_url();
+			char *host = NULL, *port = NULL;
+			if (u && curl_url_set(u, CURLUPART_URL, kc->cfg->proxy_url,
+					      CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+			    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+				curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+				eidf_set_error("Unable to connect to the server: the proxy %s%s%s refused "
+					       "the connection (check proxy-url in the kubeconfig)", host,
+					       port ? ":" : "", port ? port : "");
+			} else {
+				eidf_set_error("Unable to connect to the server: the proxy refused the "
+					       "connection (check proxy-url in the kubeconfig)");
+			}
+			curl_free(host);
+			curl_free(port);
+			curl_url_cleanup(u);
+			return;
+		}
 		if (oserr == ECONNREFUSED) {
 			eidf_set_error("The connection to the server %s was refused - did you "
 				       "specify the right host or port?", kc->display_host);
@@ -473,6 +509,8 @@ static void setup_handle(struct kclient *kc)
 	}
 	if (cfg->proxy_url && *cfg->proxy_url) {
 		curl_easy_setopt(c, CURLOPT_PROXY, cfg->proxy_url);
+		/* client-go uses proxy-url for every request: NO_PROXY does not apply */
+		curl_easy_setopt(c, CURLOPT_NOPROXY, "");
 	} else {
 		/* Go's ProxyFromEnvironment never proxies loopback addresses */
 		const char *h = kc->display_host;

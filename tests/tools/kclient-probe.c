@@ -23,6 +23,7 @@
  *   request METHOD PATH [BODY] "status=N" then the body
  * At the end, on stderr:
  *   probe: requests=N connects=M last_status=S last_reason=R
+ *   probe: http_version=V       (of the last response: 10, 11, 20; 0 none)
  * Exit 0 on success, 1 on error (after "error: MESSAGE" on stderr), 2 on usage. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -289,6 +290,7 @@ int main(int argc, char **argv)
 		flags.verbosity = o.verbosity;
 		if (kube_config_load(&flags, &cfg) < 0) {
 			eidf_error("%s", eidf_last_error());
+			strvec_clear(&pos);
 			return 1;
 		}
 		loaded = 1;
@@ -334,6 +336,7 @@ int main(int argc, char **argv)
 			kclient_request_count(kc), kclient_connect_count(kc),
 			kclient_last_http_status(kc),
 			kclient_last_reason(kc) ? kclient_last_reason(kc) : "");
+		fprintf(stderr, "probe: http_version=%ld\n", kclient_last_http_version(kc));
 		kclient_free(kc);
 	}
 	exec_credential_cache_clear();

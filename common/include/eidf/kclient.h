@@ -111,6 +111,8 @@ const char *kclient_last_reason(const struct kclient *kc);   /* Status.reason, e
 /* Counters for tests and benchmarks. */
 long kclient_request_count(const struct kclient *kc);
 long kclient_connect_count(const struct kclient *kc);      /* new TCP/TLS connections */
+/* HTTP version of the last response: 10, 11, 20 (HTTP/2), 30; 0 when none. */
+long kclient_last_http_version(const struct kclient *kc);
 
 /* Build "/api/v1/namespaces/ns/pods/name" style paths (caller frees). */
 char *kres_path(const struct kres *r, const char *ns, const char *name);
