@@ -768,7 +768,9 @@ int bctx_build(const struct bctx_opts *o, struct bctx_result *res)
 		eidf_set_error("sha256 is not available from libcrypto");
 		goto out;
 	}
-	if (o->compression == BCTX_GZIP) {
+	/* nothing to write (--list, digest only): compressing would be wasted
+	 * work, and the digest is taken before compression anyway */
+	if (o->compression == BCTX_GZIP && o->write) {
 		int level = o->level ? o->level : 6;
 		if (deflateInit2(&s.z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
 			eidf_set_error("cannot initialise gzip (level %d)", level);

@@ -350,6 +350,12 @@ struct regex {
 	size_t n, alloc;
 	struct rclass *classes;
 	size_t nclasses;
+	/* Literal bytes every match must start / end with, found in the
+	 * program: a cheap test that rejects most paths before the VM runs
+	 * (for "*.pyc" anywhere below the root, the suffix ".pyc"). */
+	char *prefix, *suffix;
+	size_t prefix_len, suffix_len;
+	size_t *scratch;          /* the VM's thread lists, allocated once */
 };
 
 struct rparser {
@@ -862,7 +868,63 @@ static void regex_free(struct regex *re)
 		free(re->classes[i].r);
 	free(re->classes);
 	free(re->prog);
+	free(re->prefix);
+	free(re->suffix);
+	free(re->scratch);
 	free(re);
+}
+
+/* UTF-8 of the literal runes prog[from..to), or NULL when one of them is
+ * U+FFFD (which also matches invalid bytes, so has no single spelling). */
+static char *literal_bytes(const struct regex *re, size_t from, size_t to, size_t *len)
+{
+	struct strbuf sb = STRBUF_INIT;
+	for (size_t i = from; i < to; i++) {
+		if (re->prog[i].rune == RUNE_ERROR) {
+			strbuf_release(&sb);
+			*len = 0;
+			return NULL;
+		}
+		add_rune(&sb, re->prog[i].rune);
+	}
+	*len = sb.len;
+	return sb.len ? strbuf_detach(&sb) : (strbuf_release(&sb), NULL);
+}
+
+/* Required literal prefix and suffix of a compiled pattern.  Prefix: the
+ * run of OP_RUNE right after the leading OP_BOT, which every thread
+ * executes in order before anything else.  Suffix: the run of OP_RUNE
+ * just before the final OP_EOT, OP_MATCH, cut after the last jump target
+ * inside it (a thread may enter there: the optional group that "**" becomes
+ * ends in a slash that a thread can jump past).
+ * Comparing bytes is exact: decoded runes equal a valid rune's canonical
+ * UTF-8 exactly when the bytes are equal, and a suffix starts on a lead
+ * byte, so no earlier sequence can absorb it. */
+static void find_literals(struct regex *re)
+{
+	size_t n = re->n;
+	if (n >= 2 && re->prog[0].op == OP_BOT) {
+		size_t k = 1;
+		while (k < n && re->prog[k].op == OP_RUNE)
+			k++;
+		re->prefix = literal_bytes(re, 1, k, &re->prefix_len);
+	}
+	if (n >= 3 && re->prog[n - 1].op == OP_MATCH && re->prog[n - 2].op == OP_EOT) {
+		size_t j = n - 2;
+		while (j > 0 && re->prog[j - 1].op == OP_RUNE)
+			j--;
+		for (size_t i = 0; i < n; i++) {
+			const struct rinst *in = &re->prog[i];
+			if (in->op != OP_SPLIT && in->op != OP_JMP)
+				continue;
+			if (in->x > j && in->x < n)
+				j = in->x;
+			if (in->op == OP_SPLIT && in->y > j && in->y < n)
+				j = in->y;
+		}
+		if (j < n - 2)
+			re->suffix = literal_bytes(re, j, n - 2, &re->suffix_len);
+	}
 }
 
 static struct regex *regex_compile(const char *s, size_t n, const char **err)
@@ -878,6 +940,8 @@ static struct regex *regex_compile(const char *s, size_t n, const char **err)
 	codegen(re, root);
 	emit(re, OP_MATCH);
 	rnode_free(root);
+	find_literals(re);
+	re->scratch = xmalloc(sizeof(size_t) * (re->n * 5 + 2));
 	return re;
 }
 
@@ -933,9 +997,14 @@ static void addthread(const struct regex *re, struct threadlist *l, size_t *mark
  * (the compiled strings always end in '$'). */
 static int regex_match(const struct regex *re, const char *str, size_t len)
 {
+	if (re->prefix_len && (len < re->prefix_len || memcmp(str, re->prefix, re->prefix_len)))
+		return 0;
+	if (re->suffix_len &&
+	    (len < re->suffix_len || memcmp(str + len - re->suffix_len, re->suffix, re->suffix_len)))
+		return 0;
 	const unsigned char *s = (const unsigned char *)str;
 	size_t m = re->n;
-	size_t *buf = xmalloc(sizeof(size_t) * (m * 5 + 2));
+	size_t *buf = re->scratch;
 	struct threadlist cur = { buf, 0 }, nxt = { buf + m, 0 };
 	size_t *mark = buf + 2 * m, *stack = buf + 3 * m;
 	for (size_t i = 0; i < m; i++)
@@ -970,7 +1039,6 @@ static int regex_match(const struct regex *re, const char *str, size_t len)
 		cur = nxt;
 		nxt = t;
 	}
-	free(buf);
 	return matched;
 }
 
