@@ -359,6 +359,8 @@ static void set_outcome(struct fstate *f, int code, const char *fmt, ...)
 	f->outcome = code;
 }
 
+#define QUEUED_DETAIL_AFTER_MS 1500
+
 static int job_cb(const char *type, const cJSON *job, void *ud)
 {
 	struct fstate *f = ud;
@@ -375,14 +377,12 @@ static int job_cb(const char *type, const cJSON *job, void *ud)
 			return 1; /* the pod tells the rest */
 	}
 	if (cJSON_IsTrue(json_get(job, "spec.suspend"))) {
+		/* remembered so that a watch that times out resumes from here */
+		free(f->job_rv);
+		f->job_rv = xstrdup(json_str(job, "metadata.resourceVersion"));
 		if (!f->was_suspended) {
 			f->was_suspended = 1;
 			status(f, "queued in %s: waiting for Kueue to admit the workload", f->queue);
-			if (!f->queued_detail_done) {
-				free(f->job_rv);
-				f->job_rv = xstrdup(json_str(job, "metadata.resourceVersion"));
-				return 1; /* look at the Workload once, then watch on */
-			}
 		}
 		return 0;
 	}
@@ -637,7 +637,10 @@ static int follow_inner(struct fstate *f)
 	char *fsel = xasprintf("metadata.name=%s", o->job);
 	for (;;) {
 		struct klist_opts lo = { .field_selector = fsel, .resource_version = f->job_rv };
-		int wrc = kclient_watch(f->kc, &KRES_JOBS, o->ns, &lo, 0, job_cb, f);
+		/* Kueue usually admits at once; only a Job still queued after a
+		 * moment gets its Workload read for the reason (one request). */
+		long wait_ms = f->queued_detail_done ? 0 : QUEUED_DETAIL_AFTER_MS;
+		int wrc = kclient_watch(f->kc, &KRES_JOBS, o->ns, &lo, wait_ms, job_cb, f);
 		if (stop_flag) {
 			free(fsel);
 			return FOLLOW_STOPPED;
@@ -647,8 +650,10 @@ static int follow_inner(struct fstate *f)
 			free(fsel);
 			return DEVRUN_EXIT_ERROR;
 		}
-		if (f->outcome < 0 && f->was_suspended && !f->queued_detail_done) {
-			queued_detail(f);
+		if (wrc == 1 && f->outcome < 0) { /* timed out: still waiting */
+			if (f->was_suspended)
+				queued_detail(f);
+			f->queued_detail_done = 1;
 			continue;
 		}
 		break;

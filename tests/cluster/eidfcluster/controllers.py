@@ -627,12 +627,21 @@ class ControllersMixin:
                 self.delete_object(RS.BY_NAME["pods"], p, {"gracePeriodSeconds": 1})
         # Like the real garbage collector: a dependent goes once none of its
         # owners exist any more, whether or not the reference is a controller.
+        # The owners are looked up again after listing the dependents, as the
+        # real collector verifies before deleting: a Job created meanwhile
+        # (its Secret made right after it) must not lose that Secret.
+        orphans = []
         for kind in ("configmaps", "secrets"):
             for o in self.store.list(kind)[0]:
                 refs = o["metadata"].get("ownerReferences") or []
                 jobs = [r for r in refs if r.get("kind") == "Job"]
                 if jobs and len(jobs) == len(refs) and not any(r.get("uid") in live for r in jobs) \
                         and not o["metadata"].get("deletionTimestamp"):
+                    orphans.append((kind, o, jobs))
+        if orphans:
+            live = {j["metadata"]["uid"] for j in self.store.list("jobs")[0]}
+            for kind, o, jobs in orphans:
+                if not any(r.get("uid") in live for r in jobs):
                     self.delete_object(RS.BY_NAME[kind], o, {})
         for uid in list(self.job_track):
             if uid not in live:
