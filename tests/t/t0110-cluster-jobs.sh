@@ -135,6 +135,9 @@ test_expect_success 'kubectl delete job --cascade=foreground removes the running
 	test_must_fail kubectl get $(cat j) &&
 	kubectl get pods -l job-name=$(cut -d/ -f2 j) -o name >out &&
 	test_must_fail test -s out &&
+	# the pod object goes when its main process exits; a child still
+	# dying from the same SIGTERM may outlive it by a moment
+	for i in $(seq 50); do pgrep -f "sleep 300" >/dev/null || break; sleep 0.1; done &&
 	! pgrep -f "sleep 300"
 '
 
