@@ -619,18 +619,17 @@ class Kubelet:
             except Exception:
                 pass
 
-    # -- logs --------------------------------------------------------------
-    def serve_log(self, h, ns, name):
-        c = self.cluster
-        pod = c.store.get("pods", ns, name)
-        r = RS.BY_NAME["pods"]
+    # -- pod subresources ---------------------------------------------------
+    def _pod_container(self, h, ns, name):
+        """The pod and the container a logs/exec request names, checked as the
+        apiserver does; returns (pod, container, container names)."""
+        pod = self.cluster.store.get("pods", ns, name)
         if pod is None:
-            raise RS.not_found(r, name)
-        q = h.query
+            raise RS.not_found(RS.BY_NAME["pods"], name)
         spec = pod["spec"]
         names = [x["name"] for x in spec.get("containers") or []]
         inames = [x["name"] for x in spec.get("initContainers") or []]
-        cname = q.get("container")
+        cname = h.query.get("container")
         if not cname:
             if len(names) == 1:
                 cname = names[0]
@@ -640,6 +639,13 @@ class Kubelet:
                     if inames else ""))
         if cname not in names and cname not in inames:
             raise RS.bad_request("container %s is not valid for pod %s" % (cname, name))
+        return pod, cname, names
+
+    # -- logs --------------------------------------------------------------
+    def serve_log(self, h, ns, name):
+        c = self.cluster
+        pod, cname, names = self._pod_container(h, ns, name)
+        q = h.query
         kind = "containerStatuses" if cname in names else "initContainerStatuses"
         cs = next((x for x in (pod.get("status") or {}).get(kind) or [] if x["name"] == cname), None)
         state = (cs or {}).get("state") or {"waiting": {"reason": "ContainerCreating"}}
@@ -753,24 +759,8 @@ class Kubelet:
         """pods/exec: validate like the apiserver and the kubelet, then upgrade to a WebSocket session."""
         from . import execws
         c = self.cluster
-        r = RS.BY_NAME["pods"]
-        pod = c.store.get("pods", ns, name)
-        if pod is None:
-            raise RS.not_found(r, name)
+        pod, cname, names = self._pod_container(h, ns, name)
         q = h.query
-        spec = pod["spec"]
-        names = [x["name"] for x in spec.get("containers") or []]
-        inames = [x["name"] for x in spec.get("initContainers") or []]
-        cname = q.get("container")
-        if not cname:
-            if len(names) == 1:
-                cname = names[0]
-            else:
-                raise RS.bad_request("a container name must be specified for pod %s, choose one of: [%s]%s" % (
-                    name, " ".join(names), " or one of the init containers: [%s]" % " ".join(inames)
-                    if inames else ""))
-        if cname not in names and cname not in inames:
-            raise RS.bad_request("container %s is not valid for pod %s" % (cname, name))
         argv = [v for k, v in urllib.parse.parse_qsl(h.rawquery, keep_blank_values=True) if k == "command"]
         if not argv:
             raise RS.bad_request("you must specify at least 1 command")
@@ -779,7 +769,7 @@ class Kubelet:
             flags["stderr"] = False      # a TTY merges stderr into stdout
         if not (flags["stdin"] or flags["stdout"] or flags["stderr"]):
             raise RS.bad_request("you must specify at least 1 of stdin, stdout, stderr")
-        if not spec.get("nodeName"):
+        if not pod["spec"].get("nodeName"):
             raise RS.bad_request("pod %s does not have a host assigned" % name)
         w = self.workers.get(pod["metadata"]["uid"])
         with (w.lock if w else threading.Lock()):
