@@ -9,7 +9,7 @@
 #include "script_pvc_helper.h"
 
 cJSON *helper_job_manifest(struct eidf_cmd *cmd, const char *ns, const struct helper_opts *o,
-			   const char *script, const char *const *argv)
+			   int measure, const char *const *argv)
 {
 	(void)cmd;
 	struct job_policy pol = {
@@ -28,10 +28,10 @@ cJSON *helper_job_manifest(struct eidf_cmd *cmd, const char *ns, const struct he
 	manifest_set_annotation(job, "eidf.ac.uk/pvc", o->pvc);
 	cJSON *c = manifest_container("helper", o->image, &res);
 	cJSON *cmdv = cJSON_AddArrayToObject(c, "command");
-	if (script) {
+	if (measure) {
 		cJSON_AddItemToArray(cmdv, cJSON_CreateString("sh"));
 		cJSON_AddItemToArray(cmdv, cJSON_CreateString("-c"));
-		cJSON_AddItemToArray(cmdv, cJSON_CreateString(script));
+		cJSON_AddItemToArray(cmdv, cJSON_CreateString(script_pvc_helper));
 		cJSON_AddItemToArray(cmdv, cJSON_CreateString("pvc-helper"));
 	}
 	for (size_t i = 0; argv[i]; i++)
@@ -134,12 +134,12 @@ static int on_pod(const char *type, const cJSON *pod, void *ud)
 }
 
 static int create_job(struct eidf_cmd *cmd, const char *ns, const struct helper_opts *o,
-		      const char *script, const char *const *argv, char **job_name)
+		      int measure, const char *const *argv, char **job_name)
 {
 	struct kclient *kc = cmd_client(cmd);
 	if (!kc)
 		return -1;
-	cJSON *job = helper_job_manifest(cmd, ns, o, script, argv);
+	cJSON *job = helper_job_manifest(cmd, ns, o, measure, argv);
 	cJSON *created = NULL;
 	int rc = kclient_create(kc, &KRES_JOBS, ns, job, 0, &created);
 	cJSON_Delete(job);
@@ -193,7 +193,7 @@ int helper_job_run(struct eidf_cmd *cmd, const char *ns, const struct helper_opt
 		   const char *const *argv, struct strbuf *log)
 {
 	char *job = NULL, *pod = NULL;
-	if (create_job(cmd, ns, o, script_pvc_helper, argv, &job))
+	if (create_job(cmd, ns, o, 1, argv, &job))
 		return -1;
 	int rc = wait_pod(cmd, ns, job, o, 0, &pod);
 	if (!rc)
@@ -226,7 +226,7 @@ static int collect_log(struct kclient *kc, const char *ns, const char *pod, stru
 int helper_job_start(struct eidf_cmd *cmd, const char *ns, const struct helper_opts *o,
 		     const char *const *argv, char **job, char **pod)
 {
-	if (create_job(cmd, ns, o, NULL, argv, job))
+	if (create_job(cmd, ns, o, 0, argv, job))
 		return -1;
 	if (wait_pod(cmd, ns, *job, o, 1, pod)) {
 		char *err = xstrdup(eidf_last_error());

@@ -18,10 +18,11 @@ struct helper_opts {
 	const char *output;     /* -o for dry-run */
 };
 
-/* The helper Job for `argv` (NULL-terminated), run by sh -c <script> when
- * script is non-NULL, else argv is the container's command. */
+/* The helper Job for `argv` (NULL-terminated): the arguments of the
+ * measuring script (pvc-helper.sh) when `measure` is set, else the
+ * container's own command. */
 cJSON *helper_job_manifest(struct eidf_cmd *cmd, const char *ns, const struct helper_opts *o,
-			   const char *script, const char *const *argv);
+			   int measure, const char *const *argv);
 
 /* Create the Job, wait until its pod finished (printing why it waits),
  * collect the pod's log and delete the Job.  -1 with error. */

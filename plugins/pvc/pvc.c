@@ -746,13 +746,15 @@ static void helper_defaults(struct helper_opts *o, const char *pvc, const char *
 }
 
 /* Print the helper Job instead of running it (--dry-run=client). */
-static int helper_dry_run(struct eidf_cmd *cmd, const char *ns, const struct helper_opts *o,
-			  const char *script, const char *const *args)
+static int helper_dry_run(struct eidf_cmd *cmd, const char *ns, const char *pvc, const char *mount,
+			  int read_only, int measure, const char *const *args)
 {
 	enum output_format fmt;
 	if (parse_output(&fmt))
 		return EIDF_EXIT_USAGE;
-	cJSON *job = helper_job_manifest(cmd, ns, o, script, args);
+	struct helper_opts o = { 0 };
+	helper_defaults(&o, pvc, mount, read_only);
+	cJSON *job = helper_job_manifest(cmd, ns, &o, measure, args);
 	output_object(stdout, job, fmt == OUT_DEFAULT ? OUT_YAML : fmt);
 	cJSON_Delete(job);
 	return 0;
@@ -800,28 +802,18 @@ static int run_helper(struct eidf_cmd *cmd, const char *ns, const char *pvc,
 	return 0;
 }
 
-static const char *pvc_from_args(struct eidf_cmd *cmd, int argc, const char **argv, const char **ns)
-{
-	(void)argc;
-	*ns = cmd_project_namespace(cmd);
-	return *ns ? argv[0] : NULL;
-}
-
 static int cmd_df(struct eidf_cmd *cmd, int argc, const char **argv)
 {
 	if (argc < 1) {
 		eidf_error("pvc df needs at least one NAME");
 		return EIDF_EXIT_USAGE;
 	}
-	const char *ns;
-	if (!pvc_from_args(cmd, argc, argv, &ns))
+	const char *ns = cmd_project_namespace(cmd);
+	if (!ns)
 		return EIDF_EXIT_ERROR;
 	const char *args[] = { "df", HELPER_MOUNT, "", "0", NULL };
-	if (dry_run_mode(opt_dry_run)) {
-		struct helper_opts o = { 0 };
-		helper_defaults(&o, argv[0], HELPER_MOUNT, 1);
-		return helper_dry_run(cmd, ns, &o, NULL, args);
-	}
+	if (dry_run_mode(opt_dry_run))
+		return helper_dry_run(cmd, ns, argv[0], HELPER_MOUNT, 1, 1, args);
 	enum output_format fmt;
 	if (parse_output(&fmt))
 		return EIDF_EXIT_USAGE;
@@ -872,16 +864,14 @@ static int cmd_du(struct eidf_cmd *cmd, int argc, const char **argv)
 		eidf_error("usage: kubectl eidf pvc du NAME [PATH]");
 		return EIDF_EXIT_USAGE;
 	}
-	const char *ns;
-	if (!pvc_from_args(cmd, argc, argv, &ns))
+	const char *ns = cmd_project_namespace(cmd);
+	if (!ns)
 		return EIDF_EXIT_ERROR;
 	char *depth = xasprintf("%ld", opt_depth);
 	const char *args[] = { "du", HELPER_MOUNT, argc > 1 ? argv[1] : "", depth, NULL };
 	int rc = 0;
 	if (dry_run_mode(opt_dry_run)) {
-		struct helper_opts o = { 0 };
-		helper_defaults(&o, argv[0], HELPER_MOUNT, 1);
-		rc = helper_dry_run(cmd, ns, &o, NULL, args);
+		rc = helper_dry_run(cmd, ns, argv[0], HELPER_MOUNT, 1, 1, args);
 		free(depth);
 		return rc;
 	}
@@ -954,15 +944,12 @@ static int cmd_ls(struct eidf_cmd *cmd, int argc, const char **argv)
 		eidf_error("usage: kubectl eidf pvc ls NAME [PATH]");
 		return EIDF_EXIT_USAGE;
 	}
-	const char *ns;
-	if (!pvc_from_args(cmd, argc, argv, &ns))
+	const char *ns = cmd_project_namespace(cmd);
+	if (!ns)
 		return EIDF_EXIT_ERROR;
 	const char *args[] = { "ls", HELPER_MOUNT, argc > 1 ? argv[1] : "", "1", NULL };
-	if (dry_run_mode(opt_dry_run)) {
-		struct helper_opts o = { 0 };
-		helper_defaults(&o, argv[0], HELPER_MOUNT, 1);
-		return helper_dry_run(cmd, ns, &o, NULL, args);
-	}
+	if (dry_run_mode(opt_dry_run))
+		return helper_dry_run(cmd, ns, argv[0], HELPER_MOUNT, 1, 1, args);
 	struct strvec lines = STRVEC_INIT;
 	if (run_helper(cmd, ns, argv[0], args, &lines)) {
 		strvec_clear(&lines);
@@ -1055,7 +1042,7 @@ static int cmd_shell(struct eidf_cmd *cmd, int argc, const char **argv)
 	/* sleep in the background: sh runs the TERM trap at once while it waits */
 	const char *args[] = { "sh", "-c", "trap 'exit 0' TERM; while :; do sleep 5 & wait $!; done", NULL };
 	if (o.dry_run)
-		return helper_dry_run(cmd, ns, &o, NULL, args);
+		return helper_dry_run(cmd, ns, argv[0], mount, opt_read_only, 0, args);
 	struct kclient *kc = cmd_client(cmd);
 	cJSON *obj = kc ? get_pvc(kc, ns, argv[0]) : NULL;
 	if (!obj)

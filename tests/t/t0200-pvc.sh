@@ -167,6 +167,7 @@ test_expect_success 'helper Jobs follow the policy and validate against the sche
 	grep "\"kueue.x-k8s.io/queue-name\": \"eidf042ns-user-queue\"" helper.json &&
 	grep "\"readOnly\": true" helper.json &&
 	grep "\"ttlSecondsAfterFinished\"" helper.json &&
+	python3 -c "import json,sys; c=json.load(open(\"helper.json\"))[\"spec\"][\"template\"][\"spec\"][\"containers\"][0][\"command\"]; assert c[:2]==[\"sh\",\"-c\"] and \"eidf-pvc du\" in c[2] and c[3:5]==[\"pvc-helper\",\"du\"], c" &&
 	kubectl eidf pvc shell data --dry-run=client -o json >shell.json &&
 	node "$EIDF_SRC/tests/validate-manifest.mjs" shell.json
 '
