@@ -25,7 +25,10 @@ sha=${EIDF_COMMIT:-}
 ref=${EIDF_REF:-}
 changes=${EIDF_CHANGES_DIR:-}
 secret=${EIDF_GIT_SECRET_DIR:-}
-tmp=${TMPDIR:-/tmp}
+# A private directory: pods sharing a node's /tmp (or a test kubelet's)
+# must not meet each other's index or credentials.
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/devrun.XXXXXX") || die "cannot create a temporary directory"
+trap 'rm -rf "$tmp"' EXIT
 
 [ -n "$url" ] || die "EIDF_REPO_URL is not set"
 case $sha in
@@ -124,5 +127,5 @@ fi
 if [ "${EIDF_SHARE_CODE:-1}" = 1 ]; then
 	chmod -R a+rwX "$code"
 fi
-rm -f "$tmp/devrun-ssh-key" "$tmp/devrun-askpass"
+rm -rf "$tmp"
 say "code ready at $code: commit $sha${changes:+ with local changes}"

@@ -120,6 +120,14 @@ test_expect_success 'local changes of every kind arrive intact' '
 	cmp w/blob.bin pod1/code/blob.bin
 '
 
+test_expect_success 'pods sharing a /tmp do not meet each other'"'"'s files; nothing is left there' '
+	mkdir -p podtmp/tmp && : >podtmp/tmp/devrun-verify-index.lock && : >podtmp/tmp/devrun-verify-index &&
+	node pod.mjs dirty.json "$TRASH/podtmp" "$TRASH/bb" &&
+	tree_listing pod1/code >tmp-expect && tree_listing podtmp/code >tmp-actual && test_cmp tmp-expect tmp-actual &&
+	ls -A podtmp/tmp >tmp-left && printf "devrun-verify-index\ndevrun-verify-index.lock\n" >tmp-want &&
+	test_cmp tmp-want tmp-left
+'
+
 test_expect_success 'a server that refuses fetching by commit id: branch fallback' '
 	(cd w && git stash -q -u && git commit -q --allow-empty -m second && git push -q &&
 	 git reset -q --hard HEAD~1 && git stash pop -q) &&
