@@ -270,6 +270,12 @@ class ControllersMixin:
         for wl in self.store.list("workloads")[0]:
             if owner_uid(wl) not in juids:
                 self.store.delete("workloads", wl["metadata"]["namespace"], wl["metadata"]["name"])
+        # pods still running for a Job: Kueue re-admits an evicted workload only once its
+        # Job is inactive, so the evicted pods never run on into the next admission
+        live = {}
+        for p in self.store.list("pods")[0]:
+            if not pod_finished(p) and owner_uid(p):
+                live[owner_uid(p)] = live.get(owner_uid(p), 0) + 1
         used = {}
         pending = []
         for j in sorted(jobs, key=lambda j: j["metadata"]["creationTimestamp"] + j["metadata"]["name"]):
@@ -311,6 +317,8 @@ class ControllersMixin:
             if st.get("requeueAt") and time.time() < parse_ts(st["requeueAt"]):
                 self.wakeup.set()
                 continue
+            if is_true_cond(wl, "Evicted") and live.get(j["metadata"]["uid"]):
+                continue  # the pods' deletion wakes us
             pending.append((j, wl, need))
         for j, wl, need in pending:
             ns = j["metadata"]["namespace"]
