@@ -414,8 +414,13 @@ out:
 static int cmd_run(struct eidf_cmd *cmd, int argc, const char **argv)
 {
 	struct devrun_opts o;
-	int render = cmd->sub && !strcmp(cmd->sub->name, "render");
+	int render = cmd->sub && cmd->sub->name && !strcmp(cmd->sub->name, "render");
 	int client_only = render || dry_run_mode(o_dry_run) == 1;
+	if (argc == 0) { /* before any kubeconfig or repository work */
+		eidf_error("no command: give it after \"--\", e.g. kubectl eidf devrun --image IMAGE -- python train.py");
+		fprintf(stderr, "See 'kubectl eidf devrun --help' for usage.\n");
+		return EIDF_EXIT_USAGE;
+	}
 	const char *ns = client_only ? render_namespace(cmd) : cmd_project_namespace(cmd);
 	if (!ns)
 		return render ? EIDF_EXIT_ERROR : DEVRUN_EXIT_ERROR;
@@ -821,7 +826,7 @@ static void complete_runs(const char *prefix, struct strvec *out, void *ctx)
 }
 
 static const struct subcommand subcommands[] = {
-	{ .name = "run", .summary = "run COMMAND on the current code in a Job (the default)",
+	{ .name = NULL, .alias = "run", .summary = "run COMMAND on the current code in a Job (the default)",
 	  .usage = "[flags] -- COMMAND [ARGS...]",
 	  .description =
 		"Ships the current code of the git working tree: the pod clones the pushed commit "
@@ -857,54 +862,9 @@ static const struct stage devrun_stage = {
 	.subcommands = subcommands,
 };
 
-static int is_subcommand(const char *w)
-{
-	if (!strcmp(w, "help") || !strcmp(w, "-h") || !strcmp(w, "--help"))
-		return 1;
-	for (const struct subcommand *s = subcommands; s->run; s++)
-		if (!strcmp(s->name, w) || (s->alias && !strcmp(s->alias, w)))
-			return 1;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
-	const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
-	base = base ? base + 1 : argc > 0 ? argv[0] : "";
-	int completing = starts_with(base, "kubectl_complete-");
 	raw_argc = argc;
 	raw_argv = argv;
-	int first = 1;
-	if (!completing && argc > 1 && !strcmp(argv[1], "__man"))
-		return stage_main(&devrun_stage, argc, argv);
-	if (!completing && argc > 1 && (!strcmp(argv[1], "__complete") || !strcmp(argv[1], "__completeNoDesc")))
-		first = 2;
-	else if (completing)
-		first = 1;
-	/* `devrun [flags] -- COMMAND` is `devrun run ...`; leading generic flags
-	 * may precede a subcommand (`devrun -n NS list`) */
-	int word = first;
-	while (word < argc && argv[word][0] == '-' && argv[word][1] && strcmp(argv[word], "--")) {
-		const char *a = argv[word];
-		const struct option *o = a[1] == '-' ? options_find_long(run_opts, a + 2) :
-			!a[2] ? options_find_short(run_opts, a[1]) : NULL;
-		word++;
-		if (o && o->type != OPT_TYPE_BOOL && !(o->flags & OPT_OPTARG) && !strchr(a, '='))
-			word++; /* its value */
-	}
-	if (word < argc && is_subcommand(argv[word]))
-		return stage_main(&devrun_stage, argc, argv);
-	if (argc > first && !is_subcommand(argv[first]) &&
-	    !(first == 2 && argc == first + 1)) {
-		char **v = xcalloc((size_t)argc + 2, sizeof(*v));
-		for (int i = 0; i < first; i++)
-			v[i] = argv[i];
-		v[first] = (char *)"run";
-		for (int i = first; i < argc; i++)
-			v[i + 1] = argv[i];
-		int rc = stage_main(&devrun_stage, argc + 1, v);
-		free(v);
-		return rc;
-	}
 	return stage_main(&devrun_stage, argc, argv);
 }

@@ -188,6 +188,21 @@ test_expect_success 'unknown GPU product: did you mean' '
 	grep "did you mean NVIDIA-H100-80GB-HBM3" err
 '
 
+test_expect_success 'devrun without a command is a usage error; run is the default command' '
+	cd w &&
+	test_expect_code 2 kubectl-eidf-devrun 2>../err &&
+	grep "^error: no command: give it after \"--\"" ../err &&
+	test_expect_code 2 kubectl-eidf-devrun --gpu 1 2>../err &&
+	grep "^error: no command" ../err &&
+	for how in render "run --dry-run=client" "--dry-run=client"; do
+		kubectl-eidf-devrun $how -n eidf001ns --image img -o json -- echo hi >../how.json &&
+		jq -c ".items[] | select(.kind == \"Job\") | .spec.template.spec.containers[0] |
+			[.image, .command, .args]" ../how.json >>../how.out || return 1
+	done &&
+	test "$(sort -u ../how.out)" = "[\"img\",[\"echo\"],[\"hi\"]]" &&
+	test "$(wc -l <../how.out)" = 3
+'
+
 test_expect_success 'unpushed HEAD is refused; --base ships the difference' '
 	cd w && git stash -q -u && printf "local\n" >a.txt && git commit -q -am local &&
 	test_must_fail kubectl-eidf-devrun render -n eidf001ns --image img -- true 2>err &&
