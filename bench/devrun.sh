@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-BIN=${BIN:-$SRC/build/release/bin}
+BIN=$(cd "${BIN:-$SRC/build/release/bin}" && pwd)
 DEVRUN=$BIN/kubectl-eidf-devrun
 [ -x "$DEVRUN" ] || { echo "bench/devrun.sh: $DEVRUN not built (cmake --preset release && cmake --build --preset release)" >&2; exit 1; }
 command -v git >/dev/null || { echo "bench/devrun.sh: needs git" >&2; exit 1; }

@@ -314,6 +314,43 @@ static void test_size_limit(void **state)
 	free(root);
 }
 
+/* Packed fast first; a change set that only fits at the best compression
+ * level is packed again at that level, not refused. */
+static void test_recompress_to_fit(void **state)
+{
+	(void)state;
+	char *root = make_repo("squeeze");
+	sh("cd squeeze/w && for i in $(seq 400); do echo \"loss epoch $i batch $((i * 7 %% 13)) grad\"; done >log.txt");
+	struct repo_state rs;
+	assert_int_equal(load(root, NULL, &rs), 0);
+	struct changes c;
+	changes_init(&c);
+	struct changes_opts o = { .base_sha = rs.commit_sha };
+	assert_int_equal(changes_collect(rs.repo, rs.root, &o, &c), 0);
+	size_t fast = c.encoded_size;
+	changes_release(&c);
+
+	changes_init(&c);
+	o.max_encoded = fast - 1;
+	assert_int_equal(changes_collect(rs.repo, rs.root, &o, &c), 0);
+	assert_true(c.encoded_size < fast);
+	struct entry v[4];
+	size_t n = read_tar(&c.tar_gz, v, 4);
+	const struct entry *e = find_entry(v, n, "log.txt");
+	assert_non_null(e);
+	char *want = sh_out("cat squeeze/w/log.txt");
+	assert_int_equal(e->data.len, strlen(want) + 1); /* sh_out drops the final newline */
+	assert_memory_equal(e->data.buf, want, strlen(want));
+	free(want);
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].path);
+		strbuf_release(&v[i].data);
+	}
+	changes_release(&c);
+	repo_state_release(&rs);
+	free(root);
+}
+
 static void test_unpushed_and_base(void **state)
 {
 	(void)state;
@@ -425,6 +462,7 @@ int main(void)
 		cmocka_unit_test(test_clean_tree),
 		cmocka_unit_test(test_all_kinds),
 		cmocka_unit_test(test_size_limit),
+		cmocka_unit_test(test_recompress_to_fit),
 		cmocka_unit_test(test_unpushed_and_base),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
