@@ -463,15 +463,24 @@ static int completion_install(const char *argv0, const char *dir_opt)
 	free(copy);
 	if (make_link(dir, "kubectl_complete-eidf", self) < 0)
 		rc = EIDF_EXIT_ERROR;
+	/* A stage installed beside us (as `make install` lays them out) gets
+	 * a link to itself, which answers __complete without the dispatcher's
+	 * exec; otherwise (krew keeps stages off PATH) the link forwards. */
+	copy = xstrdup(self);
+	char *self_dir_path = xstrdup(dirname(copy));
+	free(copy);
 	list_stages(&sv, 1);
 	for (size_t i = 0; !rc && i < sv.n; i++) {
 		char *exe = stage_exe_name(sv.v[i]);
 		char *name = xasprintf("kubectl_complete-%s", exe + strlen("kubectl-"));
-		if (make_link(dir, name, self) < 0)
+		char *beside = xasprintf("%s/%s", self_dir_path, exe);
+		if (make_link(dir, name, is_exec_file(beside) ? beside : self) < 0)
 			rc = EIDF_EXIT_ERROR;
+		free(beside);
 		free(name);
 		free(exe);
 	}
+	free(self_dir_path);
 	strvec_clear(&sv);
 	free(dir);
 	free(self);

@@ -31,10 +31,22 @@ printf 'clusters: [\n' >broken
 directive() { tail -n1 "$1"; }
 candidates() { sed '$d' "$1" | cut -f1; }
 
-test_expect_success 'completion install links every stage to the dispatcher' '
-	test -L links/kubectl_complete-eidf &&
-	test -L links/kubectl_complete-eidf-pvc &&
-	test -L links/kubectl_complete-eidf-build_context
+test_expect_success 'completion install links each stage program to the stage beside the dispatcher' '
+	bin=$(cd "$EIDF_BIN" && pwd -P) &&
+	test "$(readlink links/kubectl_complete-eidf)" = "$bin/kubectl-eidf" &&
+	test "$(readlink links/kubectl_complete-eidf-pvc)" = "$bin/kubectl-eidf-pvc" &&
+	test "$(readlink links/kubectl_complete-eidf-build_context)" = "$bin/kubectl-eidf-build_context"
+'
+
+test_expect_success 'krew layout (dispatcher alone on PATH): stage programs forward through it' '
+	mkdir krewbin krewlinks &&
+	ln -s "$EIDF_BIN/kubectl-eidf" krewbin/kubectl-eidf &&
+	krewbin/kubectl-eidf completion install --dir "$TRASH/krewlinks" >/dev/null &&
+	kb=$(cd krewbin && pwd -P) &&
+	test "$(readlink krewlinks/kubectl_complete-eidf)" = "$kb/kubectl-eidf" &&
+	test "$(readlink krewlinks/kubectl_complete-eidf-pvc)" = "$kb/kubectl-eidf" &&
+	krewlinks/kubectl_complete-eidf-pvc create --access-mode ReadWriteM >out &&
+	test "$(sed "\$d" out | cut -f1)" = ReadWriteMany
 '
 
 test_expect_success 'dispatcher: stages, then completion subcommands' '
