@@ -25,6 +25,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "eidf/kstatus.h"
 #include "eidf/kwatch_parser.h"
 #include "kclient_internal.h"
@@ -218,6 +220,8 @@ struct kclient *kclient_new(const struct kube_config *cfg)
 {
 	struct kclient *kc;
 
+	/* OpenSSL's atexit clean-up only frees memory the exit frees anyway */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		eidf_set_error("cannot initialise libcurl");
 		return NULL;
