@@ -275,18 +275,82 @@ out:
 
 /* ---- expected tree -------------------------------------------------------- */
 
-/* The tree `git add -A` produces in the pod: base tree + changes.  Objects
- * go to an in-memory backend of a private repository handle, so nothing is
- * written to the user's repository. */
+/* Rewrites only the trees on the changed paths: cost grows with the change,
+ * not with the repository.  A type change is one upsert (the entry is
+ * replaced); libgit2 refuses a file <-> directory change, and the caller
+ * then takes the whole-index path. */
+static int updated_tree(git_repository *r2, git_tree *base, const struct changes *c,
+			const struct strbuf *contents, git_oid *out)
+{
+	git_tree_update *u = xcalloc(c->n ? c->n : 1, sizeof(*u));
+	size_t n = 0, k = 0;
+	int rc = 0;
+	for (size_t i = 0; i < c->n && !rc; i++) {
+		const struct change_file *f = &c->files[i];
+		if (f->status == 'D') {
+			if (i + 1 < c->n && !strcmp(c->files[i + 1].path, f->path))
+				continue; /* replaced by the next entry */
+			u[n].action = GIT_TREE_UPDATE_REMOVE;
+		} else {
+			const struct strbuf *data = &contents[k++];
+			u[n].action = GIT_TREE_UPDATE_UPSERT;
+			u[n].filemode = (git_filemode_t)f->mode;
+			rc = git_odb_hash(&u[n].id, data->buf ? data->buf : "", data->len, GIT_OBJECT_BLOB);
+		}
+		u[n++].path = f->path;
+	}
+	if (!rc)
+		rc = git_tree_create_updated(out, r2, base, n, u);
+	free(u);
+	return rc;
+}
+
+/* The same through a full index of the base tree (any change git allows). */
+static int index_tree(git_repository *r2, git_tree *base, const struct changes *c,
+		      const struct strbuf *contents, git_oid *out)
+{
+	git_index *idx = NULL;
+	int rc = git_index_new(&idx);
+	if (!rc)
+		rc = git_index_read_tree(idx, base);
+	for (size_t i = 0; i < c->n && !rc; i++)
+		if (c->files[i].status == 'D') {
+			git_index_remove_directory(idx, c->files[i].path, 0);
+			git_index_remove(idx, c->files[i].path, 0);
+		}
+	git_error_clear();
+	size_t k = 0;
+	for (size_t i = 0; i < c->n && !rc; i++) {
+		const struct change_file *f = &c->files[i];
+		if (f->status == 'D')
+			continue;
+		const struct strbuf *data = &contents[k++];
+		git_index_entry e;
+		memset(&e, 0, sizeof(e));
+		e.path = f->path;
+		e.mode = f->mode;
+		rc = git_odb_hash(&e.id, data->buf ? data->buf : "", data->len, GIT_OBJECT_BLOB);
+		if (!rc)
+			rc = git_index_add(idx, &e);
+	}
+	if (!rc)
+		rc = git_index_write_tree_to(out, idx, r2);
+	git_index_free(idx);
+	return rc;
+}
+
+/* The tree `git add -A` produces in the pod: base tree + changes.  Trees go
+ * to an in-memory backend of a private repository handle, so nothing is
+ * written to the user's repository; blob ids are hashed, never stored. */
 static int expected_tree(git_repository *repo, const char *base_sha, struct changes *c,
 			 struct strbuf *contents)
 {
 	git_repository *r2 = NULL;
 	git_odb *odb = NULL;
 	git_odb_backend *mem = NULL;
-	git_index *idx = NULL;
 	git_object *obj = NULL;
 	git_tree *tree = NULL;
+	git_oid oid;
 	int ret = -1;
 
 	if (git_repository_open(&r2, git_repository_path(repo)) < 0 ||
@@ -297,36 +361,17 @@ static int expected_tree(git_repository *repo, const char *base_sha, struct chan
 		goto fail;
 	}
 	if (git_revparse_single(&obj, r2, base_sha) < 0 ||
-	    git_object_peel((git_object **)&tree, obj, GIT_OBJECT_TREE) < 0 ||
-	    git_index_new(&idx) < 0 || git_index_read_tree(idx, tree) < 0)
+	    git_object_peel((git_object **)&tree, obj, GIT_OBJECT_TREE) < 0)
 		goto fail;
-	for (size_t i = 0; i < c->n; i++)
-		if (c->files[i].status == 'D') {
-			git_index_remove_directory(idx, c->files[i].path, 0);
-			git_index_remove(idx, c->files[i].path, 0);
-		}
-	git_error_clear();
-	size_t k = 0;
-	for (size_t i = 0; i < c->n; i++) {
-		struct change_file *f = &c->files[i];
-		if (f->status == 'D')
-			continue;
-		struct strbuf *data = &contents[k++];
-		git_index_entry e;
-		memset(&e, 0, sizeof(e));
-		e.path = f->path;
-		e.mode = f->mode;
-		/* only the tree is written (to memory): blob ids are hashed, not stored */
-		if (git_odb_hash(&e.id, data->buf ? data->buf : "", data->len, GIT_OBJECT_BLOB) < 0 ||
-		    git_index_add(idx, &e) < 0)
-			goto fail;
-	}
-	git_oid oid;
 	/* strict creation would look up every blob, which is not stored */
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 0);
-	int wrc = git_index_write_tree_to(&oid, idx, r2);
+	int rc = updated_tree(r2, tree, c, contents, &oid);
+	if (rc < 0) {
+		git_error_clear();
+		rc = index_tree(r2, tree, c, contents, &oid);
+	}
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 1);
-	if (wrc < 0)
+	if (rc < 0)
 		goto fail;
 	git_oid_tostr(c->tree, sizeof(c->tree), &oid);
 	ret = 0;
@@ -336,7 +381,6 @@ fail:
 out:
 	git_tree_free(tree);
 	git_object_free(obj);
-	git_index_free(idx);
 	git_odb_free(odb);
 	git_repository_free(r2);
 	return ret;

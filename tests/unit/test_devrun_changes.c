@@ -314,6 +314,42 @@ static void test_size_limit(void **state)
 	free(root);
 }
 
+/* The expected tree when paths change kind: file -> directory, directory ->
+ * file, file -> symlink, a directory emptied, deep new directories. */
+static void test_tree_kind_changes(void **state)
+{
+	(void)state;
+	char *root = make_repo("kinds2");
+	sh("cd kinds2/w && rm a.txt && mkdir a.txt && printf 'in\\n' >a.txt/inner && "
+	   "rm -r dir && printf 'now a file\\n' >dir && rm b.txt && ln -s run.sh b.txt && "
+	   "rm old.txt && mkdir -p n1/n2/n3 && printf 'deep\\n' >n1/n2/n3/f");
+	struct repo_state rs;
+	assert_int_equal(load(root, NULL, &rs), 0);
+	struct changes c;
+	changes_init(&c);
+	struct changes_opts o = { .base_sha = rs.commit_sha };
+	assert_int_equal(changes_collect(rs.repo, rs.root, &o, &c), 0);
+	char *tree = sh_out("cd kinds2/w && export GIT_INDEX_FILE=$PWD/../idx && "
+			    "git read-tree HEAD && git add -A && git write-tree");
+	assert_string_equal(c.tree, tree);
+	free(tree);
+	changes_release(&c);
+
+	/* only in-place changes: the per-path update, same answer as git */
+	sh("cd kinds2/w && git checkout -q -f HEAD && git clean -q -fd && "
+	   "printf 'edit\\n' >>dir/c.txt && chmod +x a.txt && rm old.txt && "
+	   "mkdir -p dir/sub && printf 'n\\n' >dir/sub/new");
+	changes_init(&c);
+	assert_int_equal(changes_collect(rs.repo, rs.root, &o, &c), 0);
+	tree = sh_out("cd kinds2/w && export GIT_INDEX_FILE=$PWD/../idx2 && "
+		      "git read-tree HEAD && git add -A && git write-tree");
+	assert_string_equal(c.tree, tree);
+	free(tree);
+	changes_release(&c);
+	repo_state_release(&rs);
+	free(root);
+}
+
 /* Packed fast first; a change set that only fits at the best compression
  * level is packed again at that level, not refused. */
 static void test_recompress_to_fit(void **state)
@@ -463,6 +499,7 @@ int main(void)
 		cmocka_unit_test(test_all_kinds),
 		cmocka_unit_test(test_size_limit),
 		cmocka_unit_test(test_recompress_to_fit),
+		cmocka_unit_test(test_tree_kind_changes),
 		cmocka_unit_test(test_unpushed_and_base),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
