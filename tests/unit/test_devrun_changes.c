@@ -152,6 +152,14 @@ static size_t read_tar(const struct strbuf *tgz, struct entry *out, size_t max)
 	return n;
 }
 
+static void free_entries(struct entry *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].path);
+		strbuf_release(&v[i].data);
+	}
+}
+
 static const struct entry *find_entry(const struct entry *v, size_t n, const char *path)
 {
 	for (size_t i = 0; i < n; i++)
@@ -166,6 +174,25 @@ static char find_status(const struct changes *c, const char *path, char skip)
 		if (!strcmp(c->files[i].path, path) && c->files[i].status != skip)
 			return c->files[i].status;
 	return 0;
+}
+
+/* Load the repository ROOT into RS and collect its changes into C (fresh). */
+static int load_and_collect(const char *root, struct repo_state *rs, struct changes *c,
+			    struct changes_opts *o)
+{
+	assert_int_equal(load(root, NULL, rs), 0);
+	changes_init(c);
+	o->base_sha = rs->commit_sha;
+	return changes_collect(rs->repo, rs->root, o, c);
+}
+
+/* c->tree must be the tree `git add -A` writes for the working tree DIR */
+static void assert_git_tree(const struct changes *c, const char *dir)
+{
+	char *tree = sh_out("cd %s && export GIT_INDEX_FILE=$PWD/../check-idx && rm -f ../check-idx && "
+			    "git read-tree HEAD && git add -A && git write-tree", dir);
+	assert_string_equal(c->tree, tree);
+	free(tree);
 }
 
 static void test_clean_tree(void **state)
@@ -252,16 +279,11 @@ static void test_all_kinds(void **state)
 	assert_true(e->symlink);
 	assert_string_equal(e->data.buf, "a.txt");
 	assert_null(find_entry(ents, ne, "ign/x"));
-	for (size_t i = 0; i < ne; i++) {
-		free(ents[i].path);
-		strbuf_release(&ents[i].data);
-	}
+	free_entries(ents, ne);
 
 	/* The expected tree is what `git add -A` gives, minus the .eidfignore'd files. */
-	char *tree = sh_out("cd kinds/w && rm -rf data m.ckpt && export GIT_INDEX_FILE=$PWD/../idx && "
-			    "git read-tree HEAD && git add -A && git write-tree");
-	assert_string_equal(c.tree, tree);
-	free(tree);
+	sh("cd kinds/w && rm -rf data m.ckpt");
+	assert_git_tree(&c, "kinds/w");
 
 	/* deterministic: packing again gives the same bytes */
 	struct changes c2;
@@ -324,15 +346,10 @@ static void test_tree_kind_changes(void **state)
 	   "rm -r dir && printf 'now a file\\n' >dir && rm b.txt && ln -s run.sh b.txt && "
 	   "rm old.txt && mkdir -p n1/n2/n3 && printf 'deep\\n' >n1/n2/n3/f");
 	struct repo_state rs;
-	assert_int_equal(load(root, NULL, &rs), 0);
 	struct changes c;
-	changes_init(&c);
-	struct changes_opts o = { .base_sha = rs.commit_sha };
-	assert_int_equal(changes_collect(rs.repo, rs.root, &o, &c), 0);
-	char *tree = sh_out("cd kinds2/w && export GIT_INDEX_FILE=$PWD/../idx && "
-			    "git read-tree HEAD && git add -A && git write-tree");
-	assert_string_equal(c.tree, tree);
-	free(tree);
+	struct changes_opts o = { 0 };
+	assert_int_equal(load_and_collect(root, &rs, &c, &o), 0);
+	assert_git_tree(&c, "kinds2/w");
 	changes_release(&c);
 
 	/* only in-place changes: the per-path update, same answer as git */
@@ -341,10 +358,7 @@ static void test_tree_kind_changes(void **state)
 	   "mkdir -p dir/sub && printf 'n\\n' >dir/sub/new");
 	changes_init(&c);
 	assert_int_equal(changes_collect(rs.repo, rs.root, &o, &c), 0);
-	tree = sh_out("cd kinds2/w && export GIT_INDEX_FILE=$PWD/../idx2 && "
-		      "git read-tree HEAD && git add -A && git write-tree");
-	assert_string_equal(c.tree, tree);
-	free(tree);
+	assert_git_tree(&c, "kinds2/w");
 	changes_release(&c);
 	repo_state_release(&rs);
 	free(root);
@@ -358,11 +372,9 @@ static void test_recompress_to_fit(void **state)
 	char *root = make_repo("squeeze");
 	sh("cd squeeze/w && for i in $(seq 400); do echo \"loss epoch $i batch $((i * 7 %% 13)) grad\"; done >log.txt");
 	struct repo_state rs;
-	assert_int_equal(load(root, NULL, &rs), 0);
 	struct changes c;
-	changes_init(&c);
-	struct changes_opts o = { .base_sha = rs.commit_sha };
-	assert_int_equal(changes_collect(rs.repo, rs.root, &o, &c), 0);
+	struct changes_opts o = { 0 };
+	assert_int_equal(load_and_collect(root, &rs, &c, &o), 0);
 	size_t fast = c.encoded_size;
 	changes_release(&c);
 
@@ -378,10 +390,7 @@ static void test_recompress_to_fit(void **state)
 	assert_int_equal(e->data.len, strlen(want) + 1); /* sh_out drops the final newline */
 	assert_memory_equal(e->data.buf, want, strlen(want));
 	free(want);
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].path);
-		strbuf_release(&v[i].data);
-	}
+	free_entries(v, n);
 	changes_release(&c);
 	repo_state_release(&rs);
 	free(root);
