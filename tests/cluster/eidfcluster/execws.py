@@ -293,7 +293,9 @@ class Session:
                     self.proc.wait(2)
                 except Exception:
                     pass
-            for fd in list(self.out_fds) + [self.stdin_fd, self.tty_fd]:
+            # each fd once: with a TTY the pty is stdin, output and tty_fd at
+            # once, and a second close can hit an fd the server just accepted
+            for fd in set(self.out_fds) | {self.stdin_fd, self.tty_fd}:
                 if fd is not None:
                     try:
                         os.close(fd)
