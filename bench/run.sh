@@ -5,6 +5,7 @@
 #
 #   B0  `kubectl-eidf version` vs `kubectl version --client`, and a
 #       one-request command (`kubectl-eidf pvc get`) vs `kubectl get pvc NAME`
+#       and vs curl(1) making the same GET (the libraries' own floor)
 #   B1  `kubectl-eidf pvc list` vs `kubectl get pvc`: wall time, peak RSS
 #       (also through kubectl's plugin lookup: `kubectl eidf pvc list`)
 #   B2  completion: `kubectl_complete-eidf-fetch --pvc ""` vs
@@ -96,6 +97,17 @@ bench_compare "$RUNS" "kubectl-eidf version" "kubectl version --client" \
 	-- kubectl-eidf version -- kubectl version --client
 bench_compare "$RUNS" "kubectl-eidf pvc get X -o json" "kubectl get pvc X -o json" \
 	-- kubectl-eidf pvc get bench-001 -o json -- kubectl get pvc bench-001 -o json
+# The floor for one request: curl(1), on the same libcurl and OpenSSL, making
+# the same GET with the same client certificate.
+server=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["clusters"][0]["cluster"]["server"])' \
+	"$W/kubeconfig")
+pki=$CLUSTER_DIR/pki
+if command -v curl >/dev/null && [ -f "$pki/client.key" ]; then
+	bench_compare "$RUNS" "kubectl-eidf pvc get X -o json" "curl(1), the same GET" \
+		-- kubectl-eidf pvc get bench-001 -o json \
+		-- curl -sf --cacert "$pki/ca.crt" --cert "$pki/client.crt" --key "$pki/client.key" \
+		"$server/api/v1/namespaces/$NS/persistentvolumeclaims/bench-001"
+fi
 echo
 echo "B1 listing PVCs (goal: ratio <= 0.10)"
 bench_compare "$RUNS" "kubectl-eidf pvc list" "kubectl get pvc" \

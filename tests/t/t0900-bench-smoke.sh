@@ -16,7 +16,8 @@ test_expect_success 'bench/run.sh --quick runs every benchmark' '
 		{ cat out err; false; } &&
 	cat out &&
 	for b in B0 B1 B2 B3; do test_grep "^$b " out; done &&
-	test "$(grep -c "^  ratio " out)" = 6 &&
+	test "$(grep -c "^  ratio " out)" = 7 &&
+	test_grep "curl(1), the same GET" out &&
 	test_grep "kubectl-eidf pvc list .* 1 TLS connection(s)" out &&
 	test_grep -v "failed (exit" out
 '
@@ -41,7 +42,7 @@ test_expect_success 'figures are JSON lines with medians and ratios' '
 	import json, sys
 	rows = [json.loads(l) for l in open(sys.argv[1])]
 	cmp = [r for r in rows if "ratio" in r]
-	assert len(cmp) == 6, cmp
+	assert len(cmp) == 7, cmp
 	for r in cmp:
 	    assert r["a_ms"] > 0 and r["b_ms"] > 0 and r["ratio"] > 0, r
 	PY
