@@ -243,7 +243,7 @@ static void overview(FILE *out)
 	fprintf(out, "\nOther commands:\n");
 	fprintf(out, "  %-*s   %s\n", (int)width, "completion",
 		"Shell completion scripts and kubectl_complete-eidf links");
-	fprintf(out, "  %-*s   %s\n", (int)width, "version", "Print the suite and library versions");
+	fprintf(out, "  %-*s   %s\n", (int)width, "version", "Print the suite version and the library versions it was built with");
 	fprintf(out, "\nUsage:\n  kubectl eidf STAGE [command] [flags]\n\n");
 	fprintf(out, "Use \"kubectl eidf STAGE --help\" for more information about a stage.\n");
 	strvec_clear(&sv);
@@ -571,7 +571,7 @@ static int dispatcher_complete(int argc, char **argv)
 	if (argc <= 1) {
 		if (cur[0] == '-') {
 			cand(cur, "--help", "Show the stages");
-			cand(cur, "--version", "Print the suite and library versions");
+			cand(cur, "--version", "Print the suite version and the library versions it was built with");
 		} else {
 			struct strvec sv = STRVEC_INIT;
 			list_stages(&sv, 1);
@@ -579,7 +579,7 @@ static int dispatcher_complete(int argc, char **argv)
 				cand(cur, sv.v[i], stage_summary(sv.v[i]));
 			strvec_clear(&sv);
 			cand(cur, "completion", "Shell completion scripts and kubectl_complete-eidf links");
-			cand(cur, "version", "Print the suite and library versions");
+			cand(cur, "version", "Print the suite version and the library versions it was built with");
 		}
 	} else if (!strcmp(argv[0], "completion")) {
 		const char *prev = argv[argc - 2];
