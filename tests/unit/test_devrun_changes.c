@@ -360,6 +360,13 @@ static void test_tree_kind_changes(void **state)
 	assert_int_equal(changes_collect(rs.repo, rs.root, &o, &c), 0);
 	assert_git_tree(&c, "kinds2/w");
 	changes_release(&c);
+
+	/* a directory whose only file is deleted disappears from the tree */
+	sh("cd kinds2/w && git checkout -q -f HEAD && git clean -q -fd && rm dir/c.txt");
+	changes_init(&c);
+	assert_int_equal(changes_collect(rs.repo, rs.root, &o, &c), 0);
+	assert_git_tree(&c, "kinds2/w");
+	changes_release(&c);
 	repo_state_release(&rs);
 	free(root);
 }
