@@ -17,8 +17,3 @@ for i in $(seq 50); do
 done
 job_of() { sed -n 's|^devrun: job.batch/\([^ ]*\) created.*|\1|p' "$1"; }
 run_of() { sed -n 's|^devrun: job.batch/[^ ]* created (run \([a-z0-9]*\)).*|\1|p' "$1"; }
-wait_for() { # wait_for SECONDS CMD...
-	local n=$(($1 * 10)); shift
-	while [ $n -gt 0 ]; do "$@" && return 0; sleep 0.1; n=$((n-1)); done
-	return 1
-}

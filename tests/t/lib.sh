@@ -94,6 +94,42 @@ test_done() {
 	exit 1
 }
 
+# wait_for SECONDS CMD...: retry CMD every 0.1 s until it succeeds
+wait_for() {
+	local n=$(($1 * 10))
+	shift
+	while [ $n -gt 0 ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; n=$((n - 1)); done
+	echo "timed out waiting for: $*" >&2
+	return 1
+}
+
+# ---- terminals (tmux) ----------------------------------------------------------
+# `if tmux_setup; then ...; fi` at top level (false without tmux); then
+# tmux_start CMD runs CMD in a detached 100x30 terminal (session "t", in
+# $TRASH), tmux_keys KEYS... types into it (send-keys syntax: "text" Enter),
+# tmux_wait PATTERN waits up to 15 s for the screen to show PATTERN, and
+# tmux_stop closes the session.
+tmux_setup() {
+	command -v tmux >/dev/null 2>&1 || return 1
+	unset TMUX
+	EIDF_TMUX_SOCK=eidf-$TEST_NAME-$$
+	test_atexit "tmux -L '$EIDF_TMUX_SOCK' kill-server"
+}
+tmux_start() { tmux -L "$EIDF_TMUX_SOCK" new-session -d -s t -x 100 -y 30 -c "$TRASH" "$1"; }
+tmux_keys() { tmux -L "$EIDF_TMUX_SOCK" send-keys -t t "$@"; }
+tmux_stop() { tmux -L "$EIDF_TMUX_SOCK" kill-session -t t; }
+tmux_wait() {
+	local i
+	for i in $(seq 150); do
+		tmux -L "$EIDF_TMUX_SOCK" capture-pane -t t -p >"$TRASH/.pane" 2>/dev/null &&
+			grep -q -e "$1" "$TRASH/.pane" && return 0
+		sleep 0.1
+	done
+	echo "the terminal never showed '$1':" >&2
+	cat "$TRASH/.pane" >&2
+	return 1
+}
+
 # ---- local test cluster (tests/cluster, docs/testing.md) -------------------
 # start_cluster [eidf-test-cluster options...]: start a cluster in
 # "$TRASH/cluster" in the background (its own port), export KUBECONFIG and
@@ -104,7 +140,8 @@ test_done() {
 # cluster_fault fail|cut|delay|drop [--count N --status 429 --retry-after S
 # --bytes N --seconds S --path REGEX --method M], cluster_clear_faults,
 # cluster_evict POD, cluster_kill POD [-c CONTAINER] [--signal TERM],
-# cluster_quota N [-n NS], cluster_compact, cluster_ctl ARGS (anything else).
+# cluster_quota N [-n NS], cluster_compact, cluster_ctl ARGS (anything else),
+# cluster_bound_pvc NAME [-n NS], cluster_volume_dir PVC [-n NS].
 EIDF_CLUSTER_BIN="$EIDF_SRC/tests/cluster/eidf-test-cluster"
 start_cluster() {
 	local dir="$TRASH/cluster"
@@ -143,6 +180,20 @@ cluster_evict() { cluster_ctl evict "$@"; }
 cluster_kill() { cluster_ctl kill "$@"; }
 cluster_quota() { cluster_ctl quota "$@"; }
 cluster_compact() { cluster_ctl compact; }
+# cluster_bound_pvc NAME [-n NS]: a 10Gi ReadWriteMany CephFS claim, once Bound
+cluster_bound_pvc() {
+	local name=$1
+	shift
+	printf 'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: %s}\nspec:\n  accessModes: [ReadWriteMany]\n  resources: {requests: {storage: 10Gi}}\n  storageClassName: csi-cephfs-sc\n' "$name" |
+		kubectl "$@" create -f - >/dev/null &&
+		kubectl "$@" wait --for=jsonpath='{.status.phase}'=Bound "pvc/$name" --timeout=20s >/dev/null
+}
+# cluster_volume_dir PVC [-n NS]: the host directory behind a bound claim
+cluster_volume_dir() {
+	local vol
+	vol=$(kubectl get pvc "$@" -o jsonpath='{.spec.volumeName}') && test -n "$vol" &&
+		echo "$EIDF_CLUSTER_STATE/volumes/$vol"
+}
 # cluster_admin_kubectl ARGS: kubectl as cluster admin (not confined to the tenant)
 cluster_admin_kubectl() { kubectl --kubeconfig "$EIDF_CLUSTER_STATE/kubeconfig-admin" "$@"; }
 # ---- end of local test cluster section --------------------------------------

@@ -6,20 +6,8 @@
 
 start_cluster --tenant eidf042ns
 
-# wait_for CMD...: retry CMD for up to 20 s
-wait_for() {
-	local i
-	for i in $(seq 200); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-	echo "timed out waiting for: $*" >&2
-	return 1
-}
 sleep_running() { pgrep -fx "sleep 987" >/dev/null; }
 pod_running() { test "$(kubectl get pod "$1" -o jsonpath='{.status.phase}')" = Running; }
-volume_dir() {
-	local vol
-	vol=$(kubectl get pvc "$1" -o jsonpath='{.spec.volumeName}') &&
-	echo "$EIDF_CLUSTER_STATE/volumes/$vol"
-}
 
 test_expect_success 'setup: a running pod that mounts a claim' '
 	cat >pod.yaml <<-\EOF &&
@@ -47,8 +35,8 @@ test_expect_success 'setup: a running pod that mounts a claim' '
 	    persistentVolumeClaim: {claimName: data}
 	EOF
 	kubectl create -f pod.yaml &&
-	wait_for pod_running box &&
-	echo on-the-volume >"$(volume_dir data)/host-file.txt"
+	wait_for 20 pod_running box &&
+	echo on-the-volume >"$(cluster_volume_dir data)/host-file.txt"
 '
 
 test_expect_success 'stdin is streamed in and stdout out (echo hi | exec -i cat)' '
@@ -79,7 +67,7 @@ test_expect_success 'exec runs with the container'"'"'s mounts, workingDir, env,
 	test_grep "busybox-bin/sh$" out &&
 	kubectl exec box -- sh -c "echo from-exec >/mnt/ceph/exec-file.txt" &&
 	echo from-exec >expect &&
-	test_cmp expect "$(volume_dir data)/exec-file.txt"
+	test_cmp expect "$(cluster_volume_dir data)/exec-file.txt"
 '
 
 test_expect_success 'a 2 MiB binary goes through cat intact' '
@@ -132,34 +120,20 @@ test_expect_success 'bad container, missing command, container not running' '
 	test_grep "unable to upgrade connection: container not found (\"main\")" err
 '
 
-if command -v tmux >/dev/null 2>&1; then
-	TMUX_SOCK=eidf-t0140-$$
-	unset TMUX
-	test_atexit "tmux -L $TMUX_SOCK kill-server"
-	# tmux_wait PATTERN: until the pane shows PATTERN (10 s at most)
-	tmux_wait() {
-		local i
-		for i in $(seq 100); do
-			tmux -L "$TMUX_SOCK" capture-pane -t t -p >pane 2>/dev/null && grep -q -e "$1" pane && return 0
-			sleep 0.1
-		done
-		echo "pane never showed '$1':" >&2; cat pane >&2
-		return 1
-	}
+if tmux_setup; then
 	test_expect_success 'exec -it: an interactive shell on a terminal (tmux)' '
 		rm -f "$TRASH/tty.rc" &&
-		tmux -L "$TMUX_SOCK" new-session -d -s t -x 100 -y 30 -c "$TRASH" \
-			"kubectl exec -it box -- sh; echo \$? >\"$TRASH/tty.rc\"; sleep 60" &&
+		tmux_start "kubectl exec -it box -- sh; echo \$? >\"$TRASH/tty.rc\"; sleep 60" &&
 		tmux_wait "/mnt/ceph #" &&
-		tmux -L "$TMUX_SOCK" send-keys -t t "echo \$((6*7)); tty; stty size" Enter &&
+		tmux_keys "echo \$((6*7)); tty; stty size" Enter &&
 		tmux_wait "^42" &&
 		tmux_wait "^/dev/pts/" &&
 		tmux_wait "^30 100" &&
-		tmux -L "$TMUX_SOCK" send-keys -t t "exit 4" Enter &&
-		wait_for test -s "$TRASH/tty.rc" &&
+		tmux_keys "exit 4" Enter &&
+		wait_for 20 test -s "$TRASH/tty.rc" &&
 		echo 4 >expect && test_cmp expect "$TRASH/tty.rc" &&
 		tmux_wait "command terminated with exit code 4" &&
-		tmux -L "$TMUX_SOCK" kill-session -t t
+		tmux_stop
 	'
 else
 	test_skip 'exec -it: an interactive shell on a terminal (tmux)' 'tmux is not installed'
@@ -168,7 +142,7 @@ fi
 test_expect_success 'deleting the pod ends its exec sessions' '
 	kubectl exec box -- sleep 987 >/dev/null 2>&1 &
 	bg=$! &&
-	wait_for sleep_running &&
+	wait_for 20 sleep_running &&
 	kubectl delete pod box --wait=false &&
 	rc=0 && wait $bg || rc=$? &&
 	test "$rc" = 143 &&

@@ -5,12 +5,6 @@
 
 start_cluster --eidf-policy --tenant eidf042ns
 
-# The host directory that backs a bound claim in the local cluster.
-volume_dir() {
-	local vol
-	vol=$(kubectl get pvc "$1" -o jsonpath='{.spec.volumeName}') &&
-	echo "$EIDF_CLUSTER_STATE/volumes/$vol"
-}
 
 test_expect_success 'create validates the name and size before any request' '
 	: >"$EIDF_CLUSTER_STATE/requests.jsonl" &&
@@ -113,7 +107,7 @@ test_expect_success 'get of a missing claim says how to create it' '
 '
 
 test_expect_success 'du agrees with du on the volume directory, largest first' '
-	dir=$(volume_dir data) &&
+	dir=$(cluster_volume_dir data) &&
 	mkdir -p "$dir/raw/a" "$dir/models" &&
 	head -c 3000000 /dev/urandom >"$dir/raw/a/big.bin" &&
 	head -c 1000000 /dev/urandom >"$dir/models/m.pt" &&
@@ -132,7 +126,7 @@ test_expect_success 'du agrees with du on the volume directory, largest first' '
 '
 
 test_expect_success 'df agrees with df on the volume directory' '
-	dir=$(volume_dir data) &&
+	dir=$(cluster_volume_dir data) &&
 	kubectl eidf pvc df data -o json >df.json &&
 	set -- $(df -Pk "$dir" | awk "NR==2 {print \$2, \$3, \$4}") &&
 	python3 - "$1" "$2" "$3" <<-\EOF &&

@@ -6,23 +6,12 @@
 
 start_cluster --eidf-policy --tenant eidf042ns
 
-wait_for() {
-	local i
-	for i in $(seq 200); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-	echo "timed out waiting for: $*" >&2
-	return 1
-}
-volume_dir() {
-	local vol
-	vol=$(kubectl get pvc "$1" -o jsonpath='{.spec.volumeName}') &&
-	echo "$EIDF_CLUSTER_STATE/volumes/$vol"
-}
 no_helper_jobs() { test -z "$(kubectl get jobs -l eidf.ac.uk/stage=pvc -o name)"; }
 no_pods() { test -z "$(kubectl get pods -o name)"; }
 
 test_expect_success 'setup: a bound claim with files on it' '
 	kubectl eidf pvc create data --size 1Gi --wait=30s &&
-	vol=$(volume_dir data) &&
+	vol=$(cluster_volume_dir data) &&
 	echo hello >"$vol/file1.txt" &&
 	mkdir "$vol/results"
 '
@@ -35,13 +24,13 @@ test_expect_success 'shell with piped stdin runs the commands at the mount and d
 	test_grep "PVC \"data\" is mounted at /mnt/ceph in pod pvc-helper-" err &&
 	test_grep "deleted Job pvc-helper-" err &&
 	no_helper_jobs &&
-	wait_for no_pods
+	wait_for 20 no_pods
 '
 
 test_expect_success 'what the shell writes lands on the volume; its exit code is the plugin'"'"'s' '
 	printf "echo made-in-shell >results/new.txt\nexit 7\n" | test_expect_code 7 kubectl eidf pvc shell data 2>err &&
 	echo made-in-shell >expect &&
-	test_cmp expect "$(volume_dir data)/results/new.txt" &&
+	test_cmp expect "$(cluster_volume_dir data)/results/new.txt" &&
 	test_grep "deleted Job" err &&
 	no_helper_jobs
 '
@@ -60,34 +49,21 @@ test_expect_success '--keep leaves the Job and says how to re-attach and delete 
 	test_grep "^file1.txt$" out &&
 	$delete &&
 	no_helper_jobs &&
-	wait_for no_pods
+	wait_for 20 no_pods
 '
 
-if command -v tmux >/dev/null 2>&1; then
-	TMUX_SOCK=eidf-t0210-$$
-	unset TMUX
-	test_atexit "tmux -L $TMUX_SOCK kill-server"
-	tmux_wait() {
-		local i
-		for i in $(seq 150); do
-			tmux -L "$TMUX_SOCK" capture-pane -t t -p >pane 2>/dev/null && grep -q -e "$1" pane && return 0
-			sleep 0.1
-		done
-		echo "pane never showed '$1':" >&2; cat pane >&2
-		return 1
-	}
+if tmux_setup; then
 	test_expect_success 'shell on a terminal (tmux): interactive, then the Job is gone' '
 		rm -f "$TRASH/tty.rc" &&
-		tmux -L "$TMUX_SOCK" new-session -d -s t -x 100 -y 30 -c "$TRASH" \
-			"kubectl eidf pvc shell data; echo \$? >\"$TRASH/tty.rc\"; sleep 60" &&
+		tmux_start "kubectl eidf pvc shell data; echo \$? >\"$TRASH/tty.rc\"; sleep 60" &&
 		tmux_wait "/mnt/ceph #" &&
-		tmux -L "$TMUX_SOCK" send-keys -t t "ls; echo \$((6*7)); exit" Enter &&
-		wait_for test -s "$TRASH/tty.rc" &&
+		tmux_keys "ls; echo \$((6*7)); exit" Enter &&
+		wait_for 20 test -s "$TRASH/tty.rc" &&
 		echo 0 >expect && test_cmp expect "$TRASH/tty.rc" &&
 		tmux_wait "file1.txt" &&
 		tmux_wait "^42" &&
 		tmux_wait "deleted Job pvc-helper-" &&
-		tmux -L "$TMUX_SOCK" kill-session -t t &&
+		tmux_stop &&
 		no_helper_jobs
 	'
 else

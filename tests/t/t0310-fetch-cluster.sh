@@ -36,19 +36,8 @@ gen slow.bin $((6 * MiB))
 for i in 1 2 3 4 5 6 7 8 9; do gen "p$i.bin" $((200000 + i * 1000)); done
 
 test_expect_success 'setup: a bound PVC' '
-	cat >pvc.yaml <<-EOF &&
-	apiVersion: v1
-	kind: PersistentVolumeClaim
-	metadata: {name: data}
-	spec:
-	  accessModes: [ReadWriteMany]
-	  resources: {requests: {storage: 10Gi}}
-	  storageClassName: csi-cephfs-sc
-	EOF
-	kubectl -n $NS create -f pvc.yaml &&
-	kubectl -n $NS wait --for=jsonpath="{.status.phase}"=Bound pvc/data --timeout=20s &&
-	vol=$(kubectl -n $NS get pvc data -o jsonpath="{.spec.volumeName}") &&
-	echo "$EIDF_CLUSTER_STATE/volumes/$vol" >voldir &&
+	cluster_bound_pvc data -n $NS &&
+	cluster_volume_dir data -n $NS >voldir &&
 	test -d "$(cat voldir)"
 '
 VOL() { cat "$TRASH/voldir"; }
