@@ -141,7 +141,8 @@ tmux_wait() {
 # --bytes N --seconds S --path REGEX --method M], cluster_clear_faults,
 # cluster_evict POD, cluster_kill POD [-c CONTAINER] [--signal TERM],
 # cluster_quota N [-n NS], cluster_compact, cluster_ctl ARGS (anything else),
-# cluster_bound_pvc NAME [-n NS], cluster_volume_dir PVC [-n NS].
+# cluster_bound_pvc NAME [-n NS], cluster_volume_dir PVC [-n NS],
+# cluster_pids REGEX, cluster_job_ready JOB [SECONDS].
 EIDF_CLUSTER_BIN="$EIDF_SRC/tests/cluster/eidf-test-cluster"
 start_cluster() {
 	local dir="$TRASH/cluster"
@@ -156,7 +157,8 @@ start_cluster() {
 		return 1
 	fi
 	KUBECONFIG="$dir/kubeconfig"
-	export KUBECONFIG
+	EIDF_CLUSTER_PORT=$(sed -n 's/^ *"port": \([0-9]*\).*/\1/p' "$dir/cluster.json")
+	export KUBECONFIG EIDF_CLUSTER_PORT
 	test_atexit "python3 '$EIDF_CLUSTER_BIN' stop '$dir'"
 }
 cluster_ctl() { python3 "$EIDF_CLUSTER_BIN" ctl --state-dir "$EIDF_CLUSTER_STATE" "$@"; }
@@ -194,6 +196,25 @@ cluster_volume_dir() {
 	vol=$(kubectl get pvc "$@" -o jsonpath='{.spec.volumeName}') && test -n "$vol" &&
 		echo "$EIDF_CLUSTER_STATE/volumes/$vol"
 }
+# cluster_pids REGEX: this cluster's container processes whose command line
+# matches REGEX (the kubelet gives them KUBERNETES_SERVICE_PORT=its port, so
+# processes of other tests' clusters do not count)
+cluster_pids() {
+	local pid
+	for pid in $(pgrep -f "$1"); do
+		tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null |
+			grep -qx "KUBERNETES_SERVICE_PORT=$EIDF_CLUSTER_PORT" && echo "$pid"
+	done
+	return 0
+}
+# cluster_job_ready JOB [SECONDS]: the Job's pods exist and are Ready (a
+# selector wait alone fails at once while the Job has no pod yet)
+cluster_job_ready() {
+	wait_for "${2:-20}" cluster_job_has_pod "$1" &&
+		kubectl wait --for=condition=ready pod -l "job-name=$1" --timeout="${2:-20}s"
+}
+# cluster_job_has_pod JOB: the Job has a pod (any phase)
+cluster_job_has_pod() { test -n "$(kubectl get pods -l "job-name=$1" -o name)"; }
 # cluster_admin_kubectl ARGS: kubectl as cluster admin (not confined to the tenant)
 cluster_admin_kubectl() { kubectl --kubeconfig "$EIDF_CLUSTER_STATE/kubeconfig-admin" "$@"; }
 # ---- end of local test cluster section --------------------------------------

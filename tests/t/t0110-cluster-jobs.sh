@@ -33,6 +33,8 @@ job() {
 	YAML
 }
 create() { kubectl create -f - -o name; }
+# no_container REGEX: no container process of this cluster matches REGEX
+no_container() { test -z "$(cluster_pids "$1")"; }
 
 test_expect_success 'the seed download Job fills a PVC (file:// URL), kubectl wait/logs work' '
 	head -c 100000 /dev/urandom >payload.bin &&
@@ -130,15 +132,14 @@ test_expect_success 'activeDeadlineSeconds: DeadlineExceeded' '
 test_expect_success 'kubectl delete job --cascade=foreground removes the running pods first' '
 	job long "sleep 300" | create >j &&
 	kubectl wait --for=jsonpath="{.status.active}"=1 $(cat j) --timeout=20s &&
-	kubectl wait --for=condition=ready pod -l job-name=$(cut -d/ -f2 j) --timeout=20s &&
+	cluster_job_ready $(cut -d/ -f2 j) 20 &&
 	kubectl delete $(cat j) --cascade=foreground --timeout=20s &&
 	test_must_fail kubectl get $(cat j) &&
 	kubectl get pods -l job-name=$(cut -d/ -f2 j) -o name >out &&
 	test_must_fail test -s out &&
 	# the pod object goes when its main process exits; a child still
 	# dying from the same SIGTERM may outlive it by a moment
-	for i in $(seq 50); do pgrep -f "sleep 300" >/dev/null || break; sleep 0.1; done &&
-	! pgrep -f "sleep 300"
+	wait_for 5 no_container "sleep 300" || { ps -o pid,ppid,pgid,stat,etimes,args -p "$(cluster_pids "sleep 300")"; false; }
 '
 
 test_expect_success 'Kueue stand-in: over-quota jobs stay suspended until quota frees up' '
@@ -166,7 +167,8 @@ test_expect_success 'scheduler stand-in: a GPU product nobody has stays Unschedu
 
 test_expect_success 'a missing image gives ErrImagePull then ImagePullBackOff' '
 	job img "true" | sed "s/image: busybox:1.36/image: registry.example.org\/does-not-exist:1/" | create >j &&
-	p=$(kubectl wait --for=create pod -l job-name=$(cut -d/ -f2 j) --timeout=10s >/dev/null; kubectl get pods -l job-name=$(cut -d/ -f2 j) -o name) &&
+	wait_for 10 cluster_job_has_pod $(cut -d/ -f2 j) &&
+	p=$(kubectl get pods -l job-name=$(cut -d/ -f2 j) -o name) &&
 	kubectl wait --for=jsonpath="{.status.containerStatuses[0].state.waiting.reason}"=ErrImagePull $p --timeout=10s &&
 	kubectl wait --for=jsonpath="{.status.containerStatuses[0].state.waiting.reason}"=ImagePullBackOff $p --timeout=10s &&
 	test_must_fail kubectl logs $p 2>err && test_grep "is waiting to start" err &&
@@ -176,7 +178,7 @@ test_expect_success 'a missing image gives ErrImagePull then ImagePullBackOff' '
 test_expect_success 'kubectl logs: -f, --tail, --timestamps, --since-time, --limit-bytes' '
 	job logs "for i in 1 2 3 4 5; do echo line\$i; sleep 0.6; done" | create >j &&
 	kubectl wait --for=jsonpath="{.status.active}"=1 $(cat j) --timeout=10s &&
-	kubectl wait --for=condition=ready pod -l job-name=$(cut -d/ -f2 j) --timeout=10s &&
+	cluster_job_ready $(cut -d/ -f2 j) 10 &&
 	kubectl logs -f $(cat j) >all &&
 	test "$(cat all | tr "\n" " ")" = "line1 line2 line3 line4 line5 " &&
 	kubectl logs --tail=2 $(cat j) >t && test "$(cat t | tr "\n" " ")" = "line4 line5 " &&
@@ -188,7 +190,7 @@ test_expect_success 'kubectl logs: -f, --tail, --timestamps, --since-time, --lim
 
 test_expect_success 'evict: Kueue-style preemption suspends the job, deletes the pod, requeues' '
 	job victim "sleep 300" | create >j &&
-	kubectl wait --for=condition=ready pod -l job-name=$(cut -d/ -f2 j) --timeout=20s &&
+	cluster_job_ready $(cut -d/ -f2 j) 20 &&
 	p=$(kubectl get pods -l job-name=$(cut -d/ -f2 j) -o jsonpath="{.items[0].metadata.name}") &&
 	cluster_evict $p &&
 	kubectl wait --for=delete pod/$p --timeout=10s &&
@@ -202,7 +204,7 @@ test_expect_success 'evict: Kueue-style preemption suspends the job, deletes the
 
 test_expect_success 'kill: a container killed mid-run fails the pod (exit 137)' '
 	job killme "sleep 300" | create >j &&
-	kubectl wait --for=condition=ready pod -l job-name=$(cut -d/ -f2 j) --timeout=20s &&
+	cluster_job_ready $(cut -d/ -f2 j) 20 &&
 	p=$(kubectl get pods -l job-name=$(cut -d/ -f2 j) -o jsonpath="{.items[0].metadata.name}") &&
 	cluster_kill $p &&
 	kubectl wait --for=condition=failed $(cat j) --timeout=20s &&
@@ -218,10 +220,10 @@ test_expect_success 'ttlSecondsAfterFinished deletes the finished job and its po
 
 test_expect_success 'stopping the cluster kills the containers and leaves no mounts behind' '
 	job left "sleep 301" | create >j &&
-	kubectl wait --for=condition=ready pod -l job-name=$(cut -d/ -f2 j) --timeout=20s &&
-	pgrep -f "sleep 301" &&
+	cluster_job_ready $(cut -d/ -f2 j) 20 &&
+	test -n "$(cluster_pids "sleep 301")" &&
 	python3 "$EIDF_CLUSTER_BIN" stop "$EIDF_CLUSTER_STATE" &&
-	! pgrep -f "sleep 301" &&
+	no_container "sleep 301" &&
 	test "$(grep -c . /proc/self/mountinfo)" = "$mounts_before" &&
 	! test -e "$EIDF_CLUSTER_STATE/cluster.pid"
 '

@@ -102,7 +102,7 @@ test_expect_success 'fault: cut a log stream after N bytes' '
 	      restartPolicy: Never
 	      containers: [{name: main, image: busybox, command: [sh, -c, "for i in 1 2 3 4 5 6 7 8 9; do echo line-$i; sleep 0.2; done"]}]
 	YAML
-	kubectl wait --for=condition=ready pod -l job-name=$(cut -d/ -f2 j) --timeout=20s &&
+	cluster_job_ready $(cut -d/ -f2 j) 20 &&
 	cluster_fault cut --bytes 14 --path "/log" &&
 	test_must_fail kubectl logs -f $(cat j) >out 2>err;
 	cat out err; test "$(cat out)" = "$(printf "line-1\nline-2")"
