@@ -137,10 +137,12 @@ void usage_print(FILE *out, const struct stage *st, const struct subcommand *sub
 	if (sub) {
 		/* kubectl prints the one-line summary, then the long text. */
 		const char *summary = sub->name && sub->summary ? sub->summary : st->summary;
-		const char *text = sub->name ? sub->description : st->description;
 		print_text(out, summary);
-		if (text)
-			print_text(out, text);
+		/* the default command's help is the stage's: its text, then the command's */
+		if (!sub->name && st->description)
+			print_text(out, st->description);
+		if (sub->description)
+			print_text(out, sub->description);
 		if (sub->alias && sub->name)
 			fprintf(out, "Aliases:\n  %s, %s\n\n", sub->name, sub->alias);
 		if (!sub->name)

@@ -200,7 +200,12 @@ test_expect_success 'devrun without a command is a usage error; run is the defau
 			[.image, .command, .args]" ../how.json >>../how.out || return 1
 	done &&
 	test "$(sort -u ../how.out)" = "[\"img\",[\"echo\"],[\"hi\"]]" &&
-	test "$(wc -l <../how.out)" = 3
+	test "$(wc -l <../how.out)" = 3 &&
+	# --help of the stage is the default command'"'"'s: its exit codes, its flags
+	kubectl-eidf-devrun --help >../help &&
+	test_grep "126 (evicted, preempted or deleted)" ../help &&
+	grep -q -e "--gpu-product" ../help &&
+	test_grep "^  list " ../help
 '
 
 test_expect_success 'unpushed HEAD is refused; --base ships the difference' '
