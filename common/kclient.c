@@ -108,20 +108,6 @@ char *kres_path(const struct kres *r, const char *ns, const char *name)
 	return strbuf_detach(&sb);
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 static int is_aborted(const struct kclient *kc)
 {
 	return kc->abort_flag && *kc->abort_flag;
@@ -352,7 +338,7 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud)
 	if (l == 0) {
 		if (rs->status >= 200 && !rs->headers_done) {
 			rs->headers_done = 1;
-			klog_response(rs->kc, rs->method, rs->url, rs->status, now_ms() - rs->t0,
+			klog_response(rs->kc, rs->method, rs->url, rs->status, monotonic_ms() - rs->t0,
 				      &rs->headers);
 		}
 		return n;
@@ -635,7 +621,7 @@ static int kc_perform(struct kclient *kc, const struct kreq *rq, struct kresp *r
 		rs->cb_stopped = 0;
 		kc->errbuf[0] = '\0';
 		klog_request(kc, rq->method, url, hdrs, rq->body, rq->body_len, rq->path);
-		rs->t0 = now_ms();
+		rs->t0 = monotonic_ms();
 		rs->cc = curl_easy_perform(kc->curl);
 		kc->requests++;
 		if (curl_easy_getinfo(kc->curl, CURLINFO_NUM_CONNECTS, &conns) == CURLE_OK)
@@ -643,7 +629,7 @@ static int kc_perform(struct kclient *kc, const struct kreq *rq, struct kresp *r
 		curl_easy_setopt(kc->curl, CURLOPT_HTTPHEADER, NULL);
 		curl_slist_free_all(hdrs);
 		if (!rs->headers_done)
-			klog_response(kc, rq->method, url, rs->status, now_ms() - rs->t0, NULL);
+			klog_response(kc, rq->method, url, rs->status, monotonic_ms() - rs->t0, NULL);
 
 		if (rs->cb_stopped) {
 			rc = 0;
@@ -1166,7 +1152,7 @@ int kclient_watch(struct kclient *kc, const struct kres *r, const char *ns,
 {
 	struct wctx w = { .kc = kc, .r = r, .cb = cb, .ud = ud, .parser = KWATCH_PARSER_INIT };
 	char *base = kres_path(r, ns, NULL);
-	long deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+	long deadline = timeout_ms > 0 ? monotonic_ms() + timeout_ms : 0;
 	int failures = 0, rc = -1;
 	long backoff = KC_BACKOFF_FIRST_MS;
 
@@ -1184,7 +1170,7 @@ int kclient_watch(struct kclient *kc, const struct kres *r, const char *ns,
 			break;
 		}
 		if (deadline) {
-			remaining = deadline - now_ms();
+			remaining = deadline - monotonic_ms();
 			if (remaining <= 0) {
 				rc = 1;
 				break;
@@ -1211,7 +1197,7 @@ int kclient_watch(struct kclient *kc, const struct kres *r, const char *ns,
 			break;
 		}
 		if (prc < 0) {
-			if (rs.cc == CURLE_OPERATION_TIMEDOUT && deadline && now_ms() >= deadline) {
+			if (rs.cc == CURLE_OPERATION_TIMEDOUT && deadline && monotonic_ms() >= deadline) {
 				rc = 1;
 				kresp_release(&rs);
 				break;

@@ -26,13 +26,6 @@ struct progress {
 	unsigned spin;
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void usage_bar(char *buf, int width, double fraction)
 {
 	double f = fraction;
@@ -74,7 +67,7 @@ struct progress *progress_new(FILE *out, const char *label, uint64_t total)
 		if (!*end && v >= 0)
 			p->interval_ms = v;
 	}
-	p->start_ms = p->last_ms = now_ms();
+	p->start_ms = p->last_ms = monotonic_ms();
 	return p;
 }
 
@@ -171,7 +164,7 @@ void progress_update(struct progress *p, uint64_t done, const char *note)
 	if (!p)
 		return;
 	p->done = done;
-	now = now_ms();
+	now = monotonic_ms();
 	if (p->tty) {
 		if (p->drawn && now - p->last_ms < TTY_REDRAW_MS && !(p->total && done >= p->total))
 			return;
@@ -187,7 +180,7 @@ void progress_done(struct progress *p, const char *final_note)
 {
 	if (!p)
 		return;
-	int64_t now = now_ms();
+	int64_t now = monotonic_ms();
 	if (p->tty) {
 		draw_tty(p, final_note, now);
 		fputc('\n', p->out);

@@ -322,19 +322,6 @@ static void random_id(char out[9])
 	snprintf(out, 9, "%02x%02x%02x%02x", b[0], b[1], b[2], b[3]);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
 /* ---- the pod, as far as following a build is concerned ------------------------ */
 
 enum cstate { C_NONE, C_WAITING, C_RUNNING, C_DONE };
@@ -512,7 +499,7 @@ static void report_receive_failure(struct kclient *kc, const char *ns, const str
 static int follow_build(struct kclient *kc, const char *ns, const char *job, const char *run_id,
 			long timeout_ms, int follow)
 {
-	int64_t start = now_ms();
+	int64_t start = monotonic_ms();
 	int streamed = 0, ret = EIDF_EXIT_ERROR, said_queued = 0;
 	char *said_waiting = NULL;
 	struct pod_view v = { 0 };
@@ -589,7 +576,7 @@ static int follow_build(struct kclient *kc, const char *ns, const char *job, con
 			ret = EIDF_EXIT_OK;
 			break;
 		}
-		if (timeout_ms > 0 && now_ms() - start > timeout_ms) {
+		if (timeout_ms > 0 && monotonic_ms() - start > timeout_ms) {
 			eidf_error("timed out following job/%s; it keeps running: kubectl eidf build-context "
 				   "status --follow %s -n %s", job, job, ns);
 			break;
@@ -648,7 +635,7 @@ static int wait_for_receiver(struct kclient *kc, const char *ns, const char *job
 		} else {
 			free(msg);
 		}
-		if (now_ms() > deadline) {
+		if (monotonic_ms() > deadline) {
 			eidf_set_error("waiting for the init container " SUBMIT_RECEIVER " of job/%s to start: "
 				       "timed out (last state: %s); raise --upload-timeout", job, said);
 			break;
@@ -754,7 +741,7 @@ static int upload_exec(const char *ns, const char *pod, int fd, uint64_t size, i
 		}
 		struct pollfd p[2] = { { rfd, POLLIN, 0 }, { wfd, POLLOUT, 0 } };
 		int np = wfd >= 0 ? 2 : 1;
-		if (now_ms() > deadline) {
+		if (monotonic_ms() > deadline) {
 			timed_out = 1;
 			break;
 		}
@@ -1007,7 +994,7 @@ int run_submit(struct eidf_cmd *cmd, int argc, const char **argv)
 	printf("job.batch/%s created (run %s)\n", jname, run_id);
 	fflush(stdout);
 	if (use_exec) {
-		int64_t deadline = now_ms() + upload_timeout;
+		int64_t deadline = monotonic_ms() + upload_timeout;
 		if (wait_for_receiver(kc, ns, jname, run_id, deadline, &pod) < 0 ||
 		    upload_exec(ns, pod, t.fd, t.len, deadline) < 0) {
 			eidf_error("%s", eidf_last_error());

@@ -113,20 +113,6 @@ static long poll_ms(void)
 	return v > 0 ? v : 2000;
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 static char *random_id(void)
 {
 	unsigned char b[5];
@@ -517,7 +503,7 @@ static int list_fetch_jobs(struct kclient *kc, const char *ns, cJSON **out)
  * timed out, -1 error. */
 static int wait_for(struct kclient *kc, const char *ns, const char *name, long timeout_ms, int bars)
 {
-	long start = now_ms();
+	long start = monotonic_ms();
 	int tty = isatty(fileno(stderr));
 	char *last = NULL;
 	int rc;
@@ -570,7 +556,7 @@ static int wait_for(struct kclient *kc, const char *ns, const char *name, long t
 			free(why);
 			break;
 		}
-		if (timeout_ms > 0 && now_ms() - start >= timeout_ms) {
+		if (timeout_ms > 0 && monotonic_ms() - start >= timeout_ms) {
 			if (tty)
 				fputc('\n', stderr);
 			eidf_error("timed out waiting for fetch job %s (still running; it keeps going)", name);

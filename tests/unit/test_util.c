@@ -202,12 +202,27 @@ static void test_sha256(void **state)
 	assert_string_equal(out, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+/* sleep_ms sleeps at least that long on the clock monotonic_ms reads */
+static void test_time(void **state)
+{
+	(void)state;
+	long t0 = monotonic_ms();
+	assert_true(t0 >= 0);
+	sleep_ms(30);
+	long t1 = monotonic_ms();
+	assert_true(t1 - t0 >= 30);
+	assert_true(t1 - t0 < 10000);
+	sleep_ms(0);
+	assert_true(monotonic_ms() >= t1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_xstr),     cmocka_unit_test(test_strbuf),
 		cmocka_unit_test(test_strvec),   cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_files),    cmocka_unit_test(test_predicates),
+		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_base64),   cmocka_unit_test(test_sha256),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -72,6 +72,11 @@ void eidf_warning(const char *fmt, ...) EIDF_PRINTF(1, 2);
 int read_file(const char *path, struct strbuf *out);
 int write_file_atomic(const char *path, const void *data, size_t len, int mode);
 
+/* Milliseconds on the monotonic clock, for timeouts, rates and durations. */
+long monotonic_ms(void);
+/* Sleep MS milliseconds; a signal handler that runs meanwhile does not cut it short. */
+void sleep_ms(long ms);
+
 /* Small string predicates. */
 int starts_with(const char *s, const char *prefix);
 int ends_with(const char *s, const char *suffix);
