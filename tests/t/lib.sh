@@ -103,6 +103,24 @@ wait_for() {
 	return 1
 }
 
+# start_git_daemon: a bare repository "$TRASH/srv/repo.git" (branch main)
+# served by git daemon on 127.0.0.1, pushes allowed; sets GIT_DAEMON_URL.
+start_git_daemon() {
+	local port i
+	mkdir -p "$TRASH/srv" && git init -q --bare -b main "$TRASH/srv/repo.git" || return 1
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	git daemon --base-path="$TRASH/srv" --export-all --enable=upload-pack --enable=receive-pack --reuseaddr \
+		--listen=127.0.0.1 --port="$port" --pid-file="$TRASH/daemon.pid" --detach || return 1
+	test_atexit 'kill $(cat "$TRASH/daemon.pid")'
+	GIT_DAEMON_URL="git://127.0.0.1:$port/repo.git"
+	for i in $(seq 50); do
+		git ls-remote "$GIT_DAEMON_URL" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "start_git_daemon: git daemon did not answer on 127.0.0.1:$port" >&2
+	return 1
+}
+
 # ---- terminals (tmux) ----------------------------------------------------------
 # `if tmux_setup; then ...; fi` at top level (false without tmux); then
 # tmux_start CMD runs CMD in a detached 100x30 terminal (session "t", in

@@ -19,17 +19,8 @@ for a in sh tar gzip sed tr wc chmod cat cp mkdir rm mktemp printf test ls env; 
 done
 ln -s "$(command -v git)" bb/git
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p srv
-git init -q --bare -b main srv/repo.git
-git daemon --base-path="$TRASH/srv" --export-all --enable=upload-pack --enable=receive-pack --reuseaddr \
-	--listen=127.0.0.1 --port="$port" --pid-file="$TRASH/daemon.pid" --detach
-test_atexit 'kill $(cat "$TRASH/daemon.pid")'
-for i in $(seq 50); do
-	git ls-remote "git://127.0.0.1:$port/repo.git" >/dev/null 2>&1 && break
-	sleep 0.1
-done
-URL="git://127.0.0.1:$port/repo.git"
+start_git_daemon || exit 1
+URL=$GIT_DAEMON_URL
 
 # The pod: run the init container of a rendered List (JSON) with busybox.
 cat >pod.mjs <<'EOF'

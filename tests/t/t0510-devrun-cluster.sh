@@ -12,7 +12,7 @@ start_cluster --tenant $NS --eidf-policy --gpu-quota 1 --missing-image-regex 'do
 . "$EIDF_SRC/tests/t/lib-devrun.sh"
 
 test_expect_success 'setup' '
-	git clone -q "git://127.0.0.1:$port/repo.git" w 2>/dev/null && cd w && git checkout -q -b main &&
+	git clone -q "$GIT_DAEMON_URL" w 2>/dev/null && cd w && git checkout -q -b main &&
 	printf "echo \"hello from \$(pwd)\"; cat data.txt; i=0; while [ \$i -lt \${2:-0} ]; do echo line \$i; i=\$((i+1)); sleep \${3:-0}; done; exit \${1:-0}\n" >job.sh &&
 	echo committed >data.txt && git add -A && git commit -q -m init && git push -q -u origin main
 '

@@ -26,7 +26,7 @@ ln -s "$EIDF_BIN/kubectl-eidf-devrun" links/kubectl_complete-eidf-devrun
 export PATH="$TRASH/links:$PATH"
 
 test_expect_success 'setup' '
-	git clone -q "git://127.0.0.1:$port/repo.git" w 2>/dev/null && cd w && git checkout -q -b main &&
+	git clone -q "$GIT_DAEMON_URL" w 2>/dev/null && cd w && git checkout -q -b main &&
 	printf "echo \"hello from \$(pwd)\"; cat data.txt; exit \${1:-0}\n" >job.sh &&
 	echo committed >data.txt && git add -A && git commit -q -m init && git push -q -u origin main
 '
@@ -157,7 +157,7 @@ test_expect_success 'completion: run names for attach/logs/delete, GPU products 
 test_expect_success 'logs RUN --init shows the init container log' '
 	cd w && first=$(job_of ../err1) &&
 	$DR logs "$first" --init >../init.log && cat ../init.log &&
-	test_grep "^devrun: fetching [0-9a-f]* from git://127.0.0.1:$port/repo.git" ../init.log &&
+	test_grep "^devrun: fetching [0-9a-f]* from $GIT_DAEMON_URL" ../init.log &&
 	test_grep "^devrun: code ready at /code" ../init.log &&
 	$DR logs "$first" >../main.log && test_grep "^hello from /code$" ../main.log
 '
