@@ -432,3 +432,12 @@ int manifest_check_job_policy(const cJSON *job)
 	}
 	return 0;
 }
+
+cJSON *manifest_list(cJSON **items)
+{
+	cJSON *list = cJSON_CreateObject();
+	cJSON_AddStringToObject(list, "apiVersion", "v1");
+	cJSON_AddStringToObject(list, "kind", "List");
+	*items = cJSON_AddArrayToObject(list, "items");
+	return list;
+}

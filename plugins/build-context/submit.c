@@ -137,10 +137,8 @@ static void label_common(cJSON *obj, const struct submit_spec *s)
 
 cJSON *submit_objects(const struct submit_spec *s, const void *gz, size_t len)
 {
-	cJSON *list = cJSON_CreateObject();
-	cJSON_AddStringToObject(list, "apiVersion", "v1");
-	cJSON_AddStringToObject(list, "kind", "List");
-	cJSON *items = cJSON_AddArrayToObject(list, "items");
+	cJSON *items;
+	cJSON *list = manifest_list(&items);
 	size_t nchunks = s->exec_transport ? 0 : len ? (len + SUBMIT_CHUNK - 1) / SUBMIT_CHUNK : 1;
 
 	for (size_t i = 0; i < nchunks; i++) {

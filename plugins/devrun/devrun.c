@@ -327,10 +327,8 @@ static int submit_and_follow(struct eidf_cmd *cmd, struct devrun_opts *o, int re
 		}
 		if (fmt == OUT_DEFAULT || fmt == OUT_WIDE)
 			fmt = OUT_YAML;
-		cJSON *list = cJSON_CreateObject();
-		cJSON_AddStringToObject(list, "apiVersion", "v1");
-		cJSON_AddStringToObject(list, "kind", "List");
-		cJSON *items = cJSON_AddArrayToObject(list, "items");
+		cJSON *items;
+		cJSON *list = manifest_list(&items);
 		cJSON_AddItemReferenceToArray(items, job);
 		if (secret)
 			cJSON_AddItemReferenceToArray(items, secret);

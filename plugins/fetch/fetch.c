@@ -741,10 +741,8 @@ static int run_create(struct eidf_cmd *cmd, int argc, const char **argv)
 	if (dry_run_mode(opt_dry_run) == 1) {
 		enum output_format f = fmt == OUT_DEFAULT ? OUT_YAML : fmt;
 		if (cm) {
-			cJSON *list = cJSON_CreateObject();
-			cJSON_AddStringToObject(list, "apiVersion", "v1");
-			cJSON_AddStringToObject(list, "kind", "List");
-			cJSON *items = cJSON_AddArrayToObject(list, "items");
+			cJSON *items;
+			cJSON *list = manifest_list(&items);
 			cJSON_AddItemToArray(items, cm);
 			cJSON_AddItemToArray(items, job);
 			cm = job = NULL;

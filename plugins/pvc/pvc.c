@@ -548,10 +548,8 @@ static int cmd_get(struct eidf_cmd *cmd, int argc, const char **argv)
 	struct kclient *kc = cmd_client(cmd);
 	if (!ns || !kc)
 		return EIDF_EXIT_ERROR;
-	cJSON *list = cJSON_CreateObject();
-	cJSON_AddStringToObject(list, "apiVersion", "v1");
-	cJSON_AddStringToObject(list, "kind", "List");
-	cJSON *items = cJSON_AddArrayToObject(list, "items");
+	cJSON *items;
+	cJSON *list = manifest_list(&items);
 	int rc = 0;
 	for (int i = 0; i < argc; i++) {
 		cJSON *pvc = get_pvc(kc, ns, argv[i]);

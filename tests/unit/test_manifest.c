@@ -385,10 +385,24 @@ static void test_schema_valid(void **state)
 	assert_int_not_equal(rc_bad, 0);
 }
 
+static void test_list(void **state)
+{
+	(void)state;
+	cJSON *items = NULL;
+	cJSON *list = manifest_list(&items);
+	assert_non_null(items);
+	cJSON_AddItemToArray(items, cJSON_CreateString("x"));
+	char *s = cJSON_PrintUnformatted(list);
+	assert_string_equal(s, "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[\"x\"]}");
+	free(s);
+	cJSON_Delete(list);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_job_skeleton),
+		cmocka_unit_test(test_list),
 		cmocka_unit_test(test_job_options),
 		cmocka_unit_test(test_queue_name),
 		cmocka_unit_test(test_project_namespace),

@@ -54,6 +54,9 @@ void manifest_add_mount(cJSON *container, const char *volume, const char *path, 
 void manifest_add_env(cJSON *container, const char *name, const char *value);
 void manifest_set_label(cJSON *obj, const char *key, const char *value);
 void manifest_set_annotation(cJSON *obj, const char *key, const char *value);
+/* An empty v1 List, the document kubectl prints for several objects;
+ * *items is its array. */
+cJSON *manifest_list(cJSON **items);
 /* Check a Job against the policy set before submitting (-1 + error naming
  * the container and the missing field). */
 int manifest_check_job_policy(const cJSON *job);
