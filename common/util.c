@@ -147,6 +147,59 @@ void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 	va_end(ap);
 }
 
+void strbuf_add_shell_quoted(struct strbuf *sb, const char *s)
+{
+	int plain = *s != '\0', ctl = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			ctl = 1;
+		if (!isalnum(*p) && !strchr("_@%+=:,./-", *p))
+			plain = 0;
+	}
+	if (plain) {
+		strbuf_addstr(sb, s);
+		return;
+	}
+	if (!ctl) {
+		strbuf_addch(sb, '\'');
+		for (const char *p = s; *p; p++) {
+			if (*p == '\'')
+				strbuf_addstr(sb, "'\\''");
+			else
+				strbuf_addch(sb, *p);
+		}
+		strbuf_addch(sb, '\'');
+		return;
+	}
+	strbuf_addstr(sb, "$'");
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '\n': strbuf_addstr(sb, "\\n"); break;
+		case '\t': strbuf_addstr(sb, "\\t"); break;
+		case '\r': strbuf_addstr(sb, "\\r"); break;
+		case '\\': strbuf_addstr(sb, "\\\\"); break;
+		case '\'': strbuf_addstr(sb, "\\'"); break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				strbuf_addf(sb, "\\x%02x", *p);
+			else
+				strbuf_addch(sb, *p);
+		}
+	}
+	strbuf_addch(sb, '\'');
+}
+
+char *shell_join(const char *const *argv, size_t n)
+{
+	struct strbuf sb = STRBUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			strbuf_addch(&sb, ' ');
+		strbuf_add_shell_quoted(&sb, argv[i]);
+	}
+	return strbuf_detach(&sb);
+}
+
 void strbuf_reset(struct strbuf *sb)
 {
 	sb->len = 0;

@@ -763,18 +763,21 @@ static int cmd_list(struct eidf_cmd *cmd, int argc, const char **argv)
 		const char *ct = json_str(it, "metadata.creationTimestamp");
 		char *age = ct && parse_rfc3339(ct, &created) == 0 ? human_age(now, created) : xstrdup("<unknown>");
 		cJSON *saved = cJSON_Parse(first_nonnull(meta_annotation(it, ANNOT_DEVRUN_OPTIONS), "", ""));
-		struct strbuf cmdline = STRBUF_INIT;
+		/* quoted as a shell would read it back: "a b" is one word */
+		struct strvec words = STRVEC_INIT;
 		const cJSON *a;
 		cJSON_ArrayForEach(a, cJSON_GetObjectItem(saved, "command"))
 			if (cJSON_IsString(a))
-				strbuf_addf(&cmdline, "%s%s", cmdline.len ? " " : "", a->valuestring);
+				strvec_push(&words, a->valuestring);
+		char *joined = shell_join((const char *const *)words.v, words.n);
+		strvec_clear(&words);
+		struct strbuf cmdline = STRBUF_INIT;
+		strbuf_addstr(&cmdline, joined);
+		free(joined);
 		if (cmdline.len > 60) {
 			cmdline.len = 57;
 			strbuf_addstr(&cmdline, "...");
 		}
-		for (size_t i = 0; i < cmdline.len; i++)
-			if (cmdline.buf[i] == '\n' || cmdline.buf[i] == '\t')
-				cmdline.buf[i] = ' ';
 		char gpu[24];
 		snprintf(gpu, sizeof(gpu), "%ld", json_long(saved, "gpu", 0));
 		const char *dirty_s = dirty && !strcmp(dirty, "true") ? "yes" : "no";

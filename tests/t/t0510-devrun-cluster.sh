@@ -103,9 +103,13 @@ test_expect_success '--rm deletes only this run'"'"'s objects' '
 	git checkout data.txt
 '
 
-test_expect_success 'list, logs and delete' '
+# what `devrun list` shows for: -- sh -c "exit 0" "a b" "it's"
+quoted_cmd="sh -c 'exit 0' 'a b' 'it'\\''s'"
+test_expect_success 'list, logs and delete; COMMAND quoted as a shell would' '
 	cd w &&
+	$DR $RES --follow --name quoted -- sh -c "exit 0" "a b" "it'"'"'s" >/dev/null 2>&1 &&
 	$DR list >../list && cat ../list && grep "^NAME" ../list && grep "Succeeded" ../list &&
+	grep "^quoted-" ../list | grep -F -e "$quoted_cmd" &&
 	job=$(sed -n 2p ../list | cut -d" " -f1) &&
 	$DR logs "$job" >/dev/null &&
 	$DR delete --finished >../del && grep deleted ../del

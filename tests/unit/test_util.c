@@ -202,6 +202,40 @@ static void test_sha256(void **state)
 	assert_string_equal(out, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+/* Quoted words read back by a shell are the words: checked with sh itself. */
+static void test_shell_quote(void **state)
+{
+	(void)state;
+	const char *w[] = { "python", "a b", "", "it's", "$HOME", "two\nlines", "tab\there", "x=1,y:2/z.%@+-_" };
+	char *j = shell_join(w, EIDF_ARRAY_SIZE(w));
+	assert_string_equal(j, "python 'a b' '' 'it'\\''s' '$HOME' $'two\\nlines' $'tab\\there' x=1,y:2/z.%@+-_");
+	free(j);
+	const char *odd[] = { "q'\\\x01\x7f" };
+	j = shell_join(odd, 1);
+	assert_string_equal(j, "$'q\\'\\\\\\x01\\x7f'");
+	free(j);
+	/* bash reads every form back to the same bytes */
+	if (system("command -v bash >/dev/null 2>&1") == 0) {
+		char *all = shell_join(w, EIDF_ARRAY_SIZE(w));
+		struct strbuf script = STRBUF_INIT;
+		strbuf_addf(&script, "set -- %s; printf '[%%s]' \"$@\"", all);
+		char *path = xasprintf("/tmp/eidf-quote-%d.sh", (int)getpid());
+		assert_int_equal(write_file_atomic(path, script.buf, script.len, 0600), 0);
+		char *run = xasprintf("bash %s", path);
+		FILE *p = popen(run, "r");
+		char buf[512] = "";
+		size_t n = fread(buf, 1, sizeof(buf) - 1, p);
+		buf[n] = '\0';
+		pclose(p);
+		assert_string_equal(buf, "[python][a b][][it's][$HOME][two\nlines][tab\there][x=1,y:2/z.%@+-_]");
+		unlink(path);
+		free(run);
+		free(path);
+		strbuf_release(&script);
+		free(all);
+	}
+}
+
 /* sleep_ms sleeps at least that long on the clock monotonic_ms reads */
 static void test_time(void **state)
 {
@@ -222,7 +256,7 @@ int main(void)
 		cmocka_unit_test(test_xstr),     cmocka_unit_test(test_strbuf),
 		cmocka_unit_test(test_strvec),   cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_files),    cmocka_unit_test(test_predicates),
-		cmocka_unit_test(test_time),
+		cmocka_unit_test(test_time),     cmocka_unit_test(test_shell_quote),
 		cmocka_unit_test(test_base64),   cmocka_unit_test(test_sha256),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

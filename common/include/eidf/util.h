@@ -86,6 +86,13 @@ int is_dns1123_subdomain(const char *s);
 /* Base64 (standard alphabet); decode returns -1 on malformed input. */
 char *base64_encode(const void *data, size_t len);
 int base64_decode(const char *s, size_t slen, struct strbuf *out);
+/* Append `s` quoted as a POSIX shell would need it to read back the same
+ * word: as is when it is only [A-Za-z0-9_@%+=:,./-] (and not empty), else
+ * in '...' ("'" as '\''), and as $'...' with \n, \t, \xHH escapes when it
+ * holds control characters (bash/zsh/ksh read it back; `ls -b`-like). */
+void strbuf_add_shell_quoted(struct strbuf *sb, const char *s);
+/* argv joined by spaces, each word shell-quoted (caller frees). */
+char *shell_join(const char *const *argv, size_t n);
 /* Hex sha256 of a buffer (64 lowercase chars + NUL in out). */
 void sha256_hex(const void *data, size_t len, char out[65]);
 
