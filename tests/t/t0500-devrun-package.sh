@@ -14,7 +14,7 @@ export GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=T GIT_AUTHOR_EMAIL=t@example.org \
 
 # An alpine/git-like userland: busybox applets plus git.
 mkdir -p bb
-for a in sh tar gzip sed tr wc chmod cat cp mkdir rm mktemp printf test ls env; do
+for a in sh tar gzip sed tr wc chmod cat cp mkdir rm mktemp printf test ls env grep sleep; do
 	ln -s "$(command -v busybox)" "bb/$a"
 done
 ln -s "$(command -v git)" bb/git
@@ -127,6 +127,28 @@ test_expect_success 'a server that refuses fetching by commit id: branch fallbac
 		node pod.mjs fallback.json "$TRASH/pod2" "$TRASH/bb" >log 2>&1 &&
 	cat log && grep "refused a fetch by commit id" log &&
 	tree_listing pod2/code >actual2 && test_cmp expect actual2
+'
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+test_expect_success 'an unreachable repository: git'"'"'s cause first, no fetch-by-id fallback, no --git-secret hint' '
+	port=$(free_port) &&
+	(cd w && kubectl-eidf-devrun render -n eidf001ns --image img --repo "git://127.0.0.1:$port/repo.git" \
+		--no-local-changes -o json -- true >../refused.json) &&
+	test_must_fail node pod.mjs refused.json "$TRASH/pod5" "$TRASH/bb" >log5 2>&1 &&
+	cat log5 &&
+	test_grep "^devrun: error: cannot fetch from git://127.0.0.1:$port/repo.git:" log5 &&
+	test_grep "errno=Connection refused" log5 &&
+	test_grep "cannot reach git://127.0.0.1:$port/repo.git" log5 &&
+	test_grep -v "refused a fetch by commit id" log5 && test_grep -v "git-secret" log5
+'
+
+test_expect_success 'a repository the server does not serve: its answer first' '
+	(cd w && kubectl-eidf-devrun render -n eidf001ns --image img --repo "${URL%/repo.git}/nosuch.git" \
+		--no-local-changes -o json -- true >../nosuch.json) &&
+	test_must_fail node pod.mjs nosuch.json "$TRASH/pod6" "$TRASH/bb" >log6 2>&1 &&
+	cat log6 &&
+	test_grep "^devrun: error: cannot fetch from .*/nosuch.git:" log6 &&
+	test_grep "not exported" log6 && test_grep -v "refused a fetch by commit id" log6
 '
 
 test_expect_success 'a tampered change set is detected by the tree check' '
