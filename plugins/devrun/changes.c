@@ -15,6 +15,7 @@
 #include "eidf/humanize.h"
 #include "ignore.h"
 #include "repo_state.h"
+#include "submodules.h"
 
 /* Files bigger than this in total are refused before compressing: even
  * very compressible data would not fit a Secret. */
@@ -34,10 +35,14 @@ void changes_release(struct changes *c)
 	strbuf_release(&c->deleted);
 	strvec_clear(&c->skipped);
 	strvec_clear(&c->converted);
+	for (size_t i = 0; i < c->n_subs; i++)
+		strbuf_release(&c->subs[i].deleted);
+	free(c->subs);
 	changes_init(c);
 }
 
-static struct change_file *add_file(struct changes *c, const char *path, char status)
+static struct change_file *add_file(struct changes *c, const char *prefix, const char *path, char status,
+				     size_t repo)
 {
 	if (c->n == c->alloc) {
 		c->alloc = c->alloc ? 2 * c->alloc : 16;
@@ -45,8 +50,9 @@ static struct change_file *add_file(struct changes *c, const char *path, char st
 	}
 	struct change_file *f = &c->files[c->n++];
 	memset(f, 0, sizeof(*f));
-	f->path = xstrdup(path);
+	f->path = xasprintf("%s%s", prefix, path);
 	f->status = status;
+	f->repo = repo;
 	return f;
 }
 
@@ -107,8 +113,10 @@ static struct ignore_rules load_extra_ignore(const char *root, const char *name)
 	return r;
 }
 
+/* The changes of one repository (root: its working tree) into c, paths
+ * prefixed with `prefix` (a submodule's path and '/'), marked as `repo`. */
 static int collect(git_repository *repo, const char *root, const struct changes_opts *o,
-		   struct changes *c)
+		   struct changes *c, size_t repo_idx, const char *prefix)
 {
 	git_object *obj = NULL;
 	git_tree *tree = NULL;
@@ -160,13 +168,13 @@ static int collect(git_repository *repo, const char *root, const struct changes_
 		default: continue;
 		}
 		if (ends_with(path, "/")) { /* an untracked nested repository */
-			strvec_pushf(&c->skipped, "%s (a nested git repository) is not shipped", path);
+			strvec_pushf(&c->skipped, "%s%s (a nested git repository) is not shipped", prefix, path);
 			continue;
 		}
 		if (ignore_rules_match(&extra, path, 0))
 			continue;
 		if (status == 'D') {
-			add_file(c, path, 'D');
+			add_file(c, prefix, path, 'D', repo_idx);
 			continue;
 		}
 		unsigned mode = d->new_file.mode;
@@ -185,9 +193,9 @@ static int collect(git_repository *repo, const char *root, const struct changes_
 		}
 		if (status == 'T' && d->old_file.mode != GIT_FILEMODE_COMMIT) {
 			/* delete the old object before writing the new one */
-			add_file(c, path, 'D');
+			add_file(c, prefix, path, 'D', repo_idx);
 		}
-		struct change_file *f = add_file(c, path, status);
+		struct change_file *f = add_file(c, prefix, path, status, repo_idx);
 		f->mode = mode;
 	}
 	ret = 0;
@@ -275,63 +283,67 @@ out:
 
 /* ---- expected tree -------------------------------------------------------- */
 
+/* One entry the pod's `git add -A` changes: a removal, or a blob / symlink /
+ * gitlink at a path (relative to the repository). */
+struct tree_edit {
+	const char *path;
+	int remove;
+	unsigned mode;
+	git_oid id;
+};
+
+static int cmp_edit(const void *a, const void *b)
+{
+	const struct tree_edit *x = a, *y = b;
+	int c = strcmp(x->path, y->path);
+	return c ? c : y->remove - x->remove; /* a removal before the entry replacing it */
+}
+
 /* Rewrites only the trees on the changed paths: cost grows with the change,
  * not with the repository.  A type change is one upsert (the entry is
  * replaced); libgit2 refuses a file <-> directory change, and the caller
  * then takes the whole-index path. */
-static int updated_tree(git_repository *r2, git_tree *base, const struct changes *c,
-			const struct strbuf *contents, git_oid *out)
+static int updated_tree(git_repository *r2, git_tree *base, const struct tree_edit *e, size_t n,
+			git_oid *out)
 {
-	git_tree_update *u = xcalloc(c->n ? c->n : 1, sizeof(*u));
-	size_t n = 0, k = 0;
-	int rc = 0;
-	for (size_t i = 0; i < c->n && !rc; i++) {
-		const struct change_file *f = &c->files[i];
-		if (f->status == 'D') {
-			if (i + 1 < c->n && !strcmp(c->files[i + 1].path, f->path))
-				continue; /* replaced by the next entry */
-			u[n].action = GIT_TREE_UPDATE_REMOVE;
-		} else {
-			const struct strbuf *data = &contents[k++];
-			u[n].action = GIT_TREE_UPDATE_UPSERT;
-			u[n].filemode = (git_filemode_t)f->mode;
-			rc = git_odb_hash(&u[n].id, data->buf ? data->buf : "", data->len, GIT_OBJECT_BLOB);
-		}
-		u[n++].path = f->path;
+	git_tree_update *u = xcalloc(n ? n : 1, sizeof(*u));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (e[i].remove && i + 1 < n && !strcmp(e[i + 1].path, e[i].path))
+			continue; /* replaced by the next entry */
+		u[k].action = e[i].remove ? GIT_TREE_UPDATE_REMOVE : GIT_TREE_UPDATE_UPSERT;
+		u[k].filemode = (git_filemode_t)e[i].mode;
+		git_oid_cpy(&u[k].id, &e[i].id);
+		u[k++].path = e[i].path;
 	}
-	if (!rc)
-		rc = git_tree_create_updated(out, r2, base, n, u);
+	int rc = git_tree_create_updated(out, r2, base, k, u);
 	free(u);
 	return rc;
 }
 
 /* The same through a full index of the base tree (any change git allows). */
-static int index_tree(git_repository *r2, git_tree *base, const struct changes *c,
-		      const struct strbuf *contents, git_oid *out)
+static int index_tree(git_repository *r2, git_tree *base, const struct tree_edit *e, size_t n,
+		      git_oid *out)
 {
 	git_index *idx = NULL;
 	int rc = git_index_new(&idx);
 	if (!rc)
 		rc = git_index_read_tree(idx, base);
-	for (size_t i = 0; i < c->n && !rc; i++)
-		if (c->files[i].status == 'D') {
-			git_index_remove_directory(idx, c->files[i].path, 0);
-			git_index_remove(idx, c->files[i].path, 0);
+	for (size_t i = 0; i < n && !rc; i++)
+		if (e[i].remove) {
+			git_index_remove_directory(idx, e[i].path, 0);
+			git_index_remove(idx, e[i].path, 0);
 		}
 	git_error_clear();
-	size_t k = 0;
-	for (size_t i = 0; i < c->n && !rc; i++) {
-		const struct change_file *f = &c->files[i];
-		if (f->status == 'D')
+	for (size_t i = 0; i < n && !rc; i++) {
+		if (e[i].remove)
 			continue;
-		const struct strbuf *data = &contents[k++];
-		git_index_entry e;
-		memset(&e, 0, sizeof(e));
-		e.path = f->path;
-		e.mode = f->mode;
-		rc = git_odb_hash(&e.id, data->buf ? data->buf : "", data->len, GIT_OBJECT_BLOB);
-		if (!rc)
-			rc = git_index_add(idx, &e);
+		git_index_entry ie;
+		memset(&ie, 0, sizeof(ie));
+		ie.path = e[i].path;
+		ie.mode = e[i].mode;
+		git_oid_cpy(&ie.id, &e[i].id);
+		rc = git_index_add(idx, &ie);
 	}
 	if (!rc)
 		rc = git_index_write_tree_to(out, idx, r2);
@@ -339,11 +351,11 @@ static int index_tree(git_repository *r2, git_tree *base, const struct changes *
 	return rc;
 }
 
-/* The tree `git add -A` produces in the pod: base tree + changes.  Trees go
+/* The tree `git add -A` produces in the pod: base tree + edits.  Trees go
  * to an in-memory backend of a private repository handle, so nothing is
  * written to the user's repository; blob ids are hashed, never stored. */
-static int expected_tree(git_repository *repo, const char *base_sha, struct changes *c,
-			 struct strbuf *contents)
+static int expected_tree(git_repository *repo, const char *base_sha, struct tree_edit *e, size_t n,
+			 char out[41])
 {
 	git_repository *r2 = NULL;
 	git_odb *odb = NULL;
@@ -353,6 +365,8 @@ static int expected_tree(git_repository *repo, const char *base_sha, struct chan
 	git_oid oid;
 	int ret = -1;
 
+	if (n)
+		qsort(e, n, sizeof(*e), cmp_edit);
 	if (git_repository_open(&r2, git_repository_path(repo)) < 0 ||
 	    git_repository_odb(&odb, r2) < 0 || git_mempack_new(&mem) < 0)
 		goto fail;
@@ -365,15 +379,15 @@ static int expected_tree(git_repository *repo, const char *base_sha, struct chan
 		goto fail;
 	/* strict creation would look up every blob, which is not stored */
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 0);
-	int rc = updated_tree(r2, tree, c, contents, &oid);
+	int rc = updated_tree(r2, tree, e, n, &oid);
 	if (rc < 0) {
 		git_error_clear();
-		rc = index_tree(r2, tree, c, contents, &oid);
+		rc = index_tree(r2, tree, e, n, &oid);
 	}
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 1);
 	if (rc < 0)
 		goto fail;
-	git_oid_tostr(c->tree, sizeof(c->tree), &oid);
+	git_oid_tostr(out, 41, &oid);
 	ret = 0;
 	goto out;
 fail:
@@ -481,23 +495,108 @@ void changes_largest(const struct changes *c, size_t k, struct strbuf *out)
 	free(v);
 }
 
-char *changes_summary(const struct changes *c)
+char *changes_summary(const struct changes *c, int exec)
 {
-	char *packed = human_bytes(c->encoded_size);
+	char *packed = human_bytes(exec ? c->tar_gz.len : c->encoded_size);
 	char *raw = human_bytes(c->raw_bytes);
-	char *s = xasprintf("%zu file%s changed, %zu deleted (%s, %s encoded)",
-			    c->n_written, c->n_written == 1 ? "" : "s", c->n_deleted, raw, packed);
+	char *subs = c->n_gitlinks ? xasprintf(", %zu submodule commit%s changed", c->n_gitlinks,
+					       c->n_gitlinks == 1 ? "" : "s") : xstrdup("");
+	char *s = xasprintf("%zu file%s changed, %zu deleted%s (%s, %s %s)",
+			    c->n_written, c->n_written == 1 ? "" : "s", c->n_deleted, subs, raw, packed,
+			    exec ? "gzip, sent with kubectl exec" : "encoded");
+	free(subs);
 	free(packed);
 	free(raw);
 	return s;
+}
+
+int changes_dirty(const struct changes *c)
+{
+	return c->n > 0 || c->n_gitlinks > 0;
+}
+
+/* The repository a file belongs to, and its path there. */
+static git_repository *file_repo(git_repository *super, const struct changes_opts *o,
+				 const struct change_file *f, const char **path)
+{
+	*path = f->path;
+	if (!f->repo)
+		return super;
+	const struct submodule *m = &o->subs->v[f->repo - 1];
+	*path = f->path + strlen(m->path) + 1;
+	return m->repo;
+}
+
+/* Expected trees: the superproject's (its files, and the submodules'
+ * commits as gitlinks) and each checked-out submodule's (its files). */
+static int compute_trees(git_repository *repo, const struct changes_opts *o, struct changes *c,
+			 const struct strbuf *contents, const int *unverifiable)
+{
+	struct tree_edit *e = xcalloc(c->n + c->n_subs + 1, sizeof(*e));
+	int ret = 0;
+	for (size_t r = 0; r <= c->n_subs && !ret; r++) {
+		git_repository *rr = r ? o->subs->v[r - 1].repo : repo;
+		if (!rr || unverifiable[r])
+			continue;
+		size_t n = 0, k = 0;
+		for (size_t i = 0; i < c->n; i++) {
+			const struct change_file *f = &c->files[i];
+			const struct strbuf *data = f->status == 'D' ? NULL : &contents[k++];
+			if (f->repo != r)
+				continue;
+			file_repo(repo, o, f, &e[n].path);
+			e[n].remove = f->status == 'D';
+			e[n].mode = f->mode;
+			if (data && git_odb_hash(&e[n].id, data->buf ? data->buf : "", data->len, GIT_OBJECT_BLOB) < 0) {
+				eidf_set_error("cannot hash %s: %s", f->path, git2_errmsg());
+				ret = -1;
+				break;
+			}
+			n++;
+		}
+		for (size_t i = 0; r == 0 && i < c->n_subs; i++) {
+			const struct submodule *m = &o->subs->v[i];
+			if (!strcmp(m->commit, m->recorded))
+				continue;
+			e[n].path = m->path;
+			e[n].remove = 0;
+			e[n].mode = GIT_FILEMODE_COMMIT;
+			git_oid_fromstr(&e[n].id, m->commit);
+			n++;
+		}
+		if (!ret)
+			ret = expected_tree(rr, r ? o->subs->v[r - 1].commit : o->base_sha, e, n,
+					    r ? c->subs[r - 1].tree : c->tree);
+	}
+	free(e);
+	return ret;
 }
 
 int changes_collect(git_repository *repo, const char *root, const struct changes_opts *o,
 		    struct changes *c)
 {
 	size_t max = o->max_encoded ? o->max_encoded : CHANGES_MAX_ENCODED_DEFAULT;
-	if (collect(repo, root, o, c) < 0)
+	if (collect(repo, root, o, c, 0, "") < 0)
 		return -1;
+	c->n_subs = o->subs ? o->subs->n : 0;
+	c->subs = xcalloc(c->n_subs ? c->n_subs : 1, sizeof(*c->subs));
+	for (size_t i = 0; i < c->n_subs; i++) {
+		const struct submodule *m = &o->subs->v[i];
+		if (strcmp(m->commit, m->recorded))
+			c->n_gitlinks++;
+		if (!m->repo)
+			continue;
+		char *sroot = join_root(root, m->path);
+		char *prefix = xasprintf("%s/", m->path);
+		struct changes_opts so = *o;
+		so.base_sha = m->commit;
+		so.extra_ignore = NULL;
+		int rc = collect(m->repo, sroot, &so, c, i + 1, prefix);
+		free(sroot);
+		free(prefix);
+		if (rc < 0)
+			return -1;
+	}
 	if (c->n)
 		qsort(c->files, c->n, sizeof(*c->files), cmp_path);
 	/* A type change lists the path twice: deletion first. */
@@ -513,8 +612,11 @@ int changes_collect(git_repository *repo, const char *root, const struct changes
 	for (size_t i = 0; i < c->n; i++) {
 		struct change_file *f = &c->files[i];
 		if (f->status == 'D') {
+			const char *rel;
+			file_repo(repo, o, f, &rel);
 			c->n_deleted++;
-			strbuf_add(&c->deleted, f->path, strlen(f->path) + 1);
+			struct strbuf *dl = f->repo ? &c->subs[f->repo - 1].deleted : &c->deleted;
+			strbuf_add(dl, rel, strlen(rel) + 1);
 			continue;
 		}
 		c->n_written++;
@@ -530,12 +632,13 @@ int changes_collect(git_repository *repo, const char *root, const struct changes
 		f->mtime = (int64_t)st.st_mtime;
 		c->raw_bytes += f->size;
 	}
-	if (c->raw_bytes > CHANGES_MAX_RAW) {
+	int budget = max != SIZE_MAX;
+	if (budget && !o->allow_over_budget && c->raw_bytes > CHANGES_MAX_RAW) {
 		char *h = human_bytes(c->raw_bytes);
 		char *m = human_bytes(max);
-		eidf_set_error("local changes are too large to ship: %s of changed files (limit about %s "
-			       "packed); exclude files with .eidfignore, commit and push them, or use "
-			       "--no-local-changes", h, m);
+		eidf_set_error("local changes are too large to ship in a Secret: %s of changed files (limit "
+			       "about %s packed); use --changes-transport exec (or auto), exclude files with "
+			       ".eidfignore, commit and push them, or use --no-local-changes", h, m);
 		free(h);
 		free(m);
 		c->encoded_size = b64len(c->raw_bytes);
@@ -543,6 +646,7 @@ int changes_collect(git_repository *repo, const char *root, const struct changes
 	}
 
 	struct strbuf *contents = xcalloc(c->n_written ? c->n_written : 1, sizeof(*contents));
+	int *unverifiable = xcalloc(c->n_subs + 1, sizeof(*unverifiable));
 	int ret = -1;
 	size_t k = 0;
 	for (size_t i = 0; i < c->n; i++) {
@@ -562,40 +666,56 @@ int changes_collect(git_repository *repo, const char *root, const struct changes
 	if (c->n_written && pack(c, contents, 1) < 0)
 		goto out;
 	c->encoded_size = b64len(c->tar_gz.len) + b64len(c->deleted.len);
-	if (c->encoded_size > max && c->n_written) {
+	for (size_t i = 0; i < c->n_subs; i++)
+		c->encoded_size += b64len(c->subs[i].deleted.len);
+	if (budget && c->encoded_size > max && c->n_written) {
+		size_t fast = b64len(c->tar_gz.len);
 		if (pack(c, contents, 9) < 0)
 			goto out;
-		c->encoded_size = b64len(c->tar_gz.len) + b64len(c->deleted.len);
+		c->encoded_size = c->encoded_size - fast + b64len(c->tar_gz.len);
 	}
-	if (c->encoded_size > max) {
-		char *h = human_bytes(c->encoded_size);
-		char *m = human_bytes(max);
-		eidf_set_error("local changes are too large to ship: %s encoded, the limit is %s (a "
-			       "Secret holds at most 1MiB); exclude files with .eidfignore, commit and "
-			       "push them, or use --no-local-changes", h, m);
-		free(h);
-		free(m);
-		ret = -2;
-		goto out;
+	if (budget && c->encoded_size > max) {
+		if (o->allow_over_budget) {
+			c->over_budget = 1;
+		} else {
+			char *h = human_bytes(c->encoded_size);
+			char *m = human_bytes(max);
+			eidf_set_error("local changes are too large to ship in a Secret: %s encoded, the limit "
+				       "is %s (a Secret holds at most 1MiB); use --changes-transport exec (or "
+				       "auto), exclude files with .eidfignore, commit and push them, or use "
+				       "--no-local-changes", h, m);
+			free(h);
+			free(m);
+			ret = -2;
+			goto out;
+		}
 	}
+	int *attrs = xcalloc(c->n_subs + 1, sizeof(*attrs)); /* 0 unknown, 1 none, 2 some */
 	k = 0;
-	int attrs = has_intree_attributes(repo, c);
-	for (size_t i = 0; i < c->n && attrs; i++) {
+	for (size_t i = 0; i < c->n; i++) {
 		struct change_file *f = &c->files[i];
 		if (f->status == 'D')
 			continue;
 		struct strbuf *data = &contents[k++];
-		char *why = f->mode == GIT_FILEMODE_LINK ? NULL : conversion(repo, f->path, data);
-		if (why)
+		const char *rel;
+		git_repository *rr = file_repo(repo, o, f, &rel);
+		if (!attrs[f->repo])
+			attrs[f->repo] = has_intree_attributes(rr, c) ? 2 : 1;
+		char *why = attrs[f->repo] == 2 && f->mode != GIT_FILEMODE_LINK ? conversion(rr, rel, data) : NULL;
+		if (why) {
 			strvec_push_owned(&c->converted, xasprintf("%s (%s)", f->path, why));
+			unverifiable[f->repo] = 1;
+		}
 		free(why);
 	}
-	if (!c->converted.n && expected_tree(repo, o->base_sha, c, contents) < 0)
+	free(attrs);
+	if (compute_trees(repo, o, c, contents, unverifiable) < 0)
 		goto out;
 	ret = 0;
 out:
 	for (size_t i = 0; i < c->n_written; i++)
 		strbuf_release(&contents[i]);
 	free(contents);
+	free(unverifiable);
 	return ret;
 }

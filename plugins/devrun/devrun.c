@@ -20,17 +20,21 @@
 #include "eidf/manifest.h"
 #include "eidf/output.h"
 #include "eidf/settings.h"
+#include "eidf/kubectl_exec.h"
 #include "follow.h"
 #include "repo_state.h"
+#include "submodules.h"
 #include "script_init_code.h"
 
 
 /* run / render / rerun */
 static const char *o_image, *o_git_image, *o_gpu_product, *o_cpu, *o_cpu_limit, *o_memory,
 	*o_memory_limit, *o_shm, *o_max_time, *o_name, *o_queue, *o_ttl, *o_git_secret, *o_repo,
-	*o_base, *o_output, *o_dry_run, *o_timeout;
+	*o_base, *o_output, *o_dry_run, *o_timeout, *o_changes_transport;
 static long o_gpu = -1;
-static int o_shell, o_keep_entrypoint, o_no_local, o_detach, o_follow, o_rm, o_allow_unknown_gpu;
+static int o_shell, o_keep_entrypoint, o_no_local, o_no_submodules, o_detach, o_follow, o_rm,
+	o_allow_unknown_gpu;
+static const char *const changes_transports[] = { "auto", "secret", "exec", NULL };
 static struct strvec o_pvcs, o_envs, o_env_from, o_pull_secrets;
 /* other subcommands */
 static int o_init, o_finished, o_no_headers, o_timestamps;
@@ -40,6 +44,10 @@ static int o_init, o_finished, o_no_headers, o_timestamps;
 	OPT_STRING(0, "repo", &o_repo, "url", "clone URL for the pod (default: upstream remote, else origin)", COMPLETE_NONE), \
 	OPT_STRING(0, "base", &o_base, "ref", "check out this pushed commit and ship the difference to the working tree", COMPLETE_NONE), \
 	OPT_BOOL(0, "no-local-changes", &o_no_local, "ship only the commit, not uncommitted changes"), \
+	OPT_BOOL(0, "no-submodules", &o_no_submodules, "leave submodules out (empty directories in the pod)"), \
+	OPT_ENUM(0, "changes-transport", &o_changes_transport, "how", "how local changes reach the pod: " \
+		 "auto (a Secret when they fit 960KiB, else exec), secret, or exec (kubectl exec into the " \
+		 "init container once the pod starts: no size limit)", changes_transports), \
 	OPT_STRING(0, "git-secret", &o_git_secret, "secret", "Secret with a token or ssh key for private repositories (init container only)", COMPLETE_NONE), \
 	OPT_STRING(0, "git-image", &o_git_image, "image", "image of the init container (default alpine/git:latest)", COMPLETE_IMAGE), \
 	OPT_GROUP("Container"), \
@@ -202,6 +210,9 @@ static int build_opts(struct devrun_opts *o, const struct devrun_opts *prev, int
 	o->eidf_user = policy_eidf_user();
 	o->init_cpu = setting("devrun.init-cpu", NULL);
 	o->init_memory = setting("devrun.init-memory", NULL);
+	o->changes_transport = first_nonnull(o_changes_transport, prev->changes_transport,
+					     setting("devrun.changes-transport", NULL));
+	o->no_submodules = o_no_submodules || prev->no_submodules;
 	return devrun_opts_check(o, o_allow_unknown_gpu);
 }
 
@@ -209,9 +220,13 @@ static int build_opts(struct devrun_opts *o, const struct devrun_opts *prev, int
 
 struct code_state {
 	struct repo_state rs;
+	struct submodules subs;
 	struct changes ch;
-	int have_changes;
+	int have_changes;            /* anything for the pod to apply or verify */
+	int ship;                    /* a payload (files or deletions) to send */
+	int use_exec;                /* sent with kubectl exec (else a Secret) */
 	char *summary;
+	char *subs_env;
 };
 
 static int gather_code(struct code_state *cs, const struct devrun_opts *o, int quiet)
@@ -229,9 +244,32 @@ static int gather_code(struct code_state *cs, const struct devrun_opts *o, int q
 		     "--git-secret NAME with an ssh key, or --repo URL)", cs->rs.remote_name, cs->rs.url);
 	else if (cs->rs.url_is_ssh && !o->git_secret && !quiet)
 		note("hint: %s is an ssh URL: the pod needs --git-secret NAME with an ssh key", cs->rs.url);
-	if (o_no_local)
+
+	struct submodules_opts so = { .base_sha = cs->rs.commit_sha, .pod_url = cs->rs.url,
+				      .have_git_secret = o->git_secret != NULL, .working_state = !o_no_local };
+	if (submodules_load(cs->rs.repo, cs->rs.root, &so, &cs->subs) < 0) {
+		eidf_error("%s", eidf_last_error());
+		return -1;
+	}
+	if (o->no_submodules && cs->subs.n) {
+		if (!quiet)
+			for (size_t i = 0; i < cs->subs.n; i++)
+				eidf_warning("submodule %s is not shipped (--no-submodules): it is an empty "
+					     "directory in the pod", cs->subs.v[i].path);
+		submodules_release(&cs->subs);
+	}
+	for (size_t i = 0; i < cs->subs.notes.n && !quiet; i++)
+		eidf_warning("%s", cs->subs.notes.v[i]);
+	if (o_no_local) {
+		cs->subs_env = submodules_env(&cs->subs, NULL);
 		return 0;
-	struct changes_opts co = { .base_sha = cs->rs.commit_sha };
+	}
+	const char *tr = o->changes_transport ? o->changes_transport : "auto";
+	struct changes_opts co = { .base_sha = cs->rs.commit_sha, .subs = &cs->subs };
+	if (!strcmp(tr, "exec"))
+		co.max_encoded = SIZE_MAX;
+	else if (!strcmp(tr, "auto"))
+		co.allow_over_budget = 1;
 	int rc = changes_collect(cs->rs.repo, cs->rs.root, &co, &cs->ch);
 	if (rc == -2) {
 		struct strbuf sb = STRBUF_INIT;
@@ -260,17 +298,88 @@ static int gather_code(struct code_state *cs, const struct devrun_opts *o, int q
 				fprintf(stderr, "  ... %zu more\n", cs->ch.converted.n - 10);
 		}
 	}
-	cs->have_changes = cs->ch.n > 0;
+	cs->have_changes = changes_dirty(&cs->ch);
+	cs->ship = cs->ch.n > 0;
+	cs->use_exec = cs->ship && (!strcmp(tr, "exec") || cs->ch.over_budget);
 	if (cs->have_changes)
-		cs->summary = changes_summary(&cs->ch);
+		cs->summary = changes_summary(&cs->ch, cs->use_exec);
+	if (cs->use_exec && !quiet) {
+		/* a big change: say what makes it big */
+		struct strbuf sb = STRBUF_INIT;
+		changes_largest(&cs->ch, 10, &sb);
+		note("the local changes go with kubectl exec once the pod starts (%s); largest files:\n%s",
+		     cs->ch.over_budget ? "too large for a Secret" : "--changes-transport exec", strbuf_str(&sb));
+		strbuf_release(&sb);
+	}
+	const char **trees = xcalloc(cs->subs.n + 1, sizeof(*trees));
+	for (size_t i = 0; i < cs->subs.n && i < cs->ch.n_subs; i++)
+		trees[i] = cs->ch.subs[i].tree;
+	cs->subs_env = submodules_env(&cs->subs, trees);
+	free(trees);
 	return 0;
 }
 
 static void code_release(struct code_state *cs)
 {
-	repo_state_release(&cs->rs);
 	changes_release(&cs->ch);
+	submodules_release(&cs->subs); /* before libgit2 goes */
+	repo_state_release(&cs->rs);
 	free(cs->summary);
+	free(cs->subs_env);
+}
+
+/* The exec transport: once the init container runs, stream the changes in. */
+struct exec_upload {
+	struct eidf_cmd *cmd;
+	const char *ns;
+	const char *run_id;
+	const struct changes *ch;
+	int done;
+};
+
+static int upload_changes(const char *pod, void *ud)
+{
+	struct exec_upload *x = ud;
+	struct strbuf stream = STRBUF_INIT;
+	int rc = -1;
+	FILE *tmp = NULL;
+	char *command = NULL;
+	if (devrun_changes_stream(x->ch, &stream) < 0)
+		goto out;
+	char digest[65];
+	sha256_hex(stream.buf ? stream.buf : "", stream.len, digest);
+	tmp = tmpfile();
+	if (!tmp || fwrite(stream.buf, 1, stream.len, tmp) != stream.len || fflush(tmp) != 0) {
+		eidf_set_error("cannot stage the local changes for kubectl exec: %s", strerror(errno));
+		goto out;
+	}
+	command = devrun_changes_receive_command(stream.len, digest);
+	struct kubectl_upload u = {
+		.ns = x->ns, .pod = pod, .container = DEVRUN_INIT_CONTAINER, .command = command,
+		.fd = fileno(tmp), .size = stream.len,
+		.deadline_ms = monotonic_ms() + (int64_t)DEVRUN_CHANGES_WAIT_S * 1000,
+		.what = "local changes", .timeout_hint = "check the connection to the cluster",
+	};
+	if (kubectl_exec_upload(&u) < 0)
+		goto out;
+	char *h = human_bytes(stream.len);
+	note("local changes uploaded to pod %s (%s, sha256 %.12s)", pod, h, digest);
+	free(h);
+	x->done = 1;
+	rc = 0;
+out:
+	if (rc < 0) {
+		eidf_error("%s", eidf_last_error());
+		/* the init container would only wait for them: end the run now */
+		struct kclient *kc = cmd_client(x->cmd);
+		if (kc)
+			follow_delete_by_label(kc, x->ns, x->run_id, 0);
+	}
+	if (tmp)
+		fclose(tmp);
+	free(command);
+	strbuf_release(&stream);
+	return rc;
 }
 
 /* ---- run ------------------------------------------------------------------------ */
@@ -303,10 +412,13 @@ static int submit_and_follow(struct eidf_cmd *cmd, struct devrun_opts *o, int re
 		.dirty = cs.have_changes,
 		.changes_summary = cs.summary,
 	};
-	if (cs.have_changes) {
+	code.submodules = cs.subs_env;
+	if (cs.have_changes)
+		code.tree = cs.ch.tree[0] ? cs.ch.tree : NULL;
+	code.changes_exec = cs.use_exec;
+	if (cs.ship && !cs.use_exec) {
 		sname = secret_name(o, run_id);
 		code.changes_secret = sname;
-		code.tree = cs.ch.tree[0] ? cs.ch.tree : NULL;
 		secret = devrun_changes_secret(o, &cs.ch, run_id);
 		cJSON *md = cJSON_GetObjectItem(secret, "metadata");
 		cJSON_DeleteItemFromObject(md, "generateName");
@@ -388,7 +500,8 @@ static int submit_and_follow(struct eidf_cmd *cmd, struct devrun_opts *o, int re
 	     cs.summary ? " + " : "", cs.summary ? cs.summary : "");
 
 	int follow = !o_detach && (o_follow || isatty(STDOUT_FILENO));
-	if (!follow) {
+	struct exec_upload up = { .cmd = cmd, .ns = ns, .run_id = run_id, .ch = &cs.ch };
+	if (!follow && !cs.use_exec) {
 		printf("%s\n", jname);
 		fprintf(stderr, "follow it with: kubectl eidf devrun attach %s -n %s\n", jname, ns);
 		rc = 0;
@@ -396,9 +509,18 @@ static int submit_and_follow(struct eidf_cmd *cmd, struct devrun_opts *o, int re
 	}
 	struct follow_opts fo = {
 		.ns = ns, .job = jname, .run_id = run_id,
-		.queue = o->queue, .rm = o_rm, .timeout = o_timeout,
+		.queue = o->queue, .rm = o_rm && follow, .timeout = o_timeout,
+		/* the exec transport needs devrun until the pod has the changes */
+		.init_running = cs.use_exec ? upload_changes : NULL, .init_running_ud = &up,
+		.detach_after_init = !follow,
 	};
+	if (!follow)
+		note("waiting for the pod to upload the local changes, then detaching");
 	rc = follow_run(cmd, &fo);
+	if (!follow && rc == 0 && up.done) {
+		printf("%s\n", jname);
+		fprintf(stderr, "follow it with: kubectl eidf devrun attach %s -n %s\n", jname, ns);
+	}
 out:
 	cJSON_Delete(created);
 	cJSON_Delete(job);

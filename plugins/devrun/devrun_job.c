@@ -7,6 +7,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <archive.h>
+#include <archive_entry.h>
+
 #include "changes.h"
 #include "eidf/manifest.h"
 #include "eidf/quantity.h"
@@ -209,6 +212,12 @@ int devrun_opts_check(const struct devrun_opts *o, int allow_unknown_gpu_product
 				eidf_set_error("--%s %s: not a valid Secret name", flags[k], names[k]->v[i]);
 				return -1;
 			}
+	if (o->changes_transport && strcmp(o->changes_transport, "auto") &&
+	    strcmp(o->changes_transport, "secret") && strcmp(o->changes_transport, "exec")) {
+		eidf_set_error("invalid value \"%s\" for --changes-transport: use auto, secret or exec",
+			       o->changes_transport);
+		return -1;
+	}
 	if (o->git_secret && !is_dns1123_subdomain(o->git_secret)) {
 		eidf_set_error("--git-secret %s: not a valid Secret name", o->git_secret);
 		return -1;
@@ -274,6 +283,8 @@ cJSON *devrun_job_manifest(const struct devrun_opts *o, const struct devrun_code
 	manifest_set_annotation(job, ANNOT_DIRTY, code->dirty ? "true" : "false");
 	if (code->changes_summary)
 		manifest_set_annotation(job, ANNOT_CHANGES, code->changes_summary);
+	if (code->changes_secret || code->changes_exec)
+		manifest_set_annotation(job, ANNOT_CHANGES_TRANSPORT, code->changes_exec ? "exec" : "secret");
 
 	/* init container: fetch the commit, apply the changes */
 	struct container_resources ires = {
@@ -292,16 +303,23 @@ cJSON *devrun_job_manifest(const struct devrun_opts *o, const struct devrun_code
 	if (code->ref)
 		manifest_add_env(init, "EIDF_REF", code->ref);
 	manifest_add_env(init, "EIDF_CODE_DIR", DEVRUN_CODE_DIR);
-	if (code->changes_secret) {
+	int has_changes = code->changes_secret || code->changes_exec;
+	if (has_changes)
 		manifest_add_env(init, "EIDF_CHANGES_DIR", DEVRUN_CHANGES_DIR);
-		if (code->tree)
-			manifest_add_env(init, "EIDF_TREE", code->tree);
+	if (code->changes_exec) {
+		char *w = xasprintf("%d", DEVRUN_CHANGES_WAIT_S);
+		manifest_add_env(init, "EIDF_CHANGES_WAIT", w);
+		free(w);
 	}
+	if (code->tree)
+		manifest_add_env(init, "EIDF_TREE", code->tree);
+	if (code->submodules && *code->submodules)
+		manifest_add_env(init, "EIDF_SUBMODULES", code->submodules);
 	if (o->git_secret)
 		manifest_add_env(init, "EIDF_GIT_SECRET_DIR", DEVRUN_GIT_SECRET_DIR);
 	manifest_add_mount(init, "code", DEVRUN_CODE_DIR, 0);
-	if (code->changes_secret)
-		manifest_add_mount(init, "changes", DEVRUN_CHANGES_DIR, 1);
+	if (has_changes) /* written by the upload with the exec transport */
+		manifest_add_mount(init, "changes", DEVRUN_CHANGES_DIR, !code->changes_exec);
 	if (o->git_secret)
 		manifest_add_mount(init, "git-secret", DEVRUN_GIT_SECRET_DIR, 1);
 	manifest_add_container(job, init, 1);
@@ -355,7 +373,9 @@ cJSON *devrun_job_manifest(const struct devrun_opts *o, const struct devrun_code
 	}
 	manifest_add_mount(c, "code", DEVRUN_CODE_DIR, 0);
 	manifest_add_volume(job, manifest_volume_empty_dir("code", NULL, NULL));
-	if (code->changes_secret)
+	if (code->changes_exec)
+		manifest_add_volume(job, manifest_volume_empty_dir("changes", NULL, NULL));
+	else if (code->changes_secret)
 		manifest_add_volume(job, secret_volume("changes", code->changes_secret, 0444));
 	if (o->git_secret)
 		manifest_add_volume(job, secret_volume("git-secret", o->git_secret, 0400));
@@ -418,7 +438,84 @@ cJSON *devrun_changes_secret(const struct devrun_opts *o, const struct changes *
 	b = base64_encode(c->deleted.buf ? c->deleted.buf : "", c->deleted.len);
 	cJSON_AddStringToObject(data, CHANGES_DELETED_KEY, b);
 	free(b);
+	for (size_t i = 0; i < c->n_subs; i++) {
+		if (!c->subs[i].deleted.len)
+			continue;
+		char *k = xasprintf(CHANGES_DELETED_KEY ".%zu", i + 1);
+		b = base64_encode(c->subs[i].deleted.buf, c->subs[i].deleted.len);
+		cJSON_AddStringToObject(data, k, b);
+		free(b);
+		free(k);
+	}
 	return s;
+}
+
+static la_ssize_t stream_write(struct archive *a, void *ud, const void *buf, size_t len)
+{
+	(void)a;
+	strbuf_add(ud, buf, len);
+	return (la_ssize_t)len;
+}
+
+static int stream_add(struct archive *a, const char *name, const struct strbuf *data)
+{
+	struct archive_entry *e = archive_entry_new();
+	archive_entry_copy_pathname(e, name);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_size(e, (la_int64_t)data->len);
+	int ok = archive_write_header(a, e) == ARCHIVE_OK &&
+		 (!data->len || archive_write_data(a, data->buf, data->len) == (la_ssize_t)data->len);
+	archive_entry_free(e);
+	if (!ok)
+		eidf_set_error("cannot pack the local changes for kubectl exec: %s", archive_error_string(a));
+	return ok ? 0 : -1;
+}
+
+int devrun_changes_stream(const struct changes *c, struct strbuf *out)
+{
+	struct archive *a = archive_write_new();
+	int ret = -1;
+	strbuf_reset(out);
+	archive_write_set_format_ustar(a);
+	archive_write_set_bytes_in_last_block(a, 1);
+	if (archive_write_open2(a, out, NULL, stream_write, NULL, NULL) != ARCHIVE_OK) {
+		eidf_set_error("cannot pack the local changes for kubectl exec: %s", archive_error_string(a));
+		goto out;
+	}
+	if (stream_add(a, CHANGES_TAR_KEY, &c->tar_gz) < 0 || stream_add(a, CHANGES_DELETED_KEY, &c->deleted) < 0)
+		goto out;
+	for (size_t i = 0; i < c->n_subs; i++) {
+		if (!c->subs[i].deleted.len)
+			continue;
+		char *k = xasprintf(CHANGES_DELETED_KEY ".%zu", i + 1);
+		int rc = stream_add(a, k, &c->subs[i].deleted);
+		free(k);
+		if (rc < 0)
+			goto out;
+	}
+	if (archive_write_close(a) != ARCHIVE_OK) {
+		eidf_set_error("cannot pack the local changes for kubectl exec: %s", archive_error_string(a));
+		goto out;
+	}
+	ret = 0;
+out:
+	archive_write_free(a);
+	return ret;
+}
+
+char *devrun_changes_receive_command(size_t size, const char *sha256)
+{
+	/* .complete is written only after the count, the digest and the
+	 * unpacking succeeded: the init container never applies half a stream. */
+	return xasprintf("set -e; d=" DEVRUN_CHANGES_DIR "; p=$d/.stream; cat >\"$p\"; "
+			 "n=$(wc -c <\"$p\"); n=$((n)); "
+			 "if [ \"$n\" -ne %zu ]; then echo \"error: received $n of %zu bytes\" >&2; exit 3; fi; "
+			 "s=$(sha256sum \"$p\"); s=${s%%%% *}; "
+			 "if [ \"$s\" != %s ]; then echo \"error: sha256 $s, expected %s\" >&2; exit 3; fi; "
+			 "tar -xf \"$p\" -C \"$d\"; rm -f \"$p\"; : >\"$d/.complete\"; "
+			 "echo \"received $n bytes, sha256 $s\"",
+			 size, size, sha256, sha256);
 }
 
 /* ---- options annotation ------------------------------------------------------ */
@@ -464,6 +561,9 @@ char *devrun_opts_to_json(const struct devrun_opts *o)
 	if (o->ttl_s >= 0)
 		cJSON_AddNumberToObject(j, "ttlSeconds", (double)o->ttl_s);
 	put_str(j, "gitSecret", o->git_secret);
+	put_str(j, "changesTransport", o->changes_transport);
+	if (o->no_submodules)
+		cJSON_AddBoolToObject(j, "noSubmodules", 1);
 	char *s = cJSON_PrintUnformatted(j);
 	cJSON_Delete(j);
 	char *out = xstrdup(s);
@@ -512,6 +612,8 @@ int devrun_opts_from_json(const cJSON *j, struct devrun_opts *o)
 	o->queue = get_str(j, "queue");
 	o->ttl_s = json_long(j, "ttlSeconds", -1);
 	o->git_secret = get_str(j, "gitSecret");
+	o->changes_transport = get_str(j, "changesTransport");
+	o->no_submodules = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "noSubmodules"));
 	return 0;
 }
 

@@ -22,6 +22,9 @@ struct changes;
 #define ANNOT_REPO "eidf.ac.uk/repo"
 #define ANNOT_DIRTY "eidf.ac.uk/dirty"
 #define ANNOT_CHANGES "eidf.ac.uk/changes"
+#define ANNOT_CHANGES_TRANSPORT "eidf.ac.uk/changes-transport"
+/* exec transport: how long the init container waits for the upload */
+#define DEVRUN_CHANGES_WAIT_S 600
 
 /* Everything the user chose (flags, then .eidf.yaml, then user config).
  * Strings are borrowed; lists are owned. */
@@ -47,6 +50,8 @@ struct devrun_opts {
 	const char *namespace;
 	const char *eidf_user;
 	const char *init_cpu, *init_memory;
+	const char *changes_transport;   /* auto (NULL), secret or exec */
+	int no_submodules;
 };
 
 /* Where the code comes from (repo_state + changes). */
@@ -56,6 +61,8 @@ struct devrun_code {
 	const char *ref;             /* branch for the fallback fetch, may be NULL */
 	const char *tree;            /* expected tree (with local changes), may be NULL */
 	const char *changes_secret;  /* Secret name with the changes, NULL: none */
+	int changes_exec;            /* the changes come through `kubectl exec` instead */
+	const char *submodules;      /* EIDF_SUBMODULES ("COMMIT TREE URL PATH" lines), may be NULL */
 	int dirty;
 	const char *changes_summary;
 };
@@ -79,6 +86,13 @@ cJSON *devrun_job_manifest(const struct devrun_opts *o, const struct devrun_code
 /* The Secret with the packed changes (generateName "<prefix>-code-"). */
 cJSON *devrun_changes_secret(const struct devrun_opts *o, const struct changes *c,
 			     const char *run_id);
+
+/* The payload of the changes as an uncompressed tar of the Secret's keys
+ * (exec transport); the init container unpacks it into its changes dir. */
+int devrun_changes_stream(const struct changes *c, struct strbuf *out);
+/* The command `kubectl exec` runs in the init container to receive that
+ * tar: it checks the byte count and sha256 before unpacking. */
+char *devrun_changes_receive_command(size_t size, const char *sha256);
 
 /* Options <-> the JSON stored in ANNOT_DEVRUN_OPTIONS (for list and rerun).
  * from_json borrows strings from `j`, which must outlive `o`. */

@@ -682,6 +682,17 @@ static int follow_inner(struct fstate *f)
 		const cJSON *is = init_status(f->pod);
 		if (!f->want_main) {
 			f->want_main = 1;
+			if (o->init_running && json_get(is, "state.running")) {
+				int urc = o->init_running(f->pod_name, o->init_running_ud);
+				if (stop_flag) {
+					rc = FOLLOW_STOPPED;
+					break;
+				}
+				if (urc || o->detach_after_init) {
+					rc = urc ? DEVRUN_EXIT_ERROR : 0;
+					break;
+				}
+			}
 			if (!o->attach || json_get(is, "state.running")) {
 				status(f, "fetching the code (init container)");
 				int src = stream_container(f->kc, o->ns, f->pod_name, DEVRUN_INIT_CONTAINER, 1,

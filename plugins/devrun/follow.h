@@ -28,6 +28,12 @@ struct follow_opts {
 	int rm;                /* delete the run's objects at the end / on Ctrl-C */
 	const char *timeout;   /* duration or NULL */
 	int attach;            /* following an existing run */
+	/* Called once when the init container runs, before its log is followed
+	 * (the exec transport uploads the local changes then); nonzero ends the
+	 * follow with DEVRUN_EXIT_ERROR (the callback said why). */
+	int (*init_running)(const char *pod, void *ud);
+	void *init_running_ud;
+	int detach_after_init; /* return 0 once init_running succeeded */
 };
 
 /* Follow until the main container ends; returns the exit code to use. */

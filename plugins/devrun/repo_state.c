@@ -92,6 +92,39 @@ char *git_url_redact(const char *url)
 	return xasprintf("%.*s%s", (int)(p - url), url, at + 1);
 }
 
+char *git_url_resolve(const char *base, const char *url)
+{
+	if (!starts_with(url, "./") && !starts_with(url, "../"))
+		return xstrdup(url);
+	char *b = xstrdup(base);
+	size_t n = strlen(b);
+	while (n > 1 && b[n - 1] == '/')
+		b[--n] = '\0';
+	const char *scheme = strstr(b, "://");
+	size_t host_end = scheme ? (size_t)(scheme - b) + 3 : 0; /* never cut into "scheme://" */
+	char sep = '/';
+	for (;;) {
+		if (starts_with(url, "./")) {
+			url += 2;
+		} else if (starts_with(url, "../")) {
+			url += 3;
+			char *slash = strrchr(b, '/'), *colon = scheme ? NULL : strrchr(b, ':');
+			char *cut = slash && (!colon || slash > colon) ? slash : colon;
+			if (!cut || (size_t)(cut - b) < host_end) {
+				free(b);
+				return NULL;
+			}
+			sep = *cut;
+			*cut = '\0';
+		} else {
+			break;
+		}
+	}
+	char *out = xasprintf("%s%c%s", b, sep, url);
+	free(b);
+	return out;
+}
+
 /* A remote-tracking ref that contains the commit. */
 struct reach {
 	git_repository *repo;
@@ -138,6 +171,20 @@ static int reach_cb(const char *name, void *payload)
 out:
 	git_reference_free(ref);
 	return 0;
+}
+
+int repo_commit_pushed(git_repository *repo, const char *sha)
+{
+	struct reach r = { .repo = repo };
+	if (git_oid_fromstr(&r.target, sha) < 0) {
+		git_error_clear();
+		return 0;
+	}
+	git_reference_foreach_glob(repo, "refs/remotes/*", reach_cb, &r);
+	git_error_clear();
+	int pushed = r.ref != NULL;
+	free(r.ref);
+	return pushed;
 }
 
 /* Remote configuration, read from the config directly: libgit2 1.5's

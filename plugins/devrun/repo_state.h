@@ -42,6 +42,16 @@ char *git_url_ssh_to_https(const char *url);
 /* Strip credentials ("https://user:tok@host/x" -> "https://host/x"), caller frees. */
 char *git_url_redact(const char *url);
 
+/* A submodule URL as git resolves it: "./x" and "../x" relative to the
+ * superproject's URL `base` (each "../" drops one path component, also of
+ * scp-like "host:path" URLs), anything else as is.  NULL when "../" climbs
+ * above the host. */
+char *git_url_resolve(const char *base, const char *url);
+
+/* Is the commit (hex) on a remote-tracking branch (refs/remotes/<remote>/<b>)
+ * of repo, i.e. can a clone of that remote fetch it?  1 yes, 0 no. */
+int repo_commit_pushed(struct git_repository *repo, const char *sha);
+
 /* Message for the last libgit2 error ("" when none). */
 const char *git2_errmsg(void);
 

@@ -231,10 +231,22 @@ test_expect_success 'unpushed HEAD is refused; --base ships the difference' '
 	cmp w/a.txt pod4/code/a.txt
 '
 
-test_expect_success 'oversized changes are refused with the largest files' '
+test_expect_success 'changes over the Secret budget: --changes-transport secret refuses them with the largest files' '
 	cd w && head -c 2000000 /dev/urandom >huge.bin && head -c 1000 /dev/urandom >small.bin &&
-	test_must_fail kubectl-eidf-devrun render -n eidf001ns --image img --base origin/main -- true 2>err &&
-	grep "too large" err && grep "huge.bin" err && rm huge.bin small.bin
+	test_must_fail kubectl-eidf-devrun render -n eidf001ns --image img --base origin/main \
+		--changes-transport secret -- true 2>err &&
+	grep "too large" err && grep "changes-transport exec" err && grep "huge.bin" err
+'
+
+test_expect_success 'changes over the Secret budget: auto sends them with kubectl exec' '
+	cd w && test -f huge.bin &&
+	kubectl-eidf-devrun render -n eidf001ns --image img --base origin/main -o json -- true >../big.json &&
+	node "$EIDF_SRC/tests/validate-manifest.mjs" ../big.json &&
+	jq -e "[.items[] | select(.kind == \"Secret\")] | length == 0" ../big.json &&
+	jq -e ".items[0].spec.template.spec.volumes[] | select(.name == \"changes\") | .emptyDir" ../big.json &&
+	jq -e ".items[0].spec.template.spec.initContainers[0].env | map(.name) | index(\"EIDF_CHANGES_WAIT\")" ../big.json &&
+	jq -r ".items[0].metadata.annotations[\"eidf.ac.uk/changes\"]" ../big.json | grep "sent with kubectl exec" &&
+	rm huge.bin small.bin
 '
 
 test_done

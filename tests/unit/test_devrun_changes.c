@@ -292,7 +292,7 @@ static void test_all_kinds(void **state)
 	assert_int_equal(changes_collect(rs.repo, rs.root, &o, &c2), 0);
 	assert_int_equal(c2.tar_gz.len, c.tar_gz.len);
 	assert_memory_equal(c2.tar_gz.buf, c.tar_gz.buf, c.tar_gz.len);
-	char *sum = changes_summary(&c);
+	char *sum = changes_summary(&c, 0);
 	assert_non_null(strstr(sum, "deleted"));
 	free(sum);
 	changes_release(&c2);
