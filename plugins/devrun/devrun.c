@@ -247,16 +247,18 @@ static int gather_code(struct code_state *cs, const struct devrun_opts *o, int q
 
 	struct submodules_opts so = { .base_sha = cs->rs.commit_sha, .pod_url = cs->rs.url,
 				      .have_git_secret = o->git_secret != NULL, .working_state = !o_no_local };
-	if (submodules_load(cs->rs.repo, cs->rs.root, &so, &cs->subs) < 0) {
+	if (o->no_submodules) {
+		/* only named, so neither their URLs nor their HEADs matter */
+		so.working_state = 0;
+		struct submodules skip = { 0 };
+		if (!quiet && submodules_load(cs->rs.repo, cs->rs.root, &so, &skip) == 0)
+			for (size_t i = 0; i < skip.n; i++)
+				eidf_warning("submodule %s is not shipped (--no-submodules): it is an empty "
+					     "directory in the pod", skip.v[i].path);
+		submodules_release(&skip);
+	} else if (submodules_load(cs->rs.repo, cs->rs.root, &so, &cs->subs) < 0) {
 		eidf_error("%s", eidf_last_error());
 		return -1;
-	}
-	if (o->no_submodules && cs->subs.n) {
-		if (!quiet)
-			for (size_t i = 0; i < cs->subs.n; i++)
-				eidf_warning("submodule %s is not shipped (--no-submodules): it is an empty "
-					     "directory in the pod", cs->subs.v[i].path);
-		submodules_release(&cs->subs);
 	}
 	for (size_t i = 0; i < cs->subs.notes.n && !quiet; i++)
 		eidf_warning("%s", cs->subs.notes.v[i]);

@@ -157,9 +157,9 @@ fetch_commit "$code" "$url" "$sha" "$ref"
 
 # Submodules at the commits the local working tree has, same credentials.
 if [ -n "${EIDF_SUBMODULES:-}" ]; then
-	printf '%s\n' "$EIDF_SUBMODULES" >"$tmp/submodules"
+	printf '%s\n' "$EIDF_SUBMODULES" | sed '/^$/d' >"$tmp/submodules"
 	while read -r s_sha s_tree s_url s_path; do
-		[ -n "$s_path" ] || continue
+		[ -n "$s_path" ] || die "EIDF_SUBMODULES: a line without a path"
 		case $s_path in /*|../*|*/../*|..) die "submodule path '$s_path' leaves the repository" ;; esac
 		say "fetching submodule $s_path: $s_sha from $(redact "$s_url")"
 		fetch_commit "$code/$s_path" "$s_url" "$s_sha" </dev/null

@@ -50,9 +50,10 @@ const r = spawnSync(init.command[0] === "/bin/sh" ? `${bin}/sh` : init.command[0
 process.exit(r.status ?? 99);
 EOF
 
-# tree_listing DIR: "mode type path [sha]" for every file except .git, sorted
+# tree_listing DIR: "mode type path [sha]" for every file except .git (also
+# a submodule's), sorted
 tree_listing() {
-	(cd "$1" && find . -path ./.git -prune -o \( -type f -o -type l \) -print | sed 's|^\./||' | LC_ALL=C sort |
+	(cd "$1" && find . -name .git -prune -o \( -type f -o -type l \) -print | sed 's|^\./||' | LC_ALL=C sort |
 	while IFS= read -r f; do
 		if [ -L "$f" ]; then
 			printf 'link %s -> %s\n' "$f" "$(readlink "$f")"
@@ -159,6 +160,74 @@ test_expect_success 'a tampered change set is detected by the tree check' '
 	" &&
 	test_must_fail node pod.mjs tampered.json "$TRASH/pod3" "$TRASH/bb" 2>err &&
 	grep "does not match the local working tree" err
+'
+
+# A second repository on the same git daemon, used as a submodule with a
+# relative URL (../sub.git, resolved against the pod's URL).
+sub_env() { jq -r '.items[0].spec.template.spec.initContainers[0].env[] | select(.name == "EIDF_SUBMODULES") | .value' "$1"; }
+test_expect_success 'submodules: setup (relative URL, pushed)' '
+	git init -q --bare -b main srv/sub.git &&
+	git clone -q "${URL%/repo.git}/sub.git" subw 2>/dev/null && (cd subw && git checkout -q -b main &&
+		printf "lib v1\n" >lib.txt && printf "gone\n" >old.txt && printf "#!/bin/sh\n" >tool.sh &&
+		chmod +x tool.sh && git add -A && git commit -q -m v1 && git push -q -u origin main &&
+		printf "lib v2\n" >lib.txt && git commit -q -am v2 && git push -q) &&
+	git clone -q "$URL" sm 2>/dev/null && cd sm &&
+	git submodule add -q ../sub.git vendor/sub 2>/dev/null &&
+	git -C vendor/sub checkout -q HEAD~1 && git add vendor/sub &&
+	printf "top\n" >top.txt && git add -A && git commit -q -m "with a submodule" && git push -q origin HEAD:sm &&
+	git branch -q -u origin/sm
+'
+
+test_expect_success 'submodules: checked out in the pod at the recorded commit' '
+	(cd sm && kubectl-eidf-devrun render -n eidf001ns --image img -o json -- true >../sm0.json) &&
+	sub_env sm0.json >env0 && cat env0 &&
+	grep "^$(git -C sm/vendor/sub rev-parse HEAD) $(git -C sm/vendor/sub rev-parse HEAD^{tree}) ${URL%/repo.git}/sub.git vendor/sub$" env0 &&
+	node pod.mjs sm0.json "$TRASH/psm0" "$TRASH/bb" &&
+	test "$(git -C psm0/code/vendor/sub rev-parse HEAD)" = "$(git -C sm/vendor/sub rev-parse HEAD)" &&
+	tree_listing sm >expect && tree_listing psm0/code >actual && test_cmp expect actual &&
+	grep "lib v1" psm0/code/vendor/sub/lib.txt
+'
+
+test_expect_success 'submodules: edits inside one are shipped and its tree verified' '
+	(cd sm/vendor/sub && printf "edited in the submodule\n" >lib.txt && printf "new\n" >new.txt && rm old.txt) &&
+	(cd sm && kubectl-eidf-devrun render -n eidf001ns --image img -o json -- true >../sm1.json) &&
+	sub_env sm1.json >env1 && cat env1 && ! grep " - " env1 &&
+	jq -e ".items[1].data[\"deleted.1\"]" sm1.json &&
+	node pod.mjs sm1.json "$TRASH/psm1" "$TRASH/bb" >log 2>&1 && cat log &&
+	grep "fetching submodule vendor/sub" log &&
+	tree_listing sm >expect && tree_listing psm1/code >actual && test_cmp expect actual &&
+	! test -e psm1/code/vendor/sub/old.txt
+'
+
+test_expect_success 'submodules: a tampered submodule change fails its tree check' '
+	jq "(.items[1].data[\"deleted.1\"]) = \"\"" sm1.json >sm1t.json &&
+	test_must_fail node pod.mjs sm1t.json "$TRASH/psm1t" "$TRASH/bb" 2>err &&
+	grep "code in .*/vendor/sub does not match the local working tree" err
+'
+
+test_expect_success 'submodules: a moved (pushed) submodule HEAD is what the pod checks out' '
+	(cd sm/vendor/sub && git checkout -q . && git clean -qfd && git checkout -q origin/main) &&
+	(cd sm && kubectl-eidf-devrun render -n eidf001ns --image img -o json -- true >../sm2.json) &&
+	jq -r ".items[0].metadata.annotations[\"eidf.ac.uk/changes\"]" sm2.json | grep "1 submodule commit changed" &&
+	node pod.mjs sm2.json "$TRASH/psm2" "$TRASH/bb" &&
+	grep "lib v2" psm2/code/vendor/sub/lib.txt &&
+	tree_listing sm >expect && tree_listing psm2/code >actual && test_cmp expect actual
+'
+
+test_expect_success 'submodules: an unpushed submodule commit is refused like an unpushed HEAD' '
+	(cd sm/vendor/sub && printf "local only\n" >lib.txt && git commit -q -am local) &&
+	(cd sm && test_must_fail kubectl-eidf-devrun render -n eidf001ns --image img -- true 2>../err) &&
+	cat err && grep "submodule vendor/sub: HEAD ([0-9a-f]*) is not on any remote-tracking branch" err &&
+	grep "git -C vendor/sub push" err
+'
+
+test_expect_success 'submodules: --no-submodules leaves them out (an unpushed submodule HEAD too)' '
+	(cd sm && printf "top changed\n" >top.txt &&
+	 kubectl-eidf-devrun render -n eidf001ns --image img --no-submodules -o json -- true >../sm3.json) &&
+	test -z "$(sub_env sm3.json)" &&
+	node pod.mjs sm3.json "$TRASH/psm3" "$TRASH/bb" && test -d psm3/code/vendor/sub &&
+	test -z "$(ls -A psm3/code/vendor/sub)" && grep "top changed" psm3/code/top.txt &&
+	(cd sm/vendor/sub && git reset -q --hard origin/main) && git -C sm checkout -q top.txt
 '
 
 test_expect_success 'hostile COMMAND arguments reach the manifest verbatim' '
