@@ -164,7 +164,7 @@ int kubectl_exec_upload(const struct kubectl_upload *u)
 	sigaction(SIGPIPE, &old_pipe, NULL);
 	int ok = !timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0 && sent == size;
 	char *done = human_bytes(sent);
-	progress_done(pg, ok ? "done" : "failed");
+	progress_done(pg, ok ? NULL : "failed"); /* plain output says ", done" itself */
 	int ret = 0;
 	if (timed_out) {
 		char *total = human_bytes(size);

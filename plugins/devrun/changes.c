@@ -668,7 +668,10 @@ int changes_collect(git_repository *repo, const char *root, const struct changes
 	c->encoded_size = b64len(c->tar_gz.len) + b64len(c->deleted.len);
 	for (size_t i = 0; i < c->n_subs; i++)
 		c->encoded_size += b64len(c->subs[i].deleted.len);
-	if (budget && c->encoded_size > max && c->n_written) {
+	/* With another way to ship (allow_over_budget), try the best level only
+	 * when it could plausibly fit: it saves far less than half. */
+	if (budget && c->encoded_size > max && c->n_written &&
+	    (!o->allow_over_budget || c->encoded_size / 2 <= max)) {
 		size_t fast = b64len(c->tar_gz.len);
 		if (pack(c, contents, 9) < 0)
 			goto out;

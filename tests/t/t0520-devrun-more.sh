@@ -216,4 +216,62 @@ test_expect_success '.gitattributes: unconverted shipped files keep the tree che
 	rm c.id && git checkout .gitattributes
 '
 
+test_expect_success 'the pod has the modes git records (0644/0755), nothing world-writable' '
+	cd w && printf "#!/bin/sh\necho tool\n" >tool.sh && chmod 755 tool.sh &&
+	mkdir -p newdir && echo new >newdir/new.txt &&
+	$DR $RES --follow -- sh -c "stat -c \"%a %n\" job.sh data.txt tool.sh newdir newdir/new.txt;
+		find . -mindepth 1 -path ./.git -prune -o -perm -002 -print" >../modes 2>../err &&
+	cat ../modes &&
+	printf "644 job.sh\n644 data.txt\n755 tool.sh\n755 newdir\n644 newdir/new.txt\n" >../modes.expect &&
+	test_cmp ../modes.expect ../modes &&
+	rm -r tool.sh newdir
+'
+
+test_expect_success 'a 30 MiB change goes with kubectl exec (auto): sizes and largest files shown, bytes intact' '
+	cd w && head -c 31457280 /dev/urandom >model.bin && echo small >small.txt &&
+	sum=$(sha256sum <model.bin | cut -d" " -f1) &&
+	$DR $RES --follow --name big -- sh -c "wc -c <model.bin; sha256sum <model.bin" >../out 2>../err &&
+	cat ../err ../out &&
+	test_grep "the local changes go with kubectl exec once the pod starts (too large for a Secret)" ../err &&
+	test_grep "30MiB  model.bin" ../err &&
+	test_grep "2 files changed, 0 deleted (30MiB, 30MiB gzip, sent with kubectl exec)" ../err &&
+	test_grep "local changes uploaded to pod big-" ../err &&
+	test "$(sed -n 1p ../out)" = 31457280 && test_grep "^$sum" ../out &&
+	run=$(run_of ../err) &&
+	test -z "$(kubectl get secrets -n $NS -l eidf.ac.uk/run=$run -o name)"
+'
+
+test_expect_success '--detach with the exec transport returns once the changes are uploaded' '
+	cd w &&
+	$DR $RES --detach --changes-transport exec --name exd -- sh -c "cat small.txt" >../out 2>../err &&
+	cat ../out ../err && job=$(cat ../out) && test -n "$job" &&
+	test_grep "local changes uploaded to pod $job-" ../err &&
+	$DR attach "$job" >../out2 2>../err2 && test_grep "^small$" ../out2 &&
+	rm model.bin small.txt
+'
+
+test_expect_success '--changes-transport secret refuses a change over the budget, naming the largest files' '
+	cd w && head -c 2000000 /dev/urandom >huge.bin &&
+	test_expect_code 125 $DR $RES --follow --changes-transport secret -- true 2>../err &&
+	cat ../err && test_grep "too large to ship in a Secret" ../err && test_grep "huge.bin" ../err &&
+	rm huge.bin
+'
+
+test_expect_success 'submodules end to end: relative URL, an edit inside it, --no-submodules warns' '
+	git init -q --bare -b main "$TRASH/srv/sub.git" &&
+	git clone -q "${GIT_DAEMON_URL%/repo.git}/sub.git" subw 2>/dev/null &&
+	(cd subw && git checkout -q -b main && echo "sub v1" >s.txt && git add -A && git commit -q -m v1 &&
+	 git push -q -u origin main) &&
+	cd w && git submodule add -q ../sub.git sub 2>/dev/null && git commit -q -m sub && git push -q &&
+	echo "edited inside" >sub/s.txt &&
+	$DR $RES --follow -- sh -c "cat sub/s.txt; git -C sub rev-parse HEAD" >../out 2>../err &&
+	cat ../err ../out &&
+	test_grep "^edited inside$" ../out && test_grep "^$(git -C sub rev-parse HEAD)$" ../out &&
+	$DR logs "$(job_of ../err)" --init >../init.log && test_grep "fetching submodule sub" ../init.log &&
+	$DR $RES --follow --no-submodules -- sh -c "ls -A sub | wc -l" >../out 2>../err &&
+	test_grep "warning: submodule sub is not shipped (--no-submodules)" ../err &&
+	test "$(cat ../out)" = 0 &&
+	git -C sub checkout -q s.txt
+'
+
 test_done
