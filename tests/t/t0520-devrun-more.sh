@@ -260,18 +260,20 @@ test_expect_success '--changes-transport secret refuses a change over the budget
 test_expect_success 'submodules end to end: relative URL, an edit inside it, --no-submodules warns' '
 	git init -q --bare -b main "$TRASH/srv/sub.git" &&
 	git clone -q "${GIT_DAEMON_URL%/repo.git}/sub.git" subw 2>/dev/null &&
-	(cd subw && git checkout -q -b main && echo "sub v1" >s.txt && git add -A && git commit -q -m v1 &&
-	 git push -q -u origin main) &&
+	(cd subw && git checkout -q -b main && echo "sub v1" >s.txt && echo x >gone.txt && git add -A &&
+	 git commit -q -m v1 && git push -q -u origin main) &&
 	cd w && git submodule add -q ../sub.git sub 2>/dev/null && git commit -q -m sub && git push -q &&
-	echo "edited inside" >sub/s.txt &&
-	$DR $RES --follow -- sh -c "cat sub/s.txt; git -C sub rev-parse HEAD" >../out 2>../err &&
+	echo "edited inside" >sub/s.txt && rm sub/gone.txt &&
+	$DR $RES --follow --changes-transport exec -- sh -c "cat sub/s.txt; ls sub; git -C sub rev-parse HEAD" \
+		>../out 2>../err &&
 	cat ../err ../out &&
 	test_grep "^edited inside$" ../out && test_grep "^$(git -C sub rev-parse HEAD)$" ../out &&
+	test_grep -v "gone.txt" ../out &&
 	$DR logs "$(job_of ../err)" --init >../init.log && test_grep "fetching submodule sub" ../init.log &&
 	$DR $RES --follow --no-submodules -- sh -c "ls -A sub | wc -l" >../out 2>../err &&
 	test_grep "warning: submodule sub is not shipped (--no-submodules)" ../err &&
 	test "$(cat ../out)" = 0 &&
-	git -C sub checkout -q s.txt
+	git -C sub checkout -q s.txt gone.txt
 '
 
 test_done
