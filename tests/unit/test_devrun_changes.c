@@ -18,6 +18,7 @@
 #include "changes.h"
 #include "ignore.h"
 #include "repo_state.h"
+#include "submodules.h"
 
 static char *scratch;
 
@@ -472,6 +473,79 @@ static void test_urls(void **state)
 	h = git_url_redact("https://user:tok@host/x.git");
 	assert_string_equal(h, "https://host/x.git");
 	free(h);
+	/* submodule URLs, resolved as git resolves them */
+	static const char *const cases[][3] = {
+		{ "https://github.com/org/repo.git", "../lib.git", "https://github.com/org/lib.git" },
+		{ "https://github.com/org/repo.git/", "../../other/lib", "https://github.com/other/lib" },
+		{ "git://127.0.0.1:9418/repo.git", "./sub", "git://127.0.0.1:9418/repo.git/sub" },
+		{ "git@github.com:org/repo.git", "../lib.git", "git@github.com:org/lib.git" },
+		{ "git@host:repo.git", "../lib.git", "git@host:lib.git" },
+		{ "https://x/org/repo.git", "https://y/abs.git", "https://y/abs.git" },
+	};
+	for (size_t i = 0; i < EIDF_ARRAY_SIZE(cases); i++) {
+		h = git_url_resolve(cases[i][0], cases[i][1]);
+		assert_non_null(h);
+		assert_string_equal(h, cases[i][2]);
+		free(h);
+	}
+	assert_null(git_url_resolve("https://host/repo.git", "../../x.git"));
+}
+
+/* A submodule: its HEAD (moved, pushed) and its edits give the trees git
+ * writes, in the superproject (gitlink) and in the submodule. */
+static void test_submodule(void **state)
+{
+	(void)state;
+	char *root = make_repo("sm");
+	sh("git init -q --bare -b main sm/sub.git && git clone -q sm/sub.git sm/subw 2>/dev/null && "
+	   "cd sm/subw && git checkout -q -b main && echo v1 >f.txt && echo d >del.txt && git add -A && "
+	   "git commit -q -m v1 && git push -q -u origin main && echo v2 >f.txt && git commit -q -am v2 && "
+	   "git push -q && cd ../w && git -c protocol.file.allow=always submodule add -q ../sub.git lib && "
+	   "git -C lib checkout -q HEAD~1 && git add lib && git commit -q -m sub && git push -q && "
+	   "git -C lib checkout -q main && echo edited >lib/f.txt && rm lib/del.txt && echo n >lib/new.txt");
+	struct repo_state rs;
+	assert_int_equal(load(root, NULL, &rs), 0);
+	struct submodules subs;
+	struct submodules_opts so = { .base_sha = rs.commit_sha, .pod_url = "git://h/r/w.git",
+				      .working_state = 1 };
+	assert_int_equal(submodules_load(rs.repo, rs.root, &so, &subs), 0);
+	assert_int_equal(subs.n, 1);
+	assert_string_equal(subs.v[0].path, "lib");
+	assert_string_equal(subs.v[0].url, "git://h/r/sub.git");
+	char *head = sh_out("cd sm/w/lib && git rev-parse HEAD");
+	assert_string_equal(subs.v[0].commit, head);
+	assert_string_not_equal(subs.v[0].commit, subs.v[0].recorded);
+	struct changes c;
+	changes_init(&c);
+	struct changes_opts o = { .base_sha = rs.commit_sha, .subs = &subs };
+	assert_int_equal(changes_collect(rs.repo, rs.root, &o, &c), 0);
+	assert_int_equal(c.n_gitlinks, 1);
+	assert_int_equal(c.n_written, 2);
+	assert_int_equal(c.n_deleted, 1);
+	assert_int_equal(c.deleted.len, 0);
+	assert_memory_equal(c.subs[0].deleted.buf, "del.txt", 8);
+	char *dir = xasprintf("%s/sm/w", scratch);
+	assert_git_tree(&c, dir);
+	char *sub_tree = sh_out("cd sm/w/lib && export GIT_INDEX_FILE=$PWD/../../sub-idx && rm -f ../../sub-idx && "
+				"git read-tree HEAD && git add -A && git write-tree");
+	assert_string_equal(c.subs[0].tree, sub_tree);
+	const char *trees[] = { c.subs[0].tree };
+	char *env = submodules_env(&subs, trees);
+	char *want = xasprintf("%s %s git://h/r/sub.git lib\n", head, sub_tree);
+	assert_string_equal(env, want);
+	free(want);
+	free(env);
+	free(sub_tree);
+	free(dir);
+	free(head);
+	changes_release(&c);
+	/* the same, not pushed: refused */
+	submodules_release(&subs);
+	sh("cd sm/w/lib && git commit -q -am local");
+	assert_int_equal(submodules_load(rs.repo, rs.root, &so, &subs), -1);
+	assert_non_null(strstr(eidf_last_error(), "submodule lib: HEAD"));
+	repo_state_release(&rs);
+	free(root);
 }
 
 static void test_ignore_rules(void **state)
@@ -510,6 +584,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ignore_rules),
 		cmocka_unit_test(test_urls),
+		cmocka_unit_test(test_submodule),
 		cmocka_unit_test(test_not_a_repo),
 		cmocka_unit_test(test_clean_tree),
 		cmocka_unit_test(test_all_kinds),
