@@ -46,8 +46,9 @@ static int o_init, o_finished, o_no_headers, o_timestamps;
 	OPT_BOOL(0, "no-local-changes", &o_no_local, "ship only the commit, not uncommitted changes"), \
 	OPT_BOOL(0, "no-submodules", &o_no_submodules, "leave submodules out (empty directories in the pod)"), \
 	OPT_ENUM(0, "changes-transport", &o_changes_transport, "how", "how local changes reach the pod: " \
-		 "auto (a Secret when they fit 960KiB, else exec), secret, or exec (kubectl exec into the " \
-		 "init container once the pod starts: no size limit)", changes_transports), \
+		 "in a Secret (at most 960KiB), or with exec: streamed by kubectl exec into the init " \
+		 "container once the pod starts, no size limit (default auto: a Secret when they fit)", \
+		 changes_transports), \
 	OPT_STRING(0, "git-secret", &o_git_secret, "secret", "Secret with a token or ssh key for private repositories (init container only)", COMPLETE_NONE), \
 	OPT_STRING(0, "git-image", &o_git_image, "image", "image of the init container (default alpine/git:latest)", COMPLETE_IMAGE), \
 	OPT_GROUP("Container"), \
@@ -955,7 +956,8 @@ static const struct subcommand subcommands[] = {
 	  .usage = "[flags] -- COMMAND [ARGS...]",
 	  .description =
 		"Ships the current code of the git working tree: the pod clones the pushed commit "
-		"(HEAD, or --base) and applies your uncommitted changes, binary-safe. COMMAND runs "
+		"(HEAD, or --base) and its submodules, and applies your uncommitted changes, "
+		"binary-safe (in a Secret, or with kubectl exec when they are larger). COMMAND runs "
 		"in the repository root (/code) with ARGS passed verbatim (no shell unless --shell). "
 		"The run is followed on a terminal (--detach/--follow); the exit code is the "
 		"command's own, or 124 (--timeout), 125 (devrun error), 126 (evicted, preempted or "
