@@ -337,7 +337,7 @@ struct exec_upload {
 	const char *ns;
 	const char *run_id;
 	const struct changes *ch;
-	int done;
+	int done, failed;
 };
 
 static int upload_changes(const char *pod, void *ud)
@@ -373,10 +373,7 @@ static int upload_changes(const char *pod, void *ud)
 out:
 	if (rc < 0) {
 		eidf_error("%s", eidf_last_error());
-		/* the init container would only wait for them: end the run now */
-		struct kclient *kc = cmd_client(x->cmd);
-		if (kc)
-			follow_delete_by_label(kc, x->ns, x->run_id, 0);
+		x->failed = 1;
 	}
 	if (tmp)
 		fclose(tmp);
@@ -520,6 +517,12 @@ static int submit_and_follow(struct eidf_cmd *cmd, struct devrun_opts *o, int re
 	if (!follow)
 		note("waiting for the pod to upload the local changes, then detaching");
 	rc = follow_run(cmd, &fo);
+	if (cs.use_exec && !up.done && !fo.rm &&
+	    (up.failed || rc == DEVRUN_EXIT_DETACHED || rc == DEVRUN_EXIT_TIMEOUT)) {
+		/* its init container would only wait for the changes, then fail */
+		note("job.batch/%s never got the local changes (exec transport): deleting it", jname);
+		follow_delete_by_label(kc, ns, run_id, 0);
+	}
 	if (!follow && rc == 0 && up.done) {
 		printf("%s\n", jname);
 		fprintf(stderr, "follow it with: kubectl eidf devrun attach %s -n %s\n", jname, ns);

@@ -276,4 +276,15 @@ test_expect_success 'submodules end to end: relative URL, an edit inside it, --n
 	git -C sub checkout -q s.txt gone.txt
 '
 
+test_expect_success 'a failed exec upload ends the run: exit 125, the Job deleted' '
+	cd w && echo up >up.txt &&
+	test_expect_code 125 env EIDF_KUBECTL=false $DR $RES --follow --changes-transport exec --name upfail \
+		-- true 2>../err &&
+	cat ../err &&
+	test_grep "error: uploading local changes to pod upfail-[a-z0-9-]* (container code): kubectl exec failed" ../err &&
+	test_grep "never got the local changes (exec transport): deleting it" ../err &&
+	job=$(job_of ../err) && test_must_fail kubectl get job -n $NS "$job" 2>/dev/null &&
+	rm up.txt
+'
+
 test_done
