@@ -83,6 +83,24 @@ static int tree_gitlinks_cb(const char *root, const git_tree_entry *e, void *ud)
 	return 0;
 }
 
+/* Does the repository's index hold a gitlink (a submodule of its own)? */
+static int has_gitlinks(git_repository *r)
+{
+	git_index *idx = NULL;
+	if (git_repository_index(&idx, r) < 0) {
+		git_error_clear();
+		return 0;
+	}
+	int found = 0;
+	size_t n = git_index_entrycount(idx);
+	for (size_t i = 0; i < n && !found; i++) {
+		const git_index_entry *e = git_index_get_byindex(idx, i);
+		found = e && e->mode == GIT_FILEMODE_COMMIT;
+	}
+	git_index_free(idx);
+	return found;
+}
+
 /* A path the init container's "COMMIT TREE URL PATH" line carries as is. */
 static int path_ok(const char *p)
 {
@@ -177,6 +195,9 @@ int submodules_load(git_repository *repo, const char *root, const struct submodu
 		}
 		git_error_clear();
 		free(full);
+		if (m->repo && has_gitlinks(m->repo))
+			strvec_pushf(&out->notes, "submodule %s has submodules of its own; they are empty "
+				     "directories in the pod", m->path);
 		if (m->repo && !repo_commit_pushed(m->repo, m->commit)) {
 			eidf_set_error("submodule %s: HEAD (%.12s) is not on any remote-tracking branch, so the "
 				       "pod cannot fetch it: push it (git -C %s push), or use --no-submodules",

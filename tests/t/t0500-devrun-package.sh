@@ -143,6 +143,27 @@ test_expect_success 'an unreachable repository: git'"'"'s cause first, no fetch-
 	test_grep -v "refused a fetch by commit id" log5 && test_grep -v "git-secret" log5
 '
 
+# git refusing a login prints one of its fixed messages; a stand-in git
+# prints the one for a missing username (with a token in the URL)
+mkdir -p bbauth && cp -P bb/* bbauth/ && rm bbauth/git &&
+cat >bbauth/git <<'EOF'
+#!/bin/sh
+case " $* " in
+*" fetch "*|*" ls-remote "*)
+	echo "fatal: could not read Username for 'https://tok123@example.org': terminal prompts disabled" >&2
+	exit 128 ;;
+esac
+exec git "$@"
+EOF
+chmod +x bbauth/git && sed -i "s|^exec git |exec $(command -v git) |" bbauth/git
+test_expect_success 'a server that wants credentials: git'"'"'s message, the --git-secret hint, no token shown' '
+	test_must_fail node pod.mjs refused.json "$TRASH/pod7" "$TRASH/bbauth" >log7 2>&1 &&
+	cat log7 &&
+	test_grep "^  fatal: could not read Username for '"'"'https://example.org'"'"'" log7 &&
+	test_grep "a private repository needs --git-secret" log7 &&
+	test_grep -v tok123 log7 && test_grep -v "refused a fetch by commit id" log7
+'
+
 test_expect_success 'a repository the server does not serve: its answer first' '
 	(cd w && kubectl-eidf-devrun render -n eidf001ns --image img --repo "${URL%/repo.git}/nosuch.git" \
 		--no-local-changes -o json -- true >../nosuch.json) &&
