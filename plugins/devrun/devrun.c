@@ -306,13 +306,15 @@ static int gather_code(struct code_state *cs, const struct devrun_opts *o, int q
 	cs->use_exec = cs->ship && (!strcmp(tr, "exec") || cs->ch.over_budget);
 	if (cs->have_changes)
 		cs->summary = changes_summary(&cs->ch, cs->use_exec);
-	if (cs->use_exec && !quiet) {
+	if (cs->use_exec && !quiet && cs->ch.over_budget) {
 		/* a big change: say what makes it big */
 		struct strbuf sb = STRBUF_INIT;
 		changes_largest(&cs->ch, 10, &sb);
-		note("the local changes go with kubectl exec once the pod starts (%s); largest files:\n%s",
-		     cs->ch.over_budget ? "too large for a Secret" : "--changes-transport exec", strbuf_str(&sb));
+		note("the local changes go with kubectl exec once the pod starts (too large for a Secret); "
+		     "largest files:\n%s", strbuf_str(&sb));
 		strbuf_release(&sb);
+	} else if (cs->use_exec && !quiet) {
+		note("the local changes go with kubectl exec once the pod starts (--changes-transport exec)");
 	}
 	const char **trees = xcalloc(cs->subs.n + 1, sizeof(*trees));
 	for (size_t i = 0; i < cs->subs.n && i < cs->ch.n_subs; i++)
