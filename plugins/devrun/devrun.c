@@ -335,9 +335,7 @@ static void code_release(struct code_state *cs)
 
 /* The exec transport: once the init container runs, stream the changes in. */
 struct exec_upload {
-	struct eidf_cmd *cmd;
 	const char *ns;
-	const char *run_id;
 	const struct changes *ch;
 	int done, failed;
 };
@@ -502,7 +500,7 @@ static int submit_and_follow(struct eidf_cmd *cmd, struct devrun_opts *o, int re
 	     cs.summary ? " + " : "", cs.summary ? cs.summary : "");
 
 	int follow = !o_detach && (o_follow || isatty(STDOUT_FILENO));
-	struct exec_upload up = { .cmd = cmd, .ns = ns, .run_id = run_id, .ch = &cs.ch };
+	struct exec_upload up = { .ns = ns, .ch = &cs.ch };
 	if (!follow && !cs.use_exec) {
 		printf("%s\n", jname);
 		fprintf(stderr, "follow it with: kubectl eidf devrun attach %s -n %s\n", jname, ns);
@@ -517,7 +515,7 @@ static int submit_and_follow(struct eidf_cmd *cmd, struct devrun_opts *o, int re
 		.detach_after_init = !follow,
 	};
 	if (!follow)
-		note("waiting for the pod to upload the local changes, then detaching");
+		note("waiting for the pod to start, to upload the local changes; then detaching");
 	rc = follow_run(cmd, &fo);
 	if (cs.use_exec && !up.done && !fo.rm &&
 	    (up.failed || rc == DEVRUN_EXIT_DETACHED || rc == DEVRUN_EXIT_TIMEOUT)) {
