@@ -580,6 +580,10 @@ int changes_collect(git_repository *repo, const char *root, const struct changes
 		return -1;
 	c->n_subs = o->subs ? o->subs->n : 0;
 	c->subs = xcalloc(c->n_subs ? c->n_subs : 1, sizeof(*c->subs));
+	/* the superproject's .eidfignore covers the files of its submodules too */
+	struct ignore_rules top = IGNORE_RULES_INIT;
+	if (c->n_subs)
+		top = load_extra_ignore(root, o->extra_ignore ? o->extra_ignore : ".eidfignore");
 	for (size_t i = 0; i < c->n_subs; i++) {
 		const struct submodule *m = &o->subs->v[i];
 		if (strcmp(m->commit, m->recorded))
@@ -591,12 +595,24 @@ int changes_collect(git_repository *repo, const char *root, const struct changes
 		struct changes_opts so = *o;
 		so.base_sha = m->commit;
 		so.extra_ignore = NULL;
+		size_t first = c->n;
 		int rc = collect(m->repo, sroot, &so, c, i + 1, prefix);
 		free(sroot);
 		free(prefix);
-		if (rc < 0)
+		if (rc < 0) {
+			ignore_rules_release(&top);
 			return -1;
+		}
+		size_t kept = first;
+		for (size_t j = first; j < c->n; j++) {
+			if (ignore_rules_match(&top, c->files[j].path, 0))
+				free(c->files[j].path);
+			else
+				c->files[kept++] = c->files[j];
+		}
+		c->n = kept;
 	}
+	ignore_rules_release(&top);
 	if (c->n)
 		qsort(c->files, c->n, sizeof(*c->files), cmp_path);
 	/* A type change lists the path twice: deletion first. */

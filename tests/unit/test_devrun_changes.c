@@ -535,6 +535,15 @@ static void test_submodule(void **state)
 	assert_string_equal(env, want);
 	free(want);
 	free(env);
+	/* the superproject's .eidfignore covers files inside the submodule */
+	changes_release(&c);
+	sh("cd sm/w && printf 'lib/new.txt\\n' >.eidfignore");
+	changes_init(&c);
+	assert_int_equal(changes_collect(rs.repo, rs.root, &o, &c), 0);
+	for (size_t i = 0; i < c.n; i++)
+		assert_string_not_equal(c.files[i].path, "lib/new.txt");
+	assert_int_equal(c.n_written, 2); /* lib/f.txt and .eidfignore */
+	sh("rm sm/w/.eidfignore");
 	free(sub_tree);
 	free(dir);
 	free(head);
