@@ -232,7 +232,10 @@ test_expect_success 'submodules: a moved (pushed) submodule HEAD is what the pod
 	jq -r ".items[0].metadata.annotations[\"eidf.ac.uk/changes\"]" sm2.json | grep "1 submodule commit changed" &&
 	node pod.mjs sm2.json "$TRASH/psm2" "$TRASH/bb" &&
 	grep "lib v2" psm2/code/vendor/sub/lib.txt &&
-	tree_listing sm >expect && tree_listing psm2/code >actual && test_cmp expect actual
+	tree_listing sm >expect && tree_listing psm2/code >actual && test_cmp expect actual &&
+	# --no-local-changes: the commit the superproject records
+	(cd sm && kubectl-eidf-devrun render -n eidf001ns --image img --no-local-changes -o json -- true >../sm2n.json) &&
+	test "$(sub_env sm2n.json | cut -d" " -f1,2)" = "$(git -C sm rev-parse HEAD:vendor/sub) -"
 '
 
 test_expect_success 'submodules: an unpushed submodule commit is refused like an unpushed HEAD' '
