@@ -11,6 +11,10 @@ test switches, set per path through a control endpoint:
   GET /_control?path=/a.bin&status=503&status_times=K   fail K requests
   GET /_control?path=/a.bin&rate=BYTES_PER_SECOND       throttle the body
   GET /_control?path=/a.bin&no_range=1                  ignore Range (200)
+  GET /_control?path=/a.bin&hold_at=N                   from file offset N on,
+        trickle 1 KiB every 0.1 s (every request) until the switch is set back
+        to 0: a test can act while a download is certainly in flight (and still
+        moving), however loaded the machine
   GET /_control?reset=1                                 clear switches + counters
   /private/...   with --auth VALUE, files under /private/ need the request
         header "Authorization: VALUE" (else 401, counted in "unauthorized")
@@ -51,6 +55,12 @@ ARGS = None
 def stat_for(path):
     return STATS.setdefault(path, {"bytes": 0, "requests": 0, "statuses": [], "ranges": [],
                                    "unauthorized": 0})
+
+
+def held_at(path):
+    """The offset where the body of path is held (0: not held)."""
+    with LOCK:
+        return SWITCHES.get(path, {}).get("hold_at", 0)
 
 
 def wait_delivered(sock, limit=2.0):
@@ -200,7 +210,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
             except OSError:
                 pass
-        sent = 0
+        sent = sent0 = 0
         t0 = time.monotonic()
         try:
             with open(fs, "rb") as f:
@@ -214,6 +224,14 @@ class Handler(BaseHTTPRequestHandler):
                         n = min(n, drop - sent)
                         if n <= 0:
                             break
+                    hold = held_at(path)
+                    if hold:
+                        if start + sent >= hold:
+                            time.sleep(0.1)
+                            n = min(n, 1024)
+                            t0, sent0 = time.monotonic(), sent  # pacing restarts after it
+                        else:
+                            n = min(n, hold - start - sent)
                     chunk = f.read(n)
                     if not chunk:
                         break
@@ -225,7 +243,7 @@ class Handler(BaseHTTPRequestHandler):
                     with LOCK:
                         st["bytes"] += len(chunk)
                     if rate:
-                        ahead = sent / rate - (time.monotonic() - t0)
+                        ahead = (sent - sent0) / rate - (time.monotonic() - t0)
                         if ahead > 0:
                             time.sleep(ahead)
                 self.wfile.flush()

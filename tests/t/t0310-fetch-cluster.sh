@@ -105,11 +105,13 @@ test_expect_success '--parallel 3 with 9 URLs: Indexed Job, each file exactly on
 '
 
 test_expect_success 'pod killed mid-download: the retry resumes from the .part' '
-	ctl reset=1 && ctl "path=/slow.bin&rate=1500000" &&
+	# the server holds the body at 4 MiB until released, so the pod is
+	# killed mid-download however slow or fast the machine is
+	ctl reset=1 && ctl "path=/slow.bin&rate=1500000&hold_at=$((4 * MiB))" &&
 	$FETCH "$BASE/slow.bin" --sha256 "$(sha root/slow.bin)" --pvc data --dest kill \
 		--progress-interval 1 >out 2>err &&
 	job=$(job_of out) &&
-	for _ in $(seq 100); do
+	for _ in $(seq 300); do
 		s=$(stat -c %s "$(VOL)/kill/slow.bin.part" 2>/dev/null || echo 0)
 		[ "$s" -gt $((2 * MiB)) ] && break
 		sleep 0.1
@@ -118,6 +120,7 @@ test_expect_success 'pod killed mid-download: the retry resumes from the .part' 
 	test_grep "Running" st1 && test_grep "[KM]iB/s" st1 &&
 	pod=$(kubectl -n $NS get pods -l job-name=$job -o jsonpath="{.items[0].metadata.name}") &&
 	cluster_kill "$pod" &&
+	ctl "path=/slow.bin&hold_at=0" &&
 	$FETCH wait "$job" --timeout 90s &&
 	cmp root/slow.bin "$(VOL)/kill/slow.bin" &&
 	test "$(srv_stat /slow.bin requests)" -ge 2 &&

@@ -329,6 +329,10 @@ class APIMixin:
         f = self.faults.take(("delay",), h.command, h.path)
         if f:
             time.sleep(float(f.get("seconds", 1)))
+        # compaction at the moment a given request arrives: a test can make
+        # exactly that request meet 410 Gone without guessing when it comes
+        if self.faults.take(("compact",), h.command, h.path):
+            self.store.compact()
         user = self.authenticate(h)
         h.user = user
         if user is None and path.rstrip("/") not in PUBLIC_PATHS:

@@ -207,8 +207,8 @@ class Cluster(APIMixin, ControllersMixin):
             if h.command == "DELETE":
                 self.faults.clear()
                 return h.send_body(200, {"faults": []})
-            if body.get("type") not in ("fail", "cut", "delay", "drop"):
-                raise RS.bad_request("fault type must be fail, cut, delay or drop")
+            if body.get("type") not in ("fail", "cut", "delay", "drop", "compact"):
+                raise RS.bad_request("fault type must be fail, cut, delay, drop or compact")
             return h.send_body(201, self.faults.add(body))
         if p == "/_eidf/stats":
             return h.send_body(200, dict(self.counts, resourceVersion=self.store.rv, port=self.port))
@@ -366,7 +366,7 @@ def ctl(argv):
     p.add_argument("--state-dir", default=os.environ.get("EIDF_CLUSTER_STATE"), required=False)
     sub = p.add_subparsers(dest="cmd", required=True)
     f = sub.add_parser("fault", help="add a fault rule")
-    f.add_argument("type", choices=["fail", "cut", "delay", "drop"])
+    f.add_argument("type", choices=["fail", "cut", "delay", "drop", "compact"])
     f.add_argument("--count", type=int, default=1, help="how many requests it applies to")
     f.add_argument("--status", type=int, default=500, help="fail: HTTP status (429, 500, 503...)")
     f.add_argument("--retry-after", type=int, default=1, help="fail 429: Retry-After seconds")
