@@ -160,7 +160,8 @@ tmux_wait() {
 # cluster_evict POD, cluster_kill POD [-c CONTAINER] [--signal TERM],
 # cluster_quota N [-n NS], cluster_compact, cluster_ctl ARGS (anything else),
 # cluster_bound_pvc NAME [-n NS], cluster_volume_dir PVC [-n NS],
-# cluster_pids REGEX, cluster_job_ready JOB [SECONDS].
+# cluster_pids REGEX, cluster_job_ready JOB [SECONDS],
+# cluster_outage SECONDS [refuse|reset], cluster_restart [SECONDS], cluster_wait_up [SECONDS].
 EIDF_CLUSTER_BIN="$EIDF_SRC/tests/cluster/eidf-test-cluster"
 start_cluster() {
 	local dir="$TRASH/cluster"
@@ -200,6 +201,16 @@ cluster_evict() { cluster_ctl evict "$@"; }
 cluster_kill() { cluster_ctl kill "$@"; }
 cluster_quota() { cluster_ctl quota "$@"; }
 cluster_compact() { cluster_ctl compact; }
+# cluster_outage SECONDS [refuse|reset]: from now on, for SECONDS, the API server
+# refuses connections (it is down) or resets them (a proxy in between fails);
+# open connections and watches are dropped; then it comes back, same port and
+# state. Returns at once: run the client meanwhile, then cluster_wait_up.
+cluster_outage() { cluster_ctl outage "$@" >/dev/null; }
+# cluster_restart [SECONDS]: the API server restarts: every connection and watch
+# is dropped, connections are refused for SECONDS (default 1), state is kept.
+cluster_restart() { cluster_ctl restart "$@" >/dev/null; }
+# cluster_wait_up [SECONDS]: wait (default at most 60 s) until the outage is over
+cluster_wait_up() { cluster_ctl wait-up "$@"; }
 # cluster_bound_pvc NAME [-n NS]: a 10Gi ReadWriteMany CephFS claim, once Bound
 cluster_bound_pvc() {
 	local name=$1

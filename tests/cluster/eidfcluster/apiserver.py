@@ -81,8 +81,6 @@ class TLSServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
     def __init__(self, addr, cluster):
         self.cluster = cluster
-        self.conn_counter = 0
-        self.conn_lock = threading.Lock()
         super().__init__(addr, Handler)
 
 
@@ -94,10 +92,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def setup(self):
         self.tls_ok = False
         srv = self.server
-        with srv.conn_lock:
-            srv.conn_counter += 1
-            self.conn_id = srv.conn_counter
         self.cluster = srv.cluster
+        # ids count on across outages and restarts (the server object is replaced)
+        self.conn_id = next(self.cluster.conn_ids)
         # As Go's net/http does: without it separate header and body writes
         # meet Nagle and the client's delayed ACK, a ~40 ms stall per reply.
         try:
@@ -105,6 +102,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except OSError:
             pass
         self.request.settimeout(10)
+        self.fd = self.request.fileno()
+        self.epoch = self.cluster.outages.epoch
+        if not self.cluster.outages.opened(self.conn_id, self.fd):
+            # a "reset" outage: the TCP handshake completed, the client's first
+            # bytes (TLS ClientHello) are answered with a reset
+            try:
+                self.request.settimeout(2)
+                self.request.recv(1)
+            except OSError:
+                pass
+            self.cluster.outages.reset_now(self.fd)
+            self.cluster.log_conn(self.conn_id, "reset")
+            super().setup()
+            return
         try:
             self.request = self.cluster.ssl_ctx.wrap_socket(self.request, server_side=True)
             self.tls_ok = True
@@ -124,6 +135,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             pass
 
     def finish(self):
+        self.cluster.outages.closed(self.conn_id)
         try:
             super().finish()
         except Exception:
@@ -892,7 +904,7 @@ class APIMixin:
         for etype, o in initial:
             send(etype, o)
         last_bm = time.time()
-        while time.time() < deadline and not self.stopping:
+        while time.time() < deadline and not self.stopping and h.epoch == self.outages.epoch:
             grv = self.store.rv
             try:
                 evs = self.store.events_since(r.name, last)

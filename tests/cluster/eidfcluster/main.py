@@ -1,6 +1,7 @@
 """eidf-test-cluster: start the local test cluster, or talk to a running one (ctl)."""
 import argparse
 import base64
+import itertools
 import json
 import os
 import re
@@ -18,6 +19,7 @@ from . import resources as RS
 from .apiserver import APIMixin, Faults, TLSServer, make_ssl_ctx
 from .controllers import ControllersMixin
 from .kubelet import Kubelet
+from .outage import Outages
 from .resources import APIError
 from .store import Store, Wakeup
 from .util import dumps
@@ -126,6 +128,8 @@ class Cluster(APIMixin, ControllersMixin):
         self.wakeup = Wakeup()
         self.store.listeners.append(self.wakeup.set)
         self.faults = Faults()
+        self.outages = Outages(self)
+        self.conn_ids = itertools.count(1)  # next() is atomic under the GIL
         self.event_keys = {}
         self.job_track = {}
         self._ip = 0
@@ -211,7 +215,17 @@ class Cluster(APIMixin, ControllersMixin):
                 raise RS.bad_request("fault type must be fail, cut, delay, drop or compact")
             return h.send_body(201, self.faults.add(body))
         if p == "/_eidf/stats":
-            return h.send_body(200, dict(self.counts, resourceVersion=self.store.rv, port=self.port))
+            return h.send_body(200, dict(self.counts, resourceVersion=self.store.rv, port=self.port,
+                                         **self.outages.stats()))
+        if p in ("/_eidf/outage", "/_eidf/restart"):
+            mode = "restart" if p == "/_eidf/restart" else body.get("mode", "refuse")
+            secs = float(body.get("seconds", 1.0 if mode == "restart" else 5.0))
+            if mode not in ("refuse", "reset", "restart") or not 0 <= secs <= 600:
+                raise RS.bad_request("outage: mode must be refuse or reset, seconds 0..600")
+            # answered once the outage is in effect, on a connection it leaves alone
+            h.close_connection = True
+            self.outages.start(secs, mode, keep=h.conn_id)
+            return h.send_body(202, {"mode": mode, "seconds": secs})
         if p == "/_eidf/compact":
             self.store.compact()
             return h.send_body(200, {"oldest": self.store.oldest})
@@ -240,21 +254,44 @@ class Cluster(APIMixin, ControllersMixin):
 
     # -- run ---------------------------------------------------------------------
     def start(self, port):
-        self.server = TLSServer(("127.0.0.1", port), self)
-        self.port = self.server.server_address[1]
-        self.server_thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2},
-                                              daemon=True)
-        self.server_thread.start()
+        self.server = None
+        self.listen_lock = threading.Lock()
+        self.port = port
+        self.start_listening()
         self.ctl_thread = threading.Thread(target=self.controller_loop, daemon=True)
         self.ctl_thread.start()
+
+    def start_listening(self):
+        """Listen on self.port (0: a free port, kept across outages and restarts)."""
+        with self.listen_lock:
+            if self.server is not None:
+                return
+            self.server = TLSServer(("127.0.0.1", self.port), self)
+            self.port = self.server.server_address[1]
+            self.server_thread = threading.Thread(target=self.server.serve_forever,
+                                                  kwargs={"poll_interval": 0.2}, daemon=True)
+            self.server_thread.start()
+
+    def stop_listening(self):
+        """Close the listening socket: new connections are refused."""
+        with self.listen_lock:
+            srv, self.server = self.server, None
+            if srv is None:
+                return
+            srv.shutdown()
+            srv.server_close()
+
+    def store_wake(self):
+        """Wake every thread waiting for store changes (watches re-check their connection)."""
+        with self.store.cond:
+            self.store.cond.notify_all()
 
     def stop(self):
         self.stopping = True
         self.wakeup.set()
         self.kubelet.shutdown()
         try:
-            self.server.shutdown()
-            self.server.server_close()
+            self.stop_listening()
         except Exception:
             pass
 
@@ -389,6 +426,15 @@ def ctl(argv):
     q = sub.add_parser("quota", help="set a namespace's GPU quota")
     q.add_argument("gpu", type=int)
     q.add_argument("-n", "--namespace")
+    o = sub.add_parser("outage", help="the API server refuses (or resets) connections for SECONDS, then "
+                       "comes back with its state; open connections are dropped")
+    o.add_argument("seconds", type=float)
+    o.add_argument("mode", nargs="?", choices=["refuse", "reset"], default="refuse")
+    r = sub.add_parser("restart", help="restart the API server: every connection and watch is dropped, "
+                       "connections are refused for SECONDS (default 1), state is kept")
+    r.add_argument("seconds", nargs="?", type=float, default=1.0)
+    w = sub.add_parser("wait-up", help="wait until the API server answers again (at most SECONDS)")
+    w.add_argument("seconds", nargs="?", type=float, default=60.0)
     sub.add_parser("stop")
     a = p.parse_args(argv)
     if not a.state_dir:
@@ -426,10 +472,32 @@ def ctl(argv):
         if a.namespace:
             body["namespace"] = a.namespace
         code, out = admin_call(a.state_dir, "POST", "/_eidf/quota", body)
+    elif a.cmd == "outage":
+        code, out = admin_call(a.state_dir, "POST", "/_eidf/outage", {"seconds": a.seconds, "mode": a.mode})
+    elif a.cmd == "restart":
+        code, out = admin_call(a.state_dir, "POST", "/_eidf/restart", {"seconds": a.seconds})
+    elif a.cmd == "wait-up":
+        return wait_up(a.state_dir, a.seconds)
     elif a.cmd == "stop":
         return stop_cluster(a.state_dir)
     print(json.dumps(out))
     return 0 if code < 300 else 1
+
+
+def wait_up(state_dir, seconds):
+    """0 once the API server answers and no outage is in progress, 1 after seconds."""
+    end = time.time() + seconds
+    while True:
+        try:
+            code, out = admin_call(state_dir, "GET", "/_eidf/stats")
+            if code == 200 and not out.get("outage"):
+                return 0
+        except (OSError, ValueError):
+            pass
+        if time.time() >= end:
+            sys.stderr.write("eidf-test-cluster: the API server is still down after %gs\n" % seconds)
+            return 1
+        time.sleep(0.1)
 
 
 def stop_cluster(state_dir):
