@@ -14,6 +14,17 @@
 #
 # URLs, names and headers are data: they only ever appear inside double quotes
 # or in files, never in text that a shell evaluates.
+#
+# Exit codes (the Job's podFailurePolicy fails the Job at once on 2-6, so a
+# deterministic failure is not downloaded again by every pod retry; see
+# FETCH_EXIT_* in fetch_spec.h):
+#   0 every file done   1 transient failure (a new pod resumes)   2 usage
+#   3 sha256 mismatch   4 permanent HTTP 4xx   5 archive refused
+#   6 the image cannot extract this format
+# When transient and deterministic failures mix, the exit is 1 so that the
+# transient files resume, and the deterministic ones are recorded in
+# $MARK/NAME.failed for this run ($EIDF_FETCH_RUN) and not fetched again by the
+# next pod: it reports them and exits with their code.
 set -u
 umask 022
 
@@ -33,6 +44,7 @@ while [ $# -gt 0 ]; do
 	shift
 done
 INDEX=${JOB_COMPLETION_INDEX:-0}
+RUN=${EIDF_FETCH_RUN:-}
 TAB=$(printf '\t')
 MARK=$DEST/.eidf-fetch
 
@@ -233,7 +245,17 @@ hash_stop() { # end|abort
 	HASHER=
 }
 
-# Download one file; 0 on success.  Failures are reported, not fatal, so the
+# A failure that another attempt cannot fix (exit code 3 or 4): reported,
+# and remembered for the other pods of this run.
+fail_permanent() { # code url sha name reason
+	printf 'eidf-fetch error code=%s file=%s reason=%s\n' "$1" "$4" "$5"
+	[ -n "$RUN" ] || return 0
+	printf '%s\n%s\n%s\n%s\n' "$RUN" "$1" "$(marker_prefix "$2" 0 "$3")" "$5" >"$MARK/$4.failed.tmp" &&
+		mv -f -- "$MARK/$4.failed.tmp" "$MARK/$4.failed"
+}
+
+# Download one file: 0 on success, else the exit code of its failure (1
+# transient, 3 sha256 mismatch, 4 permanent HTTP 4xx).  Failures are reported, not fatal, so the
 # other files still get fetched.
 fetch_one() { # url sha name
 	url=$1 sha=$2 name=$3
@@ -251,6 +273,16 @@ fetch_one() { # url sha name
 		say "$name: marker does not match this request, downloading again"
 	fi
 	rm -f -- "$marker"
+	# a deterministic failure of this same run in an earlier pod: not again
+	if [ -n "$RUN" ] && [ -f "$MARK/$name.failed" ]; then
+		{ read -r frun; read -r fcode; read -r fkey; read -r freason; } <"$MARK/$name.failed"
+		if [ "$frun" = "$RUN" ] && [ "$fkey" = "$(marker_prefix "$url" 0 "$sha")" ]; then
+			say "$name: failed in an earlier pod of this job ($freason), not retried"
+			printf 'eidf-fetch error code=%s file=%s reason=%s\n' "$fcode" "$name" "$freason"
+			return "$fcode"
+		fi
+	fi
+	rm -f -- "$MARK/$name.failed"
 	CUR_NAME=$name CUR_PART=$part CUR_TOTAL=0 CUR_OFF=0
 	attempt=0 delay=$BACKOFF restarted=0
 	[ "$sha" != - ] && hash_start "$part"
@@ -299,14 +331,16 @@ fetch_one() { # url sha name
 		4[0-9][0-9])
 			case $st in 408 | 429) ;; *)
 				say "$name: failed: HTTP $st from $(redact "$url") (not retried)"
-				printf 'eidf-fetch error file=%s reason=HTTP %s\n' "$name" "$st"
 				hash_stop abort
-				return 1 ;;
+				[ -f "$part" ] && [ ! -s "$part" ] && rm -f -- "$part"
+				fail_permanent 4 "$url" "$sha" "$name" "HTTP $st"
+				return 4 ;;
 			esac ;;
 		esac
 		if [ $attempt -ge "$RETRIES" ]; then
 			say "$name: failed after $attempt attempts: curl exit $rc ${msg}"
-			printf 'eidf-fetch error file=%s reason=curl exit %s after %s attempts\n' "$name" "$rc" "$attempt"
+			printf 'eidf-fetch error code=1 file=%s reason=curl exit %s%s after %s attempts\n' \
+				"$name" "$rc" "${st:+ (HTTP $st)}" "$attempt"
 			hash_stop abort
 			return 1
 		fi
@@ -328,9 +362,9 @@ fetch_one() { # url sha name
 		if [ "$got" != "$sha" ]; then
 			rm -f -- "$part"
 			say "$name: sha256 mismatch: expected $sha, got $got; removed the download"
-			printf 'eidf-fetch error file=%s reason=sha256 mismatch\n' "$name"
 			CUR_PART= ; save_state
-			return 1
+			fail_permanent 3 "$url" "$sha" "$name" "sha256 mismatch"
+			return 3
 		fi
 	fi
 	mv -f -- "$part" "$final" || return 1
@@ -348,15 +382,25 @@ save_state
 say "index $INDEX of $SHARDS: $FILES_TOTAL file(s) into $DEST"
 reporter &
 REPORTER=$!
-failed=0
+failed=0 transient=0 worst=0
 while IFS="$TAB" read -r url sha name <&3; do
 	[ -z "$url" ] && continue
-	ok=0
-	if fetch_one "$url" "$sha" "$name"; then
-		ok=1
-		if [ "$EXTRACT" = 1 ] && ! extract "$DEST/$name" "$name"; then ok=0; fi
+	fetch_one "$url" "$sha" "$name"
+	r=$?
+	if [ $r = 0 ] && [ "$EXTRACT" = 1 ]; then
+		extract "$DEST/$name" "$name"
+		r=$?
 	fi
-	if [ $ok = 1 ]; then FILES_DONE=$((FILES_DONE + 1)); else failed=$((failed + 1)); fi
+	if [ $r = 0 ]; then
+		FILES_DONE=$((FILES_DONE + 1))
+	else
+		failed=$((failed + 1))
+		# the first deterministic failure's code; anything else is transient
+		case $r in
+		[2-6]) [ $worst = 0 ] && worst=$r ;;
+		*) transient=$((transient + 1)) ;;
+		esac
+	fi
 	CUR_NAME= CUR_PART= CUR_TOTAL=0
 	save_state
 done 3<"$WORK/mine"
@@ -366,8 +410,10 @@ REPORTER=
 progress_line 0
 if [ $failed -gt 0 ]; then
 	say "error: $failed of $FILES_TOTAL file(s) failed"
-	printf 'eidf-fetch failed files=%s/%s\n' "$FILES_DONE" "$FILES_TOTAL"
-	exit 1
+	printf 'eidf-fetch failed files=%s/%s failed=%s\n' "$FILES_DONE" "$FILES_TOTAL" "$failed"
+	# transient failures first: the next pod resumes them
+	[ $transient -gt 0 ] && exit 1
+	exit $worst
 fi
 printf 'eidf-fetch done files=%s/%s bytes=%s\n' "$FILES_TOTAL" "$FILES_TOTAL" "$BYTES_DONE"
 exit 0

@@ -5,7 +5,8 @@
  *   fetch status|list|logs|wait|delete
  *
  * The Job runs fetch-job.sh (embedded) with the URL list delivered as data
- * (env var or ConfigMap), never as shell text; see docs/fetch.md. */
+ * (env var, ConfigMap, or a Secret when a URL carries a query string), never
+ * as shell text; see docs/fetch.md. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -648,7 +649,7 @@ static int run_create(struct eidf_cmd *cmd, int argc, const char **argv)
 {
 	struct fetch_list l = FETCH_LIST_INIT;
 	char *dest = NULL, *run_id = NULL, *queue = NULL;
-	cJSON *job = NULL, *cm = NULL, *created = NULL;
+	cJSON *job = NULL, *cm = NULL, *created = NULL;   /* cm: the list's ConfigMap or Secret */
 	int rc = 1;
 	enum output_format fmt;
 
@@ -780,14 +781,16 @@ static int run_create(struct eidf_cmd *cmd, int argc, const char **argv)
 		}
 		cJSON_Delete(sec);
 	}
-	if (cm && kclient_create(kc, &KRES_CONFIGMAPS, ns, cm, server_dry, NULL) < 0) {
+	const char *cm_kind = cm ? json_str(cm, "kind") : NULL;
+	const struct kres *cm_res = cm_kind && !strcmp(cm_kind, "Secret") ? &KRES_SECRETS : &KRES_CONFIGMAPS;
+	if (cm && kclient_create(kc, cm_res, ns, cm, server_dry, NULL) < 0) {
 		eidf_error("%s", eidf_last_error());
 		goto out;
 	}
 	if (kclient_create(kc, &KRES_JOBS, ns, job, server_dry, &created) < 0) {
 		eidf_error("%s", eidf_last_error());
 		if (cm && !server_dry)
-			kclient_delete(kc, &KRES_CONFIGMAPS, ns, json_str(cm, "metadata.name"), NULL, 0);
+			kclient_delete(kc, cm_res, ns, json_str(cm, "metadata.name"), NULL, 0);
 		goto out;
 	}
 	const char *name = json_str(created, "metadata.name");
@@ -802,9 +805,9 @@ static int run_create(struct eidf_cmd *cmd, int argc, const char **argv)
 		cJSON_AddStringToObject(ref, "name", name ? name : "");
 		cJSON_AddStringToObject(ref, "uid", json_str(created, "metadata.uid") ? json_str(created, "metadata.uid") : "");
 		cJSON_AddItemToArray(refs, ref);
-		if (kclient_patch_merge(kc, &KRES_CONFIGMAPS, ns, json_str(cm, "metadata.name"), patch, NULL) < 0)
-			eidf_warning("could not make ConfigMap %s owned by job %s (%s); delete it yourself later",
-				     json_str(cm, "metadata.name"), name, eidf_last_error());
+		if (kclient_patch_merge(kc, cm_res, ns, json_str(cm, "metadata.name"), patch, NULL) < 0)
+			eidf_warning("could not make %s %s owned by job %s (%s); delete it yourself later",
+				     cm_kind, json_str(cm, "metadata.name"), name, eidf_last_error());
 		cJSON_Delete(patch);
 	}
 	if (server_dry || fmt != OUT_DEFAULT) {

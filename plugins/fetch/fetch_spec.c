@@ -479,10 +479,58 @@ static void add_str(cJSON *arr, const char *s)
 	cJSON_AddItemToArray(arr, cJSON_CreateString(s));
 }
 
-cJSON *fetch_job_manifest(const struct fetch_job_opts *o, const struct fetch_list *l,
-			  const char *script, cJSON **configmap_out)
+const char *fetch_exit_meaning(long code)
 {
-	*configmap_out = NULL;
+	switch (code) {
+	case FETCH_EXIT_OK: return "done";
+	case FETCH_EXIT_TRANSIENT: return "download failed";
+	case FETCH_EXIT_USAGE: return "invalid Job spec";
+	case FETCH_EXIT_SHA256: return "sha256 mismatch";
+	case FETCH_EXIT_HTTP_4XX: return "HTTP 4xx";
+	case FETCH_EXIT_ARCHIVE: return "archive refused";
+	case FETCH_EXIT_NO_TOOL: return "cannot extract this format";
+	default: return NULL;
+	}
+}
+
+int fetch_list_has_secret(const struct fetch_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strchr(l->items[i].url, '?'))
+			return 1;
+	return 0;
+}
+
+/* FailJob on the deterministic exit codes of any container (no
+ * containerName: a future init container is covered too), Ignore on
+ * disruptions (preemption, eviction, node drain), which do not count against
+ * backoffLimit; everything else (exit 1, signals) counts and retries. */
+static void add_pod_failure_policy(cJSON *spec)
+{
+	cJSON *pfp = cJSON_AddObjectToObject(spec, "podFailurePolicy");
+	cJSON *rules = cJSON_AddArrayToObject(pfp, "rules");
+	cJSON *r = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "action", "FailJob");
+	cJSON *ex = cJSON_AddObjectToObject(r, "onExitCodes");
+	cJSON_AddStringToObject(ex, "operator", "In");
+	cJSON *vals = cJSON_AddArrayToObject(ex, "values");
+	for (int c = FETCH_EXIT_FIRST_FATAL; c <= FETCH_EXIT_LAST_FATAL; c++)
+		cJSON_AddItemToArray(vals, cJSON_CreateNumber(c));
+	cJSON_AddItemToArray(rules, r);
+	r = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "action", "Ignore");
+	cJSON *conds = cJSON_AddArrayToObject(r, "onPodConditions");
+	cJSON *c = cJSON_CreateObject();
+	cJSON_AddStringToObject(c, "type", "DisruptionTarget");
+	cJSON_AddStringToObject(c, "status", "True");
+	cJSON_AddItemToArray(conds, c);
+	cJSON_AddItemToArray(rules, r);
+}
+
+cJSON *fetch_job_manifest(const struct fetch_job_opts *o, const struct fetch_list *l,
+			  const char *script, cJSON **list_obj_out)
+{
+	*list_obj_out = NULL;
 	struct job_policy pol = {
 		.namespace = o->namespace,
 		.queue = o->queue,
@@ -526,6 +574,7 @@ cJSON *fetch_job_manifest(const struct fetch_job_opts *o, const struct fetch_lis
 	free(opts);
 
 	cJSON *spec = cJSON_GetObjectItem(job, "spec");
+	add_pod_failure_policy(spec);
 	if (shards > 1) {
 		cJSON_AddStringToObject(spec, "completionMode", "Indexed");
 		cJSON_AddNumberToObject(spec, "completions", (double)shards);
@@ -563,34 +612,48 @@ cJSON *fetch_job_manifest(const struct fetch_job_opts *o, const struct fetch_lis
 	if (o->extract)
 		add_str(args, "--extract");
 
+	/* the run id lets the pods of one Job share what failed for good */
+	if (o->run_id)
+		manifest_add_env(c, "EIDF_FETCH_RUN", o->run_id);
+
 	char *tsv = fetch_list_tsv(l);
-	if (strlen(tsv) <= FETCH_ENV_LIST_MAX) {
+	int secret = fetch_list_has_secret(l);
+	if (!secret && strlen(tsv) <= FETCH_ENV_LIST_MAX) {
 		manifest_add_env(c, "EIDF_FETCH_LIST", tsv);
 	} else {
-		char *cm_name = xasprintf("fetch-list-%s", o->run_id);
-		cJSON *cm = cJSON_CreateObject();
-		cJSON_AddStringToObject(cm, "apiVersion", "v1");
-		cJSON_AddStringToObject(cm, "kind", "ConfigMap");
-		cJSON *md = cJSON_AddObjectToObject(cm, "metadata");
-		cJSON_AddStringToObject(md, "name", cm_name);
+		char *obj_name = xasprintf(FETCH_LIST_OBJECT_PREFIX "%s", o->run_id ? o->run_id : "x");
+		cJSON *obj = cJSON_CreateObject();
+		cJSON_AddStringToObject(obj, "apiVersion", "v1");
+		cJSON_AddStringToObject(obj, "kind", secret ? "Secret" : "ConfigMap");
+		cJSON *md = cJSON_AddObjectToObject(obj, "metadata");
+		cJSON_AddStringToObject(md, "name", obj_name);
 		cJSON_AddStringToObject(md, "namespace", o->namespace);
 		cJSON *labels = cJSON_AddObjectToObject(md, "labels");
 		cJSON_AddStringToObject(labels, LABEL_MANAGED_BY, MANAGED_BY);
 		cJSON_AddStringToObject(labels, LABEL_STAGE, "fetch");
 		if (o->run_id)
 			cJSON_AddStringToObject(labels, LABEL_RUN, o->run_id);
-		cJSON *data = cJSON_AddObjectToObject(cm, "data");
-		cJSON_AddStringToObject(data, "list", tsv);
-		*configmap_out = cm;
+		cJSON *data = cJSON_AddObjectToObject(obj, "data");
 		cJSON *vol = cJSON_CreateObject();
 		cJSON_AddStringToObject(vol, "name", "fetch-list");
-		cJSON *cmv = cJSON_AddObjectToObject(vol, "configMap");
-		cJSON_AddStringToObject(cmv, "name", cm_name);
+		if (secret) {
+			cJSON_AddStringToObject(obj, "type", "Opaque");
+			char *b64 = base64_encode(tsv, strlen(tsv));
+			cJSON_AddStringToObject(data, FETCH_LIST_KEY, b64);
+			free(b64);
+			cJSON *sv = cJSON_AddObjectToObject(vol, "secret");
+			cJSON_AddStringToObject(sv, "secretName", obj_name);
+		} else {
+			cJSON_AddStringToObject(data, FETCH_LIST_KEY, tsv);
+			cJSON *cmv = cJSON_AddObjectToObject(vol, "configMap");
+			cJSON_AddStringToObject(cmv, "name", obj_name);
+		}
+		*list_obj_out = obj;
 		manifest_add_volume(job, vol);
-		manifest_add_mount(c, "fetch-list", "/etc/eidf-fetch/list", 1);
+		manifest_add_mount(c, "fetch-list", FETCH_LIST_DIR, 1);
 		add_str(args, "--list");
-		add_str(args, "/etc/eidf-fetch/list/list");
-		free(cm_name);
+		add_str(args, FETCH_LIST_DIR "/" FETCH_LIST_KEY);
+		free(obj_name);
 	}
 	free(tsv);
 	if (o->headers && o->headers->n) {

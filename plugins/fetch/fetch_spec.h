@@ -20,6 +20,30 @@
 /* Lists larger than this go into a ConfigMap instead of an env var (one
  * execve string may not exceed 128 KiB). */
 #define FETCH_ENV_LIST_MAX (96 * 1024)
+/* A list holding a URL with a query string (presigned URLs carry their
+ * credentials there) goes into a Secret of this name prefix instead, owned by
+ * the Job; the annotation and the log only ever show the redacted form. */
+#define FETCH_LIST_OBJECT_PREFIX "fetch-list-"
+#define FETCH_LIST_KEY "list"
+#define FETCH_LIST_DIR "/etc/eidf-fetch/list"
+
+/* Exit codes of the Job's container (fetch-job.sh).  The Job's
+ * podFailurePolicy fails the Job at once on FETCH_EXIT_FIRST_FATAL ..
+ * FETCH_EXIT_LAST_FATAL from any container: another pod would fail the same
+ * way.  Only FETCH_EXIT_TRANSIENT (and signals, evictions) are retried, each
+ * new pod resuming the .part files. */
+#define FETCH_EXIT_OK 0
+#define FETCH_EXIT_TRANSIENT 1    /* network, 5xx, 408/429 after the retries */
+#define FETCH_EXIT_USAGE 2        /* bad options: a bug in the Job spec */
+#define FETCH_EXIT_SHA256 3       /* a file does not match its sha256 */
+#define FETCH_EXIT_HTTP_4XX 4     /* permanent HTTP 4xx (not 408/429) */
+#define FETCH_EXIT_ARCHIVE 5      /* --extract refused an unsafe/unreadable archive */
+#define FETCH_EXIT_NO_TOOL 6      /* the image cannot extract this format */
+#define FETCH_EXIT_FIRST_FATAL FETCH_EXIT_USAGE
+#define FETCH_EXIT_LAST_FATAL FETCH_EXIT_NO_TOOL
+/* What an exit code means, for status lines ("sha256 mismatch"); NULL for
+ * codes the script does not use. */
+const char *fetch_exit_meaning(long code);
 
 struct fetch_item {
 	char *url;
@@ -96,11 +120,17 @@ struct fetch_job_opts {
 	int extract;
 };
 
-/* Build the Job (and, for a large list, the ConfigMap "fetch-list-<run_id>"
- * holding it: *configmap_out, else NULL).  `script` is the job script text.
- * The list is never placed into shell text: it travels in an env var or a
- * mounted file, and the script only reads it as data. */
+/* 1 if some URL of the list carries a query string: the list is a secret. */
+int fetch_list_has_secret(const struct fetch_list *l);
+
+/* Build the Job and, when the list does not go into an env var, the object
+ * holding it, "fetch-list-<run_id>" (*list_obj_out, else NULL): a Secret when
+ * a URL carries a query string (fetch_list_has_secret), else a ConfigMap for
+ * a list over FETCH_ENV_LIST_MAX.  The caller makes it owned by the Job once
+ * that exists, so it is garbage-collected with it.  `script` is the job
+ * script text.  The list is never placed into shell text: it travels in an
+ * env var or a mounted file, and the script only reads it as data. */
 cJSON *fetch_job_manifest(const struct fetch_job_opts *o, const struct fetch_list *l,
-			  const char *script, cJSON **configmap_out);
+			  const char *script, cJSON **list_obj_out);
 
 #endif

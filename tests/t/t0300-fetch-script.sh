@@ -34,6 +34,7 @@ run_job() {
 	env -i PATH="$BB" HOME=/tmp ${EIDF_FETCH_LIST+EIDF_FETCH_LIST="$EIDF_FETCH_LIST"} \
 		${EIDF_FETCH_HEADERS+EIDF_FETCH_HEADERS="$EIDF_FETCH_HEADERS"} \
 		${JOB_COMPLETION_INDEX+JOB_COMPLETION_INDEX="$JOB_COMPLETION_INDEX"} \
+		${EIDF_FETCH_RUN+EIDF_FETCH_RUN="$EIDF_FETCH_RUN"} \
 		"$BUSYBOX" sh -c "$(cat "$SCRIPT")" fetch-job --backoff 0 --interval 1 "$@"
 }
 list_line() { printf '%s\t%s\t%s' "$1" "$2" "$3"; }
@@ -123,15 +124,15 @@ test_expect_success 'complete .part without marker (416) is success without a bo
 	test -f pvc/416/.eidf-fetch/c.bin.json
 '
 
-test_expect_success 'wrong checksum: fails, the final name never appears' '
+test_expect_success 'wrong checksum: exit 3 (not retried), the final name never appears' '
 	ctl reset=1 &&
-	test_expect_code 1 env EIDF_FETCH_LIST="$(list_line "$BASE/c.bin" "$(sha root/a.bin)" c.bin)" \
+	test_expect_code 3 env EIDF_FETCH_LIST="$(list_line "$BASE/c.bin" "$(sha root/a.bin)" c.bin)" \
 		bash -c "$(declare -f run_job); BUSYBOX=$BUSYBOX BB=$BB SCRIPT=$SCRIPT run_job --dest $TRASH/pvc/bad" >out &&
 	test ! -e pvc/bad/c.bin &&
 	test ! -e pvc/bad/c.bin.part &&
 	test ! -e pvc/bad/.eidf-fetch/c.bin.json &&
 	test_grep "sha256 mismatch" out &&
-	test_grep "^eidf-fetch error file=c.bin reason=sha256 mismatch" out &&
+	test_grep "^eidf-fetch error code=3 file=c.bin reason=sha256 mismatch" out &&
 	test_grep "^eidf-fetch failed files=0/1" out
 '
 
@@ -151,13 +152,38 @@ test_expect_success 'HTTP 503 twice then success; 404 is not retried' '
 	test "$(srv_stat /nope.bin requests)" = 1 && test ! -e pvc/503/nope.bin
 '
 
-test_expect_success 'one failure does not stop the other files' '
+test_expect_success 'one failure does not stop the other files; a 404 exits 4' '
 	ctl reset=1 &&
 	list="$(list_line "$BASE/nope.bin" - nope.bin)
 $(list_line "$BASE/c.bin" - c2.bin)" &&
-	! EIDF_FETCH_LIST=$list run_job --dest "$TRASH/pvc/mixed" >out &&
+	test_expect_code 4 env EIDF_FETCH_LIST="$list" \
+		bash -c "$(declare -f run_job); BUSYBOX=$BUSYBOX BB=$BB SCRIPT=$SCRIPT run_job --dest $TRASH/pvc/mixed" >out &&
 	cmp root/c.bin pvc/mixed/c2.bin &&
-	test_grep "^eidf-fetch failed files=1/2" out
+	test_grep "^eidf-fetch error code=4 file=nope.bin reason=HTTP 404" out &&
+	test_grep "^eidf-fetch failed files=1/2 failed=1" out
+'
+
+# as the Job runs it: a new pod after an exit 1 (same EIDF_FETCH_RUN)
+run_pod() {
+	env EIDF_FETCH_RUN=${RUN:-run1} EIDF_FETCH_LIST="$1" \
+		bash -c "$(declare -f run_job); BUSYBOX=$BUSYBOX BB=$BB SCRIPT=$SCRIPT run_job --retries 1 --dest $TRASH/pvc/$2"
+}
+
+test_expect_success 'transient and deterministic failures: exit 1, the next pod does not download the bad file again' '
+	ctl reset=1 && ctl "path=/a.bin&status=500&status_times=1" &&
+	list="$(list_line "$BASE/c.bin" "$(sha root/a.bin)" c.bin)
+$(list_line "$BASE/a.bin" - a.bin)" &&
+	test_expect_code 1 run_pod "$list" det >out1 &&
+	test_grep "^eidf-fetch error code=3 file=c.bin reason=sha256 mismatch" out1 &&
+	test_grep "^eidf-fetch error code=1 file=a.bin reason=curl exit 22 (HTTP 500) after 1 attempts" out1 &&
+	test "$(srv_stat /c.bin requests)" = 1 &&
+	test_expect_code 3 run_pod "$list" det >out2 &&
+	cmp root/a.bin pvc/det/a.bin &&
+	test_grep "c.bin: failed in an earlier pod of this job (sha256 mismatch), not retried" out2 &&
+	test_grep "^eidf-fetch error code=3 file=c.bin reason=sha256 mismatch" out2 &&
+	test "$(srv_stat /c.bin requests)" = 1 &&
+	RUN=run2 test_expect_code 3 run_pod "$list" det >out3 &&
+	test "$(srv_stat /c.bin requests)" = 2
 '
 
 test_expect_success 'server without Range support: restarts from byte 0' '
@@ -187,11 +213,19 @@ K="--kubeconfig $TRASH/kubeconfig"
 # job_from_manifest FILE PVCDIR: run the container's command/args/env locally
 job_from_manifest() {
 	python3 - "$1" "$2" >job.env <<-'PY'
-	import json, sys, shlex
-	job = json.load(open(sys.argv[1]))
+	import base64, json, os, sys, shlex
+	doc = json.load(open(sys.argv[1]))
+	objs = doc["items"] if doc["kind"] == "List" else [doc]
+	job = [o for o in objs if o["kind"] == "Job"][0]
+	for o in objs:  # the list's Secret (presigned URLs) or ConfigMap (large)
+	    if o["kind"] == "Secret":
+	        open("job.list", "wb").write(base64.b64decode(o["data"]["list"]))
+	    elif o["kind"] == "ConfigMap":
+	        open("job.list", "w").write(o["data"]["list"])
 	c = job["spec"]["template"]["spec"]["containers"][0]
 	assert c["command"][:2] == ["sh", "-c"] and c["command"][3] == "fetch-job"
 	args = [a.replace("/mnt/ceph", sys.argv[2]) for a in c.get("args", [])]
+	args = [os.path.abspath("job.list") if a == "/etc/eidf-fetch/list/list" else a for a in args]
 	env = {e["name"]: e["value"] for e in c.get("env", [])}
 	print("ARGS=(%s)" % " ".join(shlex.quote(a) for a in args))
 	for k, v in env.items():

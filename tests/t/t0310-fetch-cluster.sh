@@ -150,6 +150,22 @@ test_expect_success 'list, delete --completed, dry-run=server' '
 	test_expect_code 1 $FETCH wait fetch-nope 2>err && test_grep "not found" err
 '
 
+test_expect_success 'presigned URL: the list travels in a Secret owned by the Job, not in its env' '
+	ctl reset=1 &&
+	$FETCH "$BASE/p2.bin?X-Amz-Signature=topsecret42" --name p2.bin --pvc data --dest sig \
+		--wait --timeout 60s >out 2>err &&
+	job=$(sed -n "s|^job.batch/\([^ ]*\) complete$|\1|p" out) && test -n "$job" &&
+	cmp root/p2.bin "$(VOL)/sig/p2.bin" &&
+	kubectl -n $NS get job "$job" -o json >job.json &&
+	test_grep -v topsecret42 job.json && test_grep -v topsecret42 err &&
+	sec=$(kubectl -n $NS get job "$job" -o jsonpath="{.spec.template.spec.volumes[?(@.name==\"fetch-list\")].secret.secretName}") &&
+	test -n "$sec" &&
+	kubectl -n $NS get secret "$sec" -o jsonpath="{.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}" >owner &&
+	test "$(cat owner)" = "Job/$job" &&
+	kubectl -n $NS get secret "$sec" -o jsonpath="{.data.list}" | base64 -d >list &&
+	test_grep "topsecret42" list
+'
+
 test_expect_success 'missing PVC: clear error, nothing created' '
 	test_expect_code 1 $FETCH "$BASE/a.bin" --pvc nope 2>err &&
 	test_grep "PVC \"nope\" not found" err &&

@@ -364,7 +364,36 @@ static void test_manifest(void **state)
 	cJSON *cm = NULL;
 	cJSON *job = fetch_job_manifest(&o, &l, "echo script", &cm);
 	assert_non_null(job);
-	assert_null(cm);
+	/* presigned URLs: the list goes into a Secret, nowhere in the Job */
+	assert_non_null(cm);
+	assert_string_equal(json_str(cm, "kind"), "Secret");
+	assert_string_equal(json_str(cm, "metadata.name"), "fetch-list-abc123");
+	char *whole = cJSON_PrintUnformatted(job);
+	assert_null(strstr(whole, "sig=secret"));
+	free(whole);
+	struct strbuf dec = STRBUF_INIT;
+	const char *b64 = json_str(cm, "data.list");
+	assert_int_equal(base64_decode(b64, strlen(b64), &dec), 0);
+	assert_non_null(strstr(strbuf_str(&dec), "http://h/f3.bin?sig=secret3\t-\tf3.bin\n"));
+	assert_non_null(strstr(strbuf_str(&dec), "\t$(reboot) `x`.bin\n"));
+	strbuf_release(&dec);
+	assert_string_equal(json_str(cJSON_GetArrayItem(json_get(job, "spec.template.spec.volumes"), 0), "secret.secretName"),
+			    "fetch-list-abc123");
+	cJSON_Delete(cm);
+	cm = NULL;
+	/* deterministic exit codes fail the Job at once, disruptions are ignored */
+	const cJSON *rules = json_get(job, "spec.podFailurePolicy.rules");
+	assert_int_equal(cJSON_GetArraySize(rules), 2);
+	const cJSON *r0 = cJSON_GetArrayItem(rules, 0);
+	assert_string_equal(json_str(r0, "action"), "FailJob");
+	assert_null(json_get(r0, "onExitCodes.containerName"));
+	assert_string_equal(json_str(r0, "onExitCodes.operator"), "In");
+	char *vals = cJSON_PrintUnformatted(json_get(r0, "onExitCodes.values"));
+	assert_string_equal(vals, "[2,3,4,5,6]");
+	free(vals);
+	const cJSON *r1 = cJSON_GetArrayItem(rules, 1);
+	assert_string_equal(json_str(r1, "action"), "Ignore");
+	assert_string_equal(json_str(cJSON_GetArrayItem(json_get(r1, "onPodConditions"), 0), "type"), "DisruptionTarget");
 	assert_string_equal(json_str(job, "metadata.generateName"), "fetch-");
 	assert_null(json_get(job, "metadata.name"));
 	assert_string_equal(key_of(job, "metadata.labels", LABEL_QUEUE), "eidf989ns-user-queue");
@@ -384,9 +413,8 @@ static void test_manifest(void **state)
 	const cJSON *cmdv = cJSON_GetObjectItem(c, "command");
 	assert_int_equal(cJSON_GetArraySize(cmdv), 4);
 	assert_string_equal(cJSON_GetArrayItem(cmdv, 2)->valuestring, "echo script");
-	const cJSON *env = find_env(c, "EIDF_FETCH_LIST");
-	assert_non_null(env);
-	assert_non_null(strstr(json_str(env, "value"), "\t$(reboot) `x`.bin\n"));
+	assert_null(find_env(c, "EIDF_FETCH_LIST"));
+	assert_string_equal(json_str(find_env(c, "EIDF_FETCH_RUN"), "value"), "abc123");
 	assert_non_null(find_env(c, "EIDF_FETCH_HEADERS"));
 	char *args = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, "args"));
 	assert_non_null(strstr(args, "\"--dest\",\"/mnt/ceph/sets/x\""));
@@ -395,6 +423,17 @@ static void test_manifest(void **state)
 	assert_non_null(strstr(args, "\"--header-dir\""));
 	free(args);
 	assert_int_equal(manifest_check_job_policy(job), 0);
+	cJSON_Delete(job);
+
+	/* without query strings a small list is an env var */
+	fetch_list_release(&l);
+	assert_int_equal(fetch_list_add(&l, "http://h/a.bin", SHA, "$(reboot) `x`.bin", NULL), 0);
+	job = fetch_job_manifest(&o, &l, "echo script", &cm);
+	assert_null(cm);
+	c = cJSON_GetArrayItem(json_get(job, "spec.template.spec.containers"), 0);
+	const cJSON *env = find_env(c, "EIDF_FETCH_LIST");
+	assert_non_null(env);
+	assert_non_null(strstr(json_str(env, "value"), "\t$(reboot) `x`.bin\n"));
 	cJSON_Delete(job);
 
 	/* a large list moves into a ConfigMap */
@@ -407,6 +446,7 @@ static void test_manifest(void **state)
 	o.header_secret = NULL;
 	job = fetch_job_manifest(&o, &l, "echo script", &cm);
 	assert_non_null(cm);
+	assert_string_equal(json_str(cm, "kind"), "ConfigMap");
 	assert_string_equal(json_str(cm, "metadata.name"), "fetch-list-abc123");
 	assert_null(json_get(job, "spec.completionMode"));
 	c = cJSON_GetArrayItem(json_get(job, "spec.template.spec.containers"), 0);
