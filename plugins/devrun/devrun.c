@@ -17,6 +17,7 @@
 #include "eidf/stage_options.h"
 #include "eidf/cmd.h"
 #include "eidf/humanize.h"
+#include "eidf/jobstate.h"
 #include "eidf/manifest.h"
 #include "eidf/output.h"
 #include "eidf/settings.h"
@@ -32,7 +33,7 @@ static const char *o_image, *o_git_image, *o_gpu_product, *o_cpu, *o_cpu_limit, 
 	*o_memory_limit, *o_shm, *o_max_time, *o_name, *o_queue, *o_ttl, *o_git_secret, *o_repo,
 	*o_base, *o_output, *o_dry_run, *o_timeout, *o_changes_transport;
 static long o_gpu = -1;
-static int o_shell, o_keep_entrypoint, o_no_local, o_no_submodules, o_detach, o_follow, o_rm,
+static int o_shell, o_keep_entrypoint, o_no_local, o_no_submodules, o_detach, o_follow, o_rm, o_keep_failed,
 	o_allow_unknown_gpu;
 static const char *const changes_transports[] = { "auto", "secret", "exec", NULL };
 static struct strvec o_pvcs, o_envs, o_env_from, o_pull_secrets;
@@ -81,6 +82,7 @@ static int o_init, o_finished, o_no_headers, o_timestamps;
 	OPT_BOOL('d', "detach", &o_detach, "return once the Job is created"), \
 	OPT_BOOL('f', "follow", &o_follow, "follow the run even when stdout is not a terminal"), \
 	OPT_BOOL(0, "rm", &o_rm, "delete the run's objects when it ends or on Ctrl-C"), \
+	OPT_BOOL(0, "keep-failed", &o_keep_failed, "keep a run that can never start (image pull failure, missing config); by default it is deleted so that it holds no quota"), \
 	OPT_STRING(0, "timeout", &o_timeout, "duration", "stop following after this long (exit 124)", COMPLETE_NONE)
 
 static const struct option run_opts[] = {
@@ -91,6 +93,7 @@ static const struct option render_opts[] = {
 };
 static const struct option attach_opts[] = {
 	OPT_BOOL(0, "rm", &o_rm, "delete the run's objects when it ends or on Ctrl-C"),
+	OPT_BOOL(0, "keep-failed", &o_keep_failed, "keep a run that can never start (by default it is deleted so that it holds no quota)"),
 	OPT_STRING(0, "timeout", &o_timeout, "duration", "stop following after this long (exit 124)", COMPLETE_NONE),
 	OPT_INCLUDE(kube_options), OPT_END(),
 };
@@ -509,7 +512,7 @@ static int submit_and_follow(struct eidf_cmd *cmd, struct devrun_opts *o, int re
 	}
 	struct follow_opts fo = {
 		.ns = ns, .job = jname, .run_id = run_id,
-		.queue = o->queue, .rm = o_rm && follow, .timeout = o_timeout,
+		.queue = o->queue, .rm = o_rm && follow, .keep_failed = o_keep_failed, .timeout = o_timeout,
 		/* the exec transport needs devrun until the pod has the changes */
 		.init_running = cs.use_exec ? upload_changes : NULL, .init_running_ud = &up,
 		.detach_after_init = !follow,
@@ -618,20 +621,6 @@ static cJSON *find_run(struct kclient *kc, const char *ns, const char *run)
 	return job;
 }
 
-static int job_finished(const cJSON *job, const char **which)
-{
-	const cJSON *c;
-	cJSON_ArrayForEach(c, json_get(job, "status.conditions")) {
-		const char *t = json_str(c, "type"), *s = json_str(c, "status");
-		if (t && s && !strcmp(s, "True") && (!strcmp(t, "Complete") || !strcmp(t, "Failed"))) {
-			if (which)
-				*which = t;
-			return 1;
-		}
-	}
-	return 0;
-}
-
 static cJSON *latest_run(struct kclient *kc, const char *ns)
 {
 	struct klist_opts lo = { .label_selector = LABEL_STAGE "=devrun" };
@@ -678,7 +667,7 @@ static int cmd_attach(struct eidf_cmd *cmd, int argc, const char **argv)
 		.ns = ns, .job = json_str(job, "metadata.name"),
 		.run_id = meta_label(job, LABEL_RUN),
 		.queue = meta_label(job, LABEL_QUEUE),
-		.rm = o_rm, .timeout = o_timeout, .attach = 1,
+		.rm = o_rm, .keep_failed = o_keep_failed, .timeout = o_timeout, .attach = 1,
 	};
 	int rc = fo.run_id ? follow_run(cmd, &fo) : DEVRUN_EXIT_ERROR;
 	if (!fo.run_id)
@@ -747,15 +736,22 @@ static int cmd_delete(struct eidf_cmd *cmd, int argc, const char **argv)
 		cJSON_Delete(job);
 	}
 	if (o_finished) {
+		/* finished from the pods as well as the Job's conditions (the job
+		 * controller records an end a while after the pod), and runs that
+		 * can never start (an image that cannot be pulled) */
 		struct klist_opts lo = { .label_selector = LABEL_STAGE "=devrun" };
-		cJSON *list = NULL, *it;
-		if (kclient_list(kc, &KRES_JOBS, ns, &lo, &list) < 0) {
+		cJSON *list = NULL, *pods = NULL, *it;
+		if (kclient_list(kc, &KRES_JOBS, ns, &lo, &list) < 0 ||
+		    kclient_list(kc, &KRES_PODS, ns, &lo, &pods) < 0) {
 			eidf_error("%s", eidf_last_error());
+			cJSON_Delete(list);
 			return EIDF_EXIT_ERROR;
 		}
 		int n = 0;
 		cJSON_ArrayForEach(it, cJSON_GetObjectItem(list, "items")) {
-			if (!job_finished(it, NULL))
+			struct jobstate_info st;
+			jobstate_derive(it, pods, &st);
+			if (!jobstate_done(st.state))
 				continue;
 			n++;
 			if (delete_run(kc, ns, json_str(it, "metadata.name"),
@@ -765,6 +761,7 @@ static int cmd_delete(struct eidf_cmd *cmd, int argc, const char **argv)
 		if (!n)
 			fprintf(stderr, "No finished runs in namespace %s.\n", ns);
 		cJSON_Delete(list);
+		cJSON_Delete(pods);
 	}
 	return rc;
 }
@@ -872,15 +869,9 @@ static int cmd_list(struct eidf_cmd *cmd, int argc, const char **argv)
 	cJSON *it;
 	cJSON_ArrayForEach(it, cJSON_GetObjectItem(jobs, "items")) {
 		const char *run = meta_label(it, LABEL_RUN);
-		const cJSON *pod = NULL, *p;
-		cJSON_ArrayForEach(p, cJSON_GetObjectItem(pods, "items")) {
-			const char *pr = meta_label(p, LABEL_RUN);
-			if (run && pr && !strcmp(run, pr))
-				pod = p;
-		}
-		char *state = follow_state_word(it, pod);
+		long code;
+		char *state = follow_state_word(it, pods, &code);
 		char exitbuf[32] = "";
-		long code = follow_main_exit_code(pod);
 		if (code >= 0)
 			snprintf(exitbuf, sizeof(exitbuf), "%ld", code);
 		const char *sha = meta_annotation(it, ANNOT_COMMIT);
@@ -947,7 +938,7 @@ static void complete_runs(const char *prefix, struct strvec *out, void *ctx)
 		const char *n = json_str(it, "metadata.name");
 		if (!n || !starts_with(n, prefix ? prefix : ""))
 			continue;
-		char *st = follow_state_word(it, NULL);
+		char *st = follow_state_word(it, NULL, NULL);
 		strvec_pushf(out, "%s\t%s", n, st);
 		free(st);
 	}

@@ -10,6 +10,7 @@
 #include "devrun_job.h"
 #include "eidf/cmd.h"
 #include "eidf/humanize.h"
+#include "eidf/jobstate.h"
 #include "eidf/kclient.h"
 #include "eidf/manifest.h"
 #include "eidf/options.h"
@@ -206,60 +207,51 @@ static int pod_disrupted(const cJSON *pod, const char **why)
 	return 0;
 }
 
-static int is_pull_error(const char *reason)
+/* The image of a container (init or app) from its status. */
+static const char *status_image(const cJSON *pod, const char *container)
 {
-	return reason && (!strcmp(reason, "ErrImagePull") || !strcmp(reason, "ImagePullBackOff") ||
-			  !strcmp(reason, "InvalidImageName") || !strcmp(reason, "ErrImageNeverPull"));
+	const cJSON *cs = container_status(pod, "status.initContainerStatuses", container);
+	if (!cs)
+		cs = container_status(pod, "status.containerStatuses", container);
+	return json_str(cs, "image");
 }
 
-/* Image pull failure of either container: its message, else NULL. */
-static const char *pull_failure(const cJSON *pod, const char **image)
+char *follow_state_word(const cJSON *job, const cJSON *pods, long *exit_code)
 {
-	const cJSON *sts[] = { init_status(pod), main_status(pod) };
-	for (size_t i = 0; i < 2; i++) {
-		const char *r = json_str(sts[i], "state.waiting.reason");
-		if (is_pull_error(r)) {
-			*image = json_str(sts[i], "image");
-			const char *m = json_str(sts[i], "state.waiting.message");
-			return m ? m : r;
-		}
-	}
-	return NULL;
-}
-
-char *follow_state_word(const cJSON *job, const cJSON *pod)
-{
+	struct jobstate_info st;
 	const char *why;
-	const cJSON *c;
-	cJSON_ArrayForEach(c, json_get(job, "status.conditions")) {
-		const char *t = json_str(c, "type"), *s = json_str(c, "status");
-		if (!t || !s || strcmp(s, "True"))
-			continue;
-		if (!strcmp(t, "Complete"))
-			return xstrdup("Succeeded");
-		if (!strcmp(t, "Failed"))
-			return xstrdup(pod && pod_disrupted(pod, &why) ? "Evicted" :
-				       pod && follow_main_exit_code(pod) < 0 && init_status(pod) &&
-				       json_long(init_status(pod), "state.terminated.exitCode", 0) ? "CodeFailed" :
-				       "Failed");
-	}
-	if (cJSON_IsTrue(json_get(job, "spec.suspend")))
-		return xstrdup("Queued");
-	if (!pod)
-		return xstrdup("Pending");
-	const char *img;
-	if (pull_failure(pod, &img))
-		return xstrdup("ImagePullError");
-	if (pod_disrupted(pod, &why))
-		return xstrdup("Evicted");
-	if (json_get(main_status(pod), "state.running"))
+	jobstate_derive(job, pods, &st);
+	const cJSON *pod = st.pod;
+	if (exit_code)
+		*exit_code = follow_main_exit_code(pod);
+	switch (st.state) {
+	case JOBSTATE_QUEUED:
+	case JOBSTATE_PENDING:
+	case JOBSTATE_UNSCHEDULABLE:
+	case JOBSTATE_RETRYING:
+		return xstrdup(jobstate_word(st.state));
+	case JOBSTATE_STARTING:
+		return xstrdup(json_get(init_status(pod), "state.running") ? "Fetching" : "Starting");
+	case JOBSTATE_RUNNING:
 		return xstrdup("Running");
-	if (json_get(main_status(pod), "state.terminated"))
-		return xstrdup(follow_main_exit_code(pod) == 0 ? "Succeeded" : "Failed");
-	if (json_get(init_status(pod), "state.running"))
-		return xstrdup("Fetching");
-	const char *phase = json_str(pod, "status.phase");
-	return xstrdup(phase ? phase : "Pending");
+	case JOBSTATE_COMPLETING: /* the pod succeeded: so did the run, whatever the Job says yet */
+	case JOBSTATE_SUCCEEDED:
+		return xstrdup("Succeeded");
+	case JOBSTATE_FAILING:
+	case JOBSTATE_FAILED:
+		if (pod && pod_disrupted(pod, &why))
+			return xstrdup("Evicted");
+		if (pod && follow_main_exit_code(pod) < 0 &&
+		    json_long(init_status(pod), "state.terminated.exitCode", 0))
+			return xstrdup("CodeFailed");
+		return xstrdup("Failed");
+	case JOBSTATE_STUCK:
+		/* it can never start: a failure, with devrun's exit code for it */
+		if (exit_code)
+			*exit_code = jobstate_reason_is_pull(st.reason) ? DEVRUN_EXIT_PULL : DEVRUN_EXIT_ERROR;
+		return xstrdup("Failed");
+	}
+	return xstrdup("Unknown");
 }
 
 const char *meta_label(const cJSON *obj, const char *key)
@@ -326,6 +318,7 @@ struct fstate {
 	char *pod_name;
 	int want_main;        /* the init logs are done */
 	int outcome;          /* -1: none yet */
+	int stuck;            /* the pod can never start as specified */
 	char *outcome_msg;
 };
 
@@ -445,10 +438,17 @@ static int pod_cb(const char *type, const cJSON *pod, void *ud)
 	cJSON_Delete(f->pod);
 	f->pod = cJSON_Duplicate(pod, 1);
 
-	const char *img = NULL, *why = NULL;
-	const char *pm = pull_failure(pod, &img);
-	if (pm) {
-		set_outcome(f, DEVRUN_EXIT_PULL, "cannot pull image %s: %s", img ? img : "?", pm);
+	const char *why = NULL, *sr = NULL, *sm = NULL, *sc = NULL;
+	if (jobstate_pod_stuck(pod, &sr, &sm, &sc, NULL)) {
+		/* the kubelet retries for ever: the run can never progress */
+		const char *img = status_image(pod, sc ? sc : "");
+		f->stuck = 1;
+		if (jobstate_reason_is_pull(sr))
+			set_outcome(f, DEVRUN_EXIT_PULL, "cannot pull image %s: %s", img ? img : "?",
+				     sm ? sm : sr);
+		else
+			set_outcome(f, DEVRUN_EXIT_ERROR, "pod %s cannot start container %s: %s%s%s", name,
+				    sc ? sc : "?", sr, sm ? ": " : "", sm ? sm : "");
 		return 1;
 	}
 	if (json_get(main_status(pod), "state.terminated"))
@@ -604,8 +604,18 @@ static int finish(struct fstate *f, int code)
 	kclient_set_abort(f->kc, NULL); /* the client goes on working for --rm */
 	if (f->outcome_msg)
 		status(f, "%s", f->outcome_msg);
-	if (f->o->rm)
+	if (f->o->rm) {
 		follow_delete_by_label(f->kc, f->o->ns, f->o->run_id, 0);
+	} else if (f->stuck && !f->o->keep_failed) {
+		/* Kueue admitted the Job and keeps its quota (GPUs) while the pod
+		 * waits for ever: nothing is gained by keeping it */
+		status(f, "the run can never start; deleting its objects so that they hold no quota "
+		       "(--keep-failed keeps them)");
+		follow_delete_by_label(f->kc, f->o->ns, f->o->run_id, 0);
+	} else if (f->stuck) {
+		status(f, "kept job.batch/%s (--keep-failed); it holds its quota until deleted: "
+		       "kubectl eidf devrun delete %s -n %s", f->o->job, f->o->job, f->o->ns);
+	}
 	return code;
 }
 

@@ -26,6 +26,7 @@ struct follow_opts {
 	const char *run_id;
 	const char *queue;     /* NULL: <ns>-user-queue */
 	int rm;                /* delete the run's objects at the end / on Ctrl-C */
+	int keep_failed;       /* keep a run that can never start (default: delete it) */
 	const char *timeout;   /* duration or NULL */
 	int attach;            /* following an existing run */
 	/* Called once when the init container runs, before its log is followed
@@ -47,9 +48,14 @@ int follow_logs(struct eidf_cmd *cmd, const char *ns, const char *run_id,
 /* Delete Jobs, Secrets and Pods labelled with exactly this run id. */
 int follow_delete_by_label(struct kclient *kc, const char *ns, const char *run_id, int quiet);
 
-/* One word for `devrun list`: Queued, Pending, Fetching, Running,
- * Succeeded, Failed, Evicted (caller frees). */
-char *follow_state_word(const cJSON *job, const cJSON *pod);
+/* One word for `devrun list` from the Job and its pods (a List or array, may
+ * be NULL) via jobstate_derive(): Queued, Pending, Unschedulable, Starting,
+ * Fetching, Running, Retrying, Succeeded, Failed, Evicted, CodeFailed (caller
+ * frees).  A run whose pod succeeded is Succeeded before the Job says
+ * Complete; one that can never start (image pull, missing config) is Failed.
+ * exit_code (may be NULL): the main container's exit code, devrun's own code
+ * for a run that cannot start, else -1. */
+char *follow_state_word(const cJSON *job, const cJSON *pods, long *exit_code);
 /* metadata.labels[key] / metadata.annotations[key] (label keys contain dots,
  * which json_str() paths would split). */
 const char *meta_label(const cJSON *obj, const char *key);

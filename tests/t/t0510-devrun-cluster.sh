@@ -48,6 +48,32 @@ test_expect_success 'image pull failure exits 127 quickly' '
 	grep "cannot pull image" ../err
 '
 
+test_expect_success 'image pull failure without --rm: the run is deleted, its GPU quota free again' '
+	cd w &&
+	test_expect_code 127 $DR --image example.org/does-not-exist:1 --cpu 100m --memory 128Mi --gpu 1 \
+		--follow -- true 2>../err &&
+	cat ../err &&
+	grep "can never start; deleting its objects so that they hold no quota" ../err &&
+	job=$(job_of ../err) && run=$(run_of ../err) &&
+	test_must_fail kubectl get job -n $NS "$job" 2>/dev/null &&
+	test -z "$(kubectl get secrets,pods -n $NS -l eidf.ac.uk/run=$run -o name)" &&
+	# the namespace has one GPU: it is free for the next run
+	test_expect_code 0 $DR $RES --gpu 1 --timeout 60s --follow -- true 2>../err2
+'
+
+test_expect_success '--keep-failed keeps it: list shows Failed, exit 127; delete --finished sees it' '
+	cd w &&
+	test_expect_code 127 $DR --image example.org/does-not-exist:1 --cpu 100m --memory 128Mi \
+		--keep-failed --follow -- true 2>../err &&
+	grep "kept job.batch/.* (--keep-failed)" ../err &&
+	job=$(job_of ../err) &&
+	kubectl get job -n $NS "$job" &&
+	$DR list >../list && cat ../list &&
+	grep "^$job  *Failed  *[0-9a-f]*  *no  *[0-9a-z]*  *127 " ../list &&
+	$DR delete --finished >../del && grep "job.batch \"$job\" deleted" ../del &&
+	test_must_fail kubectl get job -n $NS "$job" 2>/dev/null
+'
+
 test_expect_success 'queued (GPU quota exhausted) then admitted, in order' '
 	cd w &&
 	$DR $RES --gpu 1 --detach -- sleep 4 >../first 2>../first.err &&
