@@ -5,6 +5,7 @@
 #include "eidf/settings.h"
 #include "eidf/stage_options.h"
 #include "eidf/manpage.h"
+#include "eidf/waiting.h"
 #include "internal.h"
 
 #include <libgen.h>
@@ -228,6 +229,12 @@ static int run_sub(const struct stage *st, const struct subcommand *sub, int arg
 	if (kube_flags.request_timeout && parse_duration_ms(kube_flags.request_timeout) < 0) {
 		eidf_error("invalid argument \"%s\" for \"--request-timeout\" flag: use a duration such as 30s, 1m or a number of seconds",
 			   kube_flags.request_timeout);
+		fprintf(stderr, "See '%s --help' for usage.\n", prog);
+		free(prog);
+		return EIDF_EXIT_USAGE;
+	}
+	if (wait_options_check() < 0) {
+		eidf_error("%s", eidf_last_error());
 		fprintf(stderr, "See '%s --help' for usage.\n", prog);
 		free(prog);
 		return EIDF_EXIT_USAGE;

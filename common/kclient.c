@@ -40,6 +40,12 @@
 #define KC_BACKOFF_MAX_MS 3000
 #define KC_RETRY_AFTER_MAX_S 30
 #define KC_CONNECT_TIMEOUT_MS 30000
+/* long-running mode: the backoff between reconnection attempts, and the
+ * timeout of one ordinary request while the server may be away (a server
+ * that accepts and never answers is an outage too) */
+#define KC_OUTAGE_FIRST_MS 500
+#define KC_OUTAGE_MAX_MS 10000
+#define KC_LR_REQUEST_TIMEOUT_MS 60000
 #define KC_ERROR_BODY_MAX ((size_t)1 << 20)
 #define KC_FIELD_MANAGER "kubectl-eidf"
 
@@ -241,6 +247,8 @@ void kclient_free(struct kclient *kc)
 	free(kc->display_host);
 	free(kc->host_header);
 	free(kc->last_reason);
+	free(kc->lr_subject);
+	strvec_clear(&kc->warnings_seen);
 	free(kc);
 	curl_global_cleanup();
 }
@@ -258,6 +266,105 @@ void kclient_set_abort(struct kclient *kc, volatile sig_atomic_t *flag)
 int kclient_aborted(const struct kclient *kc)
 {
 	return is_aborted(kc);
+}
+
+void kclient_set_long_running(struct kclient *kc, long reconnect_ms, const char *subject)
+{
+	kc->lr_ms = reconnect_ms < 0 ? 0 : reconnect_ms;
+	free(kc->lr_subject);
+	kc->lr_subject = xstrdup(subject);
+	kc->outage_t0 = 0;
+	kc->gave_up = 0;
+	backoff_init(&kc->outage_bo, KC_OUTAGE_FIRST_MS, KC_OUTAGE_MAX_MS, 0);
+}
+
+int kclient_gave_up(const struct kclient *kc)
+{
+	return kc->gave_up;
+}
+
+/* ---- outages (long-running mode) ---------------------------------------------------- */
+
+/* A failure the server may recover from: nothing was wrong with the request. */
+static int outage_transport(CURLcode cc)
+{
+	return cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
+	       cc == CURLE_OPERATION_TIMEDOUT || cc == CURLE_SSL_CONNECT_ERROR ||
+	       cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING ||
+	       cc == CURLE_PARTIAL_FILE || cc == CURLE_HTTP2 || cc == CURLE_HTTP2_STREAM;
+}
+
+static int outage_status(long s)
+{
+	return s == 429 || (s >= 500 && s <= 599 && s != 501 && s != 505);
+}
+
+/* Short reason for the "lost the API server (...)" line (caller frees). */
+static char *outage_reason(struct kclient *kc, CURLcode cc, long status)
+{
+	long oserr = 0;
+
+	if (status)
+		return xasprintf("%ld %s", status, http_status_text(status));
+	curl_easy_getinfo(kc->curl, CURLINFO_OS_ERRNO, &oserr);
+	if (oserr == ECONNREFUSED)
+		return xstrdup("connection refused");
+	if (oserr == ECONNRESET)
+		return xstrdup("connection reset by peer");
+	if (cc == CURLE_OPERATION_TIMEDOUT)
+		return xstrdup("timed out");
+	if (cc == CURLE_GOT_NOTHING)
+		return xstrdup("empty reply from server");
+	return xstrdup(kc->errbuf[0] ? kc->errbuf : curl_easy_strerror(cc));
+}
+
+/* The server answered again: say so once, start the next outage afresh. */
+static void outage_over(struct kclient *kc)
+{
+	if (!kc->outage_t0)
+		return;
+	fprintf(stderr, "reconnected to the API server %s after %lds\n", kc->display_host,
+		(monotonic_ms() - kc->outage_t0 + 500) / 1000);
+	kc->outage_t0 = 0;
+	backoff_reset(&kc->outage_bo);
+}
+
+/* In an outage: say so the first time, then wait before the next attempt
+ * (Retry-After when the server gave one).  -1 with the error set once the
+ * outage has lasted the reconnect timeout (or on abort). */
+static int outage_wait(struct kclient *kc, char *reason, long retry_after_s)
+{
+	long now = monotonic_ms(), left, wait;
+
+	if (!kc->outage_t0) {
+		kc->outage_t0 = now;
+		fprintf(stderr, "lost the API server (%s); retrying \u2014 %s keeps running\n", reason,
+			kc->lr_subject && *kc->lr_subject ? kc->lr_subject : "the Job");
+	}
+	left = kc->outage_t0 + kc->lr_ms - now;
+	if (left <= 0) {
+		kc->gave_up = 1;
+		kc->last_status = 0;
+		free(kc->last_reason);
+		kc->last_reason = NULL;
+		eidf_set_error("the API server %s has been unreachable for %lds (%s); gave up "
+			       "(--reconnect-timeout)", kc->display_host, (now - kc->outage_t0) / 1000,
+			       reason);
+		free(reason);
+		return -1;
+	}
+	free(reason);
+	/* Retry-After is the earliest the server wants us back; the backoff
+	 * keeps pacing a server that says 0 */
+	wait = backoff_next(&kc->outage_bo);
+	if (retry_after_s >= 0 && retry_after_s * 1000 > wait)
+		wait = retry_after_s * 1000;
+	kc_sleep_ms(kc, wait < left ? wait : left);
+	if (is_aborted(kc)) {
+		set_interrupted(kc);
+		return -1;
+	}
+	return 0;
 }
 
 long kclient_last_http_status(const struct kclient *kc) { return kc->last_status; }
@@ -338,29 +445,24 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud)
 	if (l == 0) {
 		if (rs->status >= 200 && !rs->headers_done) {
 			rs->headers_done = 1;
+			if (!outage_status(rs->status))
+				outage_over(rs->kc);
 			klog_response(rs->kc, rs->method, rs->url, rs->status, monotonic_ms() - rs->t0,
 				      &rs->headers);
 		}
 		return n;
 	}
 	if (l > 12 && !strncasecmp(data, "Retry-After:", 12)) {
-		const char *v = data + 12;
-		char *end;
-		long s;
-		while (*v == ' ' || *v == '\t')
-			v++;
-		s = strtol(v, &end, 10);
-		if (end != v && s >= 0) {
+		char *v = xstrndup(data + 12, l - 12);
+		long s = retry_after_seconds(v, time(NULL));
+		if (s >= 0)
 			rs->retry_after_s = s;
-		} else {
-			char *date = xstrndup(v, l - (size_t)(v - data));
-			time_t t = curl_getdate(date, NULL);
-			free(date);
-			if (t > 0) {
-				time_t now = time(NULL);
-				rs->retry_after_s = t > now ? (long)(t - now) : 0;
-			}
-		}
+		free(v);
+	}
+	if (l > 8 && !strncasecmp(data, "Warning:", 8)) {
+		char *v = xstrndup(data + 8, l - 8);
+		kwarning_print(rs->kc, v);
+		free(v);
 	}
 	strbuf_add(&rs->headers, data, l);
 	strbuf_addch(&rs->headers, '\n');
@@ -547,7 +649,7 @@ static int kc_perform(struct kclient *kc, const struct kreq *rq, struct kresp *r
 		const char *token = NULL;
 		struct xfer x = { rq, rs };
 		struct strbuf line = STRBUF_INIT;
-		long conns = 0, wait_ms = 0;
+		long conns = 0, wait_ms = 0, timeout_ms;
 
 		if (is_aborted(kc)) {
 			rs->cc = CURLE_ABORTED_BY_CALLBACK;
@@ -607,11 +709,14 @@ static int kc_perform(struct kclient *kc, const struct kreq *rq, struct kresp *r
 		set_method(kc->curl, rq);
 		curl_easy_setopt(kc->curl, CURLOPT_HEADERDATA, rs);
 		curl_easy_setopt(kc->curl, CURLOPT_WRITEDATA, &x);
-		curl_easy_setopt(kc->curl, CURLOPT_TIMEOUT_MS, rq->timeout_ms);
+		timeout_ms = rq->timeout_ms;
+		if (kc->lr_ms && !rq->stream && (!timeout_ms || timeout_ms > KC_LR_REQUEST_TIMEOUT_MS))
+			timeout_ms = KC_LR_REQUEST_TIMEOUT_MS;
+		curl_easy_setopt(kc->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
 		curl_easy_setopt(kc->curl, CURLOPT_NOPROGRESS, kc->abort_flag ? 0L : 1L);
 		curl_easy_setopt(kc->curl, CURLOPT_CONNECTTIMEOUT_MS,
-				 rq->timeout_ms && rq->timeout_ms < KC_CONNECT_TIMEOUT_MS ?
-				 rq->timeout_ms : (long)KC_CONNECT_TIMEOUT_MS);
+				 timeout_ms && timeout_ms < KC_CONNECT_TIMEOUT_MS ?
+				 timeout_ms : (long)KC_CONNECT_TIMEOUT_MS);
 
 		strbuf_reset(&rs->body);
 		strbuf_reset(&rs->headers);
@@ -639,6 +744,15 @@ static int kc_perform(struct kclient *kc, const struct kreq *rq, struct kresp *r
 			set_interrupted(kc);
 			goto out;
 		}
+		if (rs->cc != CURLE_OK && kc->lr_ms && !rs->delivered && outage_transport(rs->cc) &&
+		    (rq->idempotent || rs->cc == CURLE_COULDNT_CONNECT) &&
+		    !(rq->stream && rs->cc == CURLE_OPERATION_TIMEDOUT && rq->timeout_ms)) {
+			/* nothing reached the server (or it is safe to repeat): wait
+			 * for it to come back (a stream's own timeout is its end) */
+			if (outage_wait(kc, outage_reason(kc, rs->cc, 0), -1) < 0)
+				goto out;
+			continue;
+		}
 		if (rs->cc != CURLE_OK) {
 			/* one more try only: libcurl already retries a stale reused
 			 * connection itself, so repeated failures are real ones */
@@ -657,6 +771,16 @@ static int kc_perform(struct kclient *kc, const struct kreq *rq, struct kresp *r
 			/* the exec credential expired or was revoked: re-run the plugin once */
 			klog_printf(kc, 6, "401 from %s: re-running the exec credential plugin", url);
 			refreshed = force_refresh = 1;
+			continue;
+		}
+		if (kc->lr_ms && outage_status(rs->status) && !rs->delivered &&
+		    (rq->idempotent || rs->status == 429)) {
+			/* 429 means the request was not processed, whatever the verb */
+			klog_response_body(kc, rq->path, rs->body.buf, rs->body.len);
+			if (outage_wait(kc, outage_reason(kc, rs->cc, rs->status), rs->retry_after_s) < 0) {
+				rs->cc = CURLE_OK;
+				goto out;
+			}
 			continue;
 		}
 		if (rq->idempotent && retryable_status(rs->status) && attempt < KC_MAX_TRIES &&
@@ -1202,7 +1326,15 @@ int kclient_watch(struct kclient *kc, const struct kres *r, const char *ns,
 				kresp_release(&rs);
 				break;
 			}
-			if (rs.cc == CURLE_LOGIN_DENIED || !retryable_transport(rs.cc) ||
+			if (kc->lr_ms && outage_transport(rs.cc) && !kc->gave_up && !is_aborted(kc)) {
+				/* the stream broke (kc_perform rides out the rest): a
+				 * stream that broke before any event counts as outage */
+				if (w.events == events_before &&
+				    outage_wait(kc, outage_reason(kc, rs.cc, 0), -1) < 0) {
+					kresp_release(&rs);
+					break;
+				}
+			} else if (rs.cc == CURLE_LOGIN_DENIED || !retryable_transport(rs.cc) ||
 			    (w.events == events_before && ++failures >= KC_MAX_TRIES)) {
 				kresp_release(&rs);
 				break;

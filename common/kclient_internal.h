@@ -5,6 +5,7 @@
 #include <time.h>
 #include <curl/curl.h>
 
+#include "eidf/backoff.h"
 #include "eidf/kclient.h"
 #include "eidf/exec_credential.h"
 #include "eidf/util.h"
@@ -31,6 +32,15 @@ struct kclient {
 	long file_token_mtime_ns;
 	off_t file_token_size;
 	int refreshed;              /* exec plugin re-run for the current request */
+
+	/* long-running mode (kclient_set_long_running) */
+	long lr_ms;                 /* reconnect timeout; 0: fail fast */
+	char *lr_subject;           /* what keeps running, for the message */
+	long outage_t0;             /* monotonic ms the current outage began; 0: none */
+	struct backoff outage_bo;
+	int gave_up;                /* the last request failed for lr_ms */
+
+	struct strvec warnings_seen; /* Warning: headers already printed */
 
 	/* results */
 	long last_status;
@@ -59,5 +69,11 @@ void klog_response_body(const struct kclient *kc, const char *path,
 /* A copy of a JSON body fit for logs: Secret values masked (caller frees). */
 char *klog_safe_body(const char *path, const char *body, size_t len);
 const char *http_status_text(long code);
+
+/* kwarning.c: Warning: response headers.  parse: the code-299 texts appended
+ * to texts, their number returned (-1 when malformed; texts before the bad
+ * part are kept).  print: each text once per client, "Warning: TEXT". */
+int kwarning_parse(const char *value, struct strvec *texts);
+void kwarning_print(struct kclient *kc, const char *value);
 
 #endif

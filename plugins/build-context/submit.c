@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "context_tar.h"
+#include "eidf/waiting.h"
 #include "eidf/stage_options.h"
 #include "eidf/cmd.h"
 #include "eidf/humanize.h"
@@ -60,6 +61,7 @@ const struct option submit_opts[] = {
 	OPT_DRY_RUN(&opt_dry_run),
 	OPT_ENUM('o', "output", &opt_output, "format", "output format with --dry-run: json, yaml or name",
 		 output_formats),
+	OPT_INCLUDE(wait_options),
 	OPT_GROUP("Job policy"), OPT_INCLUDE(policy_options),
 	OPT_INCLUDE(kube_options),
 	OPT_END(),
@@ -69,7 +71,7 @@ const struct option status_opts[] = {
 	OPT_BOOL(0, "follow", &opt_follow, "stream the build log and exit with its result"),
 	OPT_STRING(0, "timeout", &opt_timeout, "duration", "give up following after this long (default 1h)",
 		   COMPLETE_NONE),
-	OPT_INCLUDE(kube_options),
+	OPT_INCLUDE(wait_options), OPT_INCLUDE(kube_options),
 	OPT_END(),
 };
 

@@ -14,6 +14,7 @@
 
 #include "changes.h"
 #include "devrun_job.h"
+#include "eidf/waiting.h"
 #include "eidf/stage_options.h"
 #include "eidf/cmd.h"
 #include "eidf/humanize.h"
@@ -86,7 +87,7 @@ static int o_init, o_finished, o_no_headers, o_timestamps;
 	OPT_STRING(0, "timeout", &o_timeout, "duration", "stop following after this long (exit 124)", COMPLETE_NONE)
 
 static const struct option run_opts[] = {
-	RUN_OPTIONS, OPT_INCLUDE(eidf_user_options), FOLLOW_OPTIONS, OPT_INCLUDE(kube_options), OPT_END(),
+	RUN_OPTIONS, OPT_INCLUDE(eidf_user_options), FOLLOW_OPTIONS, OPT_INCLUDE(wait_options), OPT_INCLUDE(kube_options), OPT_END(),
 };
 static const struct option render_opts[] = {
 	RUN_OPTIONS, OPT_INCLUDE(eidf_user_options), OPT_INCLUDE(kube_options), OPT_END(),
@@ -95,13 +96,13 @@ static const struct option attach_opts[] = {
 	OPT_BOOL(0, "rm", &o_rm, "delete the run's objects when it ends or on Ctrl-C"),
 	OPT_BOOL(0, "keep-failed", &o_keep_failed, "keep a run that can never start (by default it is deleted so that it holds no quota)"),
 	OPT_STRING(0, "timeout", &o_timeout, "duration", "stop following after this long (exit 124)", COMPLETE_NONE),
-	OPT_INCLUDE(kube_options), OPT_END(),
+	OPT_INCLUDE(wait_options), OPT_INCLUDE(kube_options), OPT_END(),
 };
 static const struct option logs_opts[] = {
 	OPT_BOOL('f', "follow", &o_follow, "stream until the container ends"),
 	OPT_BOOL(0, "init", &o_init, "show the init container (code fetch) instead"),
 	OPT_BOOL(0, "timestamps", &o_timestamps, "prefix each line with its time"),
-	OPT_INCLUDE(kube_options), OPT_END(),
+	OPT_INCLUDE(wait_options), OPT_INCLUDE(kube_options), OPT_END(),
 };
 static const struct option delete_opts[] = {
 	OPT_BOOL(0, "finished", &o_finished, "delete every finished run"),

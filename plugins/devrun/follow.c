@@ -15,6 +15,7 @@
 #include "eidf/manifest.h"
 #include "eidf/options.h"
 #include "eidf/output.h"
+#include "eidf/waiting.h"
 
 /* ---- log de-duplication ---------------------------------------------------------- */
 
@@ -485,47 +486,9 @@ static int pod_cb(const char *type, const cJSON *pod, void *ud)
 
 #define FOLLOW_STOPPED (-100) /* follow_inner: a signal stopped it */
 
-/* ---- signals ------------------------------------------------------------------------------- */
-
-/* The handler only raises flags; the client's abort switch (kclient_set_abort)
- * ends whatever request is blocking, and the code below returns normally. */
-static volatile sig_atomic_t stop_flag, got_signal;
-
-static void on_signal(int sig)
-{
-	got_signal = sig;
-	stop_flag = 1;
-}
-
-static void signals_install(long timeout_s)
-{
-	stop_flag = got_signal = 0;
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;   /* no SA_RESTART: sleeps and polls wake up */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGALRM, &sa, NULL);
-	if (timeout_s > 0)
-		alarm((unsigned)timeout_s);
-}
-
-static void signals_restore(void)
-{
-	alarm(0);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGALRM, SIG_DFL);
-}
-
-/* Sleep that a signal cuts short. */
-static void pause_ms(long ms)
-{
-	while (ms > 0 && !stop_flag) {
-		long step = ms > 50 ? 50 : ms;
-		usleep((useconds_t)step * 1000);
-		ms -= step;
-	}
-}
+/* Ctrl-C and --timeout: the shared waiting helper (eidf/waiting.h) raises
+ * its flag and the client's abort switch ends whatever request is blocking;
+ * the code below then returns normally. */
 
 /* ---- log streaming ------------------------------------------------------------------------ */
 
@@ -551,13 +514,13 @@ static int stream_container(struct kclient *kc, const char *ns, const char *pod_
 		int lrc = kclient_logs(kc, ns, pod_name, &lo, log_cb, &d);
 		free(since);
 		cJSON *p = NULL;
-		if (stop_flag) {
+		if (wait_stopped()) {
 			log_dedup_flush(&d);
 			rc = -3;
 			break;
 		}
 		if (kclient_get(kc, &KRES_PODS, ns, pod_name, &p) < 0) {
-			if (stop_flag) {
+			if (wait_stopped()) {
 				log_dedup_flush(&d);
 				rc = -3;
 				break;
@@ -592,7 +555,7 @@ static int stream_container(struct kclient *kc, const char *ns, const char *pod_
 			eidf_error("%s", eidf_last_error());
 			break;
 		}
-		pause_ms(lrc < 0 ? 1000 : 200);
+		wait_sleep_ms(lrc < 0 ? 1000 : 200);
 	}
 	log_dedup_release(&d);
 	return rc;
@@ -600,8 +563,7 @@ static int stream_container(struct kclient *kc, const char *ns, const char *pod_
 
 static int finish(struct fstate *f, int code)
 {
-	signals_restore();
-	kclient_set_abort(f->kc, NULL); /* the client goes on working for --rm */
+	wait_end_quiet(code); /* the client goes on working for --rm */
 	if (f->outcome_msg)
 		status(f, "%s", f->outcome_msg);
 	if (f->o->rm) {
@@ -617,16 +579,6 @@ static int finish(struct fstate *f, int code)
 		       "kubectl eidf devrun delete %s -n %s", f->o->job, f->o->job, f->o->ns);
 	}
 	return code;
-}
-
-/* What to do next, printed when following stops early (Ctrl-C, --timeout). */
-static void print_hints(const struct follow_opts *o)
-{
-	fprintf(stderr,
-		"  follow it:  kubectl eidf devrun attach %s -n %s\n"
-		"  its logs:   kubectl eidf devrun logs %s -n %s -f\n"
-		"  cancel it:  kubectl eidf devrun delete %s -n %s\n",
-		o->job, o->ns, o->job, o->ns, o->job, o->ns);
 }
 
 static void fstate_release(struct fstate *f)
@@ -651,7 +603,7 @@ static int follow_inner(struct fstate *f)
 		 * moment gets its Workload read for the reason (one request). */
 		long wait_ms = f->queued_detail_done ? 0 : QUEUED_DETAIL_AFTER_MS;
 		int wrc = kclient_watch(f->kc, &KRES_JOBS, o->ns, &lo, wait_ms, job_cb, f);
-		if (stop_flag) {
+		if (wait_stopped()) {
 			free(fsel);
 			return FOLLOW_STOPPED;
 		}
@@ -678,7 +630,7 @@ static int follow_inner(struct fstate *f)
 	while (f->outcome < 0) {
 		struct klist_opts lo = { .label_selector = sel };
 		int wrc = kclient_watch(f->kc, &KRES_PODS, o->ns, &lo, 0, pod_cb, f);
-		if (stop_flag) {
+		if (wait_stopped()) {
 			rc = FOLLOW_STOPPED;
 			break;
 		}
@@ -694,7 +646,7 @@ static int follow_inner(struct fstate *f)
 			f->want_main = 1;
 			if (o->init_running && json_get(is, "state.running")) {
 				int urc = o->init_running(f->pod_name, o->init_running_ud);
-				if (stop_flag) {
+				if (wait_stopped()) {
 					rc = FOLLOW_STOPPED;
 					break;
 				}
@@ -788,32 +740,41 @@ int follow_run(struct eidf_cmd *cmd, const struct follow_opts *o)
 		}
 		timeout_s = (ms + 999) / 1000;
 	}
-	signals_install(timeout_s);
-	kclient_set_abort(f.kc, &stop_flag);
-	int code = follow_inner(&f);
-	if (code == FOLLOW_STOPPED) {
-		fflush(stdout);
-		if (got_signal == SIGALRM) {
-			code = DEVRUN_EXIT_TIMEOUT;
-			if (o->rm) {
-				fprintf(stderr, "\ndevrun: --timeout %s reached; deleting job.batch/%s (--rm)\n",
-					o->timeout, o->job);
+	char *subject = xasprintf("job.batch/%s", o->job);
+	char *h_follow = xasprintf("kubectl eidf devrun attach %s -n %s", o->job, o->ns);
+	char *h_logs = xasprintf("kubectl eidf devrun logs %s -n %s -f", o->job, o->ns);
+	char *h_cancel = xasprintf("kubectl eidf devrun delete %s -n %s", o->job, o->ns);
+	struct wait_hints hints = { .subject = subject, .timeout = o->timeout, .follow = h_follow,
+				    .logs = h_logs, .cancel = h_cancel };
+	int code;
+	if (wait_begin(cmd, &hints, timeout_s * 1000) < 0) {
+		code = DEVRUN_EXIT_ERROR;
+	} else {
+		code = follow_inner(&f);
+		enum wait_why why = wait_reason();
+		if (code == FOLLOW_STOPPED || why == WAIT_NO_API) {
+			fflush(stdout);
+			if (o->rm && why != WAIT_NO_API) {
+				wait_end_quiet(0);
+				if (why == WAIT_TIMEOUT) {
+					code = DEVRUN_EXIT_TIMEOUT;
+					fprintf(stderr, "\ndevrun: --timeout %s reached; deleting job.batch/%s (--rm)\n",
+						o->timeout, o->job);
+				} else {
+					code = DEVRUN_EXIT_DETACHED;
+					fprintf(stderr, "\ndevrun: interrupted; deleting job.batch/%s (--rm)\n", o->job);
+				}
 			} else {
-				fprintf(stderr, "\ndevrun: --timeout %s reached; job.batch/%s goes on.\n",
-					o->timeout, o->job);
-				print_hints(o);
-			}
-		} else {
-			code = DEVRUN_EXIT_DETACHED;
-			if (o->rm) {
-				fprintf(stderr, "\ndevrun: interrupted; deleting job.batch/%s (--rm)\n", o->job);
-			} else {
-				fprintf(stderr, "\ndevrun: detached; job.batch/%s keeps running.\n", o->job);
-				print_hints(o);
+				/* the run goes on: what happened, and how to follow or cancel it */
+				code = wait_end(code == FOLLOW_STOPPED ? DEVRUN_EXIT_TIMEOUT : code);
 			}
 		}
 	}
 	code = finish(&f, code);
+	free(subject);
+	free(h_follow);
+	free(h_logs);
+	free(h_cancel);
 	fstate_release(&f);
 	return code;
 }
@@ -861,10 +822,17 @@ int follow_logs(struct eidf_cmd *cmd, const char *ns, const char *run_id,
 		goto out;
 	}
 	cJSON *pod = NULL;
+	char *subject = xasprintf("pod/%s", best);
+	struct wait_hints hints = { .subject = subject };
+	if (wait_begin(cmd, &hints, 0) < 0) {
+		free(subject);
+		goto out;
+	}
 	int src = stream_container(kc, ns, best, container, !strcmp(container, DEVRUN_INIT_CONTAINER),
 				   stdout, timestamps, &pod);
 	cJSON_Delete(pod);
-	rc = src == 0 ? 0 : EIDF_EXIT_ERROR;
+	rc = wait_end(src == 0 ? 0 : EIDF_EXIT_ERROR);
+	free(subject);
 out:
 	cJSON_Delete(list);
 	free(sel);

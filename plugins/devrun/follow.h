@@ -9,16 +9,17 @@
 #include <stdio.h>
 #include <cjson/cJSON.h>
 #include "eidf/util.h"
+#include "eidf/waiting.h"
 
 struct eidf_cmd;
 struct kclient;
 
 /* Exit codes reserved for suite-side outcomes (the command's own otherwise). */
-#define DEVRUN_EXIT_TIMEOUT 124   /* --timeout reached, the run goes on */
+#define DEVRUN_EXIT_TIMEOUT EIDF_EXIT_STOPPED_WAITING  /* --timeout reached, the run goes on */
 #define DEVRUN_EXIT_ERROR 125     /* devrun itself failed (or the code could not be fetched) */
 #define DEVRUN_EXIT_GONE 126      /* pod evicted, preempted or deleted */
 #define DEVRUN_EXIT_PULL 127      /* image cannot be pulled */
-#define DEVRUN_EXIT_DETACHED 130  /* Ctrl-C: detached, the run goes on */
+#define DEVRUN_EXIT_DETACHED EIDF_EXIT_DETACHED /* Ctrl-C: detached, the run goes on */
 
 struct follow_opts {
 	const char *ns;

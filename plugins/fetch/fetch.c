@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "eidf/waiting.h"
 #include "eidf/stage_options.h"
 #include "eidf/cmd.h"
 #include "eidf/humanize.h"
@@ -75,13 +76,14 @@ static const struct option create_opts[] = {
 	OPT_BOOL(0, "watch", &opt_watch, "show live progress bars until the download finishes"),
 	OPT_TIMEOUT(),
 	OPT_DRY_RUN(&opt_dry_run), OPT_OUTPUT(&opt_output),
+	OPT_INCLUDE(wait_options),
 	OPT_GROUP("Job policy"), OPT_INCLUDE(policy_options),
 	OPT_INCLUDE(kube_options), OPT_END(),
 };
 static const struct option status_opts[] = {
 	OPT_BOOL('w', "watch", &opt_watch, "redraw until every job has finished"),
 	OPT_BOOL(0, "no-headers", &opt_no_headers, "do not print the table header"),
-	OPT_INCLUDE(kube_options), OPT_END(),
+	OPT_INCLUDE(wait_options), OPT_INCLUDE(kube_options), OPT_END(),
 };
 static const struct option list_opts[] = {
 	OPT_BOOL(0, "no-headers", &opt_no_headers, "do not print the table header"),
@@ -92,11 +94,11 @@ static const struct option logs_opts[] = {
 	OPT_BOOL('f', "follow", &opt_follow, "stream the log until the pod ends"),
 	OPT_INT(0, "tail", &opt_tail, "lines", "only the last N lines", -1, 100000000),
 	OPT_INT(0, "index", &opt_index, "i", "pod of this completion index (parallel fetches)", -1, 999),
-	OPT_INCLUDE(kube_options), OPT_END(),
+	OPT_INCLUDE(wait_options), OPT_INCLUDE(kube_options), OPT_END(),
 };
 static const struct option wait_opts[] = {
 	OPT_TIMEOUT(),
-	OPT_INCLUDE(kube_options), OPT_END(),
+	OPT_INCLUDE(wait_options), OPT_INCLUDE(kube_options), OPT_END(),
 };
 static const struct option delete_opts[] = {
 	OPT_BOOL(0, "completed", &opt_completed, "delete every fetch Job that completed successfully"),

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "eidf/waiting.h"
 #include "eidf/cmd.h"
 #include "eidf/humanize.h"
 #include "eidf/manifest.h"
@@ -46,7 +47,7 @@ static const struct option create_opts[] = {
 	  .help = "wait until the claim is Bound (optionally at most this long)",
 	  .flags = OPT_OPTARG, .optarg_default = "5m" },
 	OPT_DRY_RUN(&opt_dry_run), OPT_OUTPUT(&opt_output),
-	OPT_INCLUDE(kube_options), OPT_END(),
+	OPT_INCLUDE(wait_options), OPT_INCLUDE(kube_options), OPT_END(),
 };
 static const struct option list_opts[] = {
 	OPT_OUTPUT(&opt_output),

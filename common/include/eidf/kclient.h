@@ -52,6 +52,20 @@ void kclient_set_timeout_ms(struct kclient *kc, long ms);
 void kclient_set_abort(struct kclient *kc, volatile sig_atomic_t *flag);
 int kclient_aborted(const struct kclient *kc);
 
+/* Long-running mode, for commands that wait, follow or watch (see
+ * eidf/waiting.h, which turns it on): a request that meets an outage —
+ * connection refused, reset or timed out, 5xx, 429 — is repeated with
+ * capped exponential backoff and jitter (Retry-After honoured) instead of
+ * failing, for up to reconnect_ms; a watch resumes from its last
+ * resourceVersion and a followed log from its last line, nothing lost or
+ * repeated.  stderr gets one line when the server is lost ("lost the API
+ * server (connection refused); retrying — SUBJECT keeps running") and one
+ * when it is back.  Requests that may have changed something (POST, PATCH
+ * answered with 5xx) are never repeated.  After reconnect_ms the request
+ * fails and kclient_gave_up() is true.  reconnect_ms 0: fail fast (default). */
+void kclient_set_long_running(struct kclient *kc, long reconnect_ms, const char *subject);
+int kclient_gave_up(const struct kclient *kc);
+
 int kclient_get(struct kclient *kc, const struct kres *r, const char *ns,
 		const char *name, cJSON **out);
 /* Lists all pages into one List object ({"items":[...], "metadata":{...}}). */
