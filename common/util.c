@@ -598,3 +598,41 @@ void sha256_hex(const void *data, size_t len, char out[65])
 	}
 	out[64] = '\0';
 }
+
+/* ---- paths for humans (git's quote_c_style) ----------------------------------- */
+
+static int path_needs_quote(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f || c == '"' || c == '\\';
+}
+
+void strbuf_add_quoted_path(struct strbuf *sb, const char *name)
+{
+	const unsigned char *p;
+	int need = 0;
+
+	for (p = (const unsigned char *)name; *p; p++)
+		if (path_needs_quote(*p)) {
+			need = 1;
+			break;
+		}
+	if (!need) {
+		strbuf_addstr(sb, name);
+		return;
+	}
+	strbuf_addch(sb, '"');
+	for (p = (const unsigned char *)name; *p; p++) {
+		if (*p >= '\a' && *p <= '\r') {
+			strbuf_addch(sb, '\\');
+			strbuf_addch(sb, "abtnvfr"[*p - '\a']);
+		} else if (*p == '"' || *p == '\\') {
+			strbuf_addch(sb, '\\');
+			strbuf_addch(sb, *p);
+		} else if (path_needs_quote(*p)) {
+			strbuf_addf(sb, "\\%03o", *p);
+		} else {
+			strbuf_addch(sb, *p);
+		}
+	}
+	strbuf_addch(sb, '"');
+}

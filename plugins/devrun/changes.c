@@ -489,7 +489,9 @@ void changes_largest(const struct changes *c, size_t k, struct strbuf *out)
 	qsort(v, m, sizeof(*v), cmp_size_desc);
 	for (size_t i = 0; i < m && i < k; i++) {
 		char *h = human_bytes(v[i]->size);
-		strbuf_addf(out, "  %9s  %s\n", h, v[i]->path);
+		strbuf_addf(out, "  %9s  ", h);
+		strbuf_add_quoted_path(out, v[i]->path);
+		strbuf_addch(out, '\n');
 		free(h);
 	}
 	free(v);

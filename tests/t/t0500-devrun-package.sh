@@ -331,6 +331,16 @@ test_expect_success 'changes over the Secret budget: --changes-transport secret 
 	grep "too large" err && grep "changes-transport exec" err && grep "huge.bin" err
 '
 
+test_expect_success 'the largest-files list prints a name with a newline escaped, on one line' '
+	cd w && mv huge.bin "huge
+x.bin" &&
+	test_must_fail kubectl-eidf-devrun render -n eidf001ns --image img --base origin/main \
+		--changes-transport secret -- true 2>err &&
+	grep "  \"huge\\\\nx.bin\"$" err &&
+	mv "huge
+x.bin" huge.bin
+'
+
 test_expect_success 'changes over the Secret budget: auto sends them with kubectl exec' '
 	cd w && test -f huge.bin &&
 	kubectl-eidf-devrun render -n eidf001ns --image img --base origin/main -o json -- true >../big.json &&

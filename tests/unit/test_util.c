@@ -203,6 +203,29 @@ static void test_sha256(void **state)
 }
 
 /* Quoted words read back by a shell are the words: checked with sh itself. */
+static void test_quoted_path(void **state)
+{
+	(void)state;
+	struct strbuf sb = STRBUF_INIT;
+	const struct { const char *in, *out; } t[] = {
+		{ "plain/file.txt", "plain/file.txt" },
+		{ "with space", "with space" },
+		{ "caf\xc3\xa9.txt", "caf\xc3\xa9.txt" },          /* UTF-8 stays readable */
+		{ "new\nline.txt", "\"new\\nline.txt\"" },       /* git: "new\nline.txt" */
+		{ "tab\there", "\"tab\\there\"" },
+		{ "q\"uote", "\"q\\\"uote\"" },
+		{ "back\\slash", "\"back\\\\slash\"" },
+		{ "esc\x1b[31m", "\"esc\\033[31m\"" },
+		{ "del\x7f", "\"del\\177\"" },
+	};
+	for (size_t i = 0; i < EIDF_ARRAY_SIZE(t); i++) {
+		strbuf_reset(&sb);
+		strbuf_add_quoted_path(&sb, t[i].in);
+		assert_string_equal(strbuf_str(&sb), t[i].out);
+	}
+	strbuf_release(&sb);
+}
+
 static void test_shell_quote(void **state)
 {
 	(void)state;
@@ -256,7 +279,7 @@ int main(void)
 		cmocka_unit_test(test_xstr),     cmocka_unit_test(test_strbuf),
 		cmocka_unit_test(test_strvec),   cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_files),    cmocka_unit_test(test_predicates),
-		cmocka_unit_test(test_time),     cmocka_unit_test(test_shell_quote),
+		cmocka_unit_test(test_time),     cmocka_unit_test(test_shell_quote), cmocka_unit_test(test_quoted_path),
 		cmocka_unit_test(test_base64),   cmocka_unit_test(test_sha256),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

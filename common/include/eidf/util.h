@@ -91,6 +91,11 @@ int base64_decode(const char *s, size_t slen, struct strbuf *out);
  * in '...' ("'" as '\''), and as $'...' with \n, \t, \xHH escapes when it
  * holds control characters (bash/zsh/ksh read it back; `ls -b`-like). */
 void strbuf_add_shell_quoted(struct strbuf *sb, const char *s);
+/* Append a file name for a human to read, quoted as git quotes paths: as
+ * is unless it holds a control character, '"' or '\\'; then in "..." with
+ * C escapes (\n, \t, \", \\, \ooo octal), so that one name is one line.
+ * Bytes >= 0x80 (UTF-8 names) are kept as they are. */
+void strbuf_add_quoted_path(struct strbuf *sb, const char *name);
 /* argv joined by spaces, each word shell-quoted (caller frees). */
 char *shell_join(const char *const *argv, size_t n);
 /* Hex sha256 of a buffer (64 lowercase chars + NUL in out). */
