@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark (issue 7): `kubectl-eidf-build_context DIR -o FILE` against
+# Benchmark (issue 7): `kubectl-eidf-build_context DIR -O FILE` against
 # `tar | gzip -6` archiving the SAME files, on generated trees with a
 # realistic 50-line .dockerignore; and .dockerignore matching speed.
 #
@@ -273,8 +273,8 @@ for spec in $trees; do
 		[ $((r % 2)) = 0 ] && pairs="ref bc"
 		for side in $pairs; do
 			if [ "$side" = bc ]; then
-				measure "$res" build-context-gzip "$BC" "$tree" -o "$work/bc.tgz"
-				measure "$res" build-context-none "$BC" "$tree" -o "$work/bc.tar" --compression none
+				measure "$res" build-context-gzip "$BC" "$tree" -O "$work/bc.tgz"
+				measure "$res" build-context-none "$BC" "$tree" -O "$work/bc.tar" --compression none
 			else
 				measure "$res" tar-gzip-6 sh -c "$tarcmd | gzip -6 >'$work/ref.tgz'"
 				measure "$res" tar sh -c "$tarcmd >'$work/ref.tar'"

@@ -49,9 +49,9 @@ const struct option kube_options[] = {
 		 COMPLETE_NONE),
 	OPT_STRING(0, "as-uid", &kube_flags.as_uid, "uid",
 		   "UID to impersonate for the operation.", COMPLETE_NONE),
-	OPT_STRING(0, "request-timeout", &kube_flags.request_timeout, "duration",
-		   "The length of time to wait before giving up on a single server request. Non-zero values should contain a corresponding time unit (e.g. 1s, 2m, 3h). A value of zero means don't timeout requests.",
-		   COMPLETE_NONE),
+	OPT_DURATION(0, "request-timeout", &kube_flags.request_timeout,
+		     "The length of time to wait before giving up on a single server request. Non-zero values should contain a corresponding time unit (e.g. 1s, 2m, 3h). A value of zero means don't timeout requests.",
+		     "0"),
 	OPT_INT('v', "v", &kube_flags.verbosity, "level",
 		"number for the log level verbosity", 0, 100),
 	OPT_END(),
@@ -223,13 +223,6 @@ static int run_sub(const struct stage *st, const struct subcommand *sub, int arg
 		return EIDF_EXIT_OK;
 	}
 	if (n < 0) {
-		free(prog);
-		return EIDF_EXIT_USAGE;
-	}
-	if (kube_flags.request_timeout && parse_duration_ms(kube_flags.request_timeout) < 0) {
-		eidf_error("invalid argument \"%s\" for \"--request-timeout\" flag: use a duration such as 30s, 1m or a number of seconds",
-			   kube_flags.request_timeout);
-		fprintf(stderr, "See '%s --help' for usage.\n", prog);
 		free(prog);
 		return EIDF_EXIT_USAGE;
 	}

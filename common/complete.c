@@ -187,6 +187,8 @@ static void remember(const struct option *o, const char *val)
 		return;
 	switch (o->type) {
 	case OPT_TYPE_STRING:
+	case OPT_TYPE_DURATION:
+	case OPT_TYPE_SIZE:
 		*(const char **)o->value = val ? val : (o->optarg_default ? o->optarg_default : "");
 		break;
 	case OPT_TYPE_LIST:

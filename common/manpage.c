@@ -105,6 +105,14 @@ static void print_default(struct opt_ctx *c, const struct option *o)
 {
 	FILE *out = c->out;
 
+	if (o->defval) {
+		if (*o->defval && strcmp(o->defval, "false")) {
+			sentence(c, "Default: \\fB");
+			roff_inline(out, o->defval);
+			fputs("\\fR.", out);
+		}
+		goto optarg;
+	}
 	switch (o->type) {
 	case OPT_TYPE_BOOL:
 		if (o->value && *(const int *)o->value > 0)
@@ -117,7 +125,9 @@ static void print_default(struct opt_ctx *c, const struct option *o)
 			fprintf(out, "Default: %ld.", *(const long *)o->value);
 		}
 		break;
-	case OPT_TYPE_STRING: {
+	case OPT_TYPE_STRING:
+	case OPT_TYPE_DURATION:
+	case OPT_TYPE_SIZE: {
 		const char *v = o->value ? *(const char *const *)o->value : NULL;
 		if (v && *v) {
 			sentence(c, "Default: \\fB");
@@ -129,6 +139,7 @@ static void print_default(struct opt_ctx *c, const struct option *o)
 	default:
 		break;
 	}
+optarg:
 	if ((o->flags & OPT_OPTARG) && o->optarg_default) {
 		sentence(c, "Without a value: \\fB");
 		roff_inline(out, o->optarg_default);
@@ -166,7 +177,7 @@ static void print_option(const struct option *o, void *vctx)
 			fputs("\\fR", out);
 		}
 	}
-	if (o->type == OPT_TYPE_STRING || o->type == OPT_TYPE_INT || o->type == OPT_TYPE_LIST) {
+	if (option_takes_value(o) || (o->flags & OPT_OPTARG)) {
 		const char *argh = o->argh ? o->argh : "value";
 		fputs((o->flags & OPT_OPTARG) ? "[=\\fI" : (o->long_name ? "=\\fI" : " \\fI"), out);
 		roff_inline(out, argh);
@@ -192,7 +203,7 @@ static void print_option(const struct option *o, void *vctx)
 		sentence(c, "");
 		fprintf(out, "Range: %ld to %ld.", o->min, o->max);
 	}
-	if (o->type == OPT_TYPE_LIST)
+	if (o->type == OPT_TYPE_LIST && !strstr(help, "repeatable"))
 		sentence(c, "May be repeated.");
 	if (o->flags & OPT_REQUIRED)
 		sentence(c, "Required.");

@@ -1,6 +1,7 @@
 /* Option tables: parsing (pflag/cobra semantics), lookup and durations. */
 #include "eidf/options.h"
 #include "internal.h"
+#include "eidf/quantity.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -23,6 +24,8 @@ int option_takes_value(const struct option *o)
 	case OPT_TYPE_STRING:
 	case OPT_TYPE_INT:
 	case OPT_TYPE_LIST:
+	case OPT_TYPE_DURATION:
+	case OPT_TYPE_SIZE:
 		return !(o->flags & OPT_OPTARG);
 	default:
 		return 0;
@@ -267,6 +270,32 @@ static int apply(struct parse_state *ps, const struct option *o, const char *val
 			val = o->optarg_default ? o->optarg_default : "";
 		if (check_enum(ps, o, val) < 0)
 			return -1;
+		if (o->value)
+			*(const char **)o->value = val;
+		break;
+	case OPT_TYPE_DURATION:
+		if (!val)
+			val = o->optarg_default ? o->optarg_default : "";
+		if (parse_duration_ms(val) < 0) {
+			name = flag_display(o);
+			usage_error(ps, "invalid argument \"%s\" for \"%s\" flag: use a duration such as 90s, 5m or 24h",
+				    val, name);
+			free(name);
+			return -1;
+		}
+		if (o->value)
+			*(const char **)o->value = val;
+		break;
+	case OPT_TYPE_SIZE:
+		if (!val)
+			val = o->optarg_default ? o->optarg_default : "";
+		if (parse_size_bytes(val) < 0) {
+			name = flag_display(o);
+			usage_error(ps, "invalid argument \"%s\" for \"%s\" flag: %s", val, name,
+				    eidf_last_error());
+			free(name);
+			return -1;
+		}
 		if (o->value)
 			*(const char **)o->value = val;
 		break;
@@ -551,4 +580,41 @@ long parse_duration_ms(const char *s)
 	if (!any)
 		return -1;
 	return (long)(total / 1e6);
+}
+
+/* ---- sizes ------------------------------------------------------------------------ */
+
+long long parse_size_bytes(const char *s)
+{
+	static const char *const units[] = { "Ki", "Mi", "Gi", "Ti", "Pi", "Ei",
+					     "k", "M", "G", "T", "P", "E", NULL };
+	struct quantity q;
+	size_t len = s ? strlen(s) : 0;
+	int has_unit = 0;
+	int64_t v;
+
+	for (size_t i = 0; len && units[i]; i++) {
+		size_t ul = strlen(units[i]);
+		if (len > ul && !strcmp(s + len - ul, units[i]) && isdigit((unsigned char)s[len - ul - 1]))
+			has_unit = 1;
+	}
+	if (!has_unit) {
+		/* a bare number would silently mean bytes: 8 is almost never what was meant */
+		if (len && strspn(s, "0123456789.") == len)
+			eidf_set_error("a size needs a unit: %sMi or %sGi (binary), or %sM, %sG (decimal)",
+				       s, s, s, s);
+		else
+			eidf_set_error("not a size: use a number with a unit such as 512Mi, 8Gi or 2G");
+		return -1;
+	}
+	if (quantity_parse(s, &q) < 0) {
+		eidf_set_error("not a size: use a number with a unit such as 512Mi, 8Gi or 2G");
+		return -1;
+	}
+	v = quantity_value(&q);
+	if (v < 0) {
+		eidf_set_error("size too large");
+		return -1;
+	}
+	return (long long)v;
 }

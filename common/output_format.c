@@ -545,7 +545,8 @@ static void add_name(struct strbuf *sb, const cJSON *obj, const char *dflt_kind,
 		strbuf_add(sb, apiv, (size_t)(slash - apiv));
 	}
 	strbuf_addch(sb, '/');
-	strbuf_addstr(sb, name ? name : "");
+	/* a generateName object before the server named it: kubectl prints <unknown> */
+	strbuf_addstr(sb, name && *name ? name : "<unknown>");
 	strbuf_addch(sb, '\n');
 }
 

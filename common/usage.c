@@ -4,23 +4,30 @@
 
 #include <string.h>
 
+/* kubectl's "--flag=DEFAULT:" with the default the command really uses:
+ * the option's defval when its variable starts as a "not given" sentinel. */
 static void print_default(FILE *out, const struct option *o)
 {
 	switch (o->type) {
 	case OPT_TYPE_BOOL: {
 		int v = o->value ? *(const int *)o->value : 0;
-		fputs(v > 0 ? "true" : "false", out);
+		fputs(o->defval ? o->defval : v > 0 ? "true" : "false", out);
 		break;
 	}
 	case OPT_TYPE_COUNT:
 		fprintf(out, "%d", o->value ? *(const int *)o->value : 0);
 		break;
 	case OPT_TYPE_INT:
-		fprintf(out, "%ld", o->value ? *(const long *)o->value : 0L);
+		if (o->defval)
+			fputs(o->defval, out);
+		else
+			fprintf(out, "%ld", o->value ? *(const long *)o->value : 0L);
 		break;
-	case OPT_TYPE_STRING: {
+	case OPT_TYPE_STRING:
+	case OPT_TYPE_DURATION:
+	case OPT_TYPE_SIZE: {
 		const char *v = o->value ? *(const char *const *)o->value : NULL;
-		fprintf(out, "'%s'", v ? v : "");
+		fprintf(out, "'%s'", o->defval ? o->defval : v ? v : "");
 		break;
 	}
 	case OPT_TYPE_LIST:
@@ -71,7 +78,7 @@ static void print_option(const struct option *o, void *vctx)
 			fprintf(out, "%s%s", i ? "|" : "", o->enum_values[i]);
 		fputc('.', out);
 	}
-	if (o->type == OPT_TYPE_LIST)
+	if (o->type == OPT_TYPE_LIST && (!o->help || !strstr(o->help, "repeatable")))
 		fputs(" (repeatable)", out);
 	fputs("\n\n", out);
 }

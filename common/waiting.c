@@ -14,10 +14,9 @@
 static const char *reconnect_flag;
 
 const struct option wait_options[] = {
-	OPT_STRING(0, "reconnect-timeout", &reconnect_flag, "duration",
-		   "while waiting, ride out an API server outage this long before giving up "
-		   "(exit 124; default " WAIT_RECONNECT_DEFAULT ", setting reconnect-timeout)",
-		   COMPLETE_NONE),
+	OPT_DURATION(0, "reconnect-timeout", &reconnect_flag,
+		     "while waiting, ride out an API server outage this long before giving up "
+		     "(exit 124; setting reconnect-timeout)", WAIT_RECONNECT_DEFAULT),
 	OPT_END(),
 };
 

@@ -23,7 +23,7 @@
 static const char *const compressions[] = { "gzip", "none", NULL };
 static const char *const registries[] = { "docker.io", "registry.eidf.ac.uk", NULL };
 
-static const char *opt_file, *opt_output, *opt_git, *opt_compression;
+static const char *opt_file, *opt_output, *opt_old_output, *opt_git, *opt_compression;
 static int opt_list, opt_summary, opt_no_ignore;
 static long opt_level = 6;
 
@@ -33,15 +33,21 @@ static long opt_level = 6;
 static const struct option build_opts[] = {
 	OPT_STRING('f', "file", &opt_file, "Dockerfile",
 		   "Dockerfile (default DIR/Dockerfile); <Dockerfile>.dockerignore beside it wins", COMPLETE_FILE),
-	OPT_STRING('o', "output", &opt_output, "file",
+	OPT_STRING('O', "output-file", &opt_output, "file",
 		   "write the archive to FILE, or '-' for stdout", COMPLETE_FILE),
+	/* -o is an output format in every kubectl command; the archive path
+	 * moved to -O, and the old spelling says so instead of guessing */
+	{ .type = OPT_TYPE_STRING, .short_name = 'o', .long_name = "output", .value = &opt_old_output,
+	  .argh = "format", .flags = OPT_HIDDEN },
 	OPT_STRING(0, "git", &opt_git, "rev",
 		   "archive a commit's tree instead of the directory (no checkout; untracked files never included)",
 		   COMPLETE_NONE),
 	OPT_BOOL(0, "list", &opt_list, "print the archived paths (directories end in '/')"),
 	OPT_BOOL(0, "summary", &opt_summary, "show the largest directories and files"),
-	OPT_ENUM(0, "compression", &opt_compression, "kind", "gzip (default) or none", compressions),
-	OPT_INT(0, "level", &opt_level, "N", "gzip level 1-9 (default 6)", 1, 9),
+	{ .type = OPT_TYPE_STRING, .long_name = "compression", .value = &opt_compression, .argh = "kind",
+	  .help = "compression of the archive", .enum_values = compressions, .complete = COMPLETE_ENUM,
+	  .defval = "gzip" },
+	OPT_INT(0, "level", &opt_level, "N", "gzip level", 1, 9),
 	{ .type = OPT_TYPE_BOOL, .long_name = "no-ignore", .value = &opt_no_ignore,
 	  .help = "archive everything, ignoring .dockerignore", .flags = OPT_HIDDEN },
 	OPT_END(),
@@ -106,8 +112,13 @@ static void close_dirs_until(struct collector *c, const char *path)
 static int on_entry(const struct bctx_entry *e, void *ud)
 {
 	struct collector *c = ud;
-	if (c->list)
-		fprintf(c->list_out, "%s%s\n", e->path, e->type == BCTX_DIR ? "/" : "");
+	if (c->list) {
+		/* one entry per line, even for a name with a newline in it */
+		struct strbuf q = STRBUF_INIT;
+		strbuf_add_quoted_path(&q, e->path);
+		fprintf(c->list_out, "%s%s\n", strbuf_str(&q), e->type == BCTX_DIR ? "/" : "");
+		strbuf_release(&q);
+	}
 	if (!c->summary)
 		return 0;
 	close_dirs_until(c, e->path);
@@ -132,6 +143,18 @@ static int on_entry(const struct bctx_entry *e, void *ud)
 	return 0;
 }
 
+/* "  SIZE  PATH" with the path quoted like git does (control characters) */
+static void print_path_line(FILE *out, const char *size, const char *path, const char *suffix)
+{
+	struct strbuf q = STRBUF_INIT;
+	strbuf_add_quoted_path(&q, path);
+	if (size)
+		fprintf(out, "  %10s  %s%s\n", size, strbuf_str(&q), suffix);
+	else
+		fprintf(out, "    %s%s\n", strbuf_str(&q), suffix);
+	strbuf_release(&q);
+}
+
 static void print_top(FILE *out, const char *title, const struct top *t)
 {
 	if (!t[0].path)
@@ -139,7 +162,7 @@ static void print_top(FILE *out, const char *title, const struct top *t)
 	fprintf(out, "%s:\n", title);
 	for (int i = 0; i < TOP_N && t[i].path; i++) {
 		char *h = human_bytes(t[i].size);
-		fprintf(out, "  %10s  %s\n", h, t[i].path);
+		print_path_line(out, h, t[i].path, "");
 		free(h);
 	}
 }
@@ -157,16 +180,16 @@ static void print_summary(FILE *out, struct collector *c, const struct bctx_resu
 		if (c->heavy.n || c->dirs[0].path) {
 			fprintf(out, "  candidates for %s:\n", r->ignore_file ? r->ignore_file : ".dockerignore");
 			for (size_t i = 0; i < c->heavy.n; i++)
-				fprintf(out, "    %s\n", c->heavy.v[i]);
+				print_path_line(out, NULL, c->heavy.v[i], "");
 			for (int i = 0; i < 3 && c->dirs[i].path; i++)
 				if (!strvec_contains(&c->heavy, c->dirs[i].path))
-					fprintf(out, "    %s/\n", c->dirs[i].path);
+					print_path_line(out, NULL, c->dirs[i].path, "/");
 		}
 	} else if (c->heavy.n) {
 		fprintf(out, "note: these are rarely needed in an image; consider adding them to %s:\n",
 			r->ignore_file ? r->ignore_file : ".dockerignore");
 		for (size_t i = 0; i < c->heavy.n; i++)
-			fprintf(out, "    %s\n", c->heavy.v[i]);
+			print_path_line(out, NULL, c->heavy.v[i], "");
 	}
 }
 
@@ -200,6 +223,11 @@ static int run_build(struct eidf_cmd *cmd, int argc, const char **argv)
 		eidf_error("build-context takes one directory, got %d arguments", argc);
 		return EIDF_EXIT_USAGE;
 	}
+	if (opt_old_output) {
+		eidf_error("-o/--output chooses an output format in kubectl; write the archive with "
+			   "-O/--output-file %s", opt_old_output);
+		return EIDF_EXIT_USAGE;
+	}
 	const char *dir = argc ? argv[0] : ".";
 	struct bctx_opts o = { 0 };
 	o.dir = dir;
@@ -211,11 +239,11 @@ static int run_build(struct eidf_cmd *cmd, int argc, const char **argv)
 
 	int to_stdout = opt_output && !strcmp(opt_output, "-");
 	if (to_stdout && isatty(STDOUT_FILENO)) {
-		eidf_error("refusing to write a tar archive to a terminal; redirect it or use -o FILE");
+		eidf_error("refusing to write a tar archive to a terminal; redirect it or use -O FILE");
 		return EIDF_EXIT_USAGE;
 	}
 	if (to_stdout && opt_list) {
-		eidf_error("--list and -o - both use stdout; write the archive to a file");
+		eidf_error("--list and -O - both use stdout; write the archive to a file");
 		return EIDF_EXIT_USAGE;
 	}
 	struct fd_sink sink = { -1, opt_output };
@@ -744,7 +772,7 @@ out:
 
 static const struct subcommand subcommands[] = {
 	{ .name = NULL, .summary = "build the context archive and print its digest",
-	  .usage = "[DIR] [-f Dockerfile] [-o FILE|-] [--git REV] [--list] [--summary] "
+	  .usage = "[DIR] [-f Dockerfile] [-O FILE|-] [--git REV] [--list] [--summary] "
 		   "[--compression gzip|none] [--level N]",
 	  .description = "Archives DIR (default .) as Docker would send it to a builder: "
 			 ".dockerignore applied with Docker's exact rules (or <Dockerfile>.dockerignore "

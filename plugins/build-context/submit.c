@@ -24,9 +24,8 @@
 static const char *const transports[] = { "auto", "secret", "exec", NULL };
 static const char *opt_image, *opt_file, *opt_secret, *opt_builder, *opt_helper, *opt_cpu,
 	*opt_memory, *opt_dry_run, *opt_output, *opt_timeout, *opt_transport, *opt_upload_timeout,
-	*opt_executor_command;
+	*opt_executor_command, *opt_max_context;
 static int opt_follow, opt_detach, opt_cache;
-static long opt_max_mib = 8;
 
 const struct option submit_opts[] = {
 	{ .type = OPT_TYPE_STRING, .long_name = "image", .value = &opt_image, .argh = "reg/name:tag",
@@ -42,22 +41,21 @@ const struct option submit_opts[] = {
 	OPT_STRING(0, "helper-image", &opt_helper, "image",
 		   "image of the init container that receives the context (default " SUBMIT_DEFAULT_HELPER ")",
 		   COMPLETE_IMAGE),
-	OPT_STRING(0, "cpu", &opt_cpu, "quantity", "builder cpu request and limit (default 2)", COMPLETE_NONE),
-	OPT_STRING(0, "memory", &opt_memory, "quantity", "builder memory request and limit (default 4Gi)",
-		   COMPLETE_NONE),
+	{ .type = OPT_TYPE_STRING, .long_name = "cpu", .value = &opt_cpu, .argh = "quantity",
+	  .help = "builder cpu request and limit", .defval = "2" },
+	OPT_SIZE(0, "memory", &opt_memory, "builder memory request and limit", "4Gi"),
 	OPT_BOOL(0, "cache", &opt_cache, "use Kaniko's layer cache (--cache=true)"),
-	OPT_BOOL(0, "follow", &opt_follow, "stream the build log and exit with its result (default)"),
+	{ .type = OPT_TYPE_BOOL, .long_name = "follow", .value = &opt_follow,
+	  .help = "stream the build log and exit with its result (--detach turns it off)", .defval = "true" },
 	OPT_BOOL(0, "detach", &opt_detach, "return once the Job is created (and the context uploaded)"),
 	OPT_ENUM(0, "transport", &opt_transport, "how",
 		 "how the context reaches the cluster: auto (default: Secrets up to --max-context, "
 		 "else exec), secret or exec", transports),
-	OPT_INT(0, "max-context", &opt_max_mib, "MiB",
-		"largest gzipped context sent through Secrets (default 8)", 1, 64),
-	OPT_STRING(0, "upload-timeout", &opt_upload_timeout, "duration",
-		   "exec transport: limit for the pod to start and the upload to finish (default 10m)",
-		   COMPLETE_NONE),
-	OPT_STRING(0, "timeout", &opt_timeout, "duration", "give up following after this long (default 1h)",
-		   COMPLETE_NONE),
+	OPT_SIZE(0, "max-context", &opt_max_context,
+		 "largest gzipped context sent through Secrets (at most 64Mi)", "8Mi"),
+	OPT_DURATION(0, "upload-timeout", &opt_upload_timeout,
+		     "exec transport: limit for the pod to start and the upload to finish", "10m"),
+	OPT_DURATION(0, "timeout", &opt_timeout, "give up following after this long", "1h"),
 	OPT_DRY_RUN(&opt_dry_run),
 	OPT_ENUM('o', "output", &opt_output, "format", "output format with --dry-run: json, yaml or name",
 		 output_formats),
@@ -69,8 +67,7 @@ const struct option submit_opts[] = {
 
 const struct option status_opts[] = {
 	OPT_BOOL(0, "follow", &opt_follow, "stream the build log and exit with its result"),
-	OPT_STRING(0, "timeout", &opt_timeout, "duration", "give up following after this long (default 1h)",
-		   COMPLETE_NONE),
+	OPT_DURATION(0, "timeout", &opt_timeout, "give up following after this long", "1h"),
 	OPT_INCLUDE(wait_options), OPT_INCLUDE(kube_options),
 	OPT_END(),
 };
@@ -723,6 +720,11 @@ int run_submit(struct eidf_cmd *cmd, int argc, const char **argv)
 		eidf_error("invalid --upload-timeout \"%s\": use a duration such as 10m", opt_upload_timeout);
 		return EIDF_EXIT_USAGE;
 	}
+	long long max_context = parse_size_bytes(opt_max_context ? opt_max_context : "8Mi");
+	if (max_context < (1LL << 20) || max_context > (64LL << 20)) {
+		eidf_error("invalid --max-context \"%s\": use a size from 1Mi to 64Mi", opt_max_context);
+		return EIDF_EXIT_USAGE;
+	}
 	const char *transport = opt_transport ? opt_transport : setting("build-context.transport", "auto");
 	if (strcmp(transport, "auto") && strcmp(transport, "secret") && strcmp(transport, "exec")) {
 		eidf_error("invalid transport \"%s\" (setting build-context.transport): use auto, secret or exec",
@@ -739,7 +741,7 @@ int run_submit(struct eidf_cmd *cmd, int argc, const char **argv)
 		eidf_error("%s", eidf_last_error());
 		return EIDF_EXIT_ERROR;
 	}
-	uint64_t max_secret = (uint64_t)opt_max_mib << 20;
+	uint64_t max_secret = (uint64_t)max_context;
 	if (!strcmp(transport, "secret"))
 		t.max = max_secret;
 	struct bctx_opts o = { 0 };

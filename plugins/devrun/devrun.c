@@ -57,24 +57,26 @@ static int o_init, o_finished, o_no_headers, o_timestamps;
 	OPT_STRING(0, "image", &o_image, "image", "image that runs COMMAND (setting devrun.image)", COMPLETE_IMAGE), \
 	OPT_BOOL(0, "shell", &o_shell, "run COMMAND ARGS joined by spaces with /bin/sh -c"), \
 	OPT_BOOL(0, "keep-entrypoint", &o_keep_entrypoint, "pass COMMAND ARGS as args to the image's entrypoint"), \
-	OPT_INT(0, "gpu", &o_gpu, "N", "number of GPUs (nvidia.com/gpu limit)", 0, 8), \
+	{ .type = OPT_TYPE_INT, .long_name = "gpu", .value = &o_gpu, .argh = "N", \
+	  .help = "number of GPUs (nvidia.com/gpu limit; setting devrun.gpu)", .min = 0, .max = 8, .defval = "0" }, \
 	{ .type = OPT_TYPE_STRING, .long_name = "gpu-product", .value = &o_gpu_product, .argh = "product", \
 	  .help = "GPU model (nodeSelector nvidia.com/gpu.product)", .complete = COMPLETE_GPU_PRODUCT }, \
 	OPT_BOOL(0, "allow-unknown-gpu-product", &o_allow_unknown_gpu, "do not check --gpu-product against the known list"), \
-	OPT_STRING(0, "cpu", &o_cpu, "quantity", "cpu request (and limit unless --cpu-limit; default 1)", COMPLETE_NONE), \
+	{ .type = OPT_TYPE_STRING, .long_name = "cpu", .value = &o_cpu, .argh = "quantity", \
+	  .help = "cpu request (and limit unless --cpu-limit)", .defval = "1" }, \
 	OPT_STRING(0, "cpu-limit", &o_cpu_limit, "quantity", "cpu limit", COMPLETE_NONE), \
-	OPT_STRING(0, "memory", &o_memory, "quantity", "memory request (and limit unless --memory-limit; default 4Gi)", COMPLETE_NONE), \
-	OPT_STRING(0, "memory-limit", &o_memory_limit, "quantity", "memory limit", COMPLETE_NONE), \
-	OPT_LIST(0, "pvc", &o_pvcs, "name[:mount[:ro]]", "mount a PVC (default mount /mnt/ceph); repeatable", COMPLETE_PVC), \
-	OPT_LIST('e', "env", &o_envs, "name=value", "environment variable; repeatable", COMPLETE_NONE), \
-	OPT_LIST(0, "env-from-secret", &o_env_from, "secret", "all keys of a Secret as environment; repeatable", COMPLETE_NONE), \
-	OPT_STRING(0, "shm-size", &o_shm, "quantity", "memory-backed /dev/shm of this size", COMPLETE_NONE), \
-	OPT_LIST(0, "image-pull-secret", &o_pull_secrets, "secret", "Secret for pulling a private image; repeatable", COMPLETE_NONE), \
+	OPT_SIZE(0, "memory", &o_memory, "memory request (and limit unless --memory-limit)", "4Gi"), \
+	OPT_SIZE(0, "memory-limit", &o_memory_limit, "memory limit", NULL), \
+	OPT_LIST(0, "pvc", &o_pvcs, "name[:mount[:ro]]", "mount a PVC (default mount /mnt/ceph)", COMPLETE_PVC), \
+	OPT_LIST('e', "env", &o_envs, "name=value", "environment variable", COMPLETE_NONE), \
+	OPT_LIST(0, "env-from-secret", &o_env_from, "secret", "all keys of a Secret as environment", COMPLETE_NONE), \
+	OPT_SIZE(0, "shm-size", &o_shm, "memory-backed /dev/shm of this size", NULL), \
+	OPT_LIST(0, "image-pull-secret", &o_pull_secrets, "secret", "Secret for pulling a private image", COMPLETE_NONE), \
 	OPT_GROUP("Job"), \
 	OPT_STRING(0, "name", &o_name, "name", "name prefix of the Job (default devrun)", COMPLETE_NONE), \
 	OPT_STRING(0, "queue", &o_queue, "queue", "Kueue LocalQueue (default <namespace>-user-queue)", COMPLETE_NONE), \
-	OPT_STRING(0, "max-time", &o_max_time, "duration", "maximum run time (label kueue.x-k8s.io/max-exec-time-seconds)", COMPLETE_NONE), \
-	OPT_STRING(0, "ttl", &o_ttl, "duration", "delete the Job this long after it finished (default 24h)", COMPLETE_NONE), \
+	OPT_DURATION(0, "max-time", &o_max_time, "maximum run time (label kueue.x-k8s.io/max-exec-time-seconds)", NULL), \
+	OPT_DURATION(0, "ttl", &o_ttl, "delete the Job this long after it finished", "24h"), \
 	OPT_DRY_RUN(&o_dry_run), \
 	OPT_ENUM('o', "output", &o_output, "format", "with --dry-run: json or yaml", output_formats)
 
@@ -84,7 +86,7 @@ static int o_init, o_finished, o_no_headers, o_timestamps;
 	OPT_BOOL('f', "follow", &o_follow, "follow the run even when stdout is not a terminal"), \
 	OPT_BOOL(0, "rm", &o_rm, "delete the run's objects when it ends or on Ctrl-C"), \
 	OPT_BOOL(0, "keep-failed", &o_keep_failed, "keep a run that can never start (image pull failure, missing config); by default it is deleted so that it holds no quota"), \
-	OPT_STRING(0, "timeout", &o_timeout, "duration", "stop following after this long (exit 124)", COMPLETE_NONE)
+	OPT_DURATION(0, "timeout", &o_timeout, "stop following after this long (exit 124; 0 = never)", "0")
 
 static const struct option run_opts[] = {
 	RUN_OPTIONS, OPT_INCLUDE(eidf_user_options), FOLLOW_OPTIONS, OPT_INCLUDE(wait_options), OPT_INCLUDE(kube_options), OPT_END(),
@@ -95,7 +97,7 @@ static const struct option render_opts[] = {
 static const struct option attach_opts[] = {
 	OPT_BOOL(0, "rm", &o_rm, "delete the run's objects when it ends or on Ctrl-C"),
 	OPT_BOOL(0, "keep-failed", &o_keep_failed, "keep a run that can never start (by default it is deleted so that it holds no quota)"),
-	OPT_STRING(0, "timeout", &o_timeout, "duration", "stop following after this long (exit 124)", COMPLETE_NONE),
+	OPT_DURATION(0, "timeout", &o_timeout, "stop following after this long (exit 124; 0 = never)", "0"),
 	OPT_INCLUDE(wait_options), OPT_INCLUDE(kube_options), OPT_END(),
 };
 static const struct option logs_opts[] = {

@@ -33,17 +33,17 @@
 
 static const char *opt_pvc, *opt_dest, *opt_sha256, *opt_checksums, *opt_from_file;
 static const char *opt_image, *opt_cpu, *opt_memory, *opt_header_secret, *opt_name;
-static const char *opt_mount, *opt_dry_run, *opt_output, *opt_timeout;
+static const char *opt_mount, *opt_dry_run, *opt_output, *opt_timeout, *opt_ttl;
 static struct strvec opt_headers = STRVEC_INIT;
-static long opt_parallel = 1, opt_ttl = -1, opt_retries = 10, opt_backoff_limit = 3;
+static long opt_parallel = 1, opt_retries = 10, opt_backoff_limit = 3;
 static long opt_interval = 5, opt_tail = -1, opt_index = -1;
 static int opt_extract, opt_wait, opt_watch, opt_follow, opt_completed, opt_no_headers;
 static int opt_all_finished;
 
 static void complete_jobs(const char *prefix, struct strvec *out, void *ctx);
 
-#define OPT_TIMEOUT() OPT_STRING(0, "timeout", &opt_timeout, "duration", \
-				 "give up waiting after this long (e.g. 2h; default: forever)", COMPLETE_NONE)
+#define OPT_TIMEOUT() OPT_DURATION(0, "timeout", &opt_timeout, \
+				   "give up waiting after this long (0 = forever)", "0")
 
 static const struct option create_opts[] = {
 	{ .type = OPT_TYPE_STRING, .long_name = "pvc", .value = &opt_pvc, .argh = "name",
@@ -56,18 +56,20 @@ static const struct option create_opts[] = {
 		   "sha256sum-style file with the digests of every file", COMPLETE_FILE),
 	OPT_STRING(0, "name", &opt_name, "name", "file name for the single URL (default: from the URL)", COMPLETE_NONE),
 	OPT_BOOL(0, "extract", &opt_extract, "unpack zip/tar/tar.gz/tar.xz/tar.zst archives after verification"),
-	OPT_INT(0, "parallel", &opt_parallel, "N", "pods downloading in parallel (Indexed Job, default 1)", 1, 100),
+	OPT_INT(0, "parallel", &opt_parallel, "N", "pods downloading in parallel (Indexed Job)", 1, 100),
 	OPT_LIST(0, "header", &opt_headers, "'Name: value'",
 		 "request header (stored in the Job: use --header-secret for tokens)", COMPLETE_NONE),
 	OPT_STRING(0, "header-secret", &opt_header_secret, "secret",
 		   "Secret whose keys are header names and values header values", COMPLETE_NONE),
 	OPT_GROUP("Job"),
 	OPT_STRING(0, "image", &opt_image, "image", "image with sh and curl (default alpine/curl:latest)", COMPLETE_IMAGE),
-	OPT_STRING(0, "cpu", &opt_cpu, "quantity", "cpu request = limit (default 1)", COMPLETE_NONE),
-	OPT_STRING(0, "memory", &opt_memory, "quantity", "memory request = limit (default 1Gi)", COMPLETE_NONE),
-	OPT_INT(0, "ttl", &opt_ttl, "seconds", "delete the Job this long after it finishes (default 1800)", 0, 31536000),
-	OPT_INT(0, "retries", &opt_retries, "N", "download attempts per file within a pod (default 10)", 1, 10000),
-	OPT_INT(0, "backoff-limit", &opt_backoff_limit, "N", "pod restarts, each resuming (default 3)", 0, 1000),
+	{ .type = OPT_TYPE_STRING, .long_name = "cpu", .value = &opt_cpu, .argh = "quantity",
+	  .help = "cpu request = limit (setting fetch.cpu)", .defval = "1" },
+	{ .type = OPT_TYPE_SIZE, .long_name = "memory", .value = &opt_memory, .argh = "size",
+	  .help = "memory request = limit (setting fetch.memory)", .defval = "1Gi" },
+	OPT_DURATION(0, "ttl", &opt_ttl, "delete the Job this long after it finishes (setting fetch.ttl)", "30m"),
+	OPT_INT(0, "retries", &opt_retries, "N", "download attempts per file within a pod", 1, 10000),
+	OPT_INT(0, "backoff-limit", &opt_backoff_limit, "N", "pod restarts, each resuming", 0, 1000),
 	OPT_STRING(0, "mount", &opt_mount, "path", "where the PVC is mounted in the pod (default /mnt/ceph)", COMPLETE_NONE),
 	{ .type = OPT_TYPE_INT, .long_name = "progress-interval", .value = &opt_interval, .argh = "seconds",
 	  .help = "seconds between progress lines in the log", .flags = OPT_HIDDEN, .min = 1, .max = 3600 },
@@ -93,7 +95,9 @@ static const struct option list_opts[] = {
 static const struct option logs_opts[] = {
 	OPT_BOOL('f', "follow", &opt_follow, "stream the log until the pod ends"),
 	OPT_INT(0, "tail", &opt_tail, "lines", "only the last N lines", -1, 100000000),
-	OPT_INT(0, "index", &opt_index, "i", "pod of this completion index (parallel fetches)", -1, 999),
+	{ .type = OPT_TYPE_INT, .long_name = "index", .value = &opt_index, .argh = "i",
+	  .help = "pod of this completion index (parallel fetches; default: every pod)", .min = -1, .max = 999,
+	  .defval = "-1" },
 	OPT_INCLUDE(wait_options), OPT_INCLUDE(kube_options), OPT_END(),
 };
 static const struct option wait_opts[] = {
@@ -705,6 +709,15 @@ static int run_create(struct eidf_cmd *cmd, int argc, const char **argv)
 		eidf_warning("--header values are stored in the Job spec in clear text; "
 			     "use --header-secret for tokens");
 
+	const char *ttl_text = opt_ttl ? opt_ttl : setting("fetch.ttl", "30m");
+	long ttl_ms = parse_duration_ms(ttl_text);
+	if (ttl_ms < 0) {
+		eidf_error("invalid setting fetch.ttl \"%s\": use a duration such as 90s, 30m or 24h", ttl_text);
+		rc = 2;
+		goto out;
+	}
+	long ttl_s = ttl_ms / 1000;
+
 	const char *ns = cmd_project_namespace(cmd);
 	if (!ns)
 		goto out;
@@ -722,7 +735,7 @@ static int run_create(struct eidf_cmd *cmd, int argc, const char **argv)
 		.run_id = run_id,
 		.header_secret = opt_header_secret,
 		.headers = &opt_headers,
-		.ttl = opt_ttl >= 0 ? opt_ttl : strtol(setting("fetch.ttl", "1800"), NULL, 10),
+		.ttl = ttl_s,
 		.retries = opt_retries,
 		.backoff_limit = opt_backoff_limit * (shards > 1 ? shards : 1),
 		.parallel = shards,

@@ -29,21 +29,22 @@ static const char *opt_selector, *opt_image, *opt_mount, *opt_timeout;
 static int opt_no_headers, opt_yes, opt_force, opt_read_only, opt_keep;
 static long opt_top = 20, opt_depth = 1;
 
-#define OPT_TIMEOUT() OPT_STRING(0, "timeout", &opt_timeout, "duration", \
-				 "give up waiting after this long (e.g. 5m; 0 = forever)", COMPLETE_NONE)
+#define OPT_TIMEOUT() OPT_DURATION(0, "timeout", &opt_timeout, \
+				   "give up waiting after this long (0 = forever)", "10m")
 #define OPT_HELPER() \
 	OPT_STRING(0, "image", &opt_image, "image", "helper image (default busybox:latest)", COMPLETE_IMAGE), \
-	OPT_DRY_RUN(&opt_dry_run), OPT_OUTPUT(&opt_output), OPT_TIMEOUT(), \
-	OPT_GROUP("Job policy"), OPT_INCLUDE(policy_options)
+	OPT_DRY_RUN(&opt_dry_run), OPT_OUTPUT(&opt_output), OPT_TIMEOUT()
+/* last, so that the subcommand's own options stay under "Options" */
+#define OPT_JOB_POLICY() OPT_GROUP("Job policy"), OPT_INCLUDE(policy_options)
 
 static const struct option create_opts[] = {
-	{ .type = OPT_TYPE_STRING, .long_name = "size", .value = &opt_size, .argh = "quantity",
+	{ .type = OPT_TYPE_SIZE, .long_name = "size", .value = &opt_size, .argh = "size",
 	  .help = "capacity to request, e.g. 100Gi", .flags = OPT_REQUIRED },
 	OPT_STRING(0, "storage-class", &opt_class, "class",
 		   "storage class (default csi-cephfs-sc; setting storage-class)", COMPLETE_STORAGECLASS),
 	OPT_ENUM(0, "access-mode", &opt_mode, "mode",
 		 "ReadWriteMany (default), ReadWriteOnce, ReadOnlyMany or ReadWriteOncePod", access_modes),
-	{ .type = OPT_TYPE_STRING, .long_name = "wait", .value = &opt_wait, .argh = "timeout",
+	{ .type = OPT_TYPE_DURATION, .long_name = "wait", .value = &opt_wait, .argh = "timeout",
 	  .help = "wait until the claim is Bound (optionally at most this long)",
 	  .flags = OPT_OPTARG, .optarg_default = "5m" },
 	OPT_DRY_RUN(&opt_dry_run), OPT_OUTPUT(&opt_output),
@@ -71,18 +72,21 @@ static const struct option delete_opts[] = {
 static const struct option df_opts[] = {
 	OPT_HELPER(),
 	OPT_BOOL(0, "no-headers", &opt_no_headers, "do not print the table header"),
+	OPT_JOB_POLICY(),
 	OPT_INCLUDE(kube_options), OPT_END(),
 };
 static const struct option du_opts[] = {
-	OPT_INT(0, "top", &opt_top, "N", "show the N largest directories (default 20)", 1, 100000),
-	OPT_INT(0, "depth", &opt_depth, "D", "directory depth to report (default 1)", 0, 64),
+	OPT_INT(0, "top", &opt_top, "N", "show the N largest directories", 1, 100000),
+	OPT_INT(0, "depth", &opt_depth, "D", "directory depth to report", 0, 64),
 	OPT_HELPER(),
 	OPT_BOOL(0, "no-headers", &opt_no_headers, "do not print the table header"),
+	OPT_JOB_POLICY(),
 	OPT_INCLUDE(kube_options), OPT_END(),
 };
 static const struct option ls_opts[] = {
 	OPT_HELPER(),
 	OPT_BOOL(0, "no-headers", &opt_no_headers, "do not print the table header"),
+	OPT_JOB_POLICY(),
 	OPT_INCLUDE(kube_options), OPT_END(),
 };
 static const struct option shell_opts[] = {
@@ -90,6 +94,7 @@ static const struct option shell_opts[] = {
 	OPT_STRING(0, "mount", &opt_mount, "path", "where the claim is mounted (default /mnt/ceph)", COMPLETE_NONE),
 	OPT_BOOL(0, "read-only", &opt_read_only, "mount the claim read-only"),
 	OPT_BOOL(0, "keep", &opt_keep, "leave the shell Job running when the shell exits"),
+	OPT_JOB_POLICY(),
 	OPT_INCLUDE(kube_options), OPT_END(),
 };
 
@@ -354,6 +359,7 @@ struct bind_wait {
 	const char *name;
 	char *last_event;
 	int bound;
+	cJSON *last;      /* the claim as last seen (printed with -o once Bound) */
 };
 
 static int on_pvc_event(const char *type, const cJSON *obj, void *ud)
@@ -374,6 +380,8 @@ static int on_pvc_event(const char *type, const cJSON *obj, void *ud)
 		eidf_set_error("PVC \"%s\" was deleted while waiting for it to be bound", w->name);
 		return -1;
 	}
+	cJSON_Delete(w->last);
+	w->last = cJSON_Duplicate(obj, 1);
 	const char *phase = json_str(obj, "status.phase");
 	if (phase && !strcmp(phase, "Bound")) {
 		w->bound = 1;
@@ -402,7 +410,10 @@ static void report_events(struct kclient *kc, const char *ns, const char *kind, 
 	free(fs);
 }
 
-static int wait_bound(struct kclient *kc, const char *ns, const char *name, long ms)
+/* Wait for Bound; with an output format the Bound claim goes to stdout
+ * (once) and the progress message to stderr, so stdout stays parseable. */
+static int wait_bound(struct kclient *kc, const char *ns, const char *name, long ms,
+		      enum output_format fmt)
 {
 	struct bind_wait w = { .name = name };
 	char *fs = xasprintf("metadata.name=%s", name);
@@ -418,10 +429,14 @@ static int wait_bound(struct kclient *kc, const char *ns, const char *name, long
 			   name, ms / 1000, w.last_event ? ": " : "", w.last_event ? w.last_event : "",
 			   ns, name);
 		rc = -1;
-	} else {
+	} else if (fmt == OUT_DEFAULT) {
 		printf("persistentvolumeclaim/%s bound\n", name);
+	} else {
+		fprintf(stderr, "persistentvolumeclaim/%s bound\n", name);
+		output_object(stdout, w.last, fmt);
 	}
 	free(w.last_event);
+	cJSON_Delete(w.last);
 	return w.bound ? 0 : -1;
 }
 
@@ -471,13 +486,16 @@ static int cmd_create(struct eidf_cmd *cmd, int argc, const char **argv)
 			eidf_error("%s", eidf_last_error());
 		return EIDF_EXIT_ERROR;
 	}
+	int waiting = opt_wait && !dry;
 	if (fmt == OUT_DEFAULT)
 		printf("persistentvolumeclaim/%s created%s\n", name, dry ? " (server dry run)" : "");
+	else if (waiting)
+		fprintf(stderr, "persistentvolumeclaim/%s created\n", name);
 	else
 		output_object(stdout, created, fmt);
 	cJSON_Delete(created);
-	if (opt_wait && !dry)
-		return wait_bound(kc, ns, name, timeout_ms(opt_wait, 300000)) ? EIDF_EXIT_ERROR : 0;
+	if (waiting)
+		return wait_bound(kc, ns, name, timeout_ms(opt_wait, 300000), fmt) ? EIDF_EXIT_ERROR : 0;
 	return 0;
 }
 

@@ -11,7 +11,7 @@ test_expect_success 'create validates the name and size before any request' '
 	test_expect_code 2 kubectl eidf pvc create Bad_Name --size 1Gi 2>err &&
 	test_grep "invalid PVC name \"Bad_Name\"" err &&
 	test_expect_code 2 kubectl eidf pvc create data --size 10GB 2>err &&
-	test_grep "invalid --size \"10GB\"" err &&
+	test_grep "invalid argument \"10GB\" for \"--size\" flag: not a size" err &&
 	test_expect_code 2 kubectl eidf pvc create data 2>err &&
 	test_grep "required flag(s) \"size\" not set" err &&
 	test ! -s "$EIDF_CLUSTER_STATE/requests.jsonl"
@@ -32,6 +32,17 @@ test_expect_success 'create --wait returns once the claim is Bound' '
 	test_grep "persistentvolumeclaim/data created" out &&
 	test_grep "persistentvolumeclaim/data bound" out &&
 	test "$(kubectl get pvc data -o jsonpath={.status.phase})" = Bound
+'
+
+test_expect_success 'create -o json --wait prints only the Bound claim, once; messages go to stderr' '
+	kubectl eidf pvc create x3 --size 1Gi -o json --wait=30s >out 2>err &&
+	python3 -c "import json,sys; o=json.load(open(\"out\")); sys.exit(o[\"status\"][\"phase\"] != \"Bound\")" &&
+	test "$(grep -c "\"kind\"" out)" = 1 &&
+	test_grep "persistentvolumeclaim/x3 bound" err &&
+	kubectl eidf pvc create x4 --size 1Gi -o name --wait=30s >out 2>err &&
+	echo persistentvolumeclaim/x4 >expect &&
+	test_cmp expect out &&
+	kubectl delete pvc x3 x4 >/dev/null
 '
 
 test_expect_success 'create of an existing claim says how to see it' '

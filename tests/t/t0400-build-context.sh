@@ -38,8 +38,8 @@ test_expect_success 'the kubectl plugin path reaches it' '
 	test_cmp out via-kubectl
 '
 
-test_expect_success '-o - streams a gzip tar whose uncompressed sha256 is the digest' '
-	$BC ctx -o - >ctx.tgz 2>err &&
+test_expect_success '-O - streams a gzip tar whose uncompressed sha256 is the digest' '
+	$BC ctx -O - >ctx.tgz 2>err &&
 	gzip -t ctx.tgz &&
 	test "$(od -An -tx1 -j4 -N6 ctx.tgz | tr -d " ")" = "000000000003" &&
 	tar tzf ctx.tgz | sort >tarlist && sort list >want && test_cmp want tarlist &&
@@ -61,16 +61,16 @@ test_expect_success 'the same tree elsewhere, touched and re-created, has the sa
 '
 
 test_expect_success 'SOURCE_DATE_EPOCH sets the mtimes; an invalid one is an error' '
-	SOURCE_DATE_EPOCH=1700000000 $BC ctx -o e.tar --compression none >out4 &&
+	SOURCE_DATE_EPOCH=1700000000 $BC ctx -O e.tar --compression none >out4 &&
 	tar tvf e.tar | grep -q "2023-11-14" &&
 	test "$(sha256sum e.tar | cut -d" " -f1)" = "$(sed -n "s/^digest: sha256://p" out4)" &&
 	test_expect_code 1 env SOURCE_DATE_EPOCH=yesterday $BC ctx 2>err &&
 	test_grep "SOURCE_DATE_EPOCH" err
 '
 
-test_expect_success '-o inside the context is never archived, and levels do not change the digest' '
-	$BC ctx -o ctx/out.tgz --level 1 >o1 &&
-	$BC ctx -o ctx/out.tgz --level 9 >o9 &&
+test_expect_success '-O inside the context is never archived, and levels do not change the digest' '
+	$BC ctx -O ctx/out.tgz --level 1 >o1 &&
+	$BC ctx -O ctx/out.tgz --level 9 >o9 &&
 	test "$(grep digest o1)" = "$(grep digest out)" &&
 	test "$(grep digest o9)" = "$(grep digest out)" &&
 	! tar tzf ctx/out.tgz | grep -q out.tgz &&
@@ -87,10 +87,23 @@ test_expect_success '--summary names the big directories and files' '
 	test_grep "node_modules/" sum
 '
 
+test_expect_success '--list and --summary print control characters escaped, as git quotes paths' '
+	mkdir -p cc && echo FROM x >cc/Dockerfile &&
+	printf x >"cc/new
+line.txt" && head -c 5000 /dev/zero >"cc/esc$(printf "\033")[31m.bin" &&
+	$BC cc --list >list 2>/dev/null &&
+	test_grep "^\"new\\\\nline.txt\"$" list &&
+	test_grep "^\"esc\\\\033\[31m.bin\"$" list &&
+	test "$(wc -l <list)" = 3 &&
+	$BC cc --summary >sum &&
+	test_grep "  \"esc\\\\033\[31m.bin\"$" sum &&
+	! grep -q "$(printf "\033")" sum list
+'
+
 test_expect_success 'symlinks stay symlinks; special files are skipped with a warning' '
 	mkdir -p sl && echo FROM x >sl/Dockerfile && ln -s ../../../etc/passwd sl/escape &&
 	mkfifo sl/pipe &&
-	$BC sl -o sl.tar --compression none 2>err >/dev/null &&
+	$BC sl -O sl.tar --compression none 2>err >/dev/null &&
 	test_grep "warning: skipping named pipe" err &&
 	tar tvf sl.tar >sll &&
 	test_grep "^lrwxrwxrwx 0/0 .* escape -> ../../../etc/passwd$" sll &&
@@ -123,7 +136,7 @@ test_expect_success '--git REV equals the directory build of a clean checkout of
 	ct=$(git -C repo log -1 --format=%ct) &&
 	SOURCE_DATE_EPOCH=$ct $BC clone/code/docker >c &&
 	test "$(grep digest gerr)" = "$(grep digest c)" &&
-	$BC repo/code/docker --git HEAD -o g.tgz >/dev/null 2>&1 &&
+	$BC repo/code/docker --git HEAD -O g.tgz >/dev/null 2>&1 &&
 	tar tvzf g.tgz | grep -q "$(date -u -d @$ct +%Y-%m-%d)"
 '
 

@@ -280,7 +280,7 @@ test_expect_success 'exec transport: the upload timeout kills kubectl exec and s
 '
 
 test_expect_success '--transport secret refuses a context above --max-context' '
-	test_must_fail $BC submit big --image reg.example/me/big:2 $RES --transport secret --max-context 1 2>err &&
+	test_must_fail $BC submit big --image reg.example/me/big:2 $RES --transport secret --max-context 1Mi 2>err &&
 	test_grep "use --transport exec" err
 '
 
@@ -295,7 +295,7 @@ test_expect_success 'exec transport (--transport exec): streamed, digest-checked
 '
 test_expect_success 'exec transport chosen automatically above --max-context' '
 	head -c 1300000 /dev/urandom >big/blob2.bin &&
-	$BC submit big --image reg.example/me/big:2 $RES "$EXEC" --max-context 1 >out 2>err &&
+	$BC submit big --image reg.example/me/big:2 $RES "$EXEC" --max-context 1Mi >out 2>err &&
 	test_grep "sent with kubectl exec" err &&
 	test_grep "uploading context" err &&
 	test_grep "^context-sha256: $(digest_of big)$" out

@@ -28,6 +28,10 @@ enum opt_type {
 	OPT_TYPE_COUNT,    /* int*: incremented each time (e.g. -v without a value is not kubectl's; unused there) */
 	OPT_TYPE_INCLUDE,  /* another option table spliced in here */
 	OPT_TYPE_GROUP,    /* heading in --help, no option */
+	OPT_TYPE_DURATION, /* const char**: checked to be a duration (90s, 5m, 24h, 1h30m;
+			    * a bare number is seconds, as for kubectl --request-timeout) */
+	OPT_TYPE_SIZE,     /* const char**: checked to be a quantity WITH a unit (512Mi, 8Gi,
+			    * 2G): a bare "8" is refused with a hint */
 };
 
 /* What completion offers for an option's value or for positional args. */
@@ -72,6 +76,9 @@ struct option {
 	enum complete_kind complete;
 	complete_fn complete_custom;
 	const char *optarg_default;   /* value stored for OPT_OPTARG given without '=' */
+	const char *defval;           /* the default as --help and the man page show it
+				       * ("24h", "0"), when the variable's initial value is
+				       * a sentinel meaning "not given" (NULL, -1) */
 	long min, max;                /* OPT_TYPE_INT range (min == max == 0: unbounded) */
 	const struct option *include; /* OPT_TYPE_INCLUDE */
 };
@@ -90,6 +97,12 @@ struct option {
 #define OPT_INT(s, l, v, a, h, lo, hi) \
 	{ .type = OPT_TYPE_INT, .short_name = (s), .long_name = (l), .value = (v), \
 	  .argh = (a), .help = (h), .min = (lo), .max = (hi) }
+#define OPT_DURATION(s, l, v, h, d) \
+	{ .type = OPT_TYPE_DURATION, .short_name = (s), .long_name = (l), .value = (v), \
+	  .argh = "duration", .help = (h), .defval = (d) }
+#define OPT_SIZE(s, l, v, h, d) \
+	{ .type = OPT_TYPE_SIZE, .short_name = (s), .long_name = (l), .value = (v), \
+	  .argh = "size", .help = (h), .defval = (d) }
 #define OPT_LIST(s, l, v, a, h, c) \
 	{ .type = OPT_TYPE_LIST, .short_name = (s), .long_name = (l), .value = (v), \
 	  .argh = (a), .help = (h), .complete = (c) }
@@ -140,5 +153,8 @@ const struct option *options_find_short(const struct option *opts, int c);
 /* Parse a Kubernetes/Go duration ("30s", "1m30s", "2h") or a bare integer of
  * seconds into milliseconds; -1 on error. */
 long parse_duration_ms(const char *s);
+/* Parse a size with a unit ("8Mi", "2G") into bytes; -1 with eidf_last_error()
+ * naming what is wrong (no unit, not a quantity, too large). */
+long long parse_size_bytes(const char *s);
 
 #endif

@@ -1,0 +1,122 @@
+#!/bin/bash
+# One convention for every stage: durations, sizes, -o, and --help rendering
+# come from the shared option table, so every stage behaves the same.
+. "$(dirname "$0")/lib.sh"
+
+STAGES="pvc fetch build_context devrun"
+
+# Every subcommand's --help of every stage (the default command's too).
+all_help() {
+	for st in $STAGES; do
+		"$EIDF_BIN/kubectl-eidf-$st" --help
+		"$EIDF_BIN/kubectl-eidf-$st" --help |
+			sed -n '/^Available Commands:/,/^$/s/^  \([a-z-]*\) .*/\1/p' |
+			while read -r sub; do
+				echo "=== $st $sub"
+				"$EIDF_BIN/kubectl-eidf-$st" "$sub" --help
+			done
+	done
+}
+
+test_expect_success 'setup: every --help text' '
+	all_help >help.all &&
+	test $(grep -c "^=== " help.all) -gt 20
+'
+
+test_expect_success 'no duration, timeout or size flag is declared as a plain string or number' '
+	# the table kinds OPT_DURATION / OPT_SIZE parse, document and complete them alike
+	! grep -n "OPT_STRING([^)]*\"\(duration\|timeout\|seconds\)\"" \
+		"$EIDF_SRC"/plugins/*/*.c "$EIDF_SRC"/common/*.c &&
+	! grep -n "OPT_INT([^)]*\"\(seconds\|MiB\|bytes\)\"" \
+		"$EIDF_SRC"/plugins/*/*.c "$EIDF_SRC"/common/*.c &&
+	! grep -n "OPT_STRING(0, \"\(memory\|memory-limit\|shm-size\|size\)\"" \
+		"$EIDF_SRC"/plugins/*/*.c
+'
+
+test_expect_success '--help shows the defaults the commands use, never a sentinel' '
+	# kubectl logs --tail=-1 is kubectl logs spelling of "everything"
+	! grep -n "=-1:" help.all | grep -v -- "--tail=-1:\|--index=-1:" &&
+	! grep -n "repeatable (repeatable)\|repeatable; repeatable" help.all &&
+	! grep -n "(default)$" help.all &&
+	"$EIDF_BIN/kubectl-eidf-devrun" --help >devrun.help &&
+	test_grep "^    --gpu=0:" devrun.help &&
+	test_grep "^    --ttl=.24h.:" devrun.help &&
+	"$EIDF_BIN/kubectl-eidf-fetch" --help >fetch.help &&
+	test_grep "^    --ttl=.30m.:" fetch.help &&
+	"$EIDF_BIN/kubectl-eidf-build_context" submit --help >submit.help &&
+	test_grep "^    --follow=true:" submit.help &&
+	test_grep "^    --max-context=.8Mi.:" submit.help
+'
+
+# The options listed under heading $2 in the help text $1.
+under() { sed -n "/^$2:\$/,/^[A-Z][a-z ]*:\$/p" "$1" | sed -n "s/^    \(-., \)\{0,1\}--\([a-z-]*\)=.*/\2/p"; }
+
+test_expect_success "a subcommand's own options are not listed under 'Job policy'" '
+	"$EIDF_BIN/kubectl-eidf-pvc" shell --help >shell.help &&
+	under shell.help "Job policy" >policy &&
+	printf "%s\n" queue eidf-user >expect &&
+	test_cmp expect policy &&
+	under shell.help Options >own &&
+	for o in mount read-only keep image timeout; do grep -qx "$o" own || exit 1; done &&
+	for sub in df du browse; do
+		"$EIDF_BIN/kubectl-eidf-pvc" $sub --help >h &&
+		under h "Job policy" >p && test_cmp expect p &&
+		under h Options | grep -qx no-headers || exit 1
+	done
+'
+
+test_expect_success 'bad durations are usage errors with an example, in every stage' '
+	for cmd in "pvc df data --timeout" "fetch wait x --timeout" "fetch https://h/f --pvc d --ttl" \
+		"devrun --ttl" "devrun attach x --timeout" "build_context status x --timeout" \
+		"build_context submit --image a/b:1 --upload-timeout"; do
+		set -- $cmd &&
+		st=$1 && shift &&
+		test_expect_code 2 "$EIDF_BIN/kubectl-eidf-$st" "$@" 5x -- true 2>err &&
+		test_grep "invalid argument \"5x\" for \"--[a-z-]*\" flag: use a duration such as 90s, 5m or 24h" err ||
+		exit 1
+	done &&
+	test_expect_code 2 "$EIDF_BIN/kubectl-eidf-pvc" create c --size 1Gi --wait=soon 2>err &&
+	test_grep "use a duration" err &&
+	test_expect_code 2 "$EIDF_BIN/kubectl-eidf-pvc" list --request-timeout=1y 2>err &&
+	test_grep "use a duration" err
+'
+
+test_expect_success 'sizes need a unit: --max-context=8 is refused with a hint' '
+	test_expect_code 2 "$EIDF_BIN/kubectl-eidf-build_context" submit --image a/b:1 --max-context=8 2>err &&
+	test_grep "a size needs a unit: 8Mi or 8Gi" err &&
+	test_expect_code 2 "$EIDF_BIN/kubectl-eidf-devrun" --image alpine --shm-size 64 -- true 2>err &&
+	test_grep "invalid argument \"64\" for \"--shm-size\" flag: a size needs a unit" err &&
+	test_expect_code 2 "$EIDF_BIN/kubectl-eidf-pvc" create c --size 100 2>err &&
+	test_grep "for \"--size\" flag: a size needs a unit" err &&
+	test_expect_code 2 "$EIDF_BIN/kubectl-eidf-fetch" https://h/f --pvc d --memory lots 2>err &&
+	test_grep "not a size" err
+'
+
+test_expect_success 'build-context: -O writes the archive, the old -o FILE names -O' '
+	mkdir ctx && echo "FROM scratch" >ctx/Dockerfile &&
+	"$EIDF_BIN/kubectl-eidf-build_context" ctx -O ctx.tgz >out &&
+	test_grep "^wrote ctx.tgz" out &&
+	gzip -t ctx.tgz &&
+	test_expect_code 2 "$EIDF_BIN/kubectl-eidf-build_context" ctx -o ctx2.tgz 2>err &&
+	test_grep "use -O/--output-file\|with -O/--output-file ctx2.tgz" err &&
+	! test -e ctx2.tgz
+'
+
+start_cluster --tenant eidf015ns || exit 1
+
+test_expect_success 'fetch --ttl takes 5m like devrun --ttl 24h (and a bare number is seconds)' '
+	kubectl eidf fetch https://example.org/f.bin --pvc data --ttl 5m --dry-run=client -o json >job.json &&
+	python3 -c "import json,sys; j=json.load(open(\"job.json\")); sys.exit(j[\"spec\"][\"ttlSecondsAfterFinished\"] != 300)" &&
+	kubectl eidf fetch https://example.org/f.bin --pvc data --ttl 90 --dry-run=client -o json >job.json &&
+	python3 -c "import json,sys; j=json.load(open(\"job.json\")); sys.exit(j[\"spec\"][\"ttlSecondsAfterFinished\"] != 90)"
+'
+
+test_expect_success '--dry-run=client -o name of a generateName object prints what kubectl prints' '
+	kubectl eidf fetch https://example.org/f.bin --pvc data --dry-run=client -o name >out &&
+	kubectl create --dry-run=client -o name -f job.json >expect &&
+	test_cmp expect out &&
+	echo "job.batch/<unknown>" >expect &&
+	test_cmp expect out
+'
+
+test_done
