@@ -19,6 +19,7 @@
 #include "eidf/kubectl_exec.h"
 #include "eidf/manifest.h"
 #include "eidf/output.h"
+#include "eidf/prereq.h"
 #include "eidf/settings.h"
 
 static const char *const transports[] = { "auto", "secret", "exec", NULL };
@@ -810,6 +811,20 @@ int run_submit(struct eidf_cmd *cmd, int argc, const char **argv)
 	kc = cmd_client(cmd);
 	if (!kc)
 		goto out;
+	if (s.registry_secret) {
+		/* a missing Secret leaves the builder in Init with FailedMount for
+		 * ever: check it before uploading anything (one GET; 403 skips) */
+		struct prereq_list pl = PREREQ_LIST_INIT;
+		char *use = xasprintf("--registry-secret %s", s.registry_secret);
+		prereq_add(&pl, PREREQ_SECRET, s.registry_secret, use);
+		free(use);
+		int prc = prereq_check(kc, ns, &pl);
+		prereq_release(&pl);
+		if (prc < 0)
+			eidf_error("%s", eidf_last_error());
+		if (prc)
+			goto out;
+	}
 	char *hb = human_bytes(t.len);
 	if (use_exec)
 		fprintf(stderr, "context sha256:%s, %s gzip, sent with kubectl exec\n", r.digest, hb);

@@ -21,6 +21,7 @@
 #include "eidf/jobstate.h"
 #include "eidf/manifest.h"
 #include "eidf/output.h"
+#include "eidf/prereq.h"
 #include "eidf/settings.h"
 #include "eidf/kubectl_exec.h"
 #include "follow.h"
@@ -395,6 +396,42 @@ static char *secret_name(const struct devrun_opts *o, const char *run_id)
 	return xasprintf("%s-%s-code", o->name ? o->name : "devrun", run_id);
 }
 
+/* The claims and Secrets the flags name exist (one GET each; a 403 skips the
+ * check): a Job naming a missing one is accepted, and its pod would wait for
+ * ever while the Job holds its quota.  0 fine, else the errors are printed. */
+static int check_prereqs(struct kclient *kc, const char *ns, const struct devrun_opts *o)
+{
+	struct prereq_list l = PREREQ_LIST_INIT;
+	for (size_t i = 0; i < o->pvcs.n; i++) {
+		const char *spec = o->pvcs.v[i], *colon = strchr(spec, ':');
+		char *name = colon ? xstrndup(spec, (size_t)(colon - spec)) : xstrdup(spec);
+		char *use = xasprintf("--pvc %s", spec);
+		prereq_add(&l, PREREQ_PVC, name, use);
+		free(use);
+		free(name);
+	}
+	if (o->git_secret) {
+		char *use = xasprintf("--git-secret %s", o->git_secret);
+		prereq_add(&l, PREREQ_SECRET, o->git_secret, use);
+		free(use);
+	}
+	for (size_t i = 0; i < o->env_from_secrets.n; i++) {
+		char *use = xasprintf("--env-from-secret %s", o->env_from_secrets.v[i]);
+		prereq_add(&l, PREREQ_SECRET, o->env_from_secrets.v[i], use);
+		free(use);
+	}
+	for (size_t i = 0; i < o->image_pull_secrets.n; i++) {
+		char *use = xasprintf("--image-pull-secret %s", o->image_pull_secrets.v[i]);
+		prereq_add(&l, PREREQ_SECRET, o->image_pull_secrets.v[i], use);
+		free(use);
+	}
+	int rc = prereq_check(kc, ns, &l);
+	if (rc < 0)
+		eidf_error("%s", eidf_last_error());
+	prereq_release(&l);
+	return rc;
+}
+
 static int submit_and_follow(struct eidf_cmd *cmd, struct devrun_opts *o, int render_only)
 {
 	struct code_state cs;
@@ -467,6 +504,8 @@ static int submit_and_follow(struct eidf_cmd *cmd, struct devrun_opts *o, int re
 	if (!kc)
 		goto out;
 	const char *ns = o->namespace;
+	if (check_prereqs(kc, ns, o) != 0)
+		goto out;
 	if (kclient_create(kc, &KRES_JOBS, ns, job, server_dry, &created) < 0) {
 		eidf_error("%s", eidf_last_error());
 		goto out;

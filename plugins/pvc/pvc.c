@@ -15,6 +15,7 @@
 #include "eidf/humanize.h"
 #include "eidf/manifest.h"
 #include "eidf/output.h"
+#include "eidf/prereq.h"
 #include "eidf/quantity.h"
 #include "eidf/settings.h"
 #include "eidf/stage_options.h"
@@ -440,6 +441,21 @@ static int wait_bound(struct kclient *kc, const char *ns, const char *name, long
 	return w.bound ? 0 : -1;
 }
 
+/* The class exists, when storage classes are readable (403 skips the check). */
+static int check_storage_class(struct kclient *kc, const char *ns, const char *cls)
+{
+	struct prereq_list pl = PREREQ_LIST_INIT;
+	char *use = opt_class ? xasprintf("--storage-class %s", opt_class)
+			      : xasprintf("the setting storage-class (%s)", cls);
+	prereq_add(&pl, PREREQ_STORAGECLASS, cls, use);
+	free(use);
+	int rc = prereq_check(kc, ns, &pl);
+	if (rc < 0)
+		eidf_error("%s", eidf_last_error());
+	prereq_release(&pl);
+	return rc;
+}
+
 static int cmd_create(struct eidf_cmd *cmd, int argc, const char **argv)
 {
 	enum output_format fmt;
@@ -476,6 +492,11 @@ static int cmd_create(struct eidf_cmd *cmd, int argc, const char **argv)
 	}
 	struct kclient *kc = cmd_client(cmd);
 	cJSON *created = NULL;
+	if (kc && check_storage_class(kc, ns, json_str(pvc, "spec.storageClassName")) != 0) {
+		/* an unknown class leaves the claim Pending for ever */
+		cJSON_Delete(pvc);
+		return EIDF_EXIT_ERROR;
+	}
 	int rc = kc ? kclient_create(kc, &KRES_PVCS, ns, pvc, dry == 2, &created) : -1;
 	cJSON_Delete(pvc);
 	if (rc) {

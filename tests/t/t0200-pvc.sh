@@ -50,10 +50,15 @@ test_expect_success 'create of an existing claim says how to see it' '
 	test_grep "PVC \"data\" already exists in namespace \"eidf042ns\"" err
 '
 
-test_expect_success 'create --wait with an unknown storage class reports the provisioning failure' '
+test_expect_success 'an unknown storage class is refused before the claim is created, naming the classes' '
+	: >"$EIDF_CLUSTER_STATE/requests.jsonl" &&
 	test_expect_code 1 kubectl eidf pvc create slow --size 1Gi --storage-class no-such-class --wait=3s 2>err &&
-	test_grep "not Bound" err &&
-	test_grep "no-such-class" err
+	cat err &&
+	test_grep "storageclass \"no-such-class\" not found (needed by --storage-class no-such-class): the cluster has: csi-cephfs-sc, csi-rbd-sc" err &&
+	test "$(cluster_request_count "^POST ")" = 0 &&
+	test_must_fail kubectl get pvc slow 2>/dev/null &&
+	kubectl eidf pvc create slow --size 1Gi --storage-class csi-rbd-sc --dry-run=server >out &&
+	test_grep "created (server dry run)" out
 '
 
 test_expect_success 'the default namespace is refused with an explanation' '

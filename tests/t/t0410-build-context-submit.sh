@@ -159,6 +159,14 @@ test_expect_success 'submit (follow): the executor gets exactly the local contex
 	echo "$job" >job1 && run_of out >run1
 '
 
+test_expect_success 'submit --registry-secret that does not exist: refused before anything is created' '
+	: >"$EIDF_CLUSTER_STATE/requests.jsonl" &&
+	test_expect_code 1 $BC submit ctx --image reg.example/me/app:1 --registry-secret nosuchcred $RES "$EXEC" >out 2>err &&
+	cat err &&
+	test_grep "secret \"nosuchcred\" not found in namespace $NS (needed by --registry-secret nosuchcred)" err &&
+	test "$(cluster_request_count "^POST ")" = 0
+'
+
 test_expect_success 'the init container checked the digest; the registry secret is the executor docker config' '
 	job=$(cat job1) &&
 	kubectl logs job/$job -c receive-context >recv.log &&

@@ -40,6 +40,21 @@ test_expect_success 'GPU product typo: did-you-mean, exit 2, no request' '
 	test "$(cluster_request_count .)" = 0
 '
 
+test_expect_success 'the claims and Secrets the flags name are checked before the Job is created' '
+	cd w && kubectl create secret generic envsecret -n $NS --from-literal=A=1 >/dev/null &&
+	: >"$EIDF_CLUSTER_STATE/requests.jsonl" &&
+	test_expect_code 125 $DR $RES --pvc nosuchclaim:/data --git-secret nogit --env-from-secret envsecret \
+		--env-from-secret noenv --image-pull-secret nopull --follow -- true 2>../err &&
+	cat ../err &&
+	test_grep "persistentvolumeclaim \"nosuchclaim\" not found in namespace $NS (needed by --pvc nosuchclaim:/data): create it with kubectl eidf pvc create nosuchclaim" ../err &&
+	test_grep "secret \"nogit\" not found in namespace $NS (needed by --git-secret nogit)" ../err &&
+	test_grep "secret \"noenv\" not found in namespace $NS (needed by --env-from-secret noenv)" ../err &&
+	test_grep "secret \"nopull\" not found in namespace $NS (needed by --image-pull-secret nopull)" ../err &&
+	test_grep -v "envsecret" ../err &&
+	test "$(cluster_request_count "^POST ")" = 0 &&
+	test "$(cluster_request_count "^GET .*/(persistentvolumeclaims|secrets)/")" = 5
+'
+
 test_expect_success 'unknown product forced: Pending/Unschedulable shown, --timeout 3s exits 124 promptly, Job left' '
 	cd w && before=$(opens) &&
 	start=$(date +%s%N) &&
