@@ -99,9 +99,10 @@ save_state() {
 	printf '%s\n%s\n%s\n%s\n%s\n%s\n%s\n' "$FILES_DONE" "$FILES_TOTAL" "$BYTES_DONE" \
 		"$CUR_TOTAL" "$CUR_OFF" "$CUR_PART" "$CUR_NAME" >"$STATE.tmp" && mv -f "$STATE.tmp" "$STATE"
 }
-# One line: files=D/T bytes=B total=T rate=R file=NAME (file last: it may hold
-# spaces).  bytes counts this pod's finished files plus the current .part;
-# rate is bytes/s over the last interval.
+# One line: files=D/T bytes=B total=T rate=R fbytes=B ftotal=T file=NAME (file
+# last: it may hold spaces).  bytes counts this pod's finished files plus the
+# current .part; fbytes/ftotal are the current file's bytes and size (0:
+# unknown yet); rate is bytes/s over the last interval.
 LAST_BYTES=
 progress_line() {
 	{ read -r fd; read -r ft; read -r bd; read -r ct; read -r co; read -r cp; read -r cn; } <"$STATE" || return 0
@@ -115,8 +116,8 @@ progress_line() {
 	rate=0
 	[ -n "$LAST_BYTES" ] && [ "$b" -gt "$LAST_BYTES" ] && rate=$(((b - LAST_BYTES) / INTERVAL))
 	LAST_BYTES=$b
-	printf 'eidf-fetch progress files=%s/%s bytes=%s total=%s rate=%s file=%s\n' \
-		"$fd" "$ft" "$b" "$((bd + ct))" "$rate" "$cn"
+	printf 'eidf-fetch progress files=%s/%s bytes=%s total=%s rate=%s fbytes=%s ftotal=%s file=%s\n' \
+		"$fd" "$ft" "$b" "$((bd + ct))" "$rate" "$cur" "$ct" "$cn"
 }
 reporter() {
 	progress_line
@@ -247,10 +248,10 @@ hash_stop() { # end|abort
 
 # A failure that another attempt cannot fix (exit code 3 or 4): reported,
 # and remembered for the other pods of this run.
-fail_permanent() { # code url sha name reason
-	printf 'eidf-fetch error code=%s file=%s reason=%s\n' "$1" "$4" "$5"
+fail_permanent() { # code url sha name reason [key=value]
+	printf 'eidf-fetch error code=%s %sfile=%s reason=%s\n' "$1" "${6:+$6 }" "$4" "$5"
 	[ -n "$RUN" ] || return 0
-	printf '%s\n%s\n%s\n%s\n' "$RUN" "$1" "$(marker_prefix "$2" 0 "$3")" "$5" >"$MARK/$4.failed.tmp" &&
+	printf '%s\n%s\n%s\n%s\n%s\n' "$RUN" "$1" "$(marker_prefix "$2" 0 "$3")" "$5" "${6:-}" >"$MARK/$4.failed.tmp" &&
 		mv -f -- "$MARK/$4.failed.tmp" "$MARK/$4.failed"
 }
 
@@ -275,10 +276,11 @@ fetch_one() { # url sha name
 	rm -f -- "$marker"
 	# a deterministic failure of this same run in an earlier pod: not again
 	if [ -n "$RUN" ] && [ -f "$MARK/$name.failed" ]; then
-		{ read -r frun; read -r fcode; read -r fkey; read -r freason; } <"$MARK/$name.failed"
+		frun= fcode= fkey= freason= fkv=
+		{ read -r frun; read -r fcode; read -r fkey; read -r freason; read -r fkv; } <"$MARK/$name.failed"
 		if [ "$frun" = "$RUN" ] && [ "$fkey" = "$(marker_prefix "$url" 0 "$sha")" ]; then
 			say "$name: failed in an earlier pod of this job ($freason), not retried"
-			printf 'eidf-fetch error code=%s file=%s reason=%s\n' "$fcode" "$name" "$freason"
+			printf 'eidf-fetch error code=%s %sfile=%s reason=%s\n' "$fcode" "${fkv:+$fkv }" "$name" "$freason"
 			return "$fcode"
 		fi
 	fi
@@ -333,14 +335,16 @@ fetch_one() { # url sha name
 				say "$name: failed: HTTP $st from $(redact "$url") (not retried)"
 				hash_stop abort
 				[ -f "$part" ] && [ ! -s "$part" ] && rm -f -- "$part"
-				fail_permanent 4 "$url" "$sha" "$name" "HTTP $st"
+				fail_permanent 4 "$url" "$sha" "$name" "HTTP $st" "http=$st"
 				return 4 ;;
 			esac ;;
 		esac
 		if [ $attempt -ge "$RETRIES" ]; then
 			say "$name: failed after $attempt attempts: curl exit $rc ${msg}"
-			printf 'eidf-fetch error code=1 file=%s reason=curl exit %s%s after %s attempts\n' \
-				"$name" "$rc" "${st:+ (HTTP $st)}" "$attempt"
+			h=
+			[ "${st:-0}" != 0 ] && h="http=$st "
+			printf 'eidf-fetch error code=1 %scurl=%s file=%s reason=curl exit %s%s after %s attempts\n' \
+				"$h" "$rc" "$name" "$rc" "${h:+ (HTTP $st)}" "$attempt"
 			hash_stop abort
 			return 1
 		fi

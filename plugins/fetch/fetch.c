@@ -29,6 +29,7 @@
 #include "eidf/util.h"
 #include "fetch_progress.h"
 #include "fetch_spec.h"
+#include "job_view.h"
 #include "script_fetch_job.h"
 
 static const char *opt_pvc, *opt_dest, *opt_sha256, *opt_checksums, *opt_from_file;
@@ -82,9 +83,11 @@ static const struct option create_opts[] = {
 	OPT_GROUP("Job policy"), OPT_INCLUDE(policy_options),
 	OPT_INCLUDE(kube_options), OPT_END(),
 };
+static const char *const status_formats[] = { "wide", NULL };
 static const struct option status_opts[] = {
 	OPT_BOOL('w', "watch", &opt_watch, "redraw until every job has finished"),
 	OPT_BOOL(0, "no-headers", &opt_no_headers, "do not print the table header"),
+	OPT_ENUM('o', "output", &opt_output, "format", "wide: list every failed file", status_formats),
 	OPT_INCLUDE(wait_options), OPT_INCLUDE(kube_options), OPT_END(),
 };
 static const struct option list_opts[] = {
@@ -162,86 +165,7 @@ static int header_check(const char *h)
 	return 0;
 }
 
-/* ---- job state ------------------------------------------------------------ */
-
-enum job_state { JS_QUEUED, JS_PENDING, JS_RUNNING, JS_RETRYING, JS_COMPLETE, JS_FAILED };
-
-struct job_view {
-	cJSON *job;                 /* owned */
-	const char *name;
-	enum job_state state;
-	char *state_text;           /* "Pending (ImagePullBackOff)", "Failed: a.bin: sha256 mismatch" */
-	struct fetch_progress prog; /* summed over pods */
-	long files_total;
-};
-
-static int condition_true(const cJSON *job, const char *type, const char **reason, const char **message)
-{
-	const cJSON *c;
-	cJSON_ArrayForEach(c, json_get(job, "status.conditions")) {
-		const char *t = json_str(c, "type"), *s = json_str(c, "status");
-		if (t && s && !strcmp(t, type) && !strcmp(s, "True")) {
-			if (reason)
-				*reason = json_str(c, "reason");
-			if (message)
-				*message = json_str(c, "message");
-			return 1;
-		}
-	}
-	return 0;
-}
-
-static int job_finished(const cJSON *job, int *ok)
-{
-	if (condition_true(job, "Complete", NULL, NULL)) {
-		*ok = 1;
-		return 1;
-	}
-	if (condition_true(job, "Failed", NULL, NULL)) {
-		*ok = 0;
-		return 1;
-	}
-	return 0;
-}
-
-/* Why a pod is not running yet. */
-static char *pod_waiting_reason(const cJSON *pod)
-{
-	const cJSON *c;
-	cJSON_ArrayForEach(c, json_get(pod, "status.conditions")) {
-		const char *t = json_str(c, "type"), *s = json_str(c, "status");
-		if (t && s && !strcmp(t, "PodScheduled") && !strcmp(s, "False"))
-			return xstrdup(json_str(c, "reason") ? json_str(c, "reason") : "Unschedulable");
-	}
-	cJSON_ArrayForEach(c, json_get(pod, "status.containerStatuses")) {
-		const char *r = json_str(c, "state.waiting.reason");
-		if (r)
-			return xstrdup(r);
-	}
-	return NULL;
-}
-
-static const char *annotation_of(const cJSON *obj, const char *key)
-{
-	const cJSON *a = json_get(obj, "metadata.annotations");
-	const cJSON *v = a ? cJSON_GetObjectItem(a, key) : NULL;
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static long pod_index(const cJSON *pod)
-{
-	const char *s = annotation_of(pod, "batch.kubernetes.io/job-completion-index");
-	return s ? strtol(s, NULL, 10) : 0;
-}
-
-static int list_job_pods(struct kclient *kc, const char *ns, const char *job, cJSON **pods)
-{
-	char *sel = xasprintf("job-name=%s", job);
-	struct klist_opts lo = { .label_selector = sel };
-	int rc = kclient_list(kc, &KRES_PODS, ns, &lo, pods);
-	free(sel);
-	return rc;
-}
+/* ---- job views ---------------------------------------------------------- */
 
 struct log_buf {
 	struct strbuf sb;
@@ -255,180 +179,16 @@ static int log_collect(const char *data, size_t len, void *ud)
 	return 0;
 }
 
-/* The newest pod per completion index: the one whose log tells the story. */
-static void newest_pods(const cJSON *items, const cJSON **best, long nidx)
+/* BYTES: done/total when every file's size is known, else done/? */
+static char *bytes_cell(const struct fetch_view *v)
 {
-	const cJSON *pod;
-	for (long i = 0; i < nidx; i++)
-		best[i] = NULL;
-	cJSON_ArrayForEach(pod, items) {
-		long i = pod_index(pod);
-		if (i < 0 || i >= nidx)
-			continue;
-		const char *ts = json_str(pod, "metadata.creationTimestamp");
-		const char *bts = best[i] ? json_str(best[i], "metadata.creationTimestamp") : NULL;
-		if (!best[i] || (ts && bts && strcmp(ts, bts) > 0))
-			best[i] = pod;
-	}
-}
-
-static void job_view_release(struct job_view *v)
-{
-	cJSON_Delete(v->job);
-	free(v->state_text);
-	fetch_progress_release(&v->prog);
-	memset(v, 0, sizeof(*v));
-}
-
-/* Why Kueue has not admitted a suspended Job: the queue and the
- * QuotaReserved=False reason/message of the Workload that the Job owns, e.g.
- * "Queued in ns-user-queue (Pending: couldn't assign flavors ...)". */
-static char *queued_text(struct kclient *kc, const char *ns, const cJSON *job)
-{
-	const cJSON *lab = cJSON_GetObjectItem(json_get(job, "metadata.labels"), "kueue.x-k8s.io/queue-name");
-	const char *uid = json_str(job, "metadata.uid");
-	char *queue = xstrdup(cJSON_IsString(lab) ? lab->valuestring : NULL);
-	char *why = NULL;
-	cJSON *wls = NULL;
-	/* a failure to read Workloads (e.g. RBAC) only loses the detail */
-	if (uid && kclient_list(kc, &KRES_WORKLOADS, ns, NULL, &wls) == 0) {
-		const cJSON *wl, *ref, *c;
-		cJSON_ArrayForEach(wl, cJSON_GetObjectItem(wls, "items")) {
-			int mine = 0;
-			cJSON_ArrayForEach(ref, json_get(wl, "metadata.ownerReferences")) {
-				const char *u = json_str(ref, "uid");
-				if (u && !strcmp(u, uid))
-					mine = 1;
-			}
-			if (!mine)
-				continue;
-			if (json_str(wl, "spec.queueName")) {
-				free(queue);
-				queue = xstrdup(json_str(wl, "spec.queueName"));
-			}
-			cJSON_ArrayForEach(c, json_get(wl, "status.conditions")) {
-				const char *t = json_str(c, "type"), *st = json_str(c, "status");
-				if (!t || !st || strcmp(t, "QuotaReserved") || strcmp(st, "False"))
-					continue;
-				const char *r = json_str(c, "reason"), *m = json_str(c, "message");
-				free(why);
-				why = (r && m) ? xasprintf("%s: %s", r, m) : xstrdup(m ? m : r);
-			}
-			break;
-		}
-	}
-	cJSON_Delete(wls);
-	/* one line in a table cell */
-	for (char *p = why; p && *p; p++)
-		if (*p == '\n' || *p == '\r' || *p == '\t')
-			*p = ' ';
-	char *out;
-	if (queue && why)
-		out = xasprintf("Queued in %s (%s)", queue, why);
-	else if (queue)
-		out = xasprintf("Queued in %s", queue);
-	else if (why)
-		out = xasprintf("Queued (%s)", why);
-	else
-		out = xstrdup("Queued");
-	free(queue);
-	free(why);
-	return out;
-}
-
-/* Build the view of one Job: its state from the Job and its pods, its
- * numbers from the last lines of each pod's log (tailLines, not the log). */
-static int job_view_load(struct kclient *kc, const char *ns, cJSON *job, struct job_view *v)
-{
-	memset(v, 0, sizeof(*v));
-	v->job = job;
-	v->name = json_str(job, "metadata.name");
-	const char *files = annotation_of(job, FETCH_ANN_FILES);
-	v->files_total = files ? strtol(files, NULL, 10) : 0;
-	long nidx = json_long(job, "spec.completions", 1);
-	if (nidx < 1 || nidx > 1000)
-		nidx = 1;
-
-	cJSON *pods = NULL;
-	if (list_job_pods(kc, ns, v->name, &pods) < 0)
-		return -1;
-	const cJSON *items = cJSON_GetObjectItem(pods, "items");
-	const cJSON **best = xcalloc((size_t)nidx, sizeof(*best));
-	newest_pods(items, best, nidx);
-	char *pending = NULL;
-	int running = 0;
-	for (long i = 0; i < nidx; i++) {
-		if (!best[i])
-			continue;
-		const char *phase = json_str(best[i], "status.phase");
-		if (phase && !strcmp(phase, "Running"))
-			running = 1;
-		if (phase && !strcmp(phase, "Pending") && !pending) {
-			pending = pod_waiting_reason(best[i]);
-			if (!pending)
-				pending = xstrdup("ContainerCreating");
-		}
-		if (!phase || !strcmp(phase, "Pending"))
-			continue;
-		struct log_buf lb = { STRBUF_INIT };
-		struct klog_opts lo = { .container = FETCH_CONTAINER, .tail_lines = 40 };
-		struct fetch_progress p = { 0 };
-		if (kclient_logs(kc, ns, json_str(best[i], "metadata.name"), &lo, log_collect, &lb) == 0)
-			fetch_progress_scan(&p, lb.sb.buf ? lb.sb.buf : "", lb.sb.len);
-		strbuf_release(&lb.sb);
-		fetch_progress_add(&v->prog, &p);
-		fetch_progress_release(&p);
-	}
-	free(best);
-
-	int ok;
-	const char *reason = NULL, *message = NULL;
-	long failed = json_long(job, "status.failed", 0);
-	if (job_finished(job, &ok)) {
-		if (ok) {
-			v->state = JS_COMPLETE;
-			v->state_text = xstrdup("Complete");
-			v->prog.rate = 0;
-		} else {
-			condition_true(job, "Failed", &reason, &message);
-			v->state = JS_FAILED;
-			v->prog.rate = 0;
-			if (v->prog.error)
-				v->state_text = xasprintf("Failed: %s", v->prog.error);
-			else
-				v->state_text = xasprintf("Failed: %s", reason ? reason : "unknown");
-		}
-	} else if (cJSON_IsTrue(json_get(job, "spec.suspend"))) {
-		v->state = JS_QUEUED;
-		v->state_text = queued_text(kc, ns, job);
-	} else if (running && failed > 0) {
-		v->state = JS_RETRYING;
-		v->state_text = xasprintf("Retrying (%ld failed pod%s)", failed, failed == 1 ? "" : "s");
-	} else if (running) {
-		v->state = JS_RUNNING;
-		v->state_text = xstrdup("Running");
-	} else {
-		v->state = JS_PENDING;
-		v->state_text = pending ? xasprintf("Pending (%s)", pending) :
-			(failed > 0 ? xasprintf("Retrying (%ld failed pod%s)", failed, failed == 1 ? "" : "s")
-				    : xstrdup("Pending"));
-	}
-	free(pending);
-	cJSON_Delete(pods);
-	if (v->state == JS_COMPLETE && v->files_total)
-		v->prog.files_done = v->files_total;
-	return 0;
-}
-
-static char *bytes_cell(const struct fetch_progress *p)
-{
-	char *d = human_bytes(p->bytes);
-	if (!p->total) {
+	char *d = human_bytes(v->prog.bytes);
+	if (!v->sizes_known || !v->prog.total) {
 		char *r = xasprintf("%s/?", d);
 		free(d);
 		return r;
 	}
-	char *t = human_bytes(p->total);
+	char *t = human_bytes(v->prog.total);
 	char *r = xasprintf("%s/%s", d, t);
 	free(d);
 	free(t);
@@ -445,23 +205,24 @@ static char *rate_cell(const struct fetch_progress *p)
 	return s;
 }
 
-static char *eta_cell(const struct fetch_progress *p)
+static char *eta_cell(const struct fetch_view *v)
 {
-	long eta = fetch_progress_eta(p);
+	long eta = v->sizes_known ? fetch_progress_eta(&v->prog) : -1;
 	return eta < 0 ? xstrdup("-") : human_duration(eta);
 }
 
-static void add_view_row(struct table *t, const struct job_view *v, int bars)
+static char *files_cell(const struct fetch_view *v)
 {
-	const char *pvc = annotation_of(v->job, FETCH_ANN_PVC);
-	char *files = xasprintf("%ld/%ld", v->prog.files_done, v->files_total ? v->files_total : v->prog.files_total);
-	char *bytes = bytes_cell(&v->prog), *rate = rate_cell(&v->prog), *eta = eta_cell(&v->prog);
+	return xasprintf("%ld/%ld", v->prog.files_done, v->files_total ? v->files_total : v->prog.files_total);
+}
+
+static void add_view_row(struct table *t, const struct fetch_view *v, int bars)
+{
+	const char *pvc = fetch_annotation(v->job, FETCH_ANN_PVC);
+	char *files = files_cell(v), *bytes = bytes_cell(v), *rate = rate_cell(&v->prog), *eta = eta_cell(v);
 	if (bars) {
 		char bar[64];
-		double f = v->prog.total ? (double)v->prog.bytes / (double)v->prog.total : 0;
-		if (v->state == JS_COMPLETE)
-			f = 1;
-		usage_bar(bar, 20, f > 1 ? 1 : f);
+		usage_bar(bar, 20, v->fraction);
 		table_add_rowv(t, (char *)v->name, (char *)(pvc ? pvc : "?"), files, bytes, rate, eta,
 			       bar, v->state_text, NULL);
 	} else {
@@ -472,6 +233,26 @@ static void add_view_row(struct table *t, const struct job_view *v, int bars)
 	free(bytes);
 	free(rate);
 	free(eta);
+}
+
+/* Every failed file of a job (wide), or the first few and a count. */
+#define FAILED_FILES_SHOWN 5
+static void print_failed_files(FILE *out, const struct fetch_view *v, int all)
+{
+	size_t n = v->prog.nerrors;
+	if (!n)
+		return;
+	fprintf(out, "\n%s: %zu file%s failed:\n", v->name, n, n == 1 ? "" : "s");
+	size_t shown = all || n <= FAILED_FILES_SHOWN + 1 ? n : FAILED_FILES_SHOWN;
+	for (size_t i = 0; i < shown; i++) {
+		/* names are checked by the client: no control characters */
+		char *cause = fetch_error_cause(&v->prog.errors[i]);
+		fprintf(out, "  %s: %s\n", v->prog.errors[i].file, cause);
+		free(cause);
+	}
+	if (shown < n)
+		fprintf(out, "  ... and %zu more (all of them: kubectl eidf fetch status %s -o wide)\n",
+			n - shown, v->name);
 }
 
 static int get_fetch_job(struct kclient *kc, const char *ns, const char *name, cJSON **out)
@@ -505,9 +286,41 @@ static int list_fetch_jobs(struct kclient *kc, const char *ns, cJSON **out)
 
 /* ---- wait ----------------------------------------------------------------- */
 
-/* Poll until the Job finishes; progress on stderr (a redrawn bar on a TTY, a
- * line whenever the numbers change otherwise).  0 complete, 1 failed or
- * timed out, -1 error. */
+static int any_event(const char *type, const cJSON *obj, void *ud)
+{
+	(void)type;
+	(void)obj;
+	(void)ud;
+	return 1;   /* something changed: load the view again */
+}
+
+/* Block until the pods of the Job change (or, once they have all ended, the
+ * Job itself), or `ms` passes; progress comes from the logs, so the view is
+ * reloaded at least every poll interval.  -1 on an API error. */
+static int wait_change(struct kclient *kc, const char *ns, const struct fetch_view *v, long ms)
+{
+	int rc;
+	if (v->state == FS_COMPLETING || v->state == FS_FAILING) {
+		/* the pods have ended: the job controller records it a moment later */
+		char *fsel = xasprintf("metadata.name=%s", v->name);
+		struct klist_opts lo = { .field_selector = fsel,
+					 .resource_version = json_str(v->job, "metadata.resourceVersion") };
+		rc = kclient_watch(kc, &KRES_JOBS, ns, &lo, ms, any_event, NULL);
+		free(fsel);
+	} else {
+		char *sel = xasprintf("job-name=%s", v->name);
+		struct klist_opts lo = { .label_selector = sel, .resource_version = v->pods_rv };
+		rc = kclient_watch(kc, &KRES_PODS, ns, &lo, ms, any_event, NULL);
+		free(sel);
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+/* Follow the Job until it has finished (its Complete/Failed condition);
+ * progress on stderr (a redrawn bar on a TTY, a line whenever the state or
+ * numbers change otherwise).  Pod and Job changes arrive by watches, so the
+ * end is seen at once; the numbers are read again every poll interval.
+ * 0 complete, 1 failed or timed out, -1 error. */
 static int wait_for(struct kclient *kc, const char *ns, const char *name, long timeout_ms, int bars)
 {
 	long start = monotonic_ms();
@@ -520,20 +333,18 @@ static int wait_for(struct kclient *kc, const char *ns, const char *name, long t
 			rc = -1;
 			break;
 		}
-		struct job_view v;
-		if (job_view_load(kc, ns, job, &v) < 0) {
+		struct fetch_view v;
+		if (fetch_view_load(kc, ns, job, &v) < 0) {
 			eidf_error("%s", eidf_last_error());
-			job_view_release(&v);
+			fetch_view_release(&v);
 			rc = -1;
 			break;
 		}
-		char *bytes = bytes_cell(&v.prog), *rate = rate_cell(&v.prog), *eta = eta_cell(&v.prog);
-		char *line = xasprintf("%s: %ld/%ld files, %s, %s, ETA %s, %s", name, v.prog.files_done,
-				       v.files_total, bytes, rate, eta, v.state_text);
+		char *files = files_cell(&v), *bytes = bytes_cell(&v), *rate = rate_cell(&v.prog), *eta = eta_cell(&v);
+		char *line = xasprintf("%s: %s files, %s, %s, ETA %s, %s", name, files, bytes, rate, eta, v.state_text);
 		if (tty && bars) {
 			char bar[64];
-			double f = v.prog.total ? (double)v.prog.bytes / (double)v.prog.total : 0;
-			usage_bar(bar, 24, v.state == JS_COMPLETE ? 1 : (f > 1 ? 1 : f));
+			usage_bar(bar, 24, v.fraction);
 			fprintf(stderr, "\r\033[K%s %s", bar, line);
 			fflush(stderr);
 		} else if (tty) {
@@ -544,33 +355,50 @@ static int wait_for(struct kclient *kc, const char *ns, const char *name, long t
 		}
 		free(last);
 		last = line;
+		free(files);
 		free(bytes);
 		free(rate);
 		free(eta);
-		enum job_state st = v.state;
-		char *why = (st == JS_FAILED) ? xstrdup(v.state_text) : NULL;
-		job_view_release(&v);
-		if (st == JS_COMPLETE || st == JS_FAILED) {
+		if (v.state == FS_COMPLETE || v.state == FS_FAILED) {
 			if (tty)
 				fputc('\n', stderr);
-			if (st == JS_COMPLETE) {
+			if (v.state == FS_COMPLETE) {
 				printf("job.batch/%s complete\n", name);
 				rc = 0;
 			} else {
-				eidf_error("fetch job %s %s; see: kubectl eidf fetch logs %s", name, why, name);
+				print_failed_files(stderr, &v, 0);
+				eidf_error("fetch job %s %s; see: kubectl eidf fetch logs %s", name, v.state_text, name);
 				rc = 1;
 			}
-			free(why);
+			fetch_view_release(&v);
 			break;
 		}
-		if (timeout_ms > 0 && monotonic_ms() - start >= timeout_ms) {
+		if (v.state == FS_STUCK) {
+			/* nothing will change without the user: do not wait for ever */
 			if (tty)
 				fputc('\n', stderr);
-			eidf_error("timed out waiting for fetch job %s (still running; it keeps going)", name);
+			eidf_error("fetch job %s cannot start: %s; fix it and fetch again, and delete it: "
+				   "kubectl eidf fetch delete %s", name, v.state_text, name);
+			fetch_view_release(&v);
 			rc = 1;
 			break;
 		}
-		sleep_ms(poll_ms());
+		long left = timeout_ms > 0 ? timeout_ms - (monotonic_ms() - start) : poll_ms();
+		if (left <= 0) {
+			if (tty)
+				fputc('\n', stderr);
+			eidf_error("timed out waiting for fetch job %s (still running; it keeps going)", name);
+			fetch_view_release(&v);
+			rc = 1;
+			break;
+		}
+		int wrc = wait_change(kc, ns, &v, left < poll_ms() ? left : poll_ms());
+		fetch_view_release(&v);
+		if (wrc < 0) {
+			eidf_error("%s", eidf_last_error());
+			rc = -1;
+			break;
+		}
 	}
 	free(last);
 	return rc;
@@ -853,7 +681,7 @@ out:
 /* ---- status / list ------------------------------------------------------- */
 
 static int load_views(struct kclient *kc, const char *ns, int argc, const char **argv,
-		      struct job_view **out, size_t *n)
+		      struct fetch_view **out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;
@@ -863,9 +691,9 @@ static int load_views(struct kclient *kc, const char *ns, int argc, const char *
 			cJSON *job = NULL;
 			if (get_fetch_job(kc, ns, argv[i], &job) < 0)
 				return -1;
-			if (job_view_load(kc, ns, job, &(*out)[*n]) < 0) {
+			if (fetch_view_load(kc, ns, job, &(*out)[*n]) < 0) {
 				eidf_error("%s", eidf_last_error());
-				job_view_release(&(*out)[*n]);
+				fetch_view_release(&(*out)[*n]);
 				return -1;
 			}
 			(*n)++;
@@ -880,9 +708,9 @@ static int load_views(struct kclient *kc, const char *ns, int argc, const char *
 	*out = xcalloc(count ? (size_t)count : 1, sizeof(**out));
 	while (cJSON_GetArraySize(items) > 0) {
 		cJSON *job = cJSON_DetachItemFromArray(items, 0);
-		if (job_view_load(kc, ns, job, &(*out)[*n]) < 0) {
+		if (fetch_view_load(kc, ns, job, &(*out)[*n]) < 0) {
 			eidf_error("%s", eidf_last_error());
-			job_view_release(&(*out)[*n]);
+			fetch_view_release(&(*out)[*n]);
 			cJSON_Delete(list);
 			return -1;
 		}
@@ -892,10 +720,10 @@ static int load_views(struct kclient *kc, const char *ns, int argc, const char *
 	return 0;
 }
 
-static void views_release(struct job_view *v, size_t n)
+static void views_release(struct fetch_view *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		job_view_release(&v[i]);
+		fetch_view_release(&v[i]);
 	free(v);
 }
 
@@ -905,9 +733,9 @@ static int run_status(struct eidf_cmd *cmd, int argc, const char **argv)
 	struct kclient *kc = ns ? cmd_client(cmd) : NULL;
 	if (!kc)
 		return 1;
-	int tty = isatty(fileno(stdout));
+	int tty = isatty(fileno(stdout)), wide = opt_output && !strcmp(opt_output, "wide");
 	for (;;) {
-		struct job_view *v;
+		struct fetch_view *v;
 		size_t n;
 		if (load_views(kc, ns, argc, argv, &v, &n) < 0) {
 			views_release(v, n);
@@ -925,12 +753,14 @@ static int run_status(struct eidf_cmd *cmd, int argc, const char **argv)
 		int active = 0;
 		for (size_t i = 0; i < n; i++) {
 			add_view_row(t, &v[i], bars);
-			if (v[i].state != JS_COMPLETE && v[i].state != JS_FAILED)
+			if (v[i].state != FS_COMPLETE && v[i].state != FS_FAILED)
 				active = 1;
 		}
 		if (opt_watch && tty)
 			fputs("\033[H\033[2J", stdout);
 		table_print(t, stdout, opt_no_headers);
+		for (size_t i = 0; i < n; i++)
+			print_failed_files(stdout, &v[i], wide);
 		fflush(stdout);
 		table_free(t);
 		views_release(v, n);
@@ -949,16 +779,25 @@ static int cmp_created(const void *a, const void *b)
 	return strcmp(x ? x : "", y ? y : "");
 }
 
-static const char *simple_state(const cJSON *job)
+/* The pods of every fetch Job in the namespace (one request), for states
+ * derived from pods and conditions together.  NULL when they cannot be read:
+ * states then come from the Job alone. */
+static cJSON *list_fetch_pods(struct kclient *kc, const char *ns)
 {
-	int ok;
-	if (job_finished(job, &ok))
-		return ok ? "Complete" : "Failed";
-	if (cJSON_IsTrue(json_get(job, "spec.suspend")))
-		return "Queued";
-	if (json_long(job, "status.active", 0) > 0)
-		return json_long(job, "status.failed", 0) > 0 ? "Retrying" : "Running";
-	return "Pending";
+	struct klist_opts lo = { .label_selector = LABEL_STAGE "=fetch," LABEL_MANAGED_BY "=" MANAGED_BY };
+	cJSON *pods = NULL;
+	if (kclient_list(kc, &KRES_PODS, ns, &lo, &pods) < 0)
+		return NULL;
+	return pods;
+}
+
+static enum fetch_state job_state(const cJSON *job, const cJSON *pods)
+{
+	struct fetch_pods fp;
+	fetch_pods_derive(job, cJSON_GetObjectItem(pods, "items"), &fp);
+	enum fetch_state s = fp.state;
+	fetch_pods_release(&fp);
+	return s;
 }
 
 static int run_list(struct eidf_cmd *cmd, int argc, const char **argv)
@@ -992,6 +831,12 @@ static int run_list(struct eidf_cmd *cmd, int argc, const char **argv)
 		cJSON_Delete(list);
 		return 0;
 	}
+	cJSON *pods = list_fetch_pods(kc, ns);
+	if (!pods) {
+		eidf_error("%s", eidf_last_error());
+		cJSON_Delete(list);
+		return 1;
+	}
 	cJSON **arr = xcalloc(n, sizeof(*arr));
 	size_t i = 0;
 	cJSON *it;
@@ -1003,32 +848,33 @@ static int run_list(struct eidf_cmd *cmd, int argc, const char **argv)
 	struct table *t = table_new(fmt == OUT_WIDE ? hw : h);
 	time_t now = time(NULL);
 	for (i = 0; i < n; i++) {
-		const char *pvc = annotation_of(arr[i], FETCH_ANN_PVC);
-		const char *files = annotation_of(arr[i], FETCH_ANN_FILES);
-		char *pods = xasprintf("%ld", json_long(arr[i], "spec.completions", 1));
+		const char *pvc = fetch_annotation(arr[i], FETCH_ANN_PVC);
+		const char *files = fetch_annotation(arr[i], FETCH_ANN_FILES);
+		char *npods = xasprintf("%ld", json_long(arr[i], "spec.completions", 1));
 		time_t then = 0;
 		const char *ts = json_str(arr[i], "metadata.creationTimestamp");
 		char *age = (ts && parse_rfc3339(ts, &then) == 0) ? human_age(now, then) : xstrdup("<unknown>");
 		if (fmt == OUT_WIDE) {
-			const char *urls = annotation_of(arr[i], FETCH_ANN_URLS);
+			const char *urls = fetch_annotation(arr[i], FETCH_ANN_URLS);
 			char *first = xstrndup(urls ? urls : "", urls ? strcspn(urls, "\n") : 0);
 			char *u = (urls && strchr(urls, '\n')) ? xasprintf("%s,...", first) : xstrdup(first);
 			table_add_rowv(t, (char *)json_str(arr[i], "metadata.name"), (char *)(pvc ? pvc : "?"),
-				       (char *)(files ? files : "?"), pods, (char *)simple_state(arr[i]), age,
-				       (char *)(annotation_of(arr[i], FETCH_ANN_DEST) ? annotation_of(arr[i], FETCH_ANN_DEST) : "/"),
+				       (char *)(files ? files : "?"), npods, (char *)fetch_state_word(job_state(arr[i], pods)), age,
+				       (char *)(fetch_annotation(arr[i], FETCH_ANN_DEST) ? fetch_annotation(arr[i], FETCH_ANN_DEST) : "/"),
 				       u, NULL);
 			free(first);
 			free(u);
 		} else {
 			table_add_rowv(t, (char *)json_str(arr[i], "metadata.name"), (char *)(pvc ? pvc : "?"),
-				       (char *)(files ? files : "?"), pods, (char *)simple_state(arr[i]), age, NULL);
+				       (char *)(files ? files : "?"), npods, (char *)fetch_state_word(job_state(arr[i], pods)), age, NULL);
 		}
-		free(pods);
+		free(npods);
 		free(age);
 	}
 	table_print(t, stdout, opt_no_headers);
 	table_free(t);
 	free(arr);
+	cJSON_Delete(pods);
 	cJSON_Delete(list);
 	return 0;
 }
@@ -1189,11 +1035,11 @@ static int follow_all(struct kclient *kc, const char *ns, const char *job, long 
 		int ok, finished = 0;
 		/* the Job first: once it has finished, the pod list below is final */
 		if (kclient_get(kc, &KRES_JOBS, ns, job, &j2) == 0)
-			finished = job_finished(j2, &ok);
+			finished = fetch_job_finished(j2, &ok);
 		else if (kclient_last_http_status(kc) == 404)
 			finished = 1;   /* deleted: print what is left */
 		cJSON_Delete(j2);
-		if (list_job_pods(kc, ns, job, &pods) < 0) {
+		if (fetch_list_job_pods(kc, ns, job, &pods) < 0) {
 			eidf_error("%s", eidf_last_error());
 			rc = 1;
 			break;
@@ -1201,9 +1047,9 @@ static int follow_all(struct kclient *kc, const char *ns, const char *job, long 
 		const cJSON *items = cJSON_GetObjectItem(pods, "items"), *pod;
 		if (first_round) {
 			const cJSON **best = xcalloc((size_t)nidx, sizeof(*best));
-			newest_pods(items, best, nidx);
+			fetch_newest_pods(items, best, nidx);
 			cJSON_ArrayForEach(pod, items) {
-				long i = pod_index(pod);
+				long i = fetch_pod_index(pod);
 				if (i >= 0 && i < nidx && best[i] != pod && pod_terminal(pod))
 					strvec_push(&skip, json_str(pod, "metadata.name"));
 			}
@@ -1225,7 +1071,7 @@ static int follow_all(struct kclient *kc, const char *ns, const char *job, long 
 				fp = &fps[nfp++];
 				memset(fp, 0, sizeof(*fp));
 				fp->name = xstrdup(name);
-				fp->index = pod_index(pod);
+				fp->index = fetch_pod_index(pod);
 			}
 			any = 1;
 			if (fp->done)
@@ -1292,13 +1138,13 @@ static int run_logs(struct eidf_cmd *cmd, int argc, const char **argv)
 	long waited = 0;
 	for (;;) {
 		cJSON *pods = NULL;
-		if (list_job_pods(kc, ns, argv[0], &pods) < 0) {
+		if (fetch_list_job_pods(kc, ns, argv[0], &pods) < 0) {
 			eidf_error("%s", eidf_last_error());
 			rc = 1;
 			break;
 		}
 		const cJSON **best = xcalloc((size_t)nidx, sizeof(*best));
-		newest_pods(cJSON_GetObjectItem(pods, "items"), best, nidx);
+		fetch_newest_pods(cJSON_GetObjectItem(pods, "items"), best, nidx);
 		int any = 0;
 		for (long i = 0; i < nidx; i++) {
 			if (!best[i] || (opt_index >= 0 && i != opt_index))
@@ -1314,7 +1160,7 @@ static int run_logs(struct eidf_cmd *cmd, int argc, const char **argv)
 			cJSON_Delete(pods);
 			int ok;
 			cJSON *j2 = NULL;
-			if (kclient_get(kc, &KRES_JOBS, ns, argv[0], &j2) == 0 && job_finished(j2, &ok)) {
+			if (kclient_get(kc, &KRES_JOBS, ns, argv[0], &j2) == 0 && fetch_job_finished(j2, &ok)) {
 				cJSON_Delete(j2);
 				break;
 			}
@@ -1408,12 +1254,19 @@ static int run_delete(struct eidf_cmd *cmd, int argc, const char **argv)
 		cJSON *list = NULL;
 		if (list_fetch_jobs(kc, ns, &list) < 0)
 			return 1;
-		cJSON *it;
+		cJSON *it, *pods = list_fetch_pods(kc, ns);
+		if (!pods) {
+			eidf_error("%s", eidf_last_error());
+			cJSON_Delete(list);
+			return 1;
+		}
+		/* as the pods say: a Job the controller has not marked yet counts */
 		cJSON_ArrayForEach(it, cJSON_GetObjectItem(list, "items")) {
-			int ok;
-			if (job_finished(it, &ok) && (ok || opt_all_finished))
+			enum fetch_state st = job_state(it, pods);
+			if (opt_all_finished ? fetch_state_finished(st) : fetch_state_ok(st))
 				strvec_push(&names, json_str(it, "metadata.name"));
 		}
+		cJSON_Delete(pods);
 		cJSON_Delete(list);
 		if (!names.n)
 			fprintf(stderr, "No %s fetch jobs in %s namespace.\n",
@@ -1448,14 +1301,15 @@ static void complete_jobs(const char *prefix, struct strvec *out, void *ctx)
 	cJSON *list = NULL;
 	if (kclient_list(kc, &KRES_JOBS, ns, &lo, &list) < 0)
 		return;
-	cJSON *it;
+	cJSON *it, *pods = list_fetch_pods(kc, ns);
 	cJSON_ArrayForEach(it, cJSON_GetObjectItem(list, "items")) {
 		const char *name = json_str(it, "metadata.name");
 		if (!name || !starts_with(name, prefix ? prefix : ""))
 			continue;
-		const char *pvc = annotation_of(it, FETCH_ANN_PVC);
-		strvec_pushf(out, "%s\t%s into %s", name, simple_state(it), pvc ? pvc : "?");
+		const char *pvc = fetch_annotation(it, FETCH_ANN_PVC);
+		strvec_pushf(out, "%s\t%s into %s", name, fetch_state_word(job_state(it, pods)), pvc ? pvc : "?");
 	}
+	cJSON_Delete(pods);
 	cJSON_Delete(list);
 }
 
@@ -1473,8 +1327,10 @@ static const struct subcommand subcommands[] = {
 		"Indexed Job.",
 	  .options = create_opts, .args_complete = COMPLETE_NONE, .run = run_create },
 	{ .name = "status", .summary = "progress of fetch jobs: files, bytes, rate, ETA, state",
-	  .usage = "[JOB...] [--watch]",
-	  .description = "Reads the Job and pod state and the last progress lines of each pod's log.",
+	  .usage = "[JOB...] [--watch] [-o wide]",
+	  .description = "Reads the Job and pod state and the progress lines of each pod's log. A failed "
+			 "job shows why (HTTP status, sha256 mismatch, ...) and its failed files below the "
+			 "table: the first few, or every one with -o wide.",
 	  .options = status_opts, .args_complete = COMPLETE_CUSTOM, .args_complete_custom = complete_jobs,
 	  .run = run_status },
 	{ .name = "list", .alias = "ls", .summary = "recent fetch jobs with state and age",

@@ -67,6 +67,8 @@ int fetch_progress_line(struct fetch_progress *p, const char *line, size_t len)
 	s += kl;
 	const char *efile = NULL, *ereason = NULL;
 	size_t efile_len = 0, ereason_len = 0;
+	long ecode = -1, ehttp = -1, ecurl = -1;
+	int have_cur = 0;
 	while (s < end) {
 		while (s < end && *s == ' ')
 			s++;
@@ -109,6 +111,23 @@ int fetch_progress_line(struct fetch_progress *p, const char *line, size_t len)
 		} else if (klen == 4 && !memcmp(s, "rate", 4)) {
 			if (parse_u64(v, vl, &num) == 0)
 				p->rate = num;
+		} else if (klen == 6 && !memcmp(s, "fbytes", 6)) {
+			if (parse_u64(v, vl, &num) == 0) {
+				p->fbytes = num;
+				have_cur = 1;
+			}
+		} else if (klen == 6 && !memcmp(s, "ftotal", 6)) {
+			if (parse_u64(v, vl, &num) == 0)
+				p->ftotal = num;
+		} else if (klen == 4 && !memcmp(s, "code", 4)) {
+			if (parse_u64(v, vl, &num) == 0 && num < 256)
+				ecode = (long)num;
+		} else if (klen == 4 && !memcmp(s, "http", 4)) {
+			if (parse_u64(v, vl, &num) == 0 && num < 1000)
+				ehttp = (long)num;
+		} else if (klen == 4 && !memcmp(s, "curl", 4)) {
+			if (parse_u64(v, vl, &num) == 0 && num < 1000)
+				ecurl = (long)num;
 		} else if (klen == 4 && !memcmp(s, "file", 4)) {
 			if (kind == K_ERROR) {
 				efile = v;
@@ -126,6 +145,8 @@ int fetch_progress_line(struct fetch_progress *p, const char *line, size_t len)
 	switch (kind) {
 	case K_PROGRESS:
 		p->seen = 1;
+		if (!have_cur)
+			p->fbytes = p->ftotal = 0;
 		break;
 	case K_DONE:
 		p->seen = 1;
@@ -147,6 +168,25 @@ int fetch_progress_line(struct fetch_progress *p, const char *line, size_t len)
 					     (int)ereason_len, ereason ? ereason : "");
 		else
 			p->error = xstrndup(ereason ? ereason : "failed", ereason ? ereason_len : 6);
+		if (efile) {
+			/* one line per failed file and pod: a repeated name replaces */
+			struct fetch_error *e = NULL;
+			for (size_t i = 0; i < p->nerrors && !e; i++)
+				if (strlen(p->errors[i].file) == efile_len &&
+				    !memcmp(p->errors[i].file, efile, efile_len))
+					e = &p->errors[i];
+			if (!e) {
+				p->errors = xrealloc(p->errors, (p->nerrors + 1) * sizeof(*p->errors));
+				e = &p->errors[p->nerrors++];
+				e->file = xstrndup(efile, efile_len);
+			} else {
+				free(e->reason);
+			}
+			e->reason = ereason ? xstrndup(ereason, ereason_len) : xstrdup("failed");
+			e->code = ecode;
+			e->http = ehttp;
+			e->curl = ecurl;
+		}
 		break;
 	}
 	return 1;
@@ -166,8 +206,37 @@ void fetch_progress_scan(struct fetch_progress *p, const char *text, size_t len)
 	}
 }
 
+/* The current file's share of one pod's progress (0 when none or unknown). */
+static double current_fraction(const struct fetch_progress *p)
+{
+	if (p->done || p->failed || !p->ftotal)
+		return 0;
+	double f = (double)p->fbytes / (double)p->ftotal;
+	return f > 1 ? 1 : f;
+}
+
+double fetch_progress_fraction(const struct fetch_progress *p, long files_total)
+{
+	long n = files_total > 0 ? files_total : p->files_total;
+	double f;
+	if (n <= 0)
+		return 0;
+	f = ((double)p->files_done + p->partial + current_fraction(p)) / (double)n;
+	return f < 0 ? 0 : f > 1 ? 1 : f;
+}
+
 void fetch_progress_add(struct fetch_progress *sum, const struct fetch_progress *pod)
 {
+	sum->partial += pod->partial + current_fraction(pod);
+	for (size_t i = 0; i < pod->nerrors; i++) {
+		sum->errors = xrealloc(sum->errors, (sum->nerrors + 1) * sizeof(*sum->errors));
+		struct fetch_error *e = &sum->errors[sum->nerrors++];
+		e->file = xstrdup(pod->errors[i].file);
+		e->reason = xstrdup(pod->errors[i].reason);
+		e->code = pod->errors[i].code;
+		e->http = pod->errors[i].http;
+		e->curl = pod->errors[i].curl;
+	}
 	sum->seen |= pod->seen;
 	sum->files_done += pod->files_done;
 	sum->files_total += pod->files_total;
@@ -192,5 +261,91 @@ void fetch_progress_release(struct fetch_progress *p)
 {
 	free(p->file);
 	free(p->error);
+	for (size_t i = 0; i < p->nerrors; i++) {
+		free(p->errors[i].file);
+		free(p->errors[i].reason);
+	}
+	free(p->errors);
 	memset(p, 0, sizeof(*p));
+}
+
+/* curl's exit codes that a user meets on a download, in words. */
+static const char *curl_words(long code)
+{
+	switch (code) {
+	case 5: return "cannot resolve proxy";
+	case 6: return "cannot resolve host";
+	case 7: return "connection refused";
+	case 18: return "transfer cut short";
+	case 28: return "timed out";
+	case 35: return "TLS handshake failed";
+	case 47: return "too many redirects";
+	case 52: return "empty reply from server";
+	case 55: case 56: return "connection reset";
+	case 60: return "TLS certificate not trusted";
+	default: return NULL;
+	}
+}
+
+char *fetch_error_cause(const struct fetch_error *e)
+{
+	switch (e->code) {
+	case 3:
+		return xstrdup("sha256 mismatch");
+	case 4:
+		return e->http > 0 ? xasprintf("HTTP %ld", e->http) : xstrdup("HTTP 4xx");
+	case 1:
+		if (e->http > 0)
+			return xasprintf("HTTP %ld", e->http);
+		if (e->curl >= 0)
+			return curl_words(e->curl) ? xstrdup(curl_words(e->curl)) : xasprintf("curl exit %ld", e->curl);
+		break;
+	default:
+		break;
+	}
+	/* archive refusals and older scripts: the script's own reason field */
+	return xstrdup(e->reason && *e->reason ? e->reason : "failed");
+}
+
+struct cause_count {
+	char *cause;
+	size_t n, first;
+};
+
+static int cmp_cause(const void *a, const void *b)
+{
+	const struct cause_count *x = a, *y = b;
+	if (x->n != y->n)
+		return x->n > y->n ? -1 : 1;
+	return x->first < y->first ? -1 : x->first > y->first;
+}
+
+char *fetch_errors_summary(const struct fetch_error *e, size_t n)
+{
+	if (!n)
+		return NULL;
+	struct cause_count *c = xcalloc(n, sizeof(*c));
+	size_t nc = 0;
+	for (size_t i = 0; i < n; i++) {
+		char *cause = fetch_error_cause(&e[i]);
+		size_t k;
+		for (k = 0; k < nc && strcmp(c[k].cause, cause); k++)
+			;
+		if (k == nc) {
+			c[nc].cause = cause;
+			c[nc].first = i;
+			nc++;
+		} else {
+			free(cause);
+		}
+		c[k].n++;
+	}
+	qsort(c, nc, sizeof(*c), cmp_cause);
+	struct strbuf sb = STRBUF_INIT;
+	for (size_t k = 0; k < nc; k++) {
+		strbuf_addf(&sb, "%s%s (%zu file%s)", k ? ", " : "", c[k].cause, c[k].n, c[k].n == 1 ? "" : "s");
+		free(c[k].cause);
+	}
+	free(c);
+	return strbuf_detach(&sb);
 }

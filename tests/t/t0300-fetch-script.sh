@@ -159,7 +159,7 @@ $(list_line "$BASE/c.bin" - c2.bin)" &&
 	test_expect_code 4 env EIDF_FETCH_LIST="$list" \
 		bash -c "$(declare -f run_job); BUSYBOX=$BUSYBOX BB=$BB SCRIPT=$SCRIPT run_job --dest $TRASH/pvc/mixed" >out &&
 	cmp root/c.bin pvc/mixed/c2.bin &&
-	test_grep "^eidf-fetch error code=4 file=nope.bin reason=HTTP 404" out &&
+	test_grep "^eidf-fetch error code=4 http=404 file=nope.bin reason=HTTP 404" out &&
 	test_grep "^eidf-fetch failed files=1/2 failed=1" out
 '
 
@@ -175,7 +175,7 @@ test_expect_success 'transient and deterministic failures: exit 1, the next pod 
 $(list_line "$BASE/a.bin" - a.bin)" &&
 	test_expect_code 1 run_pod "$list" det >out1 &&
 	test_grep "^eidf-fetch error code=3 file=c.bin reason=sha256 mismatch" out1 &&
-	test_grep "^eidf-fetch error code=1 file=a.bin reason=curl exit 22 (HTTP 500) after 1 attempts" out1 &&
+	test_grep "^eidf-fetch error code=1 http=500 curl=22 file=a.bin reason=curl exit 22 (HTTP 500) after 1 attempts" out1 &&
 	test "$(srv_stat /c.bin requests)" = 1 &&
 	test_expect_code 3 run_pod "$list" det >out2 &&
 	cmp root/a.bin pvc/det/a.bin &&
@@ -196,7 +196,7 @@ test_expect_success 'server without Range support: restarts from byte 0' '
 test_expect_success 'progress lines: bytes, total and rate while a slow file downloads' '
 	ctl reset=1 && ctl "path=/a.bin&rate=1000000" &&
 	EIDF_FETCH_LIST=$(list_line "$BASE/a.bin" - slow.bin) run_job --dest "$TRASH/pvc/slow" >out &&
-	grep "^eidf-fetch progress files=0/1 bytes=[1-9][0-9]* total=$((3 * MiB + 12345)) rate=[1-9][0-9]* file=slow.bin$" out
+	grep "^eidf-fetch progress files=0/1 bytes=[1-9][0-9]* total=$((3 * MiB + 12345)) rate=[1-9][0-9]* fbytes=[1-9][0-9]* ftotal=$((3 * MiB + 12345)) file=slow.bin$" out
 '
 
 # Hostile names and URLs travel as data: through the real client into the

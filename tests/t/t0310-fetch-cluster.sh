@@ -82,7 +82,8 @@ test_expect_success 'wrong checksum: wait exits 1, final name never appears, sta
 	test_grep "sha256 mismatch" werr &&
 	test ! -e "$(VOL)/bad/p1.bin" &&
 	$FETCH status "$job" >st && cat st &&
-	test_grep "Failed: p1.bin: sha256 mismatch" st
+	test_grep "Failed: sha256 mismatch (1 file)$" st &&
+	test_grep "^  p1.bin: sha256 mismatch$" st
 '
 
 test_expect_success '--parallel 3 with 9 URLs: Indexed Job, each file exactly once, status aggregates' '

@@ -11,6 +11,7 @@
 #include "eidf/manifest.h"
 #include "fetch_progress.h"
 #include "fetch_spec.h"
+#include "job_view.h"
 
 static const char SHA[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
@@ -326,6 +327,102 @@ static void test_progress(void **state)
 	fetch_progress_scan(&p, "eidf-fetch failed files=0/1\n", 28);
 	assert_true(p.failed);
 	fetch_progress_release(&p);
+
+	/* every failed file with its cause, decided from the fields */
+	const char errs[] =
+		"eidf-fetch progress files=1/6 bytes=10 total=40 rate=1 fbytes=5 ftotal=20 file=x y.bin\n"
+		"eidf-fetch error code=1 http=500 curl=22 file=a b.bin reason=curl exit 22 (HTTP 500) after 3 attempts\n"
+		"eidf-fetch error code=3 file=c.bin reason=sha256 mismatch\n"
+		"eidf-fetch error code=4 http=404 file=d.bin reason=HTTP 404\n"
+		"eidf-fetch error code=1 curl=7 file=e.bin reason=curl exit 7 after 3 attempts\n"
+		"eidf-fetch error code=1 http=500 curl=22 file=f.bin reason=curl exit 22 (HTTP 500) after 3 attempts\n"
+		"eidf-fetch error file=old.bin reason=something\n";
+	fetch_progress_scan(&p, errs, sizeof(errs) - 1);
+	assert_int_equal(p.nerrors, 6);
+	assert_string_equal(p.errors[0].file, "a b.bin");
+	assert_int_equal(p.errors[0].http, 500);
+	assert_int_equal(p.errors[0].curl, 22);
+	char *c = fetch_error_cause(&p.errors[0]);
+	assert_string_equal(c, "HTTP 500");
+	free(c);
+	c = fetch_error_cause(&p.errors[3]);
+	assert_string_equal(c, "connection refused");
+	free(c);
+	c = fetch_errors_summary(p.errors, p.nerrors);
+	assert_string_equal(c, "HTTP 500 (2 files), sha256 mismatch (1 file), HTTP 404 (1 file), "
+			       "connection refused (1 file), something (1 file)");
+	free(c);
+	assert_null(fetch_errors_summary(p.errors, 0));
+	/* the bar: 1 of 6 files plus a quarter of the current one */
+	fetch_progress_release(&p);
+	fetch_progress_scan(&p, errs, 90);
+	assert_int_equal(p.ftotal, 20);
+	assert_true(fetch_progress_fraction(&p, 6) > 0.2083 && fetch_progress_fraction(&p, 6) < 0.2084);
+	struct fetch_progress two = { 0 };
+	fetch_progress_add(&two, &p);
+	fetch_progress_add(&two, &p);
+	assert_true(fetch_progress_fraction(&two, 12) > 0.2083 && fetch_progress_fraction(&two, 12) < 0.2084);
+	fetch_progress_release(&two);
+	fetch_progress_release(&p);
+}
+
+/* States from the Job and its pods together (the shared derivation). */
+static cJSON *parse(const char *s)
+{
+	cJSON *j = cJSON_Parse(s);
+	assert_non_null(j);
+	return j;
+}
+
+static enum fetch_state state_of(const char *job, const char *pods, long *exit_code)
+{
+	cJSON *j = parse(job), *p = parse(pods);
+	struct fetch_pods fp;
+	fetch_pods_derive(j, p, &fp);
+	enum fetch_state s = fp.state;
+	if (exit_code)
+		*exit_code = fp.exit_code;
+	fetch_pods_release(&fp);
+	cJSON_Delete(j);
+	cJSON_Delete(p);
+	return s;
+}
+
+#define JOB(status) "{\"metadata\":{\"name\":\"fetch-x\",\"uid\":\"u1\"},\"spec\":{\"backoffLimit\":3," \
+	"\"podFailurePolicy\":{\"rules\":[{\"action\":\"FailJob\",\"onExitCodes\":{\"operator\":\"In\"," \
+	"\"values\":[2,3,4,5,6]}}]}},\"status\":" status "}"
+#define POD(name, ts, status) "{\"metadata\":{\"name\":\"" name "\",\"creationTimestamp\":\"" ts "\"," \
+	"\"labels\":{\"job-name\":\"fetch-x\",\"controller-uid\":\"u1\"}},\"status\":" status "}"
+#define TERM(code) "{\"phase\":\"Failed\",\"containerStatuses\":[{\"name\":\"fetch\",\"state\":" \
+	"{\"terminated\":{\"exitCode\":" #code ",\"reason\":\"Error\"}}}]}"
+
+static void test_states(void **state)
+{
+	(void)state;
+	long code;
+	/* status.active counts a Pending pod: the pods say Unschedulable */
+	assert_int_equal(state_of(JOB("{\"active\":1}"),
+				  "[" POD("p1", "2024-01-01T00:00:00Z", "{\"phase\":\"Pending\",\"conditions\":[{"
+					  "\"type\":\"PodScheduled\",\"status\":\"False\",\"reason\":\"Unschedulable\"}]}") "]",
+				  NULL), FS_UNSCHEDULABLE);
+	/* the pod succeeded, the Job has no condition yet: Completing, not Pending */
+	assert_int_equal(state_of(JOB("{}"), "[" POD("p1", "2024-01-01T00:00:00Z", "{\"phase\":\"Succeeded\"}") "]",
+				  NULL), FS_COMPLETING);
+	/* a FailJob exit code: Failing at once, with the exit code */
+	assert_int_equal(state_of(JOB("{}"), "[" POD("p1", "2024-01-01T00:00:00Z", TERM(3)) "]", &code), FS_FAILING);
+	assert_int_equal(code, 3);
+	/* a transient failure and a new pod running: Retrying, the failed pod explains it */
+	assert_int_equal(state_of(JOB("{}"), "[" POD("p1", "2024-01-01T00:00:00Z", TERM(1)) ","
+				  POD("p2", "2024-01-01T00:00:05Z", "{\"phase\":\"Running\"}") "]", &code), FS_RETRYING);
+	assert_int_equal(code, 1);
+	assert_int_equal(state_of(JOB("{\"conditions\":[{\"type\":\"Failed\",\"status\":\"True\","
+				      "\"reason\":\"PodFailurePolicy\"}]}"),
+				  "[" POD("p1", "2024-01-01T00:00:00Z", TERM(4)) "]", &code), FS_FAILED);
+	assert_int_equal(code, 4);
+	assert_string_equal(fetch_state_word(FS_COMPLETE), "Complete");
+	assert_true(fetch_state_finished(FS_COMPLETING) && fetch_state_ok(FS_COMPLETING));
+	assert_false(fetch_state_ok(FS_FAILING));
+	assert_string_equal(fetch_exit_meaning(FETCH_EXIT_SHA256), "sha256 mismatch");
 }
 
 static const cJSON *find_env(const cJSON *c, const char *name)
@@ -474,6 +571,7 @@ int main(void)
 		cmocka_unit_test(test_checksums),
 		cmocka_unit_test(test_shards),
 		cmocka_unit_test(test_progress),
+		cmocka_unit_test(test_states),
 		cmocka_unit_test(test_manifest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

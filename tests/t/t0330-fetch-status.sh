@@ -1,0 +1,87 @@
+#!/bin/bash
+# kubectl eidf fetch status/list/wait tell the truth: a failed Job shows how
+# many files are done, why it failed and which files failed; states come from
+# pods and conditions together (an Unschedulable pod is not Running); --wait
+# follows by watches (it returns on the Job's end, not on a poll tick); a
+# deterministic failure (sha256) fails the Job with one pod.
+. "$(dirname "$0")/lib.sh"
+
+if ! command -v busybox >/dev/null || ! command -v curl >/dev/null; then
+	test_skip "fetch status tests" "needs busybox and curl"
+	test_done
+fi
+NS=eidf330ns
+start_cluster --tenant $NS --eidf-policy --job-backoff 1 || exit 1
+FETCH="$EIDF_BIN/kubectl-eidf-fetch -n $NS"
+export EIDF_FETCH_POLL_MS=300
+
+mkdir -p root
+python3 "$EIDF_SRC/tests/servers/http_data_server.py" --root "$TRASH/root" \
+	--port-file "$TRASH/port" >"$TRASH/server.log" 2>&1 &
+SERVER_PID=$!
+test_atexit "kill $SERVER_PID"
+for _ in $(seq 50); do [ -s "$TRASH/port" ] && break; sleep 0.1; done
+BASE=http://127.0.0.1:$(cat "$TRASH/port")
+ctl() { curl -fsS "$BASE/_control?$1" >/dev/null; }
+sha() { sha256sum <"$1" | cut -d' ' -f1; }
+job_of() { sed -n 's|^job.batch/\([^ ]*\) created$|\1|p' "$1"; }
+for i in $(seq 16); do printf 'file %d\n' "$i" >root/f$i.bin; done
+printf 'hello\n' >root/tiny.txt
+
+test_expect_success 'setup: a bound PVC' '
+	cluster_bound_pvc data -n $NS
+'
+
+test_expect_success 'failed Job, 5 of 16 files: honest count, the cause, every failed file' '
+	ctl reset=1 &&
+	for i in $(seq 6 16); do ctl "path=/f$i.bin&status=500&status_times=1000" || return 1; done &&
+	for i in $(seq 16); do echo "$BASE/f$i.bin"; done >list &&
+	$FETCH --from-file list --pvc data --dest sixteen --retries 1 --backoff-limit 0 >out 2>err &&
+	job=$(job_of out) && echo "$job" >job16 &&
+	test_expect_code 1 $FETCH wait "$job" --timeout 60s 2>werr &&
+	cat werr &&
+	test_grep "Failed: HTTP 500 (11 files)" werr &&
+	$FETCH status "$job" >st && cat st &&
+	test_grep "^$job  *data  *5/16 .*Failed: HTTP 500 (11 files)$" st &&
+	test_grep "^$job: 11 files failed:" st &&
+	test "$(grep -c "^  f[0-9]*.bin: HTTP 500$" st)" = 5 &&
+	test_grep "and 6 more (all of them: kubectl eidf fetch status $job -o wide)" st &&
+	$FETCH status "$job" -o wide >wide &&
+	for i in $(seq 6 16); do test_grep "^  f$i.bin: HTTP 500$" wide || return 1; done &&
+	test_grep -v "f[1-5].bin:" wide
+'
+
+test_expect_success 'the progress bar of the failed Job is not full' '
+	job=$(cat job16) &&
+	$FETCH status --watch "$job" >w && cat w &&
+	test_grep "\[#*-*\] 31%  *Failed: HTTP 500" w
+'
+
+test_expect_success 'wait follows by watches: done long before the next poll' '
+	EIDF_FETCH_POLL_MS=600000 $FETCH "$BASE/tiny.txt" --pvc data --dest tiny --wait --timeout 60s >out 2>err &&
+	cat err &&
+	test_grep "^job.batch/.* complete$" out &&
+	test_grep "1/1 files.*Complete" err
+'
+
+test_expect_success 'an Unschedulable pod: list says Unschedulable, status says why, not Running' '
+	$FETCH "$BASE/tiny.txt" --pvc data --dest huge --cpu 500 --memory 1Gi >out 2>err &&
+	job=$(job_of out) &&
+	wait_for 30 sh -c "kubectl -n $NS get pods -l job-name=$job -o jsonpath={.items[0].status.conditions[0].reason} | grep -q Unschedulable" &&
+	$FETCH list >l && cat l &&
+	test_grep "^$job  *data  *1  *1  *Unschedulable " l &&
+	$FETCH status "$job" >st && cat st &&
+	test_grep "Pending (Unschedulable)" st &&
+	$FETCH delete "$job"
+'
+
+test_expect_success 'sha256 mismatch: the Job fails, the file is downloaded once' '
+	ctl reset=1 &&
+	$FETCH "$BASE/tiny.txt" --sha256 "$(sha root/f1.bin)" --pvc data --dest bad --backoff-limit 3 >out 2>err &&
+	job=$(job_of out) &&
+	test_expect_code 1 $FETCH wait "$job" --timeout 60s 2>werr &&
+	test_grep "Failed: sha256 mismatch (1 file)" werr &&
+	test "$(curl -fsS "$BASE/_stats" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"/tiny.txt\"][\"requests\"])")" = 1
+'
+
+test_done
