@@ -49,6 +49,14 @@ const struct option kube_options[] = {
 		 COMPLETE_NONE),
 	OPT_STRING(0, "as-uid", &kube_flags.as_uid, "uid",
 		   "UID to impersonate for the operation.", COMPLETE_NONE),
+	OPT_STRING(0, "username", &kube_flags.username, "name",
+		   "Username for basic authentication to the API server (not supported: the API server no longer accepts it)",
+		   COMPLETE_NONE),
+	OPT_STRING(0, "password", &kube_flags.password, "password",
+		   "Password for basic authentication to the API server (not supported: the API server no longer accepts it)",
+		   COMPLETE_NONE),
+	OPT_BOOL(0, "disable-compression", &kube_flags.disable_compression,
+		 "If true, opt-out of response compression for all requests to the server"),
 	OPT_DURATION(0, "request-timeout", &kube_flags.request_timeout,
 		     "The length of time to wait before giving up on a single server request. Non-zero values should contain a corresponding time unit (e.g. 1s, 2m, 3h). A value of zero means don't timeout requests.",
 		     "0"),
@@ -84,6 +92,8 @@ void cmd_kubectl_flags(struct strvec *v, const char *ns)
 		strvec_pushf(v, "--as-group=%s", f->as_groups.v[i]);
 	if (f->insecure_skip_tls_verify == 1)
 		strvec_push(v, "--insecure-skip-tls-verify=true");
+	if (f->disable_compression == 1)
+		strvec_push(v, "--disable-compression=true");
 	if (ns)
 		strvec_pushf(v, "--namespace=%s", ns);
 }
@@ -128,7 +138,9 @@ const struct kube_config *cmd_config(struct eidf_cmd *cmd)
 		return &cmd->config;
 	if (cmd->config_loaded < 0)
 		return NULL;
-	if (kube_config_load(&kube_flags, &cmd->config) < 0) {
+	if (kube_config_load(&kube_flags, &cmd->config) < 0 ||
+	    kube_config_check_credentials(&cmd->config) < 0) {
+		kube_config_release(&cmd->config);
 		cmd->config_loaded = -1;
 		if (!cmd->completing)
 			eidf_error("%s", eidf_last_error());

@@ -3,6 +3,7 @@
  * KUBERNETES_EXEC_INFO in its environment, parse the ExecCredential on its
  * stdout, keep the result in process memory until expirationTimestamp. */
 #include "eidf/exec_credential.h"
+#include "eidf/http_header.h"
 #include "eidf/humanize.h"
 
 #include <cjson/cJSON.h>
@@ -115,6 +116,12 @@ int exec_credential_parse(const char *json, size_t len, const char *api_version,
 			       "(-----BEGIN ...), not base64");
 		goto out;
 	}
+	/* it becomes "Authorization: Bearer <token>": a CR/LF would add headers */
+	if (token && !http_header_value_valid(token)) {
+		eidf_set_error("invalid header field value for \"Authorization\": the token the plugin "
+			       "returned contains a control character (CR, LF, NUL...)");
+		goto out;
+	}
 	if (exp && *exp && parse_rfc3339(exp, &out->expires) < 0) {
 		eidf_set_error("expirationTimestamp is not an RFC 3339 time (e.g. 2024-01-02T03:04:05Z)");
 		goto out;
@@ -154,7 +161,9 @@ static char *exec_info(const struct kube_config *cfg)
 	spec = cJSON_AddObjectToObject(root, "spec");
 	if (e->provide_cluster_info) {
 		cJSON *cl = cJSON_AddObjectToObject(spec, "cluster");
-		cJSON_AddStringToObject(cl, "server", cfg->server ? cfg->server : "");
+		/* rest.Config.Host: the server as configured (a trailing / kept) */
+		cJSON_AddStringToObject(cl, "server", cfg->server_verbatim ? cfg->server_verbatim :
+					cfg->server ? cfg->server : "");
 		if (cfg->tls_server_name && *cfg->tls_server_name)
 			cJSON_AddStringToObject(cl, "tls-server-name", cfg->tls_server_name);
 		if (cfg->insecure)
@@ -168,13 +177,10 @@ static char *exec_info(const struct kube_config *cfg)
 			cJSON_AddStringToObject(cl, "proxy-url", cfg->proxy_url);
 		if (cfg->disable_compression)
 			cJSON_AddBoolToObject(cl, "disable-compression", 1);
-		if (e->cluster_config_json) {
-			cJSON *c = cJSON_Parse(e->cluster_config_json);
-			if (c && !cJSON_IsNull(c))
-				cJSON_AddItemToObject(cl, "config", c);
-			else
-				cJSON_Delete(c);
-		}
+		/* the extension as client-go's YAML->JSON typed it (exact numbers,
+		 * sorted keys); a RawExtension without one marshals as null */
+		cJSON_AddItemToObject(cl, "config", e->cluster_config_json ?
+				      cJSON_CreateRaw(e->cluster_config_json) : cJSON_CreateNull());
 	}
 	cJSON_AddBoolToObject(spec, "interactive", 0);
 	s = cJSON_PrintUnformatted(root);
@@ -223,36 +229,6 @@ static char *clean_hint(const char *hint, const char *dflt)
 	return strbuf_detach(&sb);
 }
 
-/* First lines of the plugin's stderr, for the one-line error. */
-static char *stderr_summary(const struct strbuf *err)
-{
-	struct strbuf sb = STRBUF_INIT;
-	const char *p = strbuf_str(err);
-	int lines = 0;
-
-	while (*p && lines < 3) {
-		size_t n = strcspn(p, "\n");
-		const char *s = p;
-		size_t l = n;
-		while (l && (*s == ' ' || *s == '\t' || *s == '\r'))
-			s++, l--;
-		while (l && (s[l - 1] == ' ' || s[l - 1] == '\t' || s[l - 1] == '\r'))
-			l--;
-		if (l) {
-			if (sb.len)
-				strbuf_addstr(&sb, " / ");
-			add_clean(&sb, s, l > 300 ? 300 : l);
-			if (l > 300)
-				strbuf_addstr(&sb, "...");
-			lines++;
-		}
-		p += n;
-		if (*p)
-			p++;
-	}
-	return strbuf_detach(&sb);
-}
-
 static const char *cmd_name(const struct exec_config *e)
 {
 	return e->command;
@@ -262,8 +238,7 @@ static int run_plugin(const struct kube_config *cfg, struct strbuf *out)
 {
 	const struct exec_config *e = cfg->exec;
 	struct strvec argv = STRVEC_INIT, envp = STRVEC_INIT, names = STRVEC_INIT;
-	struct strbuf err = STRBUF_INIT;
-	int opipe[2] = { -1, -1 }, epipe[2] = { -1, -1 }, spipe[2] = { -1, -1 };
+	int opipe[2] = { -1, -1 }, spipe[2] = { -1, -1 };
 	char *info = NULL;
 	pid_t pid;
 	int status = 0, child_errno = 0, ret = -1;
@@ -284,7 +259,7 @@ static int run_plugin(const struct kube_config *cfg, struct strbuf *out)
 	info = exec_info(cfg);
 	strvec_pushf(&envp, "KUBERNETES_EXEC_INFO=%s", info);
 
-	if (pipe2(opipe, O_CLOEXEC) < 0 || pipe2(epipe, O_CLOEXEC) < 0 || pipe2(spipe, O_CLOEXEC) < 0) {
+	if (pipe2(opipe, O_CLOEXEC) < 0 || pipe2(spipe, O_CLOEXEC) < 0) {
 		eidf_set_error("exec plugin \"%s\" for user \"%s\": cannot create pipes: %s",
 			       cmd_name(e), user, strerror(errno));
 		goto out;
@@ -298,7 +273,8 @@ static int run_plugin(const struct kube_config *cfg, struct strbuf *out)
 	}
 	if (pid == 0) {
 		int devnull = open("/dev/null", O_RDONLY);
-		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(opipe[1], 1) < 0 || dup2(epipe[1], 2) < 0) {
+		/* stderr stays the user's: device-code logins print their prompt there */
+		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(opipe[1], 1) < 0) {
 			int en = errno;
 			(void)!write(spipe[1], &en, sizeof(en));
 			_exit(127);
@@ -310,9 +286,8 @@ static int run_plugin(const struct kube_config *cfg, struct strbuf *out)
 		_exit(127);
 	}
 	close(opipe[1]);
-	close(epipe[1]);
 	close(spipe[1]);
-	opipe[1] = epipe[1] = spipe[1] = -1;
+	opipe[1] = spipe[1] = -1;
 
 	/* exec failure shows up as an errno on the status pipe; success closes it */
 	{
@@ -324,16 +299,16 @@ static int run_plugin(const struct kube_config *cfg, struct strbuf *out)
 			child_errno = 0;
 	}
 
-	struct pollfd fds[2] = { { opipe[0], POLLIN, 0 }, { epipe[0], POLLIN, 0 } };
-	int open_fds = 2, too_big = 0;
+	struct pollfd fds[1] = { { opipe[0], POLLIN, 0 } };
+	int open_fds = 1, too_big = 0;
 	while (open_fds) {
-		if (poll(fds, 2, -1) < 0) {
+		if (poll(fds, 1, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		for (int i = 0; i < 2; i++) {
-			struct strbuf *sb = i ? &err : out;
+		for (int i = 0; i < 1; i++) {
+			struct strbuf *sb = out;
 			if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
 			strbuf_grow(sb, 4096);
@@ -380,25 +355,19 @@ static int run_plugin(const struct kube_config *cfg, struct strbuf *out)
 			       "it is not a credential plugin", cmd_name(e), user, EXEC_MAX_OUTPUT >> 20);
 		goto out;
 	}
-	if (WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status))) {
-		char *msg = stderr_summary(&err);
-		if (WIFSIGNALED(status))
-			eidf_set_error("exec plugin \"%s\" for user \"%s\" was killed by signal %d%s%s",
-				       cmd_name(e), user, WTERMSIG(status), *msg ? ": " : "", msg);
-		else
-			eidf_set_error("exec plugin \"%s\" for user \"%s\" failed with exit code %d: %s",
-				       cmd_name(e), user, WEXITSTATUS(status),
-				       *msg ? msg : "(nothing on stderr)");
-		free(msg);
+	if (WIFSIGNALED(status))
+		eidf_set_error("exec plugin \"%s\" for user \"%s\" was killed by signal %d "
+			       "(its messages, if any, are above)", cmd_name(e), user, WTERMSIG(status));
+	else if (WIFEXITED(status) && WEXITSTATUS(status))
+		eidf_set_error("exec plugin \"%s\" for user \"%s\" failed with exit code %d "
+			       "(its messages, if any, are above)", cmd_name(e), user, WEXITSTATUS(status));
+	if (WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status)))
 		goto out;
-	}
 	ret = 0;
 out:
 	for (int i = 0; i < 2; i++) {
 		if (opipe[i] >= 0)
 			close(opipe[i]);
-		if (epipe[i] >= 0)
-			close(epipe[i]);
 		if (spipe[i] >= 0)
 			close(spipe[i]);
 	}
@@ -406,7 +375,6 @@ out:
 	strvec_clear(&argv);
 	strvec_clear(&envp);
 	strvec_clear(&names);
-	strbuf_release(&err);
 	return ret;
 }
 

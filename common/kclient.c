@@ -27,6 +27,7 @@
 
 #include <openssl/crypto.h>
 
+#include "eidf/http_header.h"
 #include "eidf/kstatus.h"
 #include "eidf/kwatch_parser.h"
 #include "kclient_internal.h"
@@ -160,7 +161,7 @@ static int parse_server(struct kclient *kc)
 {
 	const struct kube_config *cfg = kc->cfg;
 	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
+	char *scheme = NULL, *host = NULL, *port = NULL, *given_port = NULL, *path = NULL;
 	int rc = -1;
 	struct strbuf sb = STRBUF_INIT;
 	const char *server = cfg->server && *cfg->server ? cfg->server : "http://localhost:8080";
@@ -173,6 +174,7 @@ static int parse_server(struct kclient *kc)
 		goto out;
 	}
 	curl_url_get(u, CURLUPART_PATH, &path, 0);
+	curl_url_get(u, CURLUPART_PORT, &given_port, 0);
 	if (strcasecmp(scheme, "https") && strcasecmp(scheme, "http")) {
 		eidf_set_error("invalid configuration: server URL \"%s\" must use https:// or http://",
 			       server);
@@ -180,14 +182,20 @@ static int parse_server(struct kclient *kc)
 	}
 	kc->plain_http = !strcasecmp(scheme, "http");
 	kc->display_host = xasprintf("%s:%s", host, port);
+	/* Go's Host header is the server URL's host as written: no :443 unless
+	 * given.  libcurl writes the same except for an explicit default port
+	 * and the tls-server-name URL below: only then is it set by hand. */
+	if (given_port && !strcmp(given_port, kc->plain_http ? "80" : "443"))
+		kc->host_header = xasprintf("%s:%s", host, given_port);
 
-	strbuf_addf(&sb, "%s://", scheme);
+	strbuf_addf(&sb, "%s://", kc->plain_http ? "http" : "https");
 	if (!kc->plain_http && cfg->tls_server_name && *cfg->tls_server_name &&
 	    strcmp(cfg->tls_server_name, host)) {
 		char *map = xasprintf("%s:%s:%s:%s", cfg->tls_server_name, port, host, port);
 		kc->connect_to = curl_slist_append(NULL, map);
 		free(map);
-		kc->host_header = xasprintf("Host: %s:%s", host, port);
+		if (!kc->host_header)
+			kc->host_header = given_port ? xasprintf("%s:%s", host, given_port) : xstrdup(host);
 		strbuf_addf(&sb, "%s:%s", cfg->tls_server_name, port);
 	} else {
 		strbuf_addf(&sb, "%s:%s", host, port);
@@ -203,6 +211,7 @@ out:
 	curl_free(scheme);
 	curl_free(host);
 	curl_free(port);
+	curl_free(given_port);
 	curl_free(path);
 	curl_url_cleanup(u);
 	return rc;
@@ -630,6 +639,60 @@ static void set_method(CURL *c, const struct kreq *rq)
 	}
 }
 
+/* Every header of a request, each value checked by http_header_append()
+ * (eidf/http_header.h): a CR/LF in a token or an impersonation value fails
+ * the request before anything is sent, as Go's net/http does. */
+static int kc_request_headers(struct kclient *kc, const struct kreq *rq, const char *token,
+			      const char *token_source, struct curl_slist **hdrs)
+{
+	const struct kube_config *cfg = kc->cfg;
+	const char *as_src = cfg->impersonate_source ? cfg->impersonate_source : "--as";
+	struct strbuf v = STRBUF_INIT;
+	int rc = -1;
+
+	if (http_header_append(hdrs, "Accept", "application/json, */*", "the Accept header") < 0 ||
+	    (rq->content_type &&
+	     http_header_append(hdrs, "Content-Type", rq->content_type, "the content type") < 0) ||
+	    http_header_append(hdrs, "User-Agent", "kubectl-eidf/" EIDF_VERSION, "the user agent") < 0)
+		goto out;
+	if (token) {
+		strbuf_addf(&v, "Bearer %s", token);
+		if (http_header_append(hdrs, "Authorization", v.buf,
+				       token_source ? token_source : "the bearer token") < 0)
+			goto out;
+	}
+	if (cfg->impersonate_user && *cfg->impersonate_user) {
+		if (http_header_append(hdrs, "Impersonate-User", cfg->impersonate_user, as_src) < 0)
+			goto out;
+		for (size_t i = 0; i < cfg->impersonate_groups.n; i++)
+			if (http_header_append(hdrs, "Impersonate-Group", cfg->impersonate_groups.v[i],
+					       as_src) < 0)
+				goto out;
+		if (cfg->impersonate_uid && *cfg->impersonate_uid &&
+		    http_header_append(hdrs, "Impersonate-Uid", cfg->impersonate_uid, as_src) < 0)
+			goto out;
+		for (size_t i = 0; i < cfg->impersonate_extra_keys.n; i++) {
+			strbuf_reset(&v);
+			strbuf_addstr(&v, "Impersonate-Extra-");
+			http_header_escape_key(&v, cfg->impersonate_extra_keys.v[i]);
+			http_header_canonical(v.buf);
+			if (http_header_append(hdrs, v.buf, cfg->impersonate_extra_values.v[i], as_src) < 0)
+				goto out;
+		}
+	}
+	if (kc->host_header &&
+	    http_header_append(hdrs, "Host", kc->host_header, "the server URL") < 0)
+		goto out;
+	*hdrs = curl_slist_append(*hdrs, "Expect:");
+	rc = 0;
+out:
+	/* wipe the token from the scratch buffer */
+	if (v.buf)
+		memset(v.buf, 0, v.alloc);
+	strbuf_release(&v);
+	return rc;
+}
+
 /* 0: a response arrived (any status; or the callback stopped the stream).
  * -1: transport failure or credential failure (error set, rs->cc). */
 static int kc_perform(struct kclient *kc, const struct kreq *rq, struct kresp *rs)
@@ -646,9 +709,8 @@ static int kc_perform(struct kclient *kc, const struct kreq *rq, struct kresp *r
 
 	for (int attempt = 1;; attempt++) {
 		struct curl_slist *hdrs = NULL;
-		const char *token = NULL;
+		const char *token = NULL, *token_source = NULL;
 		struct xfer x = { rq, rs };
-		struct strbuf line = STRBUF_INIT;
 		long conns = 0, wait_ms = 0, timeout_ms;
 
 		if (is_aborted(kc)) {
@@ -656,7 +718,7 @@ static int kc_perform(struct kclient *kc, const struct kreq *rq, struct kresp *r
 			set_interrupted(kc);
 			goto out;
 		}
-		if (kc_auth_prepare(kc, force_refresh, &token) < 0) {
+		if (kc_auth_prepare(kc, force_refresh, &token, &token_source) < 0) {
 			rs->cc = CURLE_LOGIN_DENIED;
 			kc->last_status = 0;
 			goto out;
@@ -669,40 +731,13 @@ static int kc_perform(struct kclient *kc, const struct kreq *rq, struct kresp *r
 				    kc->display_host);
 		}
 
-		hdrs = curl_slist_append(hdrs, "Accept: application/json, */*");
-		if (rq->content_type) {
-			strbuf_addf(&line, "Content-Type: %s", rq->content_type);
-			hdrs = curl_slist_append(hdrs, line.buf);
+		if (kc_request_headers(kc, rq, token, token_source, &hdrs) < 0) {
+			/* nothing was sent: a value would have smuggled in headers */
+			curl_slist_free_all(hdrs);
+			rs->cc = CURLE_BAD_FUNCTION_ARGUMENT;
+			kc->last_status = 0;
+			goto out;
 		}
-		hdrs = curl_slist_append(hdrs, "User-Agent: kubectl-eidf/" EIDF_VERSION);
-		if (token) {
-			strbuf_reset(&line);
-			strbuf_addf(&line, "Authorization: Bearer %s", token);
-			hdrs = curl_slist_append(hdrs, line.buf);
-		}
-		if (kc->cfg->impersonate_user && *kc->cfg->impersonate_user) {
-			strbuf_reset(&line);
-			strbuf_addf(&line, "Impersonate-User: %s", kc->cfg->impersonate_user);
-			hdrs = curl_slist_append(hdrs, line.buf);
-			for (size_t i = 0; i < kc->cfg->impersonate_groups.n; i++) {
-				strbuf_reset(&line);
-				strbuf_addf(&line, "Impersonate-Group: %s",
-					    kc->cfg->impersonate_groups.v[i]);
-				hdrs = curl_slist_append(hdrs, line.buf);
-			}
-			if (kc->cfg->impersonate_uid && *kc->cfg->impersonate_uid) {
-				strbuf_reset(&line);
-				strbuf_addf(&line, "Impersonate-Uid: %s", kc->cfg->impersonate_uid);
-				hdrs = curl_slist_append(hdrs, line.buf);
-			}
-		}
-		if (kc->host_header)
-			hdrs = curl_slist_append(hdrs, kc->host_header);
-		hdrs = curl_slist_append(hdrs, "Expect:");
-		/* wipe the token from the scratch buffer */
-		if (line.buf)
-			memset(line.buf, 0, line.alloc);
-		strbuf_release(&line);
 
 		curl_easy_setopt(kc->curl, CURLOPT_URL, url);
 		curl_easy_setopt(kc->curl, CURLOPT_HTTPHEADER, hdrs);

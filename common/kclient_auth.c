@@ -78,16 +78,27 @@ static const char *file_token(struct kclient *kc)
 	return kc->file_token;
 }
 
-static const char *static_token(struct kclient *kc)
+/* client-go's bearer round tripper: the tokenFile's content when it can be
+ * read and is not empty, else the token given inline (or by --token). */
+static const char *static_token(struct kclient *kc, const char **source)
 {
 	const struct kube_config *cfg = kc->cfg;
 	const char *t = NULL;
 
-	if (cfg->token_file && *cfg->token_file)
+	if (cfg->token_file && *cfg->token_file) {
 		t = file_token(kc);
-	if ((!t || !*t) && cfg->token && *cfg->token)
-		t = cfg->token;
-	return t && *t ? t : NULL;
+		if (t && *t) {
+			free(kc->token_source);
+			kc->token_source = xasprintf("the token in %s", cfg->token_file);
+			*source = kc->token_source;
+			return t;
+		}
+	}
+	if (cfg->token && *cfg->token) {
+		*source = cfg->token_source ? cfg->token_source : "the bearer token";
+		return cfg->token;
+	}
+	return NULL;
 }
 
 int kc_auth_can_refresh(const struct kclient *kc)
@@ -97,24 +108,29 @@ int kc_auth_can_refresh(const struct kclient *kc)
 	       !(cfg->token_file && *cfg->token_file);
 }
 
-int kc_auth_prepare(struct kclient *kc, int force_refresh, const char **token)
+int kc_auth_prepare(struct kclient *kc, int force_refresh, const char **token,
+		    const char **source)
 {
 	const struct kube_config *cfg = kc->cfg;
 	const char *cert = cfg->cert_pem, *key = cfg->key_pem;
 	size_t cert_len = cfg->cert_len, key_len = cfg->key_len;
 
 	*token = NULL;
+	*source = NULL;
 	if (kc->plain_http)
 		/* like client-go: no credential ever goes over plain http:// */
 		return set_client_cert(kc, NULL, 0, NULL, 0);
 
-	*token = static_token(kc);
+	*token = static_token(kc, source);
 	if (!*token && cfg->exec) {
 		const struct exec_credential *cred = NULL;
 		if (exec_credential_get(cfg, force_refresh, &cred) < 0)
 			return -1;
 		if (cred && cred->token && *cred->token) {
 			*token = cred->token;
+			free(kc->token_source);
+			kc->token_source = xasprintf("the token from exec plugin \"%s\"", cfg->exec->command);
+			*source = kc->token_source;
 		} else if (cred && cred->cert_pem && cred->key_pem) {
 			cert = cred->cert_pem;
 			cert_len = cred->cert_len;
@@ -133,4 +149,6 @@ void kc_auth_release(struct kclient *kc)
 {
 	free(kc->file_token);
 	kc->file_token = NULL;
+	free(kc->token_source);
+	kc->token_source = NULL;
 }

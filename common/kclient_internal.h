@@ -19,6 +19,7 @@ struct kclient {
 
 	char *base;                 /* URL prefix requests are made to (no trailing '/') */
 	char *display_host;         /* host:port of the server, for messages */
+	char *token_source;         /* kc_auth_prepare's last source text */
 	char *host_header;          /* "Host: ..." when tls-server-name rewrote the URL */
 	struct curl_slist *connect_to;
 	int plain_http;             /* http:// server: no credentials are sent */
@@ -52,7 +53,10 @@ struct kclient {
 
 /* kclient_auth.c: set the TLS client certificate on the handle and put the
  * bearer token (or nothing) in *token.  force_refresh re-runs an exec plugin. */
-int kc_auth_prepare(struct kclient *kc, int force_refresh, const char **token);
+/* token: the bearer token to send (NULL: none); source: where it came from,
+ * for messages (never the token itself). */
+int kc_auth_prepare(struct kclient *kc, int force_refresh, const char **token,
+		    const char **source);
 /* True when a 401 may be cured by re-running the exec plugin. */
 int kc_auth_can_refresh(const struct kclient *kc);
 void kc_auth_release(struct kclient *kc);

@@ -16,14 +16,17 @@
  *  - --client-certificate/--client-key replace the kubeconfig's *-data too.
  */
 #include "eidf/kubeconfig.h"
+#include "eidf/http_header.h"
 #include "eidf/options.h"
 #include "kubeconfig_yaml.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,7 +56,8 @@ struct kc_user {
 	char *as, *as_uid;
 	struct strvec as_groups;
 	int basic_auth;
-	char *auth_provider, *oidc_id_token;
+	struct strvec extra_keys, extra_values;     /* as-user-extra, flattened */
+	char *auth_provider, *oidc_id_token, *oidc_issuer, *oidc_client_id, *oidc_refresh;
 	struct exec_config *exec;
 };
 
@@ -147,6 +151,11 @@ static void user_free(struct kc_user *u)
 	strvec_clear(&u->as_groups);
 	free(u->auth_provider);
 	free(u->oidc_id_token);
+	free(u->oidc_issuer);
+	free(u->oidc_client_id);
+	free(u->oidc_refresh);
+	strvec_clear(&u->extra_keys);
+	strvec_clear(&u->extra_values);
 	exec_config_free(u->exec);
 	free(u);
 }
@@ -381,6 +390,35 @@ static int parse_cluster(struct kyaml *y, yaml_node_t *n, const char *ctx, struc
 	return 0;
 }
 
+/* as-user-extra: map[string][]string */
+static int parse_user_extra(struct kyaml *y, yaml_node_t *n, const char *ctx, struct kc_user *u)
+{
+	yaml_node_t *ex = kyaml_get(y, n, "as-user-extra");
+	struct kyaml_pairs ps = { 0 };
+	char *ectx;
+	int bad;
+
+	if (!ex)
+		return 0;
+	ectx = xasprintf("%s: as-user-extra", ctx);
+	bad = kyaml_pairs(y, ex, ectx, &ps) < 0;
+	for (size_t i = 0; !bad && i < ps.n; i++) {
+		struct strvec vals = STRVEC_INIT;
+		char *key = xstrndup((const char *)ps.v[i].key->data.scalar.value,
+				     ps.v[i].key->data.scalar.length);
+		bad = kyaml_strlist(y, ex, key, ectx, &vals) < 0;
+		for (size_t j = 0; !bad && j < vals.n; j++) {
+			strvec_push(&u->extra_keys, key);
+			strvec_push(&u->extra_values, vals.v[j]);
+		}
+		strvec_clear(&vals);
+		free(key);
+	}
+	kyaml_pairs_release(&ps);
+	free(ectx);
+	return bad ? -1 : 0;
+}
+
 static int parse_user(struct kyaml *y, yaml_node_t *n, const char *ctx, const struct kc_file *f,
 		      struct kc_user *u)
 {
@@ -406,6 +444,8 @@ static int parse_user(struct kyaml *y, yaml_node_t *n, const char *ctx, const st
 	u->basic_auth = (username && *username) || (password && *password);
 	free(username);
 	free(password);
+	if (parse_user_extra(y, n, ctx, u) < 0)
+		return -1;
 	ap = kyaml_get(y, n, "auth-provider");
 	if (ap) {
 		char *actx = xasprintf("%s: auth-provider", ctx);
@@ -413,9 +453,26 @@ static int parse_user(struct kyaml *y, yaml_node_t *n, const char *ctx, const st
 		int bad = kyaml_check_map(y, ap, actx) < 0 ||
 			  kyaml_str(y, ap, "name", actx, &u->auth_provider) < 0;
 		if (!bad && (conf = kyaml_get(y, ap, "config"))) {
+			/* map[string]string: every value must be a string */
 			char *cctx = xasprintf("%s: auth-provider: config", ctx);
-			bad = kyaml_check_map(y, conf, cctx) < 0 ||
-			      kyaml_str(y, conf, "id-token", cctx, &u->oidc_id_token) < 0;
+			struct kyaml_pairs ps = { 0 };
+			bad = kyaml_pairs(y, conf, cctx, &ps) < 0;
+			for (size_t i = 0; !bad && i < ps.n; i++) {
+				char *key = xstrndup((const char *)ps.v[i].key->data.scalar.value,
+						     ps.v[i].key->data.scalar.length), *val = NULL;
+				bad = kyaml_str(y, conf, key, cctx, &val) < 0;
+				if (!bad && !strcmp(key, "id-token"))
+					u->oidc_id_token = val, val = NULL;
+				else if (!bad && !strcmp(key, "idp-issuer-url"))
+					u->oidc_issuer = val, val = NULL;
+				else if (!bad && !strcmp(key, "client-id"))
+					u->oidc_client_id = val, val = NULL;
+				else if (!bad && !strcmp(key, "refresh-token"))
+					u->oidc_refresh = val, val = NULL;
+				free(val);
+				free(key);
+			}
+			kyaml_pairs_release(&ps);
 			free(cctx);
 		}
 		if (!bad && (!u->auth_provider || !*u->auth_provider)) {
@@ -547,6 +604,30 @@ static int parse_list(struct kyaml *y, yaml_node_t *root, enum kind k, const str
 	return 0;
 }
 
+/* clientcmd decodes with the v1 Config scheme: empty fields default to it,
+ * anything else is not a kubeconfig. */
+static int check_version(struct kyaml *y, yaml_node_t *root)
+{
+	char *av = NULL, *kind = NULL;
+	int ret = 0;
+
+	if (kyaml_str(y, root, "apiVersion", "top level", &av) < 0 ||
+	    kyaml_str(y, root, "kind", "top level", &kind) < 0) {
+		ret = -1;
+	} else if (av && *av && strcmp(av, "v1")) {
+		ret = kyaml_error(y, kyaml_get(y, root, "apiVersion"), "apiVersion",
+				  "no kind \"Config\" is registered for version \"%.60s\"; a kubeconfig "
+				  "has apiVersion: v1", av);
+	} else if (kind && *kind && strcmp(kind, "Config")) {
+		ret = kyaml_error(y, kyaml_get(y, root, "kind"), "kind",
+				  "no kind \"%.60s\" is registered for version \"v1\"; a kubeconfig has "
+				  "kind: Config", kind);
+	}
+	free(av);
+	free(kind);
+	return ret;
+}
+
 /* Parse one file and merge it: names already defined by an earlier file win entirely. */
 static int load_file(struct kc_merged *m, const char *path, const char *data, size_t len)
 {
@@ -576,7 +657,8 @@ static int load_file(struct kc_merged *m, const char *path, const char *data, si
 		goto out;
 	}
 	if (kyaml_check_map(&y, root, "top level") < 0 ||
-	    kyaml_str(&y, root, "current-context", "top level", &cur) < 0)
+	    kyaml_str(&y, root, "current-context", "top level", &cur) < 0 ||
+	    check_version(&y, root) < 0)
 		goto out;
 	for (int k = 0; k < 3; k++)
 		if (parse_list(&y, root, (enum kind)k, f, &lists[k]) < 0)
@@ -609,13 +691,12 @@ out:
 	return ret;
 }
 
-static char *home_dir(void)
+/* client-go's homedir.HomeDir() on Linux is $HOME, nothing else: without it
+ * the default file is .kube/config relative to the working directory. */
+static char *default_kubeconfig(void)
 {
 	const char *h = getenv("HOME");
-	if (h && *h)
-		return xstrdup(h);
-	struct passwd *pw = getpwuid(getuid());
-	return xstrdup(pw && pw->pw_dir ? pw->pw_dir : "/");
+	return h && *h ? xasprintf("%s/.kube/config", h) : xstrdup(".kube/config");
 }
 
 static int load_path(struct kc_merged *m, const char *path, int must_exist)
@@ -673,11 +754,9 @@ static int load_all(const struct kube_flags *fl, struct kc_merged *m)
 		strvec_clear(&seen);
 		return ret;
 	}
-	char *home = home_dir();
-	char *path = xasprintf("%s/.kube/config", home);
+	char *path = default_kubeconfig();
 	int ret = load_path(m, path, 0);
 	free(path);
-	free(home);
 	return ret;
 }
 
@@ -701,10 +780,15 @@ void kube_config_release(struct kube_config *cfg)
 		free(cfg->token);
 	}
 	free(cfg->token_file);
+	free(cfg->token_source);
 	exec_config_free(cfg->exec);
 	free(cfg->impersonate_user);
 	strvec_clear(&cfg->impersonate_groups);
 	free(cfg->impersonate_uid);
+	strvec_clear(&cfg->impersonate_extra_keys);
+	strvec_clear(&cfg->impersonate_extra_values);
+	free(cfg->impersonate_source);
+	free(cfg->server_verbatim);
 	free(cfg->namespace);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -784,6 +868,17 @@ static int sa_possible(const char *dir)
 	return ok;
 }
 
+/* Flags that make a config differ from client-go's default one. */
+static int credential_flags(const struct kube_flags *fl)
+{
+	return fl && ((fl->token && *fl->token) || (fl->as && *fl->as) || fl->as_groups.n ||
+		      (fl->as_uid && *fl->as_uid) || (fl->client_certificate && *fl->client_certificate) ||
+		      (fl->client_key && *fl->client_key) ||
+		      (fl->certificate_authority && *fl->certificate_authority) ||
+		      fl->insecure_skip_tls_verify == 1 || (fl->tls_server_name && *fl->tls_server_name) ||
+		      (fl->username && *fl->username) || (fl->password && *fl->password));
+}
+
 static const char *sa_dir(void)
 {
 	const char *d = getenv("EIDF_SERVICEACCOUNT_DIR");
@@ -791,7 +886,7 @@ static const char *sa_dir(void)
 }
 
 /* rest.InClusterConfig plus the overrides client-go applies to it. */
-static int load_in_cluster(const struct kube_flags *fl, struct kube_config *out)
+static int load_in_cluster(const struct kube_flags *fl, const char *ctx_ns, struct kube_config *out)
 {
 	const char *dir = sa_dir();
 	const char *host = getenv("KUBERNETES_SERVICE_HOST"), *port = getenv("KUBERNETES_SERVICE_PORT");
@@ -812,6 +907,7 @@ static int load_in_cluster(const struct kube_flags *fl, struct kube_config *out)
 		out->server = xasprintf("https://%s:%s", host, port);
 	if (fl && fl->token && *fl->token) {
 		out->token = xstrdup(fl->token);
+		out->token_source = xstrdup("the token from --token");
 	} else {
 		path = xasprintf("%s/token", dir);
 		if (slurp(path, &sb, &err) < 0) {
@@ -822,6 +918,15 @@ static int load_in_cluster(const struct kube_flags *fl, struct kube_config *out)
 			return -1;
 		}
 		out->token = trimmed(sb.buf, sb.len);
+		if (!*out->token) {
+			/* rest.InClusterConfig: an empty token is an error, never anonymous */
+			eidf_set_error("in-cluster configuration: the service account token %s is empty; "
+				       "mount a service account token or pass --token", path);
+			free(path);
+			strbuf_release(&sb);
+			return -1;
+		}
+		out->token_source = xasprintf("the service account token %s", path);
 		out->token_file = path;
 	}
 	if (fl && fl->certificate_authority && *fl->certificate_authority) {
@@ -839,6 +944,10 @@ static int load_in_cluster(const struct kube_flags *fl, struct kube_config *out)
 	}
 	if (fl && fl->namespace && *fl->namespace) {
 		out->namespace = xstrdup(fl->namespace);
+		out->namespace_explicit = 1;
+	} else if (ctx_ns && *ctx_ns) {
+		/* DeferredLoadingClientConfig.Namespace: the kubeconfig context's wins */
+		out->namespace = xstrdup(ctx_ns);
 		out->namespace_explicit = 1;
 	} else if (pod_ns && *pod_ns) {
 		out->namespace = xstrdup(pod_ns);
@@ -878,15 +987,26 @@ static int resolve_cluster(const struct kube_flags *fl, const struct kc_cluster 
 		out->insecure = c->insecure;
 		out->proxy_url = xstrdup(c->proxy_url);
 		out->disable_compression = c->disable_compression;
-		if (c->has_ca_data) {
-			ca_data = &c->ca_data;
-			if (c->ca_file && *c->ca_file && fl && fl->verbosity >= 1)
-				eidf_warning("%s sets both certificate-authority and "
-					     "certificate-authority-data; using certificate-authority-data",
-					     owner);
-		} else if (c->ca_file && *c->ca_file) {
-			ca_file = c->ca_file;
+		/* (an insecure or CA flag replaces both before client-go validates) */
+		if (c->has_ca_data && c->ca_file && *c->ca_file &&
+		    !(fl && (fl->insecure_skip_tls_verify == 1 ||
+			     (fl->certificate_authority && *fl->certificate_authority)))) {
+			eidf_set_error("%s: certificate-authority-data and certificate-authority are both "
+				       "specified; remove one", owner);
+			goto out;
 		}
+		if (c->has_ca_data)
+			ca_data = &c->ca_data;
+		else if (c->ca_file && *c->ca_file)
+			ca_file = c->ca_file;
+	}
+	if (fl && fl->disable_compression == 1)
+		out->disable_compression = 1;
+	/* clientcmd.ClusterDefaults: KUBERNETES_MASTER when the cluster has no server */
+	if (!out->server || !*out->server) {
+		const char *master = getenv("KUBERNETES_MASTER");
+		free(out->server);
+		out->server = master && *master ? xstrdup(master) : NULL;
 	}
 	if (fl && fl->server && *fl->server) {
 		free(out->server);
@@ -932,27 +1052,6 @@ static int resolve_cluster(const struct kube_flags *fl, const struct kc_cluster 
 			goto out;
 		take_buf(&sb, &out->ca_pem, &out->ca_len);
 	}
-	/* rest.DefaultServerURL: no scheme means https only when TLS is configured */
-	if (!strstr(out->server, "://")) {
-		char *s = xasprintf("%s://%s", out->ca_pem || out->insecure ? "https" : "http", out->server);
-		free(out->server);
-		out->server = s;
-	}
-	if (!starts_with(out->server, "https://") && !starts_with(out->server, "http://")) {
-		eidf_set_error("%s: server \"%s\" must start with https:// (or http://)", owner, out->server);
-		goto out;
-	}
-	{
-		const char *host = strstr(out->server, "://") + 3;
-		size_t l;
-		if (!*host || *host == '/' || strpbrk(out->server, " \t?#")) {
-			eidf_set_error("%s: server \"%s\" is not a valid URL; use https://HOST:PORT",
-				       owner, out->server);
-			goto out;
-		}
-		while ((l = strlen(out->server)) && out->server[l - 1] == '/')
-			out->server[l - 1] = '\0';
-	}
 	if (out->proxy_url && *out->proxy_url) {
 		if (!starts_with(out->proxy_url, "http://") && !starts_with(out->proxy_url, "https://") &&
 		    !starts_with(out->proxy_url, "socks5://")) {
@@ -984,6 +1083,71 @@ static int read_pem(const char *file, const struct strbuf *data, const char *fie
 	return 0;
 }
 
+/* oidc's idTokenExpired(): a JWT whose payload has an "exp" more than 10 s ahead. */
+static int oidc_token_valid(const char *tok)
+{
+	const char *d1 = strchr(tok, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+	struct strbuf b64 = STRBUF_INIT, json = STRBUF_INIT;
+	cJSON *j = NULL, *exp;
+	int ok = 0;
+
+	if (!d1 || !d2 || strchr(d2 + 1, '.'))
+		return 0;
+	/* base64url without padding -> standard base64 */
+	for (const char *p = d1 + 1; p < d2; p++)
+		strbuf_addch(&b64, *p == '-' ? '+' : *p == '_' ? '/' : *p);
+	while (b64.len % 4)
+		strbuf_addch(&b64, '=');
+	if (base64_decode(b64.buf ? b64.buf : "", b64.len, &json) == 0 &&
+	    (j = cJSON_ParseWithLength(json.buf ? json.buf : "", json.len)) &&
+	    cJSON_IsNumber(exp = cJSON_GetObjectItemCaseSensitive(j, "exp")))
+		ok = (double)time(NULL) + 10 < exp->valuedouble;
+	cJSON_Delete(j);
+	strbuf_release(&b64);
+	strbuf_release(&json);
+	return ok;
+}
+
+/* The auth-provider checks client-go makes before any request. */
+static int check_auth_provider(const struct kc_user *u, const char *owner)
+{
+	if (!strcmp(u->auth_provider, "oidc")) {
+		if (u->exec) {
+			eidf_set_error("%s: authProvider cannot be provided in combination with an exec "
+				       "plugin; remove auth-provider or exec", owner);
+			return -1;
+		}
+		if (!u->oidc_issuer || !*u->oidc_issuer) {
+			eidf_set_error("%s: the oidc auth-provider must provide idp-issuer-url", owner);
+			return -1;
+		}
+		if (!u->oidc_client_id || !*u->oidc_client_id) {
+			eidf_set_error("%s: the oidc auth-provider must provide client-id", owner);
+			return -1;
+		}
+		if (!u->oidc_id_token || !*u->oidc_id_token || !oidc_token_valid(u->oidc_id_token)) {
+			eidf_set_error("%s: the oidc id-token is missing, expired or not a JWT, and "
+				       "kubectl-eidf does not refresh it; log in again (e.g. kubectl "
+				       "oidc-login) or switch to an exec plugin", owner);
+			return -1;
+		}
+		return 0;
+	}
+	if (!strcmp(u->auth_provider, "gcp"))
+		eidf_set_error("%s: the gcp auth plugin has been removed; use the "
+			       "\"gke-gcloud-auth-plugin\" client-go credential plugin instead "
+			       "(see https://cloud.google.com/blog/products/containers-kubernetes/kubectl-auth-changes-in-gke)",
+			       owner);
+	else if (!strcmp(u->auth_provider, "azure"))
+		eidf_set_error("%s: the azure auth plugin has been removed; use the \"kubelogin\" "
+			       "client-go credential plugin instead (see https://go.microsoft.com/fwlink/?linkid=2248057)",
+			       owner);
+	else
+		eidf_set_error("%s: no Auth Provider found for name \"%s\"; use an exec "
+			       "credential plugin instead", owner, u->auth_provider);
+	return -1;
+}
+
 static int resolve_user(const struct kube_flags *fl, const struct kc_user *u,
 			const struct kc_cluster *c, struct kube_config *out)
 {
@@ -993,33 +1157,38 @@ static int resolve_user(const struct kube_flags *fl, const struct kc_user *u,
 	const struct strbuf *cert_data = NULL, *key_data = NULL;
 	const char *cert_owner = owner, *key_owner = owner;
 	const char *flag_token = fl && fl->token && *fl->token ? fl->token : NULL;
+	const char *flag_cert = fl && fl->client_certificate && *fl->client_certificate ?
+				fl->client_certificate : NULL;
+	const char *flag_key = fl && fl->client_key && *fl->client_key ? fl->client_key : NULL;
 	int ret = -1;
 
+	if ((fl && fl->username && *fl->username) || (fl && fl->password && *fl->password) ||
+	    (u && u->basic_auth)) {
+		eidf_set_error("%s: basic authentication (username/password) is not supported by "
+			       "kubectl-eidf (Kubernetes removed it); use a token, a client certificate "
+			       "or an exec plugin", u && u->basic_auth ? owner : "--username/--password");
+		goto out;
+	}
 	if (u) {
-		if (u->has_cert_data)
-			cert_data = &u->cert_data;
-		else if (u->cert_file && *u->cert_file)
-			cert_file = u->cert_file;
-		if (u->has_key_data)
-			key_data = &u->key_data;
-		else if (u->key_file && *u->key_file)
-			key_file = u->key_file;
-		if (u->basic_auth && !flag_token) {
-			eidf_set_error("%s uses basic authentication (username/password), which "
-				       "Kubernetes no longer supports; use a token, a client certificate "
-				       "or an exec plugin", owner);
-			goto out;
-		}
+		cert_file = u->cert_file && *u->cert_file ? u->cert_file : NULL;
+		key_file = u->key_file && *u->key_file ? u->key_file : NULL;
+		cert_data = u->has_cert_data ? &u->cert_data : NULL;
+		key_data = u->has_key_data ? &u->key_data : NULL;
 	}
-	if (fl && fl->client_certificate && *fl->client_certificate) {
-		cert_file = fl->client_certificate;
-		cert_data = NULL;
-		cert_owner = "--client-certificate";
+	/* a flag replaces the kubeconfig's file, never its -data: both set is refused */
+	if (flag_cert)
+		cert_file = flag_cert, cert_owner = "--client-certificate";
+	if (flag_key)
+		key_file = flag_key, key_owner = "--client-key";
+	if (cert_file && cert_data) {
+		eidf_set_error("%s: client-certificate-data and %s are both specified; remove one",
+			       owner, flag_cert ? "--client-certificate" : "client-certificate");
+		goto out;
 	}
-	if (fl && fl->client_key && *fl->client_key) {
-		key_file = fl->client_key;
-		key_data = NULL;
-		key_owner = "--client-key";
+	if (key_file && key_data) {
+		eidf_set_error("%s: client-key-data and %s are both specified; remove one",
+			       owner, flag_key ? "--client-key" : "client-key");
+		goto out;
 	}
 	if ((cert_file || cert_data) && !(key_file || key_data)) {
 		eidf_set_error("%s has a client certificate but no key; add client-key or "
@@ -1031,15 +1200,22 @@ static int resolve_user(const struct kube_flags *fl, const struct kc_user *u,
 			       "client-certificate-data (or pass --client-certificate)", owner);
 		goto out;
 	}
+	if (u && u->auth_provider && check_auth_provider(u, owner) < 0)
+		goto out;
 	if (cert_file || cert_data) {
 		if (read_pem(cert_file, cert_data, "client-certificate", cert_owner, &out->cert_pem, &out->cert_len) < 0 ||
 		    read_pem(key_file, key_data, "client-key", key_owner, &out->key_pem, &out->key_len) < 0)
 			goto out;
 	}
 
-	/* tokens: --token, else tokenFile (wins over token), else token */
-	if (flag_token) {
-		out->token = xstrdup(flag_token);
+	/* client-go: a token (inline or --token) is sent unless a tokenFile can be
+	 * read at request time; a tokenFile alone must be readable now */
+	if (flag_token || (u && u->token && *u->token)) {
+		out->token = xstrdup(flag_token ? flag_token : u->token);
+		out->token_source = flag_token ? xstrdup("the token from --token") :
+				    xasprintf("the token of %s", owner);
+		if (u && u->token_file && *u->token_file)
+			out->token_file = xstrdup(u->token_file);
 	} else if (u && u->token_file && *u->token_file) {
 		if (read_ref(u->token_file, "tokenFile", owner, &sb) < 0)
 			goto out;
@@ -1050,34 +1226,11 @@ static int resolve_user(const struct kube_flags *fl, const struct kc_user *u,
 			goto out;
 		}
 		out->token_file = xstrdup(u->token_file);
-	} else if (u && u->token && *u->token) {
-		out->token = xstrdup(u->token);
-	}
-
-	if (u && u->auth_provider && !out->token) {
-		if (!strcmp(u->auth_provider, "oidc")) {
-			if (!u->oidc_id_token || !*u->oidc_id_token) {
-				eidf_set_error("%s: the oidc auth-provider has no id-token; log in again "
-					       "(e.g. kubectl oidc-login) or switch to an exec plugin", owner);
-				goto out;
-			}
-			out->token = xstrdup(u->oidc_id_token);
-		} else if (!strcmp(u->auth_provider, "gcp")) {
-			eidf_set_error("%s: the gcp auth plugin has been removed; use the "
-				       "\"gke-gcloud-auth-plugin\" client-go credential plugin instead "
-				       "(see https://cloud.google.com/blog/products/containers-kubernetes/kubectl-auth-changes-in-gke)",
-				       owner);
-			goto out;
-		} else if (!strcmp(u->auth_provider, "azure")) {
-			eidf_set_error("%s: the azure auth plugin has been removed; use the \"kubelogin\" "
-				       "client-go credential plugin instead (see https://go.microsoft.com/fwlink/?linkid=2248057)",
-				       owner);
-			goto out;
-		} else {
-			eidf_set_error("%s: no Auth Provider found for name \"%s\"; use an exec "
-				       "credential plugin instead", owner, u->auth_provider);
-			goto out;
-		}
+		out->token_source = xasprintf("the token in %s", u->token_file);
+	} else if (u && u->auth_provider) {
+		/* oidc, checked above */
+		out->token = xstrdup(u->oidc_id_token);
+		out->token_source = xasprintf("the oidc id-token of %s", owner);
 	}
 	/* exec.go: a token or a client certificate takes precedence over the plugin */
 	if (u && u->exec && !out->token && !out->cert_pem) {
@@ -1087,15 +1240,27 @@ static int resolve_user(const struct kube_flags *fl, const struct kc_user *u,
 	}
 
 	/* impersonation */
-	const char *as = fl && fl->as && *fl->as ? fl->as : u ? u->as : NULL;
+	const int as_flag = fl && fl->as && *fl->as;
+	const char *as = as_flag ? fl->as : u ? u->as : NULL;
 	const char *as_uid = fl && fl->as_uid && *fl->as_uid ? fl->as_uid : u ? u->as_uid : NULL;
 	const struct strvec *groups = fl && fl->as_groups.n ? &fl->as_groups : u ? &u->as_groups : NULL;
+	if (u && u->extra_keys.n && !(as && *as)) {
+		eidf_set_error("%s: requesting user-extra (as-user-extra) without impersonating a "
+			       "user; set `as` or pass --as", owner);
+		goto out;
+	}
 	if (as && *as) {
 		out->impersonate_user = xstrdup(as);
+		out->impersonate_source = as_flag ? xstrdup("the value of --as/--as-group/--as-uid") :
+					  xasprintf("the impersonation settings of %s", owner);
 		if (as_uid && *as_uid)
 			out->impersonate_uid = xstrdup(as_uid);
 		for (size_t i = 0; groups && i < groups->n; i++)
 			strvec_push(&out->impersonate_groups, groups->v[i]);
+		for (size_t i = 0; u && i < u->extra_keys.n; i++) {
+			strvec_push(&out->impersonate_extra_keys, u->extra_keys.v[i]);
+			strvec_push(&out->impersonate_extra_values, u->extra_values.v[i]);
+		}
 	} else if ((as_uid && *as_uid) || (groups && groups->n)) {
 		eidf_set_error("%s: impersonating a uid or groups requires a user to impersonate; "
 			       "pass --as (or set `as` in the kubeconfig user)", owner);
@@ -1106,6 +1271,68 @@ out:
 	strbuf_release(&sb);
 	free(owner);
 	return ret;
+}
+
+/* rest.DefaultServerURL and url.Parse: no scheme means https only when TLS is
+ * configured (a CA, a client certificate or insecure-skip-tls-verify), the
+ * scheme is case-insensitive, a query or fragment is dropped. */
+static int normalize_server(struct kube_config *out, const char *owner)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *s = out->server, *sep = strstr(s, "://"), *host;
+	size_t l;
+
+	out->server_verbatim = xstrdup(s);
+	if (!sep) {
+		int tls = out->ca_pem || out->insecure || out->cert_pem;
+		strbuf_addf(&sb, "%s://%s", tls ? "https" : "http", s);
+	} else if ((sep - s == 5 && !strncasecmp(s, "https", 5)) ||
+		   (sep - s == 4 && !strncasecmp(s, "http", 4))) {
+		strbuf_addstr(&sb, sep - s == 5 ? "https" : "http");
+		strbuf_addstr(&sb, sep);
+	} else {
+		eidf_set_error("%s: server \"%s\" must start with https:// (or http://)", owner, s);
+		return -1;
+	}
+	sb.len = strcspn(sb.buf, "?#");
+	sb.buf[sb.len] = '\0';
+	host = strstr(sb.buf, "://") + 3;
+	if (!*host || *host == '/' || strpbrk(host, " \t") || !http_header_value_valid(host)) {
+		eidf_set_error("%s: server \"%s\" is not a valid URL; use https://HOST:PORT", owner, s);
+		strbuf_release(&sb);
+		return -1;
+	}
+	while ((l = sb.len) && sb.buf[l - 1] == '/' && sb.buf + l - 1 > host)
+		sb.buf[--sb.len] = '\0';
+	free(out->server);
+	out->server = strbuf_detach(&sb);
+	return 0;
+}
+
+/* Values that become request headers, checked as early as possible with the
+ * rule the client applies to every header (eidf/http_header.h).  A tokenFile
+ * replaces the inline token at request time, so that one is checked there. */
+static int check_header_values(const struct kube_config *out)
+{
+	const char *as = out->impersonate_source;
+
+	if (out->token && !out->token_file &&
+	    http_header_check("Authorization", out->token, out->token_source ? out->token_source :
+			      "the bearer token") < 0)
+		return -1;
+	if (out->impersonate_user &&
+	    http_header_check("Impersonate-User", out->impersonate_user, as) < 0)
+		return -1;
+	if (out->impersonate_uid &&
+	    http_header_check("Impersonate-Uid", out->impersonate_uid, as) < 0)
+		return -1;
+	for (size_t i = 0; i < out->impersonate_groups.n; i++)
+		if (http_header_check("Impersonate-Group", out->impersonate_groups.v[i], as) < 0)
+			return -1;
+	for (size_t i = 0; i < out->impersonate_extra_values.n; i++)
+		if (http_header_check("Impersonate-Extra-", out->impersonate_extra_values.v[i], as) < 0)
+			return -1;
+	return 0;
 }
 
 /* client-go sends no credentials over plain http. */
@@ -1123,10 +1350,15 @@ static void drop_credentials(struct kube_config *out)
 	out->cert_len = out->key_len = 0;
 	exec_config_free(out->exec);
 	out->exec = NULL;
+	free(out->token_source);
+	out->token_source = NULL;
 	free(out->impersonate_user);
 	free(out->impersonate_uid);
-	out->impersonate_user = out->impersonate_uid = NULL;
+	free(out->impersonate_source);
+	out->impersonate_user = out->impersonate_uid = out->impersonate_source = NULL;
 	strvec_clear(&out->impersonate_groups);
+	strvec_clear(&out->impersonate_extra_keys);
+	strvec_clear(&out->impersonate_extra_values);
 }
 
 int kube_config_load(const struct kube_flags *fl, struct kube_config *out)
@@ -1167,37 +1399,11 @@ int kube_config_load(const struct kube_flags *fl, struct kube_config *out)
 	if (user_name && !*user_name)
 		user_name = NULL;
 
-	/* Nothing selected: client-go's "empty config", where in-cluster applies. */
-	if (!cluster_name && !(fl && fl->server && *fl->server)) {
-		if (sa_possible(sa_dir())) {
-			ret = load_in_cluster(fl, out);
-			goto out;
-		}
-		if (!m.files.n && m.env_list)
-			eidf_set_error("no configuration found: none of the files in KUBECONFIG exist; "
-				       "set KUBECONFIG, pass --kubeconfig, or create ~/.kube/config");
-		else if (!m.files.n)
-			eidf_set_error("no configuration found: set KUBECONFIG, pass --kubeconfig, "
-				       "or create ~/.kube/config");
-		else if (ctx)
-			eidf_set_error("context \"%s\" in %s names no cluster; set its cluster or pass "
-				       "--cluster/--server", ctx->name, ctx->file->path);
-		else
-			eidf_set_error("no context selected: %s has no current-context; run `kubectl "
-				       "config use-context NAME` or pass --context", files_desc(&m, &files));
-		goto out;
-	}
 	if (cluster_name) {
 		cl = find_entry(&m.clusters, K_CLUSTER, cluster_name);
 		if (!cl && fl && fl->cluster && *fl->cluster) {
 			eidf_set_error("cluster \"%s\" does not exist in %s; run `kubectl config "
 				       "get-clusters` to list the clusters", cluster_name, files_desc(&m, &files));
-			goto out;
-		}
-		if (!cl && !(fl && fl->server && *fl->server)) {
-			eidf_set_error("context \"%s\" (in %s) refers to cluster \"%s\", which is not "
-				       "defined in %s; add the cluster or fix the context", ctx->name,
-				       ctx->file->path, cluster_name, files_desc(&m, &files));
 			goto out;
 		}
 	}
@@ -1208,12 +1414,45 @@ int kube_config_load(const struct kube_flags *fl, struct kube_config *out)
 				       "to list the users", user_name, files_desc(&m, &files));
 			goto out;
 		}
-		if (!us) {
-			eidf_set_error("context \"%s\" (in %s) refers to user \"%s\", which is not defined "
-				       "in %s; add the user or fix the context", ctx->name, ctx->file->path,
-				       user_name, files_desc(&m, &files));
+	}
+
+	/* No cluster: client-go's defaults.  Where the result is the default
+	 * config (no user, no credential flags), in-cluster config applies; else
+	 * KUBERNETES_MASTER is the server. */
+	if (!cl && !(fl && fl->server && *fl->server)) {
+		const char *master = getenv("KUBERNETES_MASTER");
+		if (sa_possible(sa_dir()) &&
+		    (!cluster_name || (!us && !credential_flags(fl)))) {
+			ret = load_in_cluster(fl, ctx ? ctx->namespace : NULL, out);
+			if (ret == 0)
+				ret = check_header_values(out);
 			goto out;
 		}
+		if (!(master && *master)) {
+			if (cluster_name)
+				eidf_set_error("context \"%s\" (in %s) refers to cluster \"%s\", which is not "
+					       "defined in %s; add the cluster or fix the context", ctx->name,
+					       ctx->file->path, cluster_name, files_desc(&m, &files));
+			else if (!m.files.n && m.env_list)
+				eidf_set_error("no configuration found: none of the files in KUBECONFIG exist; "
+					       "set KUBECONFIG, pass --kubeconfig, or create ~/.kube/config");
+			else if (!m.files.n)
+				eidf_set_error("no configuration found: set KUBECONFIG, pass --kubeconfig, "
+					       "or create ~/.kube/config");
+			else if (ctx)
+				eidf_set_error("context \"%s\" in %s names no cluster; set its cluster or pass "
+					       "--cluster/--server", ctx->name, ctx->file->path);
+			else
+				eidf_set_error("no context selected: %s has no current-context; run `kubectl "
+					       "config use-context NAME` or pass --context", files_desc(&m, &files));
+			goto out;
+		}
+	}
+	if (user_name && !us) {
+		eidf_set_error("context \"%s\" (in %s) refers to user \"%s\", which is not defined "
+			       "in %s; add the user or fix the context", ctx->name, ctx->file->path,
+			       user_name, files_desc(&m, &files));
+		goto out;
 	}
 	out->context_name = xstrdup(ctx ? ctx->name : "");
 	out->cluster_name = xstrdup(cluster_name ? cluster_name : "");
@@ -1221,8 +1460,18 @@ int kube_config_load(const struct kube_flags *fl, struct kube_config *out)
 
 	if (resolve_cluster(fl, cl, out) < 0 || resolve_user(fl, us, cl, out) < 0)
 		goto out;
+	{
+		char *owner = cl ? owner_of("cluster", cl->name, cl->file) :
+			      xstrdup(fl && fl->server && *fl->server ? "--server" : "KUBERNETES_MASTER");
+		int bad = normalize_server(out, owner) < 0;
+		free(owner);
+		if (bad)
+			goto out;
+	}
 	if (starts_with(out->server, "http://"))
 		drop_credentials(out);
+	if (check_header_values(out) < 0)
+		goto out;
 
 	if (fl && fl->namespace && *fl->namespace) {
 		out->namespace = xstrdup(fl->namespace);
@@ -1243,6 +1492,27 @@ out:
 	strbuf_release(&files);
 	merged_release(&m);
 	return ret;
+}
+
+int kube_config_check_credentials(const struct kube_config *cfg)
+{
+	if (cfg->in_cluster || !starts_with(cfg->server, "https://") || cfg->token ||
+	    (cfg->token_file && *cfg->token_file) || cfg->cert_pem || cfg->exec)
+		return 0;
+	/* kubectl would prompt for a username and password here */
+	if (cfg->user_name && *cfg->user_name)
+		eidf_set_error("user \"%s\" has no credentials (token, tokenFile, client certificate "
+			       "or exec plugin); kubectl would ask for a username and password, which "
+			       "kubectl-eidf does not support: add a credential or pass --token",
+			       cfg->user_name);
+	else
+		eidf_set_error("%s%s%s has no user, so there is no credential to send (kubectl would "
+			       "ask for a username and password, which kubectl-eidf does not support); "
+			       "set the context's user or pass --user or --token",
+			       cfg->context_name && *cfg->context_name ? "context \"" : "the configuration",
+			       cfg->context_name && *cfg->context_name ? cfg->context_name : "",
+			       cfg->context_name && *cfg->context_name ? "\"" : "");
+	return -1;
 }
 
 void kube_config_names(const struct kube_flags *flags, const char *which, struct strvec *out)

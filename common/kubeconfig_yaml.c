@@ -4,6 +4,7 @@
 #include "kubeconfig_yaml.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,27 +82,178 @@ yaml_node_t *kyaml_node(struct kyaml *y, int id)
 	return yaml_document_get_node(&y->doc, id);
 }
 
+/* ---- YAML 1.1 scalars as client-go reads them ---------------------------------
+ * sigs.k8s.io/yaml turns the YAML into JSON with go-yaml v2's resolution of
+ * plain scalars, then decodes the JSON into typed structs: a plain `yes` is
+ * the boolean true, `0755` the number 493, `tRuE` the string "tRuE" (so not a
+ * boolean), and a number or boolean given to a string field is a load error. */
+
+static int in_list(const char *s, size_t l, const char *const *list)
+{
+	for (; *list; list++)
+		if (strlen(*list) == l && !memcmp(*list, s, l))
+			return 1;
+	return 0;
+}
+
+static const char *const yaml_true[] = { "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE",
+					 "on", "On", "ON", NULL };
+static const char *const yaml_false[] = { "n", "N", "no", "No", "NO", "false", "False", "FALSE",
+					  "off", "Off", "OFF", NULL };
+static const char *const yaml_null[] = { "", "~", "null", "Null", "NULL", NULL };
+static const char *const yaml_special_float[] = { ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF",
+						  "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf",
+						  "-.INF", NULL };
+
+static int is_plain(const yaml_node_t *n)
+{
+	return n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+}
+
+/* Go's strconv.ParseInt/ParseUint(s, 0, 64) (s without '_'). */
+static int parse_go_int(const char *s, int *neg, unsigned long long *mag)
+{
+	int base = 10;
+	unsigned long long v = 0;
+	const char *p = s;
+
+	*neg = 0;
+	if (*p == '+' || *p == '-')
+		*neg = *p++ == '-';
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+		base = 16, p += 2;
+	else if (p[0] == '0' && (p[1] == 'o' || p[1] == 'O'))
+		base = 8, p += 2;
+	else if (p[0] == '0' && (p[1] == 'b' || p[1] == 'B'))
+		base = 2, p += 2;
+	else if (p[0] == '0' && p[1])
+		base = 8, p += 1;
+	if (!*p)
+		return -1;
+	for (; *p; p++) {
+		int d;
+		if (*p >= '0' && *p <= '9')
+			d = *p - '0';
+		else if (*p >= 'a' && *p <= 'f')
+			d = *p - 'a' + 10;
+		else if (*p >= 'A' && *p <= 'F')
+			d = *p - 'A' + 10;
+		else
+			return -1;
+		if (d >= base || v > (ULLONG_MAX - (unsigned)d) / (unsigned)base)
+			return -1;
+		v = v * (unsigned)base + (unsigned)d;
+	}
+	/* int64 range, or uint64 for a positive value */
+	if (*neg && v > (unsigned long long)LLONG_MAX + 1)
+		return -1;
+	*mag = v;
+	return 0;
+}
+
+/* ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$ (go-yaml's float syntax) */
+static int yaml_style_float(const char *s)
+{
+	const char *p = s;
+	int digits = 0;
+
+	if (*p == '+' || *p == '-')
+		p++;
+	if (*p == '.') {
+		p++;
+		while (*p >= '0' && *p <= '9')
+			p++, digits++;
+		if (!digits)
+			return 0;
+	} else {
+		while (*p >= '0' && *p <= '9')
+			p++, digits++;
+		if (!digits)
+			return 0;
+		if (*p == '.') {
+			p++;
+			while (*p >= '0' && *p <= '9')
+				p++;
+		}
+	}
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		digits = 0;
+		if (*p == '+' || *p == '-')
+			p++;
+		while (*p >= '0' && *p <= '9')
+			p++, digits++;
+		if (!digits)
+			return 0;
+	}
+	return !*p;
+}
+
+int kyaml_scalar(const yaml_node_t *n, struct kyaml_value *out)
+{
+	const char *s = (const char *)n->data.scalar.value;
+	size_t l = n->data.scalar.length;
+
+	memset(out, 0, sizeof(*out));
+	out->type = KY_STRING;
+	if (!is_plain(n) || strlen(s) != l)
+		return out->type;
+	if (in_list(s, l, yaml_null))
+		return out->type = KY_NULL;
+	if (in_list(s, l, yaml_true) || in_list(s, l, yaml_false)) {
+		out->b = in_list(s, l, yaml_true);
+		return out->type = KY_BOOL;
+	}
+	if (in_list(s, l, yaml_special_float)) {
+		out->d = s[l - 1] == 'n' || s[l - 1] == 'N' ? NAN : s[0] == '-' ? -INFINITY : INFINITY;
+		return out->type = KY_FLOAT;
+	}
+	if (s[0] == '+' || s[0] == '-' || s[0] == '.' || (s[0] >= '0' && s[0] <= '9')) {
+		char *plain = xmalloc(l + 1), *q = plain;
+		int neg;
+		unsigned long long mag;
+		for (size_t i = 0; i < l; i++)
+			if (s[i] != '_')
+				*q++ = s[i];
+		*q = '\0';
+		/* a timestamp-looking value (2006-01-02...) stays a string, as in go-yaml v2 */
+		if (s[0] != '.' && parse_go_int(plain, &neg, &mag) == 0) {
+			out->type = KY_INT;
+			out->neg = neg;
+			out->mag = mag;
+		} else if (s[0] != '.' ? yaml_style_float(plain) : yaml_style_float(s)) {
+			char *end;
+			double d = strtod(s[0] != '.' ? plain : s, &end);
+			if (!*end) {
+				out->type = KY_FLOAT;
+				out->d = d;
+			}
+		}
+		free(plain);
+	}
+	return out->type;
+}
+
 int kyaml_is_null(const yaml_node_t *n)
 {
-	const char *v;
-	size_t l;
-
-	if (!n)
-		return 1;
-	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return 0;
-	v = (const char *)n->data.scalar.value;
-	l = n->data.scalar.length;
-	return l == 0 || (l == 1 && v[0] == '~') ||
-	       (l == 4 && (!memcmp(v, "null", 4) || !memcmp(v, "Null", 4) || !memcmp(v, "NULL", 4)));
+	struct kyaml_value v;
+	return !n || (n->type == YAML_SCALAR_NODE && kyaml_scalar(n, &v) == KY_NULL);
 }
 
 const char *kyaml_kind(const yaml_node_t *n)
 {
+	struct kyaml_value v;
+
 	switch (n->type) {
 	case YAML_MAPPING_NODE: return "a mapping";
 	case YAML_SEQUENCE_NODE: return "a list";
-	case YAML_SCALAR_NODE: return "a scalar";
+	case YAML_SCALAR_NODE:
+		switch (kyaml_scalar(n, &v)) {
+		case KY_BOOL: return "a boolean";
+		case KY_INT: case KY_FLOAT: return "a number";
+		case KY_NULL: return "null";
+		default: return "a string";
+		}
 	default: return "nothing";
 	}
 }
@@ -113,89 +265,158 @@ static int key_is(const yaml_node_t *k, const char *key)
 	       !memcmp(k->data.scalar.value, key, l);
 }
 
-int kyaml_check_map(struct kyaml *y, yaml_node_t *n, const char *field)
+static int is_merge_key(const yaml_node_t *k)
 {
+	return k && is_plain(k) && key_is(k, "<<");
+}
+
+/* ---- mappings: merge keys and repeated keys, as go-yaml v2 -------------------------
+ * Pairs are applied in order; `<<: *a` (or a list of mappings, the first one
+ * winning) assigns the merged mapping's keys at that point, and a key given
+ * again later replaces the earlier value: the last one wins. */
+
+#define KYAML_MERGE_DEPTH 16
+
+static int pairs_set(struct kyaml_pairs *ps, yaml_node_t *k, yaml_node_t *v)
+{
+	for (size_t i = 0; i < ps->n; i++) {
+		yaml_node_t *o = ps->v[i].key;
+		if (o->data.scalar.length == k->data.scalar.length &&
+		    !memcmp(o->data.scalar.value, k->data.scalar.value, k->data.scalar.length)) {
+			ps->v[i].key = k;
+			ps->v[i].value = v;
+			return 0;
+		}
+	}
+	if (ps->n == ps->alloc) {
+		ps->alloc = ps->alloc ? ps->alloc * 2 : 16;
+		ps->v = xrealloc(ps->v, ps->alloc * sizeof(*ps->v));
+	}
+	ps->v[ps->n].key = k;
+	ps->v[ps->n].value = v;
+	ps->n++;
+	return 0;
+}
+
+static int collect(struct kyaml *y, yaml_node_t *n, const char *field, int depth,
+		   struct kyaml_pairs *ps)
+{
+	if (depth > KYAML_MERGE_DEPTH)
+		return kyaml_error(y, n, field, "merge keys (<<) nested too deeply");
 	if (n->type != YAML_MAPPING_NODE)
 		return kyaml_error(y, n, field, "expected a mapping, found %s", kyaml_kind(n));
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = kyaml_node(y, p->key);
+		yaml_node_t *k = kyaml_node(y, p->key), *v = kyaml_node(y, p->value);
 		if (!k || k->type != YAML_SCALAR_NODE)
 			return kyaml_error(y, k ? k : n, field, "mapping keys must be strings");
-		for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < p; q++) {
-			yaml_node_t *k2 = kyaml_node(y, q->key);
-			if (k2->data.scalar.length == k->data.scalar.length &&
-			    !memcmp(k2->data.scalar.value, k->data.scalar.value, k->data.scalar.length))
-				return kyaml_error(y, k, field, "duplicate key \"%.*s\"",
-						   (int)(k->data.scalar.length > 100 ? 100 : k->data.scalar.length),
-						   (const char *)k->data.scalar.value);
+		if (!v)
+			return kyaml_error(y, k, field, "missing value");
+		if (!is_merge_key(k)) {
+			pairs_set(ps, k, v);
+			continue;
+		}
+		if (v->type == YAML_MAPPING_NODE) {
+			if (collect(y, v, field, depth + 1, ps) < 0)
+				return -1;
+		} else if (v->type == YAML_SEQUENCE_NODE) {
+			/* earlier mappings take precedence: apply them last */
+			for (yaml_node_item_t *it = v->data.sequence.items.top; it > v->data.sequence.items.start;) {
+				yaml_node_t *m = kyaml_node(y, *--it);
+				if (!m || m->type != YAML_MAPPING_NODE)
+					return kyaml_error(y, m ? m : v, field, "map merge requires map or "
+							   "sequence of maps as the value");
+				if (collect(y, m, field, depth + 1, ps) < 0)
+					return -1;
+			}
+		} else {
+			return kyaml_error(y, v, field, "map merge requires map or sequence of maps "
+					   "as the value");
 		}
 	}
 	return 0;
 }
 
+int kyaml_pairs(struct kyaml *y, yaml_node_t *n, const char *field, struct kyaml_pairs *out)
+{
+	out->n = 0;
+	if (collect(y, n, field, 0, out) < 0) {
+		out->n = 0;
+		return -1;
+	}
+	return 0;
+}
+
+void kyaml_pairs_release(struct kyaml_pairs *ps)
+{
+	free(ps->v);
+	memset(ps, 0, sizeof(*ps));
+}
+
+int kyaml_check_map(struct kyaml *y, yaml_node_t *n, const char *field)
+{
+	struct kyaml_pairs ps = { 0 };
+	int r = kyaml_pairs(y, n, field, &ps);
+	kyaml_pairs_release(&ps);
+	return r;
+}
+
 yaml_node_t *kyaml_get(struct kyaml *y, yaml_node_t *map, const char *key)
 {
+	struct kyaml_pairs ps = { 0 };
+	yaml_node_t *v = NULL;
+
 	if (!map || map->type != YAML_MAPPING_NODE)
 		return NULL;
-	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++)
-		if (key_is(kyaml_node(y, p->key), key)) {
-			yaml_node_t *v = kyaml_node(y, p->value);
-			return kyaml_is_null(v) ? NULL : v;
-		}
-	return NULL;
+	/* errors here were reported by kyaml_check_map() on the same node */
+	if (kyaml_pairs(y, map, "", &ps) == 0)
+		for (size_t i = 0; i < ps.n; i++)
+			if (key_is(ps.v[i].key, key))
+				v = ps.v[i].value;
+	kyaml_pairs_release(&ps);
+	return kyaml_is_null(v) ? NULL : v;
+}
+
+static int type_error(struct kyaml *y, yaml_node_t *v, const char *ctx, const char *key,
+		      const char *want)
+{
+	char *f = xasprintf("%s: %s", ctx, key);
+	const char *kind = kyaml_kind(v);
+	if (v->type == YAML_SCALAR_NODE && strcmp(kind, "a string"))
+		/* never the value: it may be a token */
+		kyaml_error(y, v, f, "expected %s, found %s (YAML 1.1 reads this unquoted value "
+			    "as %s; quote it if it is text)", want, kind, kind);
+	else
+		kyaml_error(y, v, f, "expected %s, found %s", want, kind);
+	free(f);
+	return -1;
 }
 
 int kyaml_str(struct kyaml *y, yaml_node_t *map, const char *key, const char *ctx, char **out)
 {
+	struct kyaml_value sv;
 	yaml_node_t *v = kyaml_get(y, map, key);
 	if (!v)
 		return 0;
-	if (v->type != YAML_SCALAR_NODE) {
-		char *f = xasprintf("%s: %s", ctx, key);
-		kyaml_error(y, v, f, "expected a string, found %s", kyaml_kind(v));
-		free(f);
-		return -1;
-	}
+	if (v->type != YAML_SCALAR_NODE || kyaml_scalar(v, &sv) != KY_STRING)
+		return type_error(y, v, ctx, key, "a string");
 	free(*out);
 	*out = xstrndup((const char *)v->data.scalar.value, v->data.scalar.length);
 	return 0;
 }
 
-static int scalar_bool(const yaml_node_t *v, int *out)
-{
-	static const char *const yes[] = { "true", "yes", "on", "y" };
-	static const char *const no[] = { "false", "no", "off", "n" };
-	const char *s = (const char *)v->data.scalar.value;
-
-	if (v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return -1;
-	for (size_t i = 0; i < EIDF_ARRAY_SIZE(yes); i++) {
-		if (!strcasecmp(s, yes[i])) {
-			*out = 1;
-			return 0;
-		}
-		if (!strcasecmp(s, no[i])) {
-			*out = 0;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 int kyaml_bool(struct kyaml *y, yaml_node_t *map, const char *key, const char *ctx, int *out)
 {
+	struct kyaml_value sv;
 	yaml_node_t *v = kyaml_get(y, map, key);
 	if (!v)
 		return 0;
-	if (v->type != YAML_SCALAR_NODE || scalar_bool(v, out) < 0) {
+	if (v->type != YAML_SCALAR_NODE || kyaml_scalar(v, &sv) != KY_BOOL) {
 		char *f = xasprintf("%s: %s", ctx, key);
-		if (v->type != YAML_SCALAR_NODE)
-			kyaml_error(y, v, f, "expected true or false, found %s", kyaml_kind(v));
-		else
-			kyaml_error(y, v, f, "expected true or false (unquoted)");
+		kyaml_error(y, v, f, "expected true or false (unquoted), found %s", kyaml_kind(v));
 		free(f);
 		return -1;
 	}
+	*out = sv.b;
 	return 0;
 }
 
@@ -253,6 +474,107 @@ int kyaml_strlist(struct kyaml *y, yaml_node_t *map, const char *key, const char
 	return 0;
 }
 
+/* Go's encoding/json float64 text: the shortest representation that reads
+ * back the same, %f style unless the exponent is < -6 or >= 21. */
+static char *go_float(double d)
+{
+	char buf[64], mant[40];
+	int prec, exp10;
+
+	if (d == 0)
+		return xstrdup(signbit(d) ? "-0" : "0");
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*e", prec - 1, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	/* buf: [-]d[.ddd]e[+-]XX */
+	char *e = strchr(buf, 'e');
+	exp10 = atoi(e + 1);
+	*e = '\0';
+	if (exp10 < -6 || exp10 >= 21)
+		return xasprintf("%se%c%d", buf, exp10 < 0 ? '-' : '+', exp10 < 0 ? -exp10 : exp10);
+	/* digits without the point, then place it */
+	size_t k = 0;
+	int neg = buf[0] == '-';
+	for (char *p = buf + neg; *p && k < sizeof(mant) - 1; p++)
+		if (*p != '.')
+			mant[k++] = *p;
+	mant[k] = '\0';
+	struct strbuf sb = STRBUF_INIT;
+	if (neg)
+		strbuf_addch(&sb, '-');
+	if (exp10 < 0) {
+		strbuf_addstr(&sb, "0.");
+		for (int i = -1; i > exp10; i--)
+			strbuf_addch(&sb, '0');
+		strbuf_addstr(&sb, mant);
+	} else if ((size_t)exp10 + 1 >= k) {
+		strbuf_addstr(&sb, mant);
+		for (size_t i = k; i < (size_t)exp10 + 1; i++)
+			strbuf_addch(&sb, '0');
+	} else {
+		strbuf_add(&sb, mant, (size_t)exp10 + 1);
+		strbuf_addch(&sb, '.');
+		strbuf_addstr(&sb, mant + exp10 + 1);
+	}
+	return strbuf_detach(&sb);
+}
+
+static cJSON *scalar_json(const yaml_node_t *n)
+{
+	struct kyaml_value v;
+	char *txt;
+	cJSON *j;
+
+	switch (kyaml_scalar(n, &v)) {
+	case KY_NULL:
+		return cJSON_CreateNull();
+	case KY_BOOL:
+		return cJSON_CreateBool(v.b);
+	case KY_INT:
+		/* exact: a double would round large integers */
+		txt = xasprintf("%s%llu", v.neg && v.mag ? "-" : "", v.mag);
+		j = cJSON_CreateRaw(txt);
+		free(txt);
+		return j;
+	case KY_FLOAT:
+		if (!isfinite(v.d))
+			return NULL;       /* JSON has no NaN/Inf: client-go fails too */
+		txt = go_float(v.d);
+		j = cJSON_CreateRaw(txt);
+		free(txt);
+		return j;
+	default: {
+		char *str = xstrndup((const char *)n->data.scalar.value, n->data.scalar.length);
+		j = cJSON_CreateString(str);
+		free(str);
+		return j;
+	}
+	}
+}
+
+/* JSON object keys: go-yaml's typed key, printed as sigs.k8s.io/yaml does */
+static char *key_text(const yaml_node_t *k)
+{
+	struct kyaml_value v;
+	switch (kyaml_scalar(k, &v)) {
+	case KY_BOOL: return xstrdup(v.b ? "true" : "false");
+	case KY_INT: return xasprintf("%s%llu", v.neg && v.mag ? "-" : "", v.mag);
+	default: return xstrndup((const char *)k->data.scalar.value, k->data.scalar.length);
+	}
+}
+
+struct sorted_member {
+	char *key;
+	cJSON *value;
+};
+
+static int member_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct sorted_member *)a)->key, ((const struct sorted_member *)b)->key);
+}
+
 /* Bounded: aliases share nodes, so a hostile file could fan out exponentially. */
 static cJSON *to_json(struct kyaml *y, yaml_node_t *n, int depth, long *budget)
 {
@@ -261,29 +583,8 @@ static cJSON *to_json(struct kyaml *y, yaml_node_t *n, int depth, long *budget)
 	if (!n || depth > 64 || --*budget < 0)
 		return NULL;
 	switch (n->type) {
-	case YAML_SCALAR_NODE: {
-		const char *s = (const char *)n->data.scalar.value;
-		size_t l = n->data.scalar.length;
-		int b;
-		if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
-			if (kyaml_is_null(n))
-				return cJSON_CreateNull();
-			if (!strcmp(s, "true") || !strcmp(s, "false"))
-				return scalar_bool(n, &b) < 0 ? NULL : cJSON_CreateBool(b);
-			if (l && strlen(s) == l && (s[0] == '-' || s[0] == '+' || s[0] == '.' ||
-						    (s[0] >= '0' && s[0] <= '9'))) {
-				char *end;
-				errno = 0;
-				double d = strtod(s, &end);
-				if (!*end && !errno && isfinite(d))
-					return cJSON_CreateNumber(d);
-			}
-		}
-		char *str = xstrndup(s, l);
-		j = cJSON_CreateString(str);
-		free(str);
-		return j;
-	}
+	case YAML_SCALAR_NODE:
+		return scalar_json(n);
 	case YAML_SEQUENCE_NODE:
 		j = cJSON_CreateArray();
 		for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
@@ -295,21 +596,44 @@ static cJSON *to_json(struct kyaml *y, yaml_node_t *n, int depth, long *budget)
 			cJSON_AddItemToArray(j, e);
 		}
 		return j;
-	case YAML_MAPPING_NODE:
-		j = cJSON_CreateObject();
-		for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-			yaml_node_t *k = kyaml_node(y, p->key);
-			cJSON *e;
-			if (!k || k->type != YAML_SCALAR_NODE ||
-			    !(e = to_json(y, kyaml_node(y, p->value), depth + 1, budget))) {
-				cJSON_Delete(j);
-				return NULL;
-			}
-			char *key = xstrndup((const char *)k->data.scalar.value, k->data.scalar.length);
-			cJSON_AddItemToObject(j, key, e);
-			free(key);
+	case YAML_MAPPING_NODE: {
+		/* Go marshals a map with its keys sorted */
+		struct kyaml_pairs ps = { 0 };
+		struct sorted_member *m;
+		size_t k = 0;
+		int bad = 0;
+
+		if (kyaml_pairs(y, n, "extension", &ps) < 0)
+			return NULL;
+		*budget -= (long)ps.n;
+		m = xcalloc(ps.n + 1, sizeof(*m));
+		for (size_t i = 0; i < ps.n && !bad; i++) {
+			m[k].key = key_text(ps.v[i].key);
+			m[k].value = to_json(y, ps.v[i].value, depth + 1, budget);
+			bad = !m[k].value;
+			k++;
 		}
+		/* typed keys can collide ("1" and 1): the later one wins */
+		j = bad ? NULL : cJSON_CreateObject();
+		if (j) {
+			qsort(m, k, sizeof(*m), member_cmp);
+			for (size_t i = 0; i < k; i++) {
+				if (i + 1 < k && !strcmp(m[i].key, m[i + 1].key)) {
+					cJSON_Delete(m[i].value);
+					continue;
+				}
+				cJSON_AddItemToObject(j, m[i].key, m[i].value);
+			}
+		} else {
+			for (size_t i = 0; i < k; i++)
+				cJSON_Delete(m[i].value);
+		}
+		for (size_t i = 0; i < k; i++)
+			free(m[i].key);
+		free(m);
+		kyaml_pairs_release(&ps);
 		return j;
+	}
 	default:
 		return NULL;
 	}

@@ -14,6 +14,29 @@ struct kyaml {
 	int loaded;
 };
 
+/* A scalar typed as go-yaml v2 resolves it (plain style only; quoted,
+ * literal and folded scalars are always strings). */
+enum kyaml_type { KY_STRING, KY_NULL, KY_BOOL, KY_INT, KY_FLOAT };
+struct kyaml_value {
+	enum kyaml_type type;
+	int b;                         /* KY_BOOL */
+	int neg;                       /* KY_INT: sign and magnitude (int64 or uint64) */
+	unsigned long long mag;
+	double d;                      /* KY_FLOAT */
+};
+int kyaml_scalar(const yaml_node_t *n, struct kyaml_value *out);
+
+/* A mapping's effective pairs: merge keys applied, the last of a repeated key. */
+struct kyaml_pair {
+	yaml_node_t *key, *value;
+};
+struct kyaml_pairs {
+	struct kyaml_pair *v;
+	size_t n, alloc;
+};
+int kyaml_pairs(struct kyaml *y, yaml_node_t *n, const char *field, struct kyaml_pairs *out);
+void kyaml_pairs_release(struct kyaml_pairs *ps);
+
 int kyaml_load(struct kyaml *y, const char *file, const char *data, size_t len);
 void kyaml_release(struct kyaml *y);
 yaml_node_t *kyaml_root(struct kyaml *y);      /* NULL: empty document */
@@ -22,7 +45,7 @@ int kyaml_is_null(const yaml_node_t *n);
 const char *kyaml_kind(const yaml_node_t *n);   /* "a mapping", "a list", ... */
 int kyaml_error(const struct kyaml *y, const yaml_node_t *n, const char *field,
 		const char *fmt, ...) EIDF_PRINTF(4, 5);
-/* n must be a mapping with unique scalar keys. */
+/* n must be a mapping with scalar keys (merge keys valid). */
 int kyaml_check_map(struct kyaml *y, yaml_node_t *n, const char *field);
 /* Value for key, NULL when absent or null. */
 yaml_node_t *kyaml_get(struct kyaml *y, yaml_node_t *map, const char *key);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "eidf/exec_credential.h"
+#include "eidf/http_header.h"
 #include "eidf/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -26,6 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (exec_credential_parse((const char *)data, size, av, &cred) == 0) {
 		FUZZ_CHECK(cred.token || (cred.cert_pem && cred.key_pem), "no credential");
 		FUZZ_CHECK(!cred.cert_pem == !cred.key_pem, "cert without key");
+		/* it becomes a header: never a control character (header injection) */
+		FUZZ_CHECK(!cred.token || http_header_value_valid(cred.token), "token with a control character");
 		if (cred.cert_pem)
 			FUZZ_CHECK(strlen(cred.cert_pem) == cred.cert_len, "cert length");
 		exec_credential_release(&cred);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "eidf/http_header.h"
 #include "eidf/kubeconfig.h"
 #include "eidf/util.h"
 #include "kubeconfig_yaml.h"
@@ -44,6 +45,32 @@ static const char *input_file(const uint8_t *data, size_t size)
 		abort();
 	}
 	return tmp_path;
+}
+
+/* Everything that becomes a request header is free of control characters
+ * (header injection), and TLS verification is only off when asked for. */
+static void check_headers(const struct kube_config *cfg, const uint8_t *data, size_t size)
+{
+	FUZZ_CHECK(!cfg->token || cfg->token_file || http_header_value_valid(cfg->token),
+		   "token with a control character");
+	FUZZ_CHECK(!cfg->impersonate_user || http_header_value_valid(cfg->impersonate_user),
+		   "impersonated user with a control character");
+	FUZZ_CHECK(!cfg->impersonate_uid || http_header_value_valid(cfg->impersonate_uid),
+		   "impersonated uid with a control character");
+	for (size_t i = 0; i < cfg->impersonate_groups.n; i++)
+		FUZZ_CHECK(http_header_value_valid(cfg->impersonate_groups.v[i]), "group with a control character");
+	for (size_t i = 0; i < cfg->impersonate_extra_values.n; i++)
+		FUZZ_CHECK(http_header_value_valid(cfg->impersonate_extra_values.v[i]),
+			   "user-extra with a control character");
+	/* TLS downgrade: only a YAML 1.1 true (never tRuE, "true", 1) turns verification off */
+	if (cfg->insecure && !cfg->in_cluster) {
+		static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes", "YES", "on", "On",
+						   "ON", "y", "Y" };
+		int found = 0;
+		for (size_t i = 0; i < EIDF_ARRAY_SIZE(yes) && !found; i++)
+			found = memmem(data, size, yes[i], strlen(yes[i])) != NULL;
+		FUZZ_CHECK(found, "insecure without a YAML 1.1 true in the input");
+	}
 }
 
 static void check_error_line(void)
@@ -134,6 +161,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (kube_config_load(&flags, &cfg) == 0) {
 		FUZZ_CHECK(cfg.server && *cfg.server, "loaded without a server");
 		FUZZ_CHECK(cfg.namespace && *cfg.namespace, "loaded without a namespace");
+		check_headers(&cfg, data, size);
 		kube_config_release(&cfg);
 	} else {
 		check_error_line();
@@ -147,6 +175,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&cfg, 0, sizeof(cfg));
 	if (kube_config_load(&flags, &cfg) < 0)
 		check_error_line();
+	else
+		check_headers(&cfg, data, size);
 	kube_config_release(&cfg);
 
 	kube_config_names(&flags, "contexts", &names);

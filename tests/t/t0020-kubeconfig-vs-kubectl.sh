@@ -108,10 +108,11 @@ test_expect_success 'no namespace in the context: default' '
 	view_compare --kubeconfig "$FX/no-namespace.yaml"
 '
 
-test_expect_success 'certificate-authority-data' '
-	"$RESOLVE" --kubeconfig "$FX/data-wins.yaml" >lib.out &&
-	kubectl config view --minify --raw -o json --kubeconfig "$FX/data-wins.yaml" >kc.json &&
-	test "$(jq -j ".clusters[0].cluster[\"certificate-authority-data\"] | @base64d" kc.json | sha)" = "$(field ca-sha256)"
+test_expect_success 'a file and its -data together: refused by both' '
+	test_must_fail "$RESOLVE" --kubeconfig "$FX/data-wins.yaml" >lib.out 2>lib.err &&
+	test_must_fail kubectl get --raw /version --kubeconfig "$FX/data-wins.yaml" </dev/null 2>kc.err &&
+	test_grep "are both specified" lib.err &&
+	test_grep "are both specified" kc.err
 '
 
 test_expect_success '--server override (token sent)' '

@@ -70,11 +70,12 @@ test_expect_success 'no configuration at all' '
 	test_grep "no configuration found: set KUBECONFIG, pass --kubeconfig, or create ~/.kube/config" err
 '
 
-test_expect_success 'a failing exec plugin shows its stderr, not the token' '
+test_expect_success 'a failing exec plugin: its stderr reaches ours (as with kubectl), never the token' '
 	EXEC_PLUGIN_MODE=fail EXEC_PLUGIN_STDERR="token expired: run eidf-login" \
 		test_expect_code 1 "$RESOLVE" --kubeconfig "$EIDF_SRC/tests/fixtures/kubeconfig/exec.yaml" \
 		--exec >out 2>err &&
-	test_grep "failed with exit code 1: token expired: run eidf-login" err &&
+	test_grep "^token expired: run eidf-login$" err &&
+	test_grep "failed with exit code 1 (its messages, if any, are above)" err &&
 	test_grep -v SECRET err
 '
 

@@ -41,6 +41,7 @@ static int reset_env(void **state)
 	unsetenv("KUBERNETES_SERVICE_PORT");
 	unsetenv("POD_NAMESPACE");
 	unsetenv("EIDF_SERVICEACCOUNT_DIR");
+	unsetenv("KUBERNETES_MASTER");
 	setenv("HOME", tmp_home, 1);
 	return chdir(start_cwd);
 }
@@ -334,21 +335,19 @@ static void test_relative_kubeconfig_path_other_cwd(void **state)
 	kube_config_release(&cfg);
 }
 
-static void test_data_wins_over_files(void **state)
+/* clientcmd's validation refuses a file and its -data together (kubectl
+ * does, even though `config view` shows the file) */
+static void test_data_and_file_conflict(void **state)
 {
 	struct kube_flags fl = FLAGS_INIT;
-	struct kube_config cfg;
 	(void)state;
-	assert_int_equal(load_fx("data-wins.yaml", &fl, &cfg), 0);
-	expect_ca(&cfg, "certs/ca.crt");
-	char *cert = fx_data("certs/client.crt"), *key = fx_data("certs/client.key");
-	assert_int_equal(cfg.cert_len, strlen(cert));
-	assert_memory_equal(cfg.cert_pem, cert, cfg.cert_len);
-	assert_int_equal(cfg.key_len, strlen(key));
-	assert_memory_equal(cfg.key_pem, key, cfg.key_len);
-	free(cert);
-	free(key);
-	kube_config_release(&cfg);
+	expect_error("data-wins.yaml", &fl,
+		     "certificate-authority-data and certificate-authority are both specified");
+	fl.insecure_skip_tls_verify = 1;
+	fl.client_certificate = "/nonexistent/client.crt";
+	/* --insecure-skip-tls-verify resets the CA; the client certificate still conflicts */
+	expect_error("data-wins.yaml", &fl,
+		     "client-certificate-data and --client-certificate are both specified");
 }
 
 static void test_cert_files(void **state)
@@ -547,8 +546,10 @@ static void test_token_file_wins(void **state)
 	struct kube_flags fl = FLAGS_INIT;
 	struct kube_config cfg;
 	(void)state;
+	/* token and tokenFile: both kept; the client sends the file's token
+	 * while it can be read, else the inline one (client-go's round tripper) */
 	assert_int_equal(load_fx("token-file.yaml", &fl, &cfg), 0);
-	assert_string_equal(cfg.token, "SECRET-FILE-TOKEN");    /* trimmed */
+	assert_string_equal(cfg.token, "SECRET-INLINE-TOKEN");
 	char *tf = fx("certs/token");
 	assert_string_equal(cfg.token_file, tf);
 	free(tf);
@@ -561,9 +562,10 @@ static void test_token_flag_wins(void **state)
 	struct kube_config cfg;
 	(void)state;
 	fl.token = "SECRET-FLAG-TOKEN";
+	/* --token replaces the inline token only: the tokenFile still wins */
 	assert_int_equal(load_fx("token-file.yaml", &fl, &cfg), 0);
 	assert_string_equal(cfg.token, "SECRET-FLAG-TOKEN");
-	assert_null(cfg.token_file);
+	assert_non_null(cfg.token_file);
 	kube_config_release(&cfg);
 	assert_int_equal(load_fx("exec.yaml", &fl, &cfg), 0);
 	assert_string_equal(cfg.token, "SECRET-FLAG-TOKEN");
@@ -589,7 +591,7 @@ static void test_exec_config(void **state)
 	assert_string_equal(cfg.exec->env.v[0], "EXEC_PLUGIN_TOKEN=SECRET-EXEC-TOKEN");
 	assert_string_equal(cfg.exec->install_hint, "install it with `pip install eidf-login`");
 	assert_int_equal(cfg.exec->provide_cluster_info, 1);
-	assert_string_equal(cfg.exec->cluster_config_json, "{\"audience\":\"eidf\",\"retries\":3}");
+	assert_string_equal(cfg.exec->cluster_config_json, "{\"audience\":\"eidf\",\"big\":1000,\"huge\":9007199254740993,\"mode\":493,\"retries\":3,\"zflag\":true}");
 	kube_config_release(&cfg);
 
 	/* a token in the user beats its exec plugin (exec.go) */
@@ -662,7 +664,7 @@ static void test_auth_providers(void **state)
 	struct kube_config cfg;
 	(void)state;
 	assert_int_equal(load_fx("auth-oidc.yaml", &fl, &cfg), 0);
-	assert_string_equal(cfg.token, "SECRET-ID-TOKEN");
+	assert_string_equal(cfg.token, "eyJhbGciOiJub25lIn0.eyJleHAiOjQxMDI0NDQ4MDAsInN1YiI6IlNFQ1JFVCJ9.c2ln");
 	kube_config_release(&cfg);
 	expect_error("auth-gcp.yaml", &fl, "gke-gcloud-auth-plugin");
 	expect_error("auth-azure.yaml", &fl, "kubelogin");
@@ -763,6 +765,212 @@ static void test_in_cluster(void **state)
 	free(sa);
 }
 
+
+/* ---- issue 14: typed YAML, merge keys, semantics ------------------------------------------------ */
+
+static int load_yaml(const char *yaml, struct kube_flags *fl, struct kube_config *cfg)
+{
+	char *path = xasprintf("%s/inline.yaml", tmp_home);
+	assert_int_equal(write_file_atomic(path, yaml, strlen(yaml), 0600), 0);
+	fl->kubeconfig = path;
+	int r = kube_config_load(fl, cfg);
+	fl->kubeconfig = NULL;
+	free(path);
+	return r;
+}
+
+#define KC_HEAD "apiVersion: v1\nkind: Config\ncurrent-context: c\n" \
+	"contexts:\n- name: c\n  context: {cluster: k, user: u}\n" \
+	"users:\n- name: u\n  user: {token: SECRET-T}\n"
+
+static void test_yaml11_booleans(void **state)
+{
+	static const struct {
+		const char *v;
+		int insecure;
+	} ok[] = { { "yes", 1 }, { "Yes", 1 }, { "ON", 1 }, { "y", 1 }, { "true", 1 }, { "True", 1 },
+		   { "no", 0 }, { "off", 0 }, { "N", 0 }, { "FALSE", 0 } };
+	static const char *const bad[] = { "tRuE", "\"true\"", "'yes'", "1", "0", "yES", "[true]" };
+	struct kube_flags fl = FLAGS_INIT;
+	struct kube_config cfg;
+	(void)state;
+	for (size_t i = 0; i < EIDF_ARRAY_SIZE(ok); i++) {
+		char *y = xasprintf(KC_HEAD "clusters:\n- name: k\n  cluster:\n    server: https://k.example\n"
+				    "    insecure-skip-tls-verify: %s\n", ok[i].v);
+		assert_int_equal(load_yaml(y, &fl, &cfg), 0);
+		assert_int_equal(cfg.insecure, ok[i].insecure);
+		kube_config_release(&cfg);
+		free(y);
+	}
+	for (size_t i = 0; i < EIDF_ARRAY_SIZE(bad); i++) {
+		char *y = xasprintf(KC_HEAD "clusters:\n- name: k\n  cluster:\n    server: https://k.example\n"
+				    "    insecure-skip-tls-verify: %s\n", bad[i]);
+		/* never TLS verification off by accident */
+		if (load_yaml(y, &fl, &cfg) != -1)
+			fail_msg("insecure-skip-tls-verify: %s was accepted", bad[i]);
+		assert_non_null(strstr(eidf_last_error(), "insecure-skip-tls-verify: expected true or false"));
+		free(y);
+	}
+}
+
+static void test_yaml_merge_and_repeated_keys(void **state)
+{
+	struct kube_flags fl = FLAGS_INIT;
+	struct kube_config cfg;
+	(void)state;
+	assert_int_equal(load_yaml("apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+				   "base: &base {server: https://base.example:6443, insecure-skip-tls-verify: true}\n"
+				   "clusters:\n- name: k\n  cluster:\n    <<: *base\n    server: https://own.example\n"
+				   "users:\n- name: u\n  user: {token: SECRET-A, token: SECRET-B}\n"
+				   "contexts:\n- name: c\n  context: {cluster: k, user: u, namespace: a, namespace: b}\n",
+				   &fl, &cfg), 0);
+	assert_string_equal(cfg.server, "https://own.example");
+	assert_int_equal(cfg.insecure, 1);
+	assert_string_equal(cfg.token, "SECRET-B");
+	assert_string_equal(cfg.namespace, "b");
+	kube_config_release(&cfg);
+	/* a list of merged mappings: the first one wins */
+	assert_int_equal(load_yaml("current-context: c\n"
+				   "a: &a {namespace: first}\nb: &b {namespace: second, cluster: k}\n"
+				   "clusters:\n- name: k\n  cluster: {server: https://k.example, insecure-skip-tls-verify: on}\n"
+				   "users:\n- name: u\n  user: {token: SECRET-T}\n"
+				   "contexts:\n- name: c\n  context:\n    <<: [*a, *b]\n    user: u\n", &fl, &cfg), 0);
+	assert_string_equal(cfg.namespace, "first");
+	assert_string_equal(cfg.cluster_name, "k");
+	kube_config_release(&cfg);
+}
+
+static void test_conflicts_and_extra(void **state)
+{
+	struct kube_flags fl = FLAGS_INIT;
+	struct kube_config cfg;
+	(void)state;
+	assert_int_equal(load_yaml("current-context: c\n"
+				   "clusters:\n- name: k\n  cluster: {server: https://k.example, insecure-skip-tls-verify: true}\n"
+				   "users:\n- name: u\n  user: {token: SECRET-T, username: a, password: SECRET-P}\n"
+				   "contexts:\n- name: c\n  context: {cluster: k, user: u}\n", &fl, &cfg), -1);
+	assert_non_null(strstr(eidf_last_error(), "basic authentication"));
+	assert_null(strstr(eidf_last_error(), "SECRET"));
+	assert_int_equal(load_yaml("current-context: c\n"
+				   "clusters:\n- name: k\n  cluster: {server: https://k.example, insecure-skip-tls-verify: true}\n"
+				   "users:\n- name: u\n  user:\n    token: SECRET-T\n    as-user-extra: {scopes: [a, b]}\n"
+				   "contexts:\n- name: c\n  context: {cluster: k, user: u}\n", &fl, &cfg), -1);
+	assert_non_null(strstr(eidf_last_error(), "without impersonating a user"));
+	assert_int_equal(load_yaml("current-context: c\n"
+				   "clusters:\n- name: k\n  cluster: {server: https://k.example, insecure-skip-tls-verify: true}\n"
+				   "users:\n- name: u\n  user:\n    token: SECRET-T\n    as: bob\n"
+				   "    as-user-extra: {scopes: [a, b], 'x/y': [c]}\n"
+				   "contexts:\n- name: c\n  context: {cluster: k, user: u}\n", &fl, &cfg), 0);
+	assert_int_equal(cfg.impersonate_extra_keys.n, 3);
+	assert_string_equal(cfg.impersonate_extra_values.v[1], "b");
+	kube_config_release(&cfg);
+	fl.username = "alice";
+	assert_int_equal(load_fx("basic.yaml", &fl, &cfg), -1);
+	assert_non_null(strstr(eidf_last_error(), "--username/--password"));
+}
+
+static void test_server_forms(void **state)
+{
+	static const struct {
+		const char *server, *extra, *want;
+	} cases[] = {
+		/* rest.DefaultServerURL: https only with TLS settings */
+		{ "127.0.0.1:6443", "", "http://127.0.0.1:6443" },
+		{ "127.0.0.1:6443", "insecure-skip-tls-verify: true", "https://127.0.0.1:6443" },
+		{ "HTTPS://K.example:6443/", "", "https://K.example:6443" },
+		{ "https://k.example:6443/base/?a=b#frag", "", "https://k.example:6443/base" },
+	};
+	struct kube_flags fl = FLAGS_INIT;
+	struct kube_config cfg;
+	(void)state;
+	for (size_t i = 0; i < EIDF_ARRAY_SIZE(cases); i++) {
+		char *y = xasprintf(KC_HEAD "clusters:\n- name: k\n  cluster:\n    server: \"%s\"\n    %s\n",
+				    cases[i].server, cases[i].extra);
+		assert_int_equal(load_yaml(y, &fl, &cfg), 0);
+		assert_string_equal(cfg.server, cases[i].want);
+		assert_string_equal(cfg.server_verbatim, cases[i].server);
+		kube_config_release(&cfg);
+		free(y);
+	}
+	/* KUBERNETES_MASTER: the server of a cluster without one */
+	setenv("KUBERNETES_MASTER", "https://master.example:6443", 1);
+	assert_int_equal(load_yaml(KC_HEAD "clusters:\n- name: k\n  cluster: {insecure-skip-tls-verify: true}\n",
+				   &fl, &cfg), 0);
+	assert_string_equal(cfg.server, "https://master.example:6443");
+	kube_config_release(&cfg);
+	unsetenv("KUBERNETES_MASTER");
+}
+
+static void test_no_user_is_an_error(void **state)
+{
+	struct kube_flags fl = FLAGS_INIT;
+	struct kube_config cfg;
+	(void)state;
+	assert_int_equal(load_fx("no-namespace.yaml", &fl, &cfg), 0);
+	assert_int_equal(kube_config_check_credentials(&cfg), -1);
+	assert_non_null(strstr(eidf_last_error(), "context \"nons\" has no user"));
+	kube_config_release(&cfg);
+	fl.token = "SECRET-FLAG";
+	assert_int_equal(load_fx("no-namespace.yaml", &fl, &cfg), 0);
+	assert_int_equal(kube_config_check_credentials(&cfg), 0);
+	kube_config_release(&cfg);
+}
+
+static void test_home_unset(void **state)
+{
+	struct kube_flags fl = FLAGS_INIT;
+	struct kube_config cfg;
+	char *data = fx_data("no-namespace.yaml");
+	char *dir = xasprintf("%s/.kube", tmp_home);
+	(void)state;
+	write_home_config(data);
+	free(data);
+	/* client-go: no $HOME means .kube/config in the working directory */
+	unsetenv("HOME");
+	assert_int_equal(chdir(tmp_home), 0);
+	assert_int_equal(kube_config_load(&fl, &cfg), 0);
+	assert_string_equal(cfg.server, "https://nons.example:6443");
+	kube_config_release(&cfg);
+	remove_home_config();
+	free(dir);
+}
+
+static void test_in_cluster_rules(void **state)
+{
+	struct kube_flags fl = FLAGS_INIT;
+	struct kube_config cfg;
+	char *sa = fx("serviceaccount");
+	char *empty = xasprintf("%s/sa-empty", tmp_home), *tok = xasprintf("%s/token", empty);
+	(void)state;
+	setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1", 1);
+	setenv("KUBERNETES_SERVICE_PORT", "443", 1);
+	/* an empty or blank token file is an error, never an anonymous request */
+	mkdir(empty, 0700);
+	assert_int_equal(write_file_atomic(tok, " \n", 2, 0600), 0);
+	setenv("EIDF_SERVICEACCOUNT_DIR", empty, 1);
+	assert_int_equal(kube_config_load(&fl, &cfg), -1);
+	assert_non_null(strstr(eidf_last_error(), "is empty"));
+	unlink(tok);
+	rmdir(empty);
+
+	/* a kubeconfig whose context sets only a namespace: in-cluster, that namespace */
+	setenv("EIDF_SERVICEACCOUNT_DIR", sa, 1);
+	assert_int_equal(load_yaml("current-context: c\ncontexts:\n- name: c\n  context: {namespace: ctx-ns}\n",
+				   &fl, &cfg), 0);
+	assert_int_equal(cfg.in_cluster, 1);
+	assert_string_equal(cfg.namespace, "ctx-ns");
+	kube_config_release(&cfg);
+	/* a context naming a missing cluster falls back to in-cluster */
+	assert_int_equal(load_yaml("current-context: c\ncontexts:\n- name: c\n  context: {cluster: gone}\n",
+				   &fl, &cfg), 0);
+	assert_int_equal(cfg.in_cluster, 1);
+	assert_string_equal(cfg.namespace, "sa-namespace");
+	kube_config_release(&cfg);
+	free(sa);
+	free(empty);
+	free(tok);
+}
+
 /* ---- malformed files ------------------------------------------------------------------------------- */
 
 static void test_malformed_inline(void **state)
@@ -777,7 +985,14 @@ static void test_malformed_inline(void **state)
 		{ "clusters:\n- name: x\n  cluster:\n    certificate-authority-data: '%%%'\n", "illegal base64" },
 		{ "users:\n- name: u\n  user:\n    token: SECRET-T\n    as-groups: admin\n", "as-groups: expected a list" },
 		{ "users:\n- user: {}\n", "missing name" },
-		{ "contexts:\n- name: c\n  context: {cluster: a, cluster: b}\n", "duplicate key \"cluster\"" },
+		{ "clusters:\n- name: x\n  cluster:\n    insecure-skip-tls-verify: tRuE\n", "expected true or false" },
+		{ "clusters:\n- name: x\n  cluster:\n    insecure-skip-tls-verify: \"true\"\n", "expected true or false" },
+		{ "users:\n- name: u\n  user:\n    token: 12345\n", "token: expected a string, found a number" },
+		{ "contexts:\n- name: c\n  context: {namespace: no}\n", "namespace: expected a string, found a boolean" },
+		{ "current-context: 123\n", "current-context: expected a string, found a number" },
+		{ "apiVersion: v2\n", "no kind \"Config\" is registered for version \"v2\"" },
+		{ "apiVersion: v1\nkind: Pod\n", "no kind \"Pod\" is registered" },
+		{ "clusters:\n- name: x\n  cluster:\n    <<: [1]\n", "map merge requires map" },
 		{ "clusters: [\n", "fix the YAML syntax" },
 		{ "- a\n- b\n", "expected a mapping" },
 		{ "current-context: [x]\n", "current-context: expected a string" },
@@ -848,7 +1063,7 @@ int main(void)
 		cmocka_unit_test_setup(test_duplicate_name_in_one_file, reset_env),
 		cmocka_unit_test_setup(test_relative_paths, reset_env),
 		cmocka_unit_test_setup(test_relative_kubeconfig_path_other_cwd, reset_env),
-		cmocka_unit_test_setup(test_data_wins_over_files, reset_env),
+		cmocka_unit_test_setup(test_data_and_file_conflict, reset_env),
 		cmocka_unit_test_setup(test_cert_files, reset_env),
 		cmocka_unit_test_setup(test_context_cluster_user_flags, reset_env),
 		cmocka_unit_test_setup(test_selection_errors, reset_env),
@@ -869,6 +1084,13 @@ int main(void)
 		cmocka_unit_test_setup(test_request_timeout_and_verbosity, reset_env),
 		cmocka_unit_test_setup(test_in_cluster, reset_env),
 		cmocka_unit_test_setup(test_malformed_inline, reset_env),
+		cmocka_unit_test_setup(test_yaml11_booleans, reset_env),
+		cmocka_unit_test_setup(test_yaml_merge_and_repeated_keys, reset_env),
+		cmocka_unit_test_setup(test_conflicts_and_extra, reset_env),
+		cmocka_unit_test_setup(test_server_forms, reset_env),
+		cmocka_unit_test_setup(test_no_user_is_an_error, reset_env),
+		cmocka_unit_test_setup(test_home_unset, reset_env),
+		cmocka_unit_test_setup(test_in_cluster_rules, reset_env),
 		cmocka_unit_test_setup(test_names, reset_env),
 	};
 	int ret;

@@ -25,6 +25,9 @@ struct kube_flags {
 	const char *as;
 	struct strvec as_groups;
 	const char *as_uid;
+	const char *username;          /* accepted like kubectl's, refused: no basic auth */
+	const char *password;
+	int disable_compression;       /* 1: --disable-compression (false changes nothing) */
 	const char *request_timeout;   /* "30s", "1m", "5" (seconds), "0" */
 	long verbosity;                /* -v N */
 	int all_namespaces;            /* -A, only where a command supports it */
@@ -48,6 +51,7 @@ struct kube_config {
 	char *cluster_name;
 	char *user_name;
 	char *server;                  /* https://host:port[/path]; never NULL after load */
+	char *server_verbatim;         /* as configured (KUBERNETES_EXEC_INFO's server) */
 	char *tls_server_name;
 	int insecure;
 	char *proxy_url;
@@ -56,11 +60,15 @@ struct kube_config {
 	char *cert_pem; size_t cert_len;       /* client certificate (PEM) */
 	char *key_pem;  size_t key_len;        /* client key (PEM) */
 	char *token;                   /* bearer token (tokenFile content wins) */
+	char *token_source;            /* where token came from, for messages */
 	char *token_file;              /* re-read when it changes */
 	struct exec_config *exec;      /* NULL when none */
 	char *impersonate_user;
 	struct strvec impersonate_groups;
 	char *impersonate_uid;
+	struct strvec impersonate_extra_keys;   /* as-user-extra, one entry per value */
+	struct strvec impersonate_extra_values;
+	char *impersonate_source;      /* "--as" or `user "u" in FILE`, for messages */
 	char *namespace;               /* -n, then context, then "default" */
 	int namespace_explicit;        /* came from -n or the context (not the fallback) */
 	long request_timeout_ms;       /* 0: none */
@@ -72,6 +80,11 @@ struct kube_config {
  * (e.g. `context "nope" does not exist`, `invalid configuration: ...`). */
 int kube_config_load(const struct kube_flags *flags, struct kube_config *out);
 void kube_config_release(struct kube_config *cfg);
+
+/* Before the first request: an https server and nothing to authenticate with
+ * is where kubectl prompts for basic auth; here it is this error instead of
+ * an anonymous request.  0 when there is a credential (or plain http). */
+int kube_config_check_credentials(const struct kube_config *cfg);
 
 /* Names defined across the effective kubeconfig files, for completion.
  * which: "contexts" | "clusters" | "users". No API call, never fails loudly. */
