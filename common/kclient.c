@@ -31,6 +31,7 @@
 #include "eidf/kstatus.h"
 #include "eidf/kwatch_parser.h"
 #include "kclient_internal.h"
+#include "eidf/humanize.h"
 
 #ifndef EIDF_VERSION
 #define EIDF_VERSION "0.0.0"
@@ -516,6 +517,14 @@ static int retryable_transport(CURLcode cc)
 	       cc == CURLE_PARTIAL_FILE || cc == CURLE_HTTP2 || cc == CURLE_HTTP2_STREAM;
 }
 
+/* "400ms", "30s", "1m" (a limit as the user wrote it, more or less) */
+static char *limit_text(long ms)
+{
+	if (ms % 1000 && ms < 10000)
+		return xasprintf("%ldms", ms);
+	return human_duration((ms + 999) / 1000);
+}
+
 static void set_transport_error(struct kclient *kc, const struct kreq *rq, CURLcode cc,
 				long timeout_ms)
 {
@@ -555,10 +564,35 @@ static void set_transport_error(struct kclient *kc, const struct kreq *rq, CURLc
 			return;
 		}
 		break;
-	case CURLE_OPERATION_TIMEDOUT:
-		eidf_set_error("Unable to connect to the server: %s %s timed out after %ld ms "
-			       "(--request-timeout)", rq->method, kc->display_host, timeout_ms);
+	case CURLE_OPERATION_TIMEDOUT: {
+		/* Say which limit expired, with its real value: the connect (and
+		 * TLS handshake) limit when the request was never sent, else the
+		 * request's own (--request-timeout, or the client's limit). */
+		curl_off_t pre = 0;
+		long conn = 0; /* the local port is only known once TCP connected */
+		curl_easy_getinfo(kc->curl, CURLINFO_PRETRANSFER_TIME_T, &pre);
+		curl_easy_getinfo(kc->curl, CURLINFO_LOCAL_PORT, &conn);
+		long connect_ms = timeout_ms && timeout_ms < KC_CONNECT_TIMEOUT_MS ? timeout_ms
+										: KC_CONNECT_TIMEOUT_MS;
+		char *limit;
+		if (!pre) {
+			limit = limit_text(connect_ms);
+			if (conn)
+				eidf_set_error("Unable to connect to the server: %s %s: the server accepted the "
+					       "connection but did not answer the TLS handshake within %s "
+					       "(is it a Kubernetes API server?)", rq->method, kc->display_host, limit);
+			else
+				eidf_set_error("Unable to connect to the server: %s %s: no connection within %s",
+					       rq->method, kc->display_host, limit);
+		} else {
+			limit = limit_text(timeout_ms);
+			eidf_set_error("Unable to connect to the server: %s %s: no answer within %s (%s)",
+				       rq->method, kc->display_host, limit,
+				       timeout_ms == rq->timeout_ms ? "--request-timeout" : "the client's limit per request");
+		}
+		free(limit);
 		return;
+	}
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
 		eidf_set_error("Unable to connect to the server: %s (check certificate-authority "
@@ -799,7 +833,7 @@ static int kc_perform(struct kclient *kc, const struct kreq *rq, struct kresp *r
 				backoff = backoff * 2 > KC_BACKOFF_MAX_MS ? KC_BACKOFF_MAX_MS : backoff * 2;
 				continue;
 			}
-			set_transport_error(kc, rq, rs->cc, rq->timeout_ms);
+			set_transport_error(kc, rq, rs->cc, timeout_ms);
 			goto out;
 		}
 		if (rs->status == 401 && !refreshed && kc_auth_can_refresh(kc)) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <ctype.h>
 #include <errno.h>
 #include <yaml.h>
 
@@ -23,6 +24,129 @@ struct layer {
 
 static struct layer user_layer, repo_layer;
 static int user_loaded;
+static const char *const *known_keys; /* NULL: no check (unit tests, tools) */
+
+void settings_set_known(const char *const *keys)
+{
+	known_keys = keys;
+}
+
+/* Levenshtein distance, for "did you mean"; keys are short. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t *row = xcalloc(lb + 1, sizeof(*row));
+	size_t d;
+
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	d = row[lb];
+	free(row);
+	return d;
+}
+
+const char *settings_closest_key(const char *key)
+{
+	const char *best = NULL;
+	size_t best_d = (size_t)-1;
+
+	for (size_t i = 0; known_keys && known_keys[i]; i++) {
+		size_t d = edit_distance(key, known_keys[i]);
+		if (d < best_d) {
+			best_d = d;
+			best = known_keys[i];
+		}
+	}
+	/* a typo, not a different word: at most a third of the key changed */
+	return best && best_d <= 1 + strlen(key) / 3 ? best : NULL;
+}
+
+static int is_known(const char *key)
+{
+	for (size_t i = 0; known_keys[i]; i++)
+		if (!strcmp(known_keys[i], key))
+			return 1;
+	return 0;
+}
+
+/* Nothing reads an unknown key, so a typo would silently fall back to the
+ * default: say so, with the key it most likely meant. */
+static void warn_unknown(const char *path, const struct layer *l)
+{
+	if (!known_keys)
+		return;
+	for (size_t i = 0; i < l->n; i++) {
+		const char *key = l->e[i].key, *near;
+		if (is_known(key))
+			continue;
+		near = settings_closest_key(key);
+		if (near)
+			eidf_warning("%s: unknown setting \"%s\" is ignored; did you mean \"%s\"?", path, key, near);
+		else
+			eidf_warning("%s: unknown setting \"%s\" is ignored (see docs/configuration.md)", path, key);
+	}
+}
+
+/* The keys a file that does not parse would have set, for the message that
+ * says what is being ignored: "key: value" lines and their indentation,
+ * flattened like flatten() does.  Best effort; the file is broken. */
+static void guess_keys(const char *text, struct strvec *out)
+{
+	struct { size_t indent; char *key; } stack[32];
+	size_t depth = 0;
+	const char *line = text;
+
+	while (line && *line) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		size_t indent = strspn(line, " ");
+		const char *k = line + indent, *p = k;
+
+		while (p < line + len && (isalnum((unsigned char)*p) || strchr("_.-", *p)))
+			p++;
+		if (p > k && p < line + len && *p == ':' && (p + 1 == line + len || p[1] == ' ' || p[1] == '\r')) {
+			const char *v = p + 1;
+			while (v < line + len && (*v == ' ' || *v == '\r'))
+				v++;
+			while (depth && stack[depth - 1].indent >= indent)
+				free(stack[--depth].key);
+			struct strbuf full = STRBUF_INIT; /* stack entries hold full keys */
+			if (depth)
+				strbuf_addf(&full, "%s.", stack[depth - 1].key);
+			strbuf_add(&full, k, (size_t)(p - k));
+			if (v < line + len && *v != '#') {
+				if (!strvec_contains(out, full.buf))
+					strvec_push(out, full.buf);
+				strbuf_release(&full);
+			} else if (depth < EIDF_ARRAY_SIZE(stack)) {
+				stack[depth].indent = indent;
+				stack[depth++].key = strbuf_detach(&full);
+			} else {
+				strbuf_release(&full);
+			}
+		} else if (*k == '-' && depth && !strvec_contains(out, stack[depth - 1].key)) {
+			/* "key:" followed by "- item": a list setting */
+			strvec_push(out, stack[depth - 1].key);
+		}
+		line = end ? end + 1 : NULL;
+	}
+	while (depth)
+		free(stack[--depth].key);
+}
 
 static void layer_clear(struct layer *l)
 {
@@ -122,15 +246,27 @@ static int load_yaml(const char *path, const struct strbuf *text, struct layer *
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)strbuf_str(text), text->len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		eidf_set_error("%s: invalid YAML at line %lu: %s", path,
+		struct strvec keys = STRVEC_INIT;
+		struct strbuf which = STRBUF_INIT;
+		guess_keys(strbuf_str(text), &keys);
+		for (size_t i = 0; i < keys.n && i < 8; i++)
+			strbuf_addf(&which, "%s%s", i ? ", " : "", keys.v[i]);
+		if (keys.n > 8)
+			strbuf_addf(&which, " and %zu more", keys.n - 8);
+		eidf_set_error("%s: invalid YAML at line %lu%s%s: %s; none of its settings apply%s%s%s", path,
 			       (unsigned long)parser.problem_mark.line + 1,
-			       parser.problem ? parser.problem : "syntax error");
+			       parser.context ? " " : "", parser.context ? parser.context : "",
+			       parser.problem ? parser.problem : "syntax error",
+			       keys.n ? " (" : "", strbuf_str(&which), keys.n ? ")" : "");
+		strbuf_release(&which);
+		strvec_clear(&keys);
 		yaml_parser_delete(&parser);
 		return -1;
 	}
 	root = yaml_document_get_root_node(&doc);
 	if (root && root->type == YAML_MAPPING_NODE) {
 		flatten(&doc, root, "", l, 0);
+		warn_unknown(path, l);
 	} else if (root && !(root->type == YAML_SCALAR_NODE && !root->data.scalar.length)) {
 		eidf_set_error("%s: expected a mapping of settings at the top level", path);
 		rc = -1;

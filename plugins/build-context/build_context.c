@@ -769,6 +769,7 @@ out:
 /* ---- the command ---------------------------------------------------------- */
 
 #include "submit.h"
+#include "settings_keys.h"
 
 static const struct subcommand subcommands[] = {
 	{ .name = NULL, .summary = "build the context archive and print its digest",
@@ -821,6 +822,7 @@ static const struct stage build_context_stage = {
 
 int main(int argc, char **argv)
 {
+	settings_set_known(eidf_settings_keys); /* docs/configuration.md */
 	int rc = stage_main(&build_context_stage, argc, argv);
 	strvec_clear(&opt_pip);
 	return rc;

@@ -28,6 +28,7 @@
 #include "repo_state.h"
 #include "submodules.h"
 #include "script_init_code.h"
+#include "settings_keys.h"
 
 
 /* run / render / rerun */
@@ -1027,6 +1028,7 @@ static const struct stage devrun_stage = {
 
 int main(int argc, char **argv)
 {
+	settings_set_known(eidf_settings_keys); /* docs/configuration.md */
 	raw_argc = argc;
 	raw_argv = argv;
 	return stage_main(&devrun_stage, argc, argv);

@@ -31,6 +31,7 @@
 #include "fetch_spec.h"
 #include "job_view.h"
 #include "script_fetch_job.h"
+#include "settings_keys.h"
 
 static const char *opt_pvc, *opt_dest, *opt_sha256, *opt_checksums, *opt_from_file;
 static const char *opt_image, *opt_cpu, *opt_memory, *opt_header_secret, *opt_name;
@@ -1361,6 +1362,7 @@ static const struct stage fetch_stage = {
 /* `fetch URL...` and `fetch create URL...` are the same default command. */
 int main(int argc, char **argv)
 {
+	settings_set_known(eidf_settings_keys); /* docs/configuration.md */
 	int rc = stage_main(&fetch_stage, argc, argv);
 	strvec_clear(&opt_headers);
 	return rc;

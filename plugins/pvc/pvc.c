@@ -20,6 +20,7 @@
 #include "eidf/settings.h"
 #include "eidf/stage_options.h"
 #include "helper_job.h"
+#include "settings_keys.h"
 
 static const char *const access_modes[] = { "ReadWriteMany", "ReadWriteOnce", "ReadOnlyMany",
 					    "ReadWriteOncePod", NULL };
@@ -1176,6 +1177,7 @@ static int has_positional(int argc, char **argv, int from, const struct option *
 /* `pvc ls` is `list` without arguments and `browse` with a claim name. */
 int main(int argc, char **argv)
 {
+	settings_set_known(eidf_settings_keys); /* docs/configuration.md */
 	if (argc >= 2 && !strcmp(argv[1], "ls") && has_positional(argc, argv, 2, ls_opts))
 		argv[1] = (char *)"browse";
 	return stage_main(&pvc_stage, argc, argv);

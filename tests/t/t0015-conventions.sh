@@ -102,6 +102,54 @@ test_expect_success 'build-context: -O writes the archive, the old -o FILE names
 	! test -e ctx2.tgz
 '
 
+test_expect_success 'every setting key the code reads is documented in docs/configuration.md (the registry)' '
+	grep -rhoE "\"(pvc|fetch|devrun|build-context)\.[a-z][a-z-]*\"|setting(_list)?\(\"[^\"]+\"" \
+		"$EIDF_SRC"/common "$EIDF_SRC"/plugins | sed "s/.*(\"//; s/\"//g" | sort -u >code.keys &&
+	test $(wc -l <code.keys) -gt 30 &&
+	grep -oE "^\| \`[a-z0-9][a-z0-9.-]*\` \|" "$EIDF_SRC/docs/configuration.md" |
+		sed "s/^| \`//; s/\` |$//" | sort -u >doc.keys &&
+	comm -23 code.keys doc.keys >undocumented &&
+	test_cmp /dev/null undocumented
+'
+
+test_expect_success 'unknown setting keys are reported with the closest known key' '
+	mkdir -p "$XDG_CONFIG_HOME/kubectl-eidf" &&
+	printf "devrun:\n  gpuu: 1\n  image: alpine\nfetch.memry: 2Gi\nqueue: q\nwhatever-this-is: 1\n" \
+		>"$XDG_CONFIG_HOME/kubectl-eidf/config.yaml" &&
+	"$EIDF_BIN/kubectl-eidf-fetch" https://h/f --pvc d --dry-run=client -o name -s https://127.0.0.1:1 -n x >out 2>err &&
+	test_grep "unknown setting \"devrun.gpuu\" is ignored; did you mean \"devrun.gpu\"?" err &&
+	test_grep "unknown setting \"fetch.memry\" is ignored; did you mean \"fetch.memory\"?" err &&
+	test_grep "unknown setting \"whatever-this-is\" is ignored" err &&
+	! grep -q "\"queue\"\|devrun.image" err
+'
+
+test_expect_success 'a malformed config names the line and the settings it ignores' '
+	printf "devrun:\n  image: alpine\n  pvc:\n    - data\nfetch:\n  memory: 2Gi\n bad: [\n" \
+		>"$XDG_CONFIG_HOME/kubectl-eidf/config.yaml" &&
+	"$EIDF_BIN/kubectl-eidf-fetch" https://h/f --pvc d --dry-run=client -o name -s https://127.0.0.1:1 -n x >out 2>err &&
+	test_grep "ignoring user config: .*config.yaml: invalid YAML at line 7" err &&
+	test_grep "none of its settings apply (devrun.image, devrun.pvc, fetch.memory" err &&
+	rm "$XDG_CONFIG_HOME/kubectl-eidf/config.yaml"
+'
+
+test_expect_success 'a server that accepts and never answers: the error names the real limit' '
+	python3 -c "
+import socket, sys
+s = socket.socket(); s.bind((\"127.0.0.1\", 0)); s.listen(8)
+open(\"silent.port\", \"w\").write(str(s.getsockname()[1]))
+held = []
+while True:
+    held.append(s.accept()[0])
+" &
+	echo $! >silent.pid &&
+	wait_for 10 test -s silent.port &&
+	test_expect_code 1 "$EIDF_BIN/kubectl-eidf-pvc" list -s "https://127.0.0.1:$(cat silent.port)" \
+		--insecure-skip-tls-verify --token t -n x --request-timeout=1s 2>err &&
+	kill $(cat silent.pid) &&
+	test_grep "accepted the connection but did not answer the TLS handshake within 1s" err &&
+	! grep -q " 0 ms" err
+'
+
 start_cluster --tenant eidf015ns || exit 1
 
 test_expect_success 'fetch --ttl takes 5m like devrun --ttl 24h (and a bare number is seconds)' '

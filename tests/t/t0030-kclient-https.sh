@@ -119,7 +119,7 @@ test_expect_success 'request timeout' '
 	test_expect_code 1 probe --token SECRET-TOKEN-1 --timeout-ms 400 \
 		get configmaps default slow 2>err &&
 	end=$(date +%s%N) &&
-	test_grep "timed out after 400 ms" err &&
+	test_grep "no answer within 400ms (--request-timeout)" err &&
 	test $(( (end - start) / 1000000 )) -lt 2500 &&
 	set_script "[]"
 '

@@ -16,6 +16,12 @@ int settings_load_repo(const char *path);
 /* Path of the user config file (caller frees). */
 char *settings_user_path(void);
 void settings_reset(void); /* tests */
+/* The keys that exist (NULL-terminated; each stage passes the list generated
+ * from docs/configuration.md).  Once set, a file that sets any other key gets
+ * a warning naming it and the closest known key (devrun.gpuu: did you mean devrun.gpu). */
+void settings_set_known(const char *const *keys);
+/* The known key closest to a misspelt one, or NULL when none is close. */
+const char *settings_closest_key(const char *key);
 
 /* Known GPU products (EIDF's list unless setting "gpu-products" overrides). */
 void gpu_products(struct strvec *out);
