@@ -8,11 +8,6 @@ from . import resources as RS
 from .util import (deep, is_true_cond, match_match_labels, new_uid, now_ts, parse_quantity, parse_ts,
                    rand_suffix, set_condition)
 
-NODES = [
-    ("gpu-a100-80-node-1", "NVIDIA-A100-SXM4-80GB", 4),
-    ("gpu-h100-node-1", "NVIDIA-H100-80GB-HBM3", 8),
-    ("gpu-a100-mig-node-1", "NVIDIA-A100-SXM4-40GB-MIG-1g.5gb", 7),
-]
 JOB_TRACKING = "batch.kubernetes.io/job-tracking"
 
 
@@ -77,20 +72,7 @@ class ControllersMixin:
                                      "provisioner": prov, "reclaimPolicy": "Delete",
                                      "volumeBindingMode": "Immediate", "allowVolumeExpansion": True,
                                      "parameters": {"clusterID": "eidf-test"}}, controller=True)
-        for name, product, gpus in NODES:
-            labels = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
-                      "nvidia.com/gpu.product": product, "nvidia.com/gpu.count": str(gpus),
-                      "nvidia.com/gpu.present": "true"}
-            cap = {"cpu": "192", "memory": "1056Gi", "nvidia.com/gpu": str(gpus), "pods": "110",
-                   "ephemeral-storage": "1Ti"}
-            mk(R["nodes"], {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": labels},
-                            "spec": {}, "status": {"capacity": cap, "allocatable": cap,
-                                                   "conditions": [{"type": "Ready", "status": "True",
-                                                                   "reason": "KubeletReady",
-                                                                   "message": "kubelet is posting ready status"}],
-                                                   "nodeInfo": {"kubeletVersion": "v1.32.4",
-                                                                "operatingSystem": "linux",
-                                                                "architecture": "amd64"}}}, controller=True)
+        # Nodes register themselves: the node agent creates them and posts their status
         for ns in ["default"] + ([self.tenant] if self.tenant else []):
             self.ensure_queue(ns)
 
@@ -154,7 +136,7 @@ class ControllersMixin:
             if self.stopping:
                 break
             for step in (self.ns_controller, self.pvc_controller, self.kueue_controller, self.job_controller,
-                         self.gc_controller, self.scheduler, self.kubelet_sync):
+                         self.gc_controller, self.scheduler):
                 try:
                     step()
                 except Exception:
@@ -495,6 +477,8 @@ class ControllersMixin:
                 if idx is not None:
                     track["succeeded_idx"].add(int(idx))
             elif phase == "Failed" and puid not in track["failed"]:
+                if p["metadata"].get("deletionTimestamp") and (spec.get("suspend") or finished):
+                    continue    # stopped by the suspension or the end of the Job: not a failure
                 track["failed"].add(puid)
                 track["last_fail"] = now
         active = [p for p in pods if not pod_finished(p) and not p["metadata"].get("deletionTimestamp")]
@@ -658,7 +642,8 @@ class ControllersMixin:
     # -- scheduler -------------------------------------------------------------------------
     def scheduler(self):
         pods = self.store.list("pods")[0]
-        nodes = self.store.list("nodes")[0]
+        # a node is schedulable once its agent has posted its status
+        nodes = [n for n in self.store.list("nodes")[0] if (n.get("status") or {}).get("allocatable")]
         used = {n["metadata"]["name"]: {"gpu": 0, "cpu": 0.0, "memory": 0.0} for n in nodes}
         for p in pods:
             nn = p["spec"].get("nodeName")
@@ -753,14 +738,6 @@ class ControllersMixin:
                 self.event(after, "Normal", "Scheduled", "Successfully assigned %s/%s to %s" % (
                     ns, p["metadata"]["name"], nname), "default-scheduler")
 
-    def node_index(self, name):
-        for i, (n, _, _) in enumerate(NODES):
-            if n == name:
-                return i
-        return 0
-
-    def kubelet_sync(self):
-        self.kubelet.sync(self.store.list("pods")[0])
 
 
 __all__ = ["ControllersMixin", "rand_suffix"]

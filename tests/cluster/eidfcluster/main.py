@@ -15,10 +15,12 @@ import threading
 import time
 import urllib.request
 
+from . import kubeletproxy
 from . import resources as RS
+from .apiclient import Client
 from .apiserver import APIMixin, Faults, TLSServer, make_ssl_ctx
 from .controllers import ControllersMixin
-from .kubelet import Kubelet
+from .nodeagent import NodeAgent
 from .outage import Outages
 from .resources import APIError
 from .store import Store, Wakeup
@@ -26,6 +28,10 @@ from .util import dumps
 
 DEFAULT_MISSING = r"does-not-exist|doesnotexist|nonexistent|missing-image|/missing|^missing"
 ADMIN_CN = "eidf-admin"
+# The node agent's identity, as a kubelet's: user system:node:NAME in group system:nodes
+NODE_AGENT_CN = "system:node:eidf-node-agent"
+# The last certificate make_pki makes: a PKI directory that has it is complete
+PKI_LAST = "node-agent.key"
 
 
 # ---------------------------------------------------------------- PKI
@@ -35,9 +41,9 @@ def openssl(*args):
 
 def cached_pki(cache, user, groups):
     """A PKI directory per user/groups under cache, created atomically (parallel tests share it)."""
-    key = re.sub(r"[^A-Za-z0-9_.-]", "_", "%s@%s" % (user, ",".join(groups)))
+    key = re.sub(r"[^A-Za-z0-9_.-]", "_", "v2-%s@%s" % (user, ",".join(groups)))
     final = os.path.join(cache, key)
-    if os.path.exists(os.path.join(final, "admin.key")):
+    if os.path.exists(os.path.join(final, PKI_LAST)):
         return final
     os.makedirs(cache, exist_ok=True)
     tmp = os.path.join(cache, ".tmp-%d-%s" % (os.getpid(), secrets.token_hex(4)))
@@ -79,6 +85,15 @@ def make_pki(d, user, groups):
     subj = "/CN=%s" % user + "".join("/O=%s" % g for g in groups)
     leaf("client", subj, "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n")
     leaf("admin", "/CN=%s/O=system:masters" % ADMIN_CN,
+         "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n")
+    # the kubelet port: its serving certificate, and the API server's client certificate for it
+    # (kubeadm's apiserver-kubelet-client)
+    leaf("kubelet", "/CN=eidf-node-agent", "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+         "extendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n")
+    leaf("apiserver-kubelet-client", "/CN=kube-apiserver-kubelet-client/O=system:masters",
+         "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n")
+    # the node agent's API client identity (made last: see PKI_LAST)
+    leaf("node-agent", "/CN=%s/O=system:nodes" % NODE_AGENT_CN,
          "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n")
 
 
@@ -137,18 +152,26 @@ class Cluster(APIMixin, ControllersMixin):
         self.reqlog = open(os.path.join(self.state_dir, "requests.jsonl"), "a")
         self.connlog = open(os.path.join(self.state_dir, "connections.jsonl"), "a")
         self.adminlog = open(os.path.join(self.state_dir, "admin.jsonl"), "a")
+        self.complog = open(os.path.join(self.state_dir, "components.jsonl"), "a")
         self.counts = {"connections": 0, "requests": 0}
         groups = ["eidf:tenants"] if self.tenant else ["system:masters"] if a.admin_user else []
         if a.pki_cache:
             src = cached_pki(a.pki_cache, self.user, groups)
             pki = os.path.join(self.state_dir, "pki")
-            if not os.path.exists(os.path.join(pki, "admin.key")):
+            if not os.path.exists(os.path.join(pki, PKI_LAST)):
                 shutil.copytree(src, pki, dirs_exist_ok=True)
         else:
             pki = a.pki_dir or os.path.join(self.state_dir, "pki")
             make_pki(pki, self.user, groups)
         self.pki = pki
         self.ssl_ctx = make_ssl_ctx(pki)
+        # the API server as a client of the kubelet port (logs, exec)
+        self.kubelet_client_ctx = ssl.create_default_context(cafile=os.path.join(pki, "ca.crt"))
+        self.kubelet_client_ctx.load_cert_chain(os.path.join(pki, "apiserver-kubelet-client.crt"),
+                                                os.path.join(pki, "apiserver-kubelet-client.key"))
+        self.run_node_agent = not a.no_node_agent
+        self.node_agent = None
+        self.a = a
         tokfile = os.path.join(self.state_dir, "token")
         if not os.path.exists(tokfile):
             with open(tokfile, "w") as f:
@@ -156,7 +179,6 @@ class Cluster(APIMixin, ControllersMixin):
         self.token = open(tokfile).read().strip()
         self.tokens = {self.token: {"name": self.user, "groups": []}}
         self.bb_dir()
-        self.kubelet = Kubelet(self, os.path.join(self.state_dir, "pods"))
         self.seed()
 
     def bb_dir(self):
@@ -168,9 +190,30 @@ class Cluster(APIMixin, ControllersMixin):
                 subprocess.run([bb, "--install", "-s", d], check=False)
         self.busybox_dir = d
 
-    def pod_ip_counter(self):
-        self._ip += 1
-        return self._ip
+    # -- components (node agent, Kueue) ---------------------------------------------
+    @staticmethod
+    def is_component_user(user):
+        return "system:nodes" in (user or {}).get("groups", [])
+
+    def is_component(self, cert):
+        """A connection of the node agent or Kueue (by client certificate)."""
+        groups = [v for rdn in (cert or {}).get("subject") or () for k, v in rdn if k == "organizationName"]
+        return self.is_component_user({"groups": groups})
+
+    def start_node_agent(self):
+        """The node agent in this process, but an API client like any other: HTTPS with its own
+        kubeconfig, the pods/log and pods/exec of its nodes proxied to its kubelet port."""
+        api = Client.from_kubeconfig(os.path.join(self.state_dir, "kubeconfig-node-agent"),
+                                     user_agent="eidf-node-agent/v1.32.4")
+        a = self.a
+        self.node_agent = NodeAgent(api, os.path.join(self.state_dir, "pods"), None,
+                                    os.path.join(self.pki, "kubelet.crt"), os.path.join(self.pki, "kubelet.key"),
+                                    os.path.join(self.pki, "ca.crt"), "127.0.0.1", 0, self.busybox_dir,
+                                    a.sandbox, a.missing_image_regex, pull_backoff=self.pull_backoff,
+                                    max_grace=self.max_grace)
+        self.node_agent.start()
+        if not self.node_agent.wait_synced(20):
+            raise RuntimeError("the node agent did not list the pods within 20 s")
 
     # -- logs ------------------------------------------------------------------
     def log_request(self, h, streaming=False):
@@ -179,12 +222,20 @@ class Cluster(APIMixin, ControllersMixin):
                "user_agent": h.headers.get("User-Agent", ""), "user": (h.user or {}).get("name", "")}
         if streaming:
             rec["stream"] = True
+        if getattr(h, "component", False):
+            # the node agent's and Kueue's requests are not the client's: a log of their own
+            with self.log_lock:
+                self.complog.write(dumps(rec) + "\n")
+                self.complog.flush()
+            return
         with self.log_lock:
             self.counts["requests"] += 1
             self.reqlog.write(dumps(rec) + "\n")
             self.reqlog.flush()
 
-    def log_conn(self, cid, event, detail=""):
+    def log_conn(self, cid, event, detail="", component=False):
+        if component:
+            return
         with self.log_lock:
             if event == "open":
                 self.counts["connections"] += 1
@@ -241,12 +292,7 @@ class Cluster(APIMixin, ControllersMixin):
                 raise RS.not_found(RS.BY_NAME["pods"], body.get("pod", ""))
             if p == "/_eidf/evict":
                 return h.send_body(200, self.preempt(pod))
-            w = self.kubelet.worker(pod)
-            sig = getattr(signal, "SIG" + body.get("signal", "KILL").upper().replace("SIG", ""))
-            ok = w is not None and w.kill_container(body.get("container"), sig)
-            if not ok:
-                raise RS.bad_request("no running container in pod %s" % body.get("pod"))
-            return h.send_body(200, {"killed": body.get("pod"), "signal": int(sig)})
+            return h.send_body(200, kubeletproxy.kill(self, pod, body.get("container"), body.get("signal", "KILL")))
         if p == "/_eidf/dump":
             res = h.query.get("resource", "pods")
             return h.send_body(200, self.store.list(res)[0])
@@ -289,7 +335,8 @@ class Cluster(APIMixin, ControllersMixin):
     def stop(self):
         self.stopping = True
         self.wakeup.set()
-        self.kubelet.shutdown()
+        if self.node_agent is not None:
+            self.node_agent.shutdown()
         try:
             self.stop_listening()
         except Exception:
@@ -306,6 +353,9 @@ def write_configs(c, a):
     write_kubeconfig(os.path.join(sd, "kubeconfig-admin"), server, c.pki, {
         "client-certificate-data": b64file(os.path.join(c.pki, "admin.crt")),
         "client-key-data": b64file(os.path.join(c.pki, "admin.key"))}, c.tenant)
+    write_kubeconfig(os.path.join(sd, "kubeconfig-node-agent"), server, c.pki, {
+        "client-certificate-data": b64file(os.path.join(c.pki, "node-agent.crt")),
+        "client-key-data": b64file(os.path.join(c.pki, "node-agent.key"))}, None)
     # exec credential plugin: prints the token, counts its runs in exec-plugin.count
     plug = os.path.join(sd, "exec-credential.sh")
     with open(plug, "w") as f:
@@ -352,6 +402,8 @@ def serve(a):
         c = Cluster(a)
         c.start(a.port)
         write_configs(c, a)
+        if c.run_node_agent:
+            c.start_node_agent()
     except Exception as e:
         if ready_w is not None:
             os.write(ready_w, ("error %s" % e).encode())
@@ -551,6 +603,8 @@ def main(argv=None):
     p.add_argument("--job-backoff", type=float, default=0.5, help="seconds between a pod failure and its retry")
     p.add_argument("--bookmark-interval", type=float, default=5.0)
     p.add_argument("--sandbox", choices=["unshare", "bwrap"], default="unshare")
+    p.add_argument("--no-node-agent", action="store_true", help="run no node agent in this process (start "
+                   "one with `python3 -m eidfcluster.nodeagent`, see docs/testing.md)")
     p.add_argument("--background", action="store_true", help="daemonize once ready; pid in STATE/cluster.pid")
     p.add_argument("--parent-pid", type=int, default=0, help="exit when this process is gone")
     p.add_argument("--port", type=int, default=0)

@@ -1,21 +1,36 @@
-"""A kubelet stand-in: runs pod containers as local processes in private mount namespaces."""
+"""The node agent: a kubelet stand-in that runs pod containers as local processes.
+
+It is an API client like the real kubelet: it registers its nodes, list+watches
+the pods bound to them, writes `pods/status` and events through the API, reads
+the ConfigMaps, Secrets, claims and volumes a pod uses through the API, deletes
+a terminating pod with grace 0 once its containers are gone, and serves
+`/containerLogs` and `/exec` on its own TLS port, where the API server proxies
+`pods/log` and `pods/exec`.  It never sees the API server's store, so the same
+agent serves the bundled test server or a real kube-apiserver (docs/testing.md).
+
+Run alone: python3 -m eidfcluster.nodeagent --kubeconfig KC --state-dir DIR ...
+(from tests/cluster; `--help` lists the options).
+"""
 import base64
 import hashlib
+import http.server
 import itertools
 import json
 import os
 import re
-import shutil
 import signal
+import socket
+import socketserver
+import ssl
 import subprocess
 import sys
 import threading
 import time
 import urllib.parse
 
-from . import resources as RS
-from .resources import APIError
-from .util import now_nano, now_ts, parse_ts
+from . import execws
+from .apiclient import APIStatus, Client
+from .util import deep, now_nano, now_ts, parse_ts, set_condition
 
 RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runner.py")
 HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -38,6 +53,29 @@ def is_busybox_image(image):
     return any(p.startswith(("alpine", "busybox")) for p in repo.split("/")[1:])
 
 
+def ready_conditions(p):
+    """The Ready and ContainersReady conditions from the container statuses."""
+    st = p["status"]
+    cs = st.get("containerStatuses") or []
+    ready = bool(cs) and all(c.get("ready") for c in cs) and len(cs) == len(p["spec"]["containers"])
+    set_condition(st, "ContainersReady", "True" if ready else "False",
+                  "" if ready else ("PodCompleted" if st.get("phase") in ("Succeeded", "Failed")
+                                    else "ContainersNotReady"),
+                  "" if ready or st.get("phase") in ("Succeeded", "Failed") else
+                  "containers with unready status: [%s]" % " ".join(
+                      c["name"] for c in cs if not c.get("ready")), probe=True)
+    set_condition(st, "Ready", "True" if ready else "False",
+                  "" if ready else ("PodCompleted" if st.get("phase") in ("Succeeded", "Failed")
+                                    else "ContainersNotReady"),
+                  "" if ready or st.get("phase") in ("Succeeded", "Failed") else
+                  "containers with unready status: [%s]" % " ".join(
+                      c["name"] for c in cs if not c.get("ready")), probe=True)
+    # keep the order of conditions stable and close to the kubelet's
+    order = ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled",
+             "DisruptionTarget"]
+    st["conditions"].sort(key=lambda c: order.index(c["type"]) if c["type"] in order else 99)
+
+
 class Container:
     def __init__(self):
         self.proc = None
@@ -48,7 +86,7 @@ class PodWorker(threading.Thread):
     def __init__(self, kubelet, pod):
         super().__init__(daemon=True, name="pod-" + pod["metadata"]["name"])
         self.k = kubelet
-        self.c = kubelet.cluster
+        self.api = kubelet.api
         self.ns = pod["metadata"]["namespace"]
         self.name = pod["metadata"]["name"]
         self.uid = pod["metadata"]["uid"]
@@ -60,10 +98,13 @@ class PodWorker(threading.Thread):
         self.exec_procs = {}     # container name -> set of Popen of `kubectl exec` processes
         self.stop = threading.Event()
         self.lock = threading.Lock()
+        self.mutate_lock = threading.Lock()   # one read-modify-write of the pod's status at a time
+        self.terminating = False
 
     # -- status helpers --------------------------------------------------
     def mutate(self, fn):
-        return self.c.store.mutate("pods", self.ns, self.name, fn)
+        """Change the pod's status through pods/status (None once the pod is gone)."""
+        return self.k.update_pod(self, fn)
 
     def set_cstatus(self, kind, cname, **kw):
         def fn(p):
@@ -81,8 +122,7 @@ class PodWorker(threading.Thread):
         return os.path.join(self.dir, "logs", "%s.%d.log" % (cname, restart))
 
     def event(self, etype, reason, msg, field=None):
-        self.c.event(self.c.store.get("pods", self.ns, self.name) or self.pod, etype, reason, msg, "kubelet",
-                     field_path=field)
+        self.k.event(self.k.current(self) or self.pod, etype, reason, msg, field)
 
     # -- volumes ---------------------------------------------------------
     def prepare_volumes(self):
@@ -93,11 +133,11 @@ class PodWorker(threading.Thread):
             vdir = os.path.join(self.dir, "volumes", vname)
             if "persistentVolumeClaim" in v:
                 cn = v["persistentVolumeClaim"]["claimName"]
-                pvc = self.c.store.get("persistentvolumeclaims", self.ns, cn)
+                pvc = self.k.get_obj("persistentvolumeclaims", self.ns, cn)
                 if not pvc or (pvc.get("status") or {}).get("phase") != "Bound":
                     raise MountError('persistentvolumeclaim "%s" not found' % cn if not pvc else
                                      'persistentvolumeclaim "%s" is not bound' % cn, vname)
-                vols[vname] = self.c.volume_dir(pvc)
+                vols[vname] = self.k.volume_dir(pvc)
             elif "emptyDir" in v:
                 os.makedirs(vdir, exist_ok=True)
                 vols[vname] = vdir
@@ -107,7 +147,7 @@ class PodWorker(threading.Thread):
                 is_cm = "configMap" in v
                 src = v["configMap"] if is_cm else v["secret"]
                 oname = src.get("name") if is_cm else src.get("secretName")
-                obj = self.c.store.get("configmaps" if is_cm else "secrets", self.ns, oname)
+                obj = self.k.get_obj("configmaps" if is_cm else "secrets", self.ns, oname)
                 if obj is None:
                     if src.get("optional"):
                         files = {}
@@ -144,16 +184,16 @@ class PodWorker(threading.Thread):
 
     # -- env -------------------------------------------------------------
     def container_env(self, c):
-        pod = self.c.store.get("pods", self.ns, self.name) or self.pod
+        pod = self.k.current(self) or self.pod
         path = HOST_PATH
         if is_busybox_image(c.get("image", "")):
-            path = self.c.busybox_dir + ":" + path
+            path = self.k.busybox_dir + ":" + path
         env = {"PATH": path, "HOME": "/root", "HOSTNAME": self.pod["spec"].get("hostname") or self.name,
-               "KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(self.c.port),
+               "KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(self.api.port),
                "TERM": "xterm"}
         for ef in c.get("envFrom") or []:
             src = ef.get("configMapRef") or ef.get("secretRef") or {}
-            obj = self.c.store.get("configmaps" if "configMapRef" in ef else "secrets", self.ns, src.get("name"))
+            obj = self.k.get_obj("configmaps" if "configMapRef" in ef else "secrets", self.ns, src.get("name"))
             for key, val in ((obj or {}).get("data") or {}).items():
                 env[ef.get("prefix", "") + key] = val if "configMapRef" in ef else \
                     base64.b64decode(val).decode("utf-8", "replace")
@@ -173,8 +213,8 @@ class PodWorker(threading.Thread):
                                "spec.serviceAccountName": pod["spec"].get("serviceAccountName", "")}.get(fp, "")
                 elif "configMapKeyRef" in vf or "secretKeyRef" in vf:
                     ref = vf.get("configMapKeyRef") or vf.get("secretKeyRef")
-                    obj = self.c.store.get("configmaps" if "configMapKeyRef" in vf else "secrets", self.ns,
-                                           ref.get("name"))
+                    obj = self.k.get_obj("configmaps" if "configMapKeyRef" in vf else "secrets", self.ns,
+                                         ref.get("name"))
                     raw = ((obj or {}).get("data") or {}).get(ref.get("key"))
                     if raw is None:
                         if ref.get("optional"):
@@ -197,7 +237,7 @@ class PodWorker(threading.Thread):
         full, tag = image_ref(c["image"])
         image = "%s:%s" % (full, tag)
         image_id = "%s@sha256:%s" % (full, hashlib.sha256(image.encode()).hexdigest())
-        if self.c.missing_image.search(c["image"]):
+        if self.k.missing_image.search(c["image"]):
             self.pull_fail(c, kind)
             return None
         try:
@@ -297,7 +337,7 @@ class PodWorker(threading.Thread):
         return term
 
     def sandbox_cmd(self, specfile):
-        if self.c.sandbox == "bwrap":
+        if self.k.sandbox == "bwrap":
             return ["bwrap", "--dev-bind", "/", "/", "--unshare-uts", "--", sys.executable, RUNNER, specfile]
         return ["unshare", "-m", "-u", "--propagation", "private", sys.executable, RUNNER, specfile]
 
@@ -340,40 +380,19 @@ class PodWorker(threading.Thread):
             self.event("Warning", "Failed", "Error: ErrImagePull", field)
             self.set_cstatus(kind, cname, state={"waiting": {"reason": "ErrImagePull", "message": msg}},
                              lastState={}, ready=False, restartCount=0, image=c["image"], imageID="", started=False)
-            if self.stop.wait(self.c.pull_backoff):
+            if self.stop.wait(self.k.pull_backoff):
                 return
             self.event("Normal", "BackOff", 'Back-off pulling image "%s"' % c["image"], field)
             self.event("Warning", "Failed", "Error: ImagePullBackOff", field)
             self.set_cstatus(kind, cname, state={"waiting": {"reason": "ImagePullBackOff", "message":
                                                              'Back-off pulling image "%s"' % c["image"]}})
             n += 1
-            if self.stop.wait(self.c.pull_backoff * min(2 ** n, 8)):
+            if self.stop.wait(self.k.pull_backoff * min(2 ** n, 8)):
                 return
 
     # -- pod lifecycle -----------------------------------------------------
     def update_ready(self):
-        def fn(p):
-            st = p["status"]
-            cs = st.get("containerStatuses") or []
-            ready = bool(cs) and all(c.get("ready") for c in cs) and len(cs) == len(p["spec"]["containers"])
-            from .util import set_condition
-            set_condition(st, "ContainersReady", "True" if ready else "False",
-                          "" if ready else ("PodCompleted" if st.get("phase") in ("Succeeded", "Failed")
-                                            else "ContainersNotReady"),
-                          "" if ready or st.get("phase") in ("Succeeded", "Failed") else
-                          "containers with unready status: [%s]" % " ".join(
-                              c["name"] for c in cs if not c.get("ready")), probe=True)
-            set_condition(st, "Ready", "True" if ready else "False",
-                          "" if ready else ("PodCompleted" if st.get("phase") in ("Succeeded", "Failed")
-                                            else "ContainersNotReady"),
-                          "" if ready or st.get("phase") in ("Succeeded", "Failed") else
-                          "containers with unready status: [%s]" % " ".join(
-                              c["name"] for c in cs if not c.get("ready")), probe=True)
-            # keep the order of conditions stable and close to the kubelet's
-            order = ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled",
-                     "DisruptionTarget"]
-            st["conditions"].sort(key=lambda c: order.index(c["type"]) if c["type"] in order else 99)
-        self.mutate(fn)
+        self.mutate(ready_conditions)
 
     def set_phase(self, phase):
         def fn(p):
@@ -391,15 +410,14 @@ class PodWorker(threading.Thread):
             self.k.worker_done(self)
 
     def _run(self):
-        from .util import set_condition
         spec = self.pod["spec"]
         inits = spec.get("initContainers") or []
         ctrs = spec.get("containers") or []
-        n = self.c.pod_ip_counter()
+        n = self.k.pod_ip_counter()
 
         def init_status(p):
             st = p["status"]
-            st["hostIP"] = "10.0.0.%d" % (self.c.node_index(spec.get("nodeName")) + 10)
+            st["hostIP"] = "10.0.0.%d" % (self.k.node_index(spec.get("nodeName")) + 10)
             st["hostIPs"] = [{"ip": st["hostIP"]}]
             st["podIP"] = "10.244.%d.%d" % (n // 250, n % 250 + 2)
             st["podIPs"] = [{"ip": st["podIP"]}]
@@ -487,25 +505,9 @@ class PodWorker(threading.Thread):
         return self.finish_deleted()
 
     def finish_deleted(self):
-        cur = self.c.store.get("pods", self.ns, self.name)
-        if cur is None:
-            return
-        if self.stop.is_set() and cur["metadata"].get("deletionTimestamp"):
-            def fn(p):
-                st = p["status"]
-                if st.get("phase") not in ("Succeeded", "Failed"):
-                    st["phase"] = "Failed" if any(
-                        (cs.get("state") or {}).get("terminated", {}).get("exitCode", 0) != 0
-                        for cs in st.get("containerStatuses") or []) else st.get("phase")
-                for cs in st.get("containerStatuses") or []:
-                    if "running" in (cs.get("state") or {}) or "waiting" in (cs.get("state") or {}):
-                        cs["state"] = {"terminated": {"exitCode": 137, "reason": "Error", "startedAt": now_ts(),
-                                                      "finishedAt": now_ts()}}
-                        cs["ready"] = False
-            self.mutate(fn)
-            self.update_ready()
-            self.c.store.delete("pods", self.ns, self.name)
-            self.c.wake()
+        """The containers are done: the agent writes the final state and, for a
+        terminating pod, deletes it (NodeAgent.worker_done)."""
+        return None
 
     def kill(self, grace, sig=signal.SIGTERM):
         self.stop.set()
@@ -518,7 +520,7 @@ class PodWorker(threading.Thread):
                 pass
         if grace > 0:
             def later():
-                time.sleep(min(grace, self.c.max_grace))
+                time.sleep(min(grace, self.k.max_grace))
                 for p in procs:
                     try:
                         os.killpg(p.pid, signal.SIGKILL)
@@ -555,54 +557,125 @@ class ConfigError(Exception):
     pass
 
 
-class Kubelet:
-    def __init__(self, cluster, root):
-        self.cluster = cluster
+class KubeletError(Exception):
+    """An answer of the kubelet port: plain text (as the kubelet's errors are) or a v1 Status."""
+
+    def __init__(self, code, message, reason=None):
+        super().__init__(message)
+        self.code, self.message, self.reason = code, message, reason
+
+
+def bad_request(msg):
+    return KubeletError(400, msg)
+
+
+# The nodes a default agent serves: EIDF's GPU node types (name, GPU product, GPU count).
+NODES = [
+    ("gpu-a100-80-node-1", "NVIDIA-A100-SXM4-80GB", 4),
+    ("gpu-h100-node-1", "NVIDIA-H100-80GB-HBM3", 8),
+    ("gpu-a100-mig-node-1", "NVIDIA-A100-SXM4-40GB-MIG-1g.5gb", 7),
+]
+KUBELET_VERSION = "v1.32.4"
+
+
+def node_object(name, product, gpus):
+    labels = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64"}
+    if gpus:
+        labels.update({"nvidia.com/gpu.product": product, "nvidia.com/gpu.count": str(gpus),
+                       "nvidia.com/gpu.present": "true"})
+    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": labels}, "spec": {}}
+
+
+def rv_newer(a, b):
+    """Is resourceVersion a newer than b? (opaque strings; numeric on every real server)"""
+    try:
+        return int(a) > int(b)
+    except (TypeError, ValueError):
+        return a != b
+
+
+class NodeAgent:
+    """Serves nodes of a cluster through its API (see the module docstring)."""
+
+    def __init__(self, api, root, nodes=None, serving_cert=None, serving_key=None, client_ca=None,
+                 address="127.0.0.1", port=0, busybox_dir="", sandbox="unshare",
+                 missing_image=r"does-not-exist", pull_backoff=1.0, max_grace=3, register=True,
+                 volume_root=None):
+        self.api = api
         self.root = root
         os.makedirs(root, exist_ok=True)
+        self.nodes = list(nodes or NODES)
+        self.node_names = {n[0] for n in self.nodes}
+        self.address = address
+        self.busybox_dir = busybox_dir
+        self.sandbox = sandbox
+        self.missing_image = re.compile(missing_image)
+        self.pull_backoff = pull_backoff
+        self.max_grace = max_grace
+        self.register_nodes = register
+        self.volume_root = volume_root or os.path.join(root, "volumes")
         self.workers = {}    # pod uid -> PodWorker
+        self.pods = {}       # (namespace, name) -> the latest pod object seen (watch or own writes)
         self.lock = threading.Lock()
         self.procs = set()
         self.exec_seq = itertools.count(1)
+        self.ip_seq = itertools.count(1)
+        self.events = {}     # (uid, reason, message, fieldPath) -> (namespace, event name)
+        self.finalizing = set()
+        self.stopping = False
+        self.synced = threading.Event()
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(serving_cert, serving_key)
+        ctx.load_verify_locations(client_ca)
+        ctx.verify_mode = ssl.CERT_REQUIRED      # only the API server (its kubelet client certificate)
+        ctx.set_alpn_protocols(["http/1.1"])
+        self.ssl_ctx = ctx
+        self.server = KubeletServer((address, port), self)
+        self.port = self.server.server_address[1]
 
-    def register(self, p):
-        with self.lock:
-            self.procs.add(p)
+    # -- start / stop ----------------------------------------------------------
+    def start(self):
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True,
+                         name="kubelet-port").start()
+        for name, product, gpus in self.nodes:
+            self.register_node(name, product, gpus)
+        self.api.informer("/api/v1/pods", self.on_pod, {"fieldSelector": "spec.nodeName!="}, name="pods")
 
-    def unregister(self, p):
-        with self.lock:
-            self.procs.discard(p)
+    def wait_synced(self, timeout):
+        return self.synced.wait(timeout)
 
-    def worker_done(self, w):
-        pass
+    def register_node(self, name, product, gpus):
+        """Like the kubelet: create the Node when missing, then post its status (addresses, the
+        kubelet port the API server proxies logs and exec to, capacity, Ready)."""
+        path = "/api/v1/nodes/" + name
+        if self.register_nodes and self.api.get(path) is None:
+            try:
+                self.api.create("/api/v1/nodes", node_object(name, product, gpus))
+            except APIStatus as e:
+                if e.code != 409:
+                    raise
+        cap = {"cpu": "192", "memory": "1056Gi", "pods": "110", "ephemeral-storage": "1Ti"}
+        if gpus:
+            cap["nvidia.com/gpu"] = str(gpus)
+        now = now_ts()
 
-    def sync(self, pods):
-        for p in pods:
-            uid = p["metadata"]["uid"]
-            if not p["spec"].get("nodeName") or p["metadata"].get("deletionTimestamp"):
-                continue
-            with self.lock:
-                if uid in self.workers:
-                    continue
-                if (p.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
-                    continue
-                w = PodWorker(self, p)
-                self.workers[uid] = w
-            w.start()
-
-    def worker(self, pod):
-        return self.workers.get(pod["metadata"]["uid"])
-
-    def has_processes(self, pod):
-        w = self.worker(pod)
-        return w is not None and w.is_alive()
-
-    def kill_pod(self, pod, grace):
-        w = self.worker(pod)
-        if w is not None:
-            w.kill(grace)
+        def fn(n):
+            n["status"] = {
+                "capacity": cap, "allocatable": dict(cap),
+                "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                                "message": "kubelet is posting ready status", "lastHeartbeatTime": now,
+                                "lastTransitionTime": (n.get("status") or {}).get("conditions", [{}])[0].get(
+                                    "lastTransitionTime", now)}],
+                "addresses": [{"type": "InternalIP", "address": self.address}, {"type": "Hostname",
+                                                                                  "address": name}],
+                "daemonEndpoints": {"kubeletEndpoint": {"Port": self.port}},
+                "nodeInfo": {"kubeletVersion": KUBELET_VERSION, "operatingSystem": "linux",
+                             "architecture": "amd64", "containerRuntimeVersion": "eidf-node-agent://1"}}
+        self.api.update(path, fn, status=True)
 
     def shutdown(self):
+        self.stopping = True
+        self.api.stop()
         with self.lock:
             ws = list(self.workers.values())
             procs = list(self.procs)
@@ -618,34 +691,222 @@ class Kubelet:
                 p.wait(2)
             except Exception:
                 pass
+        try:
+            self.server.shutdown()
+            self.server.server_close()
+        except Exception:
+            pass
 
-    # -- pod subresources ---------------------------------------------------
-    def _pod_container(self, h, ns, name):
-        """The pod and the container a logs/exec request names, checked as the
-        apiserver does; returns (pod, container, container names)."""
-        pod = self.cluster.store.get("pods", ns, name)
-        if pod is None:
-            raise RS.not_found(RS.BY_NAME["pods"], name)
-        spec = pod["spec"]
-        names = [x["name"] for x in spec.get("containers") or []]
-        inames = [x["name"] for x in spec.get("initContainers") or []]
-        cname = h.query.get("container")
-        if not cname:
-            if len(names) == 1:
-                cname = names[0]
+    # -- process bookkeeping -------------------------------------------------------
+    def register(self, p):
+        with self.lock:
+            self.procs.add(p)
+
+    def unregister(self, p):
+        with self.lock:
+            self.procs.discard(p)
+
+    def pod_ip_counter(self):
+        return next(self.ip_seq)
+
+    def node_index(self, name):
+        for i, n in enumerate(self.nodes):
+            if n[0] == name:
+                return i
+        return 0
+
+    # -- the pods of our nodes -------------------------------------------------------
+    def cache_put(self, p):
+        key = (p["metadata"]["namespace"], p["metadata"]["name"])
+        with self.lock:
+            old = self.pods.get(key)
+            if old is None or old["metadata"]["uid"] != p["metadata"]["uid"] or \
+                    rv_newer(p["metadata"].get("resourceVersion"), old["metadata"].get("resourceVersion")):
+                self.pods[key] = p
+
+    def current(self, w):
+        """The latest copy of a worker's pod, None once it is gone."""
+        with self.lock:
+            p = self.pods.get((w.ns, w.name))
+        return deep(p) if p is not None and p["metadata"]["uid"] == w.uid else None
+
+    def on_pod(self, etype, p):
+        if etype == "SYNC":
+            # a full list: pods deleted while we were not watching are gone
+            live = {o["metadata"]["uid"] for o in p}
+            with self.lock:
+                gone = [w for uid, w in self.workers.items() if uid not in live]
+                for key in [k for k, o in self.pods.items() if o["metadata"]["uid"] not in live]:
+                    del self.pods[key]
+            for w in gone:
+                w.kill(0)
+            self.synced.set()
+            return
+        md = p["metadata"]
+        uid = md["uid"]
+        if etype == "DELETED":
+            with self.lock:
+                key = (md["namespace"], md["name"])
+                if key in self.pods and self.pods[key]["metadata"]["uid"] == uid:
+                    del self.pods[key]
+                w = self.workers.get(uid)
+            if w is not None:
+                w.kill(0)     # deleted with grace 0 (or by us): nothing may keep running
+            return
+        if p["spec"].get("nodeName") not in self.node_names:
+            return
+        self.cache_put(p)
+        with self.lock:
+            w = self.workers.get(uid)
+            if md.get("deletionTimestamp"):
+                if w is not None and w.is_alive():
+                    if not w.terminating:
+                        w.terminating = True
+                        grace = md.get("deletionGracePeriodSeconds")
+                        threading.Thread(target=w.kill, args=(30 if grace is None else int(grace),),
+                                         daemon=True).start()
+                    return
+            elif w is not None or (p.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+                return
             else:
-                raise RS.bad_request("a container name must be specified for pod %s, choose one of: [%s]%s" % (
-                    name, " ".join(names), " or one of the init containers: [%s]" % " ".join(inames)
-                    if inames else ""))
-        if cname not in names and cname not in inames:
-            raise RS.bad_request("container %s is not valid for pod %s" % (cname, name))
-        return pod, cname, names
+                w = PodWorker(self, p)
+                self.workers[uid] = w
+                w.start()
+                return
+        # terminating, and no container runs for it (any more)
+        self.finalize_async(p)
 
-    # -- logs --------------------------------------------------------------
-    def serve_log(self, h, ns, name):
-        c = self.cluster
-        pod, cname, names = self._pod_container(h, ns, name)
+    def worker_done(self, w):
+        p = self.current(w)
+        if p is not None and p["metadata"].get("deletionTimestamp"):
+            self.finalize_async(p)
+
+    def finalize_async(self, p):
+        uid = p["metadata"]["uid"]
+        with self.lock:
+            if uid in self.finalizing:
+                return
+            self.finalizing.add(uid)
+        threading.Thread(target=self.finalize, args=(p,), daemon=True).start()
+
+    def finalize(self, p):
+        """A terminating pod whose containers are gone: final container states, then the
+        kubelet's DELETE with grace 0 (preconditioned on the uid) that removes it."""
+        md = p["metadata"]
+        ns, name, uid = md["namespace"], md["name"], md["uid"]
+        path = "/api/v1/namespaces/%s/pods/%s" % (ns, name)
+
+        def fn(o):
+            if o["metadata"]["uid"] != uid:
+                return False
+            st = o.setdefault("status", {})
+            if st.get("phase") not in ("Succeeded", "Failed"):
+                st["phase"] = "Failed" if any(
+                    (cs.get("state") or {}).get("terminated", {}).get("exitCode", 0) != 0
+                    for cs in st.get("containerStatuses") or []) else st.get("phase")
+            for cs in st.get("containerStatuses") or []:
+                if "running" in (cs.get("state") or {}) or "waiting" in (cs.get("state") or {}):
+                    cs["state"] = {"terminated": {"exitCode": 137, "reason": "Error", "startedAt": now_ts(),
+                                                  "finishedAt": now_ts()}}
+                    cs["ready"] = False
+            ready_conditions(o)
+        try:
+            with self.lock:
+                w = self.workers.get(uid)
+            if w is not None and w.is_alive():
+                w.kill(0)
+                w.join(10)
+            if w is not None:
+                self.api.update(path, fn, cur=self.current(w), status=True)
+            self.api.delete(path, {"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0,
+                                   "preconditions": {"uid": uid}})
+        except Exception:
+            import traceback
+            traceback.print_exc()
+
+    def update_pod(self, w, fn):
+        """pods/status read-modify-write from our latest copy (a 409 re-reads)."""
+        path = "/api/v1/namespaces/%s/pods/%s" % (w.ns, w.name)
+
+        def guarded(o):
+            if o["metadata"]["uid"] != w.uid:
+                return False
+            o.setdefault("status", {})
+            return fn(o)
+        with w.mutate_lock:
+            try:
+                o = self.api.update(path, guarded, cur=self.current(w), status=True)
+            except APIStatus as e:
+                sys.stderr.write("node agent: status of pod %s/%s: %s\n" % (w.ns, w.name, e))
+                return None
+            if o is not None and o["metadata"]["uid"] == w.uid:
+                self.cache_put(o)
+                return o
+            return None
+
+    # -- objects a pod uses -------------------------------------------------------------
+    def get_obj(self, resource, ns, name):
+        if not name:
+            return None
+        return self.api.get("/api/v1/namespaces/%s/%s/%s" % (ns, resource, name))
+
+    def volume_dir(self, pvc):
+        """The host directory of a bound claim: its PersistentVolume's hostPath/local path (the
+        bundled cluster's provisioner makes hostPath volumes), else one under the volume root."""
+        vname = pvc["spec"].get("volumeName") or "pvc-" + pvc["metadata"]["uid"]
+        pv = self.api.get("/api/v1/persistentvolumes/" + vname) or {}
+        src = (pv.get("spec") or {}).get("hostPath") or (pv.get("spec") or {}).get("local") or {}
+        d = src.get("path") or os.path.join(self.volume_root, vname)
+        os.makedirs(d, exist_ok=True)
+        return d
+
+    def event(self, obj, etype, reason, message, field_path=None):
+        """Record an event like the kubelet (a repeat bumps the count of the first one)."""
+        md = obj["metadata"]
+        ns = md.get("namespace") or "default"
+        key = (md.get("uid"), reason, message, field_path)
+        ts = now_ts()
+        try:
+            with self.lock:
+                known = self.events.get(key)
+            if known:
+                ev = self.api.get("/api/v1/namespaces/%s/events/%s" % known)
+                if ev is not None:
+                    self.api.merge_patch("/api/v1/namespaces/%s/events/%s" % known,
+                                         {"count": ev.get("count", 1) + 1, "lastTimestamp": ts})
+                    return
+            name = "%s.%016x" % (md["name"], int(time.time() * 1e9) + len(self.events))
+            with self.lock:
+                self.events[key] = (ns, name)
+            host = (obj.get("spec") or {}).get("nodeName", "")
+            inv = {"kind": obj.get("kind") or "Pod", "namespace": md.get("namespace"), "name": md["name"],
+                   "uid": md.get("uid"), "apiVersion": obj.get("apiVersion") or "v1",
+                   "resourceVersion": md.get("resourceVersion")}
+            if field_path:
+                inv["fieldPath"] = field_path
+            self.api.create("/api/v1/namespaces/%s/events" % ns, {
+                "apiVersion": "v1", "kind": "Event", "metadata": {"name": name, "namespace": ns},
+                "involvedObject": inv, "reason": reason, "message": message,
+                "source": {"component": "kubelet", "host": host}, "firstTimestamp": ts, "lastTimestamp": ts,
+                "count": 1, "type": etype, "eventTime": None, "reportingComponent": "kubelet",
+                "reportingInstance": host})
+        except Exception as e:  # an event is not worth a pod
+            sys.stderr.write("node agent: event %s: %s\n" % (reason, e))
+
+    def worker_for(self, ns, name):
+        with self.lock:
+            p = self.pods.get((ns, name))
+            if p is None:
+                return None, None
+            return deep(p), self.workers.get(p["metadata"]["uid"])
+
+    # -- /containerLogs/{ns}/{pod}/{container} ----------------------------------------------
+    def serve_log(self, h, ns, name, cname):
+        pod, w = self.worker_for(ns, name)
+        if pod is None:
+            raise KubeletError(404, 'pod "%s" not found' % name)
         q = h.query
+        names = [x["name"] for x in pod["spec"].get("containers") or []]
         kind = "containerStatuses" if cname in names else "initContainerStatuses"
         cs = next((x for x in (pod.get("status") or {}).get(kind) or [] if x["name"] == cname), None)
         state = (cs or {}).get("state") or {"waiting": {"reason": "ContainerCreating"}}
@@ -653,9 +914,8 @@ class Kubelet:
         previous = q.get("previous") in ("true", "1")
         if previous:
             if not (cs or {}).get("lastState", {}).get("terminated"):
-                raise RS.bad_request('previous terminated container "%s" in pod "%s" not found' % (cname, name))
+                raise bad_request('previous terminated container "%s" in pod "%s" not found' % (cname, name))
             restart -= 1
-        w = self.workers.get(pod["metadata"]["uid"])
         path = w.log_path(cname, restart) if w else None
         if "waiting" in state and not (path and os.path.exists(path)):
             reason = state["waiting"].get("reason", "ContainerCreating")
@@ -665,7 +925,7 @@ class Kubelet:
                 msg = "image can't be pulled"
             else:
                 msg = reason
-            raise RS.bad_request('container "%s" in pod "%s" is waiting to start: %s' % (cname, name, msg))
+            raise bad_request('container "%s" in pod "%s" is waiting to start: %s' % (cname, name, msg))
         follow = q.get("follow") in ("true", "1") and not previous
         timestamps = q.get("timestamps") in ("true", "1")
         tail = int(q["tailLines"]) if q.get("tailLines") not in (None, "") else None
@@ -749,41 +1009,39 @@ class Kubelet:
                         more = f.read()
                     if not more:
                         break
-            if c.stopping:
+            if self.stopping:
                 break
         h.end_stream()
 
 
-    # -- exec ------------------------------------------------------------------
-    def serve_exec(self, h, ns, name):
-        """pods/exec: validate like the apiserver and the kubelet, then upgrade to a WebSocket session."""
-        from . import execws
-        c = self.cluster
-        pod, cname, names = self._pod_container(h, ns, name)
+    # -- /exec/{ns}/{pod}/{container} ----------------------------------------------------------
+    def serve_exec(self, h, ns, name, cname):
+        """The kubelet's exec: a WebSocket session (the API server proxies the upgrade through)."""
+        pod, w = self.worker_for(ns, name)
+        if pod is None:
+            raise KubeletError(404, 'pod "%s" not found' % name)
         q = h.query
         argv = [v for k, v in urllib.parse.parse_qsl(h.rawquery, keep_blank_values=True) if k == "command"]
         if not argv:
-            raise RS.bad_request("you must specify at least 1 command")
-        flags = {k: q.get(k) in ("true", "1") for k in ("stdin", "stdout", "stderr", "tty")}
+            raise KubeletError(400, "you must specify at least 1 command", "BadRequest")
+
+        def flag(*keys):   # the API server sends input/output/error; stdin/stdout/stderr also work
+            return any(q.get(k) in ("true", "1") for k in keys)
+        flags = {"stdin": flag("input", "stdin"), "stdout": flag("output", "stdout"),
+                 "stderr": flag("error", "stderr"), "tty": flag("tty")}
         if flags["tty"]:
             flags["stderr"] = False      # a TTY merges stderr into stdout
-        if not (flags["stdin"] or flags["stdout"] or flags["stderr"]):
-            raise RS.bad_request("you must specify at least 1 of stdin, stdout, stderr")
-        if not pod["spec"].get("nodeName"):
-            raise RS.bad_request("pod %s does not have a host assigned" % name)
-        w = self.workers.get(pod["metadata"]["uid"])
         with (w.lock if w else threading.Lock()):
             cspec = dict(w.specs[cname]) if w and cname in w.running and cname in w.specs else None
         if cspec is None:
-            # the kubelet's answer, passed through by the apiserver as text
-            raise APIError(404, "", 'container not found ("%s")' % cname, plain=True)
+            raise KubeletError(404, 'container not found ("%s")' % cname)
         try:
             neg = execws.negotiate(h)
         except ValueError as e:
-            raise RS.bad_request(str(e))
+            raise KubeletError(400, str(e), "BadRequest")
         if neg is None:
-            raise RS.bad_request("Upgrade request required (this test cluster implements exec over WebSockets "
-                                 "only: %s; not SPDY/3.1)" % ", ".join(execws.PROTOCOLS))
+            raise KubeletError(400, "Upgrade request required (this test cluster implements exec over WebSockets "
+                               "only: %s; not SPDY/3.1)" % ", ".join(execws.PROTOCOLS), "BadRequest")
         accept, proto = neg
         # the process: the container's runner spec with the exec'd argv
         n = next(self.exec_seq)
@@ -826,8 +1084,8 @@ class Kubelet:
         except OSError as e:
             for fd in child + list(out) + ([stdin_fd] if stdin_fd is not None and stdin_fd != tty_fd else []):
                 os.close(fd)
-            raise APIError(500, "InternalError", "Internal error occurred: error executing command in "
-                           "container: %s" % e)
+            raise KubeletError(500, "Internal error occurred: error executing command in container: %s" % e,
+                               "InternalError")
         for fd in child:
             os.close(fd)
         self.register(p)
@@ -841,8 +1099,6 @@ class Kubelet:
         h.send_header("Sec-WebSocket-Protocol", proto)
         h.end_headers()
         h.status = 101
-        c.log_request(h, streaming=True)
-        h.logged = True
         h.close_connection = True
         startfail = cspec["startfail"]
 
@@ -868,4 +1124,174 @@ class Kubelet:
                     pass
 
 
-__all__ = ["Kubelet", "APIError", "shutil"]
+
+    # -- test-bed extension: kill a container as the OOM killer would (cluster_kill) ----------------
+    def serve_kill(self, h, ns, name):
+        pod, w = self.worker_for(ns, name)
+        sig = getattr(signal, "SIG" + (h.query.get("signal") or "KILL").upper().replace("SIG", ""), None)
+        if sig is None:
+            raise bad_request("unknown signal %s" % h.query.get("signal"))
+        if w is None or not w.kill_container(h.query.get("container"), sig):
+            raise bad_request("no running container in pod %s" % name)
+        h.send_body(200, json.dumps({"killed": name, "signal": int(sig)}), "application/json")
+
+
+def subject_of(cert):
+    cn, groups = None, []
+    for rdn in (cert or {}).get("subject") or ():
+        for k, v in rdn:
+            if k == "commonName":
+                cn = v
+            elif k == "organizationName":
+                groups.append(v)
+    return cn, groups
+
+
+class KubeletServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def __init__(self, addr, agent):
+        self.agent = agent
+        super().__init__(addr, KubeletHandler)
+
+
+class KubeletHandler(http.server.BaseHTTPRequestHandler):
+    """The kubelet port: /containerLogs, /exec, /healthz (and /_eidf/kill for the test bed), for
+    clients whose certificate the client CA signed and that are the API server's (system:masters,
+    kubeadm's kube-apiserver-kubelet-client) -- the kubelet's x509 authentication."""
+    protocol_version = "HTTP/1.1"
+    server_version = "eidf-node-agent"
+    sys_version = ""
+
+    def setup(self):
+        self.tls_ok = False
+        self.agent = self.server.agent
+        try:
+            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+        self.request.settimeout(10)
+        try:
+            self.request = self.agent.ssl_ctx.wrap_socket(self.request, server_side=True)
+            self.tls_ok = True
+            self.request.settimeout(3600)
+        except (ssl.SSLError, OSError):
+            pass
+        super().setup()
+
+    def handle(self):
+        if not self.tls_ok:
+            return
+        try:
+            super().handle()
+        except (ConnectionError, ssl.SSLError, socket.timeout, OSError):
+            pass
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def send_body(self, code, body, ctype="text/plain; charset=utf-8"):
+        if isinstance(body, str):
+            body = body.encode()
+        self.send_response_only(code)
+        self.send_header("Date", self.date_time_string())
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def start_stream(self, ctype):
+        self.send_response_only(200)
+        self.send_header("Date", self.date_time_string())
+        self.send_header("Content-Type", ctype)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+    def write_chunk(self, data):
+        if data:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+
+    def end_stream(self):
+        self.wfile.write(b"0\r\n\r\n")
+
+    def do_GET(self):
+        u = urllib.parse.urlsplit(self.path)
+        self.rawpath, self.rawquery = u.path, u.query
+        self.query = {k: v[-1] for k, v in urllib.parse.parse_qs(u.query, keep_blank_values=True).items()}
+        segs = [urllib.parse.unquote(s) for s in u.path.split("/") if s]
+        try:
+            cn, groups = subject_of(self.connection.getpeercert())
+            if not ({"system:masters", "kubeadm:cluster-admins"} & set(groups) or
+                    cn == "kube-apiserver-kubelet-client"):
+                raise KubeletError(403, "Forbidden (user=%s, verb=%s, resource=nodes, subresource=proxy)"
+                                   % (cn, self.command.lower()))
+            if segs == ["healthz"]:
+                return self.send_body(200, "ok")
+            if len(segs) == 4 and segs[0] == "containerLogs" and self.command == "GET":
+                return self.agent.serve_log(self, segs[1], segs[2], segs[3])
+            if len(segs) == 4 and segs[0] == "exec" and self.command in ("GET", "POST"):
+                return self.agent.serve_exec(self, segs[1], segs[2], segs[3])
+            if len(segs) == 4 and segs[:2] == ["_eidf", "kill"] and self.command == "POST":
+                return self.agent.serve_kill(self, segs[2], segs[3])
+            raise KubeletError(404, "404 page not found")
+        except KubeletError as e:
+            self.close_connection = True
+            if e.reason:    # a v1 Status, as the kubelet's remotecommand server answers
+                st = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                      "message": e.message, "reason": e.reason, "code": e.code}
+                self.send_body(e.code, json.dumps(st) + "\n", "application/json")
+            else:
+                self.send_body(e.code, e.message)
+        except (ConnectionError, ssl.SSLError, BrokenPipeError, socket.timeout):
+            self.close_connection = True
+
+    do_POST = do_GET
+
+
+# ---------------------------------------------------------------- run alone
+def main(argv=None):
+    import argparse
+    p = argparse.ArgumentParser(prog="eidf-node-agent", description="kubelet stand-in that serves nodes of a "
+                                "Kubernetes cluster through its API (see docs/testing.md)")
+    p.add_argument("--kubeconfig", required=True, help="credentials of the agent (a node or admin identity)")
+    p.add_argument("--context")
+    p.add_argument("--state-dir", required=True, help="pod directories (logs, volumes) go under DIR/pods")
+    p.add_argument("--tls-cert-file", required=True, help="serving certificate of the kubelet port")
+    p.add_argument("--tls-private-key-file", required=True)
+    p.add_argument("--client-ca-file", required=True, help="CA of the API server's kubelet client certificate")
+    p.add_argument("--address", default="127.0.0.1", help="address the port listens on and Node status shows")
+    p.add_argument("--port", type=int, default=10250, help="kubelet port (0: any free port)")
+    p.add_argument("--node", action="append", metavar="NAME[:GPU_PRODUCT:GPUS]",
+                   help="a node to serve (repeatable; default: the three EIDF GPU nodes)")
+    p.add_argument("--no-register", action="store_true", help="the Nodes exist already: only post their status")
+    p.add_argument("--sandbox", choices=["unshare", "bwrap"], default="unshare")
+    p.add_argument("--missing-image-regex", default=r"does-not-exist|doesnotexist|nonexistent|missing-image|"
+                   r"/missing|^missing")
+    p.add_argument("--busybox-dir", default="", help="busybox applets first in PATH for alpine/busybox images")
+    a = p.parse_args(argv)
+    nodes = None
+    if a.node:
+        nodes = []
+        for spec in a.node:
+            parts = spec.split(":")
+            nodes.append((parts[0], parts[1] if len(parts) > 1 else "", int(parts[2]) if len(parts) > 2 else 0))
+    api = Client.from_kubeconfig(a.kubeconfig, a.context, user_agent="eidf-node-agent/" + KUBELET_VERSION)
+    agent = NodeAgent(api, os.path.join(os.path.abspath(a.state_dir), "pods"), nodes, a.tls_cert_file,
+                      a.tls_private_key_file, a.client_ca_file, a.address, a.port, a.busybox_dir, a.sandbox,
+                      a.missing_image_regex, register=not a.no_register)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    agent.start()
+    print("node agent: kubelet port %s:%d, nodes %s, API %s" % (a.address, agent.port, " ".join(
+        sorted(agent.node_names)), api.server), flush=True)
+    done.wait()
+    agent.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+#!/bin/bash
+# The local cluster is built like Kubernetes: the node agent (kubelet
+# stand-in) is an API client of the API server, never a reader of its store.
+# Here the cluster runs without one, and a node agent started as a separate
+# process with its own kubeconfig and kubelet serving certificate registers
+# the nodes, runs a Job's pod, writes pods/status and events through the API,
+# and serves the logs and exec the API server proxies to its kubelet port.
+. "$(dirname "$0")/lib.sh"
+
+NS=eidf042ns
+AGENT_SRC="$EIDF_SRC/tests/cluster"
+
+test_expect_success 'the node agent and its API client import nothing of the API server' '
+	python3 - "$AGENT_SRC/eidfcluster" <<-\PY
+	import ast, os, sys
+	d = sys.argv[1]
+	for mod in ("nodeagent.py", "apiclient.py"):
+	    tree = ast.parse(open(os.path.join(d, mod)).read())
+	    for node in ast.walk(tree):
+	        if isinstance(node, ast.ImportFrom) and node.level:
+	            for a in node.names:
+	                name = node.module or a.name
+	                assert name in ("util", "execws", "apiclient"), "%s imports .%s" % (mod, name)
+	        if isinstance(node, ast.Attribute):
+	            assert node.attr not in ("store", "cluster"), "%s uses .%s" % (mod, node.attr)
+	PY
+'
+
+start_cluster --tenant "$NS" --no-node-agent || { echo "Bail out! no cluster"; exit 1; }
+ST=$EIDF_CLUSTER_STATE
+
+job() {
+	cat <<-YAML
+	apiVersion: batch/v1
+	kind: Job
+	metadata:
+	  generateName: $1-
+	  labels: {kueue.x-k8s.io/queue-name: $NS-user-queue}
+	spec:
+	  backoffLimit: 0
+	  template:
+	    spec:
+	      restartPolicy: Never
+	      containers:
+	      - name: main
+	        image: busybox:1.36
+	        command: [sh, -c, '$2']
+	YAML
+}
+
+test_expect_success 'without a node agent there are no nodes and pods stay Pending' '
+	cluster_admin_kubectl get nodes -o name >nodes &&
+	test ! -s nodes &&
+	job early "echo early" | kubectl create -f - -o name >j0 &&
+	wait_for 20 eval "kubectl get pods -l job-name=\$(cut -d/ -f2 j0) -o jsonpath=\"{.items[0].status.conditions[0].reason}\" | grep -qx Unschedulable"
+'
+
+test_expect_success 'a node agent started alone registers the nodes with its kubelet port' '
+	(cd "$AGENT_SRC" && exec python3 -m eidfcluster.nodeagent --kubeconfig "$ST/kubeconfig-node-agent" \
+		--state-dir "$TRASH/agent" --tls-cert-file "$ST/pki/kubelet.crt" \
+		--tls-private-key-file "$ST/pki/kubelet.key" --client-ca-file "$ST/pki/ca.crt" --port 0 \
+		--busybox-dir "$ST/busybox-bin" >"$TRASH/agent.out" 2>&1) &
+	echo $! >agent.pid &&
+	test_atexit "kill $(cat agent.pid) 2>/dev/null; true" &&
+	wait_for 20 grep -q "kubelet port" agent.out &&
+	port=$(sed -n "s/.*kubelet port 127.0.0.1:\([0-9]*\),.*/\1/p" agent.out) &&
+	test -n "$port" &&
+	cluster_admin_kubectl get node gpu-h100-node-1 -o jsonpath="{.status.daemonEndpoints.kubeletEndpoint.Port} {.status.addresses[0].address}" >ep &&
+	test "$(cat ep)" = "$port 127.0.0.1"
+'
+
+test_expect_success 'the pending pod runs; its status and events came through the API' '
+	kubectl wait --for=condition=complete "$(cat j0)" --timeout=30s &&
+	kubectl logs "$(cat j0)" >out &&
+	echo early >expect &&
+	test_cmp expect out &&
+	pod=$(kubectl get pods -l job-name=$(cut -d/ -f2 j0) -o jsonpath="{.items[0].metadata.name}") &&
+	uid=$(kubectl get pod "$pod" -o jsonpath="{.metadata.uid}") &&
+	test -s "$TRASH/agent/pods/$uid/logs/main.0.log" &&
+	test ! -e "$ST/pods/$uid" &&
+	grep "\"PUT\".*\"/api/v1/namespaces/$NS/pods/$pod/status\"" "$ST/components.jsonl" | grep -q "system:node:eidf-node-agent" &&
+	grep -q "\"POST\".*\"/api/v1/namespaces/$NS/events\"" "$ST/components.jsonl" &&
+	! grep -q "system:node" "$ST/requests.jsonl"
+'
+
+test_expect_success 'logs -f and exec go through the API server to the kubelet port' '
+	job runner "echo started; sleep 300" | kubectl create -f - -o name >j1 &&
+	cluster_job_ready $(cut -d/ -f2 j1) 30 &&
+	kubectl exec "$(cat j1)" -- sh -c "echo from-exec >&2; exit 3" 2>err
+	test $? = 3 &&
+	test_grep "^from-exec" err &&
+	timeout 5 kubectl logs -f "$(cat j1)" >out
+	test_grep "^started" out
+'
+
+test_expect_success 'deleting a running pod: the agent stops it and deletes it with grace 0' '
+	pod=$(kubectl get pods -l job-name=$(cut -d/ -f2 j1) -o jsonpath="{.items[0].metadata.name}") &&
+	kubectl delete "$(cat j1)" --cascade=foreground --timeout=20s &&
+	kubectl get pod "$pod" 2>err
+	test_grep "NotFound" err &&
+	grep "\"DELETE\".*\"/api/v1/namespaces/$NS/pods/$pod\"" "$ST/components.jsonl" | grep -q system:node &&
+	test -z "$(cluster_pids "sleep 300")"
+'
+
+test_expect_success 'with the agent gone, logs answer 500: the API server has no kubelet to ask' '
+	job late "echo late" | kubectl create -f - -o name >j2 &&
+	kubectl wait --for=condition=complete "$(cat j2)" --timeout=30s &&
+	kill "$(cat agent.pid)" &&
+	wait_for 10 eval "! kill -0 $(cat agent.pid) 2>/dev/null" &&
+	test_expect_code 1 kubectl logs "$(cat j2)" 2>err &&
+	test_grep "connect\|refused" err
+'
+
+test_done
