@@ -92,6 +92,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def setup(self):
         self.tls_ok = False
+        self.component = False
         srv = self.server
         self.cluster = srv.cluster
         # ids count on across outages and restarts (the server object is replaced)
