@@ -100,6 +100,7 @@ class PodWorker(threading.Thread):
         self.lock = threading.Lock()
         self.mutate_lock = threading.Lock()   # one read-modify-write of the pod's status at a time
         self.terminating = False
+        self.kill_started = 0.0
 
     # -- status helpers --------------------------------------------------
     def mutate(self, fn):
@@ -640,6 +641,32 @@ class NodeAgent:
         for name, product, gpus in self.nodes:
             self.register_node(name, product, gpus)
         self.api.informer("/api/v1/pods", self.on_pod, {"fieldSelector": "spec.nodeName!="}, name="pods")
+        threading.Thread(target=self.housekeeping, daemon=True, name="housekeeping").start()
+
+    def housekeeping(self):
+        """Like the kubelet's periodic pod sync: every second, make sure no container runs for a
+        pod that is gone or terminating (should an event have been missed), and that a pod
+        still running a second past its grace period is killed."""
+        while not self.api.stopping.wait(1.0):
+            with self.lock:
+                ws = [w for w in self.workers.values() if w.is_alive()]
+            for w in ws:
+                p = self.current(w)
+                if p is None and self.synced.is_set():
+                    w.kill(0)
+                    continue
+                md = (p or {}).get("metadata") or {}
+                if not md.get("deletionTimestamp"):
+                    continue
+                grace = md.get("deletionGracePeriodSeconds")
+                grace = 30 if grace is None else int(grace)
+                if not w.terminating:
+                    sys.stderr.write("node agent: pod %s/%s is terminating: stopping it\n" % (w.ns, w.name))
+                    w.terminating = True
+                    w.kill_started = time.time()
+                    w.kill(grace)
+                elif time.time() - w.kill_started > min(grace, self.max_grace) + 1:
+                    w.kill(0)
 
     def wait_synced(self, timeout):
         return self.synced.wait(timeout)
@@ -762,6 +789,7 @@ class NodeAgent:
                 if w is not None and w.is_alive():
                     if not w.terminating:
                         w.terminating = True
+                        w.kill_started = time.time()
                         grace = md.get("deletionGracePeriodSeconds")
                         threading.Thread(target=w.kill, args=(30 if grace is None else int(grace),),
                                          daemon=True).start()
