@@ -698,10 +698,12 @@ static int follow_inner(struct fstate *f)
 			break;
 		}
 		long code = follow_main_exit_code(f->pod);
-		if (src == -1 || code < 0) {
-			const char *why = "deleted";
-			if (f->pod)
-				pod_disrupted(f->pod, &why);
+		const char *why = "deleted";
+		/* A disruption (Kueue preemption, eviction) stops the command: it then
+		 * exits with the signal's code (143) while the pod carries
+		 * DisruptionTarget, as a real kubelet reports it before the pod goes. */
+		int disrupted = f->pod && code != 0 && pod_disrupted(f->pod, &why);
+		if (src == -1 || code < 0 || disrupted) {
 			set_outcome(f, DEVRUN_EXIT_GONE, "pod %s was stopped before the command ended: %s",
 				    f->pod_name, why);
 			break;
