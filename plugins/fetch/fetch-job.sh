@@ -11,6 +11,8 @@
 #   --header-dir DIR   every file KEY in DIR becomes a request header "KEY: <content>"
 #                      (a mounted Secret); $EIDF_FETCH_HEADERS adds "Name: value" lines
 #   --extract          unpack zip/tar/tar.gz/tar.xz/tar.bz2/tar.zst after verification
+#   --purge-partial    download nothing: remove DEST/NAME.part of every name in the
+#                      list (what `fetch delete --purge-partial` runs)
 #
 # URLs, names and headers are data: they only ever appear inside double quotes
 # or in files, never in text that a shell evaluates.
@@ -28,7 +30,7 @@
 set -u
 umask 022
 
-DEST=. LIST= RETRIES=10 BACKOFF=2 INTERVAL=5 SHARDS=1 HEADER_DIR= EXTRACT=0
+DEST=. LIST= RETRIES=10 BACKOFF=2 INTERVAL=5 SHARDS=1 HEADER_DIR= EXTRACT=0 PURGE=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--dest) DEST=$2; shift ;;
@@ -39,6 +41,7 @@ while [ $# -gt 0 ]; do
 	--shards) SHARDS=$2; shift ;;
 	--header-dir) HEADER_DIR=$2; shift ;;
 	--extract) EXTRACT=1 ;;
+	--purge-partial) PURGE=1 ;;
 	*) echo "eidf-fetch: error: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -71,6 +74,22 @@ if [ -n "$LIST" ]; then
 	cp -- "$LIST" "$WORK/list" || die "cannot read list $LIST"
 else
 	printf '%s\n' "${EIDF_FETCH_LIST:-}" >"$WORK/list"
+fi
+
+# The .part files that a failed fetch left (the client checked the names).
+if [ "$PURGE" = 1 ]; then
+	n=0
+	while IFS="$TAB" read -r url sha name; do
+		[ -z "$name" ] && continue
+		part=$DEST/$name.part
+		[ -f "$part" ] || continue
+		size=$(fsize "$part")
+		rm -f -- "$part" || die "cannot remove $part"
+		printf 'eidf-fetch purged bytes=%s file=%s\n' "$size" "$name"
+		n=$((n + 1))
+	done <"$WORK/list"
+	say "removed $n .part file(s) from $DEST"
+	exit 0
 fi
 
 # This pod's share of the list.
@@ -413,6 +432,12 @@ wait "$REPORTER" 2>/dev/null
 REPORTER=
 progress_line 0
 if [ $failed -gt 0 ]; then
+	# what stays on the volume: resumed by a retry, else removed by
+	# `fetch delete --purge-partial`
+	while IFS="$TAB" read -r url sha name; do
+		[ -n "$name" ] && [ -f "$DEST/$name.part" ] &&
+			printf 'eidf-fetch partial bytes=%s file=%s\n' "$(fsize "$DEST/$name.part")" "$name"
+	done <"$WORK/mine"
 	say "error: $failed of $FILES_TOTAL file(s) failed"
 	printf 'eidf-fetch failed files=%s/%s failed=%s\n' "$FILES_DONE" "$FILES_TOTAL" "$failed"
 	# transient failures first: the next pod resumes them

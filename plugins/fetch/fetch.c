@@ -40,7 +40,7 @@ static struct strvec opt_headers = STRVEC_INIT;
 static long opt_parallel = 1, opt_retries = 10, opt_backoff_limit = 3;
 static long opt_interval = 5, opt_tail = -1, opt_index = -1;
 static int opt_extract, opt_wait, opt_watch, opt_follow, opt_completed, opt_no_headers;
-static int opt_all_finished;
+static int opt_all_finished, opt_purge_partial;
 
 static void complete_jobs(const char *prefix, struct strvec *out, void *ctx);
 
@@ -111,6 +111,8 @@ static const struct option wait_opts[] = {
 static const struct option delete_opts[] = {
 	OPT_BOOL(0, "completed", &opt_completed, "delete every fetch Job that completed successfully"),
 	OPT_BOOL(0, "finished", &opt_all_finished, "delete every fetch Job that has finished (complete or failed)"),
+	OPT_BOOL(0, "purge-partial", &opt_purge_partial,
+		 "first remove the .part files the job left on the PVC (runs a small Job)"),
 	OPT_DRY_RUN(&opt_dry_run),
 	OPT_INCLUDE(kube_options), OPT_END(),
 };
@@ -254,6 +256,13 @@ static void print_failed_files(FILE *out, const struct fetch_view *v, int all)
 	if (shown < n)
 		fprintf(out, "  ... and %zu more (all of them: kubectl eidf fetch status %s -o wide)\n",
 			n - shown, v->name);
+	if (v->prog.nparts && fetch_state_finished(v->state)) {
+		char *sz = human_bytes(v->prog.parts_bytes);
+		fprintf(out, "  %zu .part file%s (%s) left on the PVC; remove them with: "
+			"kubectl eidf fetch delete %s --purge-partial\n", v->prog.nparts,
+			v->prog.nparts == 1 ? "" : "s", sz, v->name);
+		free(sz);
+	}
 }
 
 static int get_fetch_job(struct kclient *kc, const char *ns, const char *name, cJSON **out)
@@ -480,6 +489,42 @@ static void print_followups(const char *name, const struct fetch_list *l, const 
 		"  kubectl eidf fetch delete %s\n", name, name, name, name);
 }
 
+/* Create the list's ConfigMap/Secret (if any), then the Job, then make the
+ * list owned by the Job so that it is garbage-collected with it. */
+static int submit_job(struct kclient *kc, const char *ns, const cJSON *job, const cJSON *cm,
+		      int server_dry, cJSON **created)
+{
+	const char *cm_kind = cm ? json_str(cm, "kind") : NULL;
+	const struct kres *cm_res = cm_kind && !strcmp(cm_kind, "Secret") ? &KRES_SECRETS : &KRES_CONFIGMAPS;
+	if (cm && kclient_create(kc, cm_res, ns, cm, server_dry, NULL) < 0) {
+		eidf_error("%s", eidf_last_error());
+		return -1;
+	}
+	if (kclient_create(kc, &KRES_JOBS, ns, job, server_dry, created) < 0) {
+		eidf_error("%s", eidf_last_error());
+		if (cm && !server_dry)
+			kclient_delete(kc, cm_res, ns, json_str(cm, "metadata.name"), NULL, 0);
+		return -1;
+	}
+	const char *name = json_str(*created, "metadata.name");
+	if (cm && !server_dry) {
+		cJSON *patch = cJSON_CreateObject();
+		cJSON *md = cJSON_AddObjectToObject(patch, "metadata");
+		cJSON *refs = cJSON_AddArrayToObject(md, "ownerReferences");
+		cJSON *ref = cJSON_CreateObject();
+		cJSON_AddStringToObject(ref, "apiVersion", "batch/v1");
+		cJSON_AddStringToObject(ref, "kind", "Job");
+		cJSON_AddStringToObject(ref, "name", name ? name : "");
+		cJSON_AddStringToObject(ref, "uid", json_str(*created, "metadata.uid") ? json_str(*created, "metadata.uid") : "");
+		cJSON_AddItemToArray(refs, ref);
+		if (kclient_patch_merge(kc, cm_res, ns, json_str(cm, "metadata.name"), patch, NULL) < 0)
+			eidf_warning("could not make %s %s owned by job %s (%s); delete it yourself later",
+				     cm_kind, json_str(cm, "metadata.name"), name, eidf_last_error());
+		cJSON_Delete(patch);
+	}
+	return 0;
+}
+
 static int run_create(struct eidf_cmd *cmd, int argc, const char **argv)
 {
 	struct fetch_list l = FETCH_LIST_INIT;
@@ -625,35 +670,9 @@ static int run_create(struct eidf_cmd *cmd, int argc, const char **argv)
 		}
 		cJSON_Delete(sec);
 	}
-	const char *cm_kind = cm ? json_str(cm, "kind") : NULL;
-	const struct kres *cm_res = cm_kind && !strcmp(cm_kind, "Secret") ? &KRES_SECRETS : &KRES_CONFIGMAPS;
-	if (cm && kclient_create(kc, cm_res, ns, cm, server_dry, NULL) < 0) {
-		eidf_error("%s", eidf_last_error());
+	if (submit_job(kc, ns, job, cm, server_dry, &created) < 0)
 		goto out;
-	}
-	if (kclient_create(kc, &KRES_JOBS, ns, job, server_dry, &created) < 0) {
-		eidf_error("%s", eidf_last_error());
-		if (cm && !server_dry)
-			kclient_delete(kc, cm_res, ns, json_str(cm, "metadata.name"), NULL, 0);
-		goto out;
-	}
 	const char *name = json_str(created, "metadata.name");
-	if (cm && !server_dry) {
-		/* The list lives as long as the Job: garbage-collected with it. */
-		cJSON *patch = cJSON_CreateObject();
-		cJSON *md = cJSON_AddObjectToObject(patch, "metadata");
-		cJSON *refs = cJSON_AddArrayToObject(md, "ownerReferences");
-		cJSON *ref = cJSON_CreateObject();
-		cJSON_AddStringToObject(ref, "apiVersion", "batch/v1");
-		cJSON_AddStringToObject(ref, "kind", "Job");
-		cJSON_AddStringToObject(ref, "name", name ? name : "");
-		cJSON_AddStringToObject(ref, "uid", json_str(created, "metadata.uid") ? json_str(created, "metadata.uid") : "");
-		cJSON_AddItemToArray(refs, ref);
-		if (kclient_patch_merge(kc, cm_res, ns, json_str(cm, "metadata.name"), patch, NULL) < 0)
-			eidf_warning("could not make %s %s owned by job %s (%s); delete it yourself later",
-				     cm_kind, json_str(cm, "metadata.name"), name, eidf_last_error());
-		cJSON_Delete(patch);
-	}
 	if (server_dry || fmt != OUT_DEFAULT) {
 		if (fmt == OUT_DEFAULT)
 			printf("job.batch/%s created (server dry run)\n", name ? name : "fetch-<generated>");
@@ -801,6 +820,26 @@ static enum fetch_state job_state(const cJSON *job, const cJSON *pods)
 	return s;
 }
 
+/* PARTIAL (list -o wide): the .part files a failed job left, from the
+ * partial lines at the end of its failed pods' logs: "2 (1.5GiB)" or "-". */
+static char *partial_cell(struct kclient *kc, const char *ns, const cJSON *job, const cJSON *pods)
+{
+	enum fetch_state st = job_state(job, pods);
+	if (st != FS_FAILED && st != FS_FAILING && st != FS_RETRYING)
+		return xstrdup("-");
+	struct fetch_view v;
+	char *out;
+	if (fetch_view_load(kc, ns, cJSON_Duplicate(job, 1), &v) < 0 || !v.prog.nparts) {
+		out = xstrdup("-");
+	} else {
+		char *sz = human_bytes(v.prog.parts_bytes);
+		out = xasprintf("%zu (%s)", v.prog.nparts, sz);
+		free(sz);
+	}
+	fetch_view_release(&v);
+	return out;
+}
+
 static int run_list(struct eidf_cmd *cmd, int argc, const char **argv)
 {
 	(void)argv;
@@ -845,7 +884,7 @@ static int run_list(struct eidf_cmd *cmd, int argc, const char **argv)
 		arr[i++] = it;
 	qsort(arr, n, sizeof(*arr), cmp_created);
 	static const char *const h[] = { "NAME", "PVC", "FILES", "PODS", "STATE", "AGE", NULL };
-	static const char *const hw[] = { "NAME", "PVC", "FILES", "PODS", "STATE", "AGE", "DEST", "URLS", NULL };
+	static const char *const hw[] = { "NAME", "PVC", "FILES", "PODS", "STATE", "AGE", "DEST", "PARTIAL", "URLS", NULL };
 	struct table *t = table_new(fmt == OUT_WIDE ? hw : h);
 	time_t now = time(NULL);
 	for (i = 0; i < n; i++) {
@@ -856,13 +895,15 @@ static int run_list(struct eidf_cmd *cmd, int argc, const char **argv)
 		const char *ts = json_str(arr[i], "metadata.creationTimestamp");
 		char *age = (ts && parse_rfc3339(ts, &then) == 0) ? human_age(now, then) : xstrdup("<unknown>");
 		if (fmt == OUT_WIDE) {
+			char *partial = partial_cell(kc, ns, arr[i], pods);
 			const char *urls = fetch_annotation(arr[i], FETCH_ANN_URLS);
 			char *first = xstrndup(urls ? urls : "", urls ? strcspn(urls, "\n") : 0);
 			char *u = (urls && strchr(urls, '\n')) ? xasprintf("%s,...", first) : xstrdup(first);
 			table_add_rowv(t, (char *)json_str(arr[i], "metadata.name"), (char *)(pvc ? pvc : "?"),
 				       (char *)(files ? files : "?"), npods, (char *)fetch_state_word(job_state(arr[i], pods)), age,
 				       (char *)(fetch_annotation(arr[i], FETCH_ANN_DEST) ? fetch_annotation(arr[i], FETCH_ANN_DEST) : "/"),
-				       u, NULL);
+				       partial, u, NULL);
+			free(partial);
 			free(first);
 			free(u);
 		} else {
@@ -1223,6 +1264,187 @@ static int run_wait(struct eidf_cmd *cmd, int argc, const char **argv)
 	return rc;
 }
 
+/* ---- --purge-partial ------------------------------------------------------- */
+
+static const cJSON *fetch_container(const cJSON *job)
+{
+	const cJSON *c;
+	cJSON_ArrayForEach(c, json_get(job, "spec.template.spec.containers"))
+		if (json_str(c, "name") && !strcmp(json_str(c, "name"), FETCH_CONTAINER))
+			return c;
+	return NULL;
+}
+
+/* The names of a Job's list: from its env var, else from the ConfigMap or
+ * Secret that holds it (still there while the Job is). */
+static int job_names(struct kclient *kc, const char *ns, const cJSON *job, struct strvec *names)
+{
+	const cJSON *c = fetch_container(job), *e, *vol;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(c, "env"))
+		if (json_str(e, "name") && !strcmp(json_str(e, "name"), "EIDF_FETCH_LIST"))
+			return fetch_list_names(json_str(e, "value") ? json_str(e, "value") : "", names);
+	cJSON_ArrayForEach(vol, json_get(job, "spec.template.spec.volumes")) {
+		if (!json_str(vol, "name") || strcmp(json_str(vol, "name"), "fetch-list"))
+			continue;
+		const char *sec = json_str(vol, "secret.secretName"), *cmn = json_str(vol, "configMap.name");
+		cJSON *obj = NULL;
+		int rc = -1;
+		if (kclient_get(kc, sec ? &KRES_SECRETS : &KRES_CONFIGMAPS, ns, sec ? sec : cmn, &obj) < 0)
+			return -1;
+		const char *data = json_str(obj, "data." FETCH_LIST_KEY);
+		if (sec && data) {
+			struct strbuf dec = STRBUF_INIT;
+			if (base64_decode(data, strlen(data), &dec) == 0)
+				rc = fetch_list_names(strbuf_str(&dec), names);
+			else
+				eidf_set_error("Secret %s: the list is not base64", sec);
+			strbuf_release(&dec);
+		} else if (data) {
+			rc = fetch_list_names(data, names);
+		} else {
+			eidf_set_error("%s %s has no list", sec ? "Secret" : "ConfigMap", sec ? sec : cmn);
+		}
+		cJSON_Delete(obj);
+		return rc;
+	}
+	eidf_set_error("job %s has no list of files", json_str(job, "metadata.name"));
+	return -1;
+}
+
+/* Another fetch Job that has not finished writes into the same directory:
+ * its .part files are live. */
+static const char *busy_with(const cJSON *jobs, const cJSON *pods, const cJSON *job)
+{
+	const char *pvc = fetch_annotation(job, FETCH_ANN_PVC), *dest = fetch_annotation(job, FETCH_ANN_DEST);
+	const cJSON *it;
+	cJSON_ArrayForEach(it, jobs) {
+		const char *n = json_str(it, "metadata.name"), *p = fetch_annotation(it, FETCH_ANN_PVC);
+		const char *d = fetch_annotation(it, FETCH_ANN_DEST);
+		if (!n || !strcmp(n, json_str(job, "metadata.name")) || !p || !pvc || strcmp(p, pvc) ||
+		    strcmp(d ? d : "/", dest ? dest : "/"))
+			continue;
+		if (!fetch_state_finished(job_state(it, pods)))
+			return n;
+	}
+	return NULL;
+}
+
+/* Remove the .part files of a finished fetch Job: a small Job on the same
+ * claim, image and mount runs fetch-job.sh --purge-partial over the names
+ * of its list (names only: no URL reaches it), and its log says what went. */
+static int purge_partial(struct kclient *kc, const char *ns, const cJSON *job, const cJSON *jobs,
+			 const cJSON *pods)
+{
+	const char *name = json_str(job, "metadata.name");
+	enum fetch_state st = job_state(job, pods);
+	if (!fetch_state_finished(st) && st != FS_STUCK) {
+		eidf_error("fetch job %s is %s: its .part files are still in use; wait for it (kubectl eidf "
+			   "fetch wait %s) and delete it with --purge-partial then", name,
+			   fetch_state_word(st), name);
+		return -1;
+	}
+	const char *other = busy_with(jobs, pods, job);
+	if (other) {
+		eidf_error("fetch job %s is still downloading into the same directory; its .part files are "
+			   "live: purge after it has finished", other);
+		return -1;
+	}
+	struct strvec names = STRVEC_INIT;
+	if (job_names(kc, ns, job, &names) < 0) {
+		eidf_error("fetch job %s: %s", name, eidf_last_error());
+		return -1;
+	}
+	const cJSON *c = fetch_container(job), *m;
+	const char *mount = NULL;
+	cJSON_ArrayForEach(m, cJSON_GetObjectItem(c, "volumeMounts"))
+		if (json_str(m, "name") && !strcmp(json_str(m, "name"), "data"))
+			mount = json_str(m, "mountPath");
+	const char *pvc = fetch_annotation(job, FETCH_ANN_PVC), *dest = fetch_annotation(job, FETCH_ANN_DEST);
+	char *ndest = NULL;
+	if (!mount || !pvc || !json_str(c, "image") ||
+	    fetch_path_normalize(dest ? dest : "/", 1, &ndest) < 0) {
+		eidf_error("fetch job %s does not say where its files are (PVC, mount, destination)", name);
+		strvec_clear(&names);
+		free(ndest);
+		return -1;
+	}
+	struct fetch_list l = FETCH_LIST_INIT;
+	l.items = xcalloc(names.n ? names.n : 1, sizeof(*l.items));
+	for (size_t i = 0; i < names.n; i++) {
+		l.items[i].url = xstrdup("-");
+		l.items[i].name = xstrdup(names.v[i]);
+	}
+	l.n = l.alloc = names.n;
+	strvec_clear(&names);
+	char *run_id = random_id();
+	struct fetch_job_opts o = {
+		.namespace = ns, .pvc = pvc, .dest = ndest, .mount_path = mount,
+		.image = json_str(c, "image"),
+		.cpu = json_str(c, "resources.requests.cpu") ? json_str(c, "resources.requests.cpu") : "1",
+		.memory = json_str(c, "resources.requests.memory") ? json_str(c, "resources.requests.memory") : "1Gi",
+		.queue = policy_queue(), .eidf_user = policy_eidf_user(), .run_id = run_id,
+		.ttl = 600, .retries = 1, .backoff_limit = 0, .parallel = 1, .interval = 5, .purge = 1,
+	};
+	cJSON *cm = NULL, *created = NULL;
+	cJSON *pj = fetch_job_manifest(&o, &l, script_fetch_job, &cm);
+	int rc = -1;
+	if (submit_job(kc, ns, pj, cm, 0, &created) == 0) {
+		const char *pname = json_str(created, "metadata.name");
+		fprintf(stderr, "removing the .part files of %s with job.batch/%s...\n", name, pname);
+		/* a small Job: follow it by watches like wait, at most 5 minutes */
+		long start = monotonic_ms();
+		for (;;) {
+			cJSON *j = NULL;
+			struct fetch_view v = { 0 };
+			if (kclient_get(kc, &KRES_JOBS, ns, pname, &j) < 0 || fetch_view_load(kc, ns, j, &v) < 0) {
+				eidf_error("%s", eidf_last_error());
+				if (!v.job)
+					cJSON_Delete(j);
+				fetch_view_release(&v);
+				break;
+			}
+			if (v.state == FS_COMPLETE || v.state == FS_FAILED || v.state == FS_STUCK ||
+			    monotonic_ms() - start > 300000) {
+				if (v.state != FS_COMPLETE) {
+					eidf_error("job.batch/%s did not remove the .part files (%s); see: kubectl eidf "
+						   "fetch logs %s", pname, v.state_text, pname);
+				} else {
+					cJSON *pp = NULL;
+					struct fetch_progress p = { 0 };
+					if (fetch_list_job_pods(kc, ns, pname, &pp) == 0 &&
+					    cJSON_GetArraySize(cJSON_GetObjectItem(pp, "items")) > 0)
+						fetch_scan_log(kc, ns, cJSON_GetArrayItem(cJSON_GetObjectItem(pp, "items"), 0),
+							       -1, &p);
+					char *sz = human_bytes(p.parts_bytes);
+					printf("removed %zu .part file%s (%s) of %s from pvc/%s:/%s\n", p.nparts,
+					       p.nparts == 1 ? "" : "s", sz, name, pvc, ndest);
+					free(sz);
+					fetch_progress_release(&p);
+					cJSON_Delete(pp);
+					rc = 0;
+				}
+				fetch_view_release(&v);
+				break;
+			}
+			int wrc = wait_change(kc, ns, &v, poll_ms());
+			fetch_view_release(&v);
+			if (wrc < 0) {
+				eidf_error("%s", eidf_last_error());
+				break;
+			}
+		}
+		if (rc == 0)
+			kclient_delete(kc, &KRES_JOBS, ns, pname, "Background", 0);
+	}
+	cJSON_Delete(created);
+	cJSON_Delete(pj);
+	cJSON_Delete(cm);
+	fetch_list_release(&l);
+	free(run_id);
+	free(ndest);
+	return rc;
+}
+
 static int run_delete(struct eidf_cmd *cmd, int argc, const char **argv)
 {
 	if (!argc && !opt_completed && !opt_all_finished) {
@@ -1272,6 +1494,33 @@ static int run_delete(struct eidf_cmd *cmd, int argc, const char **argv)
 		if (!names.n)
 			fprintf(stderr, "No %s fetch jobs in %s namespace.\n",
 				opt_all_finished ? "finished" : "completed", ns);
+	}
+	if (opt_purge_partial && names.n && !dry) {
+		/* the .part files first: the Job (and its list) must still be there */
+		cJSON *jobs = NULL, *pods = NULL;
+		if (list_fetch_jobs(kc, ns, &jobs) < 0 || !(pods = list_fetch_pods(kc, ns))) {
+			if (pods == NULL && jobs)
+				eidf_error("%s", eidf_last_error());
+			cJSON_Delete(jobs);
+			strvec_clear(&names);
+			return 1;
+		}
+		struct strvec keep = STRVEC_INIT;
+		const cJSON *items = cJSON_GetObjectItem(jobs, "items");
+		for (size_t i = 0; i < names.n; i++) {
+			const cJSON *it, *job = NULL;
+			cJSON_ArrayForEach(it, items)
+				if (json_str(it, "metadata.name") && !strcmp(json_str(it, "metadata.name"), names.v[i]))
+					job = it;
+			if (job && purge_partial(kc, ns, job, items, pods) == 0)
+				strvec_push(&keep, names.v[i]);
+			else
+				rc = 1;   /* the Job stays: purge again later */
+		}
+		cJSON_Delete(pods);
+		cJSON_Delete(jobs);
+		strvec_clear(&names);
+		names = keep;
 	}
 	for (size_t i = 0; i < names.n; i++) {
 		if (dry_run_mode(opt_dry_run) == 1) {
@@ -1345,7 +1594,12 @@ static const struct subcommand subcommands[] = {
 	  .options = wait_opts, .args_complete = COMPLETE_CUSTOM, .args_complete_custom = complete_jobs,
 	  .run = run_wait },
 	{ .name = "delete", .summary = "delete fetch jobs (downloaded files stay on the PVC)",
-	  .usage = "JOB... | --completed | --finished", .options = delete_opts,
+	  .usage = "JOB... | --completed | --finished [--purge-partial]",
+	  .description = "Deletes the Jobs; the files they downloaded stay. A failed fetch also leaves "
+			 "NAME.part files (kept so that a retry resumes; fetch list -o wide shows them): "
+			 "--purge-partial removes those first, with a small Job on the same PVC, once the "
+			 "fetch job has finished and no other fetch job writes into the same directory.",
+	  .options = delete_opts,
 	  .args_complete = COMPLETE_CUSTOM, .args_complete_custom = complete_jobs, .run = run_delete },
 	{ .run = NULL },
 };

@@ -3,6 +3,8 @@
  *   eidf-fetch error code=C file=NAME reason=TEXT
  *   eidf-fetch done files=D/T bytes=B
  *   eidf-fetch failed files=D/T failed=F
+ *   eidf-fetch partial bytes=B file=NAME   (a .part left on the volume)
+ *   eidf-fetch purged bytes=B file=NAME    (a .part removed by --purge-partial)
  * parsed into the numbers `fetch status` shows.  Unknown keys are skipped
  * (older and newer scripts both parse); file= and reason= end the line. */
 #ifndef EIDF_FETCH_PROGRESS_H
@@ -26,6 +28,12 @@ char *fetch_error_cause(const struct fetch_error *e);
  * "HTTP 500 (3 files), sha256 mismatch (1 file)"; NULL when n == 0. */
 char *fetch_errors_summary(const struct fetch_error *e, size_t n);
 
+/* A .part file left (or removed) on the volume. */
+struct fetch_part {
+	char *file;
+	uint64_t bytes;
+};
+
 struct fetch_progress {
 	int seen;                 /* at least one progress/done line */
 	long files_done, files_total;
@@ -37,6 +45,9 @@ struct fetch_progress {
 	char *error;              /* "NAME: reason" of the last error line, or NULL */
 	struct fetch_error *errors; /* every failed file, in log order (one per file) */
 	size_t nerrors;
+	struct fetch_part *parts;  /* partial (or purged) lines */
+	size_t nparts;
+	uint64_t parts_bytes;
 };
 
 /* Feed one line (without the newline); returns 1 if it was one of ours. */

@@ -493,6 +493,39 @@ const char *fetch_exit_meaning(long code)
 	}
 }
 
+int fetch_list_names(const char *tsv, struct strvec *names)
+{
+	const char *p = tsv;
+	while (p && *p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char *line = xstrndup(p, len);
+		char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+		if (len && !t2) {
+			eidf_set_error("malformed list line \"%s\"", line);
+			free(line);
+			return -1;
+		}
+		if (t2) {
+			char *norm = NULL;
+			if (fetch_path_normalize(t2 + 1, 0, &norm) < 0 || strcmp(norm, t2 + 1)) {
+				if (!norm)
+					eidf_set_error("refusing the name \"%s\" in the list", t2 + 1);
+				else
+					eidf_set_error("the name \"%s\" in the list is not normalised", t2 + 1);
+				free(norm);
+				free(line);
+				return -1;
+			}
+			strvec_push(names, norm);
+			free(norm);
+		}
+		free(line);
+		p = nl ? nl + 1 : NULL;
+	}
+	return 0;
+}
+
 int fetch_list_has_secret(const struct fetch_list *l)
 {
 	for (size_t i = 0; i < l->n; i++)
@@ -540,7 +573,7 @@ cJSON *fetch_job_manifest(const struct fetch_job_opts *o, const struct fetch_lis
 		.ttl_seconds = o->ttl,
 		.backoff_limit = o->backoff_limit,
 	};
-	cJSON *job = manifest_job(&pol, "fetch-");
+	cJSON *job = manifest_job(&pol, o->purge ? "fetch-purge-" : "fetch-");
 	long shards = o->parallel > 1 ? o->parallel : 1;
 
 	/* What the Job does, for status/list and for people reading the YAML. */
@@ -566,7 +599,8 @@ cJSON *fetch_job_manifest(const struct fetch_job_opts *o, const struct fetch_lis
 	char *nfiles = xasprintf("%zu", l->n);
 	manifest_set_annotation(job, FETCH_ANN_FILES, nfiles);
 	free(nfiles);
-	char *opts = xasprintf("parallel=%ld retries=%ld extract=%s checksums=%s headers=%s",
+	char *opts = o->purge ? xstrdup("purge-partial=true") :
+		xasprintf("parallel=%ld retries=%ld extract=%s checksums=%s headers=%s",
 			       shards, o->retries, o->extract ? "true" : "false",
 			       "per-file", o->header_secret ? "secret" :
 			       (o->headers && o->headers->n) ? "inline" : "none");
@@ -611,6 +645,8 @@ cJSON *fetch_job_manifest(const struct fetch_job_opts *o, const struct fetch_lis
 	}
 	if (o->extract)
 		add_str(args, "--extract");
+	if (o->purge)
+		add_str(args, "--purge-partial");
 
 	/* the run id lets the pods of one Job share what failed for good */
 	if (o->run_id)

@@ -118,7 +118,14 @@ struct fetch_job_opts {
 	long parallel;               /* >1: Indexed Job */
 	long interval;               /* progress line period, seconds */
 	int extract;
+	int purge;                   /* remove the .part files of the list instead (--purge-partial) */
 };
+
+/* Parse a list as fetch_list_tsv() writes it (URL \t sha256|- \t name per
+ * line) keeping only the names, each checked again with
+ * fetch_path_normalize(): for --purge-partial, which must never touch a
+ * path outside the destination.  -1 with an error. */
+int fetch_list_names(const char *tsv, struct strvec *names);
 
 /* 1 if some URL of the list carries a query string: the list is a secret. */
 int fetch_list_has_secret(const struct fetch_list *l);

@@ -208,9 +208,7 @@ static int scan_cb(const char *data, size_t len, void *ud)
 	return 0;
 }
 
-/* tail: -1 the whole log (a finished pod: every error line), else the last
- * lines (a running pod: the latest numbers). */
-static void scan_log(struct kclient *kc, const char *ns, const cJSON *pod, long tail, struct fetch_progress *p)
+void fetch_scan_log(struct kclient *kc, const char *ns, const cJSON *pod, long tail, struct fetch_progress *p)
 {
 	struct log_scan s = { STRBUF_INIT, p };
 	struct klog_opts lo = { .container = FETCH_CONTAINER, .tail_lines = tail };
@@ -330,7 +328,7 @@ int fetch_view_load(struct kclient *kc, const char *ns, cJSON *job, struct fetch
 			continue;
 		struct fetch_progress p = { 0 };
 		/* a failed pod's whole log: every failed file has its line */
-		scan_log(kc, ns, best[i], strcmp(phase_of(best[i]), "Failed") ? 40 : -1, &p);
+		fetch_scan_log(kc, ns, best[i], strcmp(phase_of(best[i]), "Failed") ? 40 : -1, &p);
 		fetch_progress_add(&v->prog, &p);
 		fetch_progress_release(&p);
 	}
@@ -340,7 +338,7 @@ int fetch_view_load(struct kclient *kc, const char *ns, cJSON *job, struct fetch
 	struct fetch_progress earlier = { 0 };
 	const struct fetch_progress *errs = &v->prog;
 	if (!v->prog.nerrors && fp.failed_pod && !fetch_state_ok(v->state)) {
-		scan_log(kc, ns, fp.failed_pod, -1, &earlier);
+		fetch_scan_log(kc, ns, fp.failed_pod, -1, &earlier);
 		errs = &earlier;
 	}
 	char *cause = NULL;

@@ -65,6 +65,12 @@ struct fetch_view {
 int fetch_view_load(struct kclient *kc, const char *ns, cJSON *job, struct fetch_view *v);
 void fetch_view_release(struct fetch_view *v);
 
+/* Feed a pod's log to the progress parser as it streams.  tail: -1 the
+ * whole log (a finished pod: every error and partial line), else the last
+ * lines (a running pod: the latest numbers).  An unreadable log only loses
+ * its numbers. */
+void fetch_scan_log(struct kclient *kc, const char *ns, const cJSON *pod, long tail, struct fetch_progress *p);
+
 /* Helpers shared with `fetch logs`. */
 const char *fetch_annotation(const cJSON *obj, const char *key);
 long fetch_pod_index(const cJSON *pod);

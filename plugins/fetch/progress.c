@@ -53,7 +53,7 @@ int fetch_progress_line(struct fetch_progress *p, const char *line, size_t len)
 	size_t kl = strcspn(s, " ");
 	if (s + kl > end)
 		kl = (size_t)(end - s);
-	enum { K_PROGRESS, K_ERROR, K_DONE, K_FAILED } kind;
+	enum { K_PROGRESS, K_ERROR, K_DONE, K_FAILED, K_PART } kind;
 	if (kl == 8 && !memcmp(s, "progress", 8))
 		kind = K_PROGRESS;
 	else if (kl == 5 && !memcmp(s, "error", 5))
@@ -62,12 +62,15 @@ int fetch_progress_line(struct fetch_progress *p, const char *line, size_t len)
 		kind = K_DONE;
 	else if (kl == 6 && !memcmp(s, "failed", 6))
 		kind = K_FAILED;
+	else if ((kl == 7 && !memcmp(s, "partial", 7)) || (kl == 6 && !memcmp(s, "purged", 6)))
+		kind = K_PART;
 	else
 		return 0;
 	s += kl;
 	const char *efile = NULL, *ereason = NULL;
 	size_t efile_len = 0, ereason_len = 0;
 	long ecode = -1, ehttp = -1, ecurl = -1;
+	uint64_t pbytes = 0;
 	int have_cur = 0;
 	while (s < end) {
 		while (s < end && *s == ' ')
@@ -103,8 +106,12 @@ int fetch_progress_line(struct fetch_progress *p, const char *line, size_t len)
 		if (klen == 5 && !memcmp(s, "files", 5)) {
 			parse_files(v, vl, p);
 		} else if (klen == 5 && !memcmp(s, "bytes", 5)) {
-			if (parse_u64(v, vl, &num) == 0)
-				p->bytes = num;
+			if (parse_u64(v, vl, &num) == 0) {
+				if (kind == K_PART)
+					pbytes = num;
+				else
+					p->bytes = num;
+			}
 		} else if (klen == 5 && !memcmp(s, "total", 5)) {
 			if (parse_u64(v, vl, &num) == 0)
 				p->total = num;
@@ -129,7 +136,7 @@ int fetch_progress_line(struct fetch_progress *p, const char *line, size_t len)
 			if (parse_u64(v, vl, &num) == 0 && num < 1000)
 				ecurl = (long)num;
 		} else if (klen == 4 && !memcmp(s, "file", 4)) {
-			if (kind == K_ERROR) {
+			if (kind == K_ERROR || kind == K_PART) {
 				efile = v;
 				efile_len = vl;
 			} else {
@@ -160,6 +167,14 @@ int fetch_progress_line(struct fetch_progress *p, const char *line, size_t len)
 	case K_FAILED:
 		p->failed = 1;
 		p->rate = 0;
+		break;
+	case K_PART:
+		if (efile && efile_len) {
+			p->parts = xrealloc(p->parts, (p->nparts + 1) * sizeof(*p->parts));
+			p->parts[p->nparts].file = xstrndup(efile, efile_len);
+			p->parts[p->nparts++].bytes = pbytes;
+			p->parts_bytes += pbytes;
+		}
 		break;
 	case K_ERROR:
 		free(p->error);
@@ -237,6 +252,12 @@ void fetch_progress_add(struct fetch_progress *sum, const struct fetch_progress 
 		e->http = pod->errors[i].http;
 		e->curl = pod->errors[i].curl;
 	}
+	for (size_t i = 0; i < pod->nparts; i++) {
+		sum->parts = xrealloc(sum->parts, (sum->nparts + 1) * sizeof(*sum->parts));
+		sum->parts[sum->nparts].file = xstrdup(pod->parts[i].file);
+		sum->parts[sum->nparts++].bytes = pod->parts[i].bytes;
+	}
+	sum->parts_bytes += pod->parts_bytes;
 	sum->seen |= pod->seen;
 	sum->files_done += pod->files_done;
 	sum->files_total += pod->files_total;
@@ -266,6 +287,9 @@ void fetch_progress_release(struct fetch_progress *p)
 		free(p->errors[i].reason);
 	}
 	free(p->errors);
+	for (size_t i = 0; i < p->nparts; i++)
+		free(p->parts[i].file);
+	free(p->parts);
 	memset(p, 0, sizeof(*p));
 }
 

@@ -27,6 +27,7 @@ sha() { sha256sum <"$1" | cut -d' ' -f1; }
 job_of() { sed -n 's|^job.batch/\([^ ]*\) created$|\1|p' "$1"; }
 for i in $(seq 16); do printf 'file %d\n' "$i" >root/f$i.bin; done
 printf 'hello\n' >root/tiny.txt
+head -c 3000000 /dev/urandom >root/big.bin
 
 test_expect_success 'setup: a bound PVC' '
 	cluster_bound_pvc data -n $NS
@@ -72,6 +73,36 @@ test_expect_success 'an Unschedulable pod: list says Unschedulable, status says 
 	test_grep "^$job  *data  *1  *1  *Unschedulable " l &&
 	$FETCH status "$job" >st && cat st &&
 	test_grep "Pending (Unschedulable)" st &&
+	$FETCH delete "$job"
+'
+
+test_expect_success 'a failed fetch leaves a .part: list -o wide and status show it, delete --purge-partial removes it' '
+	ctl reset=1 && ctl "path=/big.bin&drop_after=1000000&drop_times=10" &&
+	$FETCH "$BASE/big.bin" "$BASE/f1.bin" --pvc data --dest part --retries 1 --backoff-limit 0 >out 2>err &&
+	job=$(job_of out) &&
+	test_expect_code 1 $FETCH wait "$job" --timeout 60s 2>werr &&
+	vol=$(cluster_volume_dir data -n $NS) &&
+	test -f "$vol/part/big.bin.part" && test -f "$vol/part/f1.bin" &&
+	$FETCH list -o wide >l && cat l &&
+	test_grep "PARTIAL" l &&
+	test_grep "^$job .* Failed .* 1 (" l &&
+	$FETCH status "$job" >st && cat st &&
+	test_grep "1 .part file (.*) left on the PVC; remove them with: kubectl eidf fetch delete $job --purge-partial" st &&
+	$FETCH delete "$job" --purge-partial >d 2>derr && cat d derr &&
+	test_grep "^removed 1 .part file (.*) of $job from pvc/data:/part$" d &&
+	test_grep "^job.batch \"$job\" deleted" d &&
+	test ! -e "$vol/part/big.bin.part" && test -f "$vol/part/f1.bin" &&
+	test_expect_code 1 $FETCH status "$job" 2>/dev/null
+'
+
+test_expect_success '--purge-partial refuses a fetch that is still running' '
+	ctl reset=1 && ctl "path=/big.bin&rate=100000" &&
+	$FETCH "$BASE/big.bin" --pvc data --dest slow >out 2>err &&
+	job=$(job_of out) &&
+	wait_for 30 sh -c "$FETCH status $job | grep -q Running" &&
+	test_expect_code 1 $FETCH delete "$job" --purge-partial 2>derr &&
+	test_grep "is Running: its .part files are still in use" derr &&
+	$FETCH status "$job" >/dev/null &&
 	$FETCH delete "$job"
 '
 

@@ -366,6 +366,23 @@ static void test_progress(void **state)
 	fetch_progress_release(&p);
 }
 
+/* --purge-partial takes only names from a list, each checked again. */
+static void test_list_names(void **state)
+{
+	(void)state;
+	struct strvec n = STRVEC_INIT;
+	assert_int_equal(fetch_list_names("http://h/a?sig=x\t-\ta b.bin\n-\t-\tsub/c.bin\n", &n), 0);
+	assert_int_equal(n.n, 2);
+	assert_string_equal(n.v[0], "a b.bin");
+	assert_string_equal(n.v[1], "sub/c.bin");
+	strvec_clear(&n);
+	assert_int_equal(fetch_list_names("-\t-\t../etc/passwd\n", &n), -1);
+	assert_int_equal(fetch_list_names("-\t-\t/abs\n", &n), -1);
+	assert_int_equal(fetch_list_names("-\t-\ta//b\n", &n), -1);
+	assert_int_equal(fetch_list_names("no tabs here\n", &n), -1);
+	strvec_clear(&n);
+}
+
 /* States from the Job and its pods together (the shared derivation). */
 static cJSON *parse(const char *s)
 {
@@ -572,6 +589,7 @@ int main(void)
 		cmocka_unit_test(test_shards),
 		cmocka_unit_test(test_progress),
 		cmocka_unit_test(test_states),
+		cmocka_unit_test(test_list_names),
 		cmocka_unit_test(test_manifest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
