@@ -897,6 +897,34 @@ static int cmd_df(struct eidf_cmd *cmd, int argc, const char **argv)
 	return rc;
 }
 
+/* A path on the volume as du prints it ("/", "/raw/a") or relative to its
+ * root ("raw/a", "./raw/"): the same place, sent to the helper relative to
+ * the mount.  NULL (usage error printed) for a path that leaves the volume. */
+static char *volume_path(const char *in)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *p = in;
+	while (*p) {
+		while (*p == '/')
+			p++;
+		const char *end = strchrnul(p, '/');
+		size_t n = (size_t)(end - p);
+		if (n == 2 && !strncmp(p, "..", 2)) {
+			eidf_error("path \"%s\" leaves the volume: give a path below its root, e.g. / or /raw",
+				   in);
+			strbuf_release(&sb);
+			return NULL;
+		}
+		if (n && !(n == 1 && *p == '.')) {
+			if (sb.len)
+				strbuf_addch(&sb, '/');
+			strbuf_add(&sb, p, n);
+		}
+		p = end;
+	}
+	return strbuf_detach(&sb);
+}
+
 static int cmd_du(struct eidf_cmd *cmd, int argc, const char **argv)
 {
 	if (argc < 1 || argc > 2) {
@@ -906,22 +934,28 @@ static int cmd_du(struct eidf_cmd *cmd, int argc, const char **argv)
 	const char *ns = cmd_project_namespace(cmd);
 	if (!ns)
 		return EIDF_EXIT_ERROR;
+	char *rel = volume_path(argc > 1 ? argv[1] : "");
+	if (!rel)
+		return EIDF_EXIT_USAGE;
 	char *depth = xasprintf("%ld", opt_depth);
-	const char *args[] = { "du", HELPER_MOUNT, argc > 1 ? argv[1] : "", depth, NULL };
+	const char *args[] = { "du", HELPER_MOUNT, rel, depth, NULL };
 	int rc = 0;
 	if (dry_run_mode(opt_dry_run)) {
 		rc = helper_dry_run(cmd, ns, argv[0], HELPER_MOUNT, 1, 1, args);
 		free(depth);
+		free(rel);
 		return rc;
 	}
 	enum output_format fmt;
 	if (parse_output(&fmt)) {
 		free(depth);
+		free(rel);
 		return EIDF_EXIT_USAGE;
 	}
 	struct strvec lines = STRVEC_INIT;
 	if (run_helper(cmd, ns, argv[0], args, &lines)) {
 		free(depth);
+		free(rel);
 		strvec_clear(&lines);
 		return EIDF_EXIT_ERROR;
 	}
@@ -938,7 +972,8 @@ static int cmd_du(struct eidf_cmd *cmd, int argc, const char **argv)
 		if (*end != ' ')
 			continue;
 		rows[n].path = end + 1;
-		if (!strcmp(rows[n].path, argc > 1 ? "" : "/") || (argc > 1 && !strcmp(rows[n].path + 1, argv[1])))
+		/* the total is the line of the path asked for: "/" or "/REL" */
+		if (!strcmp(rows[n].path, "/") ? !*rel : !strcmp(rows[n].path + 1, rel))
 			total = rows[n].kib > total ? rows[n].kib : total;
 		n++;
 	}
@@ -973,6 +1008,7 @@ static int cmd_du(struct eidf_cmd *cmd, int argc, const char **argv)
 	cJSON_Delete(raw);
 	table_free(t);
 	free(rows);
+	free(rel);
 	strvec_clear(&lines);
 	return 0;
 }
@@ -986,11 +1022,19 @@ static int cmd_ls(struct eidf_cmd *cmd, int argc, const char **argv)
 	const char *ns = cmd_project_namespace(cmd);
 	if (!ns)
 		return EIDF_EXIT_ERROR;
-	const char *args[] = { "ls", HELPER_MOUNT, argc > 1 ? argv[1] : "", "1", NULL };
-	if (dry_run_mode(opt_dry_run))
-		return helper_dry_run(cmd, ns, argv[0], HELPER_MOUNT, 1, 1, args);
+	char *rel = volume_path(argc > 1 ? argv[1] : "");
+	if (!rel)
+		return EIDF_EXIT_USAGE;
+	const char *args[] = { "ls", HELPER_MOUNT, rel, "1", NULL };
+	if (dry_run_mode(opt_dry_run)) {
+		int drc = helper_dry_run(cmd, ns, argv[0], HELPER_MOUNT, 1, 1, args);
+		free(rel);
+		return drc;
+	}
 	struct strvec lines = STRVEC_INIT;
-	if (run_helper(cmd, ns, argv[0], args, &lines)) {
+	int hrc = run_helper(cmd, ns, argv[0], args, &lines);
+	free(rel);
+	if (hrc) {
 		strvec_clear(&lines);
 		return EIDF_EXIT_ERROR;
 	}

@@ -141,6 +141,19 @@ test_expect_success 'du agrees with du on the volume directory, largest first' '
 	test_grep " /raw/a$" du2.out
 '
 
+test_expect_success 'the paths du prints are paths ls and du accept' '
+	kubectl eidf pvc ls data / >ls-root.out &&
+	test_grep "^dir  .* raw/$" ls-root.out &&
+	kubectl eidf pvc du data /raw --depth 1 --no-headers >du3.out &&
+	path=$(sed -n 2p du3.out | sed "s/.* //") && test "$path" = /raw/a &&
+	kubectl eidf pvc ls data "$path" >ls-a.out &&
+	test_grep "^file  *2.9MiB .* big.bin$" ls-a.out &&
+	: >"$EIDF_CLUSTER_STATE/requests.jsonl" &&
+	test_expect_code 2 kubectl eidf pvc ls data /raw/../../etc 2>err &&
+	test_grep "path \"/raw/../../etc\" leaves the volume" err &&
+	test "$(cluster_request_count .)" = 0
+'
+
 test_expect_success 'df agrees with df on the volume directory' '
 	dir=$(cluster_volume_dir data) &&
 	kubectl eidf pvc df data -o json >df.json &&
@@ -165,7 +178,7 @@ test_expect_success 'ls lists a directory on the claim; helper Jobs are gone aft
 	test_grep "^file  *2.9MiB .* big.bin$" ls.out &&
 	kubectl eidf pvc ls data >ls2.out &&
 	test_grep "^dir  .* raw/$" ls2.out &&
-	test_expect_code 1 kubectl eidf pvc ls data ../../etc 2>err &&
+	test_expect_code 2 kubectl eidf pvc ls data ../../etc 2>err &&
 	test_grep "leaves the volume" err &&
 	test "$(kubectl get jobs -l eidf.ac.uk/stage=pvc -o name | wc -l)" = 0
 '
