@@ -28,7 +28,7 @@ static const char *const access_modes[] = { "ReadWriteMany", "ReadWriteOnce", "R
 /* Option values, shared by the subcommands that declare them. */
 static const char *opt_size, *opt_class, *opt_mode, *opt_wait, *opt_dry_run, *opt_output;
 static const char *opt_selector, *opt_image, *opt_mount, *opt_timeout;
-static int opt_no_headers, opt_yes, opt_force, opt_read_only, opt_keep;
+static int opt_no_headers, opt_yes, opt_force, opt_read_only, opt_keep, opt_with_finished_jobs;
 static long opt_top = 20, opt_depth = 1;
 
 #define OPT_TIMEOUT() OPT_DURATION(0, "timeout", &opt_timeout, \
@@ -67,9 +67,15 @@ static const struct option get_opts[] = {
 static const struct option describe_opts[] = { OPT_INCLUDE(kube_options), OPT_END() };
 static const struct option delete_opts[] = {
 	OPT_BOOL('y', "yes", &opt_yes, "do not ask for confirmation"),
-	OPT_BOOL(0, "force", &opt_force, "delete even while pods mount the claim"),
+	OPT_BOOL(0, "force", &opt_force, "delete even while running pods mount the claim"),
+	OPT_BOOL(0, "with-finished-jobs", &opt_with_finished_jobs,
+		 "also delete the finished Jobs (and pods) whose pods keep the claim Terminating "
+		 "(asked on a terminal)"),
+	{ .type = OPT_TYPE_DURATION, .long_name = "wait", .value = &opt_wait, .argh = "timeout",
+	  .help = "wait until the claim is gone (optionally at most this long; exit 124 after that)",
+	  .flags = OPT_OPTARG, .optarg_default = "5m" },
 	OPT_DRY_RUN(&opt_dry_run),
-	OPT_INCLUDE(kube_options), OPT_END(),
+	OPT_INCLUDE(wait_options), OPT_INCLUDE(kube_options), OPT_END(),
 };
 static const struct option df_opts[] = {
 	OPT_HELPER(),
@@ -139,14 +145,26 @@ static cJSON *get_pvc(struct kclient *kc, const char *ns, const char *name)
 	return pvc;
 }
 
-/* Who mounts a claim: "job/NAME" for Job pods, "pod/NAME" otherwise. */
+/* Who mounts a claim: "job/NAME" for Job pods, "pod/NAME" otherwise.
+ *
+ * Kubernetes' PVC protection keeps a deleted claim Terminating while any pod
+ * object that references it has been scheduled (spec.nodeName), whatever its
+ * phase: a finished Job keeps its Succeeded pod, and so the claim, until the
+ * Job is deleted (by hand or its TTL).  So a user is "active" (its pod has
+ * not ended: delete refuses) or a "finished holder" (its pod ended, was
+ * scheduled, and still exists: delete offers to remove it). */
 struct user {
-	char *ns, *claim, *who, *phase;
+	char *ns, *claim, *who, *status;
+	char *owner_kind, *owner;  /* "job" + Job name, or "pod" + pod name */
+	int finished;              /* Succeeded or Failed */
+	int scheduled;             /* has a node: holds the claim */
 };
 struct users {
 	struct user *v;
 	size_t n;
 };
+
+enum users_which { USERS_ACTIVE, USERS_FINISHED_HOLDERS, USERS_ALL };
 
 static void users_release(struct users *u)
 {
@@ -154,15 +172,32 @@ static void users_release(struct users *u)
 		free(u->v[i].ns);
 		free(u->v[i].claim);
 		free(u->v[i].who);
-		free(u->v[i].phase);
+		free(u->v[i].status);
+		free(u->v[i].owner_kind);
+		free(u->v[i].owner);
 	}
 	free(u->v);
 	memset(u, 0, sizeof(*u));
 }
 
-static int pod_is_active(const char *phase)
+/* The pod's state as kubectl's STATUS column words it: Completed for a
+ * Succeeded pod, the failed container's reason (Error, OOMKilled, ...) or the
+ * pod's reason for a Failed one, else the phase. */
+static char *pod_status_word(const cJSON *pod)
 {
-	return !phase || (strcmp(phase, "Succeeded") && strcmp(phase, "Failed"));
+	const char *phase = json_str(pod, "status.phase");
+	if (phase && !strcmp(phase, "Succeeded"))
+		return xstrdup("Completed");
+	if (phase && !strcmp(phase, "Failed")) {
+		const cJSON *cs;
+		cJSON_ArrayForEach(cs, json_get(pod, "status.containerStatuses")) {
+			const cJSON *t = json_get(cs, "state.terminated");
+			if (t && json_long(t, "exitCode", 0) != 0 && json_str(t, "reason"))
+				return xstrdup(json_str(t, "reason"));
+		}
+		return xstrdup(json_str(pod, "status.reason") ? json_str(pod, "status.reason") : "Error");
+	}
+	return xstrdup(phase ? phase : "Pending");
 }
 
 /* One pod list for all claims: users of every PVC in ns (NULL: all). */
@@ -194,32 +229,65 @@ static int load_users(struct kclient *kc, const char *ns, struct users *out)
 			u->ns = xstrdup(json_str(pod, "metadata.namespace"));
 			u->claim = xstrdup(claim);
 			u->who = xasprintf("%s/%s", kind, who);
-			u->phase = xstrdup(phase);
+			u->owner_kind = xstrdup(kind);
+			u->owner = xstrdup(who);
+			u->status = pod_status_word(pod);
+			u->finished = phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
+			u->scheduled = json_str(pod, "spec.nodeName") != NULL;
 		}
 	}
 	cJSON_Delete(pods);
 	return 0;
 }
 
-/* Comma-separated distinct users of a claim; active only when asked. */
-static char *users_of(const struct users *u, const char *ns, const char *claim, int active_only)
+static int user_matches(const struct user *u, const char *ns, const char *claim, enum users_which which)
+{
+	if (strcmp(u->claim, claim) || (ns && u->ns && strcmp(u->ns, ns)))
+		return 0;
+	switch (which) {
+	case USERS_ACTIVE: return !u->finished;
+	case USERS_FINISHED_HOLDERS: return u->finished && u->scheduled;
+	case USERS_ALL: return 1;
+	}
+	return 0;
+}
+
+/* Distinct users of a claim, joined by sep ("<none>" when there are none);
+ * finished ones with their state: "job/devrun-s692d (Completed)" (spaced)
+ * or "job/devrun-s692d(Completed)" (a table cell). */
+static char *users_of_sep(const struct users *u, const char *ns, const char *claim,
+			  enum users_which which, const char *sep, int spaced)
 {
 	struct strvec seen = STRVEC_INIT;
 	struct strbuf sb = STRBUF_INIT;
 	for (size_t i = 0; i < u->n; i++) {
-		if (strcmp(u->v[i].claim, claim) || (ns && u->v[i].ns && strcmp(u->v[i].ns, ns)))
-			continue;
-		if (active_only && !pod_is_active(u->v[i].phase))
-			continue;
-		if (strvec_contains(&seen, u->v[i].who))
+		if (!user_matches(&u->v[i], ns, claim, which) || strvec_contains(&seen, u->v[i].who))
 			continue;
 		strvec_push(&seen, u->v[i].who);
 		if (sb.len)
-			strbuf_addch(&sb, ',');
+			strbuf_addstr(&sb, sep);
 		strbuf_addstr(&sb, u->v[i].who);
+		if (which != USERS_ACTIVE && u->v[i].finished)
+			strbuf_addf(&sb, "%s(%s)", spaced ? " " : "", u->v[i].status);
 	}
 	strvec_clear(&seen);
 	return sb.len ? strbuf_detach(&sb) : xstrdup("<none>");
+}
+
+static char *users_of(const struct users *u, const char *ns, const char *claim, enum users_which which)
+{
+	/* a table cell: no blanks */
+	return users_of_sep(u, ns, claim, which, ",", 0);
+}
+
+/* "Terminating" when the claim is being deleted (kubectl shows that, not
+ * the phase, which stays Bound). */
+static const char *pvc_status(const cJSON *pvc)
+{
+	if (json_get(pvc, "metadata.deletionTimestamp"))
+		return "Terminating";
+	const char *status = json_str(pvc, "status.phase");
+	return status ? status : "Pending";
 }
 
 static char *access_modes_short(const cJSON *pvc, const char *path)
@@ -266,19 +334,21 @@ static void add_pvc_row(struct table *t, const cJSON *pvc, const struct users *u
 {
 	const char *ns = json_str(pvc, "metadata.namespace");
 	const char *name = json_str(pvc, "metadata.name");
-	const char *status = json_str(pvc, "status.phase");
+	const char *status = pvc_status(pvc);
 	const char *cap = json_str(pvc, "status.capacity.storage");
 	const char *cls = json_str(pvc, "spec.storageClassName");
 	char *modes = access_modes_short(pvc, json_get(pvc, "status.accessModes") ?
 					 "status.accessModes" : "spec.accessModes");
-	char *who = users_of(u, ns, name ? name : "", 0);
+	/* as pvc delete counts them: the pods that have not ended */
+	char *who = users_of(u, ns, name ? name : "", USERS_ACTIVE);
+	char *held = wide ? users_of(u, ns, name ? name : "", USERS_FINISHED_HOLDERS) : NULL;
 	char *age = age_of(pvc);
-	const char *cells[9];
+	const char *cells[10];
 	size_t i = 0;
 	if (all_ns)
 		cells[i++] = ns ? ns : "";
 	cells[i++] = name ? name : "";
-	cells[i++] = status ? status : "Pending";
+	cells[i++] = status;
 	cells[i++] = cap ? cap : "";
 	cells[i++] = modes;
 	cells[i++] = cls ? cls : "";
@@ -289,10 +359,12 @@ static void add_pvc_row(struct table *t, const cJSON *pvc, const struct users *u
 		cells[i++] = json_str(pvc, "spec.resources.requests.storage") ?
 			json_str(pvc, "spec.resources.requests.storage") : "";
 		cells[i++] = vol ? vol : "";
+		cells[i++] = held;
 	}
 	(void)i;
 	table_add_row(t, cells);
 	free(modes);
+	free(held);
 	free(who);
 	free(age);
 }
@@ -300,10 +372,10 @@ static void add_pvc_row(struct table *t, const cJSON *pvc, const struct users *u
 static struct table *pvc_table(int wide, int all_ns)
 {
 	const char *base[] = { "NAMESPACE", "NAME", "STATUS", "CAPACITY", "ACCESS MODES", "STORAGECLASS",
-			       "USED BY", "AGE", "REQUEST", "VOLUME", NULL };
+			       "USED BY", "AGE", "REQUEST", "VOLUME", "FINISHED HOLDERS", NULL };
 	const char **h = all_ns ? base : base + 1;
 	if (!wide) {
-		static const char *narrow[10];
+		static const char *narrow[11];
 		size_t n = 0;
 		for (const char **p = h; *p && strcmp(*p, "REQUEST"); p++)
 			narrow[n++] = *p;
@@ -321,7 +393,7 @@ static void warn_single_attach(const cJSON *items, const struct users *u)
 		if (!is_single_attach(pvc))
 			continue;
 		const char *name = json_str(pvc, "metadata.name");
-		char *active = users_of(u, json_str(pvc, "metadata.namespace"), name ? name : "", 1);
+		char *active = users_of(u, json_str(pvc, "metadata.namespace"), name ? name : "", USERS_ACTIVE);
 		if (strcmp(active, "<none>"))
 			eidf_warning("PVC \"%s\" (%s) can be mounted by one pod at a time and is in use by %s; "
 				     "a second pod will stay Pending. Migrate to a ReadWriteMany claim: "
@@ -638,19 +710,43 @@ static int cmd_describe(struct eidf_cmd *cmd, int argc, const char **argv)
 	if (load_users(kc, ns, &u))
 		eidf_warning("cannot list pods: %s", eidf_last_error());
 	char *modes = access_modes_short(pvc, "spec.accessModes");
-	char *who = users_of(&u, ns, argv[0], 0);
+	char *who = users_of_sep(&u, ns, argv[0], USERS_ACTIVE, ", ", 1);
+	char *held = users_of_sep(&u, ns, argv[0], USERS_FINISHED_HOLDERS, ", ", 1);
 	char *age = age_of(pvc);
+	/* kubectl: "Terminating (lasts 3m)" while a finalizer keeps the claim */
+	char *status = xstrdup(pvc_status(pvc));
+	time_t since;
+	const char *dts = json_str(pvc, "metadata.deletionTimestamp");
+	if (dts && !parse_rfc3339(dts, &since)) {
+		char *lasts = human_age(time(NULL), since);
+		free(status);
+		status = xasprintf("Terminating (lasts %s)", lasts);
+		free(lasts);
+	}
+	struct strbuf fin = STRBUF_INIT;
+	const cJSON *f;
+	cJSON_ArrayForEach(f, json_get(pvc, "metadata.finalizers"))
+		if (cJSON_IsString(f))
+			strbuf_addf(&fin, "%s%s", fin.len ? " " : "", f->valuestring);
+	char *fins = fin.len ? xasprintf("[%s]", fin.buf) : xstrdup("[]");
+	strbuf_release(&fin);
 	describe_line("Name:", json_str(pvc, "metadata.name"));
 	describe_line("Namespace:", json_str(pvc, "metadata.namespace"));
 	describe_line("StorageClass:", json_str(pvc, "spec.storageClassName"));
-	describe_line("Status:", json_str(pvc, "status.phase"));
+	describe_line("Status:", status);
+	describe_line("Finalizers:", fins);
+	free(status);
+	free(fins);
 	describe_line("Volume:", json_str(pvc, "spec.volumeName"));
 	describe_line("Requested:", json_str(pvc, "spec.resources.requests.storage"));
 	describe_line("Capacity:", json_str(pvc, "status.capacity.storage"));
 	describe_line("Access Modes:", modes);
 	describe_line("Used By:", who);
+	/* finished pods that still exist keep the claim (PVC protection) */
+	describe_line("Held By:", held);
 	describe_line("Age:", age);
 	free(modes);
+	free(held);
 	free(who);
 	free(age);
 
@@ -709,10 +805,105 @@ static int confirm(const char *question)
 	return yes;
 }
 
+/* Delete the owners of the finished pods that hold the claim: their Jobs
+ * (Background: the garbage collector removes the pods), or bare pods. */
+static int delete_finished_holders(struct kclient *kc, const char *ns, const struct users *u,
+				   const char *claim, struct strvec *deleted)
+{
+	int rc = 0;
+	for (size_t i = 0; i < u->n; i++) {
+		const struct user *h = &u->v[i];
+		if (!user_matches(h, ns, claim, USERS_FINISHED_HOLDERS) || strvec_contains(deleted, h->who))
+			continue;
+		int job = !strcmp(h->owner_kind, "job");
+		if (kclient_delete(kc, job ? &KRES_JOBS : &KRES_PODS, ns, h->owner, "Background", 0) &&
+		    kclient_last_http_status(kc) != 404) {
+			eidf_error("%s", eidf_last_error());
+			rc = -1;
+			continue;
+		}
+		strvec_push(deleted, h->who);
+		printf("%s \"%s\" deleted\n", job ? "job.batch" : "pod", h->owner);
+	}
+	return rc;
+}
+
+struct gone_wait {
+	const char *name;
+	int gone;
+};
+
+static int on_pvc_gone(const char *type, const cJSON *obj, void *ud)
+{
+	struct gone_wait *g = ud;
+	const char *n = json_str(obj, "metadata.name");
+	if (!strcmp(type, "DELETED") && n && !strcmp(n, g->name)) {
+		g->gone = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* --wait: until the claim is gone from the API (its finalizer removed). */
+static int wait_pvc_gone(struct eidf_cmd *cmd, struct kclient *kc, const char *ns, const char *name)
+{
+	char *subject = xasprintf("persistentvolumeclaim/%s", name);
+	char *follow = xasprintf("kubectl eidf pvc describe %s -n %s", name, ns);
+	struct wait_hints h = { .subject = subject, .timeout = opt_wait, .follow = follow };
+	long ms = timeout_ms(opt_wait, 300000);
+	if (wait_begin(cmd, &h, ms) < 0) {
+		free(subject);
+		free(follow);
+		return EIDF_EXIT_ERROR;
+	}
+	struct gone_wait g = { .name = name };
+	char *fs = xasprintf("metadata.name=%s", name);
+	int rc = 0;
+	for (;;) {
+		/* a GET first: the watch would miss a claim already gone */
+		cJSON *pvc = NULL;
+		if (kclient_get(kc, &KRES_PVCS, ns, name, &pvc)) {
+			if (kclient_last_http_status(kc) == 404)
+				g.gone = 1;
+			else if (!wait_stopped())
+				rc = -1;
+			break;
+		}
+		struct klist_opts lo = { .field_selector = fs,
+					 .resource_version = json_str(pvc, "metadata.resourceVersion") };
+		int wrc = kclient_watch(kc, &KRES_PVCS, ns, &lo, 0, on_pvc_gone, &g);
+		cJSON_Delete(pvc);
+		if (g.gone || wait_stopped())
+			break;
+		if (wrc < 0) {
+			rc = -1;
+			break;
+		}
+	}
+	free(fs);
+	int code = 0;
+	if (g.gone) {
+		printf("persistentvolumeclaim \"%s\" deleted\n", name);
+	} else if (rc < 0 && !wait_stopped()) {
+		eidf_error("%s", eidf_last_error());
+		code = EIDF_EXIT_ERROR;
+	} else {
+		code = EIDF_EXIT_STOPPED_WAITING;
+	}
+	code = wait_end(code);
+	free(subject);
+	free(follow);
+	return code;
+}
+
 static int cmd_delete(struct eidf_cmd *cmd, int argc, const char **argv)
 {
 	if (argc < 1) {
 		eidf_error("pvc delete needs at least one NAME");
+		return EIDF_EXIT_USAGE;
+	}
+	if (opt_wait && parse_duration_ms(opt_wait) < 0) {
+		eidf_error("invalid value \"%s\" for --wait: use a duration such as 90s or 5m", opt_wait);
 		return EIDF_EXIT_USAGE;
 	}
 	const char *ns = cmd_namespace(cmd);
@@ -726,14 +917,16 @@ static int cmd_delete(struct eidf_cmd *cmd, int argc, const char **argv)
 		return EIDF_EXIT_ERROR;
 	}
 	int rc = 0;
+	struct strvec deleted = STRVEC_INIT;  /* holders removed by us */
 	for (int i = 0; i < argc; i++) {
 		cJSON *pvc = get_pvc(kc, ns, argv[i]);
 		if (!pvc) {
 			rc = EIDF_EXIT_ERROR;
 			continue;
 		}
+		int terminating = json_get(pvc, "metadata.deletionTimestamp") != NULL;
 		cJSON_Delete(pvc);
-		char *active = users_of(&u, ns, argv[i], 1);
+		char *active = users_of(&u, ns, argv[i], USERS_ACTIVE);
 		int in_use = strcmp(active, "<none>") != 0;
 		if (in_use && !opt_force) {
 			eidf_error("PVC \"%s\" is mounted by %s; delete those first, or pass --force", argv[i], active);
@@ -742,31 +935,91 @@ static int cmd_delete(struct eidf_cmd *cmd, int argc, const char **argv)
 			continue;
 		}
 		free(active);
-		if (!opt_yes && !dry) {
+		/* finished pods keep the claim Terminating until they are deleted */
+		char *held = users_of_sep(&u, ns, argv[i], USERS_FINISHED_HOLDERS, ", ", 1);
+		int has_holders = strcmp(held, "<none>") != 0;
+		int with_jobs = opt_with_finished_jobs;
+		if (has_holders)
+			fprintf(stderr, "PVC \"%s\" is held by finished %s: Kubernetes keeps it Terminating until "
+				"they are deleted\n", argv[i], held);
+		if (has_holders && !with_jobs && !dry && !opt_yes) {
+			char *q = xasprintf("Delete the finished %s too?", held);
+			with_jobs = confirm(q) > 0;
+			free(q);
+		}
+		if (!opt_yes && !dry && !terminating) {
 			char *q = xasprintf("Delete PVC \"%s\" in namespace \"%s\" and all data on it?", argv[i], ns);
 			int ok = confirm(q);
 			free(q);
 			if (ok < 0) {
 				eidf_error("refusing to delete PVC \"%s\" without confirmation; pass --yes", argv[i]);
 				rc = EIDF_EXIT_ERROR;
+				free(held);
 				continue;
 			}
 			if (!ok) {
 				printf("persistentvolumeclaim/%s kept\n", argv[i]);
+				free(held);
 				continue;
 			}
 		}
-		if (dry == 1) {
-			printf("persistentvolumeclaim \"%s\" deleted (dry run)\n", argv[i]);
+		if (dry) {
+			if (has_holders && with_jobs)
+				printf("%s deleted (%s)\n", held, dry == 1 ? "dry run" : "server dry run");
+			if (dry == 2 && kclient_delete(kc, &KRES_PVCS, ns, argv[i], NULL, 1)) {
+				eidf_error("%s", eidf_last_error());
+				rc = EIDF_EXIT_ERROR;
+			} else {
+				printf("persistentvolumeclaim \"%s\" deleted (%s)\n", argv[i],
+				       dry == 1 ? "dry run" : "server dry run");
+			}
+			free(held);
 			continue;
 		}
-		if (kclient_delete(kc, &KRES_PVCS, ns, argv[i], NULL, dry == 2)) {
-			eidf_error("%s", eidf_last_error());
+		if (has_holders && with_jobs && delete_finished_holders(kc, ns, &u, argv[i], &deleted) < 0)
 			rc = EIDF_EXIT_ERROR;
-			continue;
+		if (!terminating && kclient_delete(kc, &KRES_PVCS, ns, argv[i], NULL, 0)) {
+			if (kclient_last_http_status(kc) != 404) {
+				eidf_error("%s", eidf_last_error());
+				rc = EIDF_EXIT_ERROR;
+				free(held);
+				continue;
+			}
 		}
-		printf("persistentvolumeclaim \"%s\" deleted%s\n", argv[i], dry ? " (server dry run)" : "");
+		/* is it gone, or kept by its finalizer? */
+		cJSON *after = NULL;
+		int still = kclient_get(kc, &KRES_PVCS, ns, argv[i], &after) == 0 &&
+			    json_get(after, "metadata.deletionTimestamp");
+		cJSON_Delete(after);
+		if (!still) {
+			printf("persistentvolumeclaim \"%s\" deleted\n", argv[i]);
+		} else if (opt_wait) {
+			if (has_holders && with_jobs)
+				fprintf(stderr, "PVC \"%s\" is Terminating until the pods of the deleted Jobs are "
+					"gone; waiting\n", argv[i]);
+			int wrc = wait_pvc_gone(cmd, kc, ns, argv[i]);
+			if (wrc) {
+				free(held);
+				rc = wrc;
+				break; /* stopped waiting: the rest is not done */
+			}
+		} else {
+			printf("persistentvolumeclaim \"%s\" marked for deletion (Terminating)\n", argv[i]);
+			if (has_holders && with_jobs)
+				fprintf(stderr, "PVC \"%s\" stays Terminating until the pods of the deleted Jobs are "
+					"gone (seconds); --wait waits for it\n", argv[i]);
+			else if (has_holders)
+				fprintf(stderr, "PVC \"%s\" stays Terminating while finished %s still exist "
+					"(kubernetes.io/pvc-protection); delete them with: kubectl eidf pvc delete %s "
+					"-n %s --with-finished-jobs\n", argv[i], held, argv[i], ns);
+			else
+				fprintf(stderr, "PVC \"%s\" stays Terminating until its finalizers are removed "
+					"(see kubectl eidf pvc describe %s -n %s); --wait waits for it\n",
+					argv[i], argv[i], ns);
+		}
+		free(held);
 	}
+	strvec_clear(&deleted);
 	users_release(&u);
 	return rc;
 }
@@ -1177,7 +1430,12 @@ static const struct subcommand subcommands[] = {
 	{ .name = "describe", .summary = "details of a claim, who uses it and its recent events",
 	  .usage = "NAME", .options = describe_opts, .args_complete = COMPLETE_PVC, .run = cmd_describe },
 	{ .name = "delete", .summary = "delete claims that no running pod mounts",
-	  .usage = "NAME... [--yes] [--force]", .options = delete_opts, .args_complete = COMPLETE_PVC,
+	  .usage = "NAME... [--yes] [--force] [--with-finished-jobs] [--wait[=TIMEOUT]]",
+	  .description = "A claim stays Terminating while any scheduled pod that references it exists, finished "
+			 "pods included (PVC protection): delete names those Jobs, offers to delete them "
+			 "(--with-finished-jobs), and says whether the claim is gone; --wait waits until it "
+			 "is (exit 124 when the timeout passes first).",
+	  .options = delete_opts, .args_complete = COMPLETE_PVC,
 	  .run = cmd_delete },
 	{ .name = "df", .summary = "capacity, used and available space (measured by a helper Job)",
 	  .usage = "NAME...", .options = df_opts, .args_complete = COMPLETE_PVC, .run = cmd_df },
