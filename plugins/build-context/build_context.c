@@ -17,6 +17,7 @@
 #include "eidf/cmd.h"
 #include "eidf/humanize.h"
 #include "eidf/manifest.h"
+#include "eidf/image_ref.h"
 #include "eidf/output.h"
 #include "eidf/settings.h"
 
@@ -297,6 +298,7 @@ static int run_build(struct eidf_cmd *cmd, int argc, const char **argv)
 	if (!r.dockerfile_found)
 		eidf_warning("no %s in the context: a build will fail (use -f, or `kubectl eidf build-context init`)",
 			     r.dockerfile);
+	bctx_warn_secrets(&r);
 	if (opt_summary)
 		print_summary(info, &c, &r);
 	char *h = human_bytes(r.tar_bytes);
@@ -345,18 +347,6 @@ static const struct option init_opts[] = {
 	OPT_BOOL(0, "force", &opt_force, "overwrite existing files"),
 	OPT_END(),
 };
-
-/* Conservative: what a registry reference may contain. */
-static int valid_image(const char *s)
-{
-	if (!*s || strlen(s) > 255)
-		return 0;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		      strchr("._-/:@", *p)))
-			return 0;
-	return s[0] != '-' && s[0] != '/';
-}
 
 /* A pip requirement put inside single quotes on a RUN line. */
 static int valid_pip(const char *s)
@@ -411,8 +401,11 @@ static char *workflow_yaml(const char *subpath, const char *image, const char *r
 	strbuf_addstr(&sb, "# Note: with the Git context, older BuildKit versions do not apply\n"
 		      "# .dockerignore; `kubectl eidf build-context --git HEAD` shows what a\n"
 		      "# .dockerignore-aware build would send.\n"
+		      "# Each image is tagged with the commit SHA as well, so that a run can pin\n"
+		      "# the exact image: kubectl eidf devrun --image NAME:<sha>.\n"
 		      "name: docker-build\n"
 		      "on:\n"
+		      "  workflow_dispatch:\n"
 		      "  push:\n"
 		      "    paths:\n"
 		      "      - ");
@@ -452,9 +445,12 @@ static char *workflow_yaml(const char *subpath, const char *image, const char *r
 	free(ctx);
 	strbuf_addstr(&sb, "\n          platforms: linux/amd64\n"
 		      "          push: true\n"
-		      "          tags: ");
-	yaml_quote(&sb, tag);
-	strbuf_addch(&sb, '\n');
+		      "          tags: |\n");
+	/* the image names are checked (image_ref_check): plain lines are safe */
+	const char *last_slash = strrchr(tag, '/');
+	const char *colon = strrchr(last_slash ? last_slash : tag, ':');
+	strbuf_addf(&sb, "            %s\n", tag);
+	strbuf_addf(&sb, "            %.*s:${{ github.sha }}\n", (int)(colon - tag), tag);
 	free(tag);
 	return strbuf_detach(&sb);
 }
@@ -492,16 +488,19 @@ static int run_init(struct eidf_cmd *cmd, int argc, const char **argv)
 	}
 	const char *dir = argc ? argv[0] : ".";
 	const char *base = opt_base ? opt_base : setting("build-context.base", DEFAULT_BASE);
-	if (!valid_image(base)) {
-		eidf_error("invalid base image \"%s\"", base);
+	if (image_ref_check(base) < 0) {
+		eidf_error("--base: %s", eidf_last_error());
 		return EIDF_EXIT_USAGE;
 	}
 	if (opt_action && !opt_image) {
 		eidf_error("--github-action needs --image USER/NAME[:TAG], the image the workflow pushes");
 		return EIDF_EXIT_USAGE;
 	}
-	if (opt_image && !valid_image(opt_image)) {
-		eidf_error("invalid image \"%s\": use USER/NAME[:TAG]", opt_image);
+	if (opt_image && (image_ref_check(opt_image) < 0 || strchr(opt_image, '@'))) {
+		if (strchr(opt_image, '@'))
+			eidf_error("--image: the workflow pushes a tag, not a digest: use USER/NAME[:TAG]");
+		else
+			eidf_error("--image: %s", eidf_last_error());
 		return EIDF_EXIT_USAGE;
 	}
 	struct strvec pkgs = STRVEC_INIT;
@@ -536,11 +535,14 @@ static int run_init(struct eidf_cmd *cmd, int argc, const char **argv)
 		      "# packages (EIDF template workflow, \"Preparing a custom Docker image\").\n"
 		      "# The EIDF GPU Service runs linux/amd64 images.\n");
 	strbuf_addf(&df, "FROM %s\n", base);
+	/* one layer, and no pip cache baked into the image */
 	if (pkgs.n) {
+		strbuf_addstr(&df, "RUN pip install --no-cache-dir");
 		for (size_t i = 0; i < pkgs.n; i++)
-			strbuf_addf(&df, "RUN pip install '%s'\n", pkgs.v[i]);
+			strbuf_addf(&df, " \\\n    '%s'", pkgs.v[i]);
+		strbuf_addch(&df, '\n');
 	} else {
-		strbuf_addstr(&df, "# RUN pip install pandas\n# RUN pip install plotly\n");
+		strbuf_addstr(&df, "# RUN pip install --no-cache-dir \\\n#     pandas \\\n#     plotly\n");
 	}
 	strvec_pushf(&paths, "%s/Dockerfile", dir);
 	strvec_push_owned(&bodies, strbuf_detach(&df));
@@ -787,10 +789,10 @@ static const struct subcommand subcommands[] = {
 	  .usage = "[DIR] [--base IMAGE] [--pip PKG,...] [--github-action --image USER/NAME[:TAG]] "
 		   "[--registry docker.io|registry.eidf.ac.uk] [--force]",
 	  .description = "Writes DIR/Dockerfile from the base image (default " DEFAULT_BASE
-			 ") with a `RUN pip install` line per package, a starter .dockerignore when "
+			 ") with one `RUN pip install --no-cache-dir` for the packages, a starter .dockerignore when "
 			 "there is none, and with --github-action the workflow of the EIDF template "
 			 "(QEMU, buildx, registry login from repository secrets, build and push for "
-			 "linux/amd64 when the directory changes). Existing files are never "
+			 "linux/amd64 when the directory changes or on demand, tagged latest (or TAG) and the commit SHA). Existing files are never "
 			 "overwritten without --force.",
 	  .options = init_opts, .args_complete = COMPLETE_DIR, .run = run_init },
 	{ .name = "submit", .summary = "build and push the image in the cluster (Kaniko)",

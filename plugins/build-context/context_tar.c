@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <locale.h>
 #include <stdlib.h>
@@ -289,6 +290,28 @@ static int archive_fail(struct walk *w, const char *path)
 	return -1;
 }
 
+/* By name only: files people commonly keep next to code that hold keys,
+ * tokens or passwords.  Examples and templates of them are not secrets. */
+static int looks_like_secret(const char *path)
+{
+	static const char *const globs[] = {
+		".env", ".env.*", "*.pem", "*.key", "*.p12", "*.pfx", "id_rsa", "id_dsa", "id_ecdsa",
+		"id_ed25519", ".netrc", "_netrc", ".git-credentials", ".pypirc", ".npmrc", ".dockercfg",
+		"credentials", "credentials.*", "credentials-*", "credentials_*", "*.kubeconfig",
+		"service-account*.json", NULL,
+	};
+	static const char *const harmless[] = { "*.example", "*.sample", "*.template", "*.dist", NULL };
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	for (size_t i = 0; harmless[i]; i++)
+		if (!fnmatch(harmless[i], base, 0))
+			return 0;
+	for (size_t i = 0; globs[i]; i++)
+		if (!fnmatch(globs[i], base, 0))
+			return 1;
+	return 0;
+}
+
 static int write_header(struct walk *w, const char *path, enum bctx_type type,
 			unsigned mode, uint64_t size, const char *target)
 {
@@ -327,7 +350,29 @@ static int write_header(struct walk *w, const char *path, enum bctx_type type,
 	case BCTX_SYMLINK: w->res->symlinks++; break;
 	case BCTX_FILE: w->res->files++; w->res->content_bytes += size; break;
 	}
+	if (type != BCTX_DIR && looks_like_secret(path))
+		strvec_push(&w->res->secrets, path);
 	return 0;
+}
+
+void bctx_warn_secrets(const struct bctx_result *res)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+
+	if (!res->secrets.n)
+		return;
+	for (i = 0; i < res->secrets.n && i < 10; i++) {
+		if (i)
+			strbuf_addstr(&sb, ", ");
+		strbuf_add_quoted_path(&sb, res->secrets.v[i]);
+	}
+	if (res->secrets.n > i)
+		strbuf_addf(&sb, " and %zu more", res->secrets.n - i);
+	eidf_warning("the context holds files that look like secrets: %s; every build uploads them "
+		     "and COPY . puts them in the image: add them to %s", strbuf_str(&sb),
+		     res->ignore_file ? res->ignore_file : ".dockerignore");
+	strbuf_release(&sb);
 }
 
 /* Archive the directories on the stack that are not archived yet. */
@@ -849,4 +894,5 @@ void bctx_result_release(struct bctx_result *res)
 	free(res->dockerfile);
 	free(res->ignore_file);
 	res->dockerfile = res->ignore_file = NULL;
+	strvec_clear(&res->secrets);
 }

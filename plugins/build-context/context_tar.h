@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "eidf/util.h"
 #include <sys/types.h>
 
 enum bctx_compression { BCTX_GZIP = 0, BCTX_NONE };
@@ -61,7 +63,12 @@ struct bctx_result {
 	int dockerfile_found;
 	char *ignore_file;        /* ignore file used (inside the context), or NULL */
 	size_t patterns;          /* number of ignore patterns in effect */
+	struct strvec secrets;    /* archived files whose names look like secrets
+				   * (.env, *.pem, id_rsa, .netrc, credentials*) */
 };
+/* Warn (stderr) about res->secrets, if any: a build uploads them and a
+ * `COPY .` bakes them into an image that may be pushed publicly. */
+void bctx_warn_secrets(const struct bctx_result *res);
 
 /* 0 on success; -1 with eidf_last_error() naming the path or pattern. */
 int bctx_build(const struct bctx_opts *o, struct bctx_result *res);

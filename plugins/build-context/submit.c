@@ -16,6 +16,7 @@
 #include "eidf/stage_options.h"
 #include "eidf/cmd.h"
 #include "eidf/humanize.h"
+#include "eidf/image_ref.h"
 #include "eidf/kubectl_exec.h"
 #include "eidf/manifest.h"
 #include "eidf/output.h"
@@ -701,6 +702,23 @@ int run_submit(struct eidf_cmd *cmd, int argc, const char **argv)
 		eidf_error("submit takes one directory, got %d arguments", argc);
 		return EIDF_EXIT_USAGE;
 	}
+	/* checked like init does, before anything is built or sent */
+	if (image_ref_check(opt_image) < 0) {
+		eidf_error("--image: %s", eidf_last_error());
+		return EIDF_EXIT_USAGE;
+	}
+	if (strchr(opt_image, '@')) {
+		eidf_error("--image: a build pushes a tag, not a digest: use REGISTRY/NAME:TAG");
+		return EIDF_EXIT_USAGE;
+	}
+	{
+		const char *imgs[][2] = { { "--builder-image", opt_builder }, { "--helper-image", opt_helper } };
+		for (size_t i = 0; i < EIDF_ARRAY_SIZE(imgs); i++)
+			if (imgs[i][1] && image_ref_check(imgs[i][1]) < 0) {
+				eidf_error("%s: %s", imgs[i][0], eidf_last_error());
+				return EIDF_EXIT_USAGE;
+			}
+	}
 	if (opt_follow && opt_detach) {
 		eidf_error("--follow and --detach exclude each other");
 		return EIDF_EXIT_USAGE;
@@ -757,6 +775,7 @@ int run_submit(struct eidf_cmd *cmd, int argc, const char **argv)
 		close(t.fd);
 		return EIDF_EXIT_ERROR;
 	}
+	bctx_warn_secrets(&r);
 	if (!r.dockerfile_found) {
 		eidf_error("no %s in the context %s (use -f, or `kubectl eidf build-context init`)", r.dockerfile, o.dir);
 		bctx_result_release(&r);

@@ -145,15 +145,41 @@ test_expect_success '--git with a bad revision says so' '
 	test_grep "unknown revision nope" err
 '
 
+test_expect_success 'a context with likely secrets gets a warning naming them; ignored ones are not named' '
+	mkdir -p sec/certs && echo "FROM x" >sec/Dockerfile &&
+	touch sec/.env sec/.env.example sec/certs/server.pem sec/id_rsa sec/id_rsa.pub sec/.netrc \
+		sec/credentials.json sec/main.py &&
+	$BC sec >/dev/null 2>err &&
+	test_grep "warning: the context holds files that look like secrets: .env, .netrc, certs/server.pem, credentials.json, id_rsa;" err &&
+	! grep -q "example\|id_rsa.pub\|main.py" err &&
+	printf ".env\n**/*.pem\nid_rsa\n.netrc\ncredentials*\n" >sec/.dockerignore &&
+	$BC sec >/dev/null 2>err &&
+	test_cmp /dev/null err
+'
+
+test_expect_success 'submit checks --image like init, before anything is read or sent' '
+	for bad in "bad image!" "Reg/Na me" "me/app:-1" "me//app" "me/APP:1"; do
+		test_expect_code 2 $BC submit ctx --image "$bad" -s https://127.0.0.1:1 2>err &&
+		test_grep "^error: --image: .* is not a valid image reference" err || exit 1
+	done &&
+	test_expect_code 2 $BC submit ctx --image me/app:1 --builder-image "x y" -s https://127.0.0.1:1 2>err &&
+	test_grep "^error: --builder-image: \"x y\" is not a valid image reference: it contains a space" err &&
+	test_expect_code 2 $BC init newimg --github-action --image "bad image!" 2>err &&
+	test_grep "^error: --image: \"bad image!\" is not a valid image reference" err
+'
+
 # ---- init ------------------------------------------------------------------
 
 test_expect_success 'init writes a Dockerfile from the seed base image and pip lines' '
 	$BC init img --pip pandas,plotly --pip "torch>=2" >out &&
 	test_grep "wrote img/Dockerfile" out &&
 	test_grep "^FROM nvcr.io/nvidia/rapidsai/base:23.12-cuda12.0-py3.10$" img/Dockerfile &&
-	test_grep "^RUN pip install .pandas.$" img/Dockerfile &&
-	test_grep "^RUN pip install .plotly.$" img/Dockerfile &&
-	test_grep "^RUN pip install .torch>=2.$" img/Dockerfile &&
+	# one layer without a pip cache: a single RUN for every package
+	test "$(grep -c "^RUN " img/Dockerfile)" = 1 &&
+	test_grep "^RUN pip install --no-cache-dir \\\\$" img/Dockerfile &&
+	test_grep "^    .pandas. \\\\$" img/Dockerfile &&
+	test_grep "^    .plotly. \\\\$" img/Dockerfile &&
+	test_grep "^    .torch>=2.$" img/Dockerfile &&
 	test -f img/.dockerignore &&
 	$BC img >/dev/null
 '
@@ -178,6 +204,7 @@ test_expect_success 'init --github-action writes the seed workflow for the sub-p
 	d = yaml.safe_load(open(sys.argv[1]))
 	on = d.get("on", d.get(True))
 	assert on["push"]["paths"] == ["code/docker/**"], on
+	assert "workflow_dispatch" in on, on
 	steps = d["jobs"]["docker"]["steps"]
 	uses = [s["uses"] for s in steps]
 	assert uses == ["docker/setup-qemu-action@v3", "docker/setup-buildx-action@v3",
@@ -187,7 +214,8 @@ test_expect_success 'init --github-action writes the seed workflow for the sub-p
 	w = steps[3]["with"]
 	assert w["context"] == "{{defaultContext}}:code/docker", w
 	assert w["platforms"] == "linux/amd64" and w["push"] is True
-	assert w["tags"] == "me/template-docker-image:latest", w
+	assert w["tags"].splitlines() == ["me/template-docker-image:latest",
+	                             "me/template-docker-image:${{ github.sha }}"], w
 	EOF
 	test_expect_code 1 $BC init gh/code/docker --github-action --image me/x 2>err &&
 	test_grep "docker-build.yml already exists" err
@@ -204,7 +232,8 @@ test_expect_success 'init --registry registry.eidf.ac.uk logs in there' '
 	steps = d["jobs"]["docker"]["steps"]
 	assert steps[2]["with"]["registry"] == "registry.eidf.ac.uk"
 	assert steps[3]["with"]["context"] == "{{defaultContext}}"
-	assert steps[3]["with"]["tags"] == "registry.eidf.ac.uk/proj/img:1"
+	assert steps[3]["with"]["tags"].splitlines() == ["registry.eidf.ac.uk/proj/img:1",
+	                                            "registry.eidf.ac.uk/proj/img:${{ github.sha }}"]
 	EOF
 '
 
