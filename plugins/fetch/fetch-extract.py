@@ -1,0 +1,690 @@
+# fetch-extract: the extraction step of `kubectl eidf fetch --extract`.
+#
+# Run by plugins/fetch/fetch-extract.sh in the Job's `extract` container,
+# after the `fetch` container has downloaded (and verified) this pod's files:
+#   python3 -c "$source" --dest DIR [--list FILE] [--shards N]
+# with the same list ($EIDF_FETCH_LIST or --list) and sharding
+# ($JOB_COMPLETION_INDEX) as fetch-job.sh.  Every archive (zip, tar, tar.gz/tgz,
+# tar.xz/txz, tar.bz2/tbz2, tar.zst/tzst) of this pod's share is unpacked into
+# the directory that holds it.
+#
+# Safety is decided on the archive's structure as Python's tarfile/zipfile
+# read it (entry type, name and link-target bytes, mode, size), never on text
+# a tool prints.  An archive is checked in full before anything is written:
+#   - names: no absolute paths, no "..", no backslashes in zips, nothing
+#     through a symlink or a file, no duplicates, no reserved names;
+#   - symlinks: relative targets that stay inside after resolving every
+#     component (links of the archive and links already in the directory);
+#   - hard links: only to a regular file extracted earlier from the archive;
+#   - no devices, FIFOs, sockets or other special entries;
+#   - the total size and the number of entries fit the volume's free space.
+# Then it is extracted into a private staging directory beside the target
+# (same file system), and moved into place only when every entry was
+# written.  Ownership is never restored; modes are masked with 022 and
+# setuid/setgid/sticky bits are dropped.
+#
+# Exit codes (plugins/fetch/fetch_spec.h): 0 done, 1 transient (I/O error,
+# retried by the next pod), 2 usage, 5 an archive was refused or unreadable,
+# 6 this image cannot extract a format (e.g. tar.zst without zstd).
+import json
+import os
+import stat
+import subprocess
+import sys
+import tarfile
+import time
+import zipfile
+
+EXIT_TRANSIENT, EXIT_USAGE, EXIT_REFUSED, EXIT_NO_TOOL = 1, 2, 5, 6
+MARK = ".eidf-fetch"
+STAGE_PREFIX = ".eidf-extract."
+MAX_LINK_DEPTH = 40
+MAX_ZIP_LINK = 4096
+CHUNK = 1 << 20
+ALL = "(all entries)"
+
+TAR_SUFFIXES = {
+    ".tar": "", ".tar.gz": "gz", ".tgz": "gz", ".tar.xz": "xz", ".txz": "xz",
+    ".tar.bz2": "bz2", ".tbz2": "bz2", ".tar.zst": "zst", ".tzst": "zst",
+}
+
+
+def shown(s):
+    """A name as one printable line: control characters and bytes that are
+    not UTF-8 escaped, so an entry name cannot forge log lines."""
+    b = s.encode("utf-8", "surrogateescape") if isinstance(s, str) else s
+    out = []
+    for ch in b.decode("utf-8", "backslashreplace"):
+        o = ord(ch)
+        out.append("\\x%02x" % o if o < 0x20 or o == 0x7f else ch)
+    return "".join(out)
+
+
+def say(msg):
+    sys.stdout.write("eidf-fetch: %s\n" % msg)
+    sys.stdout.flush()
+
+
+class Refused(Exception):
+    """The archive is refused: entry name and reason (exit 5)."""
+    def __init__(self, entry, reason):
+        Exception.__init__(self, reason)
+        self.entry, self.reason = entry, reason
+
+
+class NoTool(Exception):
+    """This image cannot extract the format (exit 6)."""
+
+
+class Entry:
+    __slots__ = ("name", "path", "kind", "size", "mode", "mtime", "link")
+
+    def __init__(self, name, kind, size=0, mode=None, mtime=None, link=None):
+        self.name = name        # as stored in the archive (for messages)
+        self.path = None        # tuple of components, set by the checker
+        self.kind = kind        # "file", "dir", "symlink", "hardlink"
+        self.size = size
+        self.mode = mode        # permission bits from the archive, or None
+        self.mtime = mtime
+        self.link = link        # symlink target / hard link name (str)
+
+
+# ---- reading archives --------------------------------------------------------
+
+SPECIAL = {
+    tarfile.CHRTYPE: "character device", tarfile.BLKTYPE: "block device",
+    tarfile.FIFOTYPE: "FIFO", tarfile.GNUTYPE_SPARSE: "GNU sparse file (not supported)",
+}
+
+
+def tar_kind(ti):
+    if ti.type in SPECIAL:
+        raise Refused(ti.name, SPECIAL[ti.type])
+    if ti.sparse is not None:
+        raise Refused(ti.name, "GNU sparse file (not supported)")
+    if ti.type in (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE):
+        return "file"
+    if ti.type == tarfile.DIRTYPE:
+        return "dir"
+    if ti.type == tarfile.SYMTYPE:
+        return "symlink"
+    if ti.type == tarfile.LNKTYPE:
+        return "hardlink"
+    raise Refused(ti.name, "unsupported entry type %r" % ti.type.decode("latin-1"))
+
+
+class TarReader:
+    """Streams a (compressed) tar archive: one sequential pass per call."""
+
+    def __init__(self, path, comp):
+        self.path, self.comp = path, comp
+        if comp == "xz":
+            try:
+                import lzma  # noqa: F401
+            except ImportError:
+                raise NoTool("this image's Python has no lzma module for .tar.xz")
+        elif comp == "bz2":
+            try:
+                import bz2  # noqa: F401
+            except ImportError:
+                raise NoTool("this image's Python has no bz2 module for .tar.bz2")
+        elif comp == "zst":
+            self.zstd_module = None
+            try:
+                from compression import zstd  # Python >= 3.14
+                self.zstd_module = zstd
+            except ImportError:
+                if not any(os.access(os.path.join(d, "zstd"), os.X_OK)
+                           for d in os.environ.get("PATH", "").split(":") if d):
+                    raise NoTool("this image has neither Python 3.14's compression.zstd "
+                                 "nor the zstd command for .tar.zst")
+
+    def entries(self, with_data=False):
+        """Yield (Entry, fileobj-or-None) in archive order."""
+        proc = raw = None
+        try:
+            if self.comp == "zst":
+                if self.zstd_module is not None:
+                    raw = self.zstd_module.open(self.path, "rb")
+                else:
+                    proc = subprocess.Popen(["zstd", "-dcq", "--", self.path],
+                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                    raw = proc.stdout
+                tf = tarfile.open(fileobj=raw, mode="r|", encoding="utf-8",
+                                  errors="surrogateescape")
+            else:
+                tf = tarfile.open(self.path, "r|" + (self.comp or ""), encoding="utf-8",
+                                  errors="surrogateescape")
+            with tf:
+                for ti in tf:
+                    kind = tar_kind(ti)
+                    e = Entry(ti.name, kind, ti.size if kind == "file" else 0,
+                              ti.mode & 0o7777, ti.mtime,
+                              ti.linkname if kind in ("symlink", "hardlink") else None)
+                    f = tf.extractfile(ti) if with_data and kind == "file" else None
+                    yield e, f
+            if proc is not None:
+                rest = proc.stdout.read()
+                err = proc.stderr.read().decode("utf-8", "replace").strip()
+                if proc.wait() != 0 or rest.strip(b"\0"):
+                    raise ValueError("zstd: %s" % (err or "trailing data after the tar archive"))
+        finally:
+            if proc is not None:
+                if proc.poll() is None:
+                    proc.kill()
+                proc.wait()
+                proc.stdout.close()
+                proc.stderr.close()
+            elif raw is not None:
+                raw.close()
+
+
+class ZipReader:
+    def __init__(self, path):
+        self.path = path
+
+    def entries(self, with_data=False):
+        with zipfile.ZipFile(self.path) as z:
+            for zi in z.infolist():
+                name = zi.filename
+                if zi.flag_bits & 0x1:
+                    raise Refused(name, "encrypted entry")
+                mode = None
+                fmt = 0
+                if zi.create_system == 3:  # Unix: st_mode in the high 16 bits
+                    st = zi.external_attr >> 16
+                    fmt = stat.S_IFMT(st)
+                    mode = stat.S_IMODE(st) if st else None
+                if fmt == stat.S_IFLNK:
+                    if zi.file_size > MAX_ZIP_LINK:
+                        raise Refused(name, "symlink target longer than %d bytes" % MAX_ZIP_LINK)
+                    target = z.read(zi).decode("utf-8", "surrogateescape")
+                    yield Entry(name, "symlink", 0, mode, None, target), None
+                    continue
+                if fmt in (stat.S_IFCHR, stat.S_IFBLK, stat.S_IFIFO, stat.S_IFSOCK):
+                    raise Refused(name, {stat.S_IFCHR: "character device", stat.S_IFBLK: "block device",
+                                         stat.S_IFIFO: "FIFO", stat.S_IFSOCK: "socket"}[fmt])
+                if zi.is_dir() or fmt == stat.S_IFDIR:
+                    yield Entry(name, "dir", 0, mode, zip_mtime(zi)), None
+                    continue
+                if fmt not in (0, stat.S_IFREG):
+                    raise Refused(name, "unsupported entry type 0%o" % fmt)
+                f = z.open(zi) if with_data else None
+                try:
+                    yield Entry(name, "file", zi.file_size, mode, zip_mtime(zi)), f
+                finally:
+                    if f is not None:
+                        f.close()
+
+
+def zip_mtime(zi):
+    try:
+        return time.mktime(zi.date_time + (0, 0, -1))
+    except (OverflowError, ValueError):
+        return None
+
+
+def archive_format(name):
+    """("zip", None), ("tar.gz", "gz") ..., or (None, None) for other files."""
+    low = name.lower()
+    if low.endswith(".zip"):
+        return "zip", None
+    for suf in sorted(TAR_SUFFIXES, key=len, reverse=True):
+        if low.endswith(suf):
+            return suf[1:], TAR_SUFFIXES[suf]
+    return None, None
+
+
+# ---- the structural check ----------------------------------------------------
+
+class Checker:
+    """Decides every entry against a model of the directory after extraction:
+    the archive's entries so far, and below them what is already on disk."""
+
+    def __init__(self, outdir, is_zip, reserved):
+        self.outdir = outdir
+        # checked at every header, so a bomb is refused before its data is read
+        self.free, self.inodes = free_space(outdir)
+        self.is_zip = is_zip
+        self.reserved = reserved        # first components that must not be written
+        self.model = {}                 # path tuple -> ("dir"|"file"|"symlink"|"hardlink", target)
+        self.total = 0
+        self.count = 0
+
+    def split(self, e, name, what):
+        if self.is_zip and "\\" in name:
+            raise Refused(e.name, "%sbackslash in the name (a Windows path separator)" % what)
+        if name.startswith("/"):
+            raise Refused(e.name, "%sabsolute path" % what)
+        comps = []
+        for c in name.split("/"):
+            if c in ("", "."):
+                continue
+            if c == "..":
+                raise Refused(e.name, "%s'..' in the path (would land outside the destination)" % what)
+            if len(c.encode("utf-8", "surrogateescape")) > 255:
+                raise Refused(e.name, "%sa path component is longer than 255 bytes" % what)
+            comps.append(c)
+        return tuple(comps)
+
+    def disk_kind(self, path):
+        """What is at outdir/path on disk, path's parents being real
+        directories (the resolver walks component by component)."""
+        try:
+            st = os.lstat(os.path.join(self.outdir, *path))
+        except FileNotFoundError:
+            return None, None
+        except NotADirectoryError:
+            return None, None
+        if stat.S_ISLNK(st.st_mode):
+            return "symlink", os.readlink(os.path.join(self.outdir, *path))
+        if stat.S_ISDIR(st.st_mode):
+            return "dir", None
+        return "file", None
+
+    def kind_of(self, path):
+        if path in self.model:
+            return self.model[path]
+        return self.disk_kind(path)
+
+    def resolve(self, base, target, entry, depth=0, top=None):
+        """The path a symlink target names, starting in directory `base`;
+        Refused when any step leaves the destination.  `top` is the
+        entry's own target, which the messages name."""
+        top = target if top is None else top
+        if depth > MAX_LINK_DEPTH:
+            raise Refused(entry, "symlink chain longer than %d links" % MAX_LINK_DEPTH)
+        if target == "":
+            raise Refused(entry, "symlink with an empty target")
+        if target.startswith("/"):
+            if depth:
+                raise Refused(entry, "symlink to %s: resolves outside the destination" % shown(top))
+            raise Refused(entry, "symlink to %s: absolute target" % shown(top))
+        if self.is_zip and "\\" in target:
+            raise Refused(entry, "symlink to %s: backslash in the target" % shown(top))
+        stack = list(base)
+        missing = None
+        for c in target.split("/"):
+            if c in ("", "."):
+                continue
+            if c == "..":
+                if missing is not None:
+                    # what "missing/.." means depends on what the archive
+                    # creates there later (a link to "." would make it the
+                    # parent): refuse rather than guess
+                    raise Refused(entry, "symlink to %s: '..' after '%s', which does not exist yet"
+                                  % (shown(top), shown("/".join(missing))))
+                if not stack:
+                    raise Refused(entry, "symlink to %s: resolves outside the destination"
+                                  % shown(top))
+                stack.pop()
+                continue
+            stack.append(c)
+            if missing is not None:
+                continue
+            kind, link = self.kind_of(tuple(stack))
+            if kind is None:
+                missing = tuple(stack)
+            elif kind == "symlink":
+                stack = list(self.resolve(tuple(stack[:-1]), link, entry, depth + 1, top))
+        return tuple(stack)
+
+    def add(self, e):
+        path = self.split(e, e.name, "")
+        e.path = path
+        if not path:
+            if e.kind == "dir":
+                return  # "./": the destination itself
+            raise Refused(e.name, "empty name")
+        if path[0] in self.reserved or path[0].startswith(STAGE_PREFIX):
+            raise Refused(e.name, "reserved name in the destination")
+        # every parent must be a directory, in the archive and on disk
+        for i in range(1, len(path)):
+            parent = path[:i]
+            kind, _ = self.kind_of(parent)
+            if kind == "symlink":
+                raise Refused(e.name, "goes through the symlink %s" % shown("/".join(parent)))
+            if kind in ("file", "hardlink"):
+                where = "in the archive" if parent in self.model else "in the destination"
+                raise Refused(e.name, "%s is a file %s" % (shown("/".join(parent)), where))
+            if parent not in self.model:
+                self.model[parent] = ("dir", None)
+                self.count += 1
+        if path in self.model:
+            if e.kind == "dir" and self.model[path][0] == "dir":
+                return
+            if self.model[path][0] == "dir":
+                raise Refused(e.name, "is also a directory in the archive")
+            raise Refused(e.name, "appears twice in the archive")
+        dkind, _ = self.disk_kind(path)
+        if dkind == "dir" and e.kind != "dir":
+            raise Refused(e.name, "would replace the directory %s in the destination"
+                          % shown("/".join(path)))
+        if dkind is not None and dkind != "dir" and e.kind == "dir":
+            raise Refused(e.name, "would replace the %s %s in the destination"
+                          % ("symlink" if dkind == "symlink" else "file", shown("/".join(path))))
+        if e.kind == "symlink":
+            self.resolve(path[:-1], e.link, e.name)
+        elif e.kind == "hardlink":
+            tpath = self.split(e, e.link, "hard link to %s: " % shown(e.link))
+            if self.model.get(tpath, (None,))[0] != "file":
+                raise Refused(e.name, "hard link to %s: not a regular file extracted earlier "
+                              "from this archive" % shown(e.link))
+            e.link = tpath
+        elif e.kind == "file":
+            self.total += e.size
+        self.model[path] = (e.kind, e.link)
+        self.count += 1
+        self.fits()
+
+    def fits(self):
+        if self.total > self.free:
+            raise Refused(ALL, "expand to at least %d bytes (%s), more than the %d bytes (%s) free in %s"
+                          % (self.total, human(self.total), self.free, human(self.free),
+                             shown(self.outdir)))
+        if self.inodes is not None and self.count > self.inodes:
+            raise Refused(ALL, "at least %d entries, more than the %d free inodes in %s"
+                          % (self.count, self.inodes, shown(self.outdir)))
+
+
+def free_space(outdir):
+    st = os.statvfs(outdir)
+    inodes = st.f_favail if st.f_files else None  # some file systems report no inode limit
+    return st.f_bavail * st.f_frsize, inodes
+
+
+def human(n):
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return ("%d %s" % (n, unit)) if unit == "B" else ("%.1f %s" % (n, unit))
+        n /= 1024.0
+
+
+# ---- writing -------------------------------------------------------------------
+
+def file_mode(e, default):
+    m = e.mode if e.mode is not None else default
+    return m & 0o777 & ~0o022  # no setuid/setgid/sticky; umask 022
+
+
+def open_dir(root_fd, comps):
+    """fd of root/comps, creating directories; never follows a symlink."""
+    fd = os.dup(root_fd)
+    try:
+        for c in comps:
+            try:
+                os.mkdir(c, 0o755, dir_fd=fd)  # a directory without its own entry
+            except FileExistsError:
+                pass
+            nfd = os.open(c, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = nfd
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def write_entries(reader, checked, stage_fd):
+    """Pass 2: the same entries again, written into the staging directory."""
+    dirs = []
+    it = iter(checked)
+    dropped = 0
+    for e, f in reader.entries(with_data=True):
+        want = next(it, None)
+        if want is None or want.name != e.name or want.kind != e.kind or want.size != e.size:
+            raise Refused(e.name, "the archive changed while it was extracted")
+        path = want.path
+        if not path:
+            continue
+        if e.mode is not None and e.mode & 0o7000 and e.kind in ("file", "dir"):
+            dropped += 1
+        pfd = open_dir(stage_fd, path[:-1])
+        try:
+            leaf = path[-1]
+            if e.kind == "dir":
+                try:
+                    os.mkdir(leaf, 0o700, dir_fd=pfd)
+                except FileExistsError:
+                    pass
+                dirs.append((path, (file_mode(e, 0o755) | 0o700), e.mtime))
+            elif e.kind == "symlink":
+                os.symlink(e.link, leaf, dir_fd=pfd)
+                if e.mtime is not None:
+                    os.utime(leaf, (e.mtime, e.mtime), dir_fd=pfd, follow_symlinks=False)
+            elif e.kind == "hardlink":
+                src = open_dir(stage_fd, want.link[:-1])
+                try:
+                    os.link(want.link[-1], leaf, src_dir_fd=src, dst_dir_fd=pfd,
+                            follow_symlinks=False)
+                finally:
+                    os.close(src)
+            else:
+                fd = os.open(leaf, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600,
+                             dir_fd=pfd)
+                try:
+                    left = e.size
+                    while True:
+                        chunk = f.read(min(CHUNK, left + 1)) if f is not None else b""
+                        if not chunk:
+                            break
+                        if len(chunk) > left:
+                            raise Refused(e.name, "more data than the %d bytes its header declares"
+                                          % e.size)
+                        left -= len(chunk)
+                        view = memoryview(chunk)
+                        while view:
+                            view = view[os.write(fd, view):]
+                    if left:
+                        raise Refused(e.name, "%d bytes shorter than its header declares" % left)
+                    os.fchmod(fd, file_mode(e, 0o644))
+                    if e.mtime is not None:
+                        os.utime(fd, (e.mtime, e.mtime))
+                finally:
+                    os.close(fd)
+        finally:
+            os.close(pfd)
+    if next(it, None) is not None:
+        raise Refused(ALL, "the archive changed while it was extracted")
+    for path, mode, mtime in sorted(dirs, key=lambda d: -len(d[0])):
+        pfd = open_dir(stage_fd, path[:-1])
+        try:
+            os.chmod(path[-1], mode, dir_fd=pfd, follow_symlinks=True)
+            if mtime is not None:
+                os.utime(path[-1], (mtime, mtime), dir_fd=pfd)
+        finally:
+            os.close(pfd)
+    return dropped
+
+
+def move_into_place(src_fd, dst_fd):
+    """Rename every staged entry into the destination; directories that
+    exist on both sides are merged (the check made sure types agree)."""
+    for name in os.listdir(src_fd):
+        try:
+            st = os.lstat(name, dir_fd=dst_fd)
+        except FileNotFoundError:
+            st = None
+        sst = os.lstat(name, dir_fd=src_fd)
+        if st is not None and stat.S_ISDIR(st.st_mode) and stat.S_ISDIR(sst.st_mode):
+            s = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=src_fd)
+            try:
+                d = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dst_fd)
+                try:
+                    move_into_place(s, d)
+                finally:
+                    os.close(d)
+            finally:
+                os.close(s)
+            os.rmdir(name, dir_fd=src_fd)
+        else:
+            os.rename(name, name, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
+
+
+def remove_tree(path):
+    import shutil
+    if os.path.lexists(path):
+        # staged directories may be read-only (0555 in the archive)
+        for d, subdirs, _ in os.walk(path):
+            for s in subdirs:
+                p = os.path.join(d, s)
+                if not os.path.islink(p):
+                    os.chmod(p, 0o700)
+        shutil.rmtree(path)
+
+
+def extract(dest, name):
+    """Extract DEST/NAME into its directory; returns an exit code."""
+    path = os.path.join(dest, name)
+    outdir = os.path.dirname(path)
+    base = os.path.basename(name)
+    fmt, comp = archive_format(name)
+    if fmt is None:
+        say("%s: not an archive, nothing to extract" % shown(name))
+        return 0
+    mark = os.path.join(dest, MARK, name)
+    try:
+        with open(mark + ".json") as f:
+            download = json.load(f)
+    except (OSError, ValueError):
+        say("%s: not downloaded (no marker %s.json); not extracting" % (shown(name), shown(mark)))
+        return EXIT_TRANSIENT
+    try:
+        with open(mark + ".extracted") as f:
+            if json.load(f).get("download") == download:
+                say("%s: already extracted" % shown(name))
+                return 0
+    except (OSError, ValueError, AttributeError):
+        pass
+
+    reserved = {base, base + ".part"}
+    if os.path.normpath(outdir) == os.path.normpath(dest):
+        reserved.add(MARK)
+    checked = []
+    stage = os.path.join(outdir, STAGE_PREFIX + base)
+    try:
+        checker = Checker(outdir, fmt == "zip", reserved)
+        reader = ZipReader(path) if fmt == "zip" else TarReader(path, comp)
+        # pass 1: decide on every entry before writing anything
+        for e, _ in reader.entries():
+            checker.add(e)
+            checked.append(e)
+        # pass 2: into a private staging directory on the same file system
+        remove_tree(stage)  # left by an interrupted pod
+        os.mkdir(stage, 0o700)
+        stage_fd = os.open(stage, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        try:
+            dropped = write_entries(reader, checked, stage_fd)
+            out_fd = os.open(outdir, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                move_into_place(stage_fd, out_fd)
+            finally:
+                os.close(out_fd)
+        finally:
+            os.close(stage_fd)
+        os.rmdir(stage)
+    except Refused as r:
+        cleanup(stage)
+        refuse(name, r.entry, r.reason)
+        return EXIT_REFUSED
+    except NoTool as n:
+        cleanup(stage)
+        cannot(name, str(n))
+        return EXIT_NO_TOOL
+    except OSError as err:
+        cleanup(stage)
+        if err.errno is None:
+            # decompressors report corrupt data as OSError without errno (gzip, bz2)
+            refuse(name, ALL, "not a readable %s archive: %s" % (fmt, err))
+            return EXIT_REFUSED
+        say("%s: extraction failed: %s" % (shown(name), err))
+        print("eidf-fetch error file=%s reason=extraction failed: %s" % (shown(name), shown(str(err))))
+        return EXIT_TRANSIENT
+    except Exception as err:  # tarfile/zipfile/lzma/zlib/zstd: a corrupt archive
+        cleanup(stage)
+        refuse(name, ALL, "not a readable %s archive: %s" % (fmt, shown(str(err) or type(err).__name__)))
+        return EXIT_REFUSED
+    tmp = mark + ".extracted.tmp"
+    with open(tmp, "w") as f:
+        json.dump({"archive": name, "download": download,
+                   "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, f)
+        f.write("\n")
+    os.replace(tmp, mark + ".extracted")
+    note = ""
+    if dropped:
+        note = "; setuid/setgid/sticky bits dropped on %d entr%s" % (dropped, "y" if dropped == 1 else "ies")
+    say("%s: extracted %d entries (%s) into %s%s" % (shown(name), checker.count, human(checker.total),
+                                                   shown(outdir), note))
+    return 0
+
+
+def cleanup(stage):
+    try:
+        remove_tree(stage)
+    except OSError as err:
+        say("warning: could not remove the staging directory %s: %s" % (shown(stage), err))
+
+
+def refuse(name, entry, reason):
+    msg = "refusing to extract: %s: %s" % (shown(entry), reason)
+    say("%s: %s; the archive is kept, nothing was extracted" % (shown(name), msg))
+    print("eidf-fetch error file=%s reason=%s" % (shown(name), msg))
+    sys.stdout.flush()
+
+
+def cannot(name, why):
+    say("%s: cannot extract: %s; use --extract-image with an image that has it" % (shown(name), why))
+    print("eidf-fetch error file=%s reason=cannot extract: %s" % (shown(name), why))
+    sys.stdout.flush()
+
+
+def main(argv):
+    dest, listfile, shards = None, None, 1
+    i = 0
+    try:
+        while i < len(argv):
+            a = argv[i]
+            if a == "--dest":
+                dest = argv[i + 1]
+            elif a == "--list":
+                listfile = argv[i + 1]
+            elif a == "--shards":
+                shards = int(argv[i + 1])
+            else:
+                raise ValueError("unknown option %s" % a)
+            i += 2
+        if dest is None or shards < 1:
+            raise ValueError("--dest is required")
+        index = int(os.environ.get("JOB_COMPLETION_INDEX", "0"))
+    except (IndexError, ValueError) as err:
+        sys.stderr.write("eidf-fetch: error: fetch-extract: %s\n" % err)
+        return EXIT_USAGE
+    os.umask(0o022)
+    if listfile:
+        with open(listfile, encoding="utf-8", errors="surrogateescape") as f:
+            text = f.read()
+    else:
+        text = os.environ.get("EIDF_FETCH_LIST", "")
+    names = []
+    k = 0
+    for line in text.split("\n"):
+        if not line:
+            continue
+        if k % shards == index:
+            parts = line.split("\t", 2)
+            if len(parts) == 3:
+                names.append(parts[2])
+        k += 1
+    worst = 0
+    for name in names:
+        rc = extract(dest, name)
+        # a permanent failure (5, 6) decides the exit code over a transient one
+        if rc in (EXIT_REFUSED, EXIT_NO_TOOL):
+            worst = worst if worst in (EXIT_REFUSED, EXIT_NO_TOOL) else rc
+        elif rc and not worst:
+            worst = rc
+    return worst
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
