@@ -598,7 +598,7 @@ def extract(dest, name):
             refuse(name, ALL, "not a readable %s archive: %s" % (fmt, err))
             return EXIT_REFUSED
         say("%s: extraction failed: %s" % (shown(name), err))
-        print("eidf-fetch error file=%s reason=extraction failed: %s" % (shown(name), shown(str(err))))
+        print("eidf-fetch error code=%d file=%s reason=extraction failed: %s" % (EXIT_TRANSIENT, shown(name), shown(str(err))))
         return EXIT_TRANSIENT
     except Exception as err:  # tarfile/zipfile/lzma/zlib/zstd: a corrupt archive
         cleanup(stage)
@@ -628,13 +628,13 @@ def cleanup(stage):
 def refuse(name, entry, reason):
     msg = "refusing to extract: %s: %s" % (shown(entry), reason)
     say("%s: %s; the archive is kept, nothing was extracted" % (shown(name), msg))
-    print("eidf-fetch error file=%s reason=%s" % (shown(name), msg))
+    print("eidf-fetch error code=%d file=%s reason=%s" % (EXIT_REFUSED, shown(name), msg))
     sys.stdout.flush()
 
 
 def cannot(name, why):
     say("%s: cannot extract: %s; use --extract-image with an image that has it" % (shown(name), why))
-    print("eidf-fetch error file=%s reason=cannot extract: %s" % (shown(name), why))
+    print("eidf-fetch error code=%d file=%s reason=cannot extract: %s" % (EXIT_NO_TOOL, shown(name), why))
     sys.stdout.flush()
 
 

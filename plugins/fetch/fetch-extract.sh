@@ -18,5 +18,5 @@ for py in python3 python; do
 done
 why="the extract image has no Python 3.8 or later; use --extract-image with one (e.g. python:3.14-alpine)"
 printf 'eidf-fetch: error: cannot extract: %s\n' "$why"
-printf 'eidf-fetch error reason=cannot extract: %s\n' "$why"
+printf 'eidf-fetch error code=6 reason=cannot extract: %s\n' "$why"
 exit 6

@@ -10,9 +10,11 @@
 #   --shards N         with $JOB_COMPLETION_INDEX = i, take lines k with k % N == i
 #   --header-dir DIR   every file KEY in DIR becomes a request header "KEY: <content>"
 #                      (a mounted Secret); $EIDF_FETCH_HEADERS adds "Name: value" lines
-#   --extract          unpack zip/tar/tar.gz/tar.xz/tar.bz2/tar.zst after verification
 #   --purge-partial    download nothing: remove DEST/NAME.part of every name in the
 #                      list (what `fetch delete --purge-partial` runs)
+#
+# --extract is not done here: the Job then runs this script as an init
+# container, and fetch-extract.sh/.py unpack the archives after it.
 #
 # URLs, names and headers are data: they only ever appear inside double quotes
 # or in files, never in text that a shell evaluates.
@@ -21,8 +23,8 @@
 # deterministic failure is not downloaded again by every pod retry; see
 # FETCH_EXIT_* in fetch_spec.h):
 #   0 every file done   1 transient failure (a new pod resumes)   2 usage
-#   3 sha256 mismatch   4 permanent HTTP 4xx   5 archive refused
-#   6 the image cannot extract this format
+#   3 sha256 mismatch   4 permanent HTTP 4xx
+# (5 and 6 come from the extract container: fetch-extract.py.)
 # When transient and deterministic failures mix, the exit is 1 so that the
 # transient files resume, and the deterministic ones are recorded in
 # $MARK/NAME.failed for this run ($EIDF_FETCH_RUN) and not fetched again by the
@@ -30,7 +32,7 @@
 set -u
 umask 022
 
-DEST=. LIST= RETRIES=10 BACKOFF=2 INTERVAL=5 SHARDS=1 HEADER_DIR= EXTRACT=0 PURGE=0
+DEST=. LIST= RETRIES=10 BACKOFF=2 INTERVAL=5 SHARDS=1 HEADER_DIR= PURGE=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--dest) DEST=$2; shift ;;
@@ -40,7 +42,6 @@ while [ $# -gt 0 ]; do
 	--interval) INTERVAL=$2; shift ;;
 	--shards) SHARDS=$2; shift ;;
 	--header-dir) HEADER_DIR=$2; shift ;;
-	--extract) EXTRACT=1 ;;
 	--purge-partial) PURGE=1 ;;
 	*) echo "eidf-fetch: error: unknown option $1" >&2; exit 2 ;;
 	esac
@@ -163,64 +164,6 @@ header_416_size() { tr -d '\r' <"$1" | awk 'tolower($1) == "content-range:" { n 
 marker_prefix() { # url size sha
 	printf '{"url":"%s","size":%s,"sha256":' "$(json_str "$1")" "$2"
 	if [ "$3" = - ]; then printf 'null'; else printf '"%s"' "$3"; fi
-}
-
-# Refuse archives whose entries would land outside the target directory.
-check_entries() { # listing-file archive-name
-	while IFS= read -r e; do
-		case $e in
-		/* | ../* | *\\..* | ..\\* | "") bad=$e ;;
-		*) case /$e/ in */../*) bad=$e ;; *) continue ;; esac ;;
-		esac
-		say "$2: refusing to extract: entry '$bad' would land outside the destination (zip-slip)"
-		printf 'eidf-fetch error file=%s reason=unsafe archive entry\n' "$2"
-		return 1
-	done <"$1"
-	return 0
-}
-# busybox tar/unzip rewrite "../x" and "/x" in listings and say so on stderr
-stripped() { # archive-name
-	if grep -qi "removing leading" "$WORK/err"; then
-		say "$1: refusing to extract: $(grep -i -m1 "removing leading" "$WORK/err") (zip-slip)"
-		printf 'eidf-fetch error file=%s reason=unsafe archive entry\n' "$1"
-		return 1
-	fi
-	return 0
-}
-decompress() { # archive
-	case $1 in
-	*.tar.gz | *.tgz) gzip -dc -- "$1" ;;
-	*.tar.xz | *.txz) xz -dc -- "$1" ;;
-	*.tar.bz2 | *.tbz2) bzip2 -dc -- "$1" ;;
-	*.tar.zst | *.tzst)
-		command -v zstd >/dev/null 2>&1 || die "$1: zstd is not in the image; use --image with zstd installed"
-		zstd -dc -- "$1" ;;
-	*) cat -- "$1" ;;
-	esac
-}
-extract() { # final-path name
-	f=$1 n=$2 dir=${1%/*}
-	[ -f "$MARK/$n.extracted" ] && { say "$n: already extracted"; return 0; }
-	case $n in
-	*.zip)
-		unzip -l "$f" >"$WORK/entries.raw" 2>"$WORK/err" || { say "$n: not a readable zip: $(cat "$WORK/err")"; return 1; }
-		sed -n 's/^ *[0-9][0-9]*  *[0-9][0-9-]*  *[0-9][0-9:]*   *//p' "$WORK/entries.raw" >"$WORK/entries"
-		check_entries "$WORK/entries" "$n" || return 1
-		stripped "$n" || return 1
-		unzip -o -q "$f" -d "$dir" </dev/null || { say "$n: unzip failed"; return 1; } ;;
-	*.tar | *.tar.gz | *.tgz | *.tar.xz | *.txz | *.tar.bz2 | *.tbz2 | *.tar.zst | *.tzst)
-		decompress "$f" | tar -tf - >"$WORK/entries" 2>"$WORK/err" || { say "$n: not a readable tar archive"; return 1; }
-		check_entries "$WORK/entries" "$n" || return 1
-		stripped "$n" || return 1
-		# symlinks and hard links pointing outside could redirect later entries
-		decompress "$f" | tar -tvf - | awk '/^[lh]/' | sed 's/.* -> //; s/.* link to //' >"$WORK/links"
-		check_entries "$WORK/links" "$n" || return 1
-		decompress "$f" | tar -xf - -C "$dir" || { say "$n: extraction failed"; return 1; } ;;
-	*) say "$n: not an archive, nothing to extract"; return 0 ;;
-	esac
-	printf '{"archive":"%s","time":"%s"}\n' "$(json_str "$n")" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
-		>"$MARK/$n.extracted.tmp" && mv -f -- "$MARK/$n.extracted.tmp" "$MARK/$n.extracted"
-	say "$n: extracted into ${dir}"
 }
 
 # sha256 in the same pass as the download: a background reader follows the
@@ -410,10 +353,6 @@ while IFS="$TAB" read -r url sha name <&3; do
 	[ -z "$url" ] && continue
 	fetch_one "$url" "$sha" "$name"
 	r=$?
-	if [ $r = 0 ] && [ "$EXTRACT" = 1 ]; then
-		extract "$DEST/$name" "$name"
-		r=$?
-	fi
 	if [ $r = 0 ]; then
 		FILES_DONE=$((FILES_DONE + 1))
 	else

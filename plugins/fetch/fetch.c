@@ -30,11 +30,13 @@
 #include "fetch_progress.h"
 #include "fetch_spec.h"
 #include "job_view.h"
+#include "python_fetch_extract.h"
+#include "script_fetch_extract.h"
 #include "script_fetch_job.h"
 #include "settings_keys.h"
 
 static const char *opt_pvc, *opt_dest, *opt_sha256, *opt_checksums, *opt_from_file;
-static const char *opt_image, *opt_cpu, *opt_memory, *opt_header_secret, *opt_name;
+static const char *opt_image, *opt_extract_image, *opt_cpu, *opt_memory, *opt_header_secret, *opt_name;
 static const char *opt_mount, *opt_dry_run, *opt_output, *opt_timeout, *opt_ttl;
 static struct strvec opt_headers = STRVEC_INIT;
 static long opt_parallel = 1, opt_retries = 10, opt_backoff_limit = 3;
@@ -57,7 +59,8 @@ static const struct option create_opts[] = {
 	OPT_STRING(0, "checksums", &opt_checksums, "file",
 		   "sha256sum-style file with the digests of every file", COMPLETE_FILE),
 	OPT_STRING(0, "name", &opt_name, "name", "file name for the single URL (default: from the URL)", COMPLETE_NONE),
-	OPT_BOOL(0, "extract", &opt_extract, "unpack zip/tar/tar.gz/tar.xz/tar.zst archives after verification"),
+	OPT_BOOL(0, "extract", &opt_extract,
+		 "unpack zip/tar/tar.gz/tar.xz/tar.bz2/tar.zst archives after verification, refusing unsafe ones"),
 	OPT_INT(0, "parallel", &opt_parallel, "N", "pods downloading in parallel (Indexed Job)", 1, 100),
 	OPT_LIST(0, "header", &opt_headers, "'Name: value'",
 		 "request header (stored in the Job: use --header-secret for tokens)", COMPLETE_NONE),
@@ -65,6 +68,9 @@ static const struct option create_opts[] = {
 		   "Secret whose keys are header names and values header values", COMPLETE_NONE),
 	OPT_GROUP("Job"),
 	OPT_STRING(0, "image", &opt_image, "image", "image with sh and curl (default alpine/curl:latest)", COMPLETE_IMAGE),
+	{ .type = OPT_TYPE_STRING, .long_name = "extract-image", .value = &opt_extract_image, .argh = "image",
+	  .help = "image with sh and Python 3 that runs --extract (setting fetch.extract-image)",
+	  .defval = FETCH_DEFAULT_EXTRACT_IMAGE, .complete = COMPLETE_IMAGE },
 	{ .type = OPT_TYPE_STRING, .long_name = "cpu", .value = &opt_cpu, .argh = "quantity",
 	  .help = "cpu request = limit (setting fetch.cpu)", .defval = "1" },
 	{ .type = OPT_TYPE_SIZE, .long_name = "memory", .value = &opt_memory, .argh = "size",
@@ -555,6 +561,10 @@ static int run_create(struct eidf_cmd *cmd, int argc, const char **argv)
 			return 2;
 		}
 	}
+	if (opt_extract_image && !opt_extract) {
+		eidf_error("--extract-image is only used with --extract");
+		return 2;
+	}
 	long timeout = timeout_opt();
 	if (timeout < 0)
 		return 2;
@@ -615,6 +625,10 @@ static int run_create(struct eidf_cmd *cmd, int argc, const char **argv)
 		.parallel = shards,
 		.interval = opt_interval,
 		.extract = opt_extract,
+		.extract_image = opt_extract_image ? opt_extract_image :
+			setting("fetch.extract-image", FETCH_DEFAULT_EXTRACT_IMAGE),
+		.extract_script = script_fetch_extract,
+		.extract_program = python_fetch_extract,
 	};
 	if (!quantity_valid(o.cpu) || !quantity_valid(o.memory)) {
 		eidf_error("invalid --cpu \"%s\" or --memory \"%s\": use quantities such as 1, 500m, 1Gi",
@@ -955,6 +969,7 @@ static int log_print(const char *data, size_t len, void *ud)
  * of latency and one request per pod per interval on the same connection. */
 struct follow_pod {
 	char *name;
+	const char *container;  /* FETCH_CONTAINER, or FETCH_EXTRACT_CONTAINER after it */
 	long index;
 	char last[32];        /* sortable key of the last printed line, "" = none */
 	long at_last;         /* lines printed with exactly that timestamp */
@@ -1006,7 +1021,7 @@ static int follow_poll(struct kclient *kc, const char *ns, struct follow_pod *fp
 		strcpy(since + 19, "Z");
 	}
 	struct log_buf lb = { STRBUF_INIT };
-	struct klog_opts ko = { .container = FETCH_CONTAINER, .timestamps = 1,
+	struct klog_opts ko = { .container = fp->container, .timestamps = 1,
 				.since_time = since[0] ? since : NULL,
 				.tail_lines = first ? opt_tail : -1 };
 	if (kclient_logs(kc, ns, fp->name, &ko, log_collect, &lb) < 0) {
@@ -1101,27 +1116,34 @@ static int follow_all(struct kclient *kc, const char *ns, const char *job, long 
 		size_t nl = 0, al = 0;
 		int any = 0;
 		cJSON_ArrayForEach(pod, items) {
-			const char *name = json_str(pod, "metadata.name"), *phase = json_str(pod, "status.phase");
-			if (!name || !phase || !strcmp(phase, "Pending") || strvec_contains(&skip, name))
+			const char *name = json_str(pod, "metadata.name");
+			if (!name || !fetch_pod_started(pod) || strvec_contains(&skip, name))
 				continue;
-			struct follow_pod *fp = NULL;
-			for (size_t k = 0; k < nfp; k++)
-				if (!strcmp(fps[k].name, name))
-					fp = &fps[k];
-			if (!fp) {
-				fps = xrealloc(fps, (nfp + 1) * sizeof(*fps));
-				fp = &fps[nfp++];
-				memset(fp, 0, sizeof(*fp));
-				fp->name = xstrdup(name);
-				fp->index = fetch_pod_index(pod);
-			}
 			any = 1;
-			if (fp->done)
-				continue;
-			/* terminal before this read: the read gets everything */
-			int term = pod_terminal(pod);
-			if (follow_poll(kc, ns, fp, first_round, &lines, &nl, &al, &seq) == 0 && term)
-				fp->done = 1;
+			/* the download's log, then (--extract) the extractor's once it started */
+			for (int x = 0; x < 2; x++) {
+				const char *container = x ? FETCH_EXTRACT_CONTAINER : FETCH_CONTAINER;
+				if (x && !fetch_pod_extract_started(pod))
+					break;
+				struct follow_pod *fp = NULL;
+				for (size_t k = 0; k < nfp; k++)
+					if (!strcmp(fps[k].name, name) && fps[k].container == container)
+						fp = &fps[k];
+				if (!fp) {
+					fps = xrealloc(fps, (nfp + 1) * sizeof(*fps));
+					fp = &fps[nfp++];
+					memset(fp, 0, sizeof(*fp));
+					fp->name = xstrdup(name);
+					fp->container = container;
+					fp->index = fetch_pod_index(pod);
+				}
+				if (fp->done)
+					continue;
+				/* terminal before this read: the read gets everything */
+				int term = pod_terminal(pod);
+				if (follow_poll(kc, ns, fp, first_round, &lines, &nl, &al, &seq) == 0 && term)
+					fp->done = 1;
+			}
 		}
 		cJSON_Delete(pods);
 		if (nl)
@@ -1147,6 +1169,38 @@ static int follow_all(struct kclient *kc, const char *ns, const char *job, long 
 		free(fps[k].name);
 	free(fps);
 	strvec_clear(&skip);
+	return rc;
+}
+
+/* With --extract: the extract container's log after the download's.  With
+ * -f, wait for it to start (or for the pod to end without it: the download
+ * failed) and follow it. */
+static int print_extract_log(struct kclient *kc, const char *ns, const cJSON *pod, const char *prefix)
+{
+	const char *name = json_str(pod, "metadata.name");
+	int started = fetch_pod_extract_started(pod), rc = 0;
+	while (opt_follow && !started && name) {
+		cJSON *cur = NULL;
+		if (kclient_get(kc, &KRES_PODS, ns, name, &cur) < 0)
+			break;   /* gone: nothing more to print */
+		started = fetch_pod_extract_started(cur);
+		int over = pod_terminal(cur);
+		cJSON_Delete(cur);
+		if (started || over)
+			break;
+		sleep_ms(poll_ms());
+	}
+	if (!started || !name)
+		return 0;
+	struct log_out lo = { prefix, 1 };
+	struct klog_opts ko = { .container = FETCH_EXTRACT_CONTAINER, .follow = opt_follow,
+				.tail_lines = opt_tail };
+	if (kclient_logs(kc, ns, name, &ko, log_print, &lo) < 0) {
+		eidf_error("%s", eidf_last_error());
+		rc = -1;
+	}
+	if (!lo.at_line_start)
+		putchar('\n');
 	return rc;
 }
 
@@ -1191,8 +1245,7 @@ static int run_logs(struct eidf_cmd *cmd, int argc, const char **argv)
 		for (long i = 0; i < nidx; i++) {
 			if (!best[i] || (opt_index >= 0 && i != opt_index))
 				continue;
-			const char *phase = json_str(best[i], "status.phase");
-			if (!phase || !strcmp(phase, "Pending"))
+			if (!fetch_pod_started(best[i]))
 				continue;
 			any = 1;
 		}
@@ -1217,8 +1270,7 @@ static int run_logs(struct eidf_cmd *cmd, int argc, const char **argv)
 		for (long i = 0; i < nidx; i++) {
 			if (!best[i] || (opt_index >= 0 && i != opt_index))
 				continue;
-			const char *phase = json_str(best[i], "status.phase");
-			if (!phase || !strcmp(phase, "Pending"))
+			if (!fetch_pod_started(best[i]))
 				continue;
 			char *prefix = (nidx > 1 && opt_index < 0) ? xasprintf("[%ld] ", i) : NULL;
 			struct log_out lo = { prefix, 1 };
@@ -1230,6 +1282,8 @@ static int run_logs(struct eidf_cmd *cmd, int argc, const char **argv)
 			}
 			if (!lo.at_line_start)
 				putchar('\n');
+			if (fetch_pod_has_extract(best[i]) && print_extract_log(kc, ns, best[i], prefix) < 0)
+				rc = 1;
 			free(prefix);
 		}
 		free(best);

@@ -643,8 +643,6 @@ cJSON *fetch_job_manifest(const struct fetch_job_opts *o, const struct fetch_lis
 		add_str(args, num);
 		free(num);
 	}
-	if (o->extract)
-		add_str(args, "--extract");
 	if (o->purge)
 		add_str(args, "--purge-partial");
 
@@ -652,10 +650,34 @@ cJSON *fetch_job_manifest(const struct fetch_job_opts *o, const struct fetch_lis
 	if (o->run_id)
 		manifest_add_env(c, "EIDF_FETCH_RUN", o->run_id);
 
+	/* --extract: the download runs as an init container, then this one
+	 * unpacks the same list share (same --dest, --shards, list) */
+	cJSON *x = NULL, *xargs = NULL;
+	if (o->extract && !o->purge) {
+		x = manifest_container(FETCH_EXTRACT_CONTAINER, o->extract_image, &res);
+		cJSON *xcmd = cJSON_AddArrayToObject(x, "command");
+		add_str(xcmd, "sh");
+		add_str(xcmd, "-c");
+		add_str(xcmd, o->extract_script);
+		add_str(xcmd, "fetch-extract");
+		add_str(xcmd, o->extract_program);
+		xargs = cJSON_AddArrayToObject(x, "args");
+		cJSON *a;
+		cJSON_ArrayForEach(a, args) {
+			const char *v = a->valuestring;
+			if (!strcmp(v, "--dest") || !strcmp(v, "--shards")) {
+				add_str(xargs, v);
+				add_str(xargs, a->next->valuestring);
+			}
+		}
+	}
+
 	char *tsv = fetch_list_tsv(l);
 	int secret = fetch_list_has_secret(l);
 	if (!secret && strlen(tsv) <= FETCH_ENV_LIST_MAX) {
 		manifest_add_env(c, "EIDF_FETCH_LIST", tsv);
+		if (x)
+			manifest_add_env(x, "EIDF_FETCH_LIST", tsv);
 	} else {
 		char *obj_name = xasprintf(FETCH_LIST_OBJECT_PREFIX "%s", o->run_id ? o->run_id : "x");
 		cJSON *obj = cJSON_CreateObject();
@@ -689,6 +711,11 @@ cJSON *fetch_job_manifest(const struct fetch_job_opts *o, const struct fetch_lis
 		manifest_add_mount(c, "fetch-list", FETCH_LIST_DIR, 1);
 		add_str(args, "--list");
 		add_str(args, FETCH_LIST_DIR "/" FETCH_LIST_KEY);
+		if (x) {
+			manifest_add_mount(x, "fetch-list", FETCH_LIST_DIR, 1);
+			add_str(xargs, "--list");
+			add_str(xargs, FETCH_LIST_DIR "/" FETCH_LIST_KEY);
+		}
 		free(obj_name);
 	}
 	free(tsv);
@@ -710,7 +737,11 @@ cJSON *fetch_job_manifest(const struct fetch_job_opts *o, const struct fetch_lis
 		add_str(args, "/etc/eidf-fetch/headers");
 	}
 	manifest_add_mount(c, "data", o->mount_path, 0);
-	manifest_add_container(job, c, 0);
+	manifest_add_container(job, c, x != NULL);
+	if (x) {
+		manifest_add_mount(x, "data", o->mount_path, 0);
+		manifest_add_container(job, x, 0);
+	}
 	manifest_add_volume(job, manifest_volume_pvc("data", o->pvc, 0));
 	return job;
 }

@@ -15,6 +15,12 @@
 #define FETCH_ANN_FILES "eidf.ac.uk/fetch-files"     /* number of files */
 #define FETCH_ANN_OPTIONS "eidf.ac.uk/fetch-options"
 #define FETCH_CONTAINER "fetch"
+/* With --extract, FETCH_CONTAINER becomes an init container and this one
+ * unpacks the archives after it (fetch-extract.sh running fetch-extract.py). */
+#define FETCH_EXTRACT_CONTAINER "extract"
+/* Python's tarfile/zipfile give the extractor each entry's structure; 3.14
+ * adds compression.zstd for .tar.zst.  A small public image that has both. */
+#define FETCH_DEFAULT_EXTRACT_IMAGE "python:3.14-alpine"
 #define FETCH_DEFAULT_MOUNT "/mnt/ceph"
 #define FETCH_DEFAULT_IMAGE "alpine/curl:latest"
 /* Lists larger than this go into a ConfigMap instead of an env var (one
@@ -119,6 +125,9 @@ struct fetch_job_opts {
 	long interval;               /* progress line period, seconds */
 	int extract;
 	int purge;                   /* remove the .part files of the list instead (--purge-partial) */
+	const char *extract_image;   /* with extract: the extract container's image */
+	const char *extract_script;  /* fetch-extract.sh (the container's sh -c text) */
+	const char *extract_program; /* fetch-extract.py, passed to it as $1 */
 };
 
 /* Parse a list as fetch_list_tsv() writes it (URL \t sha256|- \t name per

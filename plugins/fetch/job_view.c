@@ -104,16 +104,62 @@ static const char *phase_of(const cJSON *pod)
 	return p ? p : "Pending";
 }
 
-/* The fetch container's terminated state in a pod, or NULL. */
+/* The terminated state of the pod's container that failed: `fetch`, or with
+ * --extract the `fetch` init container or the `extract` container after
+ * it; else fetch's own terminated state, or NULL. */
 static const cJSON *fetch_terminated(const cJSON *pod)
 {
-	const cJSON *cs;
-	cJSON_ArrayForEach(cs, json_get(pod, "status.containerStatuses")) {
-		const char *n = json_str(cs, "name");
-		if (n && !strcmp(n, FETCH_CONTAINER))
-			return json_get(cs, "state.terminated");
+	static const char *const lists[] = { "status.initContainerStatuses", "status.containerStatuses" };
+	const cJSON *cs, *found = NULL;
+	for (size_t l = 0; l < 2; l++) {
+		cJSON_ArrayForEach(cs, json_get(pod, lists[l])) {
+			const char *n = json_str(cs, "name");
+			const cJSON *t = json_get(cs, "state.terminated");
+			if (!n || !t || (strcmp(n, FETCH_CONTAINER) && strcmp(n, FETCH_EXTRACT_CONTAINER)))
+				continue;
+			if (json_long(t, "exitCode", 0) != 0)
+				return t;
+			if (!strcmp(n, FETCH_CONTAINER))
+				found = t;
+		}
 	}
-	return NULL;
+	return found;
+}
+
+/* Has container `name` of the pod started (so it has a log)?  `list` is
+ * "status.containerStatuses" or "status.initContainerStatuses". */
+static int container_started(const cJSON *pod, const char *list, const char *name)
+{
+	const cJSON *cs;
+	cJSON_ArrayForEach(cs, json_get(pod, list)) {
+		const char *n = json_str(cs, "name");
+		if (n && !strcmp(n, name))
+			return json_get(cs, "state.running") || json_get(cs, "state.terminated");
+	}
+	return 0;
+}
+
+int fetch_pod_started(const cJSON *pod)
+{
+	if (strcmp(phase_of(pod), "Pending"))
+		return 1;
+	return container_started(pod, "status.initContainerStatuses", FETCH_CONTAINER);
+}
+
+int fetch_pod_extract_started(const cJSON *pod)
+{
+	return container_started(pod, "status.containerStatuses", FETCH_EXTRACT_CONTAINER);
+}
+
+int fetch_pod_has_extract(const cJSON *pod)
+{
+	const cJSON *c;
+	cJSON_ArrayForEach(c, json_get(pod, "spec.containers")) {
+		const char *n = json_str(c, "name");
+		if (n && !strcmp(n, FETCH_EXTRACT_CONTAINER))
+			return 1;
+	}
+	return 0;
 }
 
 void fetch_pods_derive(const cJSON *job, const cJSON *pods, struct fetch_pods *out)
@@ -130,6 +176,11 @@ void fetch_pods_derive(const cJSON *job, const cJSON *pods, struct fetch_pods *o
 	out->exit_code = -1;
 	jobstate_derive(job, pods, &info);
 	out->state = map[info.state];
+	/* --extract: a pod Pending while its `fetch` init container runs is
+	 * downloading */
+	if (info.state == JOBSTATE_STARTING && info.init && info.container && info.reason &&
+	    !strcmp(info.container, FETCH_CONTAINER) && !strcmp(info.reason, "Running"))
+		out->state = FS_RUNNING;
 	out->failed_pods = info.failed;
 	/* a pod that failed before the current one runs: still a retry */
 	if (out->state == FS_RUNNING && info.failed)
@@ -216,6 +267,14 @@ void fetch_scan_log(struct kclient *kc, const char *ns, const cJSON *pod, long t
 	kclient_logs(kc, ns, json_str(pod, "metadata.name"), &lo, scan_cb, &s);
 	if (s.rest.len)
 		fetch_progress_scan(p, s.rest.buf, s.rest.len);
+	strbuf_reset(&s.rest);
+	/* --extract: the extractor's lines (a refused archive) after the download's */
+	if (fetch_pod_extract_started(pod)) {
+		lo.container = FETCH_EXTRACT_CONTAINER;
+		kclient_logs(kc, ns, json_str(pod, "metadata.name"), &lo, scan_cb, &s);
+		if (s.rest.len)
+			fetch_progress_scan(p, s.rest.buf, s.rest.len);
+	}
 	strbuf_release(&s.rest);
 }
 
@@ -324,7 +383,7 @@ int fetch_view_load(struct kclient *kc, const char *ns, cJSON *job, struct fetch
 	const cJSON **best = xcalloc((size_t)nidx, sizeof(*best));
 	fetch_newest_pods(items, best, nidx);
 	for (long i = 0; i < nidx; i++) {
-		if (!best[i] || !strcmp(phase_of(best[i]), "Pending"))
+		if (!best[i] || !fetch_pod_started(best[i]))
 			continue;
 		struct fetch_progress p = { 0 };
 		/* a failed pod's whole log: every failed file has its line */

@@ -83,4 +83,13 @@ long fetch_job_indexes(const cJSON *job);
  * (ok=1) or Failed/FailureTarget (ok=0). */
 int fetch_job_finished(const cJSON *job, int *ok);
 
+/* With --extract the download is the `fetch` init container and the
+ * `extract` container runs after it.  A pod's download has started (it has
+ * a log): the pod runs or ended, or is Pending while `fetch` runs. */
+int fetch_pod_started(const cJSON *pod);
+/* The `extract` container has started (its log exists). */
+int fetch_pod_extract_started(const cJSON *pod);
+/* The pod has an `extract` container (a --extract Job). */
+int fetch_pod_has_extract(const cJSON *pod);
+
 #endif

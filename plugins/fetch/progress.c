@@ -324,10 +324,17 @@ char *fetch_error_cause(const struct fetch_error *e)
 		if (e->curl >= 0)
 			return curl_words(e->curl) ? xstrdup(curl_words(e->curl)) : xasprintf("curl exit %ld", e->curl);
 		break;
+	case 5:
+	case 6:
+		/* an archive refused or not extractable: which one, and the
+		 * extractor's "refusing to extract: ENTRY: REASON" */
+		if (e->file && e->reason && *e->reason)
+			return xasprintf("%s: %s", e->file, e->reason);
+		break;
 	default:
 		break;
 	}
-	/* archive refusals and older scripts: the script's own reason field */
+	/* older scripts: the script's own reason field */
 	return xstrdup(e->reason && *e->reason ? e->reason : "failed");
 }
 

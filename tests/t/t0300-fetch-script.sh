@@ -310,57 +310,7 @@ test_expect_success 'sharding: 3 indexes x 9 URLs, each file downloaded exactly 
 	done
 '
 
-# Archives.
-python3 - "$TRASH/root" <<'PY'
-import io, os, sys, tarfile, zipfile
-root = sys.argv[1]
-with zipfile.ZipFile(os.path.join(root, "good.zip"), "w") as z:
-    z.writestr("data/one.txt", "one\n")
-    z.writestr("two.txt", "two\n")
-with zipfile.ZipFile(os.path.join(root, "slip.zip"), "w") as z:
-    z.writestr("ok.txt", "ok\n")
-    z.writestr("../../evil-zip.txt", "evil\n")
-def add(t, name, data, **kw):
-    ti = tarfile.TarInfo(name)
-    for k, v in kw.items():
-        setattr(ti, k, v)
-    ti.size = len(data)
-    t.addfile(ti, io.BytesIO(data) if data else None)
-with tarfile.open(os.path.join(root, "good.tar.gz"), "w:gz") as t:
-    add(t, "set/a.txt", b"a\n")
-    add(t, "set/b.txt", b"b\n")
-with tarfile.open(os.path.join(root, "slip.tar"), "w") as t:
-    add(t, "fine.txt", b"fine\n")
-    add(t, "../evil-tar.txt", b"evil\n")
-with tarfile.open(os.path.join(root, "abs.tar.gz"), "w:gz") as t:
-    add(t, "/tmp/evil-abs.txt", b"evil\n")
-with tarfile.open(os.path.join(root, "link.tar"), "w") as t:
-    add(t, "esc", b"", type=tarfile.SYMTYPE, linkname="../../..")
-    add(t, "esc/evil-link.txt", b"evil\n")
-PY
-
-test_expect_success '--extract: zip and tar.gz unpacked and marked' '
-	list="$(list_line "$BASE/good.zip" "$(sha root/good.zip)" good.zip)
-$(list_line "$BASE/good.tar.gz" - good.tar.gz)" &&
-	EIDF_FETCH_LIST=$list run_job --extract --dest "$TRASH/pvc/x" >out &&
-	test "$(cat pvc/x/data/one.txt)" = one && test "$(cat pvc/x/two.txt)" = two &&
-	test "$(cat pvc/x/set/b.txt)" = b &&
-	test -f pvc/x/.eidf-fetch/good.zip.extracted &&
-	test -f pvc/x/.eidf-fetch/good.tar.gz.extracted &&
-	EIDF_FETCH_LIST=$list run_job --extract --dest "$TRASH/pvc/x" >out &&
-	test_grep "good.zip: already extracted" out
-'
-
-for a in slip.zip slip.tar abs.tar.gz link.tar; do
-	test_expect_success "--extract refuses the crafted archive $a (zip-slip)" '
-		rm -rf pvc/slip && mkdir -p pvc/slip/deep/er &&
-		! EIDF_FETCH_LIST=$(list_line "$BASE/'$a'" - '$a') run_job --extract --dest "$TRASH/pvc/slip/deep/er" >out &&
-		test_grep "refusing to extract" out &&
-		test -z "$(find pvc/slip "$TRASH" /tmp -maxdepth 3 -name "evil-*" 2>/dev/null)" &&
-		test ! -e pvc/slip/deep/er/fine.txt && test ! -e pvc/slip/deep/er/ok.txt &&
-		test ! -e pvc/slip/deep/er/.eidf-fetch/'$a'.extracted
-	'
-done
+# --extract runs in its own container (fetch-extract.sh/.py): t0330.
 
 test_expect_success 'manifests: single, Indexed --parallel 3, header Secret, large list' '
 	$FETCH $K --pvc data "$BASE/a.bin" --sha256 "$(sha root/a.bin)" --dry-run=client -o json >m1.json &&
@@ -372,9 +322,13 @@ test_expect_success 'manifests: single, Indexed --parallel 3, header Secret, lar
 	python3 -c "
 import json; j = json.load(open(\"m2.json\")); s = j[\"spec\"]
 assert s[\"completionMode\"] == \"Indexed\" and s[\"completions\"] == 3 and s[\"parallelism\"] == 3, s
-c = s[\"template\"][\"spec\"][\"containers\"][0]
-assert c[\"resources\"][\"requests\"] == c[\"resources\"][\"limits\"], c[\"resources\"]
-assert \"--shards\" in c[\"args\"] and \"--header-dir\" in c[\"args\"]
+c = s[\"template\"][\"spec\"][\"initContainers\"][0]
+assert c[\"name\"] == \"fetch\" and c[\"resources\"][\"requests\"] == c[\"resources\"][\"limits\"], c
+assert \"--shards\" in c[\"args\"] and \"--header-dir\" in c[\"args\"] and \"--extract\" not in c[\"args\"]
+x = s[\"template\"][\"spec\"][\"containers\"][0]
+assert x[\"name\"] == \"extract\" and x[\"image\"] == \"python:3.14-alpine\", x
+assert x[\"args\"] == [\"--dest\", \"/mnt/ceph\", \"--shards\", \"3\"], x[\"args\"]
+assert x[\"resources\"] == c[\"resources\"]
 assert j[\"metadata\"][\"generateName\"] == \"fetch-\" and s[\"ttlSecondsAfterFinished\"] == 1800
 assert j[\"metadata\"][\"labels\"][\"kueue.x-k8s.io/queue-name\"] == \"eidf989ns-user-queue\"
 " &&

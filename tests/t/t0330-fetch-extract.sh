@@ -84,8 +84,8 @@ test_expect_success "the $(wc -l <refusals) hostile archives: exit 5, DEST and i
 while IFS=$TAB read -r name code expected; do
 	test_expect_success "refused: $name: ${expected#refusing to extract: }" '
 		test "'"$code"'" = 5 &&
-		grep -F -x -- "eidf-fetch error file=$name reason=$expected" out ||
-		grep -F -- "eidf-fetch error file=$name reason=$expected" out | grep "(all entries)"
+		grep -F -x -- "eidf-fetch error code=5 file=$name reason=$expected" out ||
+		grep -F -- "eidf-fetch error code=5 file=$name reason=$expected" out | grep "(all entries)"
 	'
 done <refusals
 
@@ -236,7 +236,7 @@ test_expect_success 'several archives: the refused one fails the pod (5), the ot
 	echo "{}" >w/multi/dest/.eidf-fetch/zip-dotdot.zip.json && echo "{}" >w/multi/dest/.eidf-fetch/good.zip.json &&
 	test_expect_code 5 run_extract "$TRASH/w/multi/dest" good.tgz zip-dotdot.zip good.zip >out &&
 	test_grep "good.tgz: extracted" out && test_grep "good.zip: extracted" out &&
-	test_grep "^eidf-fetch error file=zip-dotdot.zip reason=refusing to extract: ../../evil: " out &&
+	test_grep "^eidf-fetch error code=5 file=zip-dotdot.zip reason=refusing to extract: ../../evil: " out &&
 	test ! -e w/multi/dest/ok.txt && test ! -e w/multi/dest/.eidf-fetch/zip-dotdot.zip.extracted
 '
 
@@ -278,7 +278,7 @@ if ! "$PYTHON" -c 'import compression.zstd' 2>/dev/null; then
 		test_expect_code 6 run_extract "$TRASH/w/nozstd/dest" good.tar.zst >out &&
 		ln -s "$(command -v zstd)" "$BB/zstd" &&
 		listing nozstd >after && test_cmp before after &&
-		test_grep "^eidf-fetch error file=good.tar.zst reason=cannot extract: this image has neither Python 3.14.s compression.zstd nor the zstd command for .tar.zst$" out
+		test_grep "^eidf-fetch error code=6 file=good.tar.zst reason=cannot extract: this image has neither Python 3.14.s compression.zstd nor the zstd command for .tar.zst$" out
 	'
 fi
 
@@ -286,7 +286,7 @@ test_expect_success 'an image without Python 3: exit 6 and a line fetch status s
 	setup nopy good.tar && rm "$BB/python3" &&
 	test_expect_code 6 run_extract "$TRASH/w/nopy/dest" good.tar >out &&
 	ln -s "$PYTHON" "$BB/python3" &&
-	test_grep "^eidf-fetch error reason=cannot extract: the extract image has no Python 3.8 or later; use --extract-image with one" out &&
+	test_grep "^eidf-fetch error code=6 reason=cannot extract: the extract image has no Python 3.8 or later; use --extract-image with one" out &&
 	test ! -e w/nopy/dest/set
 '
 

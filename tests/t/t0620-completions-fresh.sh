@@ -73,8 +73,8 @@ test_expect_success 'bash: stages of the dispatcher, flag values of a stage' '
 	bash drive.sh kubectl-eidf-pvc create data --access-mode ReadWriteO >out &&
 	printf "%s\n" ReadWriteOnce ReadWriteOncePod >expect &&
 	test_cmp expect out &&
-	bash drive.sh kubectl-eidf-fetch create --ext >out &&
-	echo --extract >expect &&
+	bash drive.sh kubectl-eidf-fetch create --extract-i >out &&
+	echo --extract-image >expect &&
 	test_cmp expect out
 '
 

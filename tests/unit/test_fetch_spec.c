@@ -474,6 +474,8 @@ static void test_manifest(void **state)
 		.image = "alpine/curl:latest", .cpu = "1", .memory = "1Gi", .run_id = "abc123",
 		.headers = &headers, .header_secret = "hf-token", .ttl = 1800, .retries = 10,
 		.backoff_limit = 6, .parallel = 3, .interval = 5, .extract = 1,
+		.extract_image = "python:3.14-alpine", .extract_script = "echo wrapper",
+		.extract_program = "print('x')",
 	};
 	cJSON *cm = NULL;
 	cJSON *job = fetch_job_manifest(&o, &l, "echo script", &cm);
@@ -520,7 +522,27 @@ static void test_manifest(void **state)
 	assert_non_null(urls);
 	assert_null(strstr(urls, "secret"));
 	assert_string_equal(key_of(job, "metadata.annotations", FETCH_ANN_PVC), "data");
-	const cJSON *c = cJSON_GetArrayItem(json_get(job, "spec.template.spec.containers"), 0);
+	/* --extract: the download is an init container, the extractor runs after it */
+	const cJSON *c = cJSON_GetArrayItem(json_get(job, "spec.template.spec.initContainers"), 0);
+	assert_string_equal(json_str(c, "name"), FETCH_CONTAINER);
+	const cJSON *x = cJSON_GetArrayItem(json_get(job, "spec.template.spec.containers"), 0);
+	assert_int_equal(cJSON_GetArraySize(json_get(job, "spec.template.spec.containers")), 1);
+	assert_string_equal(json_str(x, "name"), FETCH_EXTRACT_CONTAINER);
+	assert_string_equal(json_str(x, "image"), "python:3.14-alpine");
+	assert_string_equal(json_str(x, "resources.limits.cpu"), "1");
+	const cJSON *xcmd = cJSON_GetObjectItem(x, "command");
+	assert_int_equal(cJSON_GetArraySize(xcmd), 5);
+	assert_string_equal(cJSON_GetArrayItem(xcmd, 2)->valuestring, "echo wrapper");
+	assert_string_equal(cJSON_GetArrayItem(xcmd, 4)->valuestring, "print('x')");
+	char *xargs = cJSON_PrintUnformatted(cJSON_GetObjectItem(x, "args"));
+	assert_string_equal(xargs, "[\"--dest\",\"/mnt/ceph/sets/x\",\"--shards\",\"3\",\"--list\",\"" FETCH_LIST_DIR "/" FETCH_LIST_KEY "\"]");
+	free(xargs);
+	/* the extractor gets the list, never the headers or the header Secret */
+	assert_null(find_env(x, "EIDF_FETCH_HEADERS"));
+	char *xs = cJSON_PrintUnformatted(x);
+	assert_null(strstr(xs, "hf-token"));
+	assert_non_null(strstr(xs, "\"mountPath\":\"/mnt/ceph\""));
+	free(xs);
 	assert_string_equal(json_str(c, "resources.requests.cpu"), "1");
 	assert_string_equal(json_str(c, "resources.limits.memory"), "1Gi");
 	/* the script text is constant: no URL or name in it */
@@ -533,7 +555,7 @@ static void test_manifest(void **state)
 	char *args = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, "args"));
 	assert_non_null(strstr(args, "\"--dest\",\"/mnt/ceph/sets/x\""));
 	assert_non_null(strstr(args, "\"--shards\",\"3\""));
-	assert_non_null(strstr(args, "\"--extract\""));
+	assert_null(strstr(args, "\"--extract\""));
 	assert_non_null(strstr(args, "\"--header-dir\""));
 	free(args);
 	assert_int_equal(manifest_check_job_policy(job), 0);
@@ -544,10 +566,12 @@ static void test_manifest(void **state)
 	assert_int_equal(fetch_list_add(&l, "http://h/a.bin", SHA, "$(reboot) `x`.bin", NULL), 0);
 	job = fetch_job_manifest(&o, &l, "echo script", &cm);
 	assert_null(cm);
-	c = cJSON_GetArrayItem(json_get(job, "spec.template.spec.containers"), 0);
+	c = cJSON_GetArrayItem(json_get(job, "spec.template.spec.initContainers"), 0);
 	const cJSON *env = find_env(c, "EIDF_FETCH_LIST");
 	assert_non_null(env);
 	assert_non_null(strstr(json_str(env, "value"), "\t$(reboot) `x`.bin\n"));
+	x = cJSON_GetArrayItem(json_get(job, "spec.template.spec.containers"), 0);
+	assert_string_equal(json_str(find_env(x, "EIDF_FETCH_LIST"), "value"), json_str(env, "value"));
 	cJSON_Delete(job);
 
 	/* a large list moves into a ConfigMap */
