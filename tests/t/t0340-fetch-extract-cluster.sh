@@ -1,7 +1,7 @@
 #!/bin/bash
 # fetch --extract end to end in the local test cluster: the download runs as
 # the `fetch` init container, the extractor (python:3.14-alpine by default;
-# the host's python3 here) as the `extract` container.  A few of t0330's
+# the host's python3 here) as the `extract` container.  A few of t0335's
 # hostile archives: the Job fails at once, `fetch status` says
 # "Failed: NAME: refusing to extract: ENTRY: REASON", the archive stays
 # verified on the PVC, and nothing else on the PVC changes.  Normal archives
