@@ -148,12 +148,6 @@ static int xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 	return is_aborted(ud) ? 1 : 0;
 }
 
-static int is_loopback_host(const char *h)
-{
-	return !strcmp(h, "localhost") || !strncmp(h, "127.", 4) || !strcmp(h, "[::1]") ||
-	       !strcmp(h, "::1");
-}
-
 /* ---- client ------------------------------------------------------------------- */
 
 /* Split the server URL; with tls-server-name, build the URL on that name and
@@ -183,6 +177,8 @@ static int parse_server(struct kclient *kc)
 	}
 	kc->plain_http = !strcasecmp(scheme, "http");
 	kc->display_host = xasprintf("%s:%s", host, port);
+	kc->host = xstrdup(host);
+	kc->port = xstrdup(port);
 	/* Go's Host header is the server URL's host as written: no :443 unless
 	 * given.  libcurl writes the same except for an explicit default port
 	 * and the tls-server-name URL below: only then is it set by hand. */
@@ -255,6 +251,8 @@ void kclient_free(struct kclient *kc)
 	kc_auth_release(kc);
 	free(kc->base);
 	free(kc->display_host);
+	free(kc->host);
+	free(kc->port);
 	free(kc->host_header);
 	free(kc->last_reason);
 	free(kc->lr_subject);
@@ -647,12 +645,12 @@ static void setup_handle(struct kclient *kc)
 		/* client-go uses proxy-url for every request: NO_PROXY does not apply */
 		curl_easy_setopt(c, CURLOPT_NOPROXY, "");
 	} else {
-		/* Go's ProxyFromEnvironment never proxies loopback addresses */
-		const char *h = kc->display_host;
-		char *host = xstrndup(h, (size_t)(strrchr(h, ':') - h));
-		if (is_loopback_host(host))
-			curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-		free(host);
+		/* Go's rules, not libcurl's (which reads ALL_PROXY and matches
+		 * NO_PROXY differently): "" switches libcurl's own lookup off */
+		char *proxy = kc_proxy_from_environment(!kc->plain_http, kc->host, kc->port);
+		curl_easy_setopt(c, CURLOPT_PROXY, proxy ? proxy : "");
+		curl_easy_setopt(c, CURLOPT_NOPROXY, "");
+		free(proxy);
 	}
 }
 

@@ -19,6 +19,7 @@ struct kclient {
 
 	char *base;                 /* URL prefix requests are made to (no trailing '/') */
 	char *display_host;         /* host:port of the server, for messages */
+	char *host, *port;           /* the server's real host (as in the URL) and port */
 	char *token_source;         /* kc_auth_prepare's last source text */
 	char *host_header;          /* "Host: ..." when tls-server-name rewrote the URL */
 	struct curl_slist *connect_to;
@@ -53,6 +54,10 @@ struct kclient {
 
 /* kclient_auth.c: set the TLS client certificate on the handle and put the
  * bearer token (or nothing) in *token.  force_refresh re-runs an exec plugin. */
+/* The proxy Go's http.ProxyFromEnvironment picks for a server (its real
+ * host, never tls-server-name, and port): malloc'd URL, or NULL for direct. */
+char *kc_proxy_from_environment(int https, const char *host, const char *port);
+
 /* token: the bearer token to send (NULL: none); source: where it came from,
  * for messages (never the token itself). */
 int kc_auth_prepare(struct kclient *kc, int force_refresh, const char **token,

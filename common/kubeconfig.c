@@ -1273,9 +1273,9 @@ out:
 	return ret;
 }
 
-/* rest.DefaultServerURL and url.Parse: no scheme means https only when TLS is
- * configured (a CA, a client certificate or insecure-skip-tls-verify), the
- * scheme is case-insensitive, a query or fragment is dropped. */
+/* rest.DefaultServerURL and url.Parse as kubectl reaches them: no scheme
+ * means plain http (whatever the TLS settings), the scheme is
+ * case-insensitive, a query or fragment is dropped. */
 static int normalize_server(struct kube_config *out, const char *owner)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -1284,8 +1284,9 @@ static int normalize_server(struct kube_config *out, const char *owner)
 
 	out->server_verbatim = xstrdup(s);
 	if (!sep) {
-		int tls = out->ca_pem || out->insecure || out->cert_pem;
-		strbuf_addf(&sb, "%s://%s", tls ? "https" : "http", s);
+		/* clientcmd decides "TLS?" before it adds the CA or insecure flag
+		 * (IsConfigTransportTLS), so rest.DefaultServerURL always picks http */
+		strbuf_addf(&sb, "http://%s", s);
 	} else if ((sep - s == 5 && !strncasecmp(s, "https", 5)) ||
 		   (sep - s == 4 && !strncasecmp(s, "http", 4))) {
 		strbuf_addstr(&sb, sep - s == 5 ? "https" : "http");

@@ -3,7 +3,9 @@
 Python standard library only.
 
     connect_proxy.py --port-file FILE [--count FILE] [--log FILE] [--dump FILE]
-                     [--lifetime S]
+                     [--map NAME=ADDR  CONNECT NAME:port reaches ADDR:port (a name only the proxy
+              "resolves", so a client must use the proxy to reach the server)
+--lifetime S] [--map NAME=ADDR ...]
 
 Only `CONNECT host:port` to a loopback address is accepted (anything else:
 405, or 403 for other hosts); bytes are then relayed both ways unchanged.
@@ -80,6 +82,7 @@ class Proxy:
             c.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
             return
         host, _, port = parts[1].rpartition(":")
+        host = self.args.names.get(host, host)
         if host not in LOOPBACK or not port.isdigit():
             rec["status"] = 403
             self.log(rec)
@@ -136,7 +139,9 @@ def main():
     ap.add_argument("--log")
     ap.add_argument("--dump")
     ap.add_argument("--lifetime", type=float, default=300)
+    ap.add_argument("--map", action="append", default=[])
     args = ap.parse_args()
+    args.names = dict(m.split("=", 1) for m in args.map)
     p = Proxy(args)
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -18,7 +18,8 @@ file is re-read on every request).  Otherwise 401 with a Status body.
 
 --log FILE: one JSON line per request:
     {"conn": N, "method": ..., "path": ..., "query": ..., "headers": [[k, v]...],
-     "client_cn": ..., "body": ...}
+     "client_cn": ..., "sni": (TLS server name the client sent), "tls": bool, "body": ...}
+--bind ADDR / --port N: listen there (default 127.0.0.1, a free port).
 `conn` numbers TLS connections, so distinct values = handshakes.
 
 --script FILE: JSON list of rules, re-read when the file changes.  The first
@@ -148,6 +149,10 @@ class Server(ThreadingHTTPServer):
             ctx.verify_mode = {"none": ssl.CERT_NONE, "optional": ssl.CERT_OPTIONAL,
                                "required": ssl.CERT_REQUIRED}[args.client_cert]
             ctx.set_alpn_protocols(["http/1.1"])
+
+            def remember_sni(sock, name, _ctx):
+                sock.sni = name            # logged with each request
+            ctx.sni_callback = remember_sni
             self.ssl_ctx = ctx
 
     def finish_request(self, request, client_address):
@@ -278,7 +283,9 @@ class Handler(BaseHTTPRequestHandler):
                             cn = v
         self.server.log({"conn": self.conn, "method": self.command, "path": u.path,
                          "query": u.query, "headers": [[k, v] for k, v in self.headers.items()],
-                         "client_cn": cn, "body": self.body.decode("utf-8", "replace")})
+                         "client_cn": cn, "sni": getattr(self.connection, "sni", None),
+                         "tls": self.server.ssl_ctx is not None,
+                         "body": self.body.decode("utf-8", "replace")})
         if not self.authenticated(cn):
             self.status(401, "Unauthorized", "Unauthorized")
             return
@@ -536,6 +543,8 @@ def main():
     ap.add_argument("--script")
     ap.add_argument("--log")
     ap.add_argument("--port-file")
+    ap.add_argument("--bind", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--compacted-rv", type=int, default=0)
     args = ap.parse_args()
     if args.make_certs:
@@ -544,7 +553,7 @@ def main():
     if not args.dir:
         ap.error("--dir is required")
     make_certs(args.dir)
-    srv = Server(("127.0.0.1", 0), Handler, args)
+    srv = Server((args.bind, args.port), Handler, args)
     port = srv.server_address[1]
     if args.port_file:
         tmp = args.port_file + ".tmp"

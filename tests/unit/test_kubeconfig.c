@@ -512,9 +512,10 @@ static void test_server_scheme_default(void **state)
 	struct kube_flags fl = FLAGS_INIT;
 	struct kube_config cfg;
 	(void)state;
-	fl.server = "api.example:6443";   /* with a CA: https */
+	fl.server = "api.example:6443";   /* even with a CA: http, like kubectl */
 	assert_int_equal(load_fx("basic.yaml", &fl, &cfg), 0);
-	assert_string_equal(cfg.server, "https://api.example:6443");
+	assert_string_equal(cfg.server, "http://api.example:6443");
+	assert_null(cfg.token);
 	kube_config_release(&cfg);
 	fl.server = "https://api.example:6443/";
 	assert_int_equal(load_fx("basic.yaml", &fl, &cfg), 0);
@@ -874,9 +875,9 @@ static void test_server_forms(void **state)
 	static const struct {
 		const char *server, *extra, *want;
 	} cases[] = {
-		/* rest.DefaultServerURL: https only with TLS settings */
+		/* no scheme: http, even with TLS settings (as kubectl really does) */
 		{ "127.0.0.1:6443", "", "http://127.0.0.1:6443" },
-		{ "127.0.0.1:6443", "insecure-skip-tls-verify: true", "https://127.0.0.1:6443" },
+		{ "127.0.0.1:6443", "insecure-skip-tls-verify: true", "http://127.0.0.1:6443" },
 		{ "HTTPS://K.example:6443/", "", "https://K.example:6443" },
 		{ "https://k.example:6443/base/?a=b#frag", "", "https://k.example:6443/base" },
 	};
