@@ -26,6 +26,7 @@
 # Exit codes (plugins/fetch/fetch_spec.h): 0 done, 1 transient (I/O error,
 # retried by the next pod), 2 usage, 5 an archive was refused or unreadable,
 # 6 this image cannot extract a format (e.g. tar.zst without zstd).
+import errno
 import json
 import os
 import stat
@@ -40,6 +41,7 @@ MARK = ".eidf-fetch"
 STAGE_PREFIX = ".eidf-extract."
 MAX_LINK_DEPTH = 40
 MAX_ZIP_LINK = 4096
+MAX_PATH = 4096  # Linux PATH_MAX, with the NUL
 CHUNK = 1 << 20
 ALL = "(all entries)"
 
@@ -272,10 +274,12 @@ class Checker:
         directories (the resolver walks component by component)."""
         try:
             st = os.lstat(os.path.join(self.outdir, *path))
-        except FileNotFoundError:
-            return None, None
-        except NotADirectoryError:
-            return None, None
+        except OSError as err:
+            # nothing there; nothing can be there either (a target's path
+            # longer than the system allows)
+            if err.errno in (errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG):
+                return None, None
+            raise
         if stat.S_ISLNK(st.st_mode):
             return "symlink", os.readlink(os.path.join(self.outdir, *path))
         if stat.S_ISDIR(st.st_mode):
@@ -296,6 +300,8 @@ class Checker:
             raise Refused(entry, "symlink chain longer than %d links" % MAX_LINK_DEPTH)
         if target == "":
             raise Refused(entry, "symlink with an empty target")
+        if len(target.encode("utf-8", "surrogateescape")) >= MAX_PATH:
+            raise Refused(entry, "symlink target longer than %d bytes" % (MAX_PATH - 1))
         if target.startswith("/"):
             if depth:
                 raise Refused(entry, "symlink to %s: resolves outside the destination" % shown(top))
@@ -338,6 +344,8 @@ class Checker:
             raise Refused(e.name, "empty name")
         if path[0] in self.reserved or path[0].startswith(STAGE_PREFIX):
             raise Refused(e.name, "reserved name in the destination")
+        if len(os.path.join(self.outdir, *path).encode("utf-8", "surrogateescape")) >= MAX_PATH:
+            raise Refused(e.name, "the path in the destination is longer than %d bytes" % (MAX_PATH - 1))
         # every parent must be a directory, in the archive and on disk
         for i in range(1, len(path)):
             parent = path[:i]
@@ -407,6 +415,19 @@ def file_mode(e, default):
     return m & 0o777 & ~0o022  # no setuid/setgid/sticky; umask 022
 
 
+def set_mtime(mtime, target, **kw):
+    """Keep the archive's modification time when the system can hold it."""
+    if mtime is None:
+        return
+    try:
+        os.utime(target, (mtime, mtime), **kw)
+    except (OverflowError, ValueError):
+        pass
+    except OSError as err:
+        if err.errno != errno.EINVAL:
+            raise
+
+
 def open_dir(root_fd, comps):
     """fd of root/comps, creating directories; never follows a symlink."""
     fd = os.dup(root_fd)
@@ -450,8 +471,7 @@ def write_entries(reader, checked, stage_fd):
                 dirs.append((path, (file_mode(e, 0o755) | 0o700), e.mtime))
             elif e.kind == "symlink":
                 os.symlink(e.link, leaf, dir_fd=pfd)
-                if e.mtime is not None:
-                    os.utime(leaf, (e.mtime, e.mtime), dir_fd=pfd, follow_symlinks=False)
+                set_mtime(e.mtime, leaf, dir_fd=pfd, follow_symlinks=False)
             elif e.kind == "hardlink":
                 src = open_dir(stage_fd, want.link[:-1])
                 try:
@@ -478,8 +498,7 @@ def write_entries(reader, checked, stage_fd):
                     if left:
                         raise Refused(e.name, "%d bytes shorter than its header declares" % left)
                     os.fchmod(fd, file_mode(e, 0o644))
-                    if e.mtime is not None:
-                        os.utime(fd, (e.mtime, e.mtime))
+                    set_mtime(e.mtime, fd)
                 finally:
                     os.close(fd)
         finally:
@@ -490,8 +509,7 @@ def write_entries(reader, checked, stage_fd):
         pfd = open_dir(stage_fd, path[:-1])
         try:
             os.chmod(path[-1], mode, dir_fd=pfd, follow_symlinks=True)
-            if mtime is not None:
-                os.utime(path[-1], (mtime, mtime), dir_fd=pfd)
+            set_mtime(mtime, path[-1], dir_fd=pfd)
         finally:
             os.close(pfd)
     return dropped
@@ -523,7 +541,9 @@ def move_into_place(src_fd, dst_fd):
 
 def remove_tree(path):
     import shutil
-    if os.path.lexists(path):
+    if os.path.islink(path) or (os.path.lexists(path) and not os.path.isdir(path)):
+        os.unlink(path)  # not ours: never walk through it
+    elif os.path.lexists(path):
         # staged directories may be read-only (0555 in the archive)
         for d, subdirs, _ in os.walk(path):
             for s in subdirs:

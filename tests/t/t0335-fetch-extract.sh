@@ -255,6 +255,26 @@ test_expect_success 'a staging directory left by an interrupted pod is replaced'
 	test ! -e w/stale/dest/.eidf-extract.good.tar && test ! -e w/stale/dest/half
 '
 
+test_expect_success 'a staging name that is a symlink is removed, never followed' '
+	setup stalelink good.tar && mkdir -p w/stalelink/outside/keep && echo x >w/stalelink/outside/keep/f &&
+	ln -s ../outside/keep w/stalelink/dest/.eidf-extract.good.tar &&
+	run_extract "$TRASH/w/stalelink/dest" good.tar >out &&
+	test ! -e w/stalelink/dest/.eidf-extract.good.tar && test "$(cat w/stalelink/outside/keep/f)" = x
+'
+
+test_expect_success 'modification times are kept, and one the system cannot hold is ignored' '
+	python3 -c "
+import io, tarfile
+with tarfile.open(\"corpus/when.tar\", \"w\", format=tarfile.PAX_FORMAT) as t:
+    for name, mtime in ((\"old.txt\", 1000000000), (\"far.txt\", 1 << 62)):
+        ti = tarfile.TarInfo(name); ti.size = 2; ti.mtime = mtime
+        t.addfile(ti, io.BytesIO(b\"t\\n\"))
+" &&
+	setup when when.tar &&
+	run_extract "$TRASH/w/when/dest" when.tar >out &&
+	test "$(stat -c %Y w/when/dest/old.txt)" = 1000000000 && test "$(cat w/when/dest/far.txt)" = t
+'
+
 test_expect_success 'sharding: pod i extracts only the entries k with k mod N = i' '
 	setup shard good.tar && cp corpus/good.zip w/shard/dest/ && echo "{}" >w/shard/dest/.eidf-fetch/good.zip.json &&
 	SHARDS=2 JOB_COMPLETION_INDEX=1 run_extract "$TRASH/w/shard/dest" good.tar good.zip >out &&
