@@ -1320,12 +1320,15 @@ static int run_wait(struct eidf_cmd *cmd, int argc, const char **argv)
 
 /* ---- --purge-partial ------------------------------------------------------- */
 
+/* The download container: an init container before --extract's. */
 static const cJSON *fetch_container(const cJSON *job)
 {
+	static const char *const lists[] = { "spec.template.spec.containers", "spec.template.spec.initContainers" };
 	const cJSON *c;
-	cJSON_ArrayForEach(c, json_get(job, "spec.template.spec.containers"))
-		if (json_str(c, "name") && !strcmp(json_str(c, "name"), FETCH_CONTAINER))
-			return c;
+	for (size_t l = 0; l < 2; l++)
+		cJSON_ArrayForEach(c, json_get(job, lists[l]))
+			if (json_str(c, "name") && !strcmp(json_str(c, "name"), FETCH_CONTAINER))
+				return c;
 	return NULL;
 }
 

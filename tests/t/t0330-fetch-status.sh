@@ -78,7 +78,8 @@ test_expect_success 'an Unschedulable pod: list says Unschedulable, status says 
 
 test_expect_success 'a failed fetch leaves a .part: list -o wide and status show it, delete --purge-partial removes it' '
 	ctl reset=1 && ctl "path=/big.bin&drop_after=1000000&drop_times=10" &&
-	$FETCH "$BASE/big.bin" "$BASE/f1.bin" --pvc data --dest part --retries 1 --backoff-limit 0 >out 2>err &&
+	# --extract: the download is an init container, the purge finds it there
+	$FETCH "$BASE/big.bin" "$BASE/f1.bin" --pvc data --dest part --retries 1 --backoff-limit 0 --extract >out 2>err &&
 	job=$(job_of out) &&
 	test_expect_code 1 $FETCH wait "$job" --timeout 60s 2>werr &&
 	vol=$(cluster_volume_dir data -n $NS) &&
