@@ -55,7 +55,8 @@ test_expect_success 'normal archives: extracted in the extract container, modes 
 	$FETCH logs "$job" >log &&
 	test_grep "eidf-fetch: good.tar.zst: complete" log &&
 	test_grep "eidf-fetch: good.tar.zst: extracted 20 entries" log &&
-	test_grep "eidf-fetch: good.zip: extracted" log
+	test_grep "eidf-fetch: good.zip: extracted" log &&
+	$FETCH logs -f "$job" >flog && test_cmp log flog
 '
 
 for a in hardlink-out.tar symlink-arrow.tar chardev.tar zip-symlink-abs.zip zip-bomb.zip; do

@@ -436,6 +436,32 @@ static void test_states(void **state)
 				      "\"reason\":\"PodFailurePolicy\"}]}"),
 				  "[" POD("p1", "2024-01-01T00:00:00Z", TERM(4)) "]", &code), FS_FAILED);
 	assert_int_equal(code, 4);
+	/* --extract: Pending while the fetch init container downloads is Running */
+	const char *init_running = "{\"phase\":\"Pending\",\"conditions\":[{\"type\":\"PodScheduled\","
+		"\"status\":\"True\"}],\"initContainerStatuses\":[{\"name\":\"fetch\",\"state\":{\"running\":{}}}],"
+		"\"containerStatuses\":[{\"name\":\"extract\",\"state\":{\"waiting\":{\"reason\":\"PodInitializing\"}}}]}";
+	char *pods = xasprintf("[{\"metadata\":{\"name\":\"p1\",\"creationTimestamp\":\"2024-01-01T00:00:00Z\","
+			       "\"labels\":{\"job-name\":\"fetch-x\",\"controller-uid\":\"u1\"}},"
+			       "\"spec\":{\"nodeName\":\"n1\",\"containers\":[{\"name\":\"extract\"}]},\"status\":%s}]",
+			       init_running);
+	assert_int_equal(state_of(JOB("{\"active\":1}"), pods, NULL), FS_RUNNING);
+	cJSON *pl = parse(pods);
+	const cJSON *pod = cJSON_GetArrayItem(pl, 0);
+	assert_true(fetch_pod_started(pod) && fetch_pod_has_extract(pod));
+	assert_false(fetch_pod_extract_started(pod));
+	cJSON_Delete(pl);
+	free(pods);
+	/* the extract container refused an archive: its exit code decides */
+	assert_int_equal(state_of(JOB("{}"), "[" POD("p1", "2024-01-01T00:00:00Z", "{\"phase\":\"Failed\","
+				  "\"initContainerStatuses\":[{\"name\":\"fetch\",\"state\":{\"terminated\":{\"exitCode\":0}}}],"
+				  "\"containerStatuses\":[{\"name\":\"extract\",\"state\":{\"terminated\":"
+				  "{\"exitCode\":5,\"reason\":\"Error\"}}}]}") "]", &code), FS_FAILING);
+	assert_int_equal(code, 5);
+	struct fetch_error fe = { .file = "d.tar", .reason = "refusing to extract: h: hard link to ../v: x",
+				  .code = 5, .http = -1, .curl = -1 };
+	char *cause = fetch_errors_summary(&fe, 1);
+	assert_string_equal(cause, "d.tar: refusing to extract: h: hard link to ../v: x (1 file)");
+	free(cause);
 	assert_string_equal(fetch_state_word(FS_COMPLETE), "Complete");
 	assert_true(fetch_state_finished(FS_COMPLETING) && fetch_state_ok(FS_COMPLETING));
 	assert_false(fetch_state_ok(FS_FAILING));
