@@ -45,6 +45,16 @@ static void add(struct completion *c, const char *value, const char *desc)
 }
 
 /* Names from an API list, prefix-filtered. */
+/* Is VALUE already a candidate (with or without a description)? */
+static int has_value(const struct completion *c, const char *value)
+{
+	size_t vl = strlen(value);
+	for (size_t i = 0; i < c->out.n; i++)
+		if (!strncmp(c->out.v[i], value, vl) && (!c->out.v[i][vl] || c->out.v[i][vl] == '\t'))
+			return 1;
+	return 0;
+}
+
 static void add_api_names(struct completion *c, struct eidf_cmd *cmd, const struct kres *r)
 {
 	struct kclient *kc = cmd_client(cmd);
@@ -66,7 +76,7 @@ static void add_api_names(struct completion *c, struct eidf_cmd *cmd, const stru
 	cJSON_ArrayForEach(it, items) {
 		const cJSON *md = cJSON_GetObjectItemCaseSensitive(it, "metadata");
 		const cJSON *name = cJSON_GetObjectItemCaseSensitive(md, "name");
-		if (cJSON_IsString(name))
+		if (cJSON_IsString(name) && !has_value(c, name->valuestring))
 			add(c, name->valuestring, NULL);
 	}
 	cJSON_Delete(list);
@@ -99,9 +109,16 @@ static void complete_kind(struct completion *c, struct eidf_cmd *cmd, enum compl
 		for (size_t i = 0; enum_values && enum_values[i]; i++)
 			add(c, enum_values[i], NULL);
 		break;
-	case COMPLETE_NAMESPACE:
+	case COMPLETE_NAMESPACE: {
+		/* the context's namespace always: a project user may not list
+		 * namespaces (403), and it is the one they mean most often */
+		const struct kube_config *cfg = cmd_config(cmd);
+		if (cfg && cfg->namespace && *cfg->namespace)
+			add(c, cfg->namespace, "the context's namespace");
 		add_api_names(c, cmd, &KRES_NAMESPACES);
+		c->directive = DIR_NOFILE;
 		break;
+	}
 	case COMPLETE_PVC:
 		add_api_names(c, cmd, &KRES_PVCS);
 		break;
@@ -334,6 +351,12 @@ int complete_main(const struct stage *st, int argc, const char **argv)
 		goto print;
 	}
 	c.prefix = cur;
+	if (dashdash) {
+		/* after "--": the command and its arguments (files), never our
+		 * subcommands or flags */
+		c.directive = DIR_DEFAULT;
+		goto print;
+	}
 	if (!sub) {
 		for (const struct subcommand *s = st->subcommands; s && s->run; s++)
 			if (s->name || s->alias)

@@ -1,7 +1,8 @@
 /* kubectl-eidf: the dispatcher.
  *
  *   kubectl eidf STAGE ARGS...  exec kubectl-eidf-STAGE (dashes -> underscores)
- *                               found next to our resolved path, else on PATH
+ *                               found in ../libexec/kubectl-eidf/ (the install
+ *                               layout), next to our resolved path, else on PATH
  *   kubectl eidf [--help]       overview of the stages
  *   kubectl eidf version        suite and library versions
  *   kubectl eidf completion ... shell scripts / kubectl_complete-* links
@@ -74,25 +75,51 @@ static char *stage_exe_name(const char *stage)
 	return name;
 }
 
+/* Where `cmake --install` puts the stages: off PATH, like git's exec-path.
+ * A kubectl-eidf-STAGE on PATH would make kubectl register a nested plugin
+ * "eidf STAGE" and complete every stage twice (once with its generic "is a
+ * plugin installed by the user"). */
+static char *libexec_dir(void)
+{
+	char *dir = self_dir();
+	char *le = dir ? xasprintf("%s/../libexec/kubectl-eidf", dir) : NULL;
+	free(dir);
+	return le;
+}
+
+/* The stage installed with the dispatcher in BINDIR (BINDIR/../libexec,
+ * else beside it), or NULL.  BINDIR NULL: where this executable really is. */
+static char *installed_stage_in(const char *bindir, const char *stage)
+{
+	char *name = stage_exe_name(stage), *path = NULL;
+	char *dirs[2] = { bindir ? xasprintf("%s/../libexec/kubectl-eidf", bindir) : libexec_dir(),
+			  bindir ? xstrdup(bindir) : self_dir() };
+	for (size_t i = 0; i < 2; i++) {
+		if (!path && dirs[i]) {
+			path = xasprintf("%s/%s", dirs[i], name);
+			if (!is_exec_file(path)) {
+				free(path);
+				path = NULL;
+			}
+		}
+		free(dirs[i]);
+	}
+	free(name);
+	return path;
+}
+
 /* Path of the stage executable, or NULL. */
 static char *find_stage(const char *stage)
 {
-	char *name, *dir, *path;
+	char *name, *path;
 	const char *envpath;
 
 	if (!valid_stage_name(stage))
 		return NULL;
+	path = installed_stage_in(NULL, stage);
+	if (path)
+		return path;
 	name = stage_exe_name(stage);
-	dir = self_dir();
-	if (dir) {
-		path = xasprintf("%s/%s", dir, name);
-		free(dir);
-		if (is_exec_file(path)) {
-			free(name);
-			return path;
-		}
-		free(path);
-	}
 	envpath = getenv("PATH");
 	for (const char *p = envpath ? envpath : ""; *p;) {
 		const char *colon = strchr(p, ':');
@@ -141,9 +168,13 @@ static void scan_dir(const char *dir, struct strvec *out)
 static void list_stages(struct strvec *out, int only_installed)
 {
 	struct strvec found = STRVEC_INIT;
-	char *dir = self_dir();
+	char *dir = libexec_dir();
 	const char *envpath = getenv("PATH");
 
+	if (dir)
+		scan_dir(dir, &found);
+	free(dir);
+	dir = self_dir();
 	if (dir)
 		scan_dir(dir, &found);
 	free(dir);
@@ -463,9 +494,11 @@ static int completion_install(const char *argv0, const char *dir_opt)
 	free(copy);
 	if (make_link(dir, "kubectl_complete-eidf", self) < 0)
 		rc = EIDF_EXIT_ERROR;
-	/* A stage installed beside us (as `make install` lays them out) gets
-	 * a link to itself, which answers __complete without the dispatcher's
-	 * exec; otherwise (krew keeps stages off PATH) the link forwards. */
+	/* A stage installed with us (libexec, as `cmake --install` lays them
+	 * out, or beside us) gets a link to itself, which answers __complete
+	 * without the dispatcher's exec; otherwise the link forwards.  Looked up
+	 * from the path we were invoked by, not the resolved one: krew's bin
+	 * holds a link into a versioned store that an upgrade removes. */
 	copy = xstrdup(self);
 	char *self_dir_path = xstrdup(dirname(copy));
 	free(copy);
@@ -473,10 +506,10 @@ static int completion_install(const char *argv0, const char *dir_opt)
 	for (size_t i = 0; !rc && i < sv.n; i++) {
 		char *exe = stage_exe_name(sv.v[i]);
 		char *name = xasprintf("kubectl_complete-%s", exe + strlen("kubectl-"));
-		char *beside = xasprintf("%s/%s", self_dir_path, exe);
-		if (make_link(dir, name, is_exec_file(beside) ? beside : self) < 0)
+		char *installed = installed_stage_in(self_dir_path, sv.v[i]);
+		if (make_link(dir, name, installed ? installed : self) < 0)
 			rc = EIDF_EXIT_ERROR;
-		free(beside);
+		free(installed);
 		free(name);
 		free(exe);
 	}

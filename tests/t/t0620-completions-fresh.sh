@@ -102,7 +102,7 @@ test_expect_success 'cmake --install: scripts, per-stage links and kubectl_compl
 	test_cmp "$COMP/kubectl-eidf.fish" share/fish/vendor_completions.d/kubectl-eidf.fish &&
 	test "$(readlink bin/kubectl_complete-eidf)" = kubectl-eidf &&
 	for e in pvc fetch build_context devrun; do
-		test "$(readlink bin/kubectl_complete-eidf-$e)" = kubectl-eidf-$e &&
+		test "$(readlink bin/kubectl_complete-eidf-$e)" = ../libexec/kubectl-eidf/kubectl-eidf-$e &&
 		test -x bin/kubectl_complete-eidf-$e &&
 		test "$(readlink share/bash-completion/completions/kubectl-eidf-$e)" = kubectl-eidf &&
 		test "$(readlink share/fish/vendor_completions.d/kubectl-eidf-$e.fish)" = kubectl-eidf.fish ||
