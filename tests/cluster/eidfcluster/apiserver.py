@@ -951,6 +951,11 @@ class APIMixin:
             with self.store.cond:
                 if self.store.rv == grv:
                     self.store.cond.wait(min(0.5, max(0.01, deadline - time.time())))
+        if h.epoch != self.outages.epoch:
+            # dropped by an outage or restart: the connection ends without the final chunk
+            # (drop_all may not have reached this connection's socket yet)
+            h.close_connection = True
+            return
         h.end_stream()
 
 
