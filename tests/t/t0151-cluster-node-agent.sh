@@ -1,20 +1,22 @@
 #!/bin/bash
 # The local cluster is built like Kubernetes: the node agent (kubelet
-# stand-in) is an API client of the API server, never a reader of its store.
-# Here the cluster runs without one, and a node agent started as a separate
-# process with its own kubeconfig and kubelet serving certificate registers
-# the nodes, runs a Job's pod, writes pods/status and events through the API,
-# and serves the logs and exec the API server proxies to its kubelet port.
+# stand-in) and the Kueue stand-in are API clients of the API server, never
+# readers of its store.  Here the cluster runs without them; Kueue started as
+# a separate process creates and admits the Workload, and a node agent
+# started as a separate process with its own kubeconfig and kubelet serving
+# certificate registers the nodes, runs the Job's pod, writes pods/status and
+# events through the API, and serves the logs and exec the API server
+# proxies to its kubelet port.
 . "$(dirname "$0")/lib.sh"
 
 NS=eidf042ns
 AGENT_SRC="$EIDF_SRC/tests/cluster"
 
-test_expect_success 'the node agent and its API client import nothing of the API server' '
+test_expect_success 'the node agent, Kueue and their API client import nothing of the API server' '
 	python3 - "$AGENT_SRC/eidfcluster" <<-\PY
 	import ast, os, sys
 	d = sys.argv[1]
-	for mod in ("nodeagent.py", "apiclient.py"):
+	for mod in ("nodeagent.py", "kueue.py", "apiclient.py"):
 	    tree = ast.parse(open(os.path.join(d, mod)).read())
 	    for node in ast.walk(tree):
 	        if isinstance(node, ast.ImportFrom) and node.level:
@@ -26,7 +28,7 @@ test_expect_success 'the node agent and its API client import nothing of the API
 	PY
 '
 
-start_cluster --tenant "$NS" --no-node-agent || { echo "Bail out! no cluster"; exit 1; }
+start_cluster --tenant "$NS" --no-node-agent --no-kueue || { echo "Bail out! no cluster"; exit 1; }
 ST=$EIDF_CLUSTER_STATE
 
 job() {
@@ -48,11 +50,23 @@ job() {
 	YAML
 }
 
-test_expect_success 'without a node agent there are no nodes and pods stay Pending' '
+test_expect_success 'without Kueue a queued Job stays suspended, with no Workload' '
+	job early "echo early" | kubectl create -f - -o name >j0 &&
+	test "$(kubectl get "$(cat j0)" -o jsonpath="{.spec.suspend}")" = true &&
+	kubectl get workloads -o name >wl &&
+	test ! -s wl
+'
+
+test_expect_success 'Kueue started alone admits it; without a node agent there are no nodes and the pod stays Pending' '
+	(cd "$AGENT_SRC" && exec python3 -m eidfcluster.kueue --kubeconfig "$ST/kubeconfig-kueue" >"$TRASH/kueue.out" 2>&1) &
+	echo $! >kueue.pid &&
+	test_atexit "kill $(cat kueue.pid) 2>/dev/null; true" &&
+	wait_for 20 eval "kubectl get workloads -o name | grep -q ." &&
+	kubectl wait --for=condition=Admitted workloads --all --timeout=20s &&
 	cluster_admin_kubectl get nodes -o name >nodes &&
 	test ! -s nodes &&
-	job early "echo early" | kubectl create -f - -o name >j0 &&
-	wait_for 20 eval "kubectl get pods -l job-name=\$(cut -d/ -f2 j0) -o jsonpath=\"{.items[0].status.conditions[0].reason}\" | grep -qx Unschedulable"
+	wait_for 20 eval "kubectl get pods -l job-name=\$(cut -d/ -f2 j0) -o jsonpath=\"{.items[0].status.conditions[0].reason}\" | grep -qx Unschedulable" &&
+	grep -q "\"PUT\".*/workloads/.*/status\".*kueue-controller-manager" "$ST/components.jsonl"
 '
 
 test_expect_success 'a node agent started alone registers the nodes with its kubelet port' '

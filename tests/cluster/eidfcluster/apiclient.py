@@ -274,3 +274,53 @@ class Client:
 
     def stop(self):
         self.stopping.set()
+
+
+class EventRecorder:
+    """Events of one component, created through the API; a repeat of the same event
+    (object, reason, message, field) bumps the count of the first, as client-go's does."""
+
+    def __init__(self, api, component):
+        self.api = api
+        self.component = component
+        self.lock = threading.Lock()
+        self.known = {}      # (uid, reason, message, fieldPath) -> (namespace, event name)
+        self.seq = 0
+
+    def event(self, obj, etype, reason, message, field_path=None, host=""):
+        md = obj["metadata"]
+        ns = md.get("namespace") or "default"
+        key = (md.get("uid"), reason, message, field_path)
+        ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        try:
+            with self.lock:
+                known = self.known.get(key)
+                self.seq += 1
+                seq = self.seq
+            if known:
+                ev = self.api.get("/api/v1/namespaces/%s/events/%s" % known)
+                if ev is not None:
+                    self.api.merge_patch("/api/v1/namespaces/%s/events/%s" % known,
+                                         {"count": ev.get("count", 1) + 1, "lastTimestamp": ts})
+                    return
+            name = "%s.%016x" % (md["name"], int(time.time() * 1e9) + seq)
+            with self.lock:
+                self.known[key] = (ns, name)
+            inv = {"kind": obj.get("kind"), "namespace": md.get("namespace"), "name": md["name"],
+                   "uid": md.get("uid"), "apiVersion": obj.get("apiVersion"),
+                   "resourceVersion": md.get("resourceVersion")}
+            if not md.get("namespace"):
+                inv.pop("namespace")
+            if field_path:
+                inv["fieldPath"] = field_path
+            source = {"component": self.component}
+            if host:
+                source["host"] = host
+            self.api.create("/api/v1/namespaces/%s/events" % ns, {
+                "apiVersion": "v1", "kind": "Event", "metadata": {"name": name, "namespace": ns},
+                "involvedObject": inv, "reason": reason, "message": message, "source": source,
+                "firstTimestamp": ts, "lastTimestamp": ts, "count": 1, "type": etype, "eventTime": None,
+                "reportingComponent": self.component, "reportingInstance": host})
+        except Exception as e:  # an event is not worth the work it reports on
+            import sys
+            sys.stderr.write("%s: event %s: %s\n" % (self.component, reason, e))

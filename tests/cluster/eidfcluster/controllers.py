@@ -1,4 +1,4 @@
-"""Controllers: PVC binder, Job controller, Kueue stand-in, scheduler, garbage collector."""
+"""Controllers: PVC binder, Job controller, scheduler, garbage collector (Kueue: kueue.py)."""
 import hashlib
 import os
 import shutil
@@ -135,7 +135,7 @@ class ControllersMixin:
             self.wakeup.wait(0.2)
             if self.stopping:
                 break
-            for step in (self.ns_controller, self.pvc_controller, self.kueue_controller, self.job_controller,
+            for step in (self.ns_controller, self.pvc_controller, self.job_controller,
                          self.gc_controller, self.scheduler):
                 try:
                     step()
@@ -244,129 +244,6 @@ class ControllersMixin:
                 return wl
         return None
 
-    def kueue_controller(self):
-        jobs = [j for j in self.store.list("jobs")[0]
-                if (j["metadata"].get("labels") or {}).get("kueue.x-k8s.io/queue-name")]
-        juids = {j["metadata"]["uid"]: j for j in jobs}
-        # workloads of deleted jobs go away with them
-        for wl in self.store.list("workloads")[0]:
-            if owner_uid(wl) not in juids:
-                self.store.delete("workloads", wl["metadata"]["namespace"], wl["metadata"]["name"])
-        # pods still running for a Job: Kueue re-admits an evicted workload only once its
-        # Job is inactive, so the evicted pods never run on into the next admission
-        live = {}
-        for p in self.store.list("pods")[0]:
-            if not pod_finished(p) and owner_uid(p):
-                live[owner_uid(p)] = live.get(owner_uid(p), 0) + 1
-        used = {}
-        pending = []
-        for j in sorted(jobs, key=lambda j: j["metadata"]["creationTimestamp"] + j["metadata"]["name"]):
-            ns = j["metadata"]["namespace"]
-            wl = self.workload_for(j)
-            tmpl = j["spec"]["template"]
-            need = pod_gpus(tmpl["spec"]) * (j["spec"].get("parallelism") or 1)
-            if wl is None:
-                h = hashlib.sha1(j["metadata"]["uid"].encode()).hexdigest()[:5]
-                wl = self.create_object(RS.BY_NAME["workloads"], {
-                    "apiVersion": "kueue.x-k8s.io/v1beta1", "kind": "Workload", "metadata": {
-                        "name": ("job-%s" % j["metadata"]["name"])[:57] + "-" + h, "namespace": ns,
-                        "labels": {"kueue.x-k8s.io/job-uid": j["metadata"]["uid"]},
-                        "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": j["metadata"]["name"],
-                                             "uid": j["metadata"]["uid"], "controller": True,
-                                             "blockOwnerDeletion": True}]},
-                    "spec": {"active": True, "queueName": j["metadata"]["labels"]["kueue.x-k8s.io/queue-name"],
-                             "priority": 0, "podSets": [{"name": "main", "count": j["spec"].get("parallelism") or 1,
-                                                         "template": deep(tmpl)}]},
-                    "status": {}}, controller=True)
-                self.event(wl, "Normal", "CreatedWorkload", "Created Workload: %s/%s" % (ns, wl["metadata"]["name"]),
-                           "kueue-job-controller")
-                self.event(j, "Normal", "CreatedWorkload", "Created Workload: %s/%s" % (ns, wl["metadata"]["name"]),
-                           "batch/job-kueue-controller")
-            st = wl.get("status") or {}
-            finished = is_true_cond(j, "Complete") or is_true_cond(j, "Failed")
-            if finished:
-                if not is_true_cond(wl, "Finished"):
-                    ok = is_true_cond(j, "Complete")
-
-                    def fin(o, ok=ok):
-                        set_condition(o["status"], "Finished", "True", "Succeeded" if ok else "Failed",
-                                      "Job finished successfully" if ok else "Job failed")
-                    self.store.mutate("workloads", ns, wl["metadata"]["name"], fin)
-                continue
-            if is_true_cond(wl, "QuotaReserved"):
-                used[ns] = used.get(ns, 0) + need
-                continue
-            if st.get("requeueAt") and time.time() < parse_ts(st["requeueAt"]):
-                self.wakeup.set()
-                continue
-            if is_true_cond(wl, "Evicted") and live.get(j["metadata"]["uid"]):
-                continue  # the pods' deletion wakes us
-            pending.append((j, wl, need))
-        for j, wl, need in pending:
-            ns = j["metadata"]["namespace"]
-            qname = wl["spec"]["queueName"]
-            lq = self.store.get("localqueues", ns, qname)
-            if lq is None:
-                msg = "LocalQueue %s doesn't exist" % qname
-                self._wl_pending(wl, "Inadmissible", msg)
-                continue
-            quota = self.quotas.get(ns, self.gpu_quota)
-            if used.get(ns, 0) + need > quota:
-                msg = ("couldn't assign flavors to pod set main: insufficient unused quota for nvidia.com/gpu in "
-                       "flavor default-flavor, %d more needed" % (used.get(ns, 0) + need - quota))
-                if need > quota:
-                    msg = ("couldn't assign flavors to pod set main: insufficient quota for nvidia.com/gpu in "
-                           "flavor default-flavor, request > maximum capacity (%d > %d)" % (need, quota))
-                self._wl_pending(wl, "Pending", msg)
-                continue
-            used[ns] = used.get(ns, 0) + need
-            cq = lq["spec"].get("clusterQueue", "%s-project-gpu-cq" % ns)
-
-            def admit(o, cq=cq, need=need, j=j):
-                st = o.setdefault("status", {})
-                st.pop("requeueAt", None)
-                st["admission"] = {"clusterQueue": cq, "podSetAssignments": [{
-                    "name": "main", "count": j["spec"].get("parallelism") or 1,
-                    "flavors": {"cpu": "default-flavor", "memory": "default-flavor",
-                                "nvidia.com/gpu": "default-flavor"},
-                    "resourceUsage": {"nvidia.com/gpu": str(need)}}]}
-                set_condition(st, "QuotaReserved", "True", "QuotaReserved", "Quota reserved in ClusterQueue %s" % cq)
-                set_condition(st, "Admitted", "True", "Admitted", "The workload is admitted")
-                for c in st["conditions"]:
-                    if c["type"] in ("Evicted", "Requeued") and c["status"] == "True":
-                        c["status"] = "False"
-            wl = self.store.mutate("workloads", ns, wl["metadata"]["name"], admit)
-            self.event(wl, "Normal", "QuotaReserved", "Quota reserved in ClusterQueue %s, wait time since queued "
-                       "was 0s" % cq, "kueue-admission")
-            self.event(wl, "Normal", "Admitted", "Admitted by ClusterQueue %s, wait time since reservation was 0s"
-                       % cq, "kueue-admission")
-
-            def unsuspend(o):
-                o["spec"]["suspend"] = False
-            self.store.mutate("jobs", ns, j["metadata"]["name"], unsuspend)
-            self.event(j, "Normal", "Started", "Admitted by clusterQueue %s" % cq, "batch/job-kueue-controller")
-        # queue status
-        for lq in self.store.list("localqueues")[0]:
-            ns = lq["metadata"]["namespace"]
-            wls = [w for w in self.store.list("workloads", ns)[0] if w["spec"].get("queueName") ==
-                   lq["metadata"]["name"] and not is_true_cond(w, "Finished")]
-            adm = sum(1 for w in wls if is_true_cond(w, "Admitted"))
-
-            def qs(o, adm=adm, n=len(wls)):
-                o["status"] = {"pendingWorkloads": n - adm, "reservingWorkloads": adm, "admittedWorkloads": adm,
-                               "conditions": [{"type": "Active", "status": "True", "reason": "Ready",
-                                               "message": "Can submit new workloads to localQueue",
-                                               "lastTransitionTime": lq["metadata"]["creationTimestamp"]}]}
-            self.store.mutate("localqueues", ns, lq["metadata"]["name"], qs)
-
-    def _wl_pending(self, wl, reason, msg):
-        def fn(o):
-            set_condition(o.setdefault("status", {}), "QuotaReserved", "False", reason, msg)
-        before = wl
-        after = self.store.mutate("workloads", wl["metadata"]["namespace"], wl["metadata"]["name"], fn)
-        if after and after["metadata"]["resourceVersion"] != before["metadata"]["resourceVersion"]:
-            self.event(after, "Normal", "Pending", msg, "kueue-admission")
-
     def preempt(self, pod):
         """Kueue-style preemption of the workload owning pod (or eviction of a bare/non-queued pod)."""
         juid = owner_uid(pod)
@@ -383,35 +260,23 @@ class ControllersMixin:
             self.delete_object(RS.BY_NAME["pods"], self.store.get("pods", ns, pod["metadata"]["name"]),
                                {"gracePeriodSeconds": 1})
             return {"evicted": pod["metadata"]["name"], "kueue": False}
-        msg = "Preempted to accommodate a workload (UID: %s) due to prioritization in the ClusterQueue" % new_uid()
-        requeue = time.time() + self.requeue_delay
+        # Kueue decides preemptions: ask the Kueue stand-in through the Workload (it evicts the
+        # Workload, marks the pods and suspends the Job through the API), and answer once it has
+        ns, name = wl["metadata"]["namespace"], wl["metadata"]["name"]
+        stamp = now_ts() + " " + pod["metadata"]["name"]
 
-        def evict(o):
-            st = o.setdefault("status", {})
-            set_condition(st, "Evicted", "True", "Preempted", msg)
-            set_condition(st, "Preempted", "True", "InClusterQueue", msg)
-            set_condition(st, "QuotaReserved", "False", "Preempted", msg)
-            set_condition(st, "Admitted", "False", "NoReservation", "The workload has no reservation")
-            set_condition(st, "Requeued", "True", "Preempted", msg)
-            st.pop("admission", None)
-            st["requeueAt"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(requeue))
-            st["requeueState"] = {"count": (st.get("requeueState") or {}).get("count", 0) + 1}
-        wl = self.store.mutate("workloads", ns, wl["metadata"]["name"], evict)
-        self.event(wl, "Normal", "Preempted", msg, "kueue-admission")
-        self.event(wl, "Normal", "EvictedDueToPreempted", msg, "kueue-admission")
-        for p in self.store.list("pods", ns)[0]:
-            if owner_uid(p) == juid and not pod_finished(p):
-                def dt(o):
-                    set_condition(o["status"], "DisruptionTarget", "True", "PreemptionByKueue",
-                                  "Preempted to accommodate a higher priority Workload")
-                self.store.mutate("pods", ns, p["metadata"]["name"], dt)
-
-        def susp(o):
-            o["spec"]["suspend"] = True
-        self.store.mutate("jobs", ns, job["metadata"]["name"], susp)
-        self.event(job, "Normal", "Stopped", msg, "batch/job-kueue-controller")
-        self.wake()
-        return {"evicted": pod["metadata"]["name"], "kueue": True, "workload": wl["metadata"]["name"]}
+        def ask(o):
+            o["metadata"].setdefault("annotations", {})["eidf.test/preempt"] = stamp
+        self.store.mutate("workloads", ns, name, ask)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            cur = self.store.get("workloads", ns, name)
+            if cur is None or ("eidf.test/preempt" not in (cur["metadata"].get("annotations") or {}) and
+                               (self.store.get("jobs", ns, job["metadata"]["name"]) or {}).get(
+                                   "spec", {}).get("suspend")):
+                break
+            self.store.wait(0.1)
+        return {"evicted": pod["metadata"]["name"], "kueue": True, "workload": name}
 
     # -- Jobs ----------------------------------------------------------------------
     def job_controller(self):

@@ -20,6 +20,7 @@ from . import resources as RS
 from .apiclient import Client
 from .apiserver import APIMixin, Faults, TLSServer, make_ssl_ctx
 from .controllers import ControllersMixin
+from .kueue import Kueue
 from .nodeagent import NodeAgent
 from .outage import Outages
 from .resources import APIError
@@ -30,8 +31,10 @@ DEFAULT_MISSING = r"does-not-exist|doesnotexist|nonexistent|missing-image|/missi
 ADMIN_CN = "eidf-admin"
 # The node agent's identity, as a kubelet's: user system:node:NAME in group system:nodes
 NODE_AGENT_CN = "system:node:eidf-node-agent"
+# The Kueue stand-in's identity: Kueue's service account
+KUEUE_CN = "system:serviceaccount:kueue-system:kueue-controller-manager"
 # The last certificate make_pki makes: a PKI directory that has it is complete
-PKI_LAST = "node-agent.key"
+PKI_LAST = "kueue.key"
 
 
 # ---------------------------------------------------------------- PKI
@@ -41,7 +44,7 @@ def openssl(*args):
 
 def cached_pki(cache, user, groups):
     """A PKI directory per user/groups under cache, created atomically (parallel tests share it)."""
-    key = re.sub(r"[^A-Za-z0-9_.-]", "_", "v2-%s@%s" % (user, ",".join(groups)))
+    key = re.sub(r"[^A-Za-z0-9_.-]", "_", "v3-%s@%s" % (user, ",".join(groups)))
     final = os.path.join(cache, key)
     if os.path.exists(os.path.join(final, PKI_LAST)):
         return final
@@ -92,8 +95,10 @@ def make_pki(d, user, groups):
          "extendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n")
     leaf("apiserver-kubelet-client", "/CN=kube-apiserver-kubelet-client/O=system:masters",
          "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n")
-    # the node agent's API client identity (made last: see PKI_LAST)
+    # the node agent's and the Kueue stand-in's API client identities (made last: see PKI_LAST)
     leaf("node-agent", "/CN=%s/O=system:nodes" % NODE_AGENT_CN,
+         "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n")
+    leaf("kueue", "/CN=%s/O=system:serviceaccounts" % KUEUE_CN,
          "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n")
 
 
@@ -126,7 +131,6 @@ class Cluster(APIMixin, ControllersMixin):
         self.tenant = a.tenant
         self.eidf_policy = a.eidf_policy
         self.gpu_quota = a.gpu_quota
-        self.quotas = {}
         self.user = a.user or (("u-" + a.tenant) if a.tenant else "eidf-test-user")
         self.missing_image = re.compile(a.missing_image_regex)
         self.bind_delay = a.bind_delay
@@ -171,6 +175,8 @@ class Cluster(APIMixin, ControllersMixin):
                                                 os.path.join(pki, "apiserver-kubelet-client.key"))
         self.run_node_agent = not a.no_node_agent
         self.node_agent = None
+        self.run_kueue = not a.no_kueue
+        self.kueue = None
         self.a = a
         tokfile = os.path.join(self.state_dir, "token")
         if not os.path.exists(tokfile):
@@ -193,12 +199,21 @@ class Cluster(APIMixin, ControllersMixin):
     # -- components (node agent, Kueue) ---------------------------------------------
     @staticmethod
     def is_component_user(user):
-        return "system:nodes" in (user or {}).get("groups", [])
+        return "system:nodes" in (user or {}).get("groups", []) or (user or {}).get("name") == KUEUE_CN
 
     def is_component(self, cert):
         """A connection of the node agent or Kueue (by client certificate)."""
-        groups = [v for rdn in (cert or {}).get("subject") or () for k, v in rdn if k == "organizationName"]
-        return self.is_component_user({"groups": groups})
+        subj = [(k, v) for rdn in (cert or {}).get("subject") or () for k, v in rdn]
+        return self.is_component_user({"groups": [v for k, v in subj if k == "organizationName"],
+                                       "name": next((v for k, v in subj if k == "commonName"), "")})
+
+    def start_kueue(self):
+        """The Kueue stand-in in this process, an API client with its own kubeconfig."""
+        api = Client.from_kubeconfig(os.path.join(self.state_dir, "kubeconfig-kueue"), user_agent="eidf-kueue/v0.9")
+        self.kueue = Kueue(api, self.requeue_delay)
+        self.kueue.start()
+        if not self.kueue.wait_synced(20):
+            raise RuntimeError("the Kueue stand-in did not list its objects within 20 s")
 
     def start_node_agent(self):
         """The node agent in this process, but an API client like any other: HTTPS with its own
@@ -281,10 +296,22 @@ class Cluster(APIMixin, ControllersMixin):
             self.store.compact()
             return h.send_body(200, {"oldest": self.store.oldest})
         if p == "/_eidf/quota":
+            # the nominal GPU quota of the namespace's ClusterQueue (Kueue reads it from there)
             ns = body.get("namespace") or self.tenant or "default"
-            self.quotas[ns] = int(body["gpu"])
-            self.wake()
-            return h.send_body(200, {"namespace": ns, "gpu": self.quotas[ns]})
+            try:
+                self.ensure_queue(ns)
+            except APIError:
+                pass    # no such namespace (yet)
+            gpu = int(body["gpu"])
+
+            def setq(cq):
+                for rg in cq["spec"].get("resourceGroups") or []:
+                    for fl in rg.get("flavors") or []:
+                        for r in fl.get("resources") or []:
+                            if r.get("name") == "nvidia.com/gpu":
+                                r["nominalQuota"] = str(gpu)
+            self.store.mutate("clusterqueues", "", "%s-project-gpu-cq" % ns, setq)
+            return h.send_body(200, {"namespace": ns, "gpu": gpu})
         if p in ("/_eidf/evict", "/_eidf/kill"):
             ns = body.get("namespace") or self.tenant or "default"
             pod = self.store.get("pods", ns, body.get("pod", ""))
@@ -335,6 +362,8 @@ class Cluster(APIMixin, ControllersMixin):
     def stop(self):
         self.stopping = True
         self.wakeup.set()
+        if self.kueue is not None:
+            self.kueue.stop()
         if self.node_agent is not None:
             self.node_agent.shutdown()
         try:
@@ -356,6 +385,9 @@ def write_configs(c, a):
     write_kubeconfig(os.path.join(sd, "kubeconfig-node-agent"), server, c.pki, {
         "client-certificate-data": b64file(os.path.join(c.pki, "node-agent.crt")),
         "client-key-data": b64file(os.path.join(c.pki, "node-agent.key"))}, None)
+    write_kubeconfig(os.path.join(sd, "kubeconfig-kueue"), server, c.pki, {
+        "client-certificate-data": b64file(os.path.join(c.pki, "kueue.crt")),
+        "client-key-data": b64file(os.path.join(c.pki, "kueue.key"))}, None)
     # exec credential plugin: prints the token, counts its runs in exec-plugin.count
     plug = os.path.join(sd, "exec-credential.sh")
     with open(plug, "w") as f:
@@ -378,6 +410,8 @@ def write_configs(c, a):
 
 
 def serve(a):
+    import faulthandler   # SIGUSR1 prints every thread's stack to cluster.log: for a cluster that hangs
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     ready_w = None
     if a.background:
         r, w = os.pipe()
@@ -404,6 +438,8 @@ def serve(a):
         write_configs(c, a)
         if c.run_node_agent:
             c.start_node_agent()
+        if c.run_kueue:
+            c.start_kueue()
     except Exception as e:
         if ready_w is not None:
             os.write(ready_w, ("error %s" % e).encode())
@@ -603,6 +639,8 @@ def main(argv=None):
     p.add_argument("--job-backoff", type=float, default=0.5, help="seconds between a pod failure and its retry")
     p.add_argument("--bookmark-interval", type=float, default=5.0)
     p.add_argument("--sandbox", choices=["unshare", "bwrap"], default="unshare")
+    p.add_argument("--no-kueue", action="store_true", help="run no Kueue stand-in in this process (start one "
+                   "with `python3 -m eidfcluster.kueue`)")
     p.add_argument("--no-node-agent", action="store_true", help="run no node agent in this process (start "
                    "one with `python3 -m eidfcluster.nodeagent`, see docs/testing.md)")
     p.add_argument("--background", action="store_true", help="daemonize once ready; pid in STATE/cluster.pid")

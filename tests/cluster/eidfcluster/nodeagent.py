@@ -29,7 +29,7 @@ import time
 import urllib.parse
 
 from . import execws
-from .apiclient import APIStatus, Client
+from .apiclient import APIStatus, Client, EventRecorder
 from .util import deep, now_nano, now_ts, parse_ts, set_condition
 
 RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runner.py")
@@ -621,7 +621,7 @@ class NodeAgent:
         self.procs = set()
         self.exec_seq = itertools.count(1)
         self.ip_seq = itertools.count(1)
-        self.events = {}     # (uid, reason, message, fieldPath) -> (namespace, event name)
+        self.recorder = EventRecorder(api, "kubelet")
         self.finalizing = set()
         self.stopping = False
         self.synced = threading.Event()
@@ -889,37 +889,8 @@ class NodeAgent:
         return d
 
     def event(self, obj, etype, reason, message, field_path=None):
-        """Record an event like the kubelet (a repeat bumps the count of the first one)."""
-        md = obj["metadata"]
-        ns = md.get("namespace") or "default"
-        key = (md.get("uid"), reason, message, field_path)
-        ts = now_ts()
-        try:
-            with self.lock:
-                known = self.events.get(key)
-            if known:
-                ev = self.api.get("/api/v1/namespaces/%s/events/%s" % known)
-                if ev is not None:
-                    self.api.merge_patch("/api/v1/namespaces/%s/events/%s" % known,
-                                         {"count": ev.get("count", 1) + 1, "lastTimestamp": ts})
-                    return
-            name = "%s.%016x" % (md["name"], int(time.time() * 1e9) + len(self.events))
-            with self.lock:
-                self.events[key] = (ns, name)
-            host = (obj.get("spec") or {}).get("nodeName", "")
-            inv = {"kind": obj.get("kind") or "Pod", "namespace": md.get("namespace"), "name": md["name"],
-                   "uid": md.get("uid"), "apiVersion": obj.get("apiVersion") or "v1",
-                   "resourceVersion": md.get("resourceVersion")}
-            if field_path:
-                inv["fieldPath"] = field_path
-            self.api.create("/api/v1/namespaces/%s/events" % ns, {
-                "apiVersion": "v1", "kind": "Event", "metadata": {"name": name, "namespace": ns},
-                "involvedObject": inv, "reason": reason, "message": message,
-                "source": {"component": "kubelet", "host": host}, "firstTimestamp": ts, "lastTimestamp": ts,
-                "count": 1, "type": etype, "eventTime": None, "reportingComponent": "kubelet",
-                "reportingInstance": host})
-        except Exception as e:  # an event is not worth a pod
-            sys.stderr.write("node agent: event %s: %s\n" % (reason, e))
+        self.recorder.event(obj, etype, reason, message, field_path,
+                            host=(obj.get("spec") or {}).get("nodeName", ""))
 
     def worker_for(self, ns, name):
         with self.lock:
