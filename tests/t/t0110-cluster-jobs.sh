@@ -176,9 +176,11 @@ test_expect_success 'a missing image gives ErrImagePull then ImagePullBackOff' '
 '
 
 test_expect_success 'kubectl logs: -f, --tail, --timestamps, --since-time, --limit-bytes' '
-	job logs "for i in 1 2 3 4 5; do echo line\$i; sleep 0.6; done" | create >j &&
+	# the container runs on the host file system: it prints once the test saw it Ready
+	job logs "while [ ! -e $TRASH/logs-go ]; do sleep 0.1; done; for i in 1 2 3 4 5; do echo line\$i; sleep 0.6; done" | create >j &&
 	kubectl wait --for=jsonpath="{.status.active}"=1 $(cat j) --timeout=10s &&
-	cluster_job_ready $(cut -d/ -f2 j) 10 &&
+	cluster_job_ready $(cut -d/ -f2 j) 20 &&
+	touch "$TRASH/logs-go" &&
 	kubectl logs -f $(cat j) >all &&
 	test "$(cat all | tr "\n" " ")" = "line1 line2 line3 line4 line5 " &&
 	kubectl logs --tail=2 $(cat j) >t && test "$(cat t | tr "\n" " ")" = "line4 line5 " &&
