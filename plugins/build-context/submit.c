@@ -17,6 +17,7 @@
 #include "eidf/cmd.h"
 #include "eidf/humanize.h"
 #include "eidf/image_ref.h"
+#include "eidf/kevents.h"
 #include "eidf/kubectl_exec.h"
 #include "eidf/manifest.h"
 #include "eidf/output.h"
@@ -494,14 +495,17 @@ static void report_receive_failure(struct kclient *kc, const char *ns, const str
 	strbuf_release(&log);
 }
 
+/* Polls (one a second) between reads of a waiting pod's events. */
+#define POD_EVENTS_EVERY 5
+
 /* Follow (or, follow == 0, describe) a build.  Returns the exit code:
  * 0 succeeded, the executor's exit code when it failed, 1 otherwise. */
 static int follow_build(struct kclient *kc, const char *ns, const char *job, const char *run_id,
 			long timeout_ms, int follow)
 {
 	int64_t start = monotonic_ms();
-	int streamed = 0, ret = EIDF_EXIT_ERROR, said_queued = 0;
-	char *said_waiting = NULL;
+	int streamed = 0, ret = EIDF_EXIT_ERROR, said_queued = 0, quiet_polls = 0;
+	char *said_waiting = NULL, *said_event = NULL;
 	struct pod_view v = { 0 };
 	for (;;) {
 		int suspended = 0;
@@ -569,6 +573,24 @@ static int follow_build(struct kclient *kc, const char *ns, const char *job, con
 			said_waiting = xstrdup(wait_msg);
 		}
 		free(tmp);
+		/* a pod that does not start says why only in its events
+		 * (FailedMount of a missing Secret): read them now and then */
+		if (pr == 0 && v.recv != C_RUNNING && v.recv != C_DONE &&
+		    (!follow || ++quiet_polls % POD_EVENTS_EVERY == 0)) {
+			struct kevent_warning w;
+			if (kevents_latest_warning(kc, ns, "Pod", v.name,
+						   v.unschedulable ? "FailedScheduling" : NULL, &w) == 1) {
+				char *m = xasprintf("pod %s: %s: %s", v.name, w.reason, w.message);
+				if (!said_event || strcmp(said_event, m)) {
+					fprintf(stderr, "job/%s: waiting: %s\n", job, m);
+					free(said_event);
+					said_event = m;
+				} else {
+					free(m);
+				}
+				kevent_warning_release(&w);
+			}
+		}
 		if (!follow) {
 			const char *st = pr == 1 ? (suspended ? "queued" : "starting")
 				: v.recv != C_DONE ? "receiving the context" : "building";
@@ -584,6 +606,7 @@ static int follow_build(struct kclient *kc, const char *ns, const char *job, con
 		sleep_ms(1000);
 	}
 	free(said_waiting);
+	free(said_event);
 	pod_view_release(&v);
 	return ret;
 }

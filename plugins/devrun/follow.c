@@ -11,6 +11,7 @@
 #include "eidf/cmd.h"
 #include "eidf/humanize.h"
 #include "eidf/jobstate.h"
+#include "eidf/kevents.h"
 #include "eidf/kclient.h"
 #include "eidf/manifest.h"
 #include "eidf/options.h"
@@ -317,6 +318,8 @@ struct fstate {
 	char *job_rv;
 	cJSON *pod;
 	char *pod_name;
+	char *pod_rv;         /* of the last pod event (to resume the watch) */
+	char *last_pod_line;
 	int want_main;        /* the init logs are done */
 	int outcome;          /* -1: none yet */
 	int stuck;            /* the pod can never start as specified */
@@ -339,6 +342,21 @@ static void status(struct fstate *f, const char *fmt, ...)
 	fflush(stderr);
 	free(f->last_status);
 	f->last_status = s;
+}
+
+/* A line about the pod's state: printed when that state changes, even if
+ * other lines (its events) came in between. */
+static void pod_status(struct fstate *f, const char *fmt, ...) EIDF_PRINTF(2, 3);
+static void pod_status(struct fstate *f, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (!f->last_pod_line || strcmp(f->last_pod_line, s))
+		status(f, "%s", s);
+	free(f->last_pod_line);
+	f->last_pod_line = s;
 }
 
 static void set_outcome(struct fstate *f, int code, const char *fmt, ...) EIDF_PRINTF(3, 4);
@@ -412,6 +430,11 @@ static int pod_cb(const char *type, const cJSON *pod, void *ud)
 {
 	struct fstate *f = ud;
 	const char *name = json_str(pod, "metadata.name");
+	const char *rv = json_str(pod, "metadata.resourceVersion");
+	if (rv) {
+		free(f->pod_rv);
+		f->pod_rv = xstrdup(rv);
+	}
 	if (!name)
 		return 0;
 	if (f->pod_name && strcmp(f->pod_name, name)) {
@@ -469,7 +492,7 @@ static int pod_cb(const char *type, const cJSON *pod, void *ud)
 
 	const char *reason = NULL, *msg = NULL;
 	if (pod_condition(pod, "PodScheduled", &reason, &msg) == 0) {
-		status(f, "pod %s pending: %s%s%s", name, reason ? reason : "not scheduled",
+		pod_status(f, "pod %s pending: %s%s%s", name, reason ? reason : "not scheduled",
 		       msg ? ": " : "", msg ? msg : "");
 		return 0;
 	}
@@ -478,13 +501,35 @@ static int pod_cb(const char *type, const cJSON *pod, void *ud)
 	if (!w)
 		w = json_str(main_status(pod), "state.waiting.reason");
 	if (w)
-		status(f, "pod %s%s%s: %s", name, node ? " on " : "", node ? node : "", w);
+		pod_status(f, "pod %s%s%s: %s", name, node ? " on " : "", node ? node : "", w);
 	else if (node)
-		status(f, "pod %s scheduled on %s", name, node);
+		pod_status(f, "pod %s scheduled on %s", name, node);
 	return 0;
 }
 
 #define FOLLOW_STOPPED (-100) /* follow_inner: a signal stopped it */
+
+/* After this long without a change to a pod that has not started, its
+ * Warning events are read (one request) for the reason: FailedMount,
+ * FailedCreatePodSandBox, ... */
+#define POD_EVENTS_AFTER_MS 10000
+
+static void pod_events(struct fstate *f)
+{
+	if (!f->pod_name)
+		return;
+	struct kevent_warning w;
+	/* the scheduler's reason is already shown from the PodScheduled condition */
+	int unscheduled = f->pod && pod_condition(f->pod, "PodScheduled", NULL, NULL) == 0;
+	int rc = kevents_latest_warning(f->kc, f->o->ns, "Pod", f->pod_name,
+					unscheduled ? "FailedScheduling" : NULL, &w);
+	if (rc < 0 && !wait_stopped())
+		eidf_warning("cannot read the events of pod %s: %s", f->pod_name, eidf_last_error());
+	if (rc == 1)
+		status(f, "pod %s: %s: %s", f->pod_name, w.reason, w.message);
+	if (rc == 1)
+		kevent_warning_release(&w);
+}
 
 /* Ctrl-C and --timeout: the shared waiting helper (eidf/waiting.h) raises
  * its flag and the client's abort switch ends whatever request is blocking;
@@ -589,6 +634,8 @@ static void fstate_release(struct fstate *f)
 	free(f->job_rv);
 	cJSON_Delete(f->pod);
 	free(f->pod_name);
+	free(f->pod_rv);
+	free(f->last_pod_line);
 	free(f->outcome_msg);
 }
 
@@ -627,9 +674,17 @@ static int follow_inner(struct fstate *f)
 	/* 2. the pod: scheduling, init (code fetch), main */
 	char *sel = xasprintf("%s=%s", LABEL_RUN, o->run_id);
 	int rc = -1;
+	int resume = 0;
 	while (f->outcome < 0) {
-		struct klist_opts lo = { .label_selector = sel };
-		int wrc = kclient_watch(f->kc, &KRES_PODS, o->ns, &lo, 0, pod_cb, f);
+		/* after a quiet spell, resume where the watch was: the pod is not
+		 * announced (and its status line printed) again */
+		struct klist_opts lo = { .label_selector = sel,
+					 .resource_version = resume ? f->pod_rv : NULL };
+		resume = 0;
+		/* a pod that does not start says why only in its events: look
+		 * when it has been quiet for a while (never on a normal start) */
+		long quiet_ms = f->want_main ? 0 : POD_EVENTS_AFTER_MS;
+		int wrc = kclient_watch(f->kc, &KRES_PODS, o->ns, &lo, quiet_ms, pod_cb, f);
 		if (wait_stopped()) {
 			rc = FOLLOW_STOPPED;
 			break;
@@ -638,6 +693,11 @@ static int follow_inner(struct fstate *f)
 			eidf_error("%s", eidf_last_error());
 			rc = DEVRUN_EXIT_ERROR;
 			break;
+		}
+		if (wrc == 1 && f->outcome < 0) {
+			pod_events(f);
+			resume = f->pod_rv != NULL;
+			continue;
 		}
 		if (f->outcome >= 0 || !f->pod)
 			break;

@@ -40,6 +40,11 @@ fi
 EOF
 printf 'echo "building..."; echo "error: step 2/3 failed" >&2; exit 7\n' >failing-executor.sh
 EXEC="--executor-command=sh $TRASH/fake-executor.sh"
+# stuck_pod_named JOB: the Job's pod exists (its name in stuck-pod)
+stuck_pod_named() {
+	kubectl get pods -l job-name="$1" -o jsonpath="{.items[0].metadata.name}" >stuck-pod 2>/dev/null &&
+		test -s stuck-pod
+}
 
 test_expect_success 'setup: a context with a .dockerignore' '
 	mkdir -p ctx/src ctx/test ctx/node_modules/x &&
@@ -249,6 +254,26 @@ test_expect_success 'a tampered chunk: the init container refuses it, status say
 test_expect_success 'status of a Job that is not a build is refused' '
 	test_must_fail $BC status no-such-job 2>err &&
 	test_grep "NotFound" err
+'
+
+test_expect_success 'status of a build whose pod does not start shows the reason from its events' '
+	printf "%s\n" "apiVersion: batch/v1" "kind: Job" "metadata:" "  generateName: build-stuck-" \
+		"  labels: {kueue.x-k8s.io/queue-name: $NS-user-queue, eidf.ac.uk/stage: build-context, eidf.ac.uk/run: stuck001}" \
+		"spec:" "  backoffLimit: 0" "  template:" "    metadata: {labels: {eidf.ac.uk/run: stuck001}}" \
+		"    spec:" "      restartPolicy: Never" "      nodeSelector: {nvidia.com/gpu.product: nope}" \
+		"      initContainers:" "      - {name: receive-context, image: busybox:latest, command: [\"true\"], resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {cpu: 100m, memory: 64Mi}}}" \
+		"      containers:" "      - {name: build, image: busybox:latest, command: [\"true\"], resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {cpu: 100m, memory: 64Mi}}}" >stuck.yaml &&
+	job=$(kubectl create -f stuck.yaml -o name) && job=${job#job.batch/} &&
+	wait_for 30 stuck_pod_named "$job" &&
+	pod=$(cat stuck-pod) &&
+	printf "%s\n" "apiVersion: v1" "kind: Event" "metadata: {name: $pod.mount1, namespace: $NS}" \
+		"involvedObject: {kind: Pod, name: $pod, namespace: $NS}" "type: Warning" "reason: FailedMount" \
+		"message: \"MountVolume.SetUp failed for volume \\\"regcred\\\" : secret \\\"gone\\\" not found\"" >event.yaml &&
+	cluster_admin_kubectl create -f event.yaml >/dev/null &&
+	$BC status "$job" >out 2>err &&
+	cat out err &&
+	test_grep "job/$job: waiting: pod $pod: FailedMount: MountVolume.SetUp failed for volume \"regcred\" : secret \"gone\" not found" err &&
+	kubectl delete job "$job" >/dev/null
 '
 
 test_expect_success 'deleting the Job removes its context Secrets (ownerReferences)' '
