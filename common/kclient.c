@@ -29,6 +29,7 @@
 
 #include "eidf/http_header.h"
 #include "eidf/kstatus.h"
+#include "eidf/log_dedup.h"
 #include "eidf/kwatch_parser.h"
 #include "kclient_internal.h"
 #include "eidf/humanize.h"
@@ -46,7 +47,7 @@
  * timeout of one ordinary request while the server may be away (a server
  * that accepts and never answers is an outage too) */
 #define KC_OUTAGE_FIRST_MS 500
-#define KC_OUTAGE_MAX_MS 10000
+#define KC_OUTAGE_MAX_MS 5000
 #define KC_LR_REQUEST_TIMEOUT_MS 60000
 #define KC_ERROR_BODY_MAX ((size_t)1 << 20)
 #define KC_FIELD_MANAGER "kubectl-eidf"
@@ -323,6 +324,8 @@ static char *outage_reason(struct kclient *kc, CURLcode cc, long status)
 		return xstrdup("timed out");
 	if (cc == CURLE_GOT_NOTHING)
 		return xstrdup("empty reply from server");
+	if (cc == CURLE_PARTIAL_FILE)
+		return xstrdup("connection closed mid-response");
 	return xstrdup(kc->errbuf[0] ? kc->errbuf : curl_easy_strerror(cc));
 }
 
@@ -1170,8 +1173,10 @@ int kclient_request(struct kclient *kc, const char *method, const char *path,
 
 /* ---- logs ------------------------------------------------------------------------- */
 
-int kclient_logs(struct kclient *kc, const char *ns, const char *pod,
-		 const struct klog_opts *o, kdata_cb cb, void *ud)
+/* One log request.  *cut is set when the stream broke after data arrived
+ * (a transport error, not the server ending it). */
+static int logs_once(struct kclient *kc, const char *ns, const char *pod,
+		     const struct klog_opts *o, kdata_cb cb, void *ud, int *cut)
 {
 	struct strbuf path = STRBUF_INIT;
 	char *base = kres_path(&KRES_PODS, ns, pod);
@@ -1182,6 +1187,7 @@ int kclient_logs(struct kclient *kc, const char *ns, const char *pod,
 	struct kresp rs;
 	int rc = -1;
 
+	*cut = 0;
 	strbuf_addf(&path, "%s/log", base);
 	if (o) {
 		if (o->container && *o->container)
@@ -1203,6 +1209,7 @@ int kclient_logs(struct kclient *kc, const char *ns, const char *pod,
 			char *msg = xstrdup(eidf_last_error());
 			eidf_set_error("log stream of pod \"%s\" interrupted: %s", pod, msg);
 			free(msg);
+			*cut = outage_transport(rs.cc);
 		}
 		goto out;
 	}
@@ -1216,6 +1223,66 @@ out:
 	strbuf_release(&path);
 	free(base);
 	return rc;
+}
+
+static int dedup_feed_cb(const char *data, size_t len, void *ud)
+{
+	struct log_dedup *d = ud;
+	log_dedup_feed(d, data, len);
+	return d->stopped;
+}
+
+/* Long-running mode: a followed log that is cut resumes from its last line.
+ * The stream is read with timestamps; the reconnection asks for sinceTime
+ * and the lines already delivered are skipped (see eidf/log_dedup.h), so
+ * the caller sees each line once, with timestamps only if it asked. */
+static int logs_resuming(struct kclient *kc, const char *ns, const char *pod,
+			 const struct klog_opts *o, kdata_cb cb, void *ud)
+{
+	struct log_dedup d;
+	struct klog_opts lo = *o;
+	char *since = NULL;
+	int rc, cut;
+
+	log_dedup_init_emit(&d, cb, ud, o->timestamps);
+	lo.timestamps = 1;
+	for (;;) {
+		rc = logs_once(kc, ns, pod, &lo, dedup_feed_cb, &d, &cut);
+		if (d.stopped) {
+			rc = 0;
+			break;
+		}
+		if (rc == 0) {
+			log_dedup_flush(&d);
+			break;
+		}
+		if (!cut || is_aborted(kc) || kc->gave_up)
+			break;
+		log_dedup_reconnect(&d);
+		free(since);
+		since = log_dedup_since(&d);
+		if (since) {
+			/* from the last line on: the tail was already shown */
+			lo.since_time = since;
+			lo.tail_lines = -1;
+			lo.limit_bytes = 0;
+		}
+		klog_printf(kc, 6, "log stream of pod %s cut; resuming from %s", pod,
+			    since ? since : "the start");
+	}
+	free(since);
+	log_dedup_release(&d);
+	return rc;
+}
+
+int kclient_logs(struct kclient *kc, const char *ns, const char *pod,
+		 const struct klog_opts *o, kdata_cb cb, void *ud)
+{
+	int cut;
+
+	if (kc->lr_ms && o && o->follow)
+		return logs_resuming(kc, ns, pod, o, cb, ud);
+	return logs_once(kc, ns, pod, o, cb, ud, &cut);
 }
 
 /* ---- watch ------------------------------------------------------------------------- */

@@ -557,14 +557,51 @@ static int is_list(const cJSON *obj)
 	return cJSON_IsArray(items) && (!kind || ends_with(kind, "List"));
 }
 
+int output_show_managed_fields;
+
+static int has_managed_fields(const cJSON *obj)
+{
+	const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	return cJSON_GetObjectItemCaseSensitive(md, "managedFields") != NULL;
+}
+
+static void drop_managed_fields(cJSON *obj)
+{
+	cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	if (cJSON_IsObject(md))
+		cJSON_DeleteItemFromObjectCaseSensitive(md, "managedFields");
+}
+
+/* A copy without managedFields when there are any to drop, else NULL. */
+static cJSON *without_managed_fields(const cJSON *obj)
+{
+	const cJSON *it;
+	int any = has_managed_fields(obj);
+	cJSON *copy, *c;
+
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(obj, "items"))
+		any |= has_managed_fields(it);
+	if (!any)
+		return NULL;
+	copy = cJSON_Duplicate(obj, 1);
+	drop_managed_fields(copy);
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(copy, "items"))
+		drop_managed_fields(c);
+	return copy;
+}
+
 int output_object(FILE *out, const cJSON *obj, enum output_format fmt)
 {
 	struct strbuf sb = STRBUF_INIT;
+	cJSON *stripped = NULL;
 
 	if (!obj) {
 		eidf_set_error("nothing to print");
 		return -1;
 	}
+	if ((fmt == OUT_JSON || fmt == OUT_YAML) && !output_show_managed_fields &&
+	    (stripped = without_managed_fields(obj)))
+		obj = stripped;
 	switch (fmt) {
 	case OUT_JSON:
 		json_add(&sb, obj, 0);
@@ -572,8 +609,10 @@ int output_object(FILE *out, const cJSON *obj, enum output_format fmt)
 		break;
 	case OUT_YAML: {
 		char *y = yaml_from_json(obj);
-		if (!y)
+		if (!y) {
+			cJSON_Delete(stripped);
 			return -1;
+		}
 		strbuf_addstr(&sb, y);
 		free(y);
 		break;
@@ -591,8 +630,10 @@ int output_object(FILE *out, const cJSON *obj, enum output_format fmt)
 		break;
 	default:
 		eidf_set_error("output_object: tables are printed by the command, not here");
+		cJSON_Delete(stripped);
 		return -1;
 	}
+	cJSON_Delete(stripped);
 	fwrite(strbuf_str(&sb), 1, sb.len, out);
 	strbuf_release(&sb);
 	return 0;

@@ -205,7 +205,7 @@ int wait_end(int code)
 		break;
 	case WAIT_TIMEOUT:
 		if (h.timeout)
-			fprintf(stderr, "%s: --timeout %s reached; %s goes on.\n", w.stage, h.timeout, subject);
+			fprintf(stderr, "%s: %s reached; %s goes on.\n", w.stage, h.timeout, subject);
 		else
 			fprintf(stderr, "%s: stopped waiting; %s goes on.\n", w.stage, subject);
 		code = EIDF_EXIT_STOPPED_WAITING;

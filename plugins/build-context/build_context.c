@@ -628,6 +628,7 @@ static const struct option secret_opts[] = {
 	OPT_STRING(0, "registry", &opt_registry, "host", "registry host (default docker.io)", COMPLETE_NONE),
 	OPT_DRY_RUN(&opt_dry_run),
 	OPT_ENUM('o', "output", &opt_out_fmt, "format", "output format: json, yaml or name", output_formats),
+	OPT_SHOW_MANAGED_FIELDS(),
 	OPT_INCLUDE(kube_options),
 	OPT_END(),
 };

@@ -62,6 +62,7 @@ const struct option submit_opts[] = {
 	OPT_DRY_RUN(&opt_dry_run),
 	OPT_ENUM('o', "output", &opt_output, "format", "output format with --dry-run: json, yaml or name",
 		 output_formats),
+	OPT_SHOW_MANAGED_FIELDS(),
 	OPT_INCLUDE(wait_options),
 	OPT_GROUP("Job policy"), OPT_INCLUDE(policy_options),
 	OPT_INCLUDE(kube_options),
@@ -499,7 +500,8 @@ static void report_receive_failure(struct kclient *kc, const char *ns, const str
 #define POD_EVENTS_EVERY 5
 
 /* Follow (or, follow == 0, describe) a build.  Returns the exit code:
- * 0 succeeded, the executor's exit code when it failed, 1 otherwise. */
+ * 0 succeeded, the executor's exit code when it failed,
+ * EIDF_EXIT_STOPPED_WAITING after timeout_ms, 1 otherwise. */
 static int follow_build(struct kclient *kc, const char *ns, const char *job, const char *run_id,
 			long timeout_ms, int follow)
 {
@@ -512,7 +514,8 @@ static int follow_build(struct kclient *kc, const char *ns, const char *job, con
 		char *why = NULL;
 		int done = job_state(kc, ns, job, &suspended, &why);
 		if (done < 0) {
-			eidf_error("%s", eidf_last_error());
+			if (!wait_stopped())
+				eidf_error("%s", eidf_last_error());
 			break;
 		}
 		int pr = pod_view_get(kc, ns, run_id, &v);
@@ -529,9 +532,11 @@ static int follow_build(struct kclient *kc, const char *ns, const char *job, con
 		if (pr == 0 && (v.build == C_RUNNING || v.build == C_DONE) && !streamed && follow) {
 			struct klog_opts o = { .container = "build", .follow = 1, .tail_lines = -1 };
 			streamed = 1;
-			if (kclient_logs(kc, ns, v.name, &o, log_to_stdout, NULL) < 0)
+			if (kclient_logs(kc, ns, v.name, &o, log_to_stdout, NULL) < 0 && !wait_stopped())
 				eidf_warning("the build log stream ended early: %s", eidf_last_error());
 			free(why);
+			if (wait_stopped())
+				break;
 			continue; /* re-read the state the stream ended in */
 		}
 		if (done == 1) {
@@ -599,15 +604,39 @@ static int follow_build(struct kclient *kc, const char *ns, const char *job, con
 			break;
 		}
 		if (timeout_ms > 0 && monotonic_ms() - start > timeout_ms) {
-			eidf_error("timed out following job/%s; it keeps running: kubectl eidf build-context "
-				   "status --follow %s -n %s", job, job, ns);
+			ret = EIDF_EXIT_STOPPED_WAITING; /* wait_end() says it goes on, and how to follow it */
 			break;
 		}
-		sleep_ms(1000);
+		wait_sleep_ms(1000);
+		if (wait_stopped())
+			break;
 	}
 	free(said_waiting);
 	free(said_event);
 	pod_view_release(&v);
+	return ret;
+}
+
+/* follow_build() inside the shared waiting behaviour (eidf/waiting.h): API
+ * outages ridden out, Ctrl-C and --timeout end with how to follow or cancel. */
+static int follow_build_waiting(struct eidf_cmd *cmd, const char *ns, const char *job,
+				const char *run_id, long timeout_ms)
+{
+	char *subject = xasprintf("job.batch/%s", job);
+	char *follow = xasprintf("kubectl eidf build-context status --follow %s -n %s", job, ns);
+	char *logs = xasprintf("kubectl logs -f job/%s -c build -n %s", job, ns);
+	char *cancel = xasprintf("kubectl delete job %s -n %s", job, ns);
+	char *limit = opt_timeout ? xasprintf("--timeout %s", opt_timeout) : xstrdup("--timeout 1h (default)");
+	struct wait_hints h = { .subject = subject, .timeout = limit,
+				.follow = follow, .logs = logs, .cancel = cancel };
+	int ret = EIDF_EXIT_ERROR;
+	if (wait_begin(cmd, &h, 0) == 0)
+		ret = wait_end(follow_build(cmd_client(cmd), ns, job, run_id, timeout_ms, 1));
+	free(limit);
+	free(subject);
+	free(follow);
+	free(logs);
+	free(cancel);
 	return ret;
 }
 
@@ -915,7 +944,7 @@ int run_submit(struct eidf_cmd *cmd, int argc, const char **argv)
 		       "build log:      kubectl logs -f job/%s -c build -n %s\n", jname, ns, jname, ns);
 		ret = EIDF_EXIT_OK;
 	} else {
-		ret = follow_build(kc, ns, jname, run_id, timeout, 1);
+		ret = follow_build_waiting(cmd, ns, jname, run_id, timeout);
 	}
 	goto out;
 cleanup:
@@ -955,7 +984,11 @@ int run_status(struct eidf_cmd *cmd, int argc, const char **argv)
 		return EIDF_EXIT_ERROR;
 	cJSON *j = NULL;
 	if (kclient_get(kc, &KRES_JOBS, ns, name, &j) < 0) {
-		eidf_error("%s", eidf_last_error());
+		if (kclient_last_http_status(kc) == 404)
+			eidf_error("build job \"%s\" not found in namespace \"%s\"; see: kubectl get jobs -l "
+				   LABEL_STAGE "=build-context -n %s", name, ns, ns);
+		else
+			eidf_error("%s", eidf_last_error());
 		return EIDF_EXIT_ERROR;
 	}
 	/* label keys contain dots: no json_str() paths here */
@@ -968,7 +1001,8 @@ int run_status(struct eidf_cmd *cmd, int argc, const char **argv)
 			   name, LABEL_STAGE);
 	} else {
 		char *run_id = xstrdup(run);
-		ret = follow_build(kc, ns, name, run_id, timeout, opt_follow);
+		ret = opt_follow ? follow_build_waiting(cmd, ns, name, run_id, timeout)
+				 : follow_build(kc, ns, name, run_id, timeout, 0);
 		free(run_id);
 	}
 	cJSON_Delete(j);

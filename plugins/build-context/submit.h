@@ -23,7 +23,9 @@
 #define STATUS_DESCRIPTION \
 	"Shows where a submitted build is (queued, receiving the context, building, done) and " \
 	"why it failed. With --follow, streams the build log and exits with the executor's " \
-	"exit code, like `submit --follow`."
+	"exit code, like `submit --follow`; 124 when --timeout passed or the API server stayed " \
+	"away for --reconnect-timeout, 130 on Ctrl-C (the build goes on; how to follow or " \
+	"cancel it is printed)."
 
 #define SUBMIT_CHUNK (900 * 1024)
 #define SUBMIT_DEFAULT_BUILDER "ghcr.io/osscontainertools/kaniko:latest"

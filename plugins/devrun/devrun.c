@@ -80,7 +80,8 @@ static int o_init, o_finished, o_no_headers, o_timestamps;
 	OPT_DURATION(0, "max-time", &o_max_time, "maximum run time (label kueue.x-k8s.io/max-exec-time-seconds)", NULL), \
 	OPT_DURATION(0, "ttl", &o_ttl, "delete the Job this long after it finished", "24h"), \
 	OPT_DRY_RUN(&o_dry_run), \
-	OPT_ENUM('o', "output", &o_output, "format", "with --dry-run: json or yaml", output_formats)
+	OPT_ENUM('o', "output", &o_output, "format", "with --dry-run: json or yaml", output_formats), \
+	OPT_SHOW_MANAGED_FIELDS()
 
 #define FOLLOW_OPTIONS \
 	OPT_GROUP("Following"), \
@@ -114,6 +115,7 @@ static const struct option delete_opts[] = {
 };
 static const struct option list_opts[] = {
 	OPT_ENUM('o', "output", &o_output, "format", "output format: json, yaml, name or wide", output_formats),
+	OPT_SHOW_MANAGED_FIELDS(),
 	OPT_BOOL(0, "no-headers", &o_no_headers, "do not print the table header"),
 	OPT_INCLUDE(kube_options), OPT_END(),
 };

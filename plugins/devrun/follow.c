@@ -18,124 +18,6 @@
 #include "eidf/output.h"
 #include "eidf/waiting.h"
 
-/* ---- log de-duplication ---------------------------------------------------------- */
-
-void log_dedup_init(struct log_dedup *d, FILE *out, int keep_timestamps)
-{
-	memset(d, 0, sizeof(*d));
-	d->last_sec = INT64_MIN;
-	d->out = out;
-	d->keep_timestamps = keep_timestamps;
-}
-
-void log_dedup_release(struct log_dedup *d)
-{
-	strbuf_release(&d->partial);
-	free(d->last_ts);
-	d->last_ts = NULL;
-}
-
-void log_dedup_reconnect(struct log_dedup *d)
-{
-	strbuf_reset(&d->partial); /* it is sent again, whole */
-	d->seen_at_last = 0;
-}
-
-/* "2024-01-02T03:04:05.123456789Z" -> seconds + nanoseconds. */
-static int parse_ts(const char *s, size_t n, int64_t *sec, long *nsec)
-{
-	char *tmp = xstrndup(s, n);
-	char *dot = strchr(tmp, '.');
-	long ns = 0;
-	if (dot) {
-		char *p = dot + 1;
-		long scale = 100000000;
-		while (*p >= '0' && *p <= '9') {
-			if (scale) {
-				ns += (*p - '0') * scale;
-				scale /= 10;
-			}
-			p++;
-		}
-		memmove(dot, p, strlen(p) + 1); /* drop the fraction for parse_rfc3339 */
-	}
-	time_t t;
-	int rc = parse_rfc3339(tmp, &t);
-	free(tmp);
-	if (rc < 0)
-		return -1;
-	*sec = (int64_t)t;
-	*nsec = ns;
-	return 0;
-}
-
-static void emit_line(struct log_dedup *d, const char *line, size_t len, int complete)
-{
-	const char *sp = memchr(line, ' ', len);
-	int64_t sec;
-	long nsec;
-	if (!sp || parse_ts(line, (size_t)(sp - line), &sec, &nsec) < 0) {
-		fwrite(line, 1, len, d->out); /* not a timestamped line: pass it on */
-		if (complete)
-			fputc('\n', d->out);
-		return;
-	}
-	if (sec < d->last_sec || (sec == d->last_sec && nsec < d->last_nsec))
-		return;
-	if (sec == d->last_sec && nsec == d->last_nsec) {
-		if (++d->seen_at_last <= d->n_at_last)
-			return;
-		d->n_at_last++;
-	} else {
-		d->last_sec = sec;
-		d->last_nsec = nsec;
-		d->n_at_last = d->seen_at_last = 1;
-		free(d->last_ts);
-		d->last_ts = xstrndup(line, (size_t)(sp - line));
-	}
-	const char *text = d->keep_timestamps ? line : sp + 1;
-	fwrite(text, 1, len - (size_t)(text - line), d->out);
-	if (complete)
-		fputc('\n', d->out);
-}
-
-void log_dedup_feed(struct log_dedup *d, const char *data, size_t len)
-{
-	strbuf_add(&d->partial, data, len);
-	size_t start = 0;
-	for (;;) {
-		char *nl = memchr(d->partial.buf + start, '\n', d->partial.len - start);
-		if (!nl)
-			break;
-		size_t n = (size_t)(nl - (d->partial.buf + start));
-		emit_line(d, d->partial.buf + start, n, 1);
-		start += n + 1;
-	}
-	if (start) {
-		memmove(d->partial.buf, d->partial.buf + start, d->partial.len - start);
-		d->partial.len -= start;
-		d->partial.buf[d->partial.len] = '\0';
-	}
-	fflush(d->out);
-}
-
-void log_dedup_flush(struct log_dedup *d)
-{
-	if (d->partial.len)
-		emit_line(d, d->partial.buf, d->partial.len, 0);
-	strbuf_reset(&d->partial);
-	fflush(d->out);
-}
-
-char *log_dedup_since(const struct log_dedup *d)
-{
-	if (d->last_sec == INT64_MIN)
-		return NULL;
-	char buf[32];
-	format_rfc3339((time_t)d->last_sec, buf);
-	return xstrdup(buf);
-}
-
 /* ---- pod and job state ---------------------------------------------------------------- */
 
 static const cJSON *container_status(const cJSON *pod, const char *list, const char *name)
@@ -806,7 +688,8 @@ int follow_run(struct eidf_cmd *cmd, const struct follow_opts *o)
 	char *h_follow = xasprintf("kubectl eidf devrun attach %s -n %s", o->job, o->ns);
 	char *h_logs = xasprintf("kubectl eidf devrun logs %s -n %s -f", o->job, o->ns);
 	char *h_cancel = xasprintf("kubectl eidf devrun delete %s -n %s", o->job, o->ns);
-	struct wait_hints hints = { .subject = subject, .timeout = o->timeout, .follow = h_follow,
+	char *h_timeout = o->timeout ? xasprintf("--timeout %s", o->timeout) : NULL;
+	struct wait_hints hints = { .subject = subject, .timeout = h_timeout, .follow = h_follow,
 				    .logs = h_logs, .cancel = h_cancel };
 	int code;
 	if (wait_begin(cmd, &hints, timeout_s * 1000) < 0) {
@@ -837,6 +720,7 @@ int follow_run(struct eidf_cmd *cmd, const struct follow_opts *o)
 	free(h_follow);
 	free(h_logs);
 	free(h_cancel);
+	free(h_timeout);
 	fstate_release(&f);
 	return code;
 }

@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 #include "eidf/util.h"
 #include "eidf/waiting.h"
+#include "eidf/log_dedup.h"
 
 struct eidf_cmd;
 struct kclient;
@@ -64,30 +65,5 @@ const char *meta_annotation(const cJSON *obj, const char *key);
 
 /* Exit code of the main container, -1 while unknown. */
 long follow_main_exit_code(const cJSON *pod);
-
-/* Log lines with "TIMESTAMP " prefixes (timestamps=true) -> output without
- * them, skipping what an earlier connection already printed. */
-struct log_dedup {
-	struct strbuf partial;   /* incomplete last line */
-	int64_t last_sec;        /* timestamp of the last printed line */
-	long last_nsec;
-	long n_at_last;          /* lines printed with exactly that timestamp */
-	long seen_at_last;       /* this connection: lines seen with that timestamp */
-	int64_t conn_sec;        /* this connection: position reached */
-	long conn_nsec;
-	int keep_timestamps;
-	FILE *out;
-	char *last_ts;           /* text of the last timestamp (for sinceTime) */
-};
-void log_dedup_init(struct log_dedup *d, FILE *out, int keep_timestamps);
-/* A new connection starts (after a drop): lines at or before the last
- * printed one are skipped. */
-void log_dedup_reconnect(struct log_dedup *d);
-void log_dedup_feed(struct log_dedup *d, const char *data, size_t len);
-/* End of the log for good: print an unterminated last line. */
-void log_dedup_flush(struct log_dedup *d);
-/* sinceTime for the next connection (whole seconds, RFC 3339), or NULL. */
-char *log_dedup_since(const struct log_dedup *d);
-void log_dedup_release(struct log_dedup *d);
 
 #endif

@@ -47,7 +47,7 @@ static int opt_all_finished, opt_purge_partial;
 static void complete_jobs(const char *prefix, struct strvec *out, void *ctx);
 
 #define OPT_TIMEOUT() OPT_DURATION(0, "timeout", &opt_timeout, \
-				   "give up waiting after this long (0 = forever)", "0")
+				   "stop waiting after this long, exit 124; the job goes on (0 = forever)", "0")
 
 static const struct option create_opts[] = {
 	{ .type = OPT_TYPE_STRING, .long_name = "pvc", .value = &opt_pvc, .argh = "name",
@@ -336,7 +336,8 @@ static int wait_change(struct kclient *kc, const char *ns, const struct fetch_vi
  * progress on stderr (a redrawn bar on a TTY, a line whenever the state or
  * numbers change otherwise).  Pod and Job changes arrive by watches, so the
  * end is seen at once; the numbers are read again every poll interval.
- * 0 complete, 1 failed or timed out, -1 error. */
+ * 0 complete, 1 failed, EIDF_EXIT_STOPPED_WAITING timed out, -1 error (or
+ * Ctrl-C: wait_stopped()). */
 static int wait_for(struct kclient *kc, const char *ns, const char *name, long timeout_ms, int bars)
 {
 	long start = monotonic_ms();
@@ -403,20 +404,47 @@ static int wait_for(struct kclient *kc, const char *ns, const char *name, long t
 		if (left <= 0) {
 			if (tty)
 				fputc('\n', stderr);
-			eidf_error("timed out waiting for fetch job %s (still running; it keeps going)", name);
 			fetch_view_release(&v);
-			rc = 1;
+			rc = EIDF_EXIT_STOPPED_WAITING; /* wait_end() says it goes on, and how to follow it */
 			break;
 		}
 		int wrc = wait_change(kc, ns, &v, left < poll_ms() ? left : poll_ms());
 		fetch_view_release(&v);
-		if (wrc < 0) {
-			eidf_error("%s", eidf_last_error());
+		if (wrc < 0 || wait_stopped()) {
+			if (tty)
+				fputc('\n', stderr);
+			if (!wait_stopped())
+				eidf_error("%s", eidf_last_error());
 			rc = -1;
 			break;
 		}
 	}
 	free(last);
+	return rc;
+}
+
+/* wait_for() inside the shared waiting behaviour (eidf/waiting.h): API
+ * outages ridden out, Ctrl-C and the timeout end with the hints. */
+static int wait_job(struct eidf_cmd *cmd, const char *ns, const char *name, long timeout_ms, int bars)
+{
+	char *subject = xasprintf("job.batch/%s", name);
+	char *follow = xasprintf("kubectl eidf fetch wait %s -n %s", name, ns);
+	char *logs = xasprintf("kubectl eidf fetch logs %s -n %s -f", name, ns);
+	char *cancel = xasprintf("kubectl eidf fetch delete %s -n %s", name, ns);
+	char *limit = opt_timeout ? xasprintf("--timeout %s", opt_timeout) : NULL;
+	struct wait_hints h = { .subject = subject, .timeout = limit, .follow = follow,
+				.logs = logs, .cancel = cancel };
+	int rc = 1;
+
+	if (wait_begin(cmd, &h, 0) == 0) {
+		rc = wait_for(cmd_client(cmd), ns, name, timeout_ms, bars);
+		rc = wait_end(rc < 0 ? 1 : rc);
+	}
+	free(limit);
+	free(subject);
+	free(follow);
+	free(logs);
+	free(cancel);
 	return rc;
 }
 
@@ -700,7 +728,7 @@ static int run_create(struct eidf_cmd *cmd, int argc, const char **argv)
 	}
 	rc = 0;
 	if (opt_wait || opt_watch)
-		rc = wait_for(kc, ns, name, timeout, opt_watch) == 0 ? 0 : 1;
+		rc = wait_job(cmd, ns, name, timeout, opt_watch);
 out:
 	cJSON_Delete(created);
 	cJSON_Delete(job);
@@ -768,17 +796,25 @@ static int run_status(struct eidf_cmd *cmd, int argc, const char **argv)
 	if (!kc)
 		return 1;
 	int tty = isatty(fileno(stdout)), wide = opt_output && !strcmp(opt_output, "wide");
+	if (opt_watch) {
+		char *subject = argc == 1 ? xasprintf("job.batch/%s", argv[0]) : xstrdup("every fetch Job");
+		struct wait_hints h = { .subject = subject };
+		int brc = wait_begin(cmd, &h, 0);
+		free(subject);
+		if (brc < 0)
+			return 1;
+	}
 	for (;;) {
 		struct fetch_view *v;
 		size_t n;
 		if (load_views(kc, ns, argc, argv, &v, &n) < 0) {
 			views_release(v, n);
-			return 1;
+			return wait_end(1);
 		}
 		if (!n && !argc) {
 			views_release(v, n);
 			fprintf(stderr, "No fetch jobs found in %s namespace.\n", ns);
-			return 0;
+			return wait_end(0);
 		}
 		int bars = opt_watch;
 		static const char *const h[] = { "JOB", "PVC", "FILES", "BYTES", "RATE", "ETA", "STATE", NULL };
@@ -799,10 +835,12 @@ static int run_status(struct eidf_cmd *cmd, int argc, const char **argv)
 		table_free(t);
 		views_release(v, n);
 		if (!opt_watch || !active)
-			return 0;
+			return wait_end(0);
 		if (!tty)
 			putchar('\n');
-		sleep_ms(poll_ms());
+		wait_sleep_ms(poll_ms());
+		if (wait_stopped())
+			return wait_end(0);
 	}
 }
 
@@ -1163,7 +1201,9 @@ static int follow_all(struct kclient *kc, const char *ns, const char *job, long 
 		if (finished && all_done)
 			break;
 		first_round = 0;
-		sleep_ms(poll_ms());
+		wait_sleep_ms(poll_ms());
+		if (wait_stopped())
+			break;
 	}
 	for (size_t k = 0; k < nfp; k++)
 		free(fps[k].name);
@@ -1188,7 +1228,9 @@ static int print_extract_log(struct kclient *kc, const char *ns, const cJSON *po
 		cJSON_Delete(cur);
 		if (started || over)
 			break;
-		sleep_ms(poll_ms());
+		wait_sleep_ms(poll_ms());
+		if (wait_stopped())
+			break;
 	}
 	if (!started || !name)
 		return 0;
@@ -1204,7 +1246,29 @@ static int print_extract_log(struct kclient *kc, const char *ns, const cJSON *po
 	return rc;
 }
 
+static int logs_inner(struct eidf_cmd *cmd, int argc, const char **argv);
+
+/* logs -f waits on the pods: the shared waiting behaviour (outages ridden
+ * out, Ctrl-C says the download goes on). */
 static int run_logs(struct eidf_cmd *cmd, int argc, const char **argv)
+{
+	const char *ns;
+	if (!opt_follow || argc != 1 || !(ns = cmd_namespace(cmd)))
+		return logs_inner(cmd, argc, argv);
+	char *subject = xasprintf("job.batch/%s", argv[0]);
+	char *follow = xasprintf("kubectl eidf fetch wait %s -n %s", argv[0], ns);
+	char *cancel = xasprintf("kubectl eidf fetch delete %s -n %s", argv[0], ns);
+	struct wait_hints h = { .subject = subject, .follow = follow, .cancel = cancel };
+	int rc = 1;
+	if (wait_begin(cmd, &h, 0) == 0)
+		rc = wait_end(logs_inner(cmd, argc, argv));
+	free(subject);
+	free(follow);
+	free(cancel);
+	return rc;
+}
+
+static int logs_inner(struct eidf_cmd *cmd, int argc, const char **argv)
 {
 	if (argc != 1) {
 		eidf_error("logs needs exactly one fetch job name");
@@ -1262,7 +1326,9 @@ static int run_logs(struct eidf_cmd *cmd, int argc, const char **argv)
 			cJSON_Delete(j2);
 			if (!waited++)
 				fprintf(stderr, "waiting for a pod of %s to start...\n", argv[0]);
-			sleep_ms(poll_ms());
+			wait_sleep_ms(poll_ms());
+			if (wait_stopped())
+				break;
 			continue;
 		}
 		if (!any)
@@ -1311,7 +1377,9 @@ static int run_wait(struct eidf_cmd *cmd, int argc, const char **argv)
 		return 1;
 	int rc = 0;
 	for (int i = 0; i < argc; i++) {
-		int r = wait_for(kc, ns, argv[i], timeout, 0);
+		int r = wait_job(cmd, ns, argv[i], timeout, 0);
+		if (r == EIDF_EXIT_STOPPED_WAITING || r == EIDF_EXIT_DETACHED)
+			return r;   /* stopped waiting: the rest are not waited for either */
 		if (r != 0)
 			rc = 1;
 	}
@@ -1647,7 +1715,8 @@ static const struct subcommand subcommands[] = {
 	  .args_complete = COMPLETE_CUSTOM, .args_complete_custom = complete_jobs, .run = run_logs },
 	{ .name = "wait", .summary = "block until a fetch job finishes; exit 0 only on success",
 	  .usage = "JOB... [--timeout DURATION]",
-	  .description = "Exits 0 when every job completed, 1 when one failed or the timeout passed.",
+	  .description = "Exits 0 when every job completed, 1 when one failed, 124 when --timeout passed or the "
+			 "API server stayed away for --reconnect-timeout (the job goes on), 130 on Ctrl-C.",
 	  .options = wait_opts, .args_complete = COMPLETE_CUSTOM, .args_complete_custom = complete_jobs,
 	  .run = run_wait },
 	{ .name = "delete", .summary = "delete fetch jobs (downloaded files stay on the PVC)",

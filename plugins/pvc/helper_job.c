@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "eidf/manifest.h"
+#include "eidf/waiting.h"
 #include "eidf/output.h"
 #include "eidf/settings.h"
 #include "eidf/stage_options.h"
@@ -164,7 +165,15 @@ static int wait_pod(struct eidf_cmd *cmd, const char *ns, const char *job,
 	char *queue = policy_queue_name(ns, policy_queue());
 	fprintf(stderr, "waiting for helper Job %s (queue %s)...\n", job, queue);
 	free(queue);
-	int rc = kclient_watch(kc, &KRES_PODS, ns, &lo, o->timeout_ms, on_pod, &w);
+	/* an API outage is ridden out; Ctrl-C ends the wait and the caller
+	 * deletes the helper (nothing of the user's goes on) */
+	char *subject = xasprintf("helper job.batch/%s", job);
+	struct wait_hints h = { .subject = subject };
+	int rc = wait_begin(cmd, &h, 0);
+	if (rc == 0)
+		rc = kclient_watch(kc, &KRES_PODS, ns, &lo, o->timeout_ms, on_pod, &w);
+	wait_end_quiet(0);
+	free(subject);
 	free(sel);
 	free(w.last_note);
 	if (rc < 0) {

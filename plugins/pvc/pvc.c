@@ -35,7 +35,7 @@ static long opt_top = 20, opt_depth = 1;
 				   "give up waiting after this long (0 = forever)", "10m")
 #define OPT_HELPER() \
 	OPT_STRING(0, "image", &opt_image, "image", "helper image (default busybox:latest)", COMPLETE_IMAGE), \
-	OPT_DRY_RUN(&opt_dry_run), OPT_OUTPUT(&opt_output), OPT_TIMEOUT()
+	OPT_DRY_RUN(&opt_dry_run), OPT_OUTPUT(&opt_output), OPT_TIMEOUT(), OPT_INCLUDE(wait_options)
 /* last, so that the subcommand's own options stay under "Options" */
 #define OPT_JOB_POLICY() OPT_GROUP("Job policy"), OPT_INCLUDE(policy_options)
 
@@ -484,34 +484,54 @@ static void report_events(struct kclient *kc, const char *ns, const char *kind, 
 	free(fs);
 }
 
-/* Wait for Bound; with an output format the Bound claim goes to stdout
- * (once) and the progress message to stderr, so stdout stays parseable. */
-static int wait_bound(struct kclient *kc, const char *ns, const char *name, long ms,
+/* Wait for Bound, inside the shared waiting behaviour (eidf/waiting.h): API
+ * outages ridden out; the timeout and Ctrl-C leave the claim being
+ * provisioned and say how to look at it or delete it.  With an output
+ * format the Bound claim goes to stdout (once) and the progress message to
+ * stderr, so stdout stays parseable.  Returns the exit code: 0 bound, 124
+ * timed out, 130 Ctrl-C, 1 error. */
+static int wait_bound(struct eidf_cmd *cmd, const char *ns, const char *name, long ms,
 		      enum output_format fmt)
 {
 	struct bind_wait w = { .name = name };
 	char *fs = xasprintf("metadata.name=%s", name);
 	struct klist_opts lo = { .field_selector = fs };
-	int rc = kclient_watch(kc, &KRES_PVCS, ns, &lo, ms, on_pvc_event, &w);
-	free(fs);
-	if (rc >= 0 && !w.bound)
-		report_events(kc, ns, "PersistentVolumeClaim", name, &w);
-	if (rc < 0) {
-		eidf_error("%s", eidf_last_error());
+	char *subject = xasprintf("persistentvolumeclaim/%s", name);
+	char *follow = xasprintf("kubectl eidf pvc describe %s -n %s", name, ns);
+	char *cancel = xasprintf("kubectl eidf pvc delete %s -n %s", name, ns);
+	char *limit = xasprintf("--wait=%s", *opt_wait ? opt_wait : "5m");
+	struct wait_hints h = { .subject = subject, .timeout = limit, .follow = follow, .cancel = cancel };
+	int rc = EIDF_EXIT_ERROR;
+	if (wait_begin(cmd, &h, 0) < 0)
+		goto out;
+	int wrc = kclient_watch(cmd_client(cmd), &KRES_PVCS, ns, &lo, ms, on_pvc_event, &w);
+	if (wrc >= 0 && !w.bound && !wait_stopped())
+		report_events(cmd_client(cmd), ns, "PersistentVolumeClaim", name, &w);
+	if (wrc < 0) {
+		if (!wait_stopped())
+			eidf_error("%s", eidf_last_error());
 	} else if (!w.bound) {
-		eidf_error("PVC \"%s\" is not Bound after %lds%s%s; check: kubectl -n %s describe pvc %s",
-			   name, ms / 1000, w.last_event ? ": " : "", w.last_event ? w.last_event : "",
-			   ns, name);
-		rc = -1;
+		fprintf(stderr, "persistentvolumeclaim/%s is not Bound after %lds%s%s\n", name, ms / 1000,
+			w.last_event ? ": " : "", w.last_event ? w.last_event : "");
+		rc = EIDF_EXIT_STOPPED_WAITING;
 	} else if (fmt == OUT_DEFAULT) {
 		printf("persistentvolumeclaim/%s bound\n", name);
+		rc = 0;
 	} else {
 		fprintf(stderr, "persistentvolumeclaim/%s bound\n", name);
 		output_object(stdout, w.last, fmt);
+		rc = 0;
 	}
+	rc = wait_end(rc);
+out:
+	free(fs);
+	free(limit);
+	free(subject);
+	free(follow);
+	free(cancel);
 	free(w.last_event);
 	cJSON_Delete(w.last);
-	return w.bound ? 0 : -1;
+	return rc;
 }
 
 /* The class exists, when storage classes are readable (403 skips the check). */
@@ -589,7 +609,7 @@ static int cmd_create(struct eidf_cmd *cmd, int argc, const char **argv)
 		output_object(stdout, created, fmt);
 	cJSON_Delete(created);
 	if (waiting)
-		return wait_bound(kc, ns, name, timeout_ms(opt_wait, 300000), fmt) ? EIDF_EXIT_ERROR : 0;
+		return wait_bound(cmd, ns, name, timeout_ms(opt_wait, 300000), fmt);
 	return 0;
 }
 

@@ -251,9 +251,10 @@ test_expect_success 'a tampered chunk: the init container refuses it, status say
 	test_grep "context digest mismatch" err2
 '
 
-test_expect_success 'status of a Job that is not a build is refused' '
-	test_must_fail $BC status no-such-job 2>err &&
-	test_grep "NotFound" err
+test_expect_success 'status of a Job that does not exist: the friendly NotFound, naming the namespace' '
+	test_expect_code 1 $BC status no-such-job 2>err &&
+	test_grep "^error: build job \"no-such-job\" not found in namespace \"$NS\"; see: kubectl get jobs -l eidf.ac.uk/stage=build-context -n $NS\$" err &&
+	test "$(wc -l <err)" = 1
 '
 
 test_expect_success 'status of a build whose pod does not start shows the reason from its events' '

@@ -23,7 +23,11 @@ enum output_format { OUT_DEFAULT = 0, OUT_WIDE, OUT_JSON, OUT_YAML, OUT_NAME };
  * the allowed formats. */
 int output_format_parse(const char *s, enum output_format *out);
 extern const char *const output_formats[]; /* for OPT_ENUM / completion */
-/* Print an object or a list in json/yaml/name form ("persistentvolumeclaim/x"). */
+/* Print an object or a list in json/yaml/name form ("persistentvolumeclaim/x").
+ * Like kubectl, json and yaml leave out metadata.managedFields (of the object
+ * and of each list item) unless output_show_managed_fields is set
+ * (--show-managed-fields, part of OPT_OUTPUT). */
+extern int output_show_managed_fields;
 int output_object(FILE *out, const cJSON *obj, enum output_format fmt);
 /* YAML document (no leading ---) with kubectl's key order preserved. */
 int yaml_emit_json(FILE *out, const cJSON *obj);

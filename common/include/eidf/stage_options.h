@@ -13,7 +13,10 @@ extern const char *const dry_run_values[];  /* none, client, server */
 	.flags = OPT_OPTARG, .optarg_default = "client", .enum_values = dry_run_values, \
 	.complete = COMPLETE_ENUM }
 #define OPT_OUTPUT(var) OPT_ENUM('o', "output", (var), "format", \
-	"output format: json, yaml, name or wide", output_formats)
+	"output format: json, yaml, name or wide", output_formats), OPT_SHOW_MANAGED_FIELDS()
+/* kubectl's flag: -o json|yaml keep metadata.managedFields (dropped otherwise). */
+#define OPT_SHOW_MANAGED_FIELDS() OPT_BOOL(0, "show-managed-fields", &output_show_managed_fields, \
+	"with -o json|yaml, keep metadata.managedFields")
 /* 0: no dry run, 1: client, 2: server (dryRun=All). */
 int dry_run_mode(const char *value);
 

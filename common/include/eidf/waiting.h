@@ -42,7 +42,7 @@ int wait_options_check(void);
 /* What to tell the user when waiting stops early.  Any field may be NULL. */
 struct wait_hints {
 	const char *subject;   /* "job.batch/fetch-x", "persistentvolumeclaim/data" */
-	const char *timeout;   /* the --timeout value, for the message */
+	const char *timeout;   /* the limit as given, for the message: "--timeout 30m" */
 	const char *follow;    /* command that follows it again */
 	const char *logs;      /* command that shows its log */
 	const char *cancel;    /* command that cancels it */
