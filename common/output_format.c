@@ -557,6 +557,15 @@ static int is_list(const cJSON *obj)
 	return cJSON_IsArray(items) && (!kind || ends_with(kind, "List"));
 }
 
+char *output_name(const cJSON *obj)
+{
+	struct strbuf sb = STRBUF_INIT;
+	add_name(&sb, obj, NULL, NULL);
+	if (sb.len && sb.buf[sb.len - 1] == '\n')
+		sb.buf[--sb.len] = '\0';
+	return strbuf_detach(&sb);
+}
+
 int output_show_managed_fields;
 
 static int has_managed_fields(const cJSON *obj)

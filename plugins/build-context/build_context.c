@@ -741,8 +741,11 @@ static int run_secret(struct eidf_cmd *cmd, int argc, const char **argv)
 	int ret = EIDF_EXIT_ERROR, dry = dry_run_mode(opt_dry_run);
 	/* A client dry run shows the config with every credential replaced, so
 	 * that the output is still a valid Secret and never a secret. */
-	char *shown = dry == 1 ? redacted_docker_config(cfg.buf, cfg.len) : NULL;
-	char *b64 = shown ? base64_encode(shown, strlen(shown)) : base64_encode(cfg.buf, cfg.len);
+	char *shown = dry ? redacted_docker_config(cfg.buf, cfg.len) : NULL;
+	char *b64 = dry == 1 ? base64_encode(shown, strlen(shown)) : base64_encode(cfg.buf, cfg.len);
+	/* a server dry run's answer is shown redacted too */
+	char *shown_b64 = dry == 2 ? base64_encode(shown, strlen(shown)) : NULL;
+	cJSON *answer = NULL;
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(sec, "data"), ".dockerconfigjson", b64);
 	free(b64);
 	free(shown);
@@ -757,14 +760,24 @@ static int run_secret(struct eidf_cmd *cmd, int argc, const char **argv)
 	struct kclient *kc = cmd_client(cmd);
 	if (!kc)
 		goto out;
-	if (kclient_create(kc, &KRES_SECRETS, ns, sec, dry == 2, NULL) < 0) {
+	if (kclient_create(kc, &KRES_SECRETS, ns, sec, dry == 2, dry == 2 ? &answer : NULL) < 0) {
 		eidf_error("%s", eidf_last_error());
 		goto out;
 	}
-	printf("secret/%s created%s\nuse it with: kubectl eidf build-context submit --registry-secret %s --image ...\n",
-	       name, dry ? " (server dry run)" : "", name);
+	if (dry == 2) {
+		cJSON *data = cJSON_GetObjectItem(answer, "data");
+		if (data)
+			cJSON_ReplaceItemInObject(data, ".dockerconfigjson", cJSON_CreateString(shown_b64));
+		const cJSON *sent[] = { answer };
+		ret = output_server_dry_run(stdout, sent, 1, fmt) < 0 ? EIDF_EXIT_ERROR : EIDF_EXIT_OK;
+		goto out;
+	}
+	printf("secret/%s created\nuse it with: kubectl eidf build-context submit --registry-secret %s --image ...\n",
+	       name, name);
 	ret = EIDF_EXIT_OK;
 out:
+	cJSON_Delete(answer);
+	free(shown_b64);
 	cJSON_Delete(sec);
 	return ret;
 }

@@ -867,6 +867,7 @@ int run_submit(struct eidf_cmd *cmd, int argc, const char **argv)
 	int ret = EIDF_EXIT_ERROR, created = 0;
 	struct kclient *kc = NULL;
 	cJSON *made = NULL;
+	cJSON **answers = NULL;   /* --dry-run=server: what the server accepted, in order */
 	char *jname = NULL, *pod = NULL;
 	if (manifest_check_job_policy(job) < 0) {
 		eidf_error("%s", eidf_last_error());
@@ -902,8 +903,11 @@ int run_submit(struct eidf_cmd *cmd, int argc, const char **argv)
 	else
 		fprintf(stderr, "context sha256:%s, %s gzip in %d Secret(s)\n", r.digest, hb, n - 1);
 	free(hb);
+	if (dry == 2)
+		answers = xcalloc((size_t)n, sizeof(*answers));
 	for (int i = 0; i < n - 1; i++) {
-		if (kclient_create(kc, &KRES_SECRETS, ns, cJSON_GetArrayItem(items, i), dry == 2, NULL) < 0) {
+		if (kclient_create(kc, &KRES_SECRETS, ns, cJSON_GetArrayItem(items, i), dry == 2,
+				   answers ? &answers[i] : NULL) < 0) {
 			eidf_error("uploading context chunk %d of %d: %s", i + 1, n - 1, eidf_last_error());
 			goto cleanup;
 		}
@@ -916,8 +920,10 @@ int run_submit(struct eidf_cmd *cmd, int argc, const char **argv)
 	jname = xstrdup(json_str(made, "metadata.name"));
 	const char *uid = json_str(made, "metadata.uid");
 	if (dry == 2) {
-		output_object(stdout, made, fmt == OUT_DEFAULT ? OUT_NAME : fmt);
-		ret = EIDF_EXIT_OK;
+		answers[n - 1] = made;
+		made = NULL;
+		ret = output_server_dry_run(stdout, (const cJSON *const *)answers, (size_t)n, fmt) < 0 ?
+		      EIDF_EXIT_ERROR : EIDF_EXIT_OK;
 		goto out;
 	}
 	if (!jname || !uid) {
@@ -948,9 +954,12 @@ int run_submit(struct eidf_cmd *cmd, int argc, const char **argv)
 	}
 	goto out;
 cleanup:
-	for (int i = 0; i < created; i++)
+	for (int i = 0; i < created && dry != 2; i++)
 		kclient_delete(kc, &KRES_SECRETS, ns, json_str(cJSON_GetArrayItem(items, i), "metadata.name"), NULL, 0);
 out:
+	for (int i = 0; answers && i < n; i++)
+		cJSON_Delete(answers[i]);
+	free(answers);
 	free(jname);
 	free(pod);
 	cJSON_Delete(made);

@@ -445,7 +445,7 @@ static int submit_and_follow(struct eidf_cmd *cmd, struct devrun_opts *o, int re
 	int rc = err_rc;
 	char *run_id = devrun_new_run_id();
 	char *sname = NULL;
-	cJSON *job = NULL, *secret = NULL, *created = NULL;
+	cJSON *job = NULL, *secret = NULL, *created = NULL, *secret_made = NULL;
 
 	if (gather_code(&cs, o, is_dry && !server_dry) < 0)
 		goto out;
@@ -528,7 +528,8 @@ static int submit_and_follow(struct eidf_cmd *cmd, struct devrun_opts *o, int re
 			cJSON_AddStringToObject(r, "uid", juid);
 			cJSON_AddItemToArray(refs, r);
 		}
-		if (kclient_create(kc, &KRES_SECRETS, ns, secret, server_dry, NULL) < 0) {
+		if (kclient_create(kc, &KRES_SECRETS, ns, secret, server_dry,
+				   server_dry ? &secret_made : NULL) < 0) {
 			eidf_error("cannot store the local changes: %s", eidf_last_error());
 			if (!server_dry && kclient_delete(kc, &KRES_JOBS, ns, jname, "Background", 0) < 0)
 				eidf_warning("job.batch/%s was created without its code; delete it: %s", jname,
@@ -537,11 +538,13 @@ static int submit_and_follow(struct eidf_cmd *cmd, struct devrun_opts *o, int re
 		}
 	}
 	if (server_dry) {
-		enum output_format fmt = OUT_YAML;
+		/* every object sent (the Job, then its Secret), like --dry-run=client */
+		enum output_format fmt = OUT_DEFAULT;
 		if (o_output)
 			output_format_parse(o_output, &fmt);
-		output_object(stdout, created, fmt == OUT_DEFAULT || fmt == OUT_WIDE ? OUT_YAML : fmt);
-		rc = 0;
+		const cJSON *sent[] = { created, secret_made };
+		rc = output_server_dry_run(stdout, sent, secret_made ? 2 : 1, fmt) < 0 ? EIDF_EXIT_ERROR : 0;
+		cJSON_Delete(secret_made);
 		goto out;
 	}
 	note("job.batch/%s created (run %s): %s @ %s%s%s", jname, run_id, code.url, shortsha,

@@ -526,11 +526,11 @@ static void print_followups(const char *name, const struct fetch_list *l, const 
 /* Create the list's ConfigMap/Secret (if any), then the Job, then make the
  * list owned by the Job so that it is garbage-collected with it. */
 static int submit_job(struct kclient *kc, const char *ns, const cJSON *job, const cJSON *cm,
-		      int server_dry, cJSON **created)
+		      int server_dry, cJSON **created, cJSON **cm_made)
 {
 	const char *cm_kind = cm ? json_str(cm, "kind") : NULL;
 	const struct kres *cm_res = cm_kind && !strcmp(cm_kind, "Secret") ? &KRES_SECRETS : &KRES_CONFIGMAPS;
-	if (cm && kclient_create(kc, cm_res, ns, cm, server_dry, NULL) < 0) {
+	if (cm && kclient_create(kc, cm_res, ns, cm, server_dry, cm_made) < 0) {
 		eidf_error("%s", eidf_last_error());
 		return -1;
 	}
@@ -563,7 +563,7 @@ static int run_create(struct eidf_cmd *cmd, int argc, const char **argv)
 {
 	struct fetch_list l = FETCH_LIST_INIT;
 	char *dest = NULL, *run_id = NULL, *queue = NULL;
-	cJSON *job = NULL, *cm = NULL, *created = NULL;   /* cm: the list's ConfigMap or Secret */
+	cJSON *job = NULL, *cm = NULL, *created = NULL, *cm_made = NULL;   /* cm: the list's ConfigMap or Secret */
 	int rc = 1;
 	enum output_format fmt;
 
@@ -712,17 +712,17 @@ static int run_create(struct eidf_cmd *cmd, int argc, const char **argv)
 		}
 		cJSON_Delete(sec);
 	}
-	if (submit_job(kc, ns, job, cm, server_dry, &created) < 0)
+	if (submit_job(kc, ns, job, cm, server_dry, &created, server_dry ? &cm_made : NULL) < 0)
 		goto out;
 	const char *name = json_str(created, "metadata.name");
-	if (server_dry || fmt != OUT_DEFAULT) {
-		if (fmt == OUT_DEFAULT)
-			printf("job.batch/%s created (server dry run)\n", name ? name : "fetch-<generated>");
-		else
-			output_object(stdout, created, fmt);
+	if (server_dry) {
+		/* every object sent, the list before the Job, as --dry-run=client shows them */
+		const cJSON *sent[] = { cm_made, created };
+		rc = output_server_dry_run(stdout, cm_made ? sent : sent + 1, cm_made ? 2 : 1, fmt) < 0;
+		goto out;
+	} else if (fmt != OUT_DEFAULT) {
+		output_object(stdout, created, fmt);
 		rc = 0;
-		if (server_dry)
-			goto out;
 	} else {
 		print_followups(name, &l, opt_pvc, dest, shards);
 	}
@@ -730,6 +730,7 @@ static int run_create(struct eidf_cmd *cmd, int argc, const char **argv)
 	if (opt_wait || opt_watch)
 		rc = wait_job(cmd, ns, name, timeout, opt_watch);
 out:
+	cJSON_Delete(cm_made);
 	cJSON_Delete(created);
 	cJSON_Delete(job);
 	cJSON_Delete(cm);
@@ -1513,7 +1514,7 @@ static int purge_partial(struct kclient *kc, const char *ns, const cJSON *job, c
 	cJSON *cm = NULL, *created = NULL;
 	cJSON *pj = fetch_job_manifest(&o, &l, script_fetch_job, &cm);
 	int rc = -1;
-	if (submit_job(kc, ns, pj, cm, 0, &created) == 0) {
+	if (submit_job(kc, ns, pj, cm, 0, &created, NULL) == 0) {
 		const char *pname = json_str(created, "metadata.name");
 		fprintf(stderr, "removing the .part files of %s with job.batch/%s...\n", name, pname);
 		/* a small Job: follow it by watches like wait, at most 5 minutes */

@@ -1057,7 +1057,9 @@ static void helper_defaults(struct helper_opts *o, const char *pvc, const char *
 	o->output = opt_output;
 }
 
-/* Print the helper Job instead of running it (--dry-run=client). */
+/* Print the helper Job instead of running it: --dry-run=client prints the
+ * manifest, --dry-run=server sends it with dryRun=All and prints the answer
+ * the way every stage does (output_server_dry_run). */
 static int helper_dry_run(struct eidf_cmd *cmd, const char *ns, const char *pvc, const char *mount,
 			  int read_only, int measure, const char *const *args)
 {
@@ -1067,9 +1069,24 @@ static int helper_dry_run(struct eidf_cmd *cmd, const char *ns, const char *pvc,
 	struct helper_opts o = { 0 };
 	helper_defaults(&o, pvc, mount, read_only);
 	cJSON *job = helper_job_manifest(cmd, ns, &o, measure, args);
-	output_object(stdout, job, fmt == OUT_DEFAULT ? OUT_YAML : fmt);
+	int rc = 0;
+	if (dry_run_mode(opt_dry_run) == 2) {
+		struct kclient *kc = cmd_client(cmd);
+		cJSON *answer = NULL;
+		if (!kc || kclient_create(kc, &KRES_JOBS, ns, job, 1, &answer) < 0) {
+			if (kc)
+				eidf_error("%s", eidf_last_error());
+			rc = EIDF_EXIT_ERROR;
+		} else {
+			const cJSON *sent[] = { answer };
+			rc = output_server_dry_run(stdout, sent, 1, fmt) < 0 ? EIDF_EXIT_ERROR : 0;
+		}
+		cJSON_Delete(answer);
+	} else {
+		output_object(stdout, job, fmt == OUT_DEFAULT ? OUT_YAML : fmt);
+	}
 	cJSON_Delete(job);
-	return 0;
+	return rc;
 }
 
 /* Run the helper for one claim; lines starting "eidf-pvc " land in out. */

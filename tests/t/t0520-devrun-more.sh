@@ -133,7 +133,8 @@ test_expect_success '--dry-run=server -o yaml: both objects sent with dryRun=All
 	$DR $RES --name dry --dry-run=server -o yaml -- sh job.sh >../out 2>../err &&
 	test $(( $(opens) - before )) = 1 &&
 	cat ../out | head -20 &&
-	test_grep "^kind: Job" ../out && test_grep "generateName: dry-" ../out &&
+	test_grep "^kind: List" ../out && test_grep "^  kind: Job" ../out && test_grep "^  kind: Secret" ../out &&
+	test_grep "generateName: dry-" ../out && test_must_fail grep managedFields ../out &&
 	test_grep "uid: " ../out &&
 	test "$(cluster_request_count "^POST .*/jobs.*dryRun=All")" = 1 &&
 	test "$(cluster_request_count "^POST .*/secrets.*dryRun=All")" = 1 &&

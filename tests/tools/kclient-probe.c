@@ -9,6 +9,7 @@
  *   --exec CMD [--exec-arg A]... [--exec-api-version V]
  *   --as U --as-group G (repeatable) --as-uid U --tls-server-name N
  *   --insecure --proxy URL --timeout-ms N -v N --repeat N
+ *   --long-running MS   kclient_set_long_running(MS): ride out outages for MS
  * Commands:
  *   get RES NS NAME            prints the object (compact JSON)
  *   list RES NS                names, then "items=N" [--limit N --selector S --field-selector S]
@@ -49,7 +50,7 @@ static struct {
 	struct strvec exec_args, as_groups;
 	int insecure, dry_run, follow, bookmarks;
 	long timeout_ms, verbosity, repeat, limit, watch_timeout_ms, max_events;
-	long timeout_seconds, tail, stop_after;
+	long timeout_seconds, tail, stop_after, long_running;
 	const char *selector, *field_selector, *rv, *propagation, *container, *since_time;
 } o = { .repeat = 1, .tail = -1, .timeout_ms = -1 };
 
@@ -259,6 +260,7 @@ int main(int argc, char **argv)
 		NUM("--limit", o.limit) NUM("--watch-timeout-ms", o.watch_timeout_ms)
 		NUM("--max-events", o.max_events) NUM("--timeout-seconds", o.timeout_seconds)
 		NUM("--tail", o.tail) NUM("--stop-after-bytes", o.stop_after)
+		NUM("--long-running", o.long_running)
 		BOOL("--insecure", o.insecure) BOOL("--dry-run", o.dry_run)
 		BOOL("--follow", o.follow) BOOL("--bookmarks", o.bookmarks)
 		if (!strcmp(a, "--exec-arg")) {
@@ -330,6 +332,8 @@ int main(int argc, char **argv)
 		eidf_error("%s", eidf_last_error());
 		rc = 1;
 	} else {
+		if (o.long_running > 0)
+			kclient_set_long_running(kc, o.long_running, "the probe's work");
 		for (long i = 0; i < o.repeat && rc == 0; i++)
 			rc = run(kc, (int)pos.n, pos.v);
 		fprintf(stderr, "probe: requests=%ld connects=%ld last_status=%ld last_reason=%s\n",

@@ -29,6 +29,14 @@ extern const char *const output_formats[]; /* for OPT_ENUM / completion */
  * (--show-managed-fields, part of OPT_OUTPUT). */
 extern int output_show_managed_fields;
 int output_object(FILE *out, const cJSON *obj, enum output_format fmt);
+/* "job.batch/name" (kubectl's -o name form) of one object (caller frees). */
+char *output_name(const cJSON *obj);
+/* --dry-run=server, the same in every stage: without -o (or -o wide) one
+ * "KIND/NAME created (server dry run)" line per object the server accepted;
+ * with -o the server's answer - the object when there is one, else a v1 List
+ * of all of them in the order sent, the shape --dry-run=client prints.
+ * NULL entries are skipped. */
+int output_server_dry_run(FILE *out, const cJSON *const *objs, size_t n, enum output_format fmt);
 /* YAML document (no leading ---) with kubectl's key order preserved. */
 int yaml_emit_json(FILE *out, const cJSON *obj);
 char *yaml_from_json(const cJSON *obj); /* caller frees */
