@@ -1455,7 +1455,9 @@ int kclient_watch(struct kclient *kc, const struct kres *r, const char *ns,
 			break;
 		}
 		if (prc < 0) {
-			if (rs.cc == CURLE_OPERATION_TIMEDOUT && deadline && monotonic_ms() >= deadline) {
+			/* with a deadline the transfer's timeout is the time left: its
+			 * end, not an outage (curl's clock may be a moment ahead) */
+			if (rs.cc == CURLE_OPERATION_TIMEDOUT && deadline) {
 				rc = 1;
 				kresp_release(&rs);
 				break;
