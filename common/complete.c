@@ -6,8 +6,10 @@
 #include "eidf/settings.h"
 #include "internal.h"
 
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 enum {
 	DIR_DEFAULT = 0,
@@ -80,6 +82,45 @@ static void add_api_names(struct completion *c, struct eidf_cmd *cmd, const stru
 			add(c, name->valuestring, NULL);
 	}
 	cJSON_Delete(list);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Directories whose path starts with PREFIX, as "dir/" (descend with
+ * another TAB); hidden ones only when PREFIX's last part starts with '.'. */
+static void add_dirs(struct completion *c, const char *prefix)
+{
+	const char *slash = strrchr(prefix, '/');
+	char *dir = slash ? xstrndup(prefix, (size_t)(slash - prefix) + 1) : xstrdup("");
+	const char *base = slash ? slash + 1 : prefix;
+	DIR *d = opendir(*dir ? dir : ".");
+	struct dirent *de;
+	struct strvec found = STRVEC_INIT;
+
+	while (d && (de = readdir(d))) {
+		struct stat st;
+		char *path;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (de->d_name[0] == '.' && base[0] != '.')
+			continue;
+		if (strncmp(de->d_name, base, strlen(base)))
+			continue;
+		path = xasprintf("%s%s", dir, de->d_name);
+		if (stat(*path ? path : ".", &st) == 0 && S_ISDIR(st.st_mode))
+			strvec_pushf(&found, "%s/", path);
+		free(path);
+	}
+	if (d)
+		closedir(d);
+	qsort(found.v, found.n, sizeof(*found.v), cmp_str);
+	for (size_t i = 0; i < found.n; i++)
+		add(c, found.v[i], NULL);
+	strvec_clear(&found);
+	free(dir);
 }
 
 static void add_strvec(struct completion *c, struct strvec *sv)
@@ -366,7 +407,14 @@ int complete_main(const struct stage *st, int argc, const char **argv)
 		if (!def || dashdash)
 			goto print;
 		sub = def; /* also what the default command's first argument takes */
-		if (sub->args_complete == COMPLETE_FILE || sub->args_complete == COMPLETE_DIR) {
+		if (sub->args_complete == COMPLETE_DIR) {
+			/* subcommand names and directories together: no shell
+			 * directive offers both, so list the directories here */
+			add_dirs(&c, cur);
+			c.directive = DIR_NOSPACE | DIR_NOFILE;
+			goto print;
+		}
+		if (sub->args_complete == COMPLETE_FILE) {
 			/* subcommand names; the shell offers paths when none matches */
 			c.directive = DIR_DEFAULT;
 			goto print;

@@ -193,4 +193,14 @@ test_expect_success 'zsh and fish scripts are printed; unknown shell is a usage 
 	test_grep "bash, zsh or fish" err
 '
 
+test_expect_success 'build-context <TAB>: its subcommands and the directories, not file names' '
+	mkdir -p bcdir/ctx-a bcdir/ctx-b/sub && touch bcdir/file.txt && mkdir bcdir/.hidden &&
+	(cd bcdir && "$EIDF_BIN/kubectl-eidf-build_context" __complete "") >out &&
+	test_grep "^submit	" out && test_grep "^ctx-a/$" out && test_grep "^ctx-b/$" out &&
+	! grep -q "file.txt\|hidden" out &&
+	(cd bcdir && "$EIDF_BIN/kubectl-eidf-build_context" __complete "ctx-b/") >out &&
+	printf "ctx-b/sub/\n:6\n" >expect &&
+	test_cmp expect out
+'
+
 test_done
