@@ -817,6 +817,13 @@ static const struct subcommand subcommands[] = {
 	{ .name = "status", .summary = "where a submitted build is, why it failed; --follow streams it",
 	  .usage = "JOB [--follow] [--timeout DURATION]", .description = STATUS_DESCRIPTION,
 	  .options = status_opts, .args_complete = COMPLETE_NONE, .run = run_status },
+	{ .name = "list", .alias = "ls", .summary = "recent builds: image, state, context digest, age",
+	  .usage = "[-o wide|json|yaml|name] [--no-headers]",
+	  .description = "Lists the Jobs of `build-context submit` in the namespace, newest first, "
+			 "with the image they push, their state (from the Job's conditions and its "
+			 "pod, as `status` reads it) and the context digest. A directory named "
+			 "`list` is built with `build-context ./list`.",
+	  .options = list_opts, .args_complete = COMPLETE_NONE, .run = run_list },
 	{ .name = "secret", .summary = "create the registry credentials Secret for submit",
 	  .usage = "create NAME [--from-docker-config PATH | --username U --password-stdin] [--registry R]",
 	  .description = "Creates a kubernetes.io/dockerconfigjson Secret that `submit "

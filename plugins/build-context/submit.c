@@ -16,6 +16,7 @@
 #include "eidf/stage_options.h"
 #include "eidf/cmd.h"
 #include "eidf/humanize.h"
+#include "eidf/jobstate.h"
 #include "eidf/image_ref.h"
 #include "eidf/kevents.h"
 #include "eidf/kubectl_exec.h"
@@ -65,6 +66,15 @@ const struct option submit_opts[] = {
 	OPT_SHOW_MANAGED_FIELDS(),
 	OPT_INCLUDE(wait_options),
 	OPT_GROUP("Job policy"), OPT_INCLUDE(policy_options),
+	OPT_INCLUDE(kube_options),
+	OPT_END(),
+};
+
+static const char *opt_list_output;
+static int opt_no_headers;
+const struct option list_opts[] = {
+	OPT_OUTPUT(&opt_list_output),
+	OPT_BOOL(0, "no-headers", &opt_no_headers, "do not print the table header"),
 	OPT_INCLUDE(kube_options),
 	OPT_END(),
 };
@@ -407,6 +417,63 @@ static int pod_view_get(struct kclient *kc, const char *ns, const char *run_id, 
 	return 0;
 }
 
+/* Where a running build is, in words, from the shared job-state derivation
+ * (the Job's conditions and its pods together): never "receiving the
+ * context" before the pod is scheduled and its init container runs. */
+static char *status_line(struct kclient *kc, const char *ns, const char *job, const char *run_id,
+			 const struct pod_view *v)
+{
+	char *sel = xasprintf("%s=%s", LABEL_RUN, run_id);
+	struct klist_opts lo = { .label_selector = sel };
+	cJSON *j = NULL, *pods = NULL;
+	char *line = NULL;
+	struct jobstate_info st;
+
+	if (kclient_get(kc, &KRES_JOBS, ns, job, &j) < 0 || kclient_list(kc, &KRES_PODS, ns, &lo, &pods) < 0)
+		goto out;
+	jobstate_derive(j, pods, &st);
+	const char *pod = v && v->name ? v->name : "?";
+	switch (st.state) {
+	case JOBSTATE_QUEUED:
+		line = xstrdup("queued (waiting for Kueue to admit it)");
+		break;
+	case JOBSTATE_PENDING:
+		line = xstrdup("pending (no pod is scheduled yet)");
+		break;
+	case JOBSTATE_UNSCHEDULABLE:
+		line = xasprintf("pending: pod %s is not scheduled: %s", pod, st.message ? st.message : "no node fits");
+		break;
+	case JOBSTATE_STARTING:
+	case JOBSTATE_RUNNING:
+		if (v && v->recv == C_RUNNING)
+			line = xasprintf("receiving the context in pod %s", pod);
+		else if (v && v->recv == C_DONE && v->build == C_RUNNING)
+			line = xasprintf("building in pod %s", pod);
+		else if (v && v->recv == C_DONE)
+			line = xasprintf("starting the builder in pod %s%s%s", pod,
+					 v->build_waiting ? ": " : "", v->build_waiting ? v->build_waiting : "");
+		else
+			line = xasprintf("starting pod %s%s%s", pod, v && v->recv_waiting ? ": " : "",
+					 v && v->recv_waiting ? v->recv_waiting : "");
+		break;
+	case JOBSTATE_RETRYING:
+		line = xasprintf("retrying (a pod failed%s%s)", st.reason ? ": " : "", st.reason ? st.reason : "");
+		break;
+	case JOBSTATE_COMPLETING:
+		line = xstrdup("finishing (the build pod succeeded)");
+		break;
+	default: /* failing, stuck (Succeeded/Failed are reported by the caller) */
+		line = xasprintf("%s: %s%s%s", jobstate_word(st.state), st.reason ? st.reason : "no reason given",
+				 st.message ? ": " : "", st.message ? st.message : "");
+		break;
+	}
+out:
+	cJSON_Delete(j);
+	cJSON_Delete(pods);
+	free(sel);
+	return line;
+}
+
 /* Job state: 0 running, 1 complete, 2 failed (reason copied), -1 error. */
 static int job_state(struct kclient *kc, const char *ns, const char *job, int *suspended, char **why)
 {
@@ -597,9 +664,13 @@ static int follow_build(struct kclient *kc, const char *ns, const char *job, con
 			}
 		}
 		if (!follow) {
-			const char *st = pr == 1 ? (suspended ? "queued" : "starting")
-				: v.recv != C_DONE ? "receiving the context" : "building";
-			printf("job/%s: %s%s%s\n", job, st, pr == 0 ? " in pod " : "", pr == 0 ? v.name : "");
+			char *line = status_line(kc, ns, job, run_id, pr == 0 ? &v : NULL);
+			if (!line) {
+				eidf_error("%s", eidf_last_error());
+				break;
+			}
+			printf("job/%s: %s\n", job, line);
+			free(line);
 			ret = EIDF_EXIT_OK;
 			break;
 		}
@@ -1016,4 +1087,92 @@ int run_status(struct eidf_cmd *cmd, int argc, const char **argv)
 	}
 	cJSON_Delete(j);
 	return ret;
+}
+
+/* ---- list --------------------------------------------------------------------- */
+
+static int cmp_newest_first(const void *a, const void *b)
+{
+	const char *x = json_str(*(cJSON *const *)a, "metadata.creationTimestamp");
+	const char *y = json_str(*(cJSON *const *)b, "metadata.creationTimestamp");
+	return strcmp(y ? y : "", x ? x : ""); /* RFC 3339 UTC sorts as text */
+}
+
+static const char *annotation(const cJSON *obj, const char *key)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItem(json_get(obj, "metadata.annotations"), key));
+}
+
+int run_list(struct eidf_cmd *cmd, int argc, const char **argv)
+{
+	(void)argv;
+	if (argc) {
+		eidf_error("list takes no arguments; for one build use: kubectl eidf build-context status JOB");
+		return EIDF_EXIT_USAGE;
+	}
+	enum output_format fmt;
+	if (output_format_parse(opt_list_output, &fmt) < 0) {
+		eidf_error("%s", eidf_last_error());
+		return EIDF_EXIT_USAGE;
+	}
+	const char *ns = cmd_namespace(cmd);
+	struct kclient *kc = ns ? cmd_client(cmd) : NULL;
+	if (!kc)
+		return EIDF_EXIT_ERROR;
+	struct klist_opts lo = { .label_selector = LABEL_STAGE "=build-context" };
+	cJSON *jobs = NULL, *pods = NULL;
+	if (kclient_list(kc, &KRES_JOBS, ns, &lo, &jobs) < 0) {
+		eidf_error("%s", eidf_last_error());
+		return EIDF_EXIT_ERROR;
+	}
+	if (fmt != OUT_DEFAULT && fmt != OUT_WIDE) {
+		int rc = output_object(stdout, jobs, fmt) < 0 ? EIDF_EXIT_ERROR : EIDF_EXIT_OK;
+		cJSON_Delete(jobs);
+		return rc;
+	}
+	cJSON *items = cJSON_GetObjectItem(jobs, "items");
+	size_t n = (size_t)cJSON_GetArraySize(items);
+	if (!n) {
+		fprintf(stderr, "No builds found in %s namespace.\n", ns);
+		cJSON_Delete(jobs);
+		return EIDF_EXIT_OK;
+	}
+	if (kclient_list(kc, &KRES_PODS, ns, &lo, &pods) < 0) {
+		eidf_error("%s", eidf_last_error());
+		cJSON_Delete(jobs);
+		return EIDF_EXIT_ERROR;
+	}
+	cJSON **arr = xcalloc(n, sizeof(*arr));
+	size_t i = 0;
+	cJSON *it;
+	cJSON_ArrayForEach(it, items)
+		arr[i++] = it;
+	qsort(arr, n, sizeof(*arr), cmp_newest_first);
+	static const char *const h[] = { "NAME", "IMAGE", "STATE", "CONTEXT", "AGE", NULL };
+	static const char *const hw[] = { "NAME", "IMAGE", "STATE", "CONTEXT", "AGE", "TRANSPORT", "REASON", NULL };
+	struct table *t = table_new(fmt == OUT_WIDE ? hw : h);
+	time_t now = time(NULL);
+	for (i = 0; i < n; i++) {
+		struct jobstate_info st;
+		jobstate_derive(arr[i], pods, &st);
+		const char *image = annotation(arr[i], "eidf.ac.uk/image");
+		const char *digest = annotation(arr[i], "eidf.ac.uk/context-digest");
+		const char *transport = annotation(arr[i], "eidf.ac.uk/context-transport");
+		char *ctx = digest ? xasprintf("sha256:%.12s", digest) : xstrdup("<none>");
+		time_t then = 0;
+		const char *ts = json_str(arr[i], "metadata.creationTimestamp");
+		char *age = ts && parse_rfc3339(ts, &then) == 0 ? human_age(now, then) : xstrdup("<unknown>");
+		table_add_rowv(t, (char *)json_str(arr[i], "metadata.name"), (char *)(image ? image : "<none>"),
+			       (char *)jobstate_word(st.state), ctx, age,
+			       fmt == OUT_WIDE ? (char *)(transport ? transport : "-") : NULL,
+			       (char *)(st.reason ? st.reason : "-"), NULL);
+		free(ctx);
+		free(age);
+	}
+	table_print(t, stdout, opt_no_headers);
+	table_free(t);
+	free(arr);
+	cJSON_Delete(pods);
+	cJSON_Delete(jobs);
+	return EIDF_EXIT_OK;
 }

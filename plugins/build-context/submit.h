@@ -34,10 +34,13 @@
 
 extern const struct option submit_opts[];
 extern const struct option status_opts[];
+extern const struct option list_opts[];
 
 struct eidf_cmd;
 int run_submit(struct eidf_cmd *cmd, int argc, const char **argv);
 int run_status(struct eidf_cmd *cmd, int argc, const char **argv);
+/* build-context list: recent builds of the namespace, newest first. */
+int run_list(struct eidf_cmd *cmd, int argc, const char **argv);
 
 struct submit_spec {
 	const char *namespace;

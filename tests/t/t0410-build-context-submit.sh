@@ -234,6 +234,35 @@ test_expect_success '--detach returns at once with the job name and the follow c
 	$BC status job/$job >st && test_grep "job/$job: build succeeded" st
 '
 
+test_expect_success 'build-context list: recent builds, newest first, with image, state and context digest' '
+	$BC list >out &&
+	head -n1 out | grep -q "^NAME  *IMAGE  *STATE  *CONTEXT  *AGE$" &&
+	job1=$(cat job1) &&
+	grep "^$job1  *reg.example/me/app:1  *Succeeded  *sha256:$(digest_of ctx | cut -c1-12)  " out &&
+	$BC ls -o name >names &&
+	grep -qx "job.batch/$job1" names &&
+	$BC list -o wide --no-headers >wide &&
+	grep -q "^$job1 .* secret  *CompletionsReached$" wide &&
+	test_expect_code 2 $BC list extra 2>err &&
+	test_grep "list takes no arguments" err
+'
+
+test_expect_success 'status of a build whose pod cannot be scheduled says so, not "receiving the context"' '
+	$BC submit ctx --image reg.example/me/app:3 --builder-image busybox:test --cpu 500 --memory 128Mi \
+		"$EXEC" --detach >out 2>err &&
+	job=$(job_of out) && test -n "$job" &&
+	wait_for 20 sh -c "$BC status $job >st 2>&1 && grep -q \"not scheduled\|queued\" st" &&
+	test_grep "^job/$job: \(pending: pod $job-[a-z0-9]* is not scheduled: 0/[0-9]* nodes are available: .*Insufficient cpu\|queued\)" st &&
+	! grep -q "receiving the context" st &&
+	kubectl delete job $job >/dev/null
+'
+
+test_expect_success 'a directory named list is still a context: ./list' '
+	mkdir -p list && echo "FROM scratch" >list/Dockerfile &&
+	$BC ./list >out &&
+	test_grep "^digest: sha256:" out
+'
+
 test_expect_success 'a tampered chunk: the init container refuses it, status says why' '
 	$BC submit ctx --image reg.example/me/app:1 $RES "$EXEC" --dry-run -o json >t.json &&
 	python3 - t.json <<-\EOF
