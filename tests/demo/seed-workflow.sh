@@ -9,10 +9,15 @@
 # EIDF admission policy and a tenant namespace, and stops it at exit.  Then:
 #   1. kubectl eidf pvc create           a PVC for the workflow
 #   2. kubectl eidf fetch --extract      a data set (iris.zip) into the PVC
-#   3. kubectl eidf devrun               a Python script from a git repo, with
+#   3. kubectl eidf build-context        the custom image: init (Dockerfile +
+#                                        GitHub workflow), the context with its
+#                                        digest and summary, submit to the
+#                                        cluster (--dry-run=server; locally also
+#                                        a build Job with a stand-in executor)
+#   4. kubectl eidf devrun               a Python script from a git repo, with
 #                                        one uncommitted edit, reading the PVC
-#   4. fetch status, devrun list, pvc df
-#   5. clean-up: the jobs and the PVC
+#   5. fetch status, build-context list, devrun list, pvc df
+#   6. clean-up: the jobs and the PVC
 # Every step prints a banner and the command it runs; any failure stops the
 # demo with a non-zero exit code (after cleaning up).
 set -euo pipefail
@@ -24,8 +29,8 @@ usage() {
 	cat <<EOF
 Usage: $PROG [options]
 
-Runs the EIDF template workflow (PVC -> data fetch -> devrun -> status ->
-clean-up) with kubectl eidf, against the configured cluster or, when none is
+Runs the EIDF template workflow (PVC -> data fetch -> custom image ->
+devrun -> status -> clean-up) with kubectl eidf, against the configured cluster or, when none is
 configured, against the bundled local test cluster.
 
 Options:
@@ -118,7 +123,7 @@ if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
 else
 	B="" G="" R="" C="" N=""
 fi
-step_no=0 step_total=5 current=""
+step_no=0 step_total=6 current=""
 banner() {
 	step_no=$((step_no+1)) current=$1
 	printf '\n%s==> [%d/%d] %s%s\n' "$B" "$step_no" "$step_total" "$1" "$N"
@@ -144,7 +149,7 @@ run() {
 # ---- work directory and clean-up ----------------------------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/eidf-demo.XXXXXX")
 cluster_dir="" http_pid="" daemon_pidfile="" worktree=""
-fetch_job="" devrun_job="" pvc_created=0
+fetch_job="" devrun_job="" build_job="" pvc_created=0
 NS_ARGS=()
 cleanup() {
 	local rc=$?
@@ -152,6 +157,7 @@ cleanup() {
 	# Objects first (while the cluster still runs), only those this demo made.
 	if [ -n "$devrun_job" ]; then kubectl eidf devrun delete "${NS_ARGS[@]}" "$devrun_job" >/dev/null 2>&1; fi
 	if [ -n "$fetch_job" ]; then kubectl eidf fetch delete "${NS_ARGS[@]}" "$fetch_job" >/dev/null 2>&1; fi
+	if [ -n "$build_job" ]; then kubectl delete job "${NS_ARGS[@]}" "$build_job" >/dev/null 2>&1; fi
 	if [ "$pvc_created" = 1 ]; then kubectl eidf pvc delete "${NS_ARGS[@]}" --yes "$pvc" >/dev/null 2>&1; fi
 	[ -n "$http_pid" ] && kill "$http_pid" 2>/dev/null && wait "$http_pid" 2>/dev/null
 	[ -n "$daemon_pidfile" ] && [ -s "$daemon_pidfile" ] && kill "$(cat "$daemon_pidfile")" 2>/dev/null
@@ -190,7 +196,7 @@ if [ "$build" = 1 ]; then
 else
 	BIN=${EIDF_BIN:-$SRC/build/$preset/bin}
 fi
-for exe in kubectl-eidf kubectl-eidf-pvc kubectl-eidf-fetch kubectl-eidf-devrun; do
+for exe in kubectl-eidf kubectl-eidf-pvc kubectl-eidf-fetch kubectl-eidf-build_context kubectl-eidf-devrun; do
 	[ -x "$BIN/$exe" ] || die "$BIN/$exe is missing: build first (cmake --preset $preset && cmake --build --preset $preset)"
 done
 for tool in kubectl git python3; do
@@ -274,7 +280,44 @@ note "what is on the PVC now"
 run pvc-ls kubectl eidf pvc ls "$pvc" "${NS_ARGS[@]}"
 grep -Eq 'iris\.(csv|data)' "$WORK/pvc-ls.log" || die "step 2: iris.csv/iris.data not found on the PVC"
 
-# ---- 3. devrun ---------------------------------------------------------------------------------
+# ---- 3. custom image ----------------------------------------------------------------------------
+banner "Prepare a custom Docker image: Dockerfile, GitHub workflow, context, in-cluster build"
+image_repo=$WORK/image-repo
+git -c init.defaultBranch=main init -q "$image_repo"
+run image-init kubectl eidf build-context init "$image_repo/docker" --pip pandas,scikit-learn \
+	--github-action --image demo/template-docker-image
+(cd "$image_repo" && printf '$ cat docker/Dockerfile\n' && cat docker/Dockerfile &&
+	printf '$ grep -A3 "tags:" .github/workflows/docker-build.yml\n' &&
+	grep -A3 "tags:" .github/workflows/docker-build.yml)
+grep -q 'github.sha' "$image_repo/.github/workflows/docker-build.yml" || die "step 3: the workflow does not tag the commit SHA"
+printf 'Image built by the EIDF template workflow demo.\n' >"$image_repo/docker/README.txt"
+run image-context kubectl eidf build-context "$image_repo/docker" --summary
+image_digest=$(sed -n 's/^digest: sha256:\([0-9a-f]*\)$/\1/p' "$WORK/image-context.log")
+[ -n "$image_digest" ] || die "step 3: build-context printed no digest"
+build_res=(--cpu 100m --memory 128Mi)
+run image-dry-run kubectl eidf build-context submit "$image_repo/docker" \
+	--image registry.example/demo/template-docker-image:demo "${build_res[@]}" --dry-run=server -o name "${NS_ARGS[@]}"
+grep -q '^job.batch/' "$WORK/image-dry-run.log" || die "step 3: the server dry run returned no Job"
+if [ "$local_mode" = 1 ]; then
+	# The local cluster runs containers as processes on this machine and
+	# pulls no images, so Kaniko cannot run: a stand-in executor takes its
+	# place.  Everything before it is real: the context Secrets, the init
+	# container that reassembles the context and checks its sha256.
+	cat >"$WORK/executor.sh" <<-'EOF'
+	echo "executor: $*"
+	echo "context sha256: $(gzip -dc /workspace/context.tar.gz | sha256sum | cut -d' ' -f1)"
+	tar -tzf /workspace/context.tar.gz
+	EOF
+	run image-build kubectl eidf build-context submit "$image_repo/docker" \
+		--image registry.example/demo/template-docker-image:demo "${build_res[@]}" \
+		--executor-command "sh $WORK/executor.sh" "${NS_ARGS[@]}"
+	build_job=$(sed -n 's|^job\.batch/\([a-z0-9-]*\) created.*|\1|p' "$WORK/image-build.log" | head -1)
+	[ -n "$build_job" ] || die "step 3: no 'job.batch/... created' line in the submit output"
+	grep -q "^context sha256: $image_digest$" "$WORK/image-build.log" ||
+		die "step 3: the builder did not receive the context build-context printed (sha256:$image_digest)"
+fi
+
+# ---- 4. devrun ---------------------------------------------------------------------------------
 banner "Run the analysis code (commit + one uncommitted edit) in a Job"
 git_demo() { git -c user.name="EIDF demo" -c user.email=demo@example.org -c commit.gpgsign=false \
 	-c init.defaultBranch=main "$@"; }
@@ -338,7 +381,7 @@ if [ -z "$repo_dir" ]; then
 		[ -n "$gport" ] && break
 		kill "$(cat "$daemon_pidfile")" 2>/dev/null || true
 	done
-	[ -n "$gport" ] || die "step 3: git daemon did not start on 127.0.0.1"
+	[ -n "$gport" ] || die "step 4: git daemon did not start on 127.0.0.1"
 	code=$WORK/analysis
 	mkdir -p "$code"
 	(
@@ -352,11 +395,11 @@ if [ -z "$repo_dir" ]; then
 		git_demo commit -q -m "Mean petal length per species"
 		git_demo push -q -u origin HEAD:main
 		git_demo branch -q -u origin/main
-	) || die "step 3: could not set up the demo git repository"
+	) || die "step 4: could not set up the demo git repository"
 else
 	worktree=$WORK/worktree
 	note "a temporary worktree of $repo_dir at its HEAD, plus analyse.py (uncommitted)"
-	git -C "$repo_dir" worktree add -q --detach "$worktree" HEAD || die "step 3: git worktree add failed in $repo_dir"
+	git -C "$repo_dir" worktree add -q --detach "$worktree" HEAD || die "step 4: git worktree add failed in $repo_dir"
 	code=$worktree
 	analyse_py >"$code/analyse.py"
 fi
@@ -373,21 +416,29 @@ run devrun kubectl eidf devrun --image "$image" --pvc "$pvc" --cpu 1 --memory 1G
 	-- python3 analyse.py
 cd "$WORK"
 devrun_job=$(sed -n 's|^devrun: job\.batch/\([a-z0-9-]*\) created.*|\1|p' "$WORK/devrun.log" | head -1)
-[ -n "$devrun_job" ] || die "step 3: no 'devrun: job.batch/... created' line in the devrun output"
-grep -qF "$edited_title" "$WORK/devrun.log" || die "step 3: the uncommitted edit (new title) did not reach the pod"
-grep -q "mean petal length" "$WORK/devrun.log" || die "step 3: the analysis printed no result"
+[ -n "$devrun_job" ] || die "step 4: no 'devrun: job.batch/... created' line in the devrun output"
+grep -qF "$edited_title" "$WORK/devrun.log" || die "step 4: the uncommitted edit (new title) did not reach the pod"
+grep -q "mean petal length" "$WORK/devrun.log" || die "step 4: the analysis printed no result"
 
-# ---- 4. status ----------------------------------------------------------------------------------
-banner "Check on the work: fetch status, devrun list, pvc df"
+# ---- 5. status ----------------------------------------------------------------------------------
+banner "Check on the work: fetch status, build-context list, devrun list, pvc df"
 run fetch-status kubectl eidf fetch status "$fetch_job" "${NS_ARGS[@]}"
-grep -q "$fetch_job.*Complete" "$WORK/fetch-status.log" || die "step 4: fetch status does not show $fetch_job Complete"
+grep -q "$fetch_job.*Complete" "$WORK/fetch-status.log" || die "step 5: fetch status does not show $fetch_job Complete"
+if [ -n "$build_job" ]; then
+	run build-list kubectl eidf build-context list "${NS_ARGS[@]}"
+	grep -q "^$build_job .*Succeeded" "$WORK/build-list.log" || die "step 5: build-context list does not show $build_job Succeeded"
+fi
 run devrun-list kubectl eidf devrun list "${NS_ARGS[@]}"
-grep -q "^$devrun_job .*Succeeded" "$WORK/devrun-list.log" || die "step 4: devrun list does not show $devrun_job Succeeded"
+grep -q "^$devrun_job .*Succeeded" "$WORK/devrun-list.log" || die "step 5: devrun list does not show $devrun_job Succeeded"
 run pvc-df kubectl eidf pvc df "$pvc" "${NS_ARGS[@]}"
-grep -q "^$pvc " "$WORK/pvc-df.log" || die "step 4: pvc df has no line for $pvc"
+grep -q "^$pvc " "$WORK/pvc-df.log" || die "step 5: pvc df has no line for $pvc"
 
-# ---- 5. clean-up -------------------------------------------------------------------------------------
+# ---- 6. clean-up -------------------------------------------------------------------------------------
 banner "Clean up: the jobs, then the PVC"
+if [ -n "$build_job" ]; then
+	run build-delete kubectl delete job "$build_job" "${NS_ARGS[@]}"
+	build_job=""
+fi
 run devrun-delete kubectl eidf devrun delete "$devrun_job" "${NS_ARGS[@]}"
 devrun_job=""
 run fetch-delete kubectl eidf fetch delete "$fetch_job" "${NS_ARGS[@]}"

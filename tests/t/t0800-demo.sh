@@ -31,10 +31,18 @@ test_expect_success 'the seed workflow runs end to end on the local cluster' '
 	TMPDIR="$TRASH/tmp" EIDF_BIN="$EIDF_BIN" NO_COLOR=1 bash "$DEMO" --no-build --local >out 2>&1 ||
 		{ cat out; false; } &&
 	cat out &&
-	for s in 1 2 3 4 5; do test_grep "^==> \[$s/5\]" out || return 1; done &&
+	for s in 1 2 3 4 5 6; do test_grep "^==> \[$s/6\]" out || return 1; done &&
 	test_grep "persistentvolumeclaim/template-workflow-pvc bound" out &&
 	test_grep "job.batch/fetch-[a-z0-9]* complete" out &&
 	test_grep "iris.csv" out &&
+	test_grep "^RUN pip install --no-cache-dir" out &&
+	test_grep "me/template-docker-image:\${{ github.sha }}\|demo/template-docker-image:\${{ github.sha }}" out &&
+	test_grep "^digest: sha256:[0-9a-f]\{64\}$" out &&
+	test_grep "^largest files:" out &&
+	test_grep "^job.batch/build-[a-z0-9-]*$\|^job.batch/[a-z0-9-]*$" out &&
+	digest=$(sed -n "s/^digest: sha256://p" out | head -1) &&
+	test_grep "^context sha256: $digest$" out &&
+	test_grep "build succeeded" out &&
 	test_grep "^Iris (uncommitted edit): mean petal length by species$" out &&
 	test_grep "Iris-setosa .*n=50 .*mean petal length 1.41 cm" out &&
 	test_grep "Iris-versicolor .*n=50 .*mean petal length 4.33 cm" out &&
