@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import random
+import shutil
 import ssl
 import tempfile
 import threading
@@ -67,13 +68,17 @@ def load_kubeconfig(path, context=None):
             return os.path.join(base, entry[key])
         return None
 
-    sctx = ssl.create_default_context(cafile=material(cluster, "certificate-authority"))
-    if cluster.get("insecure-skip-tls-verify"):
-        sctx.check_hostname = False
-        sctx.verify_mode = ssl.CERT_NONE
-    crt, key = material(user, "client-certificate"), material(user, "client-key")
-    if crt and key:
-        sctx.load_cert_chain(crt, key)
+    try:
+        sctx = ssl.create_default_context(cafile=material(cluster, "certificate-authority"))
+        if cluster.get("insecure-skip-tls-verify"):
+            sctx.check_hostname = False
+            sctx.verify_mode = ssl.CERT_NONE
+        crt, key = material(user, "client-certificate"), material(user, "client-key")
+        if crt and key:
+            sctx.load_cert_chain(crt, key)
+    finally:
+        # the context holds the material now: leave no key files in $TMPDIR
+        shutil.rmtree(tmp, ignore_errors=True)
     token = user.get("token")
     if not token and user.get("tokenFile"):
         with open(os.path.join(base, user["tokenFile"])) as f:
