@@ -1,0 +1,85 @@
+#!/bin/bash
+# tests/servers/fault_proxy.py: a TCP proxy on 127.0.0.1 that works in front of
+# any API server (a real kube-apiserver too; TLS and credentials pass through)
+# and makes it look away - open streams cut, connections reset, refused.  The
+# waiting commands ride it out as they ride out the local cluster's own
+# outage switches (t0704).
+. "$(dirname "$0")/lib.sh"
+
+if ! command -v busybox >/dev/null || ! command -v curl >/dev/null; then
+	test_skip "fault proxy tests" "needs busybox and curl"
+	test_done
+fi
+NS=eidf042ns
+start_cluster --tenant $NS --eidf-policy || exit 1
+FETCH="$EIDF_BIN/kubectl-eidf-fetch -n $NS"
+export EIDF_FETCH_POLL_MS=300
+MiB=1048576
+
+mkdir -p root
+python3 "$EIDF_SRC/tests/servers/http_data_server.py" --root "$TRASH/root" \
+	--port-file "$TRASH/port" >"$TRASH/server.log" 2>&1 &
+SERVER_PID=$!
+test_atexit "kill $SERVER_PID"
+for _ in $(seq 50); do [ -s "$TRASH/port" ] && break; sleep 0.1; done
+BASE=http://127.0.0.1:$(cat "$TRASH/port")
+ctl() { curl -fsS "$BASE/_control?$1" >/dev/null; }
+sha() { sha256sum <"$1" | cut -d' ' -f1; }
+fetch_job_of() { sed -n 's|^job.batch/\([^ ]*\) created$|\1|p' "$1"; }
+head -c $((3 * MiB)) /dev/urandom >root/slow.bin
+
+# held_fetch DEST: a fetch Job whose download the data server holds at 1 MiB
+# (trickling) until `ctl path=/slow.bin&hold_at=0`; prints the Job name
+held_fetch() {
+	ctl reset=1 && ctl "path=/slow.bin&hold_at=$MiB" &&
+	$FETCH "$BASE/slow.bin" --sha256 "$(sha root/slow.bin)" --pvc data --dest "$1" \
+		--progress-interval 1 >"$1.out" 2>"$1.err" &&
+	fetch_job_of "$1.out"
+}
+# bg NAME CMD...: run CMD in the background; NAME.out, NAME.err, NAME.rc
+bg() {
+	local n=$1
+	shift
+	("$@" >"$TRASH/$n.out" 2>"$TRASH/$n.err"; echo $? >"$TRASH/$n.rc") &
+}
+lost_once() { test "$(grep -c "^lost the API server ($2); retrying" "$1")" = 1; }
+back_once() { test "$(grep -c "^reconnected to the API server" "$1")" = 1; }
+
+test_expect_success 'setup: a bound PVC' '
+	cluster_bound_pvc data -n $NS
+'
+
+start_proxy() {
+	python3 "$EIDF_SRC/tests/servers/fault_proxy.py" --upstream "127.0.0.1:$EIDF_CLUSTER_PORT" \
+		--port-file "$TRASH/proxy.port" --log "$TRASH/proxy.log" 2>"$TRASH/proxy.err" &
+	test_atexit "kill $!"
+	wait_for 10 test -s "$TRASH/proxy.port" &&
+	read -r PROXY_PORT PROXY_CTL <"$TRASH/proxy.port" &&
+	sed "s|https://127.0.0.1:$EIDF_CLUSTER_PORT|https://127.0.0.1:$PROXY_PORT|" "$KUBECONFIG" >"$TRASH/proxy.kubeconfig" &&
+	grep -q "127.0.0.1:$PROXY_PORT" "$TRASH/proxy.kubeconfig"
+}
+pfault() { curl -fsS "http://127.0.0.1:$PROXY_CTL/fault?mode=$1&seconds=${2:-1}" >/dev/null; }
+pconns() { curl -fsS "http://127.0.0.1:$PROXY_CTL/state" | jq .connections; }
+start_proxy || { echo "Bail out! the fault proxy did not start"; exit 1; }
+
+test_expect_success 'through the fault proxy: streams cut, then reset, then refused; fetch wait and logs -f ride it out' '
+	job=$(held_fetch o9) && test -n "$job" &&
+	bg w9 $FETCH --kubeconfig "$TRASH/proxy.kubeconfig" wait "$job" &&
+	bg l9 $FETCH --kubeconfig "$TRASH/proxy.kubeconfig" logs -f "$job" &&
+	wait_for 30 grep -q "^$job: " w9.err &&
+	wait_for 30 grep -q progress l9.out &&
+	pfault cut &&
+	pfault reset 2 &&
+	wait_for 20 grep -q "^lost the API server" w9.err &&
+	pfault refuse 2 &&
+	ctl "path=/slow.bin&hold_at=0" &&
+	wait_for 90 test -s w9.rc && wait_for 30 test -s l9.rc &&
+	cat w9.err l9.err &&
+	test "$(cat w9.rc)" = 0 && test "$(cat l9.rc)" = 0 &&
+	test_grep "^job.batch/$job complete" w9.out &&
+	kubectl logs -n $NS "job/$job" >expect9 && test_cmp expect9 l9.out &&
+	back_once l9.err &&
+	test "$(pconns)" -ge 4
+'
+
+test_done
