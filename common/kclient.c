@@ -254,6 +254,7 @@ void kclient_free(struct kclient *kc)
 	free(kc->display_host);
 	free(kc->host);
 	free(kc->port);
+	free(kc->env_proxy);
 	free(kc->host_header);
 	free(kc->last_reason);
 	free(kc->lr_subject);
@@ -530,6 +531,7 @@ static void set_transport_error(struct kclient *kc, const struct kreq *rq, CURLc
 				long timeout_ms)
 {
 	const char *detail = kc->errbuf[0] ? kc->errbuf : curl_easy_strerror(cc);
+	const char *proxy;
 	long oserr = 0;
 
 	curl_easy_getinfo(kc->curl, CURLINFO_OS_ERRNO, &oserr);
@@ -538,21 +540,24 @@ static void set_transport_error(struct kclient *kc, const struct kreq *rq, CURLc
 	kc->last_reason = NULL;
 	switch (cc) {
 	case CURLE_COULDNT_CONNECT:
-		if (oserr == ECONNREFUSED && kc->cfg->proxy_url && *kc->cfg->proxy_url) {
+		if (oserr == ECONNREFUSED && (proxy = kc->cfg->proxy_url && *kc->cfg->proxy_url ?
+					      kc->cfg->proxy_url : kc->env_proxy)) {
+			const char *where = proxy == kc->env_proxy ?
+					    "HTTPS_PROXY/HTTP_PROXY and NO_PROXY" : "proxy-url in the kubeconfig";
 			/* libcurl only ever connected to the proxy; name it, without
 			 * any user:password it may carry */
 			CURLU *u = curl_url();
 			char *host = NULL, *port = NULL;
-			if (u && curl_url_set(u, CURLUPART_URL, kc->cfg->proxy_url,
+			if (u && curl_url_set(u, CURLUPART_URL, proxy,
 					      CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
 			    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
 				curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
 				eidf_set_error("Unable to connect to the server: the proxy %s%s%s refused "
-					       "the connection (check proxy-url in the kubeconfig)", host,
-					       port ? ":" : "", port ? port : "");
+					       "the connection (check %s)", host,
+					       port ? ":" : "", port ? port : "", where);
 			} else {
 				eidf_set_error("Unable to connect to the server: the proxy refused the "
-					       "connection (check proxy-url in the kubeconfig)");
+					       "connection (check %s)", where);
 			}
 			curl_free(host);
 			curl_free(port);
@@ -650,10 +655,9 @@ static void setup_handle(struct kclient *kc)
 	} else {
 		/* Go's rules, not libcurl's (which reads ALL_PROXY and matches
 		 * NO_PROXY differently): "" switches libcurl's own lookup off */
-		char *proxy = kc_proxy_from_environment(!kc->plain_http, kc->host, kc->port);
-		curl_easy_setopt(c, CURLOPT_PROXY, proxy ? proxy : "");
+		kc->env_proxy = kc_proxy_from_environment(!kc->plain_http, kc->host, kc->port);
+		curl_easy_setopt(c, CURLOPT_PROXY, kc->env_proxy ? kc->env_proxy : "");
 		curl_easy_setopt(c, CURLOPT_NOPROXY, "");
-		free(proxy);
 	}
 }
 

@@ -20,6 +20,7 @@ struct kclient {
 	char *base;                 /* URL prefix requests are made to (no trailing '/') */
 	char *display_host;         /* host:port of the server, for messages */
 	char *host, *port;           /* the server's real host (as in the URL) and port */
+	char *env_proxy;            /* proxy picked from the environment, or NULL */
 	char *token_source;         /* kc_auth_prepare's last source text */
 	char *host_header;          /* "Host: ..." when tls-server-name rewrote the URL */
 	struct curl_slist *connect_to;

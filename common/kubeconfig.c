@@ -2,18 +2,31 @@
  * loader.go (file list, merge, relative paths) and client_config.go
  * (context selection, flag overrides, validation), plus in-cluster config.
  *
- * Deliberate differences from client-go, each one to fail clearly instead of
- * doing something surprising:
+ * What client-go does and this file copies (checked against the real kubectl
+ * by what it sends, tests/t/t0022): YAML 1.1 typing through
+ * kubeconfig_yaml.c (booleans, numbers in string fields are errors, merge
+ * keys, the last of a repeated key), apiVersion v1/kind Config, the file +
+ * -data conflicts, basic auth + token, as-user-extra without as, oidc
+ * checks, gcp/azure removed; a tokenFile wins over token/--token while it
+ * is readable; a server without a scheme is plain http (clientcmd decides
+ * "TLS?" before adding the CA); KUBERNETES_MASTER when a cluster has no
+ * server; $HOME unset means ./.kube/config; in-cluster with an empty token
+ * is an error, and a kubeconfig context's namespace wins over the pod's.
+ *
+ * Deliberate differences from client-go (also in docs/configuration.md),
+ * each one to fail clearly instead of doing something surprising:
  *  - nothing configured: an error, not http://localhost:8080;
- *  - a current-context/context naming a missing user or cluster: an error
- *    (client-go silently goes anonymous / prompts for a username);
- *  - basic auth (username/password) and auth-providers other than oidc with
- *    an id-token: errors; oidc tokens are used as they are (no refresh: an
- *    expired id-token gets a 401 from the server, `kubectl oidc-login` or
- *    similar renews it);
- *  - as-groups/as-uid without a user to impersonate: an error (client-go
- *    drops them silently);
- *  - --client-certificate/--client-key replace the kubeconfig's *-data too.
+ *  - a context naming a missing user, or a missing cluster outside a pod
+ *    without KUBERNETES_MASTER: an error (client-go goes anonymous);
+ *  - no credential on an https server (no user, or a user without one):
+ *    kube_config_check_credentials() errors where kubectl would prompt for
+ *    basic auth, which is not supported (username/password are errors);
+ *  - oidc id-tokens are used as they are, never refreshed: an expired or
+ *    non-JWT one is an error asking to log in again;
+ *  - flags like --token with no kubeconfig in a pod: in-cluster with the
+ *    overrides (kubectl would use http://localhost:8080);
+ *  - a control character in a static token or impersonation value is
+ *    refused when loading, not at the first request (same message).
  */
 #include "eidf/kubeconfig.h"
 #include "eidf/http_header.h"

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "eidf/http_header.h"
 #include "eidf/waiting.h"
 #include "eidf/stage_options.h"
 #include "eidf/cmd.h"
@@ -150,7 +151,8 @@ static int is_fetch_job(const cJSON *job)
 	return cJSON_IsString(v) && !strcmp(v->valuestring, "fetch");
 }
 
-/* "Name: value", a token name, no CR/LF. */
+/* "Name: value": a token name and a value without control characters, by the
+ * same rule as every header the API client sends (eidf/http_header.h). */
 static int header_check(const char *h)
 {
 	const char *colon = strchr(h, ':');
@@ -158,18 +160,14 @@ static int header_check(const char *h)
 		eidf_set_error("header \"%s\" must look like 'Name: value'", h);
 		return -1;
 	}
-	for (const char *p = h; p < colon; p++) {
-		if (!(*p > 0x20 && *p < 0x7f) || strchr("\"(),/:;<=>?@[\\]{}", *p)) {
-			eidf_set_error("header name \"%.*s\" contains an invalid character", (int)(colon - h), h);
-			return -1;
-		}
+	if (!http_header_name_valid(h, (size_t)(colon - h))) {
+		eidf_set_error("header name \"%.*s\" contains an invalid character", (int)(colon - h), h);
+		return -1;
 	}
-	for (const char *p = colon; *p; p++) {
-		if ((unsigned char)*p < 0x20 && *p != '\t') {
-			eidf_set_error("header \"%.*s\" contains a newline or control character",
-				       (int)(colon - h), h);
-			return -1;
-		}
+	if (!http_header_value_valid(colon + 1)) {
+		eidf_set_error("header \"%.*s\" contains a newline or control character",
+			       (int)(colon - h), h);
+		return -1;
 	}
 	return 0;
 }

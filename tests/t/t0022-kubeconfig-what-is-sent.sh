@@ -12,7 +12,84 @@
 
 if ! command -v kubectl >/dev/null || ! command -v jq >/dev/null; then
 	test_skip 'kubeconfig: what is sent' "needs kubectl and jq"
-	test_done
+	# ---- proxies from the environment (Go's http.ProxyFromEnvironment) -------------------------
+# kube.test only resolves through the proxy (--map), so a client that skips
+# the proxy fails to connect, and the proxy's log shows who used it.
+
+PLOG=$TRASH/proxy.log
+: >"$PLOG"
+python3 "$EIDF_SRC/tests/servers/connect_proxy.py" --port-file "$TRASH/proxy.port" --log "$PLOG" \
+	--map kube.test=127.0.0.1 --lifetime 600 2>"$TRASH/proxy.err" &
+test_atexit "kill $!"
+wait_for 5 test -s "$TRASH/proxy.port" || { echo "Bail out! proxy did not start"; exit 1; }
+PROXY=http://127.0.0.1:$(cat "$TRASH/proxy.port")
+NAMED=https://kube.test:$STUB_PORT
+
+# via_proxy ARGS...: like both, and the proxy was used by both or by neither;
+# prints yes or no
+via_proxy() {
+	local before mid
+	before=$(wc -l <"$PLOG")
+	: >"$REQLOG"; : >"$PLAINLOG"
+	kubectl get pvc "$@" </dev/null >kc.out 2>kc.err
+	echo $? >kc.rc
+	sent >kc.sent
+	mid=$(wc -l <"$PLOG")
+	: >"$REQLOG"; : >"$PLAINLOG"
+	kubectl eidf pvc list "$@" </dev/null >eidf.out 2>eidf.err
+	echo $? >eidf.rc
+	sent >eidf.sent
+	test "$mid" -gt "$before" && echo yes >kc.proxy || echo no >kc.proxy
+	test "$(wc -l <"$PLOG")" -gt "$mid" && echo yes >eidf.proxy || echo no >eidf.proxy
+	test_cmp kc.rc eidf.rc && test_cmp kc.sent eidf.sent && test_cmp kc.proxy eidf.proxy &&
+	cat eidf.proxy
+}
+
+test_expect_success 'HTTPS_PROXY: an https server goes through the tunnel' '
+	kc k "server: $NAMED
+certificate-authority: $CA" "token: SECRET-T" &&
+	test "$(HTTPS_PROXY=$PROXY via_proxy --kubeconfig k)" = yes &&
+	test "$(cat eidf.rc)" = 0 &&
+	test "$(https_proxy=$PROXY via_proxy --kubeconfig k)" = yes &&
+	HTTPS_PROXY=http://127.0.0.1:1 test_expect_code 1 kubectl eidf pvc list --kubeconfig k 2>err &&
+	test_grep "the proxy 127.0.0.1:1 refused the connection (check HTTPS_PROXY/HTTP_PROXY and NO_PROXY)" err
+'
+
+test_expect_success 'ALL_PROXY is ignored, HTTP_PROXY is not for https' '
+	test "$(ALL_PROXY=$PROXY all_proxy=$PROXY via_proxy --kubeconfig k)" = no &&
+	test "$(HTTP_PROXY=$PROXY via_proxy --kubeconfig k)" = no &&
+	test "$(cat eidf.rc)" = 1
+'
+
+test_expect_success 'NO_PROXY: host:port, domains, subdomains, CIDR' '
+	for np in kube.test:$STUB_PORT kube.test .test test "*.test" "*" " KUBE.test "; do
+		test "$(HTTPS_PROXY=$PROXY NO_PROXY="$np" via_proxy --kubeconfig k)" = no ||
+		{ echo "NO_PROXY=$np"; return 1; }
+	done &&
+	for np in kube.test:1 ube.test 127.0.0.1 127.0.0.0/8 other.test; do
+		test "$(HTTPS_PROXY=$PROXY NO_PROXY="$np" via_proxy --kubeconfig k)" = yes ||
+		{ echo "NO_PROXY=$np"; return 1; }
+	done &&
+	test "$(HTTPS_PROXY=$PROXY no_proxy=kube.test via_proxy --kubeconfig k)" = no
+'
+
+test_expect_success 'the server host decides, never tls-server-name; loopback is direct' '
+	kc k "server: $HTTPS
+certificate-authority: $CA
+tls-server-name: kube.test" "token: SECRET-T" &&
+	test "$(HTTPS_PROXY=$PROXY via_proxy --kubeconfig k)" = no &&
+	test "$(cat eidf.rc)" = 0
+'
+
+test_expect_success 'an http server: HTTP_PROXY (upper or lower case), not under CGI' '
+	kc k "server: http://kube.test:$PLAIN_PORT" "token: SECRET-T" &&
+	test "$(HTTP_PROXY=$PROXY via_proxy --kubeconfig k)" = yes &&
+	test "$(http_proxy=$PROXY via_proxy --kubeconfig k)" = yes &&
+	test "$(HTTPS_PROXY=$PROXY via_proxy --kubeconfig k)" = no &&
+	test "$(REQUEST_METHOD=GET HTTP_PROXY=$PROXY via_proxy --kubeconfig k)" = no
+'
+
+test_done
 fi
 
 # Discovery for kubectl (the stub's store answers the lists themselves).
@@ -374,6 +451,83 @@ test_expect_success 'exec plugin without a cluster extension: "config": null' '
 	jq -S . kc.info >kc.json && jq -S . eidf.info >eidf.json &&
 	test_cmp kc.json eidf.json &&
 	jq -e ".spec.cluster | has(\"config\") and .config == null" eidf.json
+'
+
+# ---- proxies from the environment (Go's http.ProxyFromEnvironment) -------------------------
+# kube.test only resolves through the proxy (--map), so a client that skips
+# the proxy fails to connect, and the proxy's log shows who used it.
+
+PLOG=$TRASH/proxy.log
+: >"$PLOG"
+python3 "$EIDF_SRC/tests/servers/connect_proxy.py" --port-file "$TRASH/proxy.port" --log "$PLOG" \
+	--map kube.test=127.0.0.1 --lifetime 600 2>"$TRASH/proxy.err" &
+test_atexit "kill $!"
+wait_for 5 test -s "$TRASH/proxy.port" || { echo "Bail out! proxy did not start"; exit 1; }
+PROXY=http://127.0.0.1:$(cat "$TRASH/proxy.port")
+NAMED=https://kube.test:$STUB_PORT
+
+# via_proxy ARGS...: like both, and the proxy was used by both or by neither;
+# prints yes or no
+via_proxy() {
+	local before mid
+	before=$(wc -l <"$PLOG")
+	: >"$REQLOG"; : >"$PLAINLOG"
+	kubectl get pvc "$@" </dev/null >kc.out 2>kc.err
+	echo $? >kc.rc
+	sent >kc.sent
+	mid=$(wc -l <"$PLOG")
+	: >"$REQLOG"; : >"$PLAINLOG"
+	kubectl eidf pvc list "$@" </dev/null >eidf.out 2>eidf.err
+	echo $? >eidf.rc
+	sent >eidf.sent
+	test "$mid" -gt "$before" && echo yes >kc.proxy || echo no >kc.proxy
+	test "$(wc -l <"$PLOG")" -gt "$mid" && echo yes >eidf.proxy || echo no >eidf.proxy
+	test_cmp kc.rc eidf.rc && test_cmp kc.sent eidf.sent && test_cmp kc.proxy eidf.proxy &&
+	cat eidf.proxy
+}
+
+test_expect_success 'HTTPS_PROXY: an https server goes through the tunnel' '
+	kc k "server: $NAMED
+certificate-authority: $CA" "token: SECRET-T" &&
+	test "$(HTTPS_PROXY=$PROXY via_proxy --kubeconfig k)" = yes &&
+	test "$(cat eidf.rc)" = 0 &&
+	test "$(https_proxy=$PROXY via_proxy --kubeconfig k)" = yes &&
+	HTTPS_PROXY=http://127.0.0.1:1 test_expect_code 1 kubectl eidf pvc list --kubeconfig k 2>err &&
+	test_grep "the proxy 127.0.0.1:1 refused the connection (check HTTPS_PROXY/HTTP_PROXY and NO_PROXY)" err
+'
+
+test_expect_success 'ALL_PROXY is ignored, HTTP_PROXY is not for https' '
+	test "$(ALL_PROXY=$PROXY all_proxy=$PROXY via_proxy --kubeconfig k)" = no &&
+	test "$(HTTP_PROXY=$PROXY via_proxy --kubeconfig k)" = no &&
+	test "$(cat eidf.rc)" = 1
+'
+
+test_expect_success 'NO_PROXY: host:port, domains, subdomains, CIDR' '
+	for np in kube.test:$STUB_PORT kube.test .test test "*.test" "*" " KUBE.test "; do
+		test "$(HTTPS_PROXY=$PROXY NO_PROXY="$np" via_proxy --kubeconfig k)" = no ||
+		{ echo "NO_PROXY=$np"; return 1; }
+	done &&
+	for np in kube.test:1 ube.test 127.0.0.1 127.0.0.0/8 other.test; do
+		test "$(HTTPS_PROXY=$PROXY NO_PROXY="$np" via_proxy --kubeconfig k)" = yes ||
+		{ echo "NO_PROXY=$np"; return 1; }
+	done &&
+	test "$(HTTPS_PROXY=$PROXY no_proxy=kube.test via_proxy --kubeconfig k)" = no
+'
+
+test_expect_success 'the server host decides, never tls-server-name; loopback is direct' '
+	kc k "server: $HTTPS
+certificate-authority: $CA
+tls-server-name: kube.test" "token: SECRET-T" &&
+	test "$(HTTPS_PROXY=$PROXY via_proxy --kubeconfig k)" = no &&
+	test "$(cat eidf.rc)" = 0
+'
+
+test_expect_success 'an http server: HTTP_PROXY (upper or lower case), not under CGI' '
+	kc k "server: http://kube.test:$PLAIN_PORT" "token: SECRET-T" &&
+	test "$(HTTP_PROXY=$PROXY via_proxy --kubeconfig k)" = yes &&
+	test "$(http_proxy=$PROXY via_proxy --kubeconfig k)" = yes &&
+	test "$(HTTPS_PROXY=$PROXY via_proxy --kubeconfig k)" = no &&
+	test "$(REQUEST_METHOD=GET HTTP_PROXY=$PROXY via_proxy --kubeconfig k)" = no
 '
 
 test_done
