@@ -4,8 +4,8 @@
 # every watch, 429/503 with Retry-After, a log stream cut mid-line.  The exit
 # code is the one the command has without the outage, followed logs show each
 # line once, and only after --reconnect-timeout does a command stop waiting
-# (exit 124, the follow/cancel hints, the Job going on).  One 20 s outage is
-# ridden out by fetch, devrun and build-context at once.
+# (exit 124, the follow/cancel hints, the Job going on).  t0707: one 20 s
+# outage ridden out by fetch, devrun and build-context at once.
 . "$(dirname "$0")/lib.sh"
 
 if ! command -v busybox >/dev/null || ! command -v curl >/dev/null || ! command -v git >/dev/null; then
@@ -174,44 +174,6 @@ test_expect_success 'pvc create --wait rides out more 503s than a one-shot reque
 	cat p9.err &&
 	test_grep "^persistentvolumeclaim/p9 bound" p9.out &&
 	lost_once p9.err "503 Service Unavailable" && back_once p9.err
-'
-
-# ---- one 20 s outage, ridden out by every kind of follower at once -----------------
-
-cat >executor.sh <<EOF
-while [ ! -e "$TRASH/release-build" ]; do sleep 0.2; done
-echo "build line 1"
-echo "build line 2"
-exit 0
-EOF
-
-test_expect_success 'a 20 s outage: devrun --follow, build-context submit and fetch wait ride it out together' '
-	git clone -q "$GIT_DAEMON_URL" w 2>/dev/null && (cd w && git checkout -q -b main &&
-	printf "i=0; while [ ! -e \"%s\" ]; do i=\$((i+1)); echo tick \$i; sleep 0.3; done; echo done; exit 3\n" \
-		"$TRASH/release-run" >job.sh &&
-	git add -A && git commit -q -m init && git push -q -u origin main) &&
-	job=$(held_fetch o8) && test -n "$job" &&
-	bg f8 $FETCH wait "$job" &&
-	(cd w && bg d8 $DR $RES --follow -- sh job.sh) &&
-	mkdir -p ctx && echo "FROM scratch" >ctx/Dockerfile &&
-	bg b8 $BC submit ctx --image registry.example/x:1 --builder-image busybox:test --cpu 100m \
-		--memory 128Mi --executor-command "sh $TRASH/executor.sh" &&
-	wait_for 30 grep -q "^$job: " f8.err &&
-	wait_for 60 grep -q "^tick 2" d8.out &&
-	wait_for 60 grep -q "job.batch/.* created" b8.out &&
-	cluster_outage 20 refuse &&
-	wait_for 30 grep -q "^lost the API server" d8.err &&
-	touch release-build release-run && ctl "path=/slow.bin&hold_at=0" &&
-	cluster_wait_up 40 &&
-	wait_for 90 test -s f8.rc && wait_for 60 test -s d8.rc && wait_for 60 test -s b8.rc &&
-	cat d8.err b8.err &&
-	test "$(cat f8.rc)" = 0 && test "$(cat d8.rc)" = 3 && test "$(cat b8.rc)" = 0 &&
-	# refused, or a stream cut when the server went away
-	for n in f8 d8 b8; do lost_once $n.err ".*" && back_once $n.err || return 1; done &&
-	# the command output, each line once and in order
-	sed -n "s/^tick //p" d8.out >ticks && seq 1 "$(tail -n 1 ticks)" >want && test_cmp want ticks &&
-	test "$(tail -n 1 d8.out)" = done &&
-	test "$(grep -c "^build line" b8.out)" = 2
 '
 
 test_done
