@@ -10,6 +10,11 @@ fi
 NS=eidf989ns
 start_cluster --tenant $NS --eidf-policy --gpu-quota 1 --missing-image-regex 'does-not-exist' || exit 1
 . "$EIDF_SRC/tests/t/lib-devrun.sh"
+# pod_of_job JOB: the Job's pod exists (its name in ../pod-name, from w/)
+pod_of_job() {
+	kubectl get pods -n $NS -l job-name="$1" -o jsonpath="{.items[0].metadata.name}" >../pod-name 2>/dev/null &&
+		test -s ../pod-name
+}
 
 test_expect_success 'setup' '
 	git clone -q "$GIT_DAEMON_URL" w 2>/dev/null && cd w && git checkout -q -b main &&
@@ -72,6 +77,23 @@ test_expect_success '--keep-failed keeps it: list shows Failed, exit 127; delete
 	grep "^$job  *Failed  *[0-9a-f]*  *no  *[0-9a-z]*  *127 " ../list &&
 	$DR delete --finished >../del && grep "job.batch \"$job\" deleted" ../del &&
 	test_must_fail kubectl get job -n $NS "$job" 2>/dev/null
+'
+
+test_expect_success 'a pod that does not start: the reason from its Warning events is shown' '
+	cd w &&
+	$DR $RES --gpu-product NVIDIA-Z100-TEST --allow-unknown-gpu-product --name stuck --detach -- true \
+		>/dev/null 2>../st.err &&
+	job=$(job_of ../st.err) && wait_for 30 pod_of_job "$job" &&
+	pod=$(cat ../pod-name) &&
+	printf "%s\n" "apiVersion: v1" "kind: Event" "metadata: {name: $pod.mount1, namespace: $NS}" \
+		"involvedObject: {kind: Pod, name: $pod, namespace: $NS}" "type: Warning" "reason: FailedMount" \
+		"message: \"MountVolume.SetUp failed for volume \\\"code\\\" : secret \\\"gone\\\" not found\"" \
+		"lastTimestamp: \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"" >../event.yaml &&
+	cluster_admin_kubectl create -f ../event.yaml >/dev/null &&
+	test_expect_code 124 $DR attach "$job" --timeout 20s >/dev/null 2>../ev-err &&
+	cat ../ev-err &&
+	test_grep "pod $pod: FailedMount: MountVolume.SetUp failed for volume \"code\" : secret \"gone\" not found" ../ev-err &&
+	$DR delete "$job" >/dev/null
 '
 
 test_expect_success 'queued (GPU quota exhausted) then admitted, in order' '

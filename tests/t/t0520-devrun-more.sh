@@ -75,20 +75,6 @@ test_expect_success 'unknown product forced: Pending/Unschedulable shown, --time
 	kubectl get job -n $NS "$job"
 '
 
-test_expect_success 'a pod that does not start: the reason from its Warning events is shown' '
-	cd w && job=$(job_of ../err) &&
-	pod=$(kubectl get pods -n $NS -l job-name=$job -o jsonpath="{.items[0].metadata.name}") &&
-	test -n "$pod" &&
-	printf "%s\n" "apiVersion: v1" "kind: Event" "metadata: {name: $pod.mount1, namespace: $NS}" \
-		"involvedObject: {kind: Pod, name: $pod, namespace: $NS}" "type: Warning" "reason: FailedMount" \
-		"message: \"MountVolume.SetUp failed for volume \\\"code\\\" : secret \\\"gone\\\" not found\"" \
-		"lastTimestamp: \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"" >../event.yaml &&
-	cluster_admin_kubectl create -f ../event.yaml >/dev/null &&
-	test_expect_code 124 $DR attach "$job" --timeout 15s >/dev/null 2>../ev-err &&
-	cat ../ev-err &&
-	test_grep "pod $pod: FailedMount: MountVolume.SetUp failed for volume \"code\" : secret \"gone\" not found" ../ev-err
-'
-
 test_expect_success 'too many GPUs for any node: Insufficient nvidia.com/gpu; attach --timeout also 124' '
 	cd w &&
 	$DR $RES --gpu 8 --gpu-product NVIDIA-A100-SXM4-80GB --name big --detach -- true >/dev/null 2>../err &&
