@@ -378,7 +378,8 @@ static int wait_for(struct kclient *kc, const char *ns, const char *name, long t
 			if (tty)
 				fputc('\n', stderr);
 			if (v.state == FS_COMPLETE) {
-				printf("job.batch/%s complete\n", name);
+				/* with -o, stdout carries only the object */
+				fprintf(opt_output ? stderr : stdout, "job.batch/%s complete\n", name);
 				rc = 0;
 			} else {
 				print_failed_files(stderr, &v, 0);
@@ -719,14 +720,23 @@ static int run_create(struct eidf_cmd *cmd, int argc, const char **argv)
 		rc = output_server_dry_run(stdout, cm_made ? sent : sent + 1, cm_made ? 2 : 1, fmt) < 0;
 		goto out;
 	} else if (fmt != OUT_DEFAULT) {
-		output_object(stdout, created, fmt);
+		/* with --wait, the object once, as it is at the end */
+		if (!opt_wait && !opt_watch)
+			output_object(stdout, created, fmt);
+		else
+			fprintf(stderr, "job.batch/%s created\n", name);
 		rc = 0;
 	} else {
 		print_followups(name, &l, opt_pvc, dest, shards);
 	}
 	rc = 0;
-	if (opt_wait || opt_watch)
+	if (opt_wait || opt_watch) {
 		rc = wait_job(cmd, ns, name, timeout, opt_watch);
+		cJSON *final = NULL;
+		if (fmt != OUT_DEFAULT && kclient_get(cmd_client(cmd), &KRES_JOBS, ns, name, &final) == 0)
+			output_object(stdout, final, fmt);
+		cJSON_Delete(final);
+	}
 out:
 	cJSON_Delete(cm_made);
 	cJSON_Delete(created);

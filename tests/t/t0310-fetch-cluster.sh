@@ -74,6 +74,14 @@ test_expect_success 're-run of the same fetch (--wait) downloads nothing' '
 	test "$(srv_stat /a.bin requests)" = 0
 '
 
+test_expect_success '-o json --wait: stdout is only the finished Job, once; messages on stderr' '
+	$FETCH "$BASE/p1.bin" --pvc data --dest ojson -o json --wait >out 2>err &&
+	python3 -c "import json,sys; j=json.load(open(\"out\")); sys.exit(j[\"kind\"] != \"Job\" or j[\"status\"].get(\"succeeded\") != 1)" &&
+	test_grep "job.batch/fetch-[a-z0-9]* complete" err &&
+	$FETCH "$BASE/p2.bin" --pvc data --dest ojson -o name --wait >out 2>err &&
+	test "$(wc -l <out)" = 1 && test_grep "^job.batch/fetch-[a-z0-9]*$" out
+'
+
 test_expect_success 'wrong checksum: wait exits 1, final name never appears, status says why' '
 	ctl reset=1 &&
 	$FETCH "$BASE/p1.bin" --sha256 "$(sha root/a.bin)" --pvc data --dest bad --backoff-limit 0 >out 2>err &&
