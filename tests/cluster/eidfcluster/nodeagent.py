@@ -638,8 +638,12 @@ class NodeAgent:
     def start(self):
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True,
                          name="kubelet-port").start()
-        for name, product, gpus in self.nodes:
-            self.register_node(name, product, gpus)
+        # the nodes register at once, each on its own connection (start-up time)
+        regs = [threading.Thread(target=self.register_node, args=n, daemon=True) for n in self.nodes]
+        for t in regs:
+            t.start()
+        for t in regs:
+            t.join()
         self.api.informer("/api/v1/pods", self.on_pod, {"fieldSelector": "spec.nodeName!="}, name="pods")
         threading.Thread(target=self.housekeeping, daemon=True, name="housekeeping").start()
 
