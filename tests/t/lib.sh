@@ -153,6 +153,10 @@ tmux_wait() {
 # "$TRASH/cluster" in the background (its own port), export KUBECONFIG and
 # EIDF_CLUSTER_STATE, stop it when the script ends.  Examples:
 #   start_cluster --tenant eidf042ns --eidf-policy --gpu-quota 2
+# The environment can make every test's cluster stricter (a test's own
+# options win): EIDF_JOB_CONTROLLER_LAG=3 (seconds between a pod finishing and
+# its Job counting it), EIDF_JOB_INTERIM_CONDITIONS=1 (Kubernetes >= 1.30 Job
+# conditions).
 # Helpers: cluster_requests (the request log, JSON lines), cluster_request_count
 # [REGEX] (requests whose "METHOD path?query" matches REGEX), cluster_connections,
 # cluster_fault fail|cut|delay|drop [--count N --status 429 --retry-after S
@@ -168,9 +172,12 @@ start_cluster() {
 	mkdir -p "$dir"
 	EIDF_CLUSTER_STATE=$dir
 	export EIDF_CLUSTER_STATE
+	local strict=()
+	[ -n "${EIDF_JOB_CONTROLLER_LAG:-}" ] && strict+=(--job-controller-lag "$EIDF_JOB_CONTROLLER_LAG")
+	[ "${EIDF_JOB_INTERIM_CONDITIONS:-}" = 1 ] && strict+=(--job-interim-conditions)
 	if ! python3 "$EIDF_CLUSTER_BIN" --state-dir "$dir" --kubeconfig-out "$dir/kubeconfig" \
 		--pki-cache "${TMPDIR:-/tmp}/eidf-test-cluster-pki" \
-		--background --parent-pid $$ "$@" >"$dir/start.out" 2>&1; then
+		--background --parent-pid $$ "${strict[@]}" "$@" >"$dir/start.out" 2>&1; then
 		cat "$dir/start.out" "$dir/cluster.log" >&2 2>/dev/null
 		echo "start_cluster: the test cluster did not start" >&2
 		return 1

@@ -4,6 +4,7 @@ import os
 import shutil
 import time
 
+from . import jobpolicy
 from . import resources as RS
 from .util import (deep, is_true_cond, match_match_labels, new_uid, now_ts, parse_quantity, parse_ts,
                    rand_suffix, set_condition)
@@ -175,10 +176,15 @@ class ControllersMixin:
             md, spec = pvc["metadata"], pvc["spec"]
             ns, name = md["namespace"], md["name"]
             if md.get("deletionTimestamp"):
-                in_use = any(not pod_finished(p) and any((v.get("persistentVolumeClaim") or {}).get("claimName") ==
-                                                         name for v in p["spec"].get("volumes") or [])
-                             for p in pods if p["metadata"]["namespace"] == ns)
-                if not in_use:
+                # kubernetes.io/pvc-protection (1.26 pvc_protection_controller podUsesPVC):
+                # any pod object that was scheduled and mounts the claim keeps it,
+                # whatever its phase (a finished Job's pods until the Job is deleted);
+                # an unscheduled pod does not
+                users = [p["metadata"]["name"] for p in pods if p["metadata"]["namespace"] == ns and
+                         p["spec"].get("nodeName") and any(
+                             (v.get("persistentVolumeClaim") or {}).get("claimName") == name
+                             for v in p["spec"].get("volumes") or [])]
+                if not users:
                     self.store.delete("persistentvolumeclaims", ns, name)
                     if spec.get("volumeName"):
                         self.store.delete("persistentvolumes", "", spec["volumeName"])
@@ -293,6 +299,13 @@ class ControllersMixin:
                 import traceback
                 traceback.print_exc()
 
+    def note_deleted_pod(self, res, etype, obj):
+        """Store listener: keep the last state of deleted Job pods for the job controller."""
+        if res == "pods" and etype == "DELETED" and owner_uid(obj):
+            self.job_pods_gone[obj["metadata"]["uid"]] = obj
+            if len(self.job_pods_gone) > 10000:
+                self.job_pods_gone.pop(next(iter(self.job_pods_gone)))
+
     def _delete_pods(self, job, pods, reason_event=True):
         for p in pods:
             if p["metadata"].get("deletionTimestamp"):
@@ -305,9 +318,11 @@ class ControllersMixin:
     def sync_job(self, j, pods):
         md, spec = j["metadata"], j["spec"]
         ns, name, uid = md["namespace"], md["name"], md["uid"]
-        track = self.job_track.setdefault(uid, {"succeeded": set(), "failed": set(), "seen": {},
-                                                "succeeded_idx": set(), "last_fail": 0})
+        track = self.job_track.setdefault(uid, {"succeeded": set(), "failed": set(), "ignored": set(), "seen": {},
+                                                "succeeded_idx": set(), "last_fail": 0, "terminal_at": {},
+                                                "uncounted": {}, "target": None})
         now = time.time()
+        lag = self.job_lag
         if md.get("deletionTimestamp"):
             if "foregroundDeletion" in (md.get("finalizers") or []):
                 self._delete_pods(j, pods, reason_event=False)
@@ -323,30 +338,82 @@ class ControllersMixin:
             return
         finished = is_true_cond(j, "Complete") or is_true_cond(j, "Failed")
         st = j.get("status") or {}
-        # account for pods that finished or vanished since the last pass
+        # Like the real controller, this one sees a pod finish only `lag` seconds
+        # after it did (--job-controller-lag): first the Job still counts it
+        # active, then lists it in uncountedTerminatedPods, and one sync later
+        # counts it as succeeded/failed and decides the Job's conditions.
         cur = {p["metadata"]["uid"]: p for p in pods}
+        counted = track["succeeded"] | track["failed"] | track["ignored"]
         for puid, info in list(track["seen"].items()):
-            if puid not in cur and puid not in track["succeeded"] and puid not in track["failed"]:
-                if not info.get("suspended"):
-                    track["failed"].add(puid)
-                    track["last_fail"] = now
-                del track["seen"][puid]
+            if puid not in cur and puid not in counted:
+                if info.get("suspended"):
+                    del track["seen"][puid]  # Kueue stopped the Job: not a failure
+                    track["terminal_at"].pop(puid, None)
+                    track["uncounted"].pop(puid, None)
+                    continue
+                info["gone"] = True
+                # its last state, as the DELETED event carried it (the real controller
+                # sees every state: its job-tracking finalizer keeps the pod until then)
+                info["pod"] = self.job_pods_gone.pop(puid, None) or info.get("pod")
+                track["terminal_at"].setdefault(puid, now)
         for p in pods:
             puid = p["metadata"]["uid"]
-            phase = (p.get("status") or {}).get("phase")
-            track["seen"].setdefault(puid, {})
-            track["seen"][puid]["suspended"] = bool(spec.get("suspend"))
-            if phase == "Succeeded" and puid not in track["succeeded"]:
+            info = track["seen"].setdefault(puid, {})
+            info["suspended"] = bool(spec.get("suspend"))
+            info["pod"] = p
+            if pod_finished(p):
+                track["terminal_at"].setdefault(puid, now)
+            else:
+                info["ready"] = is_true_cond(p, "Ready")  # a finished pod not yet seen stays as it was
+        pfp_fail = None
+        for puid, t in sorted(track["terminal_at"].items(), key=lambda kv: kv[1]):
+            if puid in counted:
+                continue
+            info = track["seen"][puid]
+            p = info["pod"]
+            ok = (p.get("status") or {}).get("phase") == "Succeeded" and not info.get("gone")
+            if puid not in track["uncounted"]:
+                delay = lag
+                if not ok:
+                    # a failure is seen after the retry backoff of the failures before it
+                    # (the real controller: 0 s, 10 s, 20 s, ...; here --job-backoff x 2^(n-1))
+                    n = len(track["failed"]) + sum(1 for u, v in track["uncounted"].items() if not v["ok"])
+                    delay += min(self.job_backoff * 2 ** (n - 1), 10.0) if n else 0.0
+                if now - t < delay:
+                    continue
+                if not ok and p["metadata"].get("deletionTimestamp") and (
+                        spec.get("suspend") or finished or track["target"] is not None):
+                    track["ignored"].add(puid)  # stopped by the suspension or the end of the Job
+                    continue
+                rule = None if ok else jobpolicy.match(j, p)
+                if rule and rule[0] == "Ignore":
+                    track["ignored"].add(puid)  # never counted, replaced at once
+                    continue
+                track["uncounted"][puid] = {"at": now, "ok": ok, "rule": rule}
+                if delay > 0:
+                    continue  # uncountedTerminatedPods first, counted one sync later
+            elif track["uncounted"][puid]["at"] >= now:
+                continue
+            rule = track["uncounted"].pop(puid)["rule"]
+            if ok:
                 track["succeeded"].add(puid)
                 idx = (p["metadata"].get("annotations") or {}).get("batch.kubernetes.io/job-completion-index")
                 if idx is not None:
                     track["succeeded_idx"].add(int(idx))
-            elif phase == "Failed" and puid not in track["failed"]:
-                if p["metadata"].get("deletionTimestamp") and (spec.get("suspend") or finished):
-                    continue    # stopped by the suspension or the end of the Job: not a failure
-                track["failed"].add(puid)
-                track["last_fail"] = now
-        active = [p for p in pods if not pod_finished(p) and not p["metadata"].get("deletionTimestamp")]
+                continue
+            track["failed"].add(puid)
+            if rule and rule[0] == "FailJob" and pfp_fail is None:
+                pfp_fail = ("PodFailurePolicy", rule[1])
+        for puid in [u for u in track["seen"] if u not in cur and u in track["succeeded"] | track["failed"] |
+                     track["ignored"]]:
+            del track["seen"][puid]
+            track["terminal_at"].pop(puid, None)
+        counted = track["succeeded"] | track["failed"] | track["ignored"]
+        # active: every pod not terminating that the controller has not yet seen finish
+        # (Pending pods included, as in Kubernetes)
+        active = [p for p in pods if p["metadata"]["uid"] not in counted and p["metadata"]["uid"] not in
+                  track["uncounted"] and not p["metadata"].get("deletionTimestamp")]
+        running = [p for p in active if not pod_finished(p)]
         indexed = spec.get("completionMode") == "Indexed"
         completions = spec.get("completions")
         parallelism = spec.get("parallelism", 1)
@@ -356,13 +423,17 @@ class ControllersMixin:
         restarts = sum(cs.get("restartCount", 0) for p in pods for cs in (p.get("status") or {}).get(
             "containerStatuses") or [])
         newst = deep(st)
-        newst.setdefault("uncountedTerminatedPods", {})
+        unc = {}
+        for puid, v in track["uncounted"].items():
+            unc.setdefault("succeeded" if v["ok"] else "failed", []).append(puid)
+        newst["uncountedTerminatedPods"] = unc
         conds_events = []
-        if not finished:
+        target = track["target"]
+        if not finished and target is None:
             if spec.get("suspend"):
-                if active:
-                    self._delete_pods(j, active)
-                    active = []
+                if running:
+                    self._delete_pods(j, running)
+                    active = [p for p in active if pod_finished(p)]
                 if not is_true_cond(j, "Suspended"):
                     set_condition(newst, "Suspended", "True", "JobSuspended", "Job suspended", probe=True)
                     conds_events.append(("Normal", "Suspended", "Job suspended"))
@@ -373,57 +444,82 @@ class ControllersMixin:
                     conds_events.append(("Normal", "Resumed", "Job resumed"))
                     newst["startTime"] = now_ts()
                 newst.setdefault("startTime", now_ts())
-                fail_reason = None
-                if failed + restarts > spec.get("backoffLimit", 6):
+                fail_reason = pfp_fail
+                if fail_reason is None and failed + restarts > spec.get("backoffLimit", 6):
                     fail_reason = ("BackoffLimitExceeded", "Job has reached the specified backoff limit")
                 ads = spec.get("activeDeadlineSeconds")
                 if ads is not None and now - parse_ts(newst["startTime"]) >= ads:
                     fail_reason = ("DeadlineExceeded", "Job was active longer than specified deadline")
-                elif ads is not None:
-                    self.wakeup.set()
                 done = completions is not None and succeeded >= completions
                 if completions is None and succeeded > 0 and not active:
                     done = True
-                if fail_reason:
-                    self._delete_pods(j, active)
+                if fail_reason or done:
+                    self._delete_pods(j, running)
                     active = []
-                    set_condition(newst, "FailureTarget", "True", fail_reason[0], fail_reason[1], probe=True)
-                    set_condition(newst, "Failed", "True", fail_reason[0], fail_reason[1], probe=True)
-                    conds_events.append(("Warning", fail_reason[0], fail_reason[1]))
-                    finished = True
-                elif done:
-                    self._delete_pods(j, active)
-                    active = []
-                    set_condition(newst, "SuccessCriteriaMet", "True", "CompletionsReached",
-                                  "Reached expected number of succeeded pods", probe=True)
-                    set_condition(newst, "Complete", "True", "CompletionsReached",
-                                  "Reached expected number of succeeded pods", probe=True)
-                    newst["completionTime"] = now_ts()
-                    conds_events.append(("Normal", "Completed", "Job completed"))
-                    finished = True
-                elif now - track["last_fail"] < self.job_backoff:
-                    self.wakeup.set()
-                else:
-                    # create missing pods
+                    if fail_reason:
+                        target = {"type": "Failed", "interim": "FailureTarget", "reason": fail_reason[0],
+                                  "message": fail_reason[1], "at": now}
+                    else:
+                        target = {"type": "Complete", "interim": "SuccessCriteriaMet",
+                                  "reason": "CompletionsReached",
+                                  "message": "Reached expected number of succeeded pods", "at": now}
+                    # Kubernetes >= 1.30 (--job-interim-conditions) first says what the
+                    # outcome will be and only adds Complete/Failed once every pod has
+                    # terminated; 1.26 does so only for a podFailurePolicy FailJob.
+                    if self.job_interim_conditions or fail_reason is pfp_fail and pfp_fail:
+                        set_condition(newst, target["interim"], "True", target["reason"], target["message"],
+                                      probe=True)
+                        track["target"] = target
+                    else:
+                        target["at"] = None
+                elif failed + restarts + sum(1 for v in track["uncounted"].values() if not v["ok"]) <= \
+                        spec.get("backoffLimit", 6) and not any(
+                            (v["rule"] or ("",))[0] == "FailJob" for v in track["uncounted"].values()):
+                    # create missing pods, counting the finished pods not yet counted
+                    done_idx = set(track["succeeded_idx"])
+                    for u, v in track["uncounted"].items():
+                        if v["ok"]:
+                            ix = (track["seen"][u]["pod"]["metadata"].get("annotations") or {}).get(
+                                "batch.kubernetes.io/job-completion-index")
+                            if ix is not None:
+                                done_idx.add(int(ix))
                     if indexed:
                         busy = set(int((p["metadata"].get("annotations") or {}).get(
                             "batch.kubernetes.io/job-completion-index", -1)) for p in active)
-                        todo = [i for i in range(completions) if i not in track["succeeded_idx"] and i not in busy]
+                        todo = [i for i in range(completions) if i not in done_idx and i not in busy]
                         want = max(0, min(parallelism - len(active), len(todo)))
                         for i in todo[:want]:
                             active.append(self.create_job_pod(j, i))
                     else:
-                        remaining = (completions - succeeded) if completions is not None else parallelism
+                        ok_seen = succeeded + sum(1 for v in track["uncounted"].values() if v["ok"])
+                        remaining = (completions - ok_seen) if completions is not None else parallelism
                         want = max(0, min(parallelism, remaining) - len(active))
+                        if completions is None and ok_seen:
+                            want = 0  # a work queue Job: after a success no new pods
                         for _ in range(want):
                             active.append(self.create_job_pod(j, None))
+        if not finished and target is not None:
+            left = [p for p in pods if not pod_finished(p)]
+            if target["at"] is None or (not left and not track["uncounted"] and now - target["at"] >= lag):
+                if target["type"] == "Complete" and not self.job_interim_conditions:
+                    set_condition(newst, "Complete", "True", probe=True)  # 1.26: no reason, no message
+                else:
+                    set_condition(newst, target["type"], "True", target["reason"], target["message"], probe=True)
+                if target["type"] == "Complete":
+                    newst["completionTime"] = now_ts()
+                    conds_events.append(("Normal", "Completed", "Job completed"))
+                else:
+                    conds_events.append(("Warning", target["reason"], target["message"]))
+                track["target"] = None
+                finished = True
+            active = []
         if finished and newst.get("conditions") and not newst.get("completionTime") and \
                 is_true_cond({"status": newst}, "Complete"):
             newst["completionTime"] = now_ts()
         newst["active"] = len(active)
         if newst["active"] == 0:
             newst.pop("active")
-        newst["ready"] = sum(1 for p in active if is_true_cond(p, "Ready"))
+        newst["ready"] = sum(1 for p in active if track["seen"].get(p["metadata"]["uid"], {}).get("ready"))
         newst["terminating"] = sum(1 for p in pods if p["metadata"].get("deletionTimestamp"))
         if succeeded:
             newst["succeeded"] = succeeded
@@ -526,10 +622,10 @@ class ControllersMixin:
                 cn = (v.get("persistentVolumeClaim") or {}).get("claimName")
                 if cn:
                     pvc = self.store.get("persistentvolumeclaims", ns, cn)
-                    if pvc is None:
-                        msg = '0/%d nodes are available: persistentvolumeclaim "%s" not found. preemption: 0/%d ' \
+                    if pvc is None or pvc["metadata"].get("deletionTimestamp"):
+                        msg = '0/%d nodes are available: persistentvolumeclaim "%s" %s. preemption: 0/%d ' \
                               'nodes are available: %d Preemption is not helpful for scheduling.' % (
-                                  total, cn, total, total)
+                                  total, cn, "not found" if pvc is None else "is being deleted", total, total)
                     elif (pvc.get("status") or {}).get("phase") != "Bound":
                         msg = "0/%d nodes are available: pod has unbound immediate PersistentVolumeClaims. " \
                               "preemption: 0/%d nodes are available: %d Preemption is not helpful for " \

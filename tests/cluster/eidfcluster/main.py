@@ -137,6 +137,8 @@ class Cluster(APIMixin, ControllersMixin):
         self.requeue_delay = a.requeue_delay
         self.pull_backoff = 1.0
         self.job_backoff = a.job_backoff
+        self.job_lag = a.job_controller_lag
+        self.job_interim_conditions = a.job_interim_conditions
         self.max_grace = 3
         self.bookmark_interval = a.bookmark_interval
         self.default_sc = "csi-cephfs-sc"
@@ -151,6 +153,8 @@ class Cluster(APIMixin, ControllersMixin):
         self.conn_ids = itertools.count(1)  # next() is atomic under the GIL
         self.event_keys = {}
         self.job_track = {}
+        self.job_pods_gone = {}
+        self.store.listeners.append(self.note_deleted_pod)
         self._ip = 0
         self.log_lock = threading.Lock()
         self.reqlog = open(os.path.join(self.state_dir, "requests.jsonl"), "a")
@@ -633,6 +637,11 @@ def main(argv=None):
     p.add_argument("--bind-delay", type=float, default=0.3, help="seconds before a PVC is bound")
     p.add_argument("--requeue-delay", type=float, default=1.0, help="seconds a preempted workload waits")
     p.add_argument("--job-backoff", type=float, default=0.5, help="seconds between a pod failure and its retry")
+    p.add_argument("--job-controller-lag", type=float, default=0.5,
+                   help="seconds between a pod finishing and its Job counting it (Complete/Failed)")
+    p.add_argument("--job-interim-conditions", action="store_true",
+                   help="Kubernetes >= 1.30 Job conditions: SuccessCriteriaMet/FailureTarget first, "
+                   "Complete/Failed once every pod has terminated")
     p.add_argument("--bookmark-interval", type=float, default=5.0)
     p.add_argument("--sandbox", choices=["unshare", "bwrap"], default="unshare")
     p.add_argument("--no-kueue", action="store_true", help="run no Kueue stand-in in this process (start one "
