@@ -92,7 +92,9 @@ test_expect_success 'fault: cut a watch stream after N bytes' '
 '
 
 test_expect_success 'fault: cut a log stream after N bytes' '
-	kubectl create -f - -o name >j <<-\YAML &&
+	# the container runs until the test is done with it (not for a fixed time
+	# that a loaded machine may use up before the pod is seen Ready)
+	kubectl create -f - -o name >j <<-YAML &&
 	apiVersion: batch/v1
 	kind: Job
 	metadata: {generateName: lg-}
@@ -100,11 +102,12 @@ test_expect_success 'fault: cut a log stream after N bytes' '
 	  template:
 	    spec:
 	      restartPolicy: Never
-	      containers: [{name: main, image: busybox, command: [sh, -c, "for i in 1 2 3 4 5 6 7 8 9; do echo line-$i; sleep 0.2; done"]}]
+	      containers: [{name: main, image: busybox, command: [sh, -c, "echo line-1; echo line-2; echo line-3; until test -e $TRASH/lg-done; do sleep 0.1; done"]}]
 	YAML
 	cluster_job_ready $(cut -d/ -f2 j) 20 &&
 	cluster_fault cut --bytes 14 --path "/log" &&
 	test_must_fail kubectl logs -f $(cat j) >out 2>err;
+	touch lg-done;
 	cat out err; test "$(cat out)" = "$(printf "line-1\nline-2")"
 '
 

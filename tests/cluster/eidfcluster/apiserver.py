@@ -13,6 +13,8 @@ import urllib.parse
 import uuid
 
 from . import kubeletproxy
+from . import quantity
+from . import warnheaders
 from . import resources as RS
 from .resources import APIError
 from .store import Gone
@@ -177,6 +179,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_response_only(code)
         self.send_header("Date", self.date_time_string())
         self._common_headers(ctype, len(body), extra)
+        self._warning_headers()
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
@@ -189,14 +192,29 @@ class Handler(http.server.BaseHTTPRequestHandler):
         extra = {}
         if e.code == 403:
             extra["X-Content-Type-Options"] = "nosniff"
-        if e.code == 429:
+        if e.code == 429 or (e.details or {}).get("retryAfterSeconds"):
             extra["Retry-After"] = str((e.details or {}).get("retryAfterSeconds", 1))
         self.send_body(e.code, e.status(), extra=extra)
+
+    def send_no_content(self):
+        """204: no body, no Content-Type, no Content-Length (as the samples show)."""
+        self.send_response_only(204)
+        self.send_header("Date", self.date_time_string())
+        self.send_header("Audit-Id", str(uuid.uuid4()))
+        self.send_header("Cache-Control", "no-cache, private")
+        self._warning_headers()
+        self.end_headers()
+        self.status = 204
+
+    def _warning_headers(self):
+        for w in getattr(self, "warnings", None) or []:
+            self.send_header("Warning", warnheaders.header_value(w))
 
     def start_stream(self, ctype):
         self.send_response_only(200)
         self.send_header("Date", self.date_time_string())
         self._common_headers(ctype)
+        self._warning_headers()
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         self.status = 200
@@ -256,6 +274,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.status = 0
         self.logged = False
         self.user = None
+        self.warnings = []  # Warning headers of the answer (warnheaders.py)
         u = urllib.parse.urlsplit(self.path)
         self.rawpath = u.path
         self.rawquery = u.query
@@ -407,6 +426,12 @@ class APIMixin:
             gv = {"groupVersion": "%s/%s" % g, "version": g[1]}
             return h.send_body(200, {"kind": "APIGroup", "apiVersion": "v1", "name": g[0], "versions": [gv],
                                      "preferredVersion": gv})
+        elif len(segs) >= 3 and segs[0] == "apis" and any(g == segs[1] for g, _ in RS.GROUP_VERSIONS):
+            # a version of a served group that is not (or no longer, like batch/v1beta1) served:
+            # a Status, not the text/plain 404 of unknown paths
+            if user is None:
+                raise APIError(401, "Unauthorized", "Unauthorized")
+            raise APIError(404, "NotFound", "the server could not find the requested resource", {})
         else:
             raise APIError(404, "", "404 page not found\n", plain=True)
         if not rest:
@@ -455,6 +480,7 @@ class APIMixin:
         if m == "POST" and name is not None:
             raise APIError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         self.authorize(user, verb, r, ns, name, sub)
+        warnheaders.deprecated(h, r)
         if verb == "watch":
             return self.do_watch(h, r, ns)
         if verb == "list":
@@ -538,14 +564,21 @@ class APIMixin:
             if self.store.get("namespaces", "", ns) is None:
                 raise RS.not_found(RS.BY_NAME["namespaces"], ns)
         dry = h.query.get("dryRun") == "All"
-        o = self.create_object(r, obj, user=user, dry_run=dry,
-                               field_manager=h.query.get("fieldManager") or
-                               h.headers.get("User-Agent", "").split("/")[0])
+        warnheaders.pod_security(self, h, r, obj)
+        try:
+            o = self.create_object(r, obj, user=user, dry_run=dry,
+                                   field_manager=h.query.get("fieldManager") or
+                                   h.headers.get("User-Agent", "").split("/")[0])
+        except APIError as e:
+            if e.code in (400, 422):
+                h.warnings = []  # refused before admission: no admission warnings
+            raise
         self.send_obj(h, 201, r, o)
 
     def create_object(self, r, obj, user=None, dry_run=False, field_manager=None, controller=False):
         """Validate, admit, default and store obj. Used by the API and the controllers."""
         RS.check_quantities(obj)
+        quantity.canonicalize(obj)
         RS.check_types(obj)
         md = obj.setdefault("metadata", {})
         for k in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "selfLink"):
@@ -575,7 +608,7 @@ class APIMixin:
         if r.namespaced and self.store.get("namespaces", "", md.get("namespace", "")) is None:
             raise RS.not_found(RS.BY_NAME["namespaces"], md.get("namespace", ""))
         if dry_run:
-            md["resourceVersion"] = ""
+            md.pop("resourceVersion", None)  # a dry-run answer has none (dryrun-job.json)
             return obj
         # order of keys like the real server: apiVersion, kind, metadata, spec, status
         ordered = {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind")}
@@ -586,9 +619,14 @@ class APIMixin:
             raise RS.already_exists(r, md["name"])
 
     def mutating_admission(self, r, obj):
-        """Kueue's webhook: jobs with a queue label start suspended."""
+        """Kueue's webhook: jobs with a queue label start suspended. The StorageObjectInUseProtection
+        admission plugin: a claim carries kubernetes.io/pvc-protection from its creation."""
         if r.name == "jobs" and (obj["metadata"].get("labels") or {}).get("kueue.x-k8s.io/queue-name"):
             obj["spec"]["suspend"] = True
+        if r.name == "persistentvolumeclaims":
+            f = obj["metadata"].setdefault("finalizers", [])
+            if "kubernetes.io/pvc-protection" not in f:
+                f.append("kubernetes.io/pvc-protection")
 
     def do_update(self, h, r, ns, name, sub):
         obj = self.parse_body(h, r)
@@ -624,6 +662,8 @@ class APIMixin:
             if err:
                 raise err
             RS.check_quantities(new)
+        if r.name in ("jobs", "pods", "persistentvolumeclaims", "persistentvolumes"):
+            quantity.canonicalize(new)
         if r.name == "jobs" and new.get("spec") != old.get("spec"):
             md["generation"] = old["metadata"].get("generation", 1) + 1
         if dry:
@@ -674,12 +714,15 @@ class APIMixin:
         self.send_obj(h, 200, r, o)
 
     def delete_options(self, h, r):
+        """DeleteOptions from the body when there is one (the query is then ignored, as in
+        handlers/delete.go: `?dryRun=All` plus a body really deletes), else from the query."""
         opts = {}
-        if h.body:
+        if h.body and h.body.strip():
             try:
                 opts = json.loads(h.body) or {}
             except ValueError:
                 raise RS.bad_request("error decoding DeleteOptions")
+            return opts
         for k in ("propagationPolicy", "gracePeriodSeconds", "orphanDependents"):
             if k in h.query:
                 opts[k] = h.query[k]
@@ -698,6 +741,8 @@ class APIMixin:
                            'precondition: %s, UID in object meta: %s' % (r.qualified, name, pre["uid"],
                                                                        o["metadata"]["uid"]),
                            {"name": name, "kind": r.name})
+        if r.name == "jobs" and opts.get("propagationPolicy") is None and opts.get("orphanDependents") is None:
+            h.warnings.append(warnheaders.DELETE_JOB_NO_POLICY)
         res = self.delete_object(r, o, opts)
         if res is None:
             d = {"name": name}
@@ -712,13 +757,31 @@ class APIMixin:
     def delete_object(self, r, o, opts):
         """Returns the object when it lingers (graceful/foreground), None when it is gone."""
         ns, name = o["metadata"].get("namespace", ""), o["metadata"]["name"]
-        if opts.get("dryRun"):
-            return o
         policy = opts.get("propagationPolicy")
         if policy is None and opts.get("orphanDependents") in (True, "true"):
             policy = "Orphan"
         if policy is None:
             policy = "Orphan" if r.name == "jobs" else "Background"
+        gc_finalizer = {"Foreground": "foregroundDeletion", "Orphan": "orphan"}.get(policy) \
+            if r.name not in ("pods", "namespaces") else None
+
+        def mark(cur):
+            """What a lingering deletion looks like (delete-job-foreground/orphan.json)."""
+            cur["metadata"]["deletionTimestamp"] = now_ts()
+            cur["metadata"]["deletionGracePeriodSeconds"] = 0
+            if "generation" in cur["metadata"]:
+                cur["metadata"]["generation"] += 1
+            if gc_finalizer:
+                f = cur["metadata"].setdefault("finalizers", [])
+                if gc_finalizer not in f:
+                    f.append(gc_finalizer)
+        if opts.get("dryRun"):
+            # the would-be object, same resourceVersion; nothing changes
+            if r.name == "pods" or o["metadata"].get("deletionTimestamp") or not (gc_finalizer or o["metadata"].get("finalizers")):
+                return o if r.name == "pods" else None
+            would = deep(o)
+            mark(would)
+            return would
         if r.name == "pods":
             # Graceful deletion: a pod on a node stays (deletionTimestamp set) until its node
             # agent has stopped the containers and deletes it with grace 0; a pod on no node,
@@ -749,17 +812,25 @@ class APIMixin:
             self.wake()
             return cur
         if policy == "Foreground":
-            def fn(cur):
-                cur["metadata"]["deletionTimestamp"] = now_ts()
-                cur["metadata"]["deletionGracePeriodSeconds"] = 0
-                f = cur["metadata"].setdefault("finalizers", [])
-                if "foregroundDeletion" not in f:
-                    f.append("foregroundDeletion")
-            cur = self.store.mutate(r.name, ns, name, fn)
+            cur = self.store.mutate(r.name, ns, name, mark)
             self.wake()
             return cur
         if policy == "Orphan":
+            # the garbage collector orphans the dependents, drops its finalizer, and the
+            # object goes; the answer is the object as it was marked
+            cur = self.store.mutate(r.name, ns, name, mark)
             self.orphan_dependents(o)
+
+            def unorphan(c):
+                c["metadata"]["finalizers"] = [f for f in c["metadata"].get("finalizers", []) if f != "orphan"]
+                if not c["metadata"]["finalizers"]:
+                    del c["metadata"]["finalizers"]
+            if [f for f in (cur or {}).get("metadata", {}).get("finalizers", []) if f != "orphan"]:
+                self.store.mutate(r.name, ns, name, unorphan)  # other finalizers keep it
+            else:
+                self.store.delete(r.name, ns, name)
+            self.wake()
+            return cur
         if o["metadata"].get("finalizers"):
             def fn(cur):
                 cur["metadata"]["deletionTimestamp"] = now_ts()
@@ -836,7 +907,34 @@ class APIMixin:
         return h.send_body(200, {"kind": r.kind + "List", "apiVersion": r.api_version, "metadata": meta,
                                  "items": items})
 
+    def check_list_rv(self, h):
+        """resourceVersion / resourceVersionMatch of a list, answered like the watch cache does
+        (watch-expired-list-*, list-rv-too-large-504): Exact of a compacted version is 410; a
+        version from the future is waited for (3 s), then 504 with Retry-After. Lists are always
+        served from the current state otherwise."""
+        rvq = h.query.get("resourceVersion", "")
+        match = h.query.get("resourceVersionMatch", "")
+        if rvq in ("", "0"):
+            return
+        try:
+            want = int(rvq)
+        except ValueError:
+            raise RS.bad_request('invalid resource version "%s"' % rvq)
+        exact = match == "Exact" or (not match and h.query.get("limit") and not h.query.get("continue"))
+        if exact and want < self.store.oldest:
+            raise APIError(410, "Expired", "The resourceVersion for the provided list is too old.")
+        deadline = time.time() + 3
+        with self.store.cond:
+            while int(self.store.rv) < want and time.time() < deadline:
+                self.store.cond.wait(max(0.01, deadline - time.time()))
+        if int(self.store.rv) < want:
+            raise APIError(504, "Timeout", "Timeout: Too large resource version: %d, current: %s" % (
+                want, self.store.rv), {"causes": [{"reason": "ResourceVersionTooLarge",
+                                                   "message": "Too large resource version"}],
+                                       "retryAfterSeconds": 1})
+
     def do_list(self, h, r, ns):
+        self.check_list_rv(h)
         ls, fs = self.selectors(h, r)
         with self.store.lock:
             objs, rv = self.store.list(r.name, ns)
@@ -850,14 +948,19 @@ class APIMixin:
                 trv = int(tok["rv"])
             except Exception:
                 raise RS.bad_request("continue key is not valid: illegal base64 data at input byte 0")
-            if trv < self.store.oldest:
-                raise APIError(410, "Expired", "The provided continue parameter is too old to display a consistent "
+            if trv != -1 and trv < self.store.oldest:
+                # with a token to continue inconsistently (rv -1), as watch-expired-continue-410.json
+                tok["rv"] = -1
+                e = APIError(410, "Expired", "The provided continue parameter is too old to display a consistent "
                                "list result. You can start a new list without the continue parameter, or use the "
                                "continue token in this response to retrieve the remainder of the results. "
                                "Continuing with the provided token results in an inconsistent list - objects that "
                                "were created, modified, or deleted between the time the first chunk was returned "
                                "and now may show up in the list.")
-            rv = str(trv)
+                e.meta = {"continue": base64.b64encode(dumps(tok).encode()).decode().rstrip("=")}
+                raise e
+            if trv != -1:
+                rv = str(trv)
             objs = [o for o in objs if "%s/%s\0" % (o["metadata"].get("namespace", ""),
                                                     o["metadata"]["name"]) > start]
         limit = int(h.query.get("limit") or 0)

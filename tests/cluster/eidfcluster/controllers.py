@@ -6,6 +6,7 @@ import time
 
 from . import jobpolicy
 from . import resources as RS
+from . import warnheaders
 from .util import (deep, is_true_cond, match_match_labels, new_uid, now_ts, parse_quantity, parse_ts,
                    rand_suffix, set_condition)
 
@@ -474,7 +475,8 @@ class ControllersMixin:
                         target["at"] = None
                 elif failed + restarts + sum(1 for v in track["uncounted"].values() if not v["ok"]) <= \
                         spec.get("backoffLimit", 6) and not any(
-                            (v["rule"] or ("",))[0] == "FailJob" for v in track["uncounted"].values()):
+                            (v["rule"] or ("",))[0] == "FailJob" for v in track["uncounted"].values()) and \
+                        now - track.get("create_refused", 0) >= 1.0:
                     # create missing pods, counting the finished pods not yet counted
                     done_idx = set(track["succeeded_idx"])
                     for u, v in track["uncounted"].items():
@@ -489,7 +491,10 @@ class ControllersMixin:
                         todo = [i for i in range(completions) if i not in done_idx and i not in busy]
                         want = max(0, min(parallelism - len(active), len(todo)))
                         for i in todo[:want]:
-                            active.append(self.create_job_pod(j, i))
+                            p = self.create_job_pod(j, i)
+                            if p is None:
+                                break
+                            active.append(p)
                     else:
                         ok_seen = succeeded + sum(1 for v in track["uncounted"].values() if v["ok"])
                         remaining = (completions - ok_seen) if completions is not None else parallelism
@@ -497,7 +502,10 @@ class ControllersMixin:
                         if completions is None and ok_seen:
                             want = 0  # a work queue Job: after a success no new pods
                         for _ in range(want):
-                            active.append(self.create_job_pod(j, None))
+                            p = self.create_job_pod(j, None)
+                            if p is None:
+                                break
+                            active.append(p)
         if not finished and target is not None:
             left = [p for p in pods if not pod_finished(p)]
             if target["at"] is None or (not left and not track["uncounted"] and now - target["at"] >= lag):
@@ -567,6 +575,13 @@ class ControllersMixin:
                         "apiVersion": "v1",
                         "fieldPath": "metadata.annotations['batch.kubernetes.io/job-completion-index']"}}})
         pod = {"apiVersion": "v1", "kind": "Pod", "metadata": pmd, "spec": pspec}
+        try:
+            # PodSecurity enforce refuses the pods of a Job it let through (with a warning)
+            warnheaders.pod_security_check(self, RS.BY_NAME["pods"], deep(pod))
+        except RS.APIError as e:
+            self.event(j, "Warning", "FailedCreate", "Error creating: %s" % e.message, "job-controller")
+            self.job_track[md["uid"]]["create_refused"] = time.time()  # try again in a second, not at once
+            return None
         p = self.create_object(RS.BY_NAME["pods"], pod, controller=True)
         self.event(j, "Normal", "SuccessfulCreate", "Created pod: %s" % p["metadata"]["name"], "job-controller")
         return p

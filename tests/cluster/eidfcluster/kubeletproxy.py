@@ -77,12 +77,9 @@ def proxy_log(c, h, ns, name):
     pod, cname, names = pod_container(c, h, ns, name)
     node = pod["spec"].get("nodeName")
     if not node:
-        # no kubelet to ask yet
-        kind = "containerStatuses" if cname in names else "initContainerStatuses"
-        cs = next((x for x in (pod.get("status") or {}).get(kind) or [] if x["name"] == cname), {})
-        if h.query.get("previous") in ("true", "1") and not (cs.get("lastState") or {}).get("terminated"):
-            raise RS.bad_request('previous terminated container "%s" in pod "%s" not found' % (cname, name))
-        raise RS.bad_request('container "%s" in pod "%s" is waiting to start: ContainerCreating' % (cname, name))
+        # no kubelet to ask yet: the apiserver answers 204 No Content, with or without
+        # follow (logs-unscheduled-204); the container was checked above (400)
+        return h.send_no_content()
     host, port = endpoint(c, node)
     q = [(k, v) for k, v in urllib.parse.parse_qsl(h.rawquery, keep_blank_values=True)
          if k in ("follow", "previous", "timestamps", "tailLines", "limitBytes", "sinceSeconds", "sinceTime")]

@@ -47,13 +47,16 @@ RESOURCES = [
       subresources=["status"]),
     R("kueue.x-k8s.io", "v1beta1", "workloads", "Workload", True, ["wl"], subresources=["status"]),
     R("kueue.x-k8s.io", "v1beta1", "clusterqueues", "ClusterQueue", False, ["cq"], subresources=["status"]),
+    # served only to answer like a 1.26 server for a deprecated API (warnheaders.DEPRECATED)
+    R("flowcontrol.apiserver.k8s.io", "v1beta2", "flowschemas", "FlowSchema", False, [], subresources=["status"]),
 ]
 BY_GV = {}
 for _r in RESOURCES:
     BY_GV.setdefault((_r.group, _r.version), {})[_r.name] = _r
 BY_NAME = {r.name: r for r in RESOURCES}
 
-GROUP_VERSIONS = [("batch", "v1"), ("storage.k8s.io", "v1"), ("kueue.x-k8s.io", "v1beta1")]
+GROUP_VERSIONS = [("batch", "v1"), ("storage.k8s.io", "v1"), ("kueue.x-k8s.io", "v1beta1"),
+                  ("flowcontrol.apiserver.k8s.io", "v1beta2")]
 
 
 def discovery_resource_list(group, version):
@@ -116,10 +119,11 @@ class APIError(Exception):
         self.code, self.reason, self.message, self.details, self.plain = code, reason, message, details, plain
 
     def status(self):
-        s = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": self.message}
+        s = {"kind": "Status", "apiVersion": "v1", "metadata": getattr(self, "meta", None) or {}, "status": "Failure",
+             "message": self.message}
         if self.reason:
             s["reason"] = self.reason
-        if self.details:
+        if self.details is not None:
             s["details"] = self.details
         s["code"] = self.code
         return s
