@@ -156,6 +156,8 @@ test_expect_success 'DELETE of a Job: Background is a Status, Foreground and Orp
 
 test_expect_success 'dry-run DELETE (body or query): the would-be object, same resourceVersion, nothing deleted' '
 	job dry &&
+	# once its pod is Ready the Job stays unchanged until the script ends
+	wait_for 20 sh -c "kubectl get job dry -o jsonpath={.status.ready} | grep -qx 1" &&
 	rv=$(kubectl get job dry -o jsonpath="{.metadata.resourceVersion}") &&
 	delete_job dry "{\"dryRun\":[\"All\"],\"propagationPolicy\":\"Foreground\"}" &&
 	like_sample body "$SAMPLES/delete-job-dryrun-body.json" &&
