@@ -409,11 +409,13 @@ static int wait_for(struct kclient *kc, const char *ns, const char *name, long t
 		}
 		int wrc = wait_change(kc, ns, &v, left < poll_ms() ? left : poll_ms());
 		fetch_view_release(&v);
-		if (wrc < 0 || wait_stopped()) {
+		/* a watch that failed only costs the early wake-up: the next
+		 * reload reads the same state (and reports a real API error) */
+		if (wrc < 0 && !wait_stopped())
+			wait_sleep_ms(left < poll_ms() ? left : poll_ms());
+		if (wait_stopped()) {
 			if (tty)
 				fputc('\n', stderr);
-			if (!wait_stopped())
-				eidf_error("%s", eidf_last_error());
 			rc = -1;
 			break;
 		}
@@ -1562,10 +1564,8 @@ static int purge_partial(struct kclient *kc, const char *ns, const cJSON *job, c
 			}
 			int wrc = wait_change(kc, ns, &v, poll_ms());
 			fetch_view_release(&v);
-			if (wrc < 0) {
-				eidf_error("%s", eidf_last_error());
-				break;
-			}
+			if (wrc < 0)
+				sleep_ms(poll_ms());   /* only the early wake-up is lost */
 		}
 		if (rc == 0)
 			kclient_delete(kc, &KRES_JOBS, ns, pname, "Background", 0);
