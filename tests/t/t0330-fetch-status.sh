@@ -11,7 +11,8 @@ if ! command -v busybox >/dev/null || ! command -v curl >/dev/null; then
 	test_done
 fi
 NS=eidf330ns
-start_cluster --tenant $NS --eidf-policy --job-backoff 1 || exit 1
+# --job-controller-lag: the Job is marked Complete/Failed 2 s after its pods end
+start_cluster --tenant $NS --eidf-policy --job-backoff 1 --job-controller-lag 2 || exit 1
 FETCH="$EIDF_BIN/kubectl-eidf-fetch -n $NS"
 export EIDF_FETCH_POLL_MS=300
 
@@ -65,6 +66,15 @@ test_expect_success 'wait follows by watches: done long before the next poll' '
 	test_grep "1/1 files.*Complete" err
 '
 
+test_expect_success 'under job-controller lag: Completing between the pod and the Job, never Pending' '
+	$FETCH "$BASE/tiny.txt" --pvc data --dest lag --wait --timeout 60s >out 2>err &&
+	cat err &&
+	test_grep "^job.batch/.* complete$" out &&
+	sed -n "/Running\|Completing/,\$p" err >after &&
+	test_grep -v "Pending" after &&
+	test_grep "Completing$" err
+'
+
 test_expect_success 'an Unschedulable pod: list says Unschedulable, status says why, not Running' '
 	$FETCH "$BASE/tiny.txt" --pvc data --dest huge --cpu 500 --memory 1Gi >out 2>err &&
 	job=$(job_of out) &&
@@ -107,12 +117,14 @@ test_expect_success '--purge-partial refuses a fetch that is still running' '
 	$FETCH delete "$job"
 '
 
-test_expect_success 'sha256 mismatch: the Job fails, the file is downloaded once' '
+test_expect_success 'sha256 mismatch: the Job fails at once with one pod (podFailurePolicy), one download' '
 	ctl reset=1 &&
 	$FETCH "$BASE/tiny.txt" --sha256 "$(sha root/f1.bin)" --pvc data --dest bad --backoff-limit 3 >out 2>err &&
 	job=$(job_of out) &&
 	test_expect_code 1 $FETCH wait "$job" --timeout 60s 2>werr &&
 	test_grep "Failed: sha256 mismatch (1 file)" werr &&
+	kubectl -n $NS get pods -l job-name=$job -o name >pods && cat pods &&
+	test "$(wc -l <pods)" = 1 &&
 	test "$(curl -fsS "$BASE/_stats" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"/tiny.txt\"][\"requests\"])")" = 1
 '
 
