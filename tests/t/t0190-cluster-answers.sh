@@ -171,6 +171,9 @@ test_expect_success 'lists with old resourceVersions after a compaction: Exact i
 	rv=$(kubectl get --raw /api/v1/namespaces/default/configmaps | python3 -c "import json,sys; print(json.load(sys.stdin)[\"metadata\"][\"resourceVersion\"])") &&
 	kubectl create configmap c1 && kubectl create configmap c2 &&
 	$CURL "$NSP/configmaps?limit=1" >page1 &&
+	# a write after page 1, so that the compaction really passes its version
+	# (etcd keeps the revision it compacts at)
+	kubectl create configmap c3 &&
 	cluster_compact &&
 	$CURL -D hdr -o body "$NSP/configmaps?resourceVersion=$rv&resourceVersionMatch=Exact" &&
 	test "$(status_of)" = 410 &&
