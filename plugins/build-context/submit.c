@@ -59,7 +59,7 @@ const struct option submit_opts[] = {
 		 "largest gzipped context sent through Secrets (at most 64Mi)", "8Mi"),
 	OPT_DURATION(0, "upload-timeout", &opt_upload_timeout,
 		     "exec transport: limit for the pod to start and the upload to finish", "10m"),
-	OPT_DURATION(0, "timeout", &opt_timeout, "give up following after this long", "1h"),
+	OPT_DURATION(0, "timeout", &opt_timeout, "stop following after this long (exit 124; the build goes on)", "1h"),
 	OPT_DRY_RUN(&opt_dry_run),
 	OPT_ENUM('o', "output", &opt_output, "format", "output format with --dry-run: json, yaml or name",
 		 output_formats),
@@ -81,7 +81,7 @@ const struct option list_opts[] = {
 
 const struct option status_opts[] = {
 	OPT_BOOL(0, "follow", &opt_follow, "stream the build log and exit with its result"),
-	OPT_DURATION(0, "timeout", &opt_timeout, "give up following after this long", "1h"),
+	OPT_DURATION(0, "timeout", &opt_timeout, "stop following after this long (exit 124; the build goes on)", "1h"),
 	OPT_INCLUDE(wait_options), OPT_INCLUDE(kube_options),
 	OPT_END(),
 };

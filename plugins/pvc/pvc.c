@@ -47,7 +47,7 @@ static const struct option create_opts[] = {
 	OPT_ENUM(0, "access-mode", &opt_mode, "mode",
 		 "ReadWriteMany (default), ReadWriteOnce, ReadOnlyMany or ReadWriteOncePod", access_modes),
 	{ .type = OPT_TYPE_DURATION, .long_name = "wait", .value = &opt_wait, .argh = "timeout",
-	  .help = "wait until the claim is Bound (optionally at most this long)",
+	  .help = "wait until the claim is Bound (optionally at most this long; exit 124 after that, the claim stays)",
 	  .flags = OPT_OPTARG, .optarg_default = "5m" },
 	OPT_DRY_RUN(&opt_dry_run), OPT_OUTPUT(&opt_output),
 	OPT_INCLUDE(wait_options), OPT_INCLUDE(kube_options), OPT_END(),

@@ -14,22 +14,9 @@ export EIDF_FETCH_POLL_MS=300
 MiB=1048576
 
 mkdir -p root
-python3 "$EIDF_SRC/tests/servers/http_data_server.py" --root "$TRASH/root" \
-	--port-file "$TRASH/port" >"$TRASH/server.log" 2>&1 &
-SERVER_PID=$!
-test_atexit "kill $SERVER_PID"
-for _ in $(seq 50); do [ -s "$TRASH/port" ] && break; sleep 0.1; done
-BASE=http://127.0.0.1:$(cat "$TRASH/port")
-ctl() { curl -fsS "$BASE/_control?$1" >/dev/null; }
-srv_stat() {
-	curl -fsS "$BASE/_stats" | python3 -c 'import json,sys; s=json.load(sys.stdin).get(sys.argv[1], {}); v=s.get(sys.argv[2], 0); print(len(v) if isinstance(v, list) else v)' "$1" "$2"
-}
-total_bytes() {
-	curl -fsS "$BASE/_stats" | python3 -c 'import json,sys; print(sum(v["bytes"] for v in json.load(sys.stdin).values()))'
-}
-sha() { sha256sum <"$1" | cut -d' ' -f1; }
+. "$EIDF_SRC/tests/t/lib-fetch.sh"
+start_data_server || { echo "Bail out! the data server did not start"; exit 1; }
 gen() { head -c "$2" /dev/urandom >"root/$1"; }
-job_of() { sed -n 's|^job.batch/\([^ ]*\) created$|\1|p' "$1"; }
 
 gen a.bin $((2 * MiB + 777))
 gen slow.bin $((6 * MiB))

@@ -20,17 +20,8 @@ mkdir -p "$BB" "$TRASH/root/private" "$TRASH/pvc"
 rm -f "$BB/wget" "$BB/curl" "$BB/ftpget"
 ln -s "$(command -v curl)" "$BB/curl"
 
-python3 "$EIDF_SRC/tests/servers/http_data_server.py" --root "$TRASH/root" --auth "$TOKEN" \
-	--port-file "$TRASH/port" >"$TRASH/server.log" 2>&1 &
-SERVER_PID=$!
-test_atexit "kill $SERVER_PID"
-for _ in $(seq 50); do [ -s "$TRASH/port" ] && break; sleep 0.1; done
-BASE=http://127.0.0.1:$(cat "$TRASH/port")
-ctl() { curl -fsS "$BASE/_control?$1" >/dev/null; }
-srv_stat() {
-	curl -fsS "$BASE/_stats" | python3 -c 'import json,sys; s=json.load(sys.stdin).get(sys.argv[1], {}); v=s.get(sys.argv[2], 0); print(len(v) if isinstance(v, list) else v)' "$1" "$2"
-}
-sha() { sha256sum <"$1" | cut -d' ' -f1; }
+. "$EIDF_SRC/tests/t/lib-fetch.sh"
+start_data_server --auth "$TOKEN" || { echo "Bail out! the data server did not start"; exit 1; }
 gen() { head -c "$2" /dev/urandom >"$TRASH/root/$1"; }
 run_job() {
 	env -i PATH="$BB" HOME=/tmp ${EIDF_FETCH_LIST+EIDF_FETCH_LIST="$EIDF_FETCH_LIST"} \
@@ -119,7 +110,6 @@ NS=eidf989ns
 start_cluster --tenant $NS --eidf-policy --job-backoff 1 || exit 1
 FETCH="$EIDF_BIN/kubectl-eidf-fetch -n $NS"
 export EIDF_FETCH_POLL_MS=300
-job_of() { sed -n 's|^job.batch/\([^ ]*\) created$|\1|p' "$1"; }
 
 test_expect_success 'setup: a bound PVC' '
 	cluster_bound_pvc data -n $NS &&

@@ -17,15 +17,8 @@ FETCH="$EIDF_BIN/kubectl-eidf-fetch -n $NS"
 export EIDF_FETCH_POLL_MS=300
 
 mkdir -p root
-python3 "$EIDF_SRC/tests/servers/http_data_server.py" --root "$TRASH/root" \
-	--port-file "$TRASH/port" >"$TRASH/server.log" 2>&1 &
-SERVER_PID=$!
-test_atexit "kill $SERVER_PID"
-for _ in $(seq 50); do [ -s "$TRASH/port" ] && break; sleep 0.1; done
-BASE=http://127.0.0.1:$(cat "$TRASH/port")
-ctl() { curl -fsS "$BASE/_control?$1" >/dev/null; }
-sha() { sha256sum <"$1" | cut -d' ' -f1; }
-job_of() { sed -n 's|^job.batch/\([^ ]*\) created$|\1|p' "$1"; }
+. "$EIDF_SRC/tests/t/lib-fetch.sh"
+start_data_server || { echo "Bail out! the data server did not start"; exit 1; }
 for i in $(seq 16); do printf 'file %d\n' "$i" >root/f$i.bin; done
 printf 'hello\n' >root/tiny.txt
 head -c 3000000 /dev/urandom >root/big.bin

@@ -19,14 +19,8 @@ export EIDF_FETCH_POLL_MS=300
 
 mkdir -p root
 python3 "$EIDF_SRC/tests/fixtures/hostile-archives.py" "$TRASH/root" "$TRASH/abs" || exit 1
-python3 "$EIDF_SRC/tests/servers/http_data_server.py" --root "$TRASH/root" \
-	--port-file "$TRASH/port" >"$TRASH/server.log" 2>&1 &
-SERVER_PID=$!
-test_atexit "kill $SERVER_PID"
-for _ in $(seq 50); do [ -s "$TRASH/port" ] && break; sleep 0.1; done
-BASE=http://127.0.0.1:$(cat "$TRASH/port")
-sha() { sha256sum <"$1" | cut -d' ' -f1; }
-job_of() { sed -n 's|^job.batch/\([^ ]*\) created$|\1|p' "$1"; }
+. "$EIDF_SRC/tests/t/lib-fetch.sh"
+start_data_server || { echo "Bail out! the data server did not start"; exit 1; }
 
 test_expect_success 'setup: a bound PVC with a victim beside the destination' '
 	cluster_bound_pvc data -n $NS &&

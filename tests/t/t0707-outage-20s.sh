@@ -18,15 +18,8 @@ export EIDF_FETCH_POLL_MS=300
 MiB=1048576
 
 mkdir -p root
-python3 "$EIDF_SRC/tests/servers/http_data_server.py" --root "$TRASH/root" \
-	--port-file "$TRASH/port" >"$TRASH/server.log" 2>&1 &
-SERVER_PID=$!
-test_atexit "kill $SERVER_PID"
-for _ in $(seq 50); do [ -s "$TRASH/port" ] && break; sleep 0.1; done
-BASE=http://127.0.0.1:$(cat "$TRASH/port")
-ctl() { curl -fsS "$BASE/_control?$1" >/dev/null; }
-sha() { sha256sum <"$1" | cut -d' ' -f1; }
-fetch_job_of() { sed -n 's|^job.batch/\([^ ]*\) created$|\1|p' "$1"; }
+. "$EIDF_SRC/tests/t/lib-fetch.sh"
+start_data_server || { echo "Bail out! the data server did not start"; exit 1; }
 head -c $((3 * MiB)) /dev/urandom >root/slow.bin
 
 # held_fetch DEST: a fetch Job whose download the data server holds at 1 MiB
@@ -35,7 +28,7 @@ held_fetch() {
 	ctl reset=1 && ctl "path=/slow.bin&hold_at=$MiB" &&
 	$FETCH "$BASE/slow.bin" --sha256 "$(sha root/slow.bin)" --pvc data --dest "$1" \
 		--progress-interval 1 >"$1.out" 2>"$1.err" &&
-	fetch_job_of "$1.out"
+	job_of "$1.out"
 }
 # bg NAME CMD...: run CMD in the background; NAME.out, NAME.err, NAME.rc
 bg() {

@@ -1047,10 +1047,13 @@ class APIMixin:
                     present.discard(key)
                     send("DELETED", o)
             if bookmarks and time.time() - last_bm > self.bookmark_interval:
+                # the bookmark names grv, read before events_since: every event up to it has
+                # been sent.  The store's current rv could be newer than events this loop
+                # has read, and a bookmark there skipped them (a watcher lost those events)
                 last_bm = time.time()
+                last = max(last, int(grv))
                 send("BOOKMARK", {"kind": r.kind, "apiVersion": r.api_version,
-                                  "metadata": {"resourceVersion": str(self.store.rv), "creationTimestamp": None}})
-                last = max(last, int(self.store.rv))
+                                  "metadata": {"resourceVersion": str(last), "creationTimestamp": None}})
             with self.store.cond:
                 if self.store.rv == grv:
                     self.store.cond.wait(min(0.5, max(0.01, deadline - time.time())))
