@@ -28,7 +28,8 @@ watch_label() {
 run_job() {
 	watch_label jobs "$2" "$2-jobs.jsonl"
 	watch_label pods "$2" "$2-pods.jsonl"
-	wait_for 10 test "$(cluster_request_count "sample%3D$2")" -ge 2 &&
+	# eval: the count is taken again at every try, not once when wait_for is called
+	wait_for 10 eval "test \"\$(cluster_request_count \"sample%3D$2\")\" -ge 2" &&
 	kubectl create -f "$1" >/dev/null &&
 	wait_for 60 job_finished "$2" &&
 	wait_for 10 grep -q -e "\"type\":\"Complete\"" -e "\"type\":\"Failed\"" "$2-jobs.jsonl"

@@ -74,7 +74,8 @@ test_expect_success 'fetch --wait and logs -f through reset connections and a cu
 	# the log stream is cut after 100 bytes (mid-line), then the server resets connections
 	cluster_fault cut --bytes 100 --path "pods/.*/log" --count 1 &&
 	bg l2 $FETCH logs -f "$job" &&
-	wait_for 20 test "$(cluster_request_count "GET .*/log.*follow=true")" -ge 2 &&
+	# eval: the count is taken again at every try, not once when wait_for is called
+	wait_for 20 eval "test \"\$(cluster_request_count \"GET .*/log.*follow=true\")\" -ge 2" &&
 	cluster_outage 3 reset &&
 	wait_for 20 grep -q "^lost the API server" l2.err &&
 	cluster_wait_up 20 &&
