@@ -42,6 +42,8 @@ class Proxy:
         self.conns = set()
         self.count = 0
         self.faults = 0
+        self.gen = 0        # faults started so far: a connection accepted
+                            # before the latest one must not outlive it
         self.lsock = None
         self.port = 0
 
@@ -90,13 +92,16 @@ class Proxy:
                 self.rst(s, close=False)
 
     def fault(self, mode, seconds):
-        self.reset_all()
+        # the mode first, then the resets: a client that reconnects at once
+        # must meet the fault, not slip in between (t0706 once saw a log
+        # stream survive a reset that way)
         with LOCK:
             self.faults += 1
-            if mode == "cut":
-                return
-            self.mode = mode
-            self.until = time.time() + seconds
+            self.gen += 1
+            if mode != "cut":
+                self.mode = mode
+                self.until = time.time() + seconds
+        self.reset_all()
         self.log(event="fault", mode=mode, seconds=seconds)
 
     def serve(self):
@@ -117,15 +122,17 @@ class Proxy:
             except OSError:
                 continue
             mode = self.current()
+            with LOCK:
+                gen = self.gen
             self.count += 1
             self.log(event="open", mode=mode, conn=self.count)
-            if mode == "reset":
+            if mode in ("reset", "refuse"):   # refuse: accepted just before the close
                 self.rst(c)
                 continue
             if mode == "blackhole":
                 threading.Thread(target=self.hold, args=(c,), daemon=True).start()
                 continue
-            threading.Thread(target=self.relay, args=(c,), daemon=True).start()
+            threading.Thread(target=self.relay, args=(c, gen), daemon=True).start()
 
     def hold(self, c):
         with LOCK:
@@ -136,7 +143,7 @@ class Proxy:
             self.conns.discard((c,))
         self.rst(c)
 
-    def relay(self, c):
+    def relay(self, c, gen):
         try:
             u = socket.create_connection(self.upstream, timeout=10)
         except OSError:
@@ -145,7 +152,13 @@ class Proxy:
         u.settimeout(None)
         pair = (c, u)
         with LOCK:
-            self.conns.add(pair)
+            stale = gen != self.gen
+            if not stale:
+                self.conns.add(pair)
+        if stale:   # a fault began while this one was being set up
+            self.rst(u)
+            self.rst(c)
+            return
 
         def pump(a, b):
             try:
