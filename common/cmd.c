@@ -245,6 +245,7 @@ static int run_sub(const struct stage *st, const struct subcommand *sub, int arg
 		return EIDF_EXIT_USAGE;
 	}
 	free(prog);
+	settings_load_user();
 	rc = sub->run(&cmd, n, argv);
 	cmd_release(&cmd);
 	if (rc < 0)

@@ -297,7 +297,7 @@ static void cleanup(void)
 	layer_clear(&repo_layer);
 }
 
-static void ensure_user(void)
+void settings_load_user(void)
 {
 	static int registered;
 	struct strbuf sb = STRBUF_INIT;
@@ -326,7 +326,7 @@ int settings_load_repo(const char *path)
 	struct strbuf sb = STRBUF_INIT;
 	struct layer l = { 0 };
 
-	ensure_user(); /* also registers cleanup */
+	settings_load_user(); /* also registers cleanup */
 	if (access(path, F_OK) != 0)
 		return 0;
 	if (read_file(path, &sb) < 0) {
@@ -355,7 +355,7 @@ int settings_load_repo(const char *path)
 static struct entry *lookup(const char *key)
 {
 	struct entry *e;
-	ensure_user();
+	settings_load_user();
 	e = layer_find(&repo_layer, key);
 	if (!e)
 		e = layer_find(&user_layer, key);

@@ -588,6 +588,36 @@ out:
 	return rc;
 }
 
+/* Repo defaults: .eidf.yaml at the root of the working tree (run and rerun;
+ * an unknown key in it is reported like one in the user file).  libgit2
+ * stays initialised for the whole command: each first init parses the
+ * system CA bundle (its TLS backend), a few ms every time.  -1 after printing
+ * the error: a malformed file would run with the wrong image or resources. */
+static int load_repo_settings(void)
+{
+	git_buf root = GIT_BUF_INIT;
+	int rc = 0;
+
+	git_libgit2_init();
+	if (git_repository_discover(&root, ".", 0, NULL) == 0) {
+		git_repository *r = NULL;
+		if (git_repository_open(&r, root.ptr) == 0 && git_repository_workdir(r)) {
+			char *p = xasprintf("%s.eidf.yaml", git_repository_workdir(r));
+			if (settings_load_repo(p) < 0) {
+				eidf_error("%s", eidf_last_error());
+				rc = -1;
+			}
+			free(p);
+		}
+		git_repository_free(r);
+	}
+	git_error_clear();
+	git_buf_dispose(&root);
+	if (rc < 0)
+		git_libgit2_shutdown();
+	return rc;
+}
+
 static int cmd_run(struct eidf_cmd *cmd, int argc, const char **argv)
 {
 	struct devrun_opts o;
@@ -601,29 +631,8 @@ static int cmd_run(struct eidf_cmd *cmd, int argc, const char **argv)
 	const char *ns = client_only ? render_namespace(cmd) : cmd_project_namespace(cmd);
 	if (!ns)
 		return render ? EIDF_EXIT_ERROR : DEVRUN_EXIT_ERROR;
-	/* repo defaults: .eidf.yaml at the root of the working tree.  libgit2
-	 * stays initialised for the whole command: each first init parses the
-	 * system CA bundle (its TLS backend), a few ms every time. */
-	git_libgit2_init();
-	git_buf root = GIT_BUF_INIT;
-	if (git_repository_discover(&root, ".", 0, NULL) == 0) {
-		git_repository *r = NULL;
-		if (git_repository_open(&r, root.ptr) == 0 && git_repository_workdir(r)) {
-			char *p = xasprintf("%s.eidf.yaml", git_repository_workdir(r));
-			if (settings_load_repo(p) < 0) {
-				eidf_error("%s", eidf_last_error());
-				free(p);
-				git_repository_free(r);
-				git_buf_dispose(&root);
-				git_libgit2_shutdown();
-				return render ? EIDF_EXIT_ERROR : DEVRUN_EXIT_ERROR;
-			}
-			free(p);
-		}
-		git_repository_free(r);
-	}
-	git_error_clear();
-	git_buf_dispose(&root);
+	if (load_repo_settings() < 0)
+		return render ? EIDF_EXIT_ERROR : DEVRUN_EXIT_ERROR;
 
 	int rc;
 	if (build_opts(&o, NULL, argc, argv, ns) < 0) {
@@ -857,12 +866,15 @@ static int cmd_rerun(struct eidf_cmd *cmd, int argc, const char **argv)
 	struct devrun_opts prev, o;
 	memset(&prev, 0, sizeof(prev));
 	prev.ttl_s = -1;
-	int rc = DEVRUN_EXIT_ERROR;
+	int rc = DEVRUN_EXIT_ERROR, git_inited = 0;
 	if (!saved || devrun_opts_from_json(saved, &prev) < 0) {
 		eidf_error("job.batch/%s has no readable %s annotation: it was not created by devrun",
 			   json_str(job, "metadata.name"), ANNOT_DEVRUN_OPTIONS);
 		goto out;
 	}
+	if (load_repo_settings() < 0)
+		goto out;
+	git_inited = 1;
 	if (build_opts(&o, &prev, argc, argv, ns) < 0) {
 		eidf_error("%s", eidf_last_error());
 		devrun_opts_release(&o);
@@ -873,6 +885,8 @@ static int cmd_rerun(struct eidf_cmd *cmd, int argc, const char **argv)
 	rc = submit_and_follow(cmd, &o, 0);
 	devrun_opts_release(&o);
 out:
+	if (git_inited)
+		git_libgit2_shutdown();
 	devrun_opts_release(&prev);
 	cJSON_Delete(saved);
 	cJSON_Delete(job);

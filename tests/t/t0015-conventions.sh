@@ -120,7 +120,12 @@ test_expect_success 'unknown setting keys are reported with the closest known ke
 	test_grep "unknown setting \"devrun.gpuu\" is ignored; did you mean \"devrun.gpu\"?" err &&
 	test_grep "unknown setting \"fetch.memry\" is ignored; did you mean \"fetch.memory\"?" err &&
 	test_grep "unknown setting \"whatever-this-is\" is ignored" err &&
-	! grep -q "\"queue\"\|devrun.image" err
+	! grep -q "\"queue\"\|devrun.image" err &&
+	# every command of every stage reports them, not only those that read a setting
+	for st in pvc fetch build_context devrun; do
+		test_expect_code 1 "$EIDF_BIN/kubectl-eidf-$st" list -s https://127.0.0.1:1 -n x 2>err &&
+		test_grep "unknown setting \"devrun.gpuu\" is ignored; did you mean \"devrun.gpu\"?" err || return 1
+	done
 '
 
 test_expect_success 'a malformed config names the line and the settings it ignores' '
@@ -129,6 +134,8 @@ test_expect_success 'a malformed config names the line and the settings it ignor
 	"$EIDF_BIN/kubectl-eidf-fetch" https://h/f --pvc d --dry-run=client -o name -s https://127.0.0.1:1 -n x >out 2>err &&
 	test_grep "ignoring user config: .*config.yaml: invalid YAML at line 7" err &&
 	test_grep "none of its settings apply (devrun.image, devrun.pvc, fetch.memory" err &&
+	test_expect_code 1 "$EIDF_BIN/kubectl-eidf-pvc" list -s https://127.0.0.1:1 -n x 2>err &&
+	test_grep "ignoring user config: .*config.yaml: invalid YAML at line 7" err &&
 	rm "$XDG_CONFIG_HOME/kubectl-eidf/config.yaml"
 '
 

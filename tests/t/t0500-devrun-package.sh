@@ -294,6 +294,18 @@ test_expect_success 'unknown GPU product: did you mean' '
 	grep "did you mean NVIDIA-H100-80GB-HBM3" err
 '
 
+test_expect_success '.eidf.yaml applies; an unknown key in it is named with the closest one; a malformed one is refused' '
+	cd w &&
+	printf "devrun:\n  memory: 3Gi\n  imag: x\n" >.eidf.yaml &&
+	kubectl-eidf-devrun render -n eidf001ns --image img --no-local-changes -o json -- true >../repo.json 2>../err &&
+	test "$(jq -r ".items[0].spec.template.spec.containers[0].resources.requests.memory" ../repo.json)" = 3Gi &&
+	test_grep "\.eidf\.yaml: unknown setting \"devrun.imag\" is ignored; did you mean \"devrun.image\"?" ../err &&
+	printf "devrun:\n  memory: 3Gi\n  pvc: [\n" >.eidf.yaml &&
+	test_expect_code 1 kubectl-eidf-devrun render -n eidf001ns --image img --no-local-changes -- true 2>../err &&
+	rm .eidf.yaml &&
+	test_grep "\.eidf\.yaml: invalid YAML at line 4.*none of its settings apply (devrun.memory, devrun.pvc)" ../err
+'
+
 test_expect_success 'devrun without a command is a usage error; run is the default command' '
 	cd w &&
 	test_expect_code 2 kubectl-eidf-devrun 2>../err &&

@@ -10,6 +10,10 @@
 const char *setting(const char *key, const char *dflt);
 /* List value (YAML sequence, or comma-separated string) appended to out. */
 void setting_list(const char *key, struct strvec *out);
+/* Read the user file now, if not yet read.  Every command calls it before it
+ * runs (stage_main), so an unknown key or a syntax error is reported whatever
+ * the command, not only by those that happen to read a setting. */
+void settings_load_user(void);
 /* Overlay a repo file (e.g. "<root>/.eidf.yaml"); missing file is fine.
  * -1 with error on malformed YAML. */
 int settings_load_repo(const char *path);
