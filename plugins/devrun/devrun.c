@@ -80,7 +80,7 @@ static int o_init, o_finished, o_no_headers, o_timestamps;
 	OPT_DURATION(0, "max-time", &o_max_time, "maximum run time (label kueue.x-k8s.io/max-exec-time-seconds)", NULL), \
 	OPT_DURATION(0, "ttl", &o_ttl, "delete the Job this long after it finished", "24h"), \
 	OPT_DRY_RUN(&o_dry_run), \
-	OPT_ENUM('o', "output", &o_output, "format", "with --dry-run: json or yaml", output_formats), \
+	OPT_ENUM('o', "output", &o_output, "format", "print the objects (with --dry-run), else the Job alone on stdout: as created with --detach, as it finished when followed (the command's output then goes to stderr): json, yaml or name", output_formats), \
 	OPT_SHOW_MANAGED_FIELDS()
 
 #define FOLLOW_OPTIONS \
@@ -435,6 +435,15 @@ static int check_prereqs(struct kclient *kc, const char *ns, const struct devrun
 	return rc;
 }
 
+/* A run left to go on (--detach): its name for scripts, or the Job with -o. */
+static void print_run(const cJSON *job, const char *name, enum output_format fmt)
+{
+	if (fmt == OUT_DEFAULT)
+		printf("%s\n", name);
+	else
+		output_object(stdout, job, fmt);
+}
+
 static int submit_and_follow(struct eidf_cmd *cmd, struct devrun_opts *o, int render_only)
 {
 	struct code_state cs;
@@ -445,7 +454,15 @@ static int submit_and_follow(struct eidf_cmd *cmd, struct devrun_opts *o, int re
 	int rc = err_rc;
 	char *run_id = devrun_new_run_id();
 	char *sname = NULL;
-	cJSON *job = NULL, *secret = NULL, *created = NULL, *secret_made = NULL;
+	cJSON *job = NULL, *secret = NULL, *created = NULL, *secret_made = NULL, *final = NULL;
+	/* -o without a dry run: stdout is the Job alone, as created (--detach) or
+	 * as it finished; the command's output then goes to stderr */
+	enum output_format out_fmt = OUT_DEFAULT;
+	if (!is_dry && o_output && output_format_parse(o_output, &out_fmt) == 0 && out_fmt == OUT_WIDE) {
+		eidf_error("-o wide is a table format (devrun list -o wide); a run prints its Job with -o json, yaml or name");
+		rc = EIDF_EXIT_USAGE;
+		goto out;
+	}
 
 	if (gather_code(&cs, o, is_dry && !server_dry) < 0)
 		goto out;
@@ -553,7 +570,7 @@ static int submit_and_follow(struct eidf_cmd *cmd, struct devrun_opts *o, int re
 	int follow = !o_detach && (o_follow || isatty(STDOUT_FILENO));
 	struct exec_upload up = { .ns = ns, .ch = &cs.ch };
 	if (!follow && !cs.use_exec) {
-		printf("%s\n", jname);
+		print_run(created, jname, out_fmt);
 		fprintf(stderr, "follow it with: kubectl eidf devrun attach %s -n %s\n", jname, ns);
 		rc = 0;
 		goto out;
@@ -564,6 +581,8 @@ static int submit_and_follow(struct eidf_cmd *cmd, struct devrun_opts *o, int re
 		/* the exec transport needs devrun until the pod has the changes */
 		.init_running = cs.use_exec ? upload_changes : NULL, .init_running_ud = &up,
 		.detach_after_init = !follow,
+		.log_out = out_fmt != OUT_DEFAULT ? stderr : NULL,
+		.final_job = out_fmt != OUT_DEFAULT && follow ? &final : NULL,
 	};
 	if (!follow)
 		note("waiting for the pod to start, to upload the local changes; then detaching");
@@ -574,11 +593,14 @@ static int submit_and_follow(struct eidf_cmd *cmd, struct devrun_opts *o, int re
 		note("job.batch/%s never got the local changes (exec transport): deleting it", jname);
 		follow_delete_by_label(kc, ns, run_id, 0);
 	}
+	if (final)
+		output_object(stdout, final, out_fmt);
 	if (!follow && rc == 0 && up.done) {
-		printf("%s\n", jname);
+		print_run(created, jname, out_fmt);
 		fprintf(stderr, "follow it with: kubectl eidf devrun attach %s -n %s\n", jname, ns);
 	}
 out:
+	cJSON_Delete(final);
 	cJSON_Delete(created);
 	cJSON_Delete(job);
 	cJSON_Delete(secret);

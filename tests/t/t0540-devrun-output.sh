@@ -1,0 +1,56 @@
+#!/bin/bash
+# devrun -o json|yaml|name without a dry run: stdout is only the Job, so that
+# `devrun -o json ... | jq` works whatever devrun waits for.  Followed, it is
+# the Job once the job controller has recorded the end (the local cluster lags
+# like a real one here, so a Job printed at the pod's end would still be
+# active); detached, the Job as created; stopped waiting, the Job as it is.
+# The command's own output then goes to stderr with devrun's messages.
+. "$(dirname "$0")/lib.sh"
+
+if ! command -v busybox >/dev/null || ! command -v git >/dev/null; then
+	test_skip "devrun output tests" "needs busybox and git"
+	test_done
+fi
+NS=eidf540ns
+start_cluster --tenant $NS --eidf-policy --job-controller-lag 2 || exit 1
+. "$EIDF_SRC/tests/t/lib-devrun.sh"
+
+test_expect_success 'setup' '
+	git clone -q "$GIT_DAEMON_URL" w 2>/dev/null && cd w && git checkout -q -b main &&
+	echo committed >data.txt && git add -A && git commit -q -m init && git push -q -u origin main
+'
+
+test_expect_success '--follow -o json: only the finished Job (Failed, exit code passed through); the output on stderr' '
+	cd w &&
+	test_expect_code 3 $DR $RES --follow -o json -- sh -c "echo out-line; exit 3" >../out 2>../err &&
+	jq -e ".kind == \"Job\" and .status.failed == 1 and
+		any(.status.conditions[]; .type == \"Failed\" and .status == \"True\")" ../out &&
+	test_grep "^out-line$" ../err &&
+	test_grep "failed: exit code 3" ../err
+'
+
+test_expect_success '--detach -o name: the created Job, one line' '
+	cd w &&
+	$DR $RES --detach -o name -- true >../out 2>../err &&
+	test "$(cat ../out)" = "job.batch/$(job_of ../err)"
+'
+
+test_expect_success '--timeout -o yaml --rm: the Job as it was when devrun stopped waiting, nothing else' '
+	cd w &&
+	test_expect_code 124 $DR $RES --follow --timeout 1s --rm -o yaml -- sleep 30 >../out 2>../err &&
+	job=$(job_of ../err) &&
+	test_grep "^kind: Job$" ../out &&
+	test_grep "^  name: $job$" ../out &&
+	test_must_fail grep -v "^ \|^[a-zA-Z]*:" ../out &&
+	test_grep "timeout 1s reached" ../err
+'
+
+test_expect_success '-o wide is a table format: a usage error before anything is created' '
+	cd w &&
+	: >"$EIDF_CLUSTER_STATE/requests.jsonl" &&
+	test_expect_code 2 $DR $RES -o wide -- true 2>../err &&
+	test_grep "devrun list -o wide" ../err &&
+	test "$(cluster_request_count "^POST ")" = 0
+'
+
+test_done
