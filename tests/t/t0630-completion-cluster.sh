@@ -22,6 +22,16 @@ test_expect_success 'kubectl __complete eidf fetch --pvc "" lists the PVCs of th
 	test "$(tail -1 out)" = ":4"
 '
 
+test_expect_success '-n "": the context namespace for a tenant (who may not list them); every namespace for who may' '
+	kubectl __complete eidf pvc list -n "" >out 2>/dev/null &&
+	test_grep "^eidf042ns	the context" out &&
+	test "$(grep -vc "^:" out)" = 1 &&
+	KUBECONFIG=$EIDF_CLUSTER_STATE/kubeconfig-admin kubectl __complete eidf devrun list -n "" >out 2>/dev/null &&
+	test_grep "^kube-system$" out &&
+	test_grep "^default$" out &&
+	test "$(grep -c "^eidf042ns" out)" = 1
+'
+
 test_expect_success 'PVC names are filtered by the typed prefix' '
 	kubectl __complete eidf pvc describe datas >out 2>/dev/null &&
 	test_grep "^datasets" out &&

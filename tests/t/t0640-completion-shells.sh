@@ -37,50 +37,56 @@ test_expect_success 'kubectl __complete eidf "": every stage once, with its own 
 # screen: what the terminal shows, blank lines dropped
 screen() { tmux -L "$EIDF_TMUX_SOCK" capture-pane -t t -p | grep -v "^$"; }
 
-test_expect_success 'bash + bash-completion: kubectl eidf <TAB><TAB> lists each stage once' '
+# in_shell NAME START LIST DESC: what a user of each shell gets, the same
+# checks in every shell.  NAME> is the prompt, START the shell's command line,
+# LIST the keys that list candidates (bash needs Tab twice), DESC how the shell
+# shows devrun's description after its name.
+in_shell() {
+	local name=$1 start=$2 list=$3 desc=$4
+	# a fresh line on an empty screen, so that each check sees only its own candidates
+	fresh() { tmux_keys C-c && tmux_keys "clear" Enter && tmux_wait "^$name> *\$"; }
+	{ tmux_stop 2>/dev/null; true; } &&
+	tmux_start "$start" &&
+	tmux_wait "^$name>" &&
+	# kubectl eidf <TAB>: every stage once, with our description
+	tmux_keys "kubectl eidf " $list &&
+	tmux_wait "^version " &&
+	screen >$name.screen &&
+	test "$(grep -c "^build-context " $name.screen)" = 1 &&
+	test_grep "^devrun *$desc" $name.screen &&
+	! grep -q "plugin installed by the user" $name.screen &&
+	# after --: files (the command and its arguments), never devrun'"'"'s subcommands
+	fresh && tmux_keys "kubectl eidf devrun --image alpine -- " $list &&
+	tmux_wait "train.py" &&
+	screen >$name.files &&
+	! grep -q "rerun\|attach" $name.files &&
+	fresh && tmux_keys "kubectl eidf devrun --image alpine -- python tra" Tab &&
+	tmux_wait "python train.py" &&
+	# -n: the context'"'"'s namespace (a tenant may not list namespaces)
+	fresh && tmux_keys "kubectl eidf pvc list -n " Tab &&
+	tmux_wait "list -n eidf064ns" &&
+	tmux_stop
+}
+
+test_expect_success 'bash + bash-completion: stages once with descriptions, files after --, -n' '
 	cat >rc.bash <<-EOF &&
 	export PATH="$INST_PATH" KUBECONFIG="$KUBECONFIG" PS1="bash> "
 	. /usr/share/bash-completion/bash_completion
 	source <(kubectl completion bash)
 	EOF
-	{ tmux_stop 2>/dev/null; true; } &&
-	tmux_start "bash --noprofile --rcfile rc.bash -i" &&
-	tmux_wait "^bash>" &&
-	tmux_keys "kubectl eidf " Tab Tab &&
-	tmux_wait "^version " &&
-	screen >bash.screen &&
-	test "$(grep -c "^build-context " bash.screen)" = 1 &&
-	test_grep "^devrun *(Run your local code" bash.screen &&
-	! grep -q "plugin installed by the user" bash.screen &&
-	tmux_keys C-u "kubectl eidf devrun --image alpine -- tra" Tab &&
-	tmux_wait "-- train.py" &&
-	tmux_keys C-u "kubectl eidf pvc list -n " Tab &&
-	tmux_wait "list -n eidf064ns" &&
-	tmux_stop
+	in_shell bash "bash --noprofile --rcfile rc.bash -i" "Tab Tab" "(Run your local code"
 '
 
-test_expect_success 'zsh: stages with their descriptions, files after --' '
+test_expect_success 'zsh: stages once with descriptions, files after --, -n' '
 	cat >.zshrc <<-EOF &&
 	export PATH="$INST_PATH" KUBECONFIG="$KUBECONFIG" PS1="zsh> "
 	autoload -U compinit && compinit -u
 	source <(kubectl completion zsh)
 	EOF
-	{ tmux_stop 2>/dev/null; true; } &&
-	tmux_start "ZDOTDIR=$TRASH zsh -i" &&
-	tmux_wait "^zsh>" &&
-	tmux_keys "kubectl eidf " Tab &&
-	tmux_wait "^version " &&
-	screen >zsh.screen &&
-	test "$(grep -c "^build-context " zsh.screen)" = 1 &&
-	test_grep "^devrun *-- Run your local code" zsh.screen &&
-	tmux_keys C-c &&
-	tmux_wait "^zsh> *$" &&
-	tmux_keys "kubectl eidf devrun --image alpine -- tra" Tab &&
-	tmux_wait "-- train.py" &&
-	tmux_stop
+	in_shell zsh "ZDOTDIR=$TRASH zsh -i" Tab "-- Run your local code"
 '
 
-test_expect_success 'fish: our descriptions, not the generic plugin one' '
+test_expect_success 'fish: our descriptions (not the generic plugin one), files after --, -n' '
 	cat >rc.fish <<-EOF &&
 	set -gx PATH $(printf "%s" "$INST_PATH" | tr ":" " ")
 	set -gx KUBECONFIG $KUBECONFIG
@@ -88,20 +94,7 @@ test_expect_success 'fish: our descriptions, not the generic plugin one' '
 	function fish_greeting; end
 	kubectl completion fish | source
 	EOF
-	{ tmux_stop 2>/dev/null; true; } &&
-	tmux_start "fish --no-config -C \"source rc.fish\"" &&
-	tmux_wait "^fish>" &&
-	tmux_keys "kubectl eidf " Tab &&
-	tmux_wait "^version " &&
-	screen >fish.screen &&
-	test "$(grep -c "^build-context " fish.screen)" = 1 &&
-	test_grep "^devrun *(Run your local code" fish.screen &&
-	! grep -q "plugin installed by the user" fish.screen &&
-	tmux_keys C-u "kubectl eidf devrun --image alpine -- tra" Tab &&
-	tmux_wait "-- train.py" &&
-	tmux_keys C-u "kubectl eidf pvc list -n " Tab &&
-	tmux_wait "list -n eidf064ns" &&
-	tmux_stop
+	in_shell fish "fish --no-config -C \"source rc.fish\"" Tab "(Run your local code"
 '
 
 test_done
