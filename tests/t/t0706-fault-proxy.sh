@@ -14,29 +14,8 @@ NS=eidf042ns
 start_cluster --tenant $NS --eidf-policy || exit 1
 FETCH="$EIDF_BIN/kubectl-eidf-fetch -n $NS"
 export EIDF_FETCH_POLL_MS=300
-MiB=1048576
-
-mkdir -p root
 . "$EIDF_SRC/tests/t/lib-fetch.sh"
-start_data_server || { echo "Bail out! the data server did not start"; exit 1; }
-head -c $((3 * MiB)) /dev/urandom >root/slow.bin
-
-# held_fetch DEST: a fetch Job whose download the data server holds at 1 MiB
-# (trickling) until `ctl path=/slow.bin&hold_at=0`; prints the Job name
-held_fetch() {
-	ctl reset=1 && ctl "path=/slow.bin&hold_at=$MiB" &&
-	$FETCH "$BASE/slow.bin" --sha256 "$(sha root/slow.bin)" --pvc data --dest "$1" \
-		--progress-interval 1 >"$1.out" 2>"$1.err" &&
-	job_of "$1.out"
-}
-# bg NAME CMD...: run CMD in the background; NAME.out, NAME.err, NAME.rc
-bg() {
-	local n=$1
-	shift
-	("$@" >"$TRASH/$n.out" 2>"$TRASH/$n.err"; echo $? >"$TRASH/$n.rc") &
-}
-lost_once() { test "$(grep -c "^lost the API server ($2); retrying" "$1")" = 1; }
-back_once() { test "$(grep -c "^reconnected to the API server" "$1")" = 1; }
+start_slow_data_server || { echo "Bail out! the data server did not start"; exit 1; }
 
 test_expect_success 'setup: a bound PVC' '
 	cluster_bound_pvc data -n $NS
