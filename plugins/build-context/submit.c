@@ -17,6 +17,7 @@
 #include "eidf/cmd.h"
 #include "eidf/humanize.h"
 #include "eidf/jobstate.h"
+#include "eidf/job_list.h"
 #include "eidf/image_ref.h"
 #include "eidf/kevents.h"
 #include "eidf/kubectl_exec.h"
@@ -1091,13 +1092,6 @@ int run_status(struct eidf_cmd *cmd, int argc, const char **argv)
 
 /* ---- list --------------------------------------------------------------------- */
 
-static int cmp_newest_first(const void *a, const void *b)
-{
-	const char *x = json_str(*(cJSON *const *)a, "metadata.creationTimestamp");
-	const char *y = json_str(*(cJSON *const *)b, "metadata.creationTimestamp");
-	return strcmp(y ? y : "", x ? x : ""); /* RFC 3339 UTC sorts as text */
-}
-
 static const char *annotation(const cJSON *obj, const char *key)
 {
 	return cJSON_GetStringValue(cJSON_GetObjectItem(json_get(obj, "metadata.annotations"), key));
@@ -1110,51 +1104,22 @@ int run_list(struct eidf_cmd *cmd, int argc, const char **argv)
 		eidf_error("list takes no arguments; for one build use: kubectl eidf build-context status JOB");
 		return EIDF_EXIT_USAGE;
 	}
-	enum output_format fmt;
-	if (output_format_parse(opt_list_output, &fmt) < 0) {
-		eidf_error("%s", eidf_last_error());
-		return EIDF_EXIT_USAGE;
+	struct job_list l;
+	int lrc = job_list_load(cmd, opt_list_output, LABEL_STAGE "=build-context", "builds", &l);
+	if (lrc || !l.n) {
+		job_list_release(&l);
+		return lrc;
 	}
-	const char *ns = cmd_namespace(cmd);
-	struct kclient *kc = ns ? cmd_client(cmd) : NULL;
-	if (!kc)
-		return EIDF_EXIT_ERROR;
-	struct klist_opts lo = { .label_selector = LABEL_STAGE "=build-context" };
-	cJSON *jobs = NULL, *pods = NULL;
-	if (kclient_list(kc, &KRES_JOBS, ns, &lo, &jobs) < 0) {
-		eidf_error("%s", eidf_last_error());
-		return EIDF_EXIT_ERROR;
-	}
-	if (fmt != OUT_DEFAULT && fmt != OUT_WIDE) {
-		int rc = output_object(stdout, jobs, fmt) < 0 ? EIDF_EXIT_ERROR : EIDF_EXIT_OK;
-		cJSON_Delete(jobs);
-		return rc;
-	}
-	cJSON *items = cJSON_GetObjectItem(jobs, "items");
-	size_t n = (size_t)cJSON_GetArraySize(items);
-	if (!n) {
-		fprintf(stderr, "No builds found in %s namespace.\n", ns);
-		cJSON_Delete(jobs);
-		return EIDF_EXIT_OK;
-	}
-	if (kclient_list(kc, &KRES_PODS, ns, &lo, &pods) < 0) {
-		eidf_error("%s", eidf_last_error());
-		cJSON_Delete(jobs);
-		return EIDF_EXIT_ERROR;
-	}
-	cJSON **arr = xcalloc(n, sizeof(*arr));
-	size_t i = 0;
-	cJSON *it;
-	cJSON_ArrayForEach(it, items)
-		arr[i++] = it;
-	qsort(arr, n, sizeof(*arr), cmp_newest_first);
+	enum output_format fmt = l.fmt;
+	const cJSON *const *arr = l.items;
+	size_t n = l.n;
 	static const char *const h[] = { "NAME", "IMAGE", "STATE", "CONTEXT", "AGE", NULL };
 	static const char *const hw[] = { "NAME", "IMAGE", "STATE", "CONTEXT", "AGE", "TRANSPORT", "REASON", NULL };
 	struct table *t = table_new(fmt == OUT_WIDE ? hw : h);
 	time_t now = time(NULL);
-	for (i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct jobstate_info st;
-		jobstate_derive(arr[i], pods, &st);
+		jobstate_derive(arr[i], l.pods, &st);
 		const char *image = annotation(arr[i], "eidf.ac.uk/image");
 		const char *digest = annotation(arr[i], "eidf.ac.uk/context-digest");
 		const char *transport = annotation(arr[i], "eidf.ac.uk/context-transport");
@@ -1171,8 +1136,6 @@ int run_list(struct eidf_cmd *cmd, int argc, const char **argv)
 	}
 	table_print(t, stdout, opt_no_headers);
 	table_free(t);
-	free(arr);
-	cJSON_Delete(pods);
-	cJSON_Delete(jobs);
+	job_list_release(&l);
 	return EIDF_EXIT_OK;
 }

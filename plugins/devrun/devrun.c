@@ -19,6 +19,7 @@
 #include "eidf/cmd.h"
 #include "eidf/humanize.h"
 #include "eidf/jobstate.h"
+#include "eidf/job_list.h"
 #include "eidf/manifest.h"
 #include "eidf/output.h"
 #include "eidf/prereq.h"
@@ -922,36 +923,21 @@ static int cmd_list(struct eidf_cmd *cmd, int argc, const char **argv)
 		eidf_error("list takes no arguments");
 		return EIDF_EXIT_USAGE;
 	}
-	enum output_format fmt = OUT_DEFAULT;
-	if (output_format_parse(o_output, &fmt) < 0) {
-		eidf_error("%s", eidf_last_error());
-		return EIDF_EXIT_USAGE;
+	struct job_list l;
+	int lrc = job_list_load(cmd, o_output, LABEL_STAGE "=devrun", "devrun runs", &l);
+	if (lrc || !l.n) {
+		job_list_release(&l);
+		return lrc;
 	}
-	const char *ns = cmd_namespace(cmd);
-	struct kclient *kc = ns ? cmd_client(cmd) : NULL;
-	if (!kc)
-		return EIDF_EXIT_ERROR;
-	struct klist_opts lo = { .label_selector = LABEL_STAGE "=devrun" };
-	cJSON *jobs = NULL, *pods = NULL;
-	if (kclient_list(kc, &KRES_JOBS, ns, &lo, &jobs) < 0 ||
-	    (fmt != OUT_JSON && fmt != OUT_YAML && fmt != OUT_NAME &&
-	     kclient_list(kc, &KRES_PODS, ns, &lo, &pods) < 0)) {
-		eidf_error("%s", eidf_last_error());
-		cJSON_Delete(jobs);
-		return EIDF_EXIT_ERROR;
-	}
-	if (fmt == OUT_JSON || fmt == OUT_YAML || fmt == OUT_NAME) {
-		int orc = output_object(stdout, jobs, fmt);
-		cJSON_Delete(jobs);
-		return orc < 0 ? EIDF_EXIT_ERROR : 0;
-	}
+	enum output_format fmt = l.fmt;
+	cJSON *pods = l.pods;
 	static const char *const hdr[] = { "NAME", "STATE", "COMMIT", "DIRTY", "AGE", "EXIT", "COMMAND", NULL };
 	static const char *const hdr_wide[] = { "NAME", "STATE", "COMMIT", "DIRTY", "AGE", "EXIT", "COMMAND",
 						"IMAGE", "GPU", "RUN", NULL };
 	struct table *t = table_new(fmt == OUT_WIDE ? hdr_wide : hdr);
 	time_t now = time(NULL);
-	cJSON *it;
-	cJSON_ArrayForEach(it, cJSON_GetObjectItem(jobs, "items")) {
+	for (size_t i = 0; i < l.n; i++) {
+		const cJSON *it = l.items[i];
 		const char *run = meta_label(it, LABEL_RUN);
 		long code;
 		char *state = follow_state_word(it, pods, &code);
@@ -996,13 +982,9 @@ static int cmd_list(struct eidf_cmd *cmd, int argc, const char **argv)
 		free(age);
 		free(state);
 	}
-	if (!table_rows(t))
-		fprintf(stderr, "No devrun runs found in %s namespace.\n", ns);
-	else
-		table_print(t, stdout, o_no_headers);
+	table_print(t, stdout, o_no_headers);
 	table_free(t);
-	cJSON_Delete(jobs);
-	cJSON_Delete(pods);
+	job_list_release(&l);
 	return 0;
 }
 

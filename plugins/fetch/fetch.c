@@ -21,6 +21,7 @@
 #include "eidf/stage_options.h"
 #include "eidf/cmd.h"
 #include "eidf/humanize.h"
+#include "eidf/job_list.h"
 #include "eidf/kclient.h"
 #include "eidf/manifest.h"
 #include "eidf/options.h"
@@ -288,9 +289,12 @@ static int get_fetch_job(struct kclient *kc, const char *ns, const char *name, c
 	return 0;
 }
 
+/* every Job this suite's fetch made */
+#define FETCH_JOBS_SELECTOR LABEL_STAGE "=fetch," LABEL_MANAGED_BY "=" MANAGED_BY
+
 static int list_fetch_jobs(struct kclient *kc, const char *ns, cJSON **out)
 {
-	struct klist_opts lo = { .label_selector = LABEL_STAGE "=fetch," LABEL_MANAGED_BY "=" MANAGED_BY };
+	struct klist_opts lo = { .label_selector = FETCH_JOBS_SELECTOR };
 	if (kclient_list(kc, &KRES_JOBS, ns, &lo, out) < 0) {
 		eidf_error("%s", eidf_last_error());
 		return -1;
@@ -855,19 +859,12 @@ static int run_status(struct eidf_cmd *cmd, int argc, const char **argv)
 	}
 }
 
-static int cmp_created(const void *a, const void *b)
-{
-	const char *x = json_str(*(cJSON *const *)a, "metadata.creationTimestamp");
-	const char *y = json_str(*(cJSON *const *)b, "metadata.creationTimestamp");
-	return strcmp(x ? x : "", y ? y : "");
-}
-
 /* The pods of every fetch Job in the namespace (one request), for states
  * derived from pods and conditions together.  NULL when they cannot be read:
  * states then come from the Job alone. */
 static cJSON *list_fetch_pods(struct kclient *kc, const char *ns)
 {
-	struct klist_opts lo = { .label_selector = LABEL_STAGE "=fetch," LABEL_MANAGED_BY "=" MANAGED_BY };
+	struct klist_opts lo = { .label_selector = FETCH_JOBS_SELECTOR };
 	cJSON *pods = NULL;
 	if (kclient_list(kc, &KRES_PODS, ns, &lo, &pods) < 0)
 		return NULL;
@@ -910,47 +907,23 @@ static int run_list(struct eidf_cmd *cmd, int argc, const char **argv)
 		eidf_error("list takes no arguments; for one job use: kubectl eidf fetch status JOB");
 		return 2;
 	}
-	enum output_format fmt;
-	if (output_format_parse(opt_output, &fmt) < 0) {
-		eidf_error("%s", eidf_last_error());
-		return 2;
+	struct job_list l;
+	int lrc = job_list_load(cmd, opt_output, FETCH_JOBS_SELECTOR, "fetch jobs", &l);
+	if (lrc || !l.n) {
+		job_list_release(&l);
+		return lrc;
 	}
-	const char *ns = cmd_namespace(cmd);
-	struct kclient *kc = ns ? cmd_client(cmd) : NULL;
-	if (!kc)
-		return 1;
-	cJSON *list = NULL;
-	if (list_fetch_jobs(kc, ns, &list) < 0)
-		return 1;
-	cJSON *items = cJSON_GetObjectItem(list, "items");
-	if (fmt != OUT_DEFAULT && fmt != OUT_WIDE) {
-		int rc = output_object(stdout, list, fmt) < 0 ? 1 : 0;
-		cJSON_Delete(list);
-		return rc;
-	}
-	size_t n = (size_t)cJSON_GetArraySize(items);
-	if (!n) {
-		fprintf(stderr, "No fetch jobs found in %s namespace.\n", ns);
-		cJSON_Delete(list);
-		return 0;
-	}
-	cJSON *pods = list_fetch_pods(kc, ns);
-	if (!pods) {
-		eidf_error("%s", eidf_last_error());
-		cJSON_Delete(list);
-		return 1;
-	}
-	cJSON **arr = xcalloc(n, sizeof(*arr));
-	size_t i = 0;
-	cJSON *it;
-	cJSON_ArrayForEach(it, items)
-		arr[i++] = it;
-	qsort(arr, n, sizeof(*arr), cmp_created);
+	struct kclient *kc = cmd_client(cmd);
+	const char *ns = l.ns;
+	enum output_format fmt = l.fmt;
+	const cJSON *const *arr = l.items;
+	const cJSON *pods = l.pods;
+	size_t n = l.n;
 	static const char *const h[] = { "NAME", "PVC", "FILES", "PODS", "STATE", "AGE", NULL };
 	static const char *const hw[] = { "NAME", "PVC", "FILES", "PODS", "STATE", "AGE", "DEST", "PARTIAL", "URLS", NULL };
 	struct table *t = table_new(fmt == OUT_WIDE ? hw : h);
 	time_t now = time(NULL);
-	for (i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		const char *pvc = fetch_annotation(arr[i], FETCH_ANN_PVC);
 		const char *files = fetch_annotation(arr[i], FETCH_ANN_FILES);
 		char *npods = xasprintf("%ld", json_long(arr[i], "spec.completions", 1));
@@ -978,9 +951,7 @@ static int run_list(struct eidf_cmd *cmd, int argc, const char **argv)
 	}
 	table_print(t, stdout, opt_no_headers);
 	table_free(t);
-	free(arr);
-	cJSON_Delete(pods);
-	cJSON_Delete(list);
+	job_list_release(&l);
 	return 0;
 }
 
@@ -1681,7 +1652,7 @@ static void complete_jobs(const char *prefix, struct strvec *out, void *ctx)
 	struct kclient *kc = ns ? cmd_client(cmd) : NULL;
 	if (!kc)
 		return;
-	struct klist_opts lo = { .label_selector = LABEL_STAGE "=fetch," LABEL_MANAGED_BY "=" MANAGED_BY };
+	struct klist_opts lo = { .label_selector = FETCH_JOBS_SELECTOR };
 	cJSON *list = NULL;
 	if (kclient_list(kc, &KRES_JOBS, ns, &lo, &list) < 0)
 		return;

@@ -35,6 +35,12 @@ test_expect_success '--detach -o name: the created Job, one line' '
 	test "$(cat ../out)" = "job.batch/$(job_of ../err)"
 '
 
+test_expect_success 'devrun list: newest first (the order of fetch list and build-context list, common/job_list.c)' '
+	$DR list --no-headers >list && cat list &&
+	test "$(wc -l <list)" = 2 &&
+	test "$(sed -n "1s/ .*//p" list)" = "$(job_of err)"
+'
+
 test_expect_success '--timeout -o yaml --rm: the Job as it was when devrun stopped waiting, nothing else' '
 	cd w &&
 	test_expect_code 124 $DR $RES --follow --timeout 1s --rm -o yaml -- sleep 30 >../out 2>../err &&
