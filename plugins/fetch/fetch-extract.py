@@ -691,8 +691,9 @@ def main(argv):
         if not line:
             continue
         if k % shards == index:
-            parts = line.split("\t", 2)
-            if len(parts) == 3:
+            # URL, sha256, name, then (listed sources) key=value fields
+            parts = line.split("\t", 3)
+            if len(parts) >= 3:
                 names.append(parts[2])
         k += 1
     worst = 0

@@ -12,6 +12,16 @@
 #                      (a mounted Secret); $EIDF_FETCH_HEADERS adds "Name: value" lines
 #   --purge-partial    download nothing: remove DEST/NAME.part of every name in the
 #                      list (what `fetch delete --purge-partial` runs)
+#   --s3-dir DIR       the --s3-secret keys as files (AWS_ACCESS_KEY_ID,
+#                      AWS_SECRET_ACCESS_KEY, optional AWS_SESSION_TOKEN): entries
+#                      with auth=s3 are fetched with curl --aws-sigv4
+#   --s3-region R      the region those signatures name
+#   --hf-token-file F  a Hugging Face token: entries with auth=hf send it as a bearer token
+#
+# List lines from a listed source (s3://, hf://) carry fields after the name,
+# each "<TAB>key=value": size=BYTES (checked), etag=ETAG (an S3 ETag: sent as
+# If-Match, and checked as the MD5 of the file unless it is multipart: "-N"),
+# auth=s3|hf (which credentials the URL gets).
 #
 # --extract is not done here: the Job then runs this script as an init
 # container, and fetch-extract.sh/.py unpack the archives after it.
@@ -33,6 +43,7 @@ set -u
 umask 022
 
 DEST=. LIST= RETRIES=10 BACKOFF=2 INTERVAL=5 SHARDS=1 HEADER_DIR= PURGE=0
+S3_DIR= S3_REGION=us-east-1 HF_TOKEN_FILE=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--dest) DEST=$2; shift ;;
@@ -43,6 +54,9 @@ while [ $# -gt 0 ]; do
 	--shards) SHARDS=$2; shift ;;
 	--header-dir) HEADER_DIR=$2; shift ;;
 	--purge-partial) PURGE=1 ;;
+	--s3-dir) S3_DIR=$2; shift ;;
+	--s3-region) S3_REGION=$2; shift ;;
+	--hf-token-file) HF_TOKEN_FILE=$2; shift ;;
 	*) echo "eidf-fetch: error: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -80,7 +94,7 @@ fi
 # The .part files that a failed fetch left (the client checked the names).
 if [ "$PURGE" = 1 ]; then
 	n=0
-	while IFS="$TAB" read -r url sha name; do
+	while IFS="$TAB" read -r url sha name fields; do
 		[ -z "$name" ] && continue
 		part=$DEST/$name.part
 		[ -f "$part" ] || continue
@@ -112,6 +126,37 @@ if [ -n "$HEADER_DIR" ]; then
 		v=$(cat -- "$h")
 		printf '%s: %s\n' "${h##*/}" "$v" >>"$WORK/headers"
 	done
+fi
+
+# The credentials of listed sources, each in a curl config of its own (-K):
+# they go only to the URLs of that source, never into argv or the log.
+cfg_quote() { printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'; }
+NL='
+'
+: >"$WORK/none.cfg"
+: >"$WORK/s3.cfg"
+: >"$WORK/hf.cfg"
+if [ -n "$S3_DIR" ]; then
+	ak=$(cat -- "$S3_DIR/AWS_ACCESS_KEY_ID" 2>/dev/null)
+	sk=$(cat -- "$S3_DIR/AWS_SECRET_ACCESS_KEY" 2>/dev/null)
+	tok=
+	[ -f "$S3_DIR/AWS_SESSION_TOKEN" ] && tok=$(cat -- "$S3_DIR/AWS_SESSION_TOKEN")
+	[ -n "$ak" ] && [ -n "$sk" ] || die "the S3 Secret has no AWS_ACCESS_KEY_ID or AWS_SECRET_ACCESS_KEY"
+	case $ak$sk$tok in *"$NL"*) die "the S3 Secret's keys must be one line each" ;; esac
+	{
+		printf 'aws-sigv4 = "aws:amz:%s:s3"\n' "$(cfg_quote "$S3_REGION")"
+		printf 'user = "%s:%s"\n' "$(cfg_quote "$ak")" "$(cfg_quote "$sk")"
+		# S3 wants the payload hash (curl < 8 does not send it): an empty body's
+		printf 'header = "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"\n'
+		[ -n "$tok" ] && printf 'header = "x-amz-security-token: %s"\n' "$(cfg_quote "$tok")"
+	} >"$WORK/s3.cfg"
+	ak= sk= tok=
+fi
+if [ -n "$HF_TOKEN_FILE" ]; then
+	tok=$(cat -- "$HF_TOKEN_FILE" 2>/dev/null) || die "cannot read the Hugging Face token"
+	case $tok in *"$NL"*) die "the Hugging Face token must be one line" ;; esac
+	[ -n "$tok" ] && printf 'header = "Authorization: Bearer %s"\n' "$(cfg_quote "$tok")" >"$WORK/hf.cfg"
+	tok=
 fi
 
 FILES_DONE=0 BYTES_DONE=0 CUR_NAME= CUR_PART= CUR_TOTAL=0 CUR_OFF=0
@@ -161,9 +206,11 @@ header_status() { tr -d '\r' <"$1" | awk 'tolower($1) ~ /^http\// { st = $2 } EN
 # The size announced by a 416's "Content-Range: bytes */SIZE".
 header_416_size() { tr -d '\r' <"$1" | awk 'tolower($1) == "content-range:" { n = split($0, a, "/"); v = a[n] } END { print v + 0 }'; }
 
-marker_prefix() { # url size sha
+marker_prefix() { # url size sha [etag]
 	printf '{"url":"%s","size":%s,"sha256":' "$(json_str "$1")" "$2"
 	if [ "$3" = - ]; then printf 'null'; else printf '"%s"' "$3"; fi
+	[ -n "${4:-}" ] && printf ',"etag":"%s"' "$(json_str "$4")"
+	return 0
 }
 
 # sha256 in the same pass as the download: a background reader follows the
@@ -197,7 +244,7 @@ hash_follow() { # part stopfile
 }
 hash_start() { # part
 	rm -f -- "$WORK/hstop" "$WORK/sum"
-	hash_follow "$1" "$WORK/hstop" | sha256sum >"$WORK/sum" &
+	hash_follow "$1" "$WORK/hstop" | "${ALGO}sum" >"$WORK/sum" &
 	HASHER=$!
 }
 # end: wait for the digest of the whole .part in $WORK/sum; abort: drop it
@@ -220,15 +267,40 @@ fail_permanent() { # code url sha name reason [key=value]
 # Download one file: 0 on success, else the exit code of its failure (1
 # transient, 3 sha256 mismatch, 4 permanent HTTP 4xx).  Failures are reported, not fatal, so the
 # other files still get fetched.
-fetch_one() { # url sha name
+fetch_one() { # url sha name [fields]
 	url=$1 sha=$2 name=$3
+	fsz= etag= auth= rest=${4:-}
+	while [ -n "$rest" ]; do
+		f=${rest%%"$TAB"*}
+		case $rest in *"$TAB"*) rest=${rest#*"$TAB"} ;; *) rest= ;; esac
+		case $f in
+		size=*) fsz=${f#size=} ;;
+		etag=*) etag=${f#etag=} ;;
+		auth=*) auth=${f#auth=} ;;
+		esac
+	done
+	case $auth in s3) cfg=$WORK/s3.cfg ;; hf) cfg=$WORK/hf.cfg ;; *) cfg=$WORK/none.cfg ;; esac
+	# what is verified: the sha256 given or listed; else an S3 ETag that is
+	# an MD5 (a multipart ETag "-N" is not one: then the size only)
+	ALGO= want=
+	if [ "$sha" != - ]; then
+		ALGO=sha256 want=$sha
+	else
+		case $etag in
+		'' | *[!0-9a-f]*) ;;
+		*) [ ${#etag} = 32 ] && ALGO=md5 want=$etag ;;
+		esac
+	fi
+	cp -- "$WORK/headers" "$WORK/fhdr"
+	# an object replaced since it was listed answers 412, not other bytes
+	[ -n "$etag" ] && printf 'If-Match: "%s"\n' "$etag" >>"$WORK/fhdr"
 	final=$DEST/$name part=$DEST/$name.part marker=$MARK/$name.json
 	case $name in */*) mkdir -p -- "${final%/*}" "${marker%/*}" || return 1 ;; esac
 	if [ -f "$final" ] && [ -f "$marker" ]; then
 		size=$(fsize "$final")
 		m=$(cat -- "$marker")
 		case $m in
-		"$(marker_prefix "$url" "$size" "$sha")"*)
+		"$(marker_prefix "$url" "$size" "$sha" "$etag")"*)
 			say "$name: already complete ($size bytes), skipping"
 			BYTES_DONE=$((BYTES_DONE + size))
 			return 0 ;;
@@ -240,7 +312,7 @@ fetch_one() { # url sha name
 	if [ -n "$RUN" ] && [ -f "$MARK/$name.failed" ]; then
 		frun= fcode= fkey= freason= fkv=
 		{ read -r frun; read -r fcode; read -r fkey; read -r freason; read -r fkv; } <"$MARK/$name.failed"
-		if [ "$frun" = "$RUN" ] && [ "$fkey" = "$(marker_prefix "$url" 0 "$sha")" ]; then
+		if [ "$frun" = "$RUN" ] && [ "$fkey" = "$(marker_prefix "$url" 0 "$sha" "$etag")" ]; then
 			say "$name: failed in an earlier pod of this job ($freason), not retried"
 			printf 'eidf-fetch error code=%s %sfile=%s reason=%s\n' "$fcode" "${fkv:+$fkv }" "$name" "$freason"
 			return "$fcode"
@@ -249,7 +321,12 @@ fetch_one() { # url sha name
 	rm -f -- "$MARK/$name.failed"
 	CUR_NAME=$name CUR_PART=$part CUR_TOTAL=0 CUR_OFF=0
 	attempt=0 delay=$BACKOFF restarted=0
-	[ "$sha" != - ] && hash_start "$part"
+	# a .part longer than the listed size is not a prefix of this object
+	if [ -n "$fsz" ] && [ -f "$part" ] && [ "$(fsize "$part")" -gt "$fsz" ]; then
+		say "$name: the .part is longer than the listed size ($fsz bytes), restarting from byte 0"
+		rm -f -- "$part"
+	fi
+	[ -n "$ALGO" ] && hash_start "$part"
 	while :; do
 		attempt=$((attempt + 1))
 		off=$(fsize "$part")
@@ -262,9 +339,9 @@ fetch_one() { # url sha name
 		CUR_OFF=$off CUR_TOTAL=0
 		save_state
 		# the reporter reads the size from the header dump while curl runs
-		curl --fail --location --silent --show-error -C - \
+		curl -K "$cfg" --fail --location --silent --show-error -C - \
 			--connect-timeout 30 --speed-limit 1 --speed-time 120 \
-			-H "@$WORK/headers" -D "$WORK/hdr" -o "$part" --url "$url" \
+			-H "@$WORK/fhdr" -D "$WORK/hdr" -o "$part" --url "$url" \
 			</dev/null 2>"$WORK/err"
 		rc=$?
 		st=$(header_status "$WORK/hdr")
@@ -286,7 +363,7 @@ fetch_one() { # url sha name
 				say "$name: cannot resume (HTTP $st), restarting from byte 0"
 				hash_stop abort
 				rm -f -- "$part"; restarted=1
-				[ "$sha" != - ] && hash_start "$part"
+				[ -n "$ALGO" ] && hash_start "$part"
 				continue
 			fi
 		fi
@@ -294,8 +371,14 @@ fetch_one() { # url sha name
 		case $st in
 		4[0-9][0-9])
 			case $st in 408 | 429) ;; *)
-				say "$name: failed: HTTP $st from $(redact "$url") (not retried)"
+				why=
+				case $st in
+				412) why="; the object changed since it was listed: run the fetch again" ;;
+				401 | 403) [ -n "$auth" ] && why="; check the credentials of the Secret (and access to the source)" ;;
+				esac
+				say "$name: failed: HTTP $st from $(redact "$url") (not retried)$why"
 				hash_stop abort
+				if [ "$st" = 412 ]; then rm -f -- "$part"; fi
 				[ -f "$part" ] && [ ! -s "$part" ] && rm -f -- "$part"
 				fail_permanent 4 "$url" "$sha" "$name" "HTTP $st" "http=$st"
 				return 4 ;;
@@ -316,30 +399,47 @@ fetch_one() { # url sha name
 		[ $delay -gt 60 ] && delay=60
 	done
 	size=$(fsize "$part")
-	if [ "$sha" != - ]; then
+	if [ -n "$fsz" ] && [ "$size" != "$fsz" ]; then
+		hash_stop abort
+		rm -f -- "$part"
+		say "$name: size mismatch: listed $fsz bytes, got $size; removed the download"
+		CUR_PART= ; save_state
+		fail_permanent 3 "$url" "$sha" "$name" "size mismatch"
+		return 3
+	fi
+	if [ -n "$ALGO" ]; then
 		hash_stop end
 		got=$(cut -d' ' -f1 <"$WORK/sum" 2>/dev/null)
 		if [ -n "$got" ]; then
-			say "$name: sha256 computed while downloading"
+			say "$name: $ALGO computed while downloading"
 		else
-			say "$name: verifying sha256 of the whole file"
-			got=$(sha256sum <"$part" | cut -d' ' -f1)
+			say "$name: verifying $ALGO of the whole file"
+			got=$("${ALGO}sum" <"$part" | cut -d' ' -f1)
 		fi
-		if [ "$got" != "$sha" ]; then
+		if [ "$got" != "$want" ]; then
 			rm -f -- "$part"
-			say "$name: sha256 mismatch: expected $sha, got $got; removed the download"
+			what="$ALGO mismatch"
+			[ "$ALGO" = md5 ] && what="md5 mismatch (ETag)"
+			say "$name: $what: expected $want, got $got; removed the download"
 			CUR_PART= ; save_state
-			fail_permanent 3 "$url" "$sha" "$name" "sha256 mismatch"
+			fail_permanent 3 "$url" "$sha" "$name" "$what"
 			return 3
 		fi
 	fi
 	mv -f -- "$part" "$final" || return 1
 	CUR_PART= CUR_TOTAL=0
-	printf '%s,"time":"%s"}\n' "$(marker_prefix "$url" "$size" "$sha")" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+	printf '%s,"time":"%s"}\n' "$(marker_prefix "$url" "$size" "$sha" "$etag")" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
 		>"$marker.tmp" && mv -f -- "$marker.tmp" "$marker"
 	BYTES_DONE=$((BYTES_DONE + size))
 	v=
-	[ "$sha" != - ] && v=", sha256 verified"
+	[ -n "$fsz" ] && v=", size verified"
+	case $ALGO in
+	sha256) v="$v, sha256 verified" ;;
+	md5) v="$v, md5 verified (the ETag)" ;;
+	*) [ -n "$etag" ] && v="$v (multipart ETag: no whole-file MD5 to check)" ;;
+	esac
+	v=${v#, }
+	[ -n "$v" ] && v=", $v"
 	say "$name: complete ($size bytes$v)"
 	return 0
 }
@@ -349,9 +449,9 @@ say "index $INDEX of $SHARDS: $FILES_TOTAL file(s) into $DEST"
 reporter &
 REPORTER=$!
 failed=0 transient=0 worst=0
-while IFS="$TAB" read -r url sha name <&3; do
+while IFS="$TAB" read -r url sha name fields <&3; do
 	[ -z "$url" ] && continue
-	fetch_one "$url" "$sha" "$name"
+	fetch_one "$url" "$sha" "$name" "$fields"
 	r=$?
 	if [ $r = 0 ]; then
 		FILES_DONE=$((FILES_DONE + 1))
@@ -373,7 +473,7 @@ progress_line 0
 if [ $failed -gt 0 ]; then
 	# what stays on the volume: resumed by a retry, else removed by
 	# `fetch delete --purge-partial`
-	while IFS="$TAB" read -r url sha name; do
+	while IFS="$TAB" read -r url sha name fields; do
 		[ -n "$name" ] && [ -f "$DEST/$name.part" ] &&
 			printf 'eidf-fetch partial bytes=%s file=%s\n' "$(fsize "$DEST/$name.part")" "$name"
 	done <"$WORK/mine"

@@ -7,6 +7,7 @@
  * The Job runs fetch-job.sh (embedded) with the URL list delivered as data
  * (env var, ConfigMap, or a Secret when a URL carries a query string), never
  * as shell text; see docs/fetch.md. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,6 +33,7 @@
 #include "fetch_progress.h"
 #include "fetch_spec.h"
 #include "job_view.h"
+#include "source.h"
 #include "python_fetch_extract.h"
 #include "script_fetch_extract.h"
 #include "script_fetch_job.h"
@@ -45,6 +47,9 @@ static long opt_parallel = 1, opt_retries = 10, opt_backoff_limit = 3;
 static long opt_interval = 5, opt_tail = -1, opt_index = -1;
 static int opt_extract, opt_wait, opt_watch, opt_follow, opt_completed, opt_no_headers;
 static int opt_all_finished, opt_purge_partial;
+static const char *opt_s3_endpoint, *opt_s3_region, *opt_s3_secret, *opt_s3_profile, *opt_s3_addressing;
+static struct strvec opt_include = STRVEC_INIT, opt_exclude = STRVEC_INIT;
+static const char *const s3_addressing_values[] = { "auto", "path", "virtual", NULL };
 
 static void complete_jobs(const char *prefix, struct strvec *out, void *ctx);
 
@@ -68,6 +73,25 @@ static const struct option create_opts[] = {
 		 "request header (stored in the Job: use --header-secret for tokens)", COMPLETE_NONE),
 	OPT_STRING(0, "header-secret", &opt_header_secret, "secret",
 		   "Secret whose keys are header names and values header values", COMPLETE_NONE),
+	OPT_GROUP("Listed sources (s3://BUCKET/PREFIX)"),
+	OPT_LIST(0, "include", &opt_include, "glob", "only the listed files whose path matches (repeatable)",
+		 COMPLETE_NONE),
+	OPT_LIST(0, "exclude", &opt_exclude, "glob", "skip the listed files whose path matches (repeatable)",
+		 COMPLETE_NONE),
+	OPT_STRING(0, "s3-endpoint", &opt_s3_endpoint, "url",
+		   "S3 service URL (setting fetch.s3-endpoint; default AWS for --s3-region)", COMPLETE_NONE),
+	OPT_STRING(0, "s3-region", &opt_s3_region, "region",
+		   "region that signatures name (setting fetch.s3-region, AWS_REGION; default us-east-1)",
+		   COMPLETE_NONE),
+	OPT_STRING(0, "s3-secret", &opt_s3_secret, "secret",
+		   "Secret with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY [, AWS_SESSION_TOKEN] for the Job",
+		   COMPLETE_NONE),
+	OPT_STRING(0, "s3-profile", &opt_s3_profile, "name",
+		   "~/.aws/credentials profile for the listing (default: env, then AWS_PROFILE or default)",
+		   COMPLETE_NONE),
+	OPT_ENUM(0, "s3-addressing", &opt_s3_addressing, "style",
+		 "bucket in the path or in the host name (setting fetch.s3-addressing; default auto)",
+		 s3_addressing_values),
 	OPT_GROUP("Job"),
 	OPT_STRING(0, "image", &opt_image, "image", "image with sh and curl (default alpine/curl:latest)", COMPLETE_IMAGE),
 	{ .type = OPT_TYPE_STRING, .long_name = "extract-image", .value = &opt_extract_image, .argh = "image",
@@ -478,14 +502,181 @@ static int read_input(const char *path, struct strbuf *sb)
 	return ferror(stdin) ? (eidf_set_error("reading stdin failed"), -1) : 0;
 }
 
-static int build_list(int argc, const char **argv, struct fetch_list *l)
+/* One key of a Secret's data, decoded; NULL when absent.  Caller wipes and frees. */
+static char *secret_value(const cJSON *sec, const char *key)
 {
+	const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(sec, "data"), key);
+	if (!cJSON_IsString(v))
+		return NULL;
+	struct strbuf sb = STRBUF_INIT;
+	if (base64_decode(v->valuestring, strlen(v->valuestring), &sb) < 0) {
+		strbuf_release(&sb);
+		return NULL;
+	}
+	/* a trailing newline from --from-file=key=file is not part of a key */
+	while (sb.len && (sb.buf[sb.len - 1] == '\n' || sb.buf[sb.len - 1] == '\r'))
+		sb.buf[--sb.len] = '\0';
+	return strbuf_detach(&sb);
+}
+
+static void wipe_free(char *s)
+{
+	if (s)
+		memset(s, 0, strlen(s));
+	free(s);
+}
+
+/* GET a Secret the Job will mount; -1 with the command that creates it. */
+static int get_job_secret(struct eidf_cmd *cmd, const char *name, const char *what, const char *example,
+			  cJSON **out)
+{
+	const char *ns = cmd_namespace(cmd);
+	struct kclient *kc = ns ? cmd_client(cmd) : NULL;
+	if (!kc)
+		return -1;
+	if (kclient_get(kc, &KRES_SECRETS, ns, name, out) < 0) {
+		if (kclient_last_http_status(kc) == 404)
+			eidf_set_error("Secret \"%s\" (%s) not found in namespace \"%s\"; create it with: "
+				       "kubectl -n %s create secret generic %s %s", name, what, ns, ns, name, example);
+		return -1;
+	}
+	return 0;
+}
+
+#define S3_SECRET_EXAMPLE "--from-literal=AWS_ACCESS_KEY_ID=... --from-literal=AWS_SECRET_ACCESS_KEY=..."
+
+/* Credentials for the client's S3 listing: --s3-profile, the environment,
+ * ~/.aws/credentials, else the keys of --s3-secret; none: anonymous. */
+static int s3_listing_credentials(struct eidf_cmd *cmd, struct s3_credentials *c)
+{
+	int rc = s3_credentials_from_env(opt_s3_profile, c);
+	if (rc <= 0)
+		return rc;
+	if (!opt_s3_secret)
+		return 0;   /* anonymous: a public bucket */
+	cJSON *sec = NULL;
+	if (get_job_secret(cmd, opt_s3_secret, "--s3-secret", S3_SECRET_EXAMPLE, &sec) < 0)
+		return -1;
+	c->access_key = secret_value(sec, "AWS_ACCESS_KEY_ID");
+	c->secret_key = secret_value(sec, "AWS_SECRET_ACCESS_KEY");
+	c->session_token = secret_value(sec, "AWS_SESSION_TOKEN");
+	cJSON_Delete(sec);
+	if (!c->access_key || !c->secret_key) {
+		s3_credentials_release(c);
+		eidf_set_error("Secret \"%s\" (--s3-secret) needs the keys AWS_ACCESS_KEY_ID and "
+			       "AWS_SECRET_ACCESS_KEY", opt_s3_secret);
+		return -1;
+	}
+	c->origin = xasprintf("Secret %s", opt_s3_secret);
+	return 0;
+}
+
+static const char *s3_region(void)
+{
+	if (opt_s3_region)
+		return opt_s3_region;
+	const char *r = setting("fetch.s3-region", NULL);
+	if (!r || !*r)
+		r = getenv("AWS_REGION");
+	if (!r || !*r)
+		r = getenv("AWS_DEFAULT_REGION");
+	return r && *r ? r : "us-east-1";
+}
+
+static const char *s3_endpoint(void)
+{
+	if (opt_s3_endpoint)
+		return opt_s3_endpoint;
+	const char *e = setting("fetch.s3-endpoint", NULL);
+	if (!e || !*e)
+		e = getenv("AWS_ENDPOINT_URL_S3");
+	if (!e || !*e)
+		e = getenv("AWS_ENDPOINT_URL");
+	return e && *e ? e : NULL;
+}
+
+/* Listed sources: 0, -1 with an error (exit 1: the service refused or
+ * failed), -2 with an error (exit 2: a usage error). */
+static int expand_s3(struct eidf_cmd *cmd, const char *src, struct fetch_list *l, char **dest_hint)
+{
+	const char *endpoint = s3_endpoint();
+	const char *region = s3_region();
+	if (endpoint && (fetch_url_check(endpoint) < 0 ||
+			 (strncmp(endpoint, "http://", 7) && strncmp(endpoint, "https://", 8)) ||
+			 strchr(endpoint, '?'))) {
+		eidf_set_error("--s3-endpoint \"%s\" must be an http:// or https:// URL such as "
+			       "https://s3.example.org", endpoint);
+		return -2;
+	}
+	for (const char *p = region; *p; p++) {
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_') {
+			eidf_set_error("--s3-region \"%s\": letters, digits and '-' only", region);
+			return -2;
+		}
+	}
+	struct s3_credentials cred;
+	if (s3_listing_credentials(cmd, &cred) < 0)
+		return -1;
+	if (cred.access_key && !opt_s3_secret) {
+		eidf_set_error("%s: the Job needs the S3 keys in a Secret, never in its spec: kubectl create "
+			       "secret generic s3-keys " S3_SECRET_EXAMPLE ", then --s3-secret s3-keys", src);
+		s3_credentials_release(&cred);
+		return -2;
+	}
+	const char *addressing = opt_s3_addressing ? opt_s3_addressing : setting("fetch.s3-addressing", "auto");
+	if (strcmp(addressing, "auto") && strcmp(addressing, "path") && strcmp(addressing, "virtual")) {
+		eidf_set_error("invalid setting fetch.s3-addressing \"%s\": use auto, path or virtual", addressing);
+		s3_credentials_release(&cred);
+		return -2;
+	}
+	struct s3_source_opts so = {
+		.endpoint = endpoint, .region = region, .addressing = addressing, .cred = &cred,
+		.include = &opt_include, .exclude = &opt_exclude, .job_signs = opt_s3_secret != NULL,
+	};
+	int rc = s3_expand(src, &so, l, dest_hint);
+	s3_credentials_release(&cred);
+	return rc;
+}
+
+static int build_list(struct eidf_cmd *cmd, int argc, const char **argv, struct fetch_list *l,
+		      char **dest_hint, int *usage)
+{
+	*usage = 1;
 	if ((opt_sha256 || opt_name) && (argc != 1 || opt_from_file)) {
 		eidf_set_error("--sha256 and --name apply to a single URL; use --from-file with columns "
 			       "or --checksums for several");
 		return -1;
 	}
+	int listed = 0, plain = 0;
 	for (int i = 0; i < argc; i++) {
+		if (fetch_source_kind(argv[i]) == FETCH_SRC_URL)
+			plain++;
+		else
+			listed++;
+	}
+	if ((opt_sha256 || opt_name) && listed) {
+		eidf_set_error("--sha256 and --name apply to a single URL, not to a listed source "
+			       "(their files are verified from the listing)");
+		return -1;
+	}
+	if ((opt_include.n || opt_exclude.n) && !listed) {
+		eidf_set_error("--include/--exclude select files of a listed source (s3://)");
+		return -1;
+	}
+	for (int i = 0; i < argc; i++) {
+		char *hint = NULL;
+		if (fetch_source_kind(argv[i]) == FETCH_SRC_S3) {
+			int r = expand_s3(cmd, argv[i], l, &hint);
+			if (r < 0) {
+				*usage = r == -2;
+				return -1;
+			}
+			if (listed == 1 && !plain && !opt_from_file)
+				*dest_hint = hint;
+			else
+				free(hint);
+			continue;
+		}
 		char *where = xasprintf("argument %d", i + 1);
 		int rc = fetch_list_add(l, argv[i], opt_sha256, opt_name, where);
 		free(where);
@@ -601,12 +792,21 @@ static int run_create(struct eidf_cmd *cmd, int argc, const char **argv)
 	long timeout = timeout_opt();
 	if (timeout < 0)
 		return 2;
-	if (build_list(argc, argv, &l) < 0) {
+	int usage = 1;
+	char *dest_hint = NULL;
+	if (opt_s3_secret && !is_dns1123_subdomain(opt_s3_secret)) {
+		eidf_error("invalid Secret name \"%s\" for --s3-secret", opt_s3_secret);
+		return 2;
+	}
+	if (build_list(cmd, argc, argv, &l, &dest_hint, &usage) < 0) {
 		eidf_error("%s", eidf_last_error());
-		rc = 2;
+		rc = usage ? 2 : 1;
 		goto out;
 	}
-	if (fetch_path_normalize(opt_dest ? opt_dest : "", 1, &dest) < 0) {
+	/* one listed source alone: its files go under its name (bucket, repo) */
+	int rc_dest = fetch_path_normalize(opt_dest ? opt_dest : dest_hint ? dest_hint : "", 1, &dest);
+	free(dest_hint);
+	if (rc_dest < 0) {
 		eidf_error("--dest: %s", eidf_last_error());
 		rc = 2;
 		goto out;
@@ -652,6 +852,8 @@ static int run_create(struct eidf_cmd *cmd, int argc, const char **argv)
 		.run_id = run_id,
 		.header_secret = opt_header_secret,
 		.headers = &opt_headers,
+		.s3_secret = opt_s3_secret,
+		.s3_region = opt_s3_secret ? s3_region() : NULL,
 		.ttl = ttl_s,
 		.retries = opt_retries,
 		.backoff_limit = opt_backoff_limit * (shards > 1 ? shards : 1),
@@ -716,6 +918,24 @@ static int run_create(struct eidf_cmd *cmd, int argc, const char **argv)
 			goto out;
 		}
 		cJSON_Delete(sec);
+	}
+	if (opt_s3_secret) {
+		/* the Job signs with these keys: they must be there */
+		cJSON *sec = NULL;
+		if (get_job_secret(cmd, opt_s3_secret, "--s3-secret", S3_SECRET_EXAMPLE, &sec) < 0) {
+			eidf_error("%s", eidf_last_error());
+			goto out;
+		}
+		char *ak = secret_value(sec, "AWS_ACCESS_KEY_ID"), *sk = secret_value(sec, "AWS_SECRET_ACCESS_KEY");
+		int ok = ak && sk && *ak && *sk;
+		wipe_free(ak);
+		wipe_free(sk);
+		cJSON_Delete(sec);
+		if (!ok) {
+			eidf_error("Secret \"%s\" (--s3-secret) needs the keys AWS_ACCESS_KEY_ID and "
+				   "AWS_SECRET_ACCESS_KEY", opt_s3_secret);
+			goto out;
+		}
 	}
 	if (submit_job(kc, ns, job, cm, server_dry, &created, server_dry ? &cm_made : NULL) < 0)
 		goto out;

@@ -230,7 +230,22 @@ static int failed_at(const char *where)
 int fetch_list_add(struct fetch_list *l, const char *url, const char *sha256,
 		   const char *name, const char *where)
 {
-	struct fetch_item it = { 0 };
+	return fetch_list_add_listed(l, url, sha256, name, -1, NULL, FETCH_AUTH_NONE, where);
+}
+
+int fetch_list_add_listed(struct fetch_list *l, const char *url, const char *sha256, const char *name,
+			  long long size, const char *etag, enum fetch_auth auth, const char *where)
+{
+	struct fetch_item it = { .size = size, .auth = auth };
+	if (etag) {
+		/* it reaches the script as a list field and a header value */
+		for (const unsigned char *p = (const unsigned char *)etag; *p; p++) {
+			if (*p <= 0x20 || *p >= 0x7f || *p == '"') {
+				eidf_set_error("unexpected ETag for \"%s\"", name ? name : url);
+				return failed_at(where);
+			}
+		}
+	}
 	if (fetch_url_check(url) < 0)
 		return failed_at(where);
 	if (sha256 && strcmp(sha256, "-") && fetch_sha256_check(sha256, &it.sha256) < 0)
@@ -251,6 +266,7 @@ int fetch_list_add(struct fetch_list *l, const char *url, const char *sha256,
 		return failed_at(where);
 	}
 	it.url = xstrdup(url);
+	it.etag = etag && *etag ? xstrdup(etag) : NULL;
 	if (l->n == l->alloc) {
 		l->alloc = l->alloc ? 2 * l->alloc : 8;
 		l->items = xrealloc(l->items, l->alloc * sizeof(*l->items));
@@ -445,6 +461,7 @@ void fetch_list_release(struct fetch_list *l)
 		free(l->items[i].url);
 		free(l->items[i].sha256);
 		free(l->items[i].name);
+		free(l->items[i].etag);
 	}
 	free(l->items);
 	l->items = NULL;
@@ -454,9 +471,18 @@ void fetch_list_release(struct fetch_list *l)
 char *fetch_list_tsv(const struct fetch_list *l)
 {
 	struct strbuf sb = STRBUF_INIT;
-	for (size_t i = 0; i < l->n; i++)
-		strbuf_addf(&sb, "%s\t%s\t%s\n", l->items[i].url,
-			    l->items[i].sha256 ? l->items[i].sha256 : "-", l->items[i].name);
+	static const char *const auth_names[] = { [FETCH_AUTH_S3] = "s3", [FETCH_AUTH_HF] = "hf" };
+	for (size_t i = 0; i < l->n; i++) {
+		const struct fetch_item *it = &l->items[i];
+		strbuf_addf(&sb, "%s\t%s\t%s", it->url, it->sha256 ? it->sha256 : "-", it->name);
+		if (it->size >= 0)
+			strbuf_addf(&sb, "\tsize=%lld", it->size);
+		if (it->etag)
+			strbuf_addf(&sb, "\tetag=%s", it->etag);
+		if (it->auth != FETCH_AUTH_NONE)
+			strbuf_addf(&sb, "\tauth=%s", auth_names[it->auth]);
+		strbuf_addch(&sb, '\n');
+	}
 	return strbuf_detach(&sb);
 }
 
@@ -501,6 +527,9 @@ int fetch_list_names(const char *tsv, struct strvec *names)
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
 		char *line = xstrndup(p, len);
 		char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+		char *t3 = t2 ? strchr(t2 + 1, '\t') : NULL;
+		if (t3)
+			*t3 = '\0';   /* the fields of a listed entry follow the name */
 		if (len && !t2) {
 			eidf_set_error("malformed list line \"%s\"", line);
 			free(line);
@@ -604,6 +633,12 @@ cJSON *fetch_job_manifest(const struct fetch_job_opts *o, const struct fetch_lis
 			       shards, o->retries, o->extract ? "true" : "false",
 			       "per-file", o->header_secret ? "secret" :
 			       (o->headers && o->headers->n) ? "inline" : "none");
+	if (o->s3_secret && !o->purge) {
+		char *t = xasprintf("%s s3-secret=%s s3-region=%s", opts, o->s3_secret,
+				    o->s3_region ? o->s3_region : "us-east-1");
+		free(opts);
+		opts = t;
+	}
 	manifest_set_annotation(job, FETCH_ANN_OPTIONS, opts);
 	free(opts);
 
@@ -735,6 +770,20 @@ cJSON *fetch_job_manifest(const struct fetch_job_opts *o, const struct fetch_lis
 		manifest_add_mount(c, "fetch-headers", "/etc/eidf-fetch/headers", 1);
 		add_str(args, "--header-dir");
 		add_str(args, "/etc/eidf-fetch/headers");
+	}
+	if (o->s3_secret) {
+		/* keys as files, read by the script into a curl config in its
+		 * private work directory: never in the spec, argv or the log */
+		cJSON *vol = cJSON_CreateObject();
+		cJSON_AddStringToObject(vol, "name", "fetch-s3");
+		cJSON *sv = cJSON_AddObjectToObject(vol, "secret");
+		cJSON_AddStringToObject(sv, "secretName", o->s3_secret);
+		manifest_add_volume(job, vol);
+		manifest_add_mount(c, "fetch-s3", FETCH_S3_DIR, 1);
+		add_str(args, "--s3-dir");
+		add_str(args, FETCH_S3_DIR);
+		add_str(args, "--s3-region");
+		add_str(args, o->s3_region ? o->s3_region : "us-east-1");
 	}
 	manifest_add_mount(c, "data", o->mount_path, 0);
 	manifest_add_container(job, c, x != NULL);

@@ -32,6 +32,8 @@
 #define FETCH_LIST_OBJECT_PREFIX "fetch-list-"
 #define FETCH_LIST_KEY "list"
 #define FETCH_LIST_DIR "/etc/eidf-fetch/list"
+#define FETCH_S3_DIR "/etc/eidf-fetch/s3"        /* --s3-secret, mounted read-only */
+#define FETCH_HF_DIR "/etc/eidf-fetch/hf"        /* --hf-token-secret, mounted read-only */
 
 /* Exit codes of the Job's container (fetch-job.sh).  The Job's
  * podFailurePolicy fails the Job at once on FETCH_EXIT_FIRST_FATAL ..
@@ -51,10 +53,21 @@
  * codes the script does not use. */
 const char *fetch_exit_meaning(long code);
 
+/* How the pod authenticates one entry's download: a listed source's
+ * credentials go only to that source's URLs. */
+enum fetch_auth {
+	FETCH_AUTH_NONE = 0,
+	FETCH_AUTH_S3,       /* curl --aws-sigv4 with the --s3-secret keys */
+	FETCH_AUTH_HF,       /* Authorization: Bearer from --hf-token-secret */
+};
+
 struct fetch_item {
 	char *url;
 	char *sha256;        /* 64 lowercase hex chars, or NULL */
 	char *name;          /* normalised path relative to the destination */
+	long long size;      /* from a listing; -1 unknown */
+	char *etag;          /* S3 ETag without quotes (an MD5 unless multipart), or NULL */
+	enum fetch_auth auth;
 };
 
 struct fetch_list {
@@ -88,6 +101,10 @@ int fetch_sha256_check(const char *hex, char **out);
  * error messages (e.g. "list.txt:3") and may be NULL. */
 int fetch_list_add(struct fetch_list *l, const char *url, const char *sha256,
 		   const char *name, const char *where);
+/* An entry from a listed source (s3://, hf://): like fetch_list_add with a
+ * size (-1 unknown), an ETag and the credentials it needs. */
+int fetch_list_add_listed(struct fetch_list *l, const char *url, const char *sha256, const char *name,
+			  long long size, const char *etag, enum fetch_auth auth, const char *where);
 /* --from-file: one URL per line, optional sha256 (64 hex or "-") and target
  * name columns separated by whitespace (the name is the rest of the line);
  * blank lines and lines starting with '#' are ignored. */
@@ -99,7 +116,9 @@ int fetch_checksums_apply(struct fetch_list *l, const char *text, size_t len, co
 /* Final checks: at least one entry, no two entries with the same name. */
 int fetch_list_finish(struct fetch_list *l);
 void fetch_list_release(struct fetch_list *l);
-/* The list as the job script reads it: URL \t sha256|- \t name \n per entry. */
+/* The list as the job script reads it: URL \t sha256|- \t name \n per entry;
+ * entries from a listing add fields after the name, each "\tkey=value":
+ * size=BYTES, etag=ETAG, auth=s3|hf (names never hold a tab). */
 char *fetch_list_tsv(const struct fetch_list *l);
 
 /* Sharding for Indexed Jobs: entry k goes to pod k % shards. */
@@ -117,6 +136,8 @@ struct fetch_job_opts {
 	const char *eidf_user;       /* NULL: no label */
 	const char *run_id;
 	const char *header_secret;   /* Secret mounted as headers, or NULL */
+	const char *s3_secret;       /* Secret with the S3 keys (entries with auth=s3), or NULL */
+	const char *s3_region;       /* with s3_secret: the region signatures name */
 	const struct strvec *headers;/* "Name: value" (visible in the Job spec) */
 	long ttl;                    /* ttlSecondsAfterFinished */
 	long retries;                /* curl attempts per file */
