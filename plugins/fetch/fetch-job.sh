@@ -282,13 +282,13 @@ fetch_one() { # url sha name [fields]
 	case $auth in s3) cfg=$WORK/s3.cfg ;; hf) cfg=$WORK/hf.cfg ;; *) cfg=$WORK/none.cfg ;; esac
 	# what is verified: the sha256 given or listed; else an S3 ETag that is
 	# an MD5 (a multipart ETag "-N" is not one: then the size only)
-	ALGO= want=
+	ALGO= expect=
 	if [ "$sha" != - ]; then
-		ALGO=sha256 want=$sha
+		ALGO=sha256 expect=$sha
 	else
 		case $etag in
 		'' | *[!0-9a-f]*) ;;
-		*) [ ${#etag} = 32 ] && ALGO=md5 want=$etag ;;
+		*) [ ${#etag} = 32 ] && ALGO=md5 expect=$etag ;;
 		esac
 	fi
 	cp -- "$WORK/headers" "$WORK/fhdr"
@@ -416,11 +416,11 @@ fetch_one() { # url sha name [fields]
 			say "$name: verifying $ALGO of the whole file"
 			got=$("${ALGO}sum" <"$part" | cut -d' ' -f1)
 		fi
-		if [ "$got" != "$want" ]; then
+		if [ "$got" != "$expect" ]; then
 			rm -f -- "$part"
 			what="$ALGO mismatch"
 			[ "$ALGO" = md5 ] && what="md5 mismatch (ETag)"
-			say "$name: $what: expected $want, got $got; removed the download"
+			say "$name: $what: expected $expect, got $got; removed the download"
 			CUR_PART= ; save_state
 			fail_permanent 3 "$url" "$sha" "$name" "$what"
 			return 3
