@@ -17,6 +17,7 @@
 #include "eidf/cmd.h"
 #include "eidf/humanize.h"
 #include "eidf/jobstate.h"
+#include "eidf/job_final.h"
 #include "eidf/job_list.h"
 #include "eidf/image_ref.h"
 #include "eidf/kevents.h"
@@ -62,8 +63,9 @@ const struct option submit_opts[] = {
 		     "exec transport: limit for the pod to start and the upload to finish", "10m"),
 	OPT_DURATION(0, "timeout", &opt_timeout, "stop following after this long (exit 124; the build goes on)", "1h"),
 	OPT_DRY_RUN(&opt_dry_run),
-	OPT_ENUM('o', "output", &opt_output, "format", "output format with --dry-run: json, yaml or name",
-		 output_formats),
+	OPT_ENUM('o', "output", &opt_output, "format", "print the objects (with --dry-run), else the Job alone on "
+		 "stdout: as created with --detach, as the build left it when followed (the build log then goes "
+		 "to stderr): json, yaml or name", output_formats),
 	OPT_SHOW_MANAGED_FIELDS(),
 	OPT_INCLUDE(wait_options),
 	OPT_GROUP("Job policy"), OPT_INCLUDE(policy_options),
@@ -509,11 +511,18 @@ static int to_strbuf(const char *data, size_t len, void *ud)
 	return 0;
 }
 
+/* -o: how long the Job may take to record an end its pod already shows */
+#define FINAL_JOB_WAIT_MS 30000
+
+/* where a followed build's log goes: stderr when -o makes stdout the Job's */
+static FILE *build_log_out;
+
 static int log_to_stdout(const char *data, size_t len, void *ud)
 {
+	FILE *out = build_log_out ? build_log_out : stdout;
 	(void)ud;
-	fwrite(data, 1, len, stdout);
-	fflush(stdout);
+	fwrite(data, 1, len, out);
+	fflush(out);
 	return 0;
 }
 
@@ -853,6 +862,14 @@ int run_submit(struct eidf_cmd *cmd, int argc, const char **argv)
 		return EIDF_EXIT_USAGE;
 	}
 	int dry = dry_run_mode(opt_dry_run);
+	/* -o without a dry run: stdout is the Job alone, as created (--detach) or
+	 * as the build left it; the messages and the build log go to stderr */
+	int print_job = !dry && fmt != OUT_DEFAULT;
+	if (print_job && fmt == OUT_WIDE) {
+		eidf_error("-o wide is a table format (build-context list -o wide); submit prints its Job "
+			   "with -o json, yaml or name");
+		return EIDF_EXIT_USAGE;
+	}
 	long timeout = opt_timeout ? parse_duration_ms(opt_timeout) : 3600L * 1000;
 	if (timeout < 0) {
 		eidf_error("invalid --timeout \"%s\": use a duration such as 30m", opt_timeout);
@@ -1003,7 +1020,7 @@ int run_submit(struct eidf_cmd *cmd, int argc, const char **argv)
 		goto cleanup;
 	}
 	own_secrets(kc, ns, items, created, jname, uid);
-	printf("job.batch/%s created (run %s)\n", jname, run_id);
+	fprintf(print_job ? stderr : stdout, "job.batch/%s created (run %s)\n", jname, run_id);
 	fflush(stdout);
 	if (use_exec) {
 		int64_t deadline = monotonic_ms() + upload_timeout;
@@ -1018,11 +1035,23 @@ int run_submit(struct eidf_cmd *cmd, int argc, const char **argv)
 		}
 	}
 	if (opt_detach) {
-		printf("follow it with: kubectl eidf build-context status --follow %s -n %s\n"
-		       "build log:      kubectl logs -f job/%s -c build -n %s\n", jname, ns, jname, ns);
+		fprintf(print_job ? stderr : stdout,
+			"follow it with: kubectl eidf build-context status --follow %s -n %s\n"
+			"build log:      kubectl logs -f job/%s -c build -n %s\n", jname, ns, jname, ns);
+		if (print_job)
+			output_object(stdout, made, fmt);
 		ret = EIDF_EXIT_OK;
 	} else {
+		build_log_out = print_job ? stderr : NULL;
 		ret = follow_build_waiting(cmd, ns, jname, run_id, timeout);
+		if (print_job) {
+			cJSON *final = job_final_object(kc, ns, jname, FINAL_JOB_WAIT_MS);
+			if (final)
+				output_object(stdout, final, fmt);
+			else
+				eidf_warning("cannot read job.batch/%s for -o: %s", jname, eidf_last_error());
+			cJSON_Delete(final);
+		}
 	}
 	goto out;
 cleanup:

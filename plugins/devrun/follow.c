@@ -11,6 +11,7 @@
 #include "eidf/cmd.h"
 #include "eidf/humanize.h"
 #include "eidf/jobstate.h"
+#include "eidf/job_final.h"
 #include "eidf/kevents.h"
 #include "eidf/kclient.h"
 #include "eidf/manifest.h"
@@ -205,7 +206,6 @@ struct fstate {
 	int want_main;        /* the init logs are done */
 	int outcome;          /* -1: none yet */
 	int stuck;            /* the pod can never start as specified */
-	int ended;            /* a container ended the pod (the Job will record it) */
 	char *outcome_msg;
 };
 
@@ -489,50 +489,19 @@ static int stream_container(struct kclient *kc, const char *ns, const char *pod_
 	return rc;
 }
 
+/* -o: how long the Job may take to record an end its pod already shows */
 #define FINAL_JOB_WAIT_MS 30000
-
-static int job_finished_cb(const char *type, const cJSON *job, void *ud)
-{
-	cJSON **last = ud;
-	if (!strcmp(type, "DELETED"))
-		return 1;
-	cJSON_Delete(*last);
-	*last = cJSON_Duplicate(job, 1);
-	return jobstate_condition(job, "Complete", NULL, NULL) == 1 ||
-	       jobstate_condition(job, "Failed", NULL, NULL) == 1;
-}
-
-/* The Job for -o.  After the command's end the job controller records it a
- * little later (Complete/Failed): an object printed before would still say
- * active, so wait for that, bounded; otherwise (stopped waiting, evicted and
- * retried, gone) the Job as it is now. */
-static cJSON *final_job(struct fstate *f, int command_ended)
-{
-	cJSON *job = NULL;
-	if (command_ended) {
-		char *fsel = xasprintf("metadata.name=%s", f->o->job);
-		struct klist_opts lo = { .field_selector = fsel };
-		int wrc = kclient_watch(f->kc, &KRES_JOBS, f->o->ns, &lo, FINAL_JOB_WAIT_MS, job_finished_cb, &job);
-		free(fsel);
-		if (wrc == 0 && job)
-			return job;
-		cJSON_Delete(job);
-		job = NULL;
-	}
-	if (kclient_get(f->kc, &KRES_JOBS, f->o->ns, f->o->job, &job) < 0) {
-		eidf_warning("cannot read job.batch/%s for -o: %s", f->o->job, eidf_last_error());
-		return NULL;
-	}
-	return job;
-}
 
 static int finish(struct fstate *f, int code)
 {
 	wait_end_quiet(code); /* the client goes on working for --rm */
 	if (f->outcome_msg)
 		status(f, "%s", f->outcome_msg);
-	if (f->o->final_job)
-		*f->o->final_job = final_job(f, f->ended && code == f->outcome);
+	if (f->o->final_job) {
+		*f->o->final_job = job_final_object(f->kc, f->o->ns, f->o->job, FINAL_JOB_WAIT_MS);
+		if (!*f->o->final_job)
+			eidf_warning("cannot read job.batch/%s for -o: %s", f->o->job, eidf_last_error());
+	}
 	if (f->o->rm) {
 		follow_delete_by_label(f->kc, f->o->ns, f->o->run_id, 0);
 	} else if (f->stuck && !f->o->keep_failed) {
@@ -659,7 +628,6 @@ static int follow_inner(struct fstate *f)
 		}
 		const cJSON *it = json_get(is, "state.terminated");
 		if (it && json_long(it, "exitCode", 0) != 0) {
-			f->ended = 1;
 			set_outcome(f, DEVRUN_EXIT_ERROR, "fetching the code failed (init container exit code %ld%s%s)",
 				    json_long(it, "exitCode", 0), json_str(it, "reason") ? ": " : "",
 				    json_str(it, "reason") ? json_str(it, "reason") : "");
@@ -692,7 +660,6 @@ static int follow_inner(struct fstate *f)
 			break;
 		}
 		const char *reason = json_str(main_status(f->pod), "state.terminated.reason");
-		f->ended = 1;
 		if (code == 0)
 			set_outcome(f, 0, "succeeded (exit code 0)");
 		else

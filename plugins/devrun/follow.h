@@ -38,9 +38,9 @@ struct follow_opts {
 	void *init_running_ud;
 	int detach_after_init; /* return 0 once init_running succeeded */
 	FILE *log_out;         /* the command's output (NULL: stdout) */
-	/* Out (NULL: not wanted): the Job as following leaves it, for -o.  When
-	 * the command ended, once the job controller has recorded it (Complete or
-	 * Failed, bounded wait); read before --rm deletes it; NULL if unreadable. */
+	/* Out (NULL: not wanted): the Job as following leaves it, for -o (once
+	 * the job controller has recorded an end its pod shows: job_final_object);
+	 * read before --rm deletes it; NULL if unreadable. */
 	cJSON **final_job;
 };
 

@@ -1,14 +1,15 @@
 #!/bin/bash
-# devrun -o json|yaml|name without a dry run: stdout is only the Job, so that
-# `devrun -o json ... | jq` works whatever devrun waits for.  Followed, it is
+# devrun and build-context submit -o json|yaml|name without a dry run: stdout
+# is only the Job, so that `devrun -o json ... | jq` works whatever the
+# command waits for.  Followed, it is
 # the Job once the job controller has recorded the end (the local cluster lags
 # like a real one here, so a Job printed at the pod's end would still be
 # active); detached, the Job as created; stopped waiting, the Job as it is.
-# The command's own output then goes to stderr with devrun's messages.
+# The command's own output (the build log) then goes to stderr with the messages.
 . "$(dirname "$0")/lib.sh"
 
 if ! command -v busybox >/dev/null || ! command -v git >/dev/null; then
-	test_skip "devrun output tests" "needs busybox and git"
+	test_skip "output tests" "needs busybox and git"
 	test_done
 fi
 NS=eidf540ns
@@ -57,6 +58,20 @@ test_expect_success '-o wide is a table format: a usage error before anything is
 	test_expect_code 2 $DR $RES -o wide -- true 2>../err &&
 	test_grep "devrun list -o wide" ../err &&
 	test "$(cluster_request_count "^POST ")" = 0
+'
+
+test_expect_success 'build-context submit -o json: only the Job as the build left it (Complete); the log on stderr' '
+	mkdir ctx && echo "FROM scratch" >ctx/Dockerfile &&
+	kubectl-eidf-build_context -n $NS submit ctx --image reg.example/x:1 --builder-image busybox:test \
+		--cpu 100m --memory 128Mi "--executor-command=echo build-log-line" -o json >out 2>err &&
+	jq -e ".kind == \"Job\" and .status.succeeded == 1 and
+		any(.status.conditions[]; .type == \"Complete\" and .status == \"True\")" out &&
+	test_grep "^build-log-line" err &&
+	test_grep "^job.batch/build-context-[a-z0-9]* created" err &&
+	kubectl-eidf-build_context -n $NS submit ctx --image reg.example/x:1 --builder-image busybox:test \
+		--cpu 100m --memory 128Mi "--executor-command=true" --detach -o name >out 2>err &&
+	test "$(cat out)" = "job.batch/$(sed -n "s|^job.batch/\([^ ]*\) created.*|\1|p" err)" &&
+	test_grep "^follow it with:" err
 '
 
 test_done
