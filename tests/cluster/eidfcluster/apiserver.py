@@ -1,11 +1,9 @@
 """HTTPS Kubernetes API server (HTTP/1.1, real TLS, client-cert and bearer-token auth)."""
 import base64
-import http.server
 import json
 import os
 import re
 import socket
-import socketserver
 import ssl
 import threading
 import time
@@ -18,6 +16,7 @@ from . import warnheaders
 from . import resources as RS
 from .resources import APIError
 from .store import Gone
+from .tlsserver import ThreadingTLSServer, TLSHandler
 from .util import (SelectorError, deep, dumps, field_value, gen_name, json_merge_patch, json_patch, match_labels,
                    now_nano, now_ts, parse_field_selector, parse_label_selector, parse_ts, strategic_merge_patch)
 
@@ -77,35 +76,22 @@ class Faults:
 
 
 # ---------------------------------------------------------------- server
-class TLSServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
+class TLSServer(ThreadingTLSServer):
     def __init__(self, addr, cluster):
         self.cluster = cluster
         super().__init__(addr, Handler)
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(TLSHandler):
     server_version = "eidf-test-cluster"
-    sys_version = ""
 
     def setup(self):
-        self.tls_ok = False
         self.component = False
         srv = self.server
         self.cluster = srv.cluster
         # ids count on across outages and restarts (the server object is replaced)
         self.conn_id = next(self.cluster.conn_ids)
-        # As Go's net/http does: without it separate header and body writes
-        # meet Nagle and the client's delayed ACK, a ~40 ms stall per reply.
-        try:
-            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:
-            pass
-        self.request.settimeout(10)
+        self.accept_tcp()
         self.fd = self.request.fileno()
         self.epoch = self.cluster.outages.epoch
         if not self.cluster.outages.opened(self.conn_id, self.fd):
@@ -120,25 +106,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.cluster.log_conn(self.conn_id, "reset")
             super().setup()
             return
-        try:
-            self.request = self.cluster.ssl_ctx.wrap_socket(self.request, server_side=True)
-            self.tls_ok = True
-            self.request.settimeout(600)
-        except (ssl.SSLError, OSError) as e:
+        e = self.start_tls(self.cluster.ssl_ctx, 600)
+        if e:
             self.cluster.log_conn(self.conn_id, "tls-error", str(e))
         # the node agent's and Kueue's own connections: not in the logs tests read, no faults
         self.component = self.tls_ok and self.cluster.is_component(self.request.getpeercert())
         super().setup()
         if self.tls_ok:
             self.cluster.log_conn(self.conn_id, "open", component=self.component)
-
-    def handle(self):
-        if not self.tls_ok:
-            return
-        try:
-            super().handle()
-        except (ConnectionError, ssl.SSLError, socket.timeout, OSError):
-            pass
 
     def finish(self):
         self.cluster.outages.closed(self.conn_id)
@@ -148,9 +123,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
             pass
         if self.tls_ok:
             self.cluster.log_conn(self.conn_id, "close", component=self.component)
-
-    def log_message(self, fmt, *args):
-        pass
 
     # -- helpers ---------------------------------------------------------
     def _common_headers(self, ctype, length=None, extra=None):

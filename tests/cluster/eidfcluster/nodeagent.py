@@ -13,14 +13,12 @@ Run alone: python3 -m eidfcluster.nodeagent --kubeconfig KC --state-dir DIR ...
 """
 import base64
 import hashlib
-import http.server
 import itertools
 import json
 import os
 import re
 import signal
 import socket
-import socketserver
 import ssl
 import subprocess
 import sys
@@ -30,6 +28,7 @@ import urllib.parse
 
 from . import execws
 from .apiclient import APIStatus, Client, EventRecorder
+from .tlsserver import ThreadingTLSServer, TLSHandler
 from .util import deep, now_nano, now_ts, parse_ts, set_condition
 
 RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runner.py")
@@ -1150,50 +1149,23 @@ def subject_of(cert):
     return cn, groups
 
 
-class KubeletServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
-
+class KubeletServer(ThreadingTLSServer):
     def __init__(self, addr, agent):
         self.agent = agent
         super().__init__(addr, KubeletHandler)
 
 
-class KubeletHandler(http.server.BaseHTTPRequestHandler):
+class KubeletHandler(TLSHandler):
     """The kubelet port: /containerLogs, /exec, /healthz (and /_eidf/kill for the test bed), for
     clients whose certificate the client CA signed and that are the API server's (system:masters,
     kubeadm's kube-apiserver-kubelet-client) -- the kubelet's x509 authentication."""
-    protocol_version = "HTTP/1.1"
     server_version = "eidf-node-agent"
-    sys_version = ""
 
     def setup(self):
-        self.tls_ok = False
         self.agent = self.server.agent
-        try:
-            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:
-            pass
-        self.request.settimeout(10)
-        try:
-            self.request = self.agent.ssl_ctx.wrap_socket(self.request, server_side=True)
-            self.tls_ok = True
-            self.request.settimeout(3600)
-        except (ssl.SSLError, OSError):
-            pass
+        self.accept_tcp()
+        self.start_tls(self.agent.ssl_ctx, 3600)
         super().setup()
-
-    def handle(self):
-        if not self.tls_ok:
-            return
-        try:
-            super().handle()
-        except (ConnectionError, ssl.SSLError, socket.timeout, OSError):
-            pass
-
-    def log_message(self, fmt, *args):
-        pass
 
     def send_body(self, code, body, ctype="text/plain; charset=utf-8"):
         if isinstance(body, str):
