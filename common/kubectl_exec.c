@@ -189,3 +189,147 @@ int kubectl_exec_upload(const struct kubectl_upload *u)
 	strbuf_release(&tail);
 	return ret;
 }
+
+int kubectl_session_start(struct kubectl_session *s, const char *ns, const char *pod,
+			  const char *container, const char *const *argv)
+{
+	memset(s, 0, sizeof(*s));
+	s->pid = -1;
+	s->in = s->out = s->err = -1;
+	const char *kubectl = getenv("EIDF_KUBECTL") && *getenv("EIDF_KUBECTL") ? getenv("EIDF_KUBECTL") : "kubectl";
+	struct strvec v = STRVEC_INIT;
+	strvec_push(&v, kubectl);
+	cmd_kubectl_flags(&v, ns);
+	strvec_push(&v, "exec");
+	strvec_push(&v, "-i");
+	strvec_push(&v, pod);
+	strvec_push(&v, "-c");
+	strvec_push(&v, container);
+	strvec_push(&v, "--");
+	for (size_t i = 0; argv[i]; i++)
+		strvec_push(&v, argv[i]);
+	int in[2], out[2], err[2];
+	if (pipe2(in, O_CLOEXEC) < 0) {
+		eidf_set_error("exec into pod %s: pipe: %s", pod, strerror(errno));
+		strvec_clear(&v);
+		return -1;
+	}
+	if (pipe2(out, O_CLOEXEC) < 0) {
+		eidf_set_error("exec into pod %s: pipe: %s", pod, strerror(errno));
+		close(in[0]);
+		close(in[1]);
+		strvec_clear(&v);
+		return -1;
+	}
+	if (pipe2(err, O_CLOEXEC) < 0) {
+		eidf_set_error("exec into pod %s: pipe: %s", pod, strerror(errno));
+		close(in[0]);
+		close(in[1]);
+		close(out[0]);
+		close(out[1]);
+		strvec_clear(&v);
+		return -1;
+	}
+	/* writes to a kubectl that went away must fail with EPIPE, not kill us */
+	signal(SIGPIPE, SIG_IGN);
+	pid_t pid = fork();
+	if (pid == 0) {
+		signal(SIGPIPE, SIG_DFL);
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		execvp(kubectl, v.v);
+		fprintf(stderr, "cannot run %s: %s\n", kubectl, strerror(errno));
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	strvec_clear(&v);
+	if (pid < 0) {
+		eidf_set_error("exec into pod %s: fork: %s", pod, strerror(errno));
+		close(in[1]);
+		close(out[0]);
+		close(err[0]);
+		return -1;
+	}
+	s->pid = pid;
+	s->in = in[1];
+	s->out = out[0];
+	s->err = err[0];
+	fcntl(s->in, F_SETFL, O_NONBLOCK);
+	fcntl(s->out, F_SETFL, O_NONBLOCK);
+	fcntl(s->err, F_SETFL, O_NONBLOCK);
+	/* a big pipe in front of kubectl: fewer wake-ups per MiB */
+	fcntl(s->in, F_SETPIPE_SZ, 1 << 20);
+	fcntl(s->out, F_SETPIPE_SZ, 1 << 20);
+	return 0;
+}
+
+int kubectl_session_drain_err(struct kubectl_session *s)
+{
+	if (s->err < 0)
+		return 0;
+	for (;;) {
+		char b[4096];
+		ssize_t n = read(s->err, b, sizeof(b));
+		if (n > 0) {
+			keep_tail(&s->err_tail, b, (size_t)n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 1;
+		close(s->err);
+		s->err = -1;
+		return 0;
+	}
+}
+
+int kubectl_session_end(struct kubectl_session *s, long grace_ms, char **why)
+{
+	if (s->in >= 0)
+		close(s->in);
+	s->in = -1;
+	if (s->out >= 0)
+		close(s->out);
+	s->out = -1;
+	int status = 0, rc = 1;
+	if (s->pid > 0) {
+		int64_t end = monotonic_ms() + grace_ms;
+		pid_t r;
+		while ((r = waitpid(s->pid, &status, WNOHANG)) == 0 && monotonic_ms() < end) {
+			if (s->err >= 0) {
+				struct pollfd p = { s->err, POLLIN, 0 };
+				poll(&p, 1, 50);
+				kubectl_session_drain_err(s);
+			} else {
+				sleep_ms(20);
+			}
+		}
+		if (r == 0) {
+			kill(s->pid, SIGTERM);
+			int64_t hard = monotonic_ms() + 2000;
+			while ((r = waitpid(s->pid, &status, WNOHANG)) == 0 && monotonic_ms() < hard)
+				sleep_ms(20);
+			if (r == 0) {
+				kill(s->pid, SIGKILL);
+				while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR)
+					;
+			}
+		}
+		rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		s->pid = -1;
+	}
+	if (s->err >= 0) {
+		kubectl_session_drain_err(s);
+		if (s->err >= 0)
+			close(s->err);
+		s->err = -1;
+	}
+	if (why)
+		*why = last_line(&s->err_tail);
+	strbuf_release(&s->err_tail);
+	return rc;
+}

@@ -39,6 +39,9 @@ cJSON *helper_job_manifest(struct eidf_cmd *cmd, const char *ns, const struct he
 		cJSON_AddItemToArray(cmdv, cJSON_CreateString(argv[i]));
 	manifest_add_mount(c, "volume", o->mount, o->read_only);
 	manifest_add_container(job, c, 0);
+	if (o->pod_label)
+		manifest_set_label(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(job, "spec"),
+								    "template"), "eidf.ac.uk/pvc-cp", o->pod_label);
 	manifest_add_volume(job, manifest_volume_pvc("volume", o->pvc, o->read_only));
 	return job;
 }

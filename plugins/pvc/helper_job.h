@@ -16,6 +16,7 @@ struct helper_opts {
 	long timeout_ms;        /* waiting for the pod; 0: none */
 	int dry_run;            /* print the Job (-o) instead of creating it */
 	const char *output;     /* -o for dry-run */
+	const char *pod_label;  /* pvc cp: eidf.ac.uk/pvc-cp=VALUE on the pod, to find a kept helper */
 };
 
 /* The helper Job for `argv` (NULL-terminated): the arguments of the

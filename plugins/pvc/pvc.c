@@ -19,6 +19,7 @@
 #include "eidf/quantity.h"
 #include "eidf/settings.h"
 #include "eidf/stage_options.h"
+#include "cp.h"
 #include "helper_job.h"
 #include "settings_keys.h"
 
@@ -1481,6 +1482,18 @@ static const struct subcommand subcommands[] = {
 	  .run = cmd_du },
 	{ .name = "browse", .summary = "list a directory on a claim (also: pvc ls NAME [PATH])",
 	  .usage = "NAME [PATH]", .options = ls_opts, .args_complete = COMPLETE_PVC, .run = cmd_ls },
+	{ .name = "cp", .summary = "copy files and directories to or from a claim, resumable and verified",
+	  .usage = "LOCAL... CLAIM:PATH | CLAIM:PATH LOCAL [--keep] [-o json]",
+	  .description = "Copies through a helper Job that mounts the claim (read-only for downloads) and "
+			 "`kubectl exec`, in 1 MiB chunks whose sha256 is computed on both sides. A file is "
+			 "written to NAME.eidf-part and renamed into place only once every chunk is verified. "
+			 "A dropped stream is reopened and the copy continues after the last verified byte; a "
+			 "re-run sends only what is missing (files with equal size and sha256 are skipped). "
+			 "Directories are copied recursively, symlinks as symlinks (never followed), modes "
+			 "without setuid/setgid; special files are skipped with a warning. CLAIM: alone is the "
+			 "claim's root; paths on the claim are relative to it and may not hold \"..\".",
+	  .options = cp_opts, .args_complete = COMPLETE_CUSTOM, .args_complete_custom = cp_complete,
+	  .run = cmd_cp },
 	{ .name = "shell", .summary = "open a shell in a lightweight Job that mounts the claim",
 	  .usage = "NAME [--image IMAGE] [--mount PATH] [--read-only] [--keep]", .options = shell_opts,
 	  .args_complete = COMPLETE_PVC, .run = cmd_shell },

@@ -167,6 +167,10 @@ def proxy_exec(c, h, ns, name):
             up.close()
         h.close_connection = True
         return h.send_body(code, rest[:n], hdrs.get("content-type", "text/plain; charset=utf-8"))
+    # a `cut` fault whose --path matches the exec request drops the session after
+    # --bytes bytes have passed (both directions counted), as a proxy or a node
+    # restart would: no close frame, both connections shut
+    cut = None if h.component else c.faults.take(("cut",), h.command, h.path)
     h.wfile.write(head + b"\r\n\r\n")
     h.status = 101
     c.log_request(h, streaming=True)
@@ -175,7 +179,7 @@ def proxy_exec(c, h, ns, name):
     try:
         if rest:
             h.connection.sendall(rest)
-        splice(h.connection, up)
+        splice(h.connection, up, int(cut.get("bytes", 0)) if cut is not None else None)
     finally:
         for s in (up,):
             try:
@@ -184,13 +188,22 @@ def proxy_exec(c, h, ns, name):
                 pass
 
 
-def splice(a, b):
+def splice(a, b, limit=None):
     """Copy bytes both ways between two TLS sockets until either side closes (one thread: an
-    SSL object must not be read and written from two threads at once)."""
+    SSL object must not be read and written from two threads at once); with a limit, shut both
+    once that many bytes have passed."""
     a.settimeout(None)
     b.settimeout(None)
     peer = {a: b, b: a}
+    passed = 0
     while True:
+        if limit is not None and passed >= limit:
+            for s in (a, b):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            return
         ready = [s for s in (a, b) if s.pending()] or select.select([a, b], [], [])[0]
         for s in ready:
             try:
@@ -205,8 +218,12 @@ def splice(a, b):
                 except OSError:
                     pass
                 return
+            if limit is not None and passed + len(data) > limit:
+                data = data[:max(limit - passed, 0)]
+            passed += len(data)
             try:
-                peer[s].sendall(data)
+                if data:
+                    peer[s].sendall(data)
             except (OSError, ssl.SSLError):
                 return
 

@@ -495,7 +495,7 @@ def ctl(argv):
     f.add_argument("--count", type=int, default=1, help="how many requests it applies to")
     f.add_argument("--status", type=int, default=500, help="fail: HTTP status (429, 500, 503...)")
     f.add_argument("--retry-after", type=int, default=1, help="fail 429: Retry-After seconds")
-    f.add_argument("--bytes", type=int, default=0, help="cut: stream body bytes before the cut")
+    f.add_argument("--bytes", type=int, default=0, help="cut: stream body bytes before the cut (an exec session: bytes both ways)")
     f.add_argument("--seconds", type=float, default=1.0, help="delay: seconds")
     f.add_argument("--path", default=".*", help="regex on the request path+query")
     f.add_argument("--method", default="", help="only this HTTP method")

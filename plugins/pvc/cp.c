@@ -1,0 +1,1711 @@
+/* kubectl eidf pvc cp LOCAL... CLAIM:PATH | CLAIM:PATH LOCAL
+ *
+ * The copy runs in a helper Job that mounts the claim (read-only for
+ * downloads) and speaks pvc-cp.sh's line protocol over `kubectl exec -i`
+ * (cp_session.c).  Files move in chunks, each with its sha256 computed on
+ * both sides; an upload is written to NAME.eidf-part (a download to a local
+ * NAME.eidf-part) and renamed into place once every byte of it is covered
+ * by a verified chunk, so no side ever shows a truncated file under its
+ * final name.  A dropped stream is reopened and the file continues after
+ * the last byte the other side holds and can prove (its chunk list, and
+ * the sha256 of an unlisted tail); a re-run sends nothing that is already
+ * there (size and sha256 equal). */
+#include "cp.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cp_session.h"
+#include "eidf/humanize.h"
+#include "eidf/manifest.h"
+#include "eidf/waiting.h"
+#include "eidf/output.h"
+#include "eidf/settings.h"
+#include "eidf/stage_options.h"
+#include "helper_job.h"
+
+/* Chunk size: the unit of verification and of the send window.  One chunk
+ * may be in flight beyond what the pod has written, so a dropped stream
+ * costs at most this much sent again. */
+#define CP_CHUNK (1024 * 1024)
+#define CP_WINDOW CP_CHUNK
+/* Reopened sessions before the copy gives up (a drop that comes back). */
+#define CP_MAX_RECONNECTS 8
+/* Attempts per file after a chunk failed verification. */
+#define CP_MAX_BAD_CHUNKS 3
+
+static const char *opt_output, *opt_image, *opt_timeout;
+static int opt_keep;
+
+const struct option cp_opts[] = {
+	OPT_OUTPUT(&opt_output),
+	OPT_BOOL(0, "keep", &opt_keep, "keep the helper Job for the next copy (it is reused while it runs)"),
+	OPT_STRING(0, "image", &opt_image, "image", "helper image (default busybox:latest)", COMPLETE_IMAGE),
+	OPT_DURATION(0, "timeout", &opt_timeout, "give up waiting for the helper pod after this long (0 = forever)",
+		     "10m"),
+	OPT_INCLUDE(wait_options),
+	OPT_GROUP("Job policy"), OPT_INCLUDE(policy_options),
+	OPT_INCLUDE(kube_options), OPT_END(),
+};
+
+struct entry {
+	char type;          /* f, d or l */
+	char *rel;          /* upload: path on the claim; download: remote path */
+	char *local;        /* upload: the source; download: path under the local root */
+	char *target;       /* symlink target */
+	unsigned mode;
+	uint64_t size;
+	/* the plan */
+	int skip;           /* already there, equal */
+	int fix_mode;       /* there, equal, another mode */
+	int partial;        /* a part exists on the receiving side */
+	uint64_t off;       /* resume here */
+	uint64_t tstart;    /* upload: unlisted verified tail [tstart, off) */
+	char tsha[65];
+	uint64_t sent_to;   /* highest offset sent so far (re-sent accounting) */
+	int resumed;
+	int bad_chunks;
+};
+
+struct cp {
+	struct eidf_cmd *cmd;
+	const char *ns;
+	char *claim, *rel;  /* remote side */
+	int rel_slash;      /* written with a trailing '/': into it */
+	int upload;
+	char *job, *pod;
+	int kept_job;       /* reused or --keep: not deleted */
+	struct cp_sess s;
+	int reconnects;
+	char *lost_why;
+	struct entry *e;
+	size_t n;
+	int local_root;     /* download: fd of the local directory */
+	/* summary */
+	uint64_t files, bytes, skipped, resumed, resent, links, dirs, special, total;
+	struct strvec warnings;
+	struct progress *pg;
+	uint64_t done;
+	int errors;
+	int64_t start_ms;
+};
+
+static void warn(struct cp *c, const char *fmt, ...) EIDF_PRINTF(2, 3);
+static void warn(struct cp *c, const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	eidf_warning("%s", sb.buf);
+	strvec_push_owned(&c->warnings, strbuf_detach(&sb));
+}
+
+static struct entry *add_entry(struct cp *c, char type)
+{
+	c->e = xrealloc(c->e, (c->n + 1) * sizeof(*c->e));
+	struct entry *e = &c->e[c->n++];
+	memset(e, 0, sizeof(*e));
+	e->type = type;
+	return e;
+}
+
+static int is_temp_name(const char *name)
+{
+	size_t n = strlen(name);
+	return (n > 10 && !strcmp(name + n - 10, ".eidf-part")) ||
+	       (n > 17 && !strcmp(name + n - 17, ".eidf-part.sha256"));
+}
+
+/* ---- CLAIM:PATH ---------------------------------------------------------- */
+
+static int valid_claim_name(const char *s, size_t n)
+{
+	if (!n || n > 253 || (!(s[0] >= 'a' && s[0] <= 'z') && !(s[0] >= '0' && s[0] <= '9')))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '.'))
+			return 0;
+	return s[n - 1] != '-' && s[n - 1] != '.';
+}
+
+int cp_parse_remote(const char *arg, char **claim, char **rel)
+{
+	const char *colon = strchr(arg, ':');
+	if (!colon || !valid_claim_name(arg, (size_t)(colon - arg)))
+		return 0;
+	const char *p = colon + 1;
+	if (*p == '/') {
+		eidf_set_error("\"%s\": paths on the claim are relative to its root: write %.*s:%s", arg,
+			       (int)(colon - arg), arg, p + strspn(p, "/"));
+		return -1;
+	}
+	if (strchr(p, '\n')) {
+		eidf_set_error("\"%s\": a path with a newline is refused", arg);
+		return -1;
+	}
+	struct strbuf sb = STRBUF_INIT;
+	while (*p) {
+		while (*p == '/')
+			p++;
+		const char *end = strchrnul(p, '/');
+		size_t n = (size_t)(end - p);
+		if (n == 2 && !strncmp(p, "..", 2)) {
+			eidf_set_error("\"%s\": \"..\" is refused in a path on the claim: name the place below its root",
+				       arg);
+			strbuf_release(&sb);
+			return -1;
+		}
+		if (n && !(n == 1 && *p == '.')) {
+			if (sb.len)
+				strbuf_addch(&sb, '/');
+			strbuf_add(&sb, p, n);
+		}
+		p = end;
+	}
+	*claim = xstrndup(arg, (size_t)(colon - arg));
+	*rel = sb.len ? strbuf_detach(&sb) : (strbuf_release(&sb), xstrdup("."));
+	return 1;
+}
+
+static char *join(const char *a, const char *b)
+{
+	if (!strcmp(a, "."))
+		return xstrdup(b);
+	if (!*b || !strcmp(b, "."))
+		return xstrdup(a);
+	return xasprintf("%s/%s", a, b);
+}
+
+/* The last component of a local path ("" for ".", "/", "dir/."). */
+static char *local_base(const char *path)
+{
+	char *p = xstrdup(path);
+	size_t n = strlen(p);
+	while (n > 1 && p[n - 1] == '/')
+		p[--n] = '\0';
+	char *slash = strrchr(p, '/');
+	char *b = xstrdup(slash ? slash + 1 : p);
+	free(p);
+	if (!strcmp(b, ".") || !strcmp(b, "..") || !*b) {
+		free(b);
+		return xstrdup("");
+	}
+	return b;
+}
+
+/* ---- local hashing ----------------------------------------------------- */
+
+/* sha256 of len bytes at off of fd; -1 when the file is shorter. */
+static int hash_range(int fd, uint64_t off, uint64_t len, char out[65])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	char *buf = xmalloc(1 << 20);
+	int rc = 0;
+	while (len) {
+		size_t want = len > (1 << 20) ? (1 << 20) : (size_t)len;
+		ssize_t r = pread(fd, buf, want, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			rc = -1;
+			break;
+		}
+		EVP_DigestUpdate(ctx, buf, (size_t)r);
+		off += (uint64_t)r;
+		len -= (uint64_t)r;
+	}
+	unsigned char md[32];
+	unsigned mdlen = 0;
+	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	EVP_MD_CTX_free(ctx);
+	free(buf);
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	return rc;
+}
+
+/* ---- the helper Job and the session ------------------------------------ */
+
+static int64_t now_ms(void) { return monotonic_ms(); }
+
+/* A running helper pod for this claim that an earlier `pvc cp --keep` left
+ * (read-write serves both directions). */
+static int find_kept(struct cp *c)
+{
+	struct kclient *kc = cmd_client(c->cmd);
+	cJSON *pods = NULL;
+	struct klist_opts lo = { .label_selector = c->upload ? "eidf.ac.uk/pvc-cp=rw" : "eidf.ac.uk/pvc-cp" };
+	if (!kc || kclient_list(kc, &KRES_PODS, c->ns, &lo, &pods))
+		return 0;
+	const cJSON *pod;
+	int found = 0;
+	cJSON_ArrayForEach(pod, cJSON_GetObjectItemCaseSensitive(pods, "items")) {
+		const char *phase = json_str(pod, "status.phase");
+		if (!phase || strcmp(phase, "Running") || json_get(pod, "metadata.deletionTimestamp"))
+			continue;
+		const cJSON *vol;
+		int mounts = 0;
+		cJSON_ArrayForEach(vol, json_get(pod, "spec.volumes")) {
+			const char *cl = json_str(vol, "persistentVolumeClaim.claimName");
+			if (cl && !strcmp(cl, c->claim))
+				mounts = 1;
+		}
+		const char *job = json_str(pod, "metadata.labels.job-name");
+		if (!mounts || !job)
+			continue;
+		c->pod = xstrdup(json_str(pod, "metadata.name"));
+		c->job = xstrdup(job);
+		found = 1;
+		break;
+	}
+	cJSON_Delete(pods);
+	return found;
+}
+
+/* Refuse a single-attach claim that a running pod (not our kept helper)
+ * mounts: the helper would wait for ever for the volume to attach. */
+static int check_attach(struct cp *c, const cJSON *pvc)
+{
+	int single = 0;
+	const cJSON *m;
+	cJSON_ArrayForEach(m, json_get(pvc, "spec.accessModes")) {
+		const char *s = cJSON_GetStringValue(m);
+		if (s && (!strcmp(s, "ReadWriteOnce") || !strcmp(s, "ReadWriteOncePod")))
+			single = 1;
+	}
+	if (!single)
+		return 0;
+	struct kclient *kc = cmd_client(c->cmd);
+	cJSON *pods = NULL;
+	if (kclient_list(kc, &KRES_PODS, c->ns, NULL, &pods))
+		return 0; /* cannot tell: let the helper try */
+	const cJSON *pod;
+	char *who = NULL;
+	cJSON_ArrayForEach(pod, cJSON_GetObjectItemCaseSensitive(pods, "items")) {
+		const char *phase = json_str(pod, "status.phase");
+		if (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed")))
+			continue;
+		if (c->pod && !strcmp(json_str(pod, "metadata.name") ? json_str(pod, "metadata.name") : "", c->pod))
+			continue;
+		const cJSON *vol;
+		cJSON_ArrayForEach(vol, json_get(pod, "spec.volumes")) {
+			const char *cl = json_str(vol, "persistentVolumeClaim.claimName");
+			if (cl && !strcmp(cl, c->claim) && !who) {
+				const char *job = json_str(pod, "metadata.labels.job-name");
+				who = job ? xasprintf("job/%s", job) : xasprintf("pod/%s", json_str(pod, "metadata.name"));
+			}
+		}
+	}
+	cJSON_Delete(pods);
+	if (!who)
+		return 0;
+	eidf_set_error("PVC \"%s\" is single-attach (%s) and %s mounts it, so a helper pod cannot; copy once %s "
+		       "has finished (or delete it: kubectl -n %s delete %s), or copy from inside it with kubectl cp",
+		       c->claim, json_str(pvc, "spec.accessModes.0") ? json_str(pvc, "spec.accessModes.0") : "RWO",
+		       who, who, c->ns, who);
+	free(who);
+	return -1;
+}
+
+static int start_helper(struct cp *c)
+{
+	struct kclient *kc = cmd_client(c->cmd);
+	if (!kc)
+		return -1;
+	cJSON *pvc = NULL;
+	if (kclient_get(kc, &KRES_PVCS, c->ns, c->claim, &pvc)) {
+		if (kclient_last_http_status(kc) == 404)
+			eidf_set_error("PVC \"%s\" not found in namespace \"%s\"; create it with: kubectl eidf pvc "
+				       "create %s --size 100Gi (see: kubectl eidf pvc list)", c->claim, c->ns, c->claim);
+		return -1;
+	}
+	if (find_kept(c)) {
+		c->kept_job = 1;
+		fprintf(stderr, "using the kept helper Job %s (pod %s)\n", c->job, c->pod);
+		cJSON_Delete(pvc);
+		return 0;
+	}
+	int rc = check_attach(c, pvc);
+	cJSON_Delete(pvc);
+	if (rc)
+		return -1;
+	struct helper_opts o = {
+		.pvc = c->claim,
+		.image = opt_image ? opt_image : setting("pvc.helper-image", "busybox:latest"),
+		.mount = HELPER_MOUNT,
+		.read_only = !c->upload && !opt_keep,
+		.timeout_ms = opt_timeout ? parse_duration_ms(opt_timeout) : 600000,
+		.pod_label = c->upload || opt_keep ? "rw" : "ro",
+	};
+	if (o.timeout_ms < 0)
+		o.timeout_ms = 600000;
+	const char *args[] = { "sh", "-c", "trap 'exit 0' TERM; while :; do sleep 5 & wait $!; done", NULL };
+	if (helper_job_start(c->cmd, c->ns, &o, args, &c->job, &c->pod))
+		return -1;
+	c->kept_job = opt_keep;
+	return 0;
+}
+
+static void stop_helper(struct cp *c)
+{
+	if (!c->job)
+		return;
+	if (c->kept_job) {
+		fprintf(stderr, "kept helper Job %s for the next copy; delete it with: kubectl -n %s delete job %s\n",
+			c->job, c->ns, c->job);
+		return;
+	}
+	if (helper_job_delete(c->cmd, c->ns, c->job))
+		eidf_warning("could not delete helper Job %s: %s; delete it with: kubectl -n %s delete job %s",
+			     c->job, eidf_last_error(), c->ns, c->job);
+}
+
+static int sess(struct cp *c)
+{
+	if (c->s.open)
+		return 0;
+	return cp_sess_open(&c->s, c->ns, c->pod, HELPER_MOUNT, CP_CHUNK);
+}
+
+/* The session ended under us: close it, and say whether to try again. */
+static int reopen(struct cp *c)
+{
+	char *why = NULL;
+	int st = cp_sess_close(&c->s, &why);
+	free(c->lost_why);
+	c->lost_why = xasprintf("kubectl exec ended (exit code %d): %s", st, why);
+	free(why);
+	if (++c->reconnects > CP_MAX_RECONNECTS) {
+		eidf_set_error("the stream to helper pod %s dropped %d times; last: %s; run the same command again "
+			       "to resume", c->pod, CP_MAX_RECONNECTS, c->lost_why);
+		return -1;
+	}
+	fprintf(stderr, "the stream to pod %s dropped (%s); resuming\n", c->pod, c->lost_why);
+	sleep_ms(200L * c->reconnects);
+	return sess(c);
+}
+
+/* Run step until it does not lose the session: step returns 0 done, -1
+ * error (set), 1 session lost. */
+static int with_retry(struct cp *c, int (*step)(struct cp *, void *), void *arg)
+{
+	for (;;) {
+		if (sess(c))
+			return -1;
+		int r = step(c, arg);
+		if (r != 1)
+			return r;
+		if (reopen(c))
+			return -1;
+	}
+}
+
+/* ---- the remote side's view of a file: info -------------------------- */
+
+struct remote_info {
+	char type;               /* f d l o - */
+	uint64_t size;
+	unsigned mode;
+	int has_part;
+	uint64_t part_size;
+	struct { uint64_t start, len; char sha[65]; } *chunks;
+	size_t nchunks;
+};
+
+static void info_release(struct remote_info *r)
+{
+	free(r->chunks);
+	memset(r, 0, sizeof(*r));
+}
+
+static void queue_info(struct cp *c, const char *rel)
+{
+	cp_sess_queue_line(&c->s, "info");
+	cp_sess_queue_line(&c->s, rel);
+}
+
+/* 0, 1 session lost, -1 error. */
+static int read_info(struct cp *c, struct remote_info *r)
+{
+	char *line;
+	memset(r, 0, sizeof(*r));
+	for (;;) {
+		if (cp_sess_line(&c->s, &line) < 0)
+			return 1;
+		if (line[0] == 'E') {
+			eidf_set_error("PVC \"%s\": %s", c->claim, line + 2);
+			return -1;
+		}
+		if (!strcmp(line, "."))
+			return 0;
+		unsigned long long a = 0, b = 0;
+		char t;
+		char sha[65];
+		if (sscanf(line, "I %c %llu %o", &t, &a, &r->mode) == 3) {
+			r->type = t;
+			r->size = a;
+		} else if (!strcmp(line, "P -")) {
+			r->has_part = 0;
+		} else if (sscanf(line, "P %llu", &a) == 1) {
+			r->has_part = 1;
+			r->part_size = a;
+		} else if (sscanf(line, "c %llu %llu %64s", &a, &b, sha) == 3) {
+			r->chunks = xrealloc(r->chunks, (r->nchunks + 1) * sizeof(*r->chunks));
+			r->chunks[r->nchunks].start = a;
+			r->chunks[r->nchunks].len = b;
+			memcpy(r->chunks[r->nchunks].sha, sha, 65);
+			r->nchunks++;
+		}
+	}
+}
+
+/* ---- upload --------------------------------------------------------------- */
+
+static void walk_local(struct cp *c, const char *path, const char *rel, int top)
+{
+	struct stat st;
+	if ((top ? stat(path, &st) : lstat(path, &st)) < 0) {
+		eidf_error("cannot read %s: %s", path, strerror(errno));
+		c->errors++;
+		return;
+	}
+	const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
+	if (!top && is_temp_name(base)) {
+		warn(c, "skipping %s: an unfinished download (kubectl eidf pvc cp continues it)", path);
+		return;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		struct strbuf t = STRBUF_INIT;
+		strbuf_grow(&t, (size_t)st.st_size + 1);
+		ssize_t n = readlink(path, t.buf, (size_t)st.st_size + 1);
+		if (n < 0 || (size_t)n > (size_t)st.st_size || memchr(t.buf, '\n', (size_t)n)) {
+			warn(c, "skipping symlink %s: its target cannot be read or holds a newline", path);
+			strbuf_release(&t);
+			return;
+		}
+		t.len = (size_t)n;
+		t.buf[n] = '\0';
+		struct entry *e = add_entry(c, 'l');
+		e->rel = xstrdup(rel);
+		e->local = xstrdup(path);
+		e->target = strbuf_detach(&t);
+	} else if (S_ISREG(st.st_mode)) {
+		struct entry *e = add_entry(c, 'f');
+		e->rel = xstrdup(rel);
+		e->local = xstrdup(path);
+		e->size = (uint64_t)st.st_size;
+		e->mode = st.st_mode & 0777;
+	} else if (S_ISDIR(st.st_mode)) {
+		if (strcmp(rel, ".")) {
+			struct entry *e = add_entry(c, 'd');
+			e->rel = xstrdup(rel);
+			e->local = xstrdup(path);
+			e->mode = st.st_mode & 01777;
+		}
+		struct dirent **names = NULL;
+		int n = scandir(path, &names, NULL, alphasort);
+		if (n < 0) {
+			eidf_error("cannot read directory %s: %s", path, strerror(errno));
+			c->errors++;
+			return;
+		}
+		for (int i = 0; i < n; i++) {
+			const char *nm = names[i]->d_name;
+			if (strcmp(nm, ".") && strcmp(nm, "..")) {
+				char *p = !strcmp(path, "/") ? xasprintf("/%s", nm) : xasprintf("%s/%s", path, nm);
+				if (strchr(nm, '\n')) {
+					warn(c, "skipping %s: a name with a newline", p);
+				} else {
+					char *r = join(rel, nm);
+					walk_local(c, p, r, 0);
+					free(r);
+				}
+				free(p);
+			}
+			free(names[i]);
+		}
+		free(names);
+	} else {
+		c->special++;
+		warn(c, "skipping special file %s (a device, FIFO or socket)", path);
+	}
+}
+
+struct stat_arg { const char *rel; struct remote_info ri; };
+
+static int step_stat(struct cp *c, void *arg)
+{
+	struct stat_arg *a = arg;
+	queue_info(c, a->rel);
+	info_release(&a->ri);
+	return read_info(c, &a->ri);
+}
+
+/* What to do with each file: ask for all of them at once, then for the
+ * sha256 of those whose size already matches, then for partial tails. */
+static int step_plan(struct cp *c, void *arg)
+{
+	size_t *only = arg; /* NULL: every file */
+	size_t from = only ? *only : 0, to = only ? *only + 1 : c->n;
+	for (size_t i = from; i < to; i++)
+		if (c->e[i].type == 'f')
+			queue_info(c, c->e[i].rel);
+	struct strvec need_sum = STRVEC_INIT;
+	size_t *sum_idx = xcalloc(to - from + 1, sizeof(*sum_idx));
+	int rc = 0;
+	for (size_t i = from; i < to && !rc; i++) {
+		struct entry *e = &c->e[i];
+		if (e->type != 'f')
+			continue;
+		struct remote_info ri;
+		rc = read_info(c, &ri);
+		if (rc) {
+			info_release(&ri);
+			break;
+		}
+		e->skip = e->fix_mode = e->partial = 0;
+		e->off = e->tstart = 0;
+		e->tsha[0] = '\0';
+		if (ri.type == 'd') {
+			eidf_error("\"%s:%s\" is a directory on the claim; it cannot be replaced by %s", c->claim,
+				   e->rel, e->local);
+			c->errors++;
+			e->skip = 1;
+			info_release(&ri);
+			continue;
+		}
+		if (ri.type == 'f' && ri.size == e->size) {
+			sum_idx[need_sum.n] = i;
+			strvec_push(&need_sum, e->rel);
+			e->fix_mode = ri.mode != e->mode;
+		}
+		if (ri.has_part && ri.part_size <= e->size) {
+			int fd = open(e->local, O_RDONLY | O_CLOEXEC);
+			uint64_t v = 0;
+			for (size_t k = 0; fd >= 0 && k < ri.nchunks; k++) {
+				char h[65];
+				if (ri.chunks[k].start != v || v + ri.chunks[k].len > ri.part_size ||
+				    hash_range(fd, v, ri.chunks[k].len, h) || strcmp(h, ri.chunks[k].sha))
+					break;
+				v += ri.chunks[k].len;
+			}
+			e->off = v;
+			if (fd >= 0 && ri.part_size > v) {
+				/* the unlisted tail: written, not yet verified when the stream dropped */
+				cp_sess_queuef(&c->s, "range %llu %llu\n", (unsigned long long)v,
+					       (unsigned long long)(ri.part_size - v));
+				cp_sess_queue_line(&c->s, e->rel);
+				char *line;
+				if (cp_sess_line(&c->s, &line) < 0) {
+					rc = 1;
+				} else {
+					char h[65];
+					if (!strncmp(line, "H ", 2) && !hash_range(fd, v, ri.part_size - v, h) &&
+					    !strcmp(h, line + 2)) {
+						e->tstart = v;
+						memcpy(e->tsha, h, 65);
+						e->off = ri.part_size;
+					}
+				}
+			}
+			if (fd >= 0)
+				close(fd);
+			e->partial = e->off > 0;
+		}
+		info_release(&ri);
+	}
+	if (!rc && need_sum.n) {
+		cp_sess_queuef(&c->s, "sum %zu\n", need_sum.n);
+		for (size_t k = 0; k < need_sum.n; k++)
+			cp_sess_queue_line(&c->s, need_sum.v[k]);
+		for (size_t k = 0; k < need_sum.n && !rc; k++) {
+			char *line;
+			if (cp_sess_line(&c->s, &line) < 0) {
+				rc = 1;
+				break;
+			}
+			struct entry *e = &c->e[sum_idx[k]];
+			char h[65];
+			int fd = open(e->local, O_RDONLY | O_CLOEXEC);
+			if (fd >= 0 && !hash_range(fd, 0, e->size, h) && !strncmp(line, "H ", 2) && !strcmp(h, line + 2)) {
+				e->skip = 1;
+				e->off = 0;
+			} else {
+				e->fix_mode = 0;
+			}
+			if (fd >= 0)
+				close(fd);
+		}
+		char *line;
+		if (!rc && cp_sess_line(&c->s, &line) < 0)
+			rc = 1;
+	}
+	strvec_clear(&need_sum);
+	free(sum_idx);
+	return rc;
+}
+
+static void progress_note(struct cp *c, uint64_t add, const char *name)
+{
+	c->done += add;
+	if (c->pg)
+		progress_update(c->pg, c->done, name);
+}
+
+/* Send one file from e->off: 0 renamed into place, 1 session lost, 2 a
+ * chunk failed verification (the part is cut back; plan again), -1 error. */
+static int put_file(struct cp *c, struct entry *e)
+{
+	struct cp_sess *s = &c->s;
+	int fd = open(e->local, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		eidf_error("cannot read %s: %s", e->local, strerror(errno));
+		return -1;
+	}
+	if (e->tsha[0])
+		cp_sess_queuef(s, "put %o %llu %llu %llu %s\n", e->mode, (unsigned long long)e->size,
+			       (unsigned long long)e->off, (unsigned long long)e->tstart, e->tsha);
+	else
+		cp_sess_queuef(s, "put %o %llu %llu\n", e->mode, (unsigned long long)e->size,
+			       (unsigned long long)e->off);
+	cp_sess_queue_line(s, e->rel);
+	if (e->sent_to > e->off)
+		c->resent += e->sent_to - e->off;
+	if (e->off && !e->resumed) {
+		e->resumed = 1;
+		c->resumed++;
+	}
+	uint64_t sent = e->off, written = e->off, verified = e->off;
+	int end_sent = 0, bad = 0, rc = 1;
+	char *buf = xmalloc(CP_CHUNK);
+	char *err = NULL;
+	for (;;) {
+		while (!bad && sent < e->size && sent - written < CP_WINDOW && cp_sess_queued(s) < CP_CHUNK) {
+			size_t len = e->size - sent > CP_CHUNK ? CP_CHUNK : (size_t)(e->size - sent);
+			size_t got = 0;
+			while (got < len) {
+				ssize_t r = pread(fd, buf + got, len - got, (off_t)(sent + got));
+				if (r < 0 && errno == EINTR)
+					continue;
+				if (r <= 0)
+					break;
+				got += (size_t)r;
+			}
+			if (got < len) {
+				eidf_error("%s changed (shrank) while it was being copied; copy it again", e->local);
+				rc = -1;
+				goto out;
+			}
+			char h[65];
+			sha256_hex(buf, len, h);
+			cp_sess_queuef(s, "c %zu %s\n", len, h);
+			cp_sess_queue(s, buf, len);
+			sent += len;
+			if (sent > e->sent_to)
+				e->sent_to = sent;
+		}
+		if ((sent == e->size || bad) && !end_sent) { /* after a bad chunk the pod drops the rest */
+			cp_sess_queue(s, "e\n", 2);
+			end_sent = 1;
+		}
+		char *line;
+		int r;
+		while ((r = cp_sess_try_line(s, &line)) == 1) {
+			unsigned long long v;
+			if (sscanf(line, "W %llu", &v) == 1) {
+				written = v;
+			} else if (sscanf(line, "K %llu", &v) == 1) {
+				progress_note(c, v - verified, e->rel);
+				c->bytes += v - verified;
+				verified = v;
+			} else if (sscanf(line, "X %llu", &v) == 1) {
+				bad = 1;
+				eidf_warning("a chunk of %s (bytes %llu-%llu) failed verification on the claim (sha256 "
+					     "mismatch); sending it again", e->local, v,
+					     v + (e->size - v > CP_CHUNK ? CP_CHUNK : e->size - v));
+			} else if (!strcmp(line, "F")) {
+				rc = 0;
+				goto out;
+			} else if (line[0] == 'E') {
+				if (bad) {
+					rc = 2;
+					goto out;
+				}
+				err = xstrdup(line + 2);
+				rc = -1;
+				goto out;
+			}
+		}
+		if (r < 0)
+			goto out; /* lost: rc 1 */
+		cp_sess_pump(s, 1000);
+	}
+out:
+	if (err) {
+		eidf_error("PVC \"%s\": %s", c->claim, err);
+		free(err);
+	}
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+/* Commands answered by one line "O" or "E MESSAGE" each, sent together. */
+static int step_simple(struct cp *c, void *arg)
+{
+	char which = *(char *)arg;
+	size_t cnt = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		struct entry *e = &c->e[i];
+		if (which == 'd' && e->type == 'd') {
+			cp_sess_queue_line(&c->s, "mkdir");
+			cp_sess_queue_line(&c->s, e->rel);
+		} else if (which == 'l' && e->type == 'l') {
+			cp_sess_queue_line(&c->s, "link");
+			cp_sess_queue_line(&c->s, e->rel);
+			cp_sess_queue_line(&c->s, e->target);
+		} else if (which == 'm' && (e->type == 'd' || (e->type == 'f' && e->fix_mode))) {
+			cp_sess_queuef(&c->s, "chmod %o\n", e->mode);
+			cp_sess_queue_line(&c->s, e->rel);
+		} else {
+			continue;
+		}
+		cnt++;
+	}
+	/* answers come in the order sent */
+	for (size_t i = 0, k = 0; k < cnt; i++) {
+		struct entry *e = &c->e[i];
+		if (!((which == 'd' && e->type == 'd') || (which == 'l' && e->type == 'l') ||
+		      (which == 'm' && (e->type == 'd' || (e->type == 'f' && e->fix_mode)))))
+			continue;
+		k++;
+		char *line;
+		if (cp_sess_line(&c->s, &line) < 0)
+			return 1;
+		if (line[0] == 'E') {
+			eidf_error("PVC \"%s\": %s", c->claim, line + 2);
+			c->errors++;
+		} else if (which == 'd') {
+			c->dirs++;
+		} else if (which == 'l') {
+			c->links++;
+		}
+	}
+	return 0;
+}
+
+static int step_df(struct cp *c, void *arg)
+{
+	uint64_t *avail = arg;
+	cp_sess_queue_line(&c->s, "df");
+	char *line;
+	if (cp_sess_line(&c->s, &line) < 0)
+		return 1;
+	unsigned long long kib;
+	if (sscanf(line, "D %llu", &kib) != 1) {
+		*avail = UINT64_MAX; /* cannot tell: let the copy find out */
+		return 0;
+	}
+	*avail = (uint64_t)kib * 1024;
+	return 0;
+}
+
+static int upload(struct cp *c, int nsrc, const char **srcs)
+{
+	/* where things go: into CLAIM:PATH when it is a directory (or the
+	 * root, or written with a trailing '/', or several sources), else as it */
+	struct stat_arg st = { .rel = c->rel };
+	if (with_retry(c, step_stat, &st))
+		return -1;
+	char dtype = st.ri.type;
+	info_release(&st.ri);
+	struct stat sst;
+	int src_is_dir = !stat(srcs[0], &sst) && S_ISDIR(sst.st_mode);
+	int into = nsrc > 1 || !strcmp(c->rel, ".") || c->rel_slash || (dtype == 'd' && !src_is_dir);
+	if (dtype == 'l' || (!into && dtype == 'o')) {
+		eidf_error("\"%s:%s\" exists on the claim and is %s; name another place", c->claim, c->rel,
+			   dtype == 'l' ? "a symlink (not followed)" : "not a file or directory");
+		return -1;
+	}
+	if (nsrc > 1 && dtype != 'd' && dtype != '-' && strcmp(c->rel, ".")) {
+		eidf_error("\"%s:%s\" is not a directory: several sources need one", c->claim, c->rel);
+		return -1;
+	}
+	if (into && strcmp(c->rel, ".") && dtype == '-') {
+		struct entry *e = add_entry(c, 'd');
+		e->rel = xstrdup(c->rel);
+		e->local = xstrdup(srcs[0]);
+		e->mode = 0755;
+	}
+	for (int i = 0; i < nsrc; i++) {
+		char *base = local_base(srcs[i]);
+		char *rel = into && *base ? join(c->rel, base) : xstrdup(c->rel);
+		walk_local(c, srcs[i], rel, 1);
+		free(rel);
+		free(base);
+	}
+	if (c->errors)
+		return -1;
+	if (with_retry(c, step_plan, NULL))
+		return -1;
+	uint64_t need = 0, avail = 0, nsend = 0;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->e[i].type == 'f' && !c->e[i].skip) {
+			need += c->e[i].size - c->e[i].off;
+			nsend++;
+		}
+	if (need && with_retry(c, step_df, &avail))
+		return -1;
+	if (need > avail) {
+		char *n = human_bytes(need), *a = human_bytes(avail);
+		eidf_error("not enough space on PVC \"%s\": the copy needs %s, %s are free; make room (see: "
+			   "kubectl eidf pvc du %s) or copy less", c->claim, n, a, c->claim);
+		free(n);
+		free(a);
+		return -1;
+	}
+	c->total = need;
+	if (isatty(STDERR_FILENO) && need) {
+		char *label = xasprintf("uploading to %s:%s", c->claim, c->rel);
+		c->pg = progress_new(stderr, label, need);
+		free(label);
+	}
+	char which = 'd';
+	if (with_retry(c, step_simple, &which))
+		return -1;
+	for (size_t i = 0; i < c->n; i++) {
+		struct entry *e = &c->e[i];
+		if (e->type != 'f')
+			continue;
+		if (e->skip) {
+			c->skipped++;
+			continue;
+		}
+		for (;;) {
+			if (sess(c))
+				return -1;
+			int r = put_file(c, e);
+			if (r == 0) {
+				c->files++;
+				break;
+			}
+			if (r < 0) {
+				c->errors++;
+				break;
+			}
+			if (r == 2 && ++e->bad_chunks >= CP_MAX_BAD_CHUNKS) {
+				eidf_error("%s: chunks kept failing verification on PVC \"%s\" (%d times); the copy "
+					   "stopped, its verified part stays as %s.eidf-part", e->local, c->claim,
+					   e->bad_chunks, e->rel);
+				c->errors++;
+				break;
+			}
+			if (r == 1 && reopen(c))
+				return -1;
+			size_t idx = i;
+			if (with_retry(c, step_plan, &idx))
+				return -1;
+			if (e->skip) {
+				c->files++;
+				break;
+			}
+		}
+	}
+	which = 'l';
+	if (with_retry(c, step_simple, &which))
+		return -1;
+	/* modes last: a read-only directory would refuse what goes into it */
+	which = 'm';
+	if (with_retry(c, step_simple, &which))
+		return -1;
+	(void)nsend;
+	return c->errors ? -1 : 0;
+}
+
+/* ---- download ------------------------------------------------------------- */
+
+/* The directory that holds rel (under the local root), created when
+ * missing; no component may be a symlink (O_NOFOLLOW): what the claim holds
+ * never makes us write outside the local tree.  *leaf points into rel. */
+static int local_parent(struct cp *c, const char *rel, const char **leaf)
+{
+	int fd = dup(c->local_root);
+	const char *p = rel;
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		if (!slash)
+			break;
+		char *comp = xstrndup(p, (size_t)(slash - p));
+		int nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (nfd < 0 && errno == ENOENT && !mkdirat(fd, comp, 0755))
+			nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int e = errno;
+		free(comp);
+		close(fd);
+		if (nfd < 0) {
+			errno = e == ELOOP ? ENOTDIR : e;
+			return -1;
+		}
+		fd = nfd;
+		p = slash + 1;
+	}
+	*leaf = p;
+	return fd;
+}
+
+struct list_arg { const char *rel; char top_type; char *prefix; const char *local_top; };
+
+static struct entry *find_remote(struct cp *c, const char *rel)
+{
+	for (size_t i = c->n; i-- > 0;)
+		if (!strcmp(c->e[i].rel, rel))
+			return &c->e[i];
+	return NULL;
+}
+
+/* List the remote tree: entries with rel = remote path, local = path under
+ * the local root. */
+static int step_list(struct cp *c, void *arg)
+{
+	struct list_arg *a = arg;
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->e[i].rel);
+		free(c->e[i].local);
+		free(c->e[i].target);
+	}
+	c->n = 0;
+	a->top_type = '-';
+	cp_sess_queue_line(&c->s, "list");
+	cp_sess_queue_line(&c->s, a->rel);
+	char *top = !strcmp(a->rel, ".") ? xstrdup(HELPER_MOUNT) : xasprintf("%s/%s", HELPER_MOUNT, a->rel);
+	size_t toplen = strlen(top);
+	char *link = NULL;
+	size_t odd = 0;
+	int rc = 0;
+	for (;;) {
+		char *line;
+		if (cp_sess_line(&c->s, &line) < 0) {
+			rc = 1;
+			break;
+		}
+		if (!strcmp(line, "."))
+			break;
+		if (line[0] == 'E') {
+			eidf_error("PVC \"%s\": %s", c->claim, line + 2);
+			rc = -1;
+			break;
+		}
+		if (!strcmp(line, "W")) {
+			odd++;
+			continue;
+		}
+		if (!strncmp(line, "L ", 2)) {
+			free(link);
+			link = xstrdup(line + 2);
+			continue;
+		}
+		const char *path = NULL;
+		unsigned hexmode = 0;
+		unsigned long long size = 0;
+		int off = 0;
+		if (!strncmp(line, "T ", 2) && link) {
+			const char *lp = link;
+			if (strncmp(lp, top, toplen) || (lp[toplen] && lp[toplen] != '/'))
+				continue;
+			const char *sub = lp[toplen] ? lp + toplen + 1 : "";
+			char *rel = join(a->rel, sub);
+			struct entry *e = find_remote(c, rel);
+			free(rel);
+			if (e && e->type == 'l' && !e->target)
+				e->target = xstrdup(line + 2);
+			free(link);
+			link = NULL;
+			continue;
+		}
+		if (sscanf(line, "e %x %llu %n", &hexmode, &size, &off) != 2 || !off)
+			continue;
+		path = line + off;
+		if (strncmp(path, top, toplen) || (path[toplen] && path[toplen] != '/'))
+			continue;
+		const char *sub = path[toplen] ? path + toplen + 1 : "";
+		char type = S_ISDIR(hexmode) ? 'd' : S_ISREG(hexmode) ? 'f' : S_ISLNK(hexmode) ? 'l' : 'o';
+		if (!*sub)
+			a->top_type = type;
+		const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+		if (is_temp_name(base)) {
+			warn(c, "skipping %s:%s: an unfinished upload", c->claim, path + strlen(HELPER_MOUNT) + 1);
+			continue;
+		}
+		if (type == 'o') {
+			c->special++;
+			warn(c, "skipping special file %s:%s (a device, FIFO or socket)", c->claim,
+			     path + strlen(HELPER_MOUNT) + 1);
+			continue;
+		}
+		struct entry *e = add_entry(c, type);
+		e->rel = join(a->rel, sub);
+		e->local = xstrdup(sub);
+		e->size = type == 'f' ? size : 0;
+		e->mode = hexmode & (type == 'd' ? 01777 : 0777);
+	}
+	if (odd)
+		warn(c, "skipping %zu names on the claim that hold a newline", odd);
+	free(link);
+	free(top);
+	return rc;
+}
+
+/* Which files are there already (same size and sha256), which continue
+ * from a local NAME.eidf-part whose bytes the claim's file still begins
+ * with. */
+static int step_plan_down(struct cp *c, void *arg)
+{
+	(void)arg;
+	struct strvec need = STRVEC_INIT;
+	size_t *idx = xcalloc(c->n + 1, sizeof(*idx));
+	struct strvec parts = STRVEC_INIT;
+	size_t *pidx = xcalloc(c->n + 1, sizeof(*pidx));
+	for (size_t i = 0; i < c->n; i++) {
+		struct entry *e = &c->e[i];
+		if (e->type != 'f' || e->skip)
+			continue;
+		e->off = 0;
+		const char *leaf;
+		int dfd = local_parent(c, e->local, &leaf);
+		if (dfd < 0)
+			continue; /* reported when the file is written */
+		struct stat st;
+		if (!fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) && S_ISREG(st.st_mode) &&
+		    (uint64_t)st.st_size == e->size) {
+			idx[need.n] = i;
+			strvec_push(&need, e->rel);
+		}
+		char *part = xasprintf("%s.eidf-part", leaf);
+		if (!fstatat(dfd, part, &st, AT_SYMLINK_NOFOLLOW) && S_ISREG(st.st_mode) && st.st_size > 0 &&
+		    (uint64_t)st.st_size <= e->size) {
+			pidx[parts.n] = i;
+			strvec_pushf(&parts, "%llu", (unsigned long long)st.st_size);
+		}
+		free(part);
+		close(dfd);
+	}
+	int rc = 0;
+	if (need.n) {
+		cp_sess_queuef(&c->s, "sum %zu\n", need.n);
+		for (size_t k = 0; k < need.n; k++)
+			cp_sess_queue_line(&c->s, need.v[k]);
+	}
+	for (size_t k = 0; k < parts.n; k++) {
+		cp_sess_queuef(&c->s, "range 0 %s\n", parts.v[k]);
+		cp_sess_queue_line(&c->s, c->e[pidx[k]].rel);
+	}
+	for (size_t k = 0; k < need.n && !rc; k++) {
+		char *line;
+		if (cp_sess_line(&c->s, &line) < 0) {
+			rc = 1;
+			break;
+		}
+		struct entry *e = &c->e[idx[k]];
+		const char *leaf;
+		int dfd = local_parent(c, e->local, &leaf);
+		int fd = dfd >= 0 ? openat(dfd, leaf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+		char h[65];
+		if (fd >= 0 && !hash_range(fd, 0, e->size, h) && !strncmp(line, "H ", 2) && !strcmp(line + 2, h)) {
+			e->skip = 1;
+			struct stat st;
+			e->fix_mode = !fstat(fd, &st) && (st.st_mode & 0777) != e->mode;
+		}
+		if (fd >= 0)
+			close(fd);
+		if (dfd >= 0)
+			close(dfd);
+	}
+	char *line;
+	if (!rc && need.n && cp_sess_line(&c->s, &line) < 0)
+		rc = 1;
+	for (size_t k = 0; k < parts.n && !rc; k++) {
+		if (cp_sess_line(&c->s, &line) < 0) {
+			rc = 1;
+			break;
+		}
+		struct entry *e = &c->e[pidx[k]];
+		uint64_t psize = strtoull(parts.v[k], NULL, 10);
+		const char *leaf;
+		int dfd = local_parent(c, e->local, &leaf);
+		char *part = xasprintf("%s.eidf-part", leaf);
+		int fd = dfd >= 0 ? openat(dfd, part, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+		char h[65];
+		if (!e->skip && fd >= 0 && !hash_range(fd, 0, psize, h) && !strncmp(line, "H ", 2) &&
+		    !strcmp(line + 2, h)) {
+			e->off = psize;
+			e->partial = 1;
+		}
+		free(part);
+		if (fd >= 0)
+			close(fd);
+		if (dfd >= 0)
+			close(dfd);
+	}
+	strvec_clear(&need);
+	strvec_clear(&parts);
+	free(idx);
+	free(pidx);
+	return rc;
+}
+
+/* Receive one file into NAME.eidf-part from e->off: 0 renamed into place,
+ * 1 session lost, -1 error. */
+static int get_file(struct cp *c, struct entry *e)
+{
+	struct cp_sess *s = &c->s;
+	const char *leaf;
+	int dfd = local_parent(c, e->local, &leaf);
+	if (dfd < 0) {
+		eidf_error("cannot create the directory of %s: %s", e->local, strerror(errno));
+		return -1;
+	}
+	char *part = xasprintf("%s.eidf-part", leaf);
+	int fd = openat(dfd, part, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int rc = -1;
+	if (fd < 0 || ftruncate(fd, (off_t)e->off) < 0) {
+		eidf_error("cannot write %s.eidf-part: %s", e->local, strerror(errno));
+		goto out;
+	}
+	if (e->off && !e->resumed) {
+		e->resumed = 1;
+		c->resumed++;
+	}
+	cp_sess_queuef(s, "get %llu\n", (unsigned long long)e->off);
+	cp_sess_queue_line(s, e->rel);
+	char *line;
+	if (cp_sess_line(s, &line) < 0) {
+		rc = 1;
+		goto out;
+	}
+	unsigned long long size;
+	if (line[0] == 'E' || sscanf(line, "G %llu", &size) != 1) {
+		eidf_error("PVC \"%s\": %s", c->claim, line[0] == 'E' ? line + 2 : "unexpected answer to get");
+		goto out;
+	}
+	if (size != e->size) {
+		eidf_error("%s:%s changed size while it was being copied (%llu bytes, was %llu); copy it again",
+			   c->claim, e->rel, size, (unsigned long long)e->size);
+		goto out;
+	}
+	uint64_t off = e->off;
+	for (;;) {
+		if (cp_sess_line(s, &line) < 0) {
+			rc = 1;
+			break;
+		}
+		if (!strcmp(line, "."))
+			break;
+		unsigned long long len;
+		char sha[65];
+		if (sscanf(line, "d %llu %64s", &len, sha) != 2 || len > CP_CHUNK || off + len > e->size) {
+			eidf_error("%s:%s: the stream from the claim is out of step (\"%.40s\"); did the file change "
+				   "while it was being copied?", c->claim, e->rel, line);
+			goto out;
+		}
+		const char *data;
+		if (cp_sess_bytes(s, (size_t)len, &data) < 0) {
+			c->resent += cp_sess_pending(s); /* a partial chunk: dropped */
+			rc = 1;
+			break;
+		}
+		char h[65];
+		sha256_hex(data, (size_t)len, h);
+		if (strcmp(h, sha)) {
+			if (++e->bad_chunks >= CP_MAX_BAD_CHUNKS) {
+				eidf_error("chunks of %s:%s kept failing verification (sha256 mismatch, %d times); its "
+					   "verified part stays as %s.eidf-part: run the copy again to continue",
+					   c->claim, e->rel, e->bad_chunks, e->local);
+				goto out;
+			}
+			eidf_warning("a chunk of %s:%s (bytes %llu-%llu) failed verification (sha256 mismatch); "
+				     "receiving it again", c->claim, e->rel, (unsigned long long)off,
+				     (unsigned long long)(off + len));
+			c->resent += len;
+			e->off = off;
+			rc = 2;
+			goto out;
+		}
+		size_t w = 0;
+		while (w < len) {
+			ssize_t r = pwrite(fd, data + w, (size_t)len - w, (off_t)(off + w));
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				eidf_error("cannot write %s.eidf-part: %s", e->local, strerror(errno));
+				goto out;
+			}
+			w += (size_t)r;
+		}
+		off += len;
+		c->bytes += len;
+		progress_note(c, len, e->rel);
+		if (off > e->sent_to)
+			e->sent_to = off;
+	}
+	e->off = off;
+	if (rc == 1)
+		goto out;
+	if (off != e->size) {
+		eidf_error("%s:%s: the claim sent %llu of %llu bytes", c->claim, e->rel, (unsigned long long)off,
+			   (unsigned long long)e->size);
+		goto out;
+	}
+	struct stat st;
+	if (!fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) && S_ISDIR(st.st_mode)) {
+		eidf_error("%s is a directory; it cannot be replaced by %s:%s", e->local, c->claim, e->rel);
+		goto out;
+	}
+	if (fchmod(fd, e->mode) < 0 || fsync(fd) < 0 || renameat(dfd, part, dfd, leaf) < 0) {
+		eidf_error("cannot rename %s.eidf-part into place: %s", e->local, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(part);
+	close(dfd);
+	return rc;
+}
+
+static int download(struct cp *c, const char *local)
+{
+	/* what the source is decides where it goes: see the rules in cmd_cp */
+	struct list_arg la = { .rel = c->rel, .local_top = "" };
+	int rc = with_retry(c, step_list, &la);
+	if (rc)
+		return -1;
+	if (la.top_type == '-') {
+		eidf_error("\"%s:%s\" does not exist on the claim; see what is there with: kubectl eidf pvc ls %s",
+			   c->claim, c->rel, c->claim);
+		return -1;
+	}
+	struct stat lst;
+	size_t ll = strlen(local);
+	int local_is_dir = !stat(local, &lst) && S_ISDIR(lst.st_mode);
+	char *lbase = local_base(local);
+	int into = (local_is_dir && (la.top_type != 'd' || local[ll - 1] == '/' || !*lbase));
+	free(lbase);
+	char *root, *top;
+	const char *rbase = strrchr(c->rel, '/') ? strrchr(c->rel, '/') + 1 : c->rel;
+	if (into) {
+		root = xstrdup(local);
+		top = !strcmp(c->rel, ".") ? xstrdup("") : xstrdup(rbase);
+	} else {
+		char *tmp = xstrdup(local);
+		size_t n = strlen(tmp);
+		while (n > 1 && tmp[n - 1] == '/')
+			tmp[--n] = '\0';
+		char *slash = strrchr(tmp, '/');
+		if (slash) {
+			top = xstrdup(slash + 1);
+			*(slash == tmp ? slash + 1 : slash) = '\0';
+			root = tmp;
+		} else {
+			top = tmp;
+			root = xstrdup(".");
+		}
+		if (!*top || !strcmp(top, ".") || !strcmp(top, "..")) {
+			eidf_error("%s: name the local file or directory to copy to", local);
+			free(root);
+			free(top);
+			return -1;
+		}
+	}
+	c->local_root = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c->local_root < 0) {
+		eidf_error("cannot open local directory %s: %s", root, strerror(errno));
+		free(root);
+		free(top);
+		return -1;
+	}
+	/* entries were listed relative to the source: place them under top */
+	for (size_t i = 0; i < c->n; i++) {
+		struct entry *e = &c->e[i];
+		char *l = *top ? (*e->local ? xasprintf("%s/%s", top, e->local) : xstrdup(top)) : xstrdup(e->local);
+		free(e->local);
+		e->local = l;
+	}
+	for (size_t i = 0; i < c->n; i++)
+		if (!*c->e[i].local) /* the local root itself */
+			c->e[i].type = 'x';
+	rc = with_retry(c, step_plan_down, NULL);
+	if (rc) {
+		free(root);
+		free(top);
+		return -1;
+	}
+	uint64_t need = 0;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->e[i].type == 'f' && !c->e[i].skip)
+			need += c->e[i].size - c->e[i].off;
+	c->total = need;
+	if (isatty(STDERR_FILENO) && need) {
+		char *label = xasprintf("downloading %s:%s", c->claim, c->rel);
+		c->pg = progress_new(stderr, label, need);
+		free(label);
+	}
+	/* directories first (private until their contents are in), then files,
+	 * then symlinks, then the directories' modes */
+	for (size_t i = 0; i < c->n; i++) {
+		struct entry *e = &c->e[i];
+		if (e->type != 'd')
+			continue;
+		char *probe = xasprintf("%s/x", e->local);
+		const char *leaf;
+		int dfd = local_parent(c, probe, &leaf);
+		free(probe);
+		if (dfd < 0) {
+			eidf_error("cannot create directory %s/%s: %s", root, e->local,
+				   errno == ENOTDIR ? "a file or symlink is in the way" : strerror(errno));
+			c->errors++;
+		} else {
+			c->dirs++;
+			close(dfd);
+		}
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		struct entry *e = &c->e[i];
+		if (e->type != 'f')
+			continue;
+		if (e->skip) {
+			c->skipped++;
+			if (e->fix_mode) {
+				const char *leaf;
+				int dfd = local_parent(c, e->local, &leaf);
+				if (dfd >= 0) {
+					fchmodat(dfd, leaf, e->mode, 0);
+					close(dfd);
+				}
+			}
+			continue;
+		}
+		for (;;) {
+			if (sess(c)) {
+				rc = -1;
+				break;
+			}
+			int r = get_file(c, e);
+			if (r == 0) {
+				c->files++;
+				break;
+			}
+			if (r < 0) {
+				c->errors++;
+				break;
+			}
+			if (r == 2) {
+				/* the rest of that stream is not wanted: a new one from the verified offset */
+				char *why = NULL;
+				cp_sess_close(&c->s, &why);
+				free(why);
+				continue;
+			}
+			if (reopen(c)) {
+				rc = -1;
+				break;
+			}
+		}
+		if (rc)
+			break;
+	}
+	for (size_t i = 0; !rc && i < c->n; i++) {
+		struct entry *e = &c->e[i];
+		if (e->type != 'l')
+			continue;
+		if (!e->target) {
+			warn(c, "skipping symlink %s:%s: its target could not be read", c->claim, e->rel);
+			continue;
+		}
+		const char *leaf;
+		int dfd = local_parent(c, e->local, &leaf);
+		struct stat st;
+		if (dfd < 0) {
+			eidf_error("cannot create the directory of %s: %s", e->local, strerror(errno));
+			c->errors++;
+			continue;
+		}
+		if (!fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW)) {
+			if (S_ISDIR(st.st_mode)) {
+				eidf_error("%s is a directory; it cannot be replaced by the symlink %s:%s", e->local,
+					   c->claim, e->rel);
+				c->errors++;
+				close(dfd);
+				continue;
+			}
+			unlinkat(dfd, leaf, 0);
+		}
+		if (symlinkat(e->target, dfd, leaf) < 0) {
+			eidf_error("cannot create symlink %s: %s", e->local, strerror(errno));
+			c->errors++;
+		} else {
+			c->links++;
+		}
+		close(dfd);
+	}
+	for (size_t i = c->n; !rc && i-- > 0;) {
+		struct entry *e = &c->e[i];
+		if (e->type != 'd')
+			continue;
+		char *probe = xasprintf("%s/x", e->local);
+		const char *leaf;
+		int dfd = local_parent(c, probe, &leaf);
+		free(probe);
+		if (dfd >= 0) {
+			fchmod(dfd, e->mode);
+			close(dfd);
+		}
+	}
+	free(root);
+	free(top);
+	return rc || c->errors ? -1 : 0;
+}
+
+/* ---- the command ---------------------------------------------------------- */
+
+static void summary(struct cp *c, enum output_format fmt, int ok)
+{
+	double secs = (double)(now_ms() - c->start_ms) / 1000.0;
+	if (fmt == OUT_JSON || fmt == OUT_YAML) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "direction", c->upload ? "upload" : "download");
+		cJSON_AddStringToObject(o, "claim", c->claim);
+		cJSON_AddStringToObject(o, "path", c->rel);
+		cJSON_AddBoolToObject(o, "complete", ok);
+		cJSON_AddNumberToObject(o, "files", (double)c->files);
+		cJSON_AddNumberToObject(o, "bytes", (double)c->bytes);
+		cJSON_AddNumberToObject(o, "skipped", (double)c->skipped);
+		cJSON_AddNumberToObject(o, "resumed", (double)c->resumed);
+		cJSON_AddNumberToObject(o, "resentBytes", (double)c->resent);
+		cJSON_AddNumberToObject(o, "reconnects", (double)c->reconnects);
+		cJSON_AddNumberToObject(o, "directories", (double)c->dirs);
+		cJSON_AddNumberToObject(o, "symlinks", (double)c->links);
+		cJSON_AddNumberToObject(o, "specialSkipped", (double)c->special);
+		cJSON_AddNumberToObject(o, "seconds", secs);
+		cJSON *w = cJSON_AddArrayToObject(o, "warnings");
+		for (size_t i = 0; i < c->warnings.n; i++)
+			cJSON_AddItemToArray(w, cJSON_CreateString(c->warnings.v[i]));
+		output_object(stdout, o, fmt);
+		cJSON_Delete(o);
+		return;
+	}
+	if (!ok)
+		return;
+	char *b = human_bytes(c->bytes);
+	char *rate = human_bytes(secs > 0.05 ? (uint64_t)((double)c->bytes / secs) : c->bytes);
+	printf("%s %llu file%s (%s) %s %s:%s in %.1fs (%s/s)", c->upload ? "uploaded" : "downloaded",
+	       (unsigned long long)c->files, c->files == 1 ? "" : "s", b, c->upload ? "to" : "from", c->claim, c->rel,
+	       secs, rate);
+	if (c->skipped)
+		printf(", %llu already there", (unsigned long long)c->skipped);
+	if (c->resumed)
+		printf(", %llu resumed", (unsigned long long)c->resumed);
+	if (c->links)
+		printf(", %llu symlink%s", (unsigned long long)c->links, c->links == 1 ? "" : "s");
+	if (c->warnings.n)
+		printf(", %zu skipped with a warning", c->warnings.n);
+	printf("\n");
+	free(b);
+	free(rate);
+}
+
+int cmd_cp(struct eidf_cmd *cmd, int argc, const char **argv)
+{
+	if (argc < 2) {
+		eidf_error("usage: kubectl eidf pvc cp LOCAL... CLAIM:PATH  or  kubectl eidf pvc cp CLAIM:PATH LOCAL");
+		return EIDF_EXIT_USAGE;
+	}
+	enum output_format fmt;
+	if (output_format_parse(opt_output, &fmt) || (fmt != OUT_DEFAULT && fmt != OUT_JSON && fmt != OUT_YAML)) {
+		eidf_error("pvc cp: -o takes json or yaml");
+		return EIDF_EXIT_USAGE;
+	}
+	struct cp c = { .cmd = cmd, .local_root = -1, .start_ms = now_ms() };
+	char *claim = NULL, *rel = NULL;
+	int last = cp_parse_remote(argv[argc - 1], &claim, &rel);
+	if (last < 0) {
+		eidf_error("%s", eidf_last_error());
+		return EIDF_EXIT_USAGE;
+	}
+	if (last == 1) {
+		c.upload = 1;
+		for (int i = 0; i < argc - 1; i++) {
+			char *c2 = NULL, *r2 = NULL;
+			int r = cp_parse_remote(argv[i], &c2, &r2);
+			free(c2);
+			free(r2);
+			if (r != 0) {
+				eidf_error("copy between a claim and local files: \"%s\" and \"%s\" are both on claims "
+					   "(write ./%s for a local path with a ':')", argv[i], argv[argc - 1], argv[i]);
+				free(claim);
+				free(rel);
+				return EIDF_EXIT_USAGE;
+			}
+		}
+	} else {
+		int first = cp_parse_remote(argv[0], &claim, &rel);
+		if (first < 0) {
+			eidf_error("%s", eidf_last_error());
+			return EIDF_EXIT_USAGE;
+		}
+		if (first == 0 || argc != 2) {
+			eidf_error(first == 0 ? "name the claim: kubectl eidf pvc cp LOCAL... CLAIM:PATH or kubectl eidf "
+				   "pvc cp CLAIM:PATH LOCAL" : "a download takes one CLAIM:PATH and one LOCAL path");
+			free(claim);
+			free(rel);
+			return EIDF_EXIT_USAGE;
+		}
+	}
+	c.claim = claim;
+	c.rel = rel;
+	c.rel_slash = c.upload && argv[argc - 1][strlen(argv[argc - 1]) - 1] == '/';
+	c.ns = cmd_project_namespace(cmd);
+	int rc = EIDF_EXIT_ERROR;
+	if (!c.ns || start_helper(&c)) {
+		if (c.ns)
+			eidf_error("%s", eidf_last_error());
+		goto out;
+	}
+	if (sess(&c)) {
+		eidf_error("%s", eidf_last_error());
+	} else {
+		int r = c.upload ? upload(&c, argc - 1, argv) : download(&c, argv[1]);
+		if (r && eidf_last_error()[0] && c.reconnects > CP_MAX_RECONNECTS)
+			eidf_error("%s", eidf_last_error());
+		rc = r ? EIDF_EXIT_ERROR : 0;
+	}
+	char *why = NULL;
+	cp_sess_close(&c.s, &why);
+	free(why);
+	if (c.pg)
+		progress_done(c.pg, rc ? "failed" : NULL);
+	summary(&c, fmt, rc == 0);
+	stop_helper(&c);
+out:
+	for (size_t i = 0; i < c.n; i++) {
+		free(c.e[i].rel);
+		free(c.e[i].local);
+		free(c.e[i].target);
+	}
+	free(c.e);
+	if (c.local_root >= 0)
+		close(c.local_root);
+	strvec_clear(&c.warnings);
+	free(c.lost_why);
+	free(c.job);
+	free(c.pod);
+	free(claim);
+	free(rel);
+	return rc;
+}
+
+/* CLAIM: for a word without ':' (with the local files the shell offers as
+ * well), and for CLAIM:PATH the names in PATH's directory, read through a
+ * helper pod kept with --keep (no Job is started for a Tab). */
+void cp_complete(const char *prefix, struct strvec *out, void *ctx)
+{
+	struct eidf_cmd *cmd = ctx;
+	struct kclient *kc = cmd_client(cmd);
+	const char *ns = kc ? cmd_project_namespace(cmd) : NULL;
+	const char *colon = strchr(prefix, ':');
+	if (!colon) {
+		cJSON *list = NULL;
+		if (ns && !kclient_list(kc, &KRES_PVCS, ns, NULL, &list)) {
+			const cJSON *it;
+			cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(list, "items")) {
+				const char *name = json_str(it, "metadata.name");
+				if (name && !strncmp(name, prefix, strlen(prefix)))
+					strvec_pushf(out, "%s:\tclaim", name);
+			}
+		}
+		cJSON_Delete(list);
+		/* local files too: the directive of custom completion is "no files" */
+		char *dir = strrchr(prefix, '/') ? xstrndup(prefix, (size_t)(strrchr(prefix, '/') - prefix) + 1)
+						 : xstrdup("");
+		DIR *d = opendir(*dir ? dir : ".");
+		struct dirent *de;
+		while (d && (de = readdir(d))) {
+			if (de->d_name[0] == '.' && !(strrchr(prefix, '/') ? strrchr(prefix, '/')[1] == '.' :
+						       prefix[0] == '.'))
+				continue;
+			char *cand = xasprintf("%s%s", dir, de->d_name);
+			struct stat st;
+			if (!strncmp(cand, prefix, strlen(prefix)) && strcmp(de->d_name, ".") &&
+			    strcmp(de->d_name, "..")) {
+				if (!stat(cand, &st) && S_ISDIR(st.st_mode))
+					strvec_pushf(out, "%s/", cand);
+				else
+					strvec_push(out, cand);
+			}
+			free(cand);
+		}
+		if (d)
+			closedir(d);
+		free(dir);
+		return;
+	}
+	char *claim = NULL, *rel = NULL;
+	/* the directory part of the path after ':' */
+	const char *p = colon + 1;
+	const char *slash = strrchr(p, '/');
+	char *dirpart = slash ? xstrndup(p, (size_t)(slash - p) + 1) : xstrdup("");
+	char *arg = xasprintf("%.*s:%s", (int)(colon - prefix), prefix, dirpart);
+	if (!ns || cp_parse_remote(arg, &claim, &rel) != 1) {
+		free(arg);
+		free(dirpart);
+		return;
+	}
+	struct cp c = { .cmd = cmd, .ns = ns, .claim = claim, .rel = rel, .upload = 0 };
+	if (find_kept(&c) && !sess(&c)) {
+		struct list_arg la = { .rel = rel, .local_top = "" };
+		cp_sess_queue_line(&c.s, "list");
+		cp_sess_queue_line(&c.s, rel);
+		/* only the directory's own entries */
+		char *top = !strcmp(rel, ".") ? xstrdup(HELPER_MOUNT) : xasprintf("%s/%s", HELPER_MOUNT, rel);
+		char *line;
+		while (cp_sess_line(&c.s, &line) == 1 && strcmp(line, ".")) {
+			unsigned mode;
+			unsigned long long size;
+			int off = 0;
+			if (sscanf(line, "e %x %llu %n", &mode, &size, &off) != 2 || !off)
+				continue;
+			const char *path = line + off;
+			size_t tl = strlen(top);
+			if (strncmp(path, top, tl) || path[tl] != '/' || strchr(path + tl + 1, '/'))
+				continue;
+			const char *name = path + tl + 1;
+			if (is_temp_name(name))
+				continue;
+			char *cand = xasprintf("%.*s:%s%s%s", (int)(colon - prefix), prefix, dirpart, name,
+					       S_ISDIR(mode) ? "/" : "");
+			if (!strncmp(cand, prefix, strlen(prefix)))
+				strvec_push(out, cand);
+			free(cand);
+		}
+		(void)la;
+		free(top);
+		char *why = NULL;
+		cp_sess_close(&c.s, &why);
+		free(why);
+	}
+	free(c.job);
+	free(c.pod);
+	free(arg);
+	free(dirpart);
+	free(claim);
+	free(rel);
+}

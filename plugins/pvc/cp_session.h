@@ -1,0 +1,51 @@
+/* The transport of `pvc cp`: one `kubectl exec -i` session with
+ * pvc-cp.sh in the helper pod.  Commands are queued and written while the
+ * answers are read, so neither side ever blocks the other (the pod answers
+ * while it still receives data).  A session that ends (a dropped stream,
+ * kubectl killed) makes every call return -1; the caller opens a new one
+ * and resumes. */
+#ifndef EIDF_PVC_CP_SESSION_H
+#define EIDF_PVC_CP_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eidf/kubectl_exec.h"
+#include "eidf/util.h"
+
+struct cp_sess {
+	struct kubectl_session ks;
+	struct strbuf out;        /* queued for the pod */
+	size_t out_off;
+	struct strbuf in;         /* received, not yet consumed */
+	size_t in_off;
+	int eof;                  /* the pod's stdout ended */
+	int open;
+	int64_t last_io_ms;       /* for the idle limit */
+};
+
+/* Start pvc-cp.sh in the pod (root = the claim's mount). */
+int cp_sess_open(struct cp_sess *s, const char *ns, const char *pod, const char *root, size_t chunk);
+/* Close; returns kubectl's exit status, *why its last stderr line. */
+int cp_sess_close(struct cp_sess *s, char **why);
+
+void cp_sess_queue(struct cp_sess *s, const void *data, size_t len);
+void cp_sess_queuef(struct cp_sess *s, const char *fmt, ...) EIDF_PRINTF(2, 3);
+/* A path line: the caller has checked it holds no newline. */
+void cp_sess_queue_line(struct cp_sess *s, const char *text);
+size_t cp_sess_queued(const struct cp_sess *s);
+
+/* Write and read what can be, waiting at most wait_ms; -1 when the
+ * session is gone (nothing more will come) or idle too long. */
+int cp_sess_pump(struct cp_sess *s, int wait_ms);
+/* 1 and *line (valid until the next call) when a whole line has come,
+ * 0 when not yet, -1 when the session is gone. */
+int cp_sess_try_line(struct cp_sess *s, char **line);
+/* Block (pumping) until a line came; -1 when the session is gone. */
+int cp_sess_line(struct cp_sess *s, char **line);
+/* Block until n bytes came; *data valid until the next call. */
+int cp_sess_bytes(struct cp_sess *s, size_t n, const char **data);
+/* Bytes received and not consumed (a partly received chunk). */
+size_t cp_sess_pending(const struct cp_sess *s);
+
+#endif

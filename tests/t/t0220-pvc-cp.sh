@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# kubectl eidf pvc cp: files and directory trees to and from a claim through a
+# helper Job and the real `kubectl exec`, chunk by chunk with sha256 on both
+# sides; a re-run sends nothing; a stream dropped by the local cluster (a
+# `cut` fault on the exec request) resumes after the last verified byte; a
+# corrupted chunk is caught and sent again; hostile paths and missing or
+# busy claims are refused with the fix.
+. "$(dirname "$0")/lib.sh"
+
+start_cluster --eidf-policy --tenant eidf042ns
+
+# kubectl >= 1.26 runs kubectl_complete-eidf[-STAGE] from PATH.
+mkdir -p "$TRASH/complete-bin"
+kubectl-eidf completion install --dir "$TRASH/complete-bin" >/dev/null
+export PATH="$TRASH/complete-bin:$PATH"
+
+json_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
+no_part_files() { test -z "$(find "$1" -name "*.eidf-part*")"; }
+same_tree() { # the files, modes and symlinks of two trees are equal
+	(cd "$1" && find . -printf "%p %y %m %l\n" | sort) >tree1 &&
+	(cd "$2" && find . -printf "%p %y %m %l\n" | sort) >tree2 &&
+	test_cmp tree1 tree2 &&
+	(cd "$1" && find . -type f -exec sha256sum {} + | sort) >sum1 &&
+	(cd "$2" && find . -type f -exec sha256sum {} + | sort) >sum2 &&
+	test_cmp sum1 sum2
+}
+
+test_expect_success 'setup: a claim, and a tree with nested dirs, symlinks, an executable, a 3 MiB file' '
+	kubectl eidf pvc create data --size 1Gi --wait=30s &&
+	mkdir -p src/sub/deep "src/with space" &&
+	head -c 3145728 /dev/urandom >src/big.bin &&
+	head -c 1048576 /dev/urandom >src/sub/one-mib.bin &&
+	printf "#!/bin/sh\necho run\n" >src/sub/run.sh && chmod 755 src/sub/run.sh &&
+	echo deep >src/sub/deep/file.txt && chmod 640 src/sub/deep/file.txt &&
+	echo spaced >"src/with space/a b.txt" &&
+	: >src/empty &&
+	ln -s sub/run.sh src/link-in &&
+	ln -s ../../../etc/passwd src/sub/link-out &&
+	chmod 4755 src/sub/run.sh && chmod 711 src/sub
+'
+
+test_expect_success 'upload a tree (--keep leaves the helper for the next copies)' '
+	kubectl eidf pvc cp src data:proj --keep -o json >out.json 2>err &&
+	test "$(json_field out.json files)" = 6 &&
+	test "$(json_field out.json bytes)" = $((3145728 + 1048576 + 19 + 5 + 7)) &&
+	test "$(json_field out.json symlinks)" = 2 &&
+	test "$(json_field out.json skipped)" = 0 &&
+	test_grep "kept helper Job pvc-helper-" err &&
+	vol=$(cluster_volume_dir data) &&
+	test "$(stat -c %a "$vol/proj/sub/run.sh")" = 755 &&
+	chmod 755 src/sub/run.sh && same_tree src "$vol/proj" &&
+	test "$(readlink "$vol/proj/sub/link-out")" = ../../../etc/passwd &&
+	no_part_files "$vol"
+'
+
+test_expect_success 'modes are kept without setuid/setgid' '
+	vol=$(cluster_volume_dir data) &&
+	test "$(stat -c %a "$vol/proj/sub/run.sh")" = 755 &&
+	test "$(stat -c %a "$vol/proj/sub/deep/file.txt")" = 640 &&
+	test "$(stat -c %a "$vol/proj/sub")" = 711
+'
+
+test_expect_success 'a re-run sends nothing (size and sha256 equal); piped: one summary line' '
+	kubectl eidf pvc cp src data:proj >out 2>err &&
+	test_grep "using the kept helper Job" err &&
+	test "$(wc -l <out)" = 1 &&
+	test_grep "^uploaded 0 files (0B) to data:proj in .*, 6 already there, 2 symlinks$" out
+'
+
+test_expect_success 'download the tree: the same files, modes and symlinks' '
+	kubectl eidf pvc cp data:proj back -o json >out.json &&
+	test "$(json_field out.json files)" = 6 &&
+	same_tree src back &&
+	no_part_files back &&
+	kubectl eidf pvc cp data:proj back -o json >out.json &&
+	test "$(json_field out.json files)" = 0 &&
+	test "$(json_field out.json skipped)" = 6
+'
+
+test_expect_success 'one file: into an existing directory, or under a new name' '
+	mkdir into &&
+	kubectl eidf pvc cp data:proj/sub/run.sh into >/dev/null &&
+	cmp src/sub/run.sh into/run.sh &&
+	kubectl eidf pvc cp src/sub/run.sh src/empty data:two/ >/dev/null &&
+	cmp src/sub/run.sh "$(cluster_volume_dir data)/two/run.sh"
+'
+
+test_expect_success 'a dropped exec stream (upload) resumes after the verified bytes, <= 1 MiB sent again' '
+	head -c 4194304 /dev/urandom >drop-up.bin &&
+	cluster_fault cut --path "/pods/.*/exec" --bytes 2500000 &&
+	kubectl eidf pvc cp drop-up.bin data:drop-up.bin -o json >out.json 2>err &&
+	cat err &&
+	test_grep "the stream to pod .* dropped" err &&
+	test "$(json_field out.json reconnects)" = 1 &&
+	test "$(json_field out.json resumed)" = 1 &&
+	test "$(json_field out.json resentBytes)" -le 1048576 &&
+	cmp drop-up.bin "$(cluster_volume_dir data)/drop-up.bin" &&
+	no_part_files "$(cluster_volume_dir data)"
+'
+
+test_expect_success 'a dropped exec stream (download) resumes, <= 1 MiB received again' '
+	cluster_fault cut --path "/pods/.*/exec" --bytes 2500000 &&
+	kubectl eidf pvc cp data:drop-up.bin drop-down.bin -o json >out.json 2>err &&
+	test_grep "the stream to pod .* dropped" err &&
+	test "$(json_field out.json resumed)" = 1 &&
+	test "$(json_field out.json resentBytes)" -le 1048576 &&
+	cmp drop-up.bin drop-down.bin &&
+	test ! -e drop-down.bin.eidf-part
+'
+
+# one byte flipped on its way through kubectl (its stdin for an upload,
+# its stdout for a download), in the first exec session only
+cat >flip-kubectl <<EOF
+#!/bin/sh
+flip='import sys; n = int(sys.argv[1]); i = 0
+while True:
+    b = bytearray(sys.stdin.buffer.read1(65536))
+    if not b: break
+    if i <= n < i + len(b): b[n - i] ^= 0xff
+    i += len(b); sys.stdout.buffer.write(b); sys.stdout.buffer.flush()'
+if [ -e "$TRASH/flipped" ]; then exec kubectl "\$@"; fi
+touch "$TRASH/flipped"
+case "\$FLIP" in
+up) python3 -c "\$flip" 1600000 | kubectl "\$@" ;;
+down) kubectl "\$@" | python3 -c "\$flip" 1600000 ;;
+esac
+EOF
+chmod +x flip-kubectl
+
+test_expect_success 'a corrupted chunk is detected and sent again (upload)' '
+	rm -f flipped &&
+	FLIP=up EIDF_KUBECTL=$TRASH/flip-kubectl kubectl eidf pvc cp drop-up.bin data:flip.bin -o json >out.json 2>err &&
+	test -e flipped &&
+	test_grep "a chunk of drop-up.bin (bytes 1048576-2097152) failed verification on the claim (sha256 mismatch); sending it again" err &&
+	test "$(json_field out.json resentBytes)" -ge 1048576 &&
+	cmp drop-up.bin "$(cluster_volume_dir data)/flip.bin"
+'
+
+test_expect_success 'a corrupted chunk is detected and received again (download)' '
+	rm -f flipped &&
+	FLIP=down EIDF_KUBECTL=$TRASH/flip-kubectl kubectl eidf pvc cp data:flip.bin flip-down.bin 2>err &&
+	test -e flipped &&
+	test_grep "a chunk of data:flip.bin (bytes 1048576-2097152) failed verification (sha256 mismatch); receiving it again" err &&
+	cmp drop-up.bin flip-down.bin
+'
+
+test_expect_success 'not enough space: refused before sending, with both numbers' '
+	truncate -s 10T huge.img &&
+	test_expect_code 1 kubectl eidf pvc cp huge.img data: 2>err &&
+	test_grep "error: not enough space on PVC \"data\": the copy needs 10TiB, .* are free" err &&
+	test ! -e "$(cluster_volume_dir data)/huge.img.eidf-part"
+'
+
+test_expect_success 'hostile paths are refused before any request' '
+	for p in "data:../x" "data:a/../../x" "data:/etc" "data:a/.."; do
+		test_expect_code 2 kubectl eidf pvc cp src "$p" 2>err &&
+		test_grep "refused\|relative to its root" err || return 1
+	done &&
+	test_expect_code 2 kubectl eidf pvc cp "data:../../etc/passwd" x 2>err &&
+	test_grep "\"..\" is refused in a path on the claim" err
+'
+
+test_expect_success 'a symlink on the claim is never followed out of the local tree' '
+	vol=$(cluster_volume_dir data) &&
+	mkdir -p "$vol/evil" outside &&
+	ln -s "$TRASH/outside" "$vol/evil/d" &&
+	kubectl eidf pvc cp data:evil evil-copy >/dev/null &&
+	test "$(readlink evil-copy/d)" = "$TRASH/outside" &&
+	mkdir -p evil-copy2 && ln -s "$TRASH/outside" evil-copy2/d &&
+	mkdir -p "$vol/evil2/d" && echo x >"$vol/evil2/d/f" &&
+	test_expect_code 1 kubectl eidf pvc cp data:evil2 evil-copy2 2>err &&
+	test_grep "evil-copy2/d" err &&
+	test ! -e outside/f
+'
+
+test_expect_success 'special files are skipped with a warning' '
+	mkdir -p spec && mkfifo spec/fifo && echo ok >spec/ok &&
+	kubectl eidf pvc cp spec data:spec -o json >out.json 2>err &&
+	test_grep "warning: skipping special file spec/fifo (a device, FIFO or socket)" err &&
+	test "$(json_field out.json specialSkipped)" = 1 &&
+	test -f "$(cluster_volume_dir data)/spec/ok"
+'
+
+test_expect_success 'a claim that does not exist: the error names it and the fix' '
+	test_expect_code 1 kubectl eidf pvc cp src nosuch:x 2>err &&
+	test_grep "PVC \"nosuch\" not found in namespace \"eidf042ns\"; create it with: kubectl eidf pvc create nosuch" err
+'
+
+test_expect_success 'a single-attach claim mounted by a running pod: refused, naming the pod' '
+	kubectl eidf pvc create solo --size 1Gi --access-mode ReadWriteOnce --wait=30s &&
+	cat >solo-pod.yaml <<-\EOF &&
+	apiVersion: v1
+	kind: Pod
+	metadata: {name: holder}
+	spec:
+	  containers:
+	  - name: main
+	    image: busybox
+	    command: [sleep, "600"]
+	    resources: {requests: {cpu: 10m, memory: 16Mi}, limits: {cpu: 10m, memory: 16Mi}}
+	    volumeMounts: [{name: v, mountPath: /v}]
+	  volumes: [{name: v, persistentVolumeClaim: {claimName: solo}}]
+	EOF
+	kubectl create -f solo-pod.yaml &&
+	test_expect_code 1 kubectl eidf pvc cp src/empty solo:x 2>err &&
+	test_grep "PVC \"solo\" is single-attach (ReadWriteOnce) and pod/holder mounts it" err
+'
+
+test_expect_success 'completion: CLAIM: and the paths inside it (through the kept helper)' '
+	kubectl __complete eidf pvc cp src da >out &&
+	test_grep "^data:" out &&
+	kubectl __complete eidf pvc cp src data:pr >out &&
+	test_grep "^data:proj/$" out &&
+	kubectl __complete eidf pvc cp src data:proj/s >out &&
+	test_grep "^data:proj/sub/$" out
+'
+
+test_expect_success 'the kept helper Job stays until it is deleted' '
+	job=$(kubectl get jobs -l eidf.ac.uk/stage=pvc -o jsonpath="{.items[0].metadata.name}") &&
+	kubectl delete job "$job" >/dev/null
+'
+
+test_done
