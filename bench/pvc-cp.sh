@@ -1,0 +1,117 @@
+#!/bin/bash
+# Benchmark P9 (issue 20): `kubectl eidf pvc cp` against `kubectl cp` and a
+# raw `kubectl exec -i ... cat > file` (the transport's own ceiling), one
+# file up to a claim and down again, on the local test cluster, in one run.
+#
+#   bench/pvc-cp.sh [--quick] [--size MiB] [--runs N] [--bin DIR]
+#
+# All three go through the same helper pod (started once by `pvc cp --keep`),
+# the same kubeconfig and the real kubectl.  Every variant runs once per
+# round in a rotating order after one warm-up round; the figures are medians.
+# pvc cp starts from nothing each time (the file is removed on the receiving
+# side first), so it sends every byte and verifies every chunk.  Then a drop:
+# the local cluster's `cut` fault ends the exec stream half-way through an
+# upload and a download, and `-o json` reports the bytes sent again
+# (resentBytes; goal <= 1 MiB per drop).  Goal: pvc cp throughput >= 0.9x raw.
+# --quick: 64 MiB, 1 round (for smoke runs).
+set -eu
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+SIZE_MIB=1024 RUNS=3 BIN=${EIDF_BIN:-}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) SIZE_MIB=64 RUNS=1 ;;
+	--size) SIZE_MIB=$2; shift ;;
+	--runs) RUNS=$2; shift ;;
+	--bin) BIN=$2; shift ;;
+	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) echo "usage: $0 [--quick] [--size MiB] [--runs N] [--bin DIR]" >&2; exit 2 ;;
+	esac
+	shift
+done
+[ -n "$BIN" ] || BIN=$SRC/build/release/bin
+[ -x "$BIN/kubectl-eidf-pvc" ] || BIN=$SRC/build/default/bin
+BIN=$(cd "$BIN" && pwd)
+[ -x "$BIN/kubectl-eidf-pvc" ] || { echo "bench/pvc-cp.sh: build first ($BIN/kubectl-eidf-pvc)" >&2; exit 1; }
+export PATH=$BIN:$PATH
+W=$(mktemp -d "${TMPDIR:-/tmp}/eidf-bench-pvc-cp.XXXXXX")
+CLUSTER=
+cleanup() {
+	[ -n "$CLUSTER" ] && python3 "$SRC/tests/cluster/eidf-test-cluster" stop "$W/cluster" >/dev/null 2>&1
+	rm -rf "$W"
+}
+trap cleanup EXIT
+export HOME=$W/home XDG_CONFIG_HOME=$W/home/.config
+mkdir -p "$HOME" "$W/out"
+python3 "$SRC/tests/cluster/eidf-test-cluster" --state-dir "$W/cluster" --kubeconfig-out "$W/cluster/kubeconfig" \
+	--pki-cache "${TMPDIR:-/tmp}/eidf-test-cluster-pki" --background --parent-pid $$ \
+	--tenant eidf042ns --eidf-policy >"$W/cluster.out" 2>&1 || {
+	cat "$W/cluster.out" >&2; echo "bench/pvc-cp.sh: the test cluster did not start" >&2; exit 1; }
+CLUSTER=1
+export KUBECONFIG=$W/cluster/kubeconfig
+ctl() { python3 "$SRC/tests/cluster/eidf-test-cluster" ctl --state-dir "$W/cluster" "$@"; }
+
+kubectl-eidf pvc create bench --size 100Gi --wait=60s >/dev/null
+echo warm >"$W/warm"
+kubectl-eidf pvc cp "$W/warm" bench:warm --keep >/dev/null 2>&1
+POD=$(kubectl get pods -l eidf.ac.uk/pvc-cp=rw -o jsonpath='{.items[0].metadata.name}')
+head -c $((SIZE_MIB * 1048576)) /dev/urandom >"$W/data.bin"
+SUM=$(sha256sum <"$W/data.bin" | cut -d' ' -f1)
+pexec() { kubectl exec -i "$POD" -c helper -- "$@"; }
+
+v_up_raw() { pexec sh -c 'cat >/mnt/pvc/raw.bin' <"$W/data.bin"; }
+v_up_kcp() { kubectl cp -c helper "$W/data.bin" "$POD:/mnt/pvc/kcp.bin" >/dev/null; }
+v_up_eidf() { pexec rm -f /mnt/pvc/eidf.bin; kubectl-eidf pvc cp "$W/data.bin" bench:eidf.bin >/dev/null 2>&1; }
+v_down_raw() { pexec cat /mnt/pvc/raw.bin >"$W/out/raw"; }
+v_down_kcp() { kubectl cp -c helper "$POD:/mnt/pvc/raw.bin" "$W/out/kcp" >/dev/null 2>&1; }
+v_down_eidf() { rm -f "$W/out/eidf"; kubectl-eidf pvc cp bench:raw.bin "$W/out/eidf" >/dev/null 2>&1; }
+
+VARIANTS=(up_raw up_kcp up_eidf down_raw down_kcp down_eidf)
+nv=${#VARIANTS[@]}
+now() { date +%s.%N; }
+: >"$W/times"
+for r in $(seq 0 "$RUNS"); do
+	order=("${VARIANTS[@]:$((r % nv))}" "${VARIANTS[@]:0:$((r % nv))}")
+	for v in "${order[@]}"; do
+		# the downloads read what up_raw wrote
+		[ ! -e "$W/raw-done" ] && [ "${v#down}" != "$v" ] && { v_up_raw; touch "$W/raw-done"; }
+		t0=$(now)
+		"v_$v" || { echo "bench: $v failed" >&2; exit 1; }
+		t1=$(now)
+		[ "$v" = up_raw ] && touch "$W/raw-done"
+		[ "$r" -gt 0 ] || [ "$RUNS" = 0 ] && echo "$v $t0 $t1" >>"$W/times"
+	done
+done
+# every copy is whole
+for f in "$W/out/raw" "$W/out/kcp" "$W/out/eidf"; do
+	[ "$(sha256sum <"$f" | cut -d' ' -f1)" = "$SUM" ] || echo "bench: $f differs from the source" >&2
+done
+[ "$(pexec sha256sum /mnt/pvc/eidf.bin | cut -d' ' -f1)" = "$SUM" ] || echo "bench: bench:eidf.bin differs" >&2
+
+# drops: half-way through an upload and a download
+pexec rm -f /mnt/pvc/drop.bin
+half=$((SIZE_MIB * 1048576 / 2))
+ctl fault cut --path "/pods/.*/exec" --bytes "$half" >/dev/null
+kubectl-eidf pvc cp "$W/data.bin" bench:drop.bin -o json >"$W/drop-up.json" 2>/dev/null
+ctl fault cut --path "/pods/.*/exec" --bytes "$half" >/dev/null
+kubectl-eidf pvc cp bench:drop.bin "$W/out/drop" -o json >"$W/drop-down.json" 2>/dev/null
+[ "$(sha256sum <"$W/out/drop" | cut -d' ' -f1)" = "$SUM" ] || echo "bench: the dropped download differs" >&2
+
+python3 - "$W/times" "$SIZE_MIB" "$W/drop-up.json" "$W/drop-down.json" <<'PY'
+import json, statistics, sys
+t = {}
+for line in open(sys.argv[1]):
+    v, a, b = line.split()
+    t.setdefault(v, []).append(float(b) - float(a))
+mib = int(sys.argv[2])
+med = {v: statistics.median(x) for v, x in t.items()}
+print("P9 pvc cp, %d MiB, local test cluster, medians of %d runs (MiB/s; time):" % (mib, len(t["up_raw"])))
+for d in ("up", "down"):
+    raw = med[d + "_raw"]
+    for v, name in (("raw", "kubectl exec -i ... cat"), ("kcp", "kubectl cp"), ("eidf", "kubectl eidf pvc cp")):
+        s = med["%s_%s" % (d, v)]
+        print("  %-4s %-26s %7.1f MiB/s  %6.2f s  ratio to raw %.2f" % (d, name, mib / s, s, raw / s))
+for name, f in (("upload", sys.argv[3]), ("download", sys.argv[4])):
+    j = json.load(open(f))
+    print("  drop half-way (%s): reconnects %d, resumed %d, re-sent %d bytes (%.2f MiB)" % (
+        name, j["reconnects"], j["resumed"], j["resentBytes"], j["resentBytes"] / 1048576))
+PY
