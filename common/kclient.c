@@ -62,6 +62,7 @@ const struct kres KRES_EVENTS = { "v1", "events", "Event", 1 };
 const struct kres KRES_STORAGECLASSES = { "storage.k8s.io/v1", "storageclasses", "StorageClass", 0 };
 const struct kres KRES_LOCALQUEUES = { "kueue.x-k8s.io/v1beta1", "localqueues", "LocalQueue", 1 };
 const struct kres KRES_WORKLOADS = { "kueue.x-k8s.io/v1beta1", "workloads", "Workload", 1 };
+const struct kres KRES_SERVICES = { "v1", "services", "Service", 1 };
 
 /* ---- small helpers ------------------------------------------------------------ */
 

@@ -26,6 +26,8 @@
 #include "eidf/settings.h"
 #include "eidf/kubectl_exec.h"
 #include "follow.h"
+#include "multinode.h"
+#include "multinode_follow.h"
 #include "repo_state.h"
 #include "submodules.h"
 #include "script_init_code.h"
@@ -36,13 +38,14 @@
 static const char *o_image, *o_git_image, *o_gpu_product, *o_cpu, *o_cpu_limit, *o_memory,
 	*o_memory_limit, *o_shm, *o_max_time, *o_name, *o_queue, *o_ttl, *o_git_secret, *o_repo,
 	*o_base, *o_output, *o_dry_run, *o_timeout, *o_changes_transport;
-static long o_gpu = -1;
+static long o_gpu = -1, o_nodes = -1, o_master_port = -1;
 static int o_shell, o_keep_entrypoint, o_no_local, o_no_submodules, o_detach, o_follow, o_rm, o_keep_failed,
-	o_allow_unknown_gpu;
+	o_allow_unknown_gpu, o_torchrun;
 static const char *const changes_transports[] = { "auto", "secret", "exec", NULL };
 static struct strvec o_pvcs, o_envs, o_env_from, o_pull_secrets;
 /* other subcommands */
 static int o_init, o_finished, o_no_headers, o_timestamps;
+static long o_rank = -1;
 
 #define RUN_OPTIONS \
 	OPT_GROUP("Code"), \
@@ -75,6 +78,15 @@ static int o_init, o_finished, o_no_headers, o_timestamps;
 	OPT_LIST(0, "env-from-secret", &o_env_from, "secret", "all keys of a Secret as environment", COMPLETE_NONE), \
 	OPT_SIZE(0, "shm-size", &o_shm, "memory-backed /dev/shm of this size", NULL), \
 	OPT_LIST(0, "image-pull-secret", &o_pull_secrets, "secret", "Secret for pulling a private image", COMPLETE_NONE), \
+	OPT_GROUP("Several nodes"), \
+	{ .type = OPT_TYPE_INT, .long_name = "nodes", .value = &o_nodes, .argh = "N", \
+	  .help = "run on N pods at once: an Indexed Job and a headless Service, admitted by Kueue as " \
+		  "one workload; each pod gets MASTER_ADDR, MASTER_PORT, WORLD_SIZE, NNODES, NODE_RANK, " \
+		  "NPROC_PER_NODE", .min = 1, .max = DEVRUN_MAX_NODES, .defval = "1" }, \
+	OPT_BOOL(0, "torchrun", &o_torchrun, "run COMMAND under torchrun with the ranks' settings " \
+		 "(--nnodes, --nproc_per_node, --node_rank, --master_addr, --master_port)"), \
+	{ .type = OPT_TYPE_INT, .long_name = "master-port", .value = &o_master_port, .argh = "port", \
+	  .help = "MASTER_PORT, the rendezvous port of rank 0", .min = 1, .max = 65535, .defval = "29500" }, \
 	OPT_GROUP("Job"), \
 	OPT_STRING(0, "name", &o_name, "name", "name prefix of the Job (default devrun)", COMPLETE_NONE), \
 	OPT_STRING(0, "queue", &o_queue, "queue", "Kueue LocalQueue (default <namespace>-user-queue)", COMPLETE_NONE), \
@@ -108,6 +120,8 @@ static const struct option logs_opts[] = {
 	OPT_BOOL('f', "follow", &o_follow, "stream until the container ends"),
 	OPT_BOOL(0, "init", &o_init, "show the init container (code fetch) instead"),
 	OPT_BOOL(0, "timestamps", &o_timestamps, "prefix each line with its time"),
+	OPT_INT(0, "rank", &o_rank, "R", "a run on several nodes: only this rank's log (default: every "
+		"rank's, each line prefixed with \"[rank] \")", 0, DEVRUN_MAX_NODES - 1),
 	OPT_INCLUDE(wait_options), OPT_INCLUDE(kube_options), OPT_END(),
 };
 static const struct option delete_opts[] = {
@@ -225,6 +239,9 @@ static int build_opts(struct devrun_opts *o, const struct devrun_opts *prev, int
 	o->changes_transport = first_nonnull(o_changes_transport, prev->changes_transport,
 					     setting("devrun.changes-transport", NULL));
 	o->no_submodules = o_no_submodules || prev->no_submodules;
+	o->nodes = o_nodes >= 0 ? o_nodes : prev->nodes;
+	o->torchrun = o_torchrun || prev->torchrun;
+	o->master_port = o_master_port >= 0 ? o_master_port : prev->master_port;
 	return devrun_opts_check(o, o_allow_unknown_gpu);
 }
 
@@ -456,6 +473,7 @@ static int submit_and_follow(struct eidf_cmd *cmd, struct devrun_opts *o, int re
 	char *run_id = devrun_new_run_id();
 	char *sname = NULL;
 	cJSON *job = NULL, *secret = NULL, *created = NULL, *secret_made = NULL, *final = NULL;
+	cJSON *service = NULL, *service_made = NULL;
 	/* -o without a dry run: stdout is the Job alone, as created (--detach) or
 	 * as it finished; the command's output then goes to stderr */
 	enum output_format out_fmt = OUT_DEFAULT;
@@ -489,6 +507,8 @@ static int submit_and_follow(struct eidf_cmd *cmd, struct devrun_opts *o, int re
 		cJSON_AddStringToObject(md, "name", sname);
 	}
 	job = devrun_job_manifest(o, &code, run_id, script_init_code);
+	if (devrun_is_multinode(o))
+		service = devrun_multinode_service(o, run_id);
 	if (manifest_check_job_policy(job) < 0) {
 		eidf_error("%s", eidf_last_error());
 		goto out;
@@ -506,6 +526,8 @@ static int submit_and_follow(struct eidf_cmd *cmd, struct devrun_opts *o, int re
 		cJSON *items;
 		cJSON *list = manifest_list(&items);
 		cJSON_AddItemReferenceToArray(items, job);
+		if (service)
+			cJSON_AddItemReferenceToArray(items, service);
 		if (secret)
 			cJSON_AddItemReferenceToArray(items, secret);
 		int orc = output_object(stdout, list, fmt);
@@ -535,6 +557,9 @@ static int submit_and_follow(struct eidf_cmd *cmd, struct devrun_opts *o, int re
 	const char *juid = json_str(created, "metadata.uid");
 	if (!jname)
 		jname = "(generated)";
+	if (service && multinode_create_service(kc, ns, service, jname, juid, server_dry,
+						server_dry ? &service_made : NULL) < 0)
+		goto out;
 	if (secret) {
 		/* owned by the Job, so it goes when the Job goes */
 		if (juid && !server_dry) {
@@ -560,9 +585,15 @@ static int submit_and_follow(struct eidf_cmd *cmd, struct devrun_opts *o, int re
 		enum output_format fmt = OUT_DEFAULT;
 		if (o_output)
 			output_format_parse(o_output, &fmt);
-		const cJSON *sent[] = { created, secret_made };
-		rc = output_server_dry_run(stdout, sent, secret_made ? 2 : 1, fmt) < 0 ? EIDF_EXIT_ERROR : 0;
+		const cJSON *sent[3] = { created };
+		size_t nsent = 1;
+		if (service_made)
+			sent[nsent++] = service_made;
+		if (secret_made)
+			sent[nsent++] = secret_made;
+		rc = output_server_dry_run(stdout, sent, nsent, fmt) < 0 ? EIDF_EXIT_ERROR : 0;
 		cJSON_Delete(secret_made);
+		cJSON_Delete(service_made);
 		goto out;
 	}
 	note("job.batch/%s created (run %s): %s @ %s%s%s", jname, run_id, code.url, shortsha,
@@ -587,7 +618,7 @@ static int submit_and_follow(struct eidf_cmd *cmd, struct devrun_opts *o, int re
 	};
 	if (!follow)
 		note("waiting for the pod to start, to upload the local changes; then detaching");
-	rc = follow_run(cmd, &fo);
+	rc = devrun_is_multinode(o) ? multinode_follow_run(cmd, &fo) : follow_run(cmd, &fo);
 	if (cs.use_exec && !up.done && !fo.rm &&
 	    (up.failed || rc == DEVRUN_EXIT_DETACHED || rc == DEVRUN_EXIT_TIMEOUT)) {
 		/* its init container would only wait for the changes, then fail */
@@ -605,6 +636,7 @@ out:
 	cJSON_Delete(created);
 	cJSON_Delete(job);
 	cJSON_Delete(secret);
+	cJSON_Delete(service);
 	free(sname);
 	free(run_id);
 	code_release(&cs);
@@ -749,7 +781,8 @@ static int cmd_attach(struct eidf_cmd *cmd, int argc, const char **argv)
 		.queue = meta_label(job, LABEL_QUEUE),
 		.rm = o_rm, .keep_failed = o_keep_failed, .timeout = o_timeout, .attach = 1,
 	};
-	int rc = fo.run_id ? follow_run(cmd, &fo) : DEVRUN_EXIT_ERROR;
+	int rc = !fo.run_id ? DEVRUN_EXIT_ERROR
+		 : multinode_job_ranks(job) ? multinode_follow_run(cmd, &fo) : follow_run(cmd, &fo);
 	if (!fo.run_id)
 		eidf_error("job.batch/%s has no %s label", fo.job, LABEL_RUN);
 	cJSON_Delete(job);
@@ -771,8 +804,16 @@ static int cmd_logs(struct eidf_cmd *cmd, int argc, const char **argv)
 		eidf_error("%s", eidf_last_error());
 		return EIDF_EXIT_ERROR;
 	}
-	int rc = follow_logs(cmd, ns, meta_label(job, LABEL_RUN),
-			     o_init ? DEVRUN_INIT_CONTAINER : DEVRUN_MAIN_CONTAINER, o_follow, o_timestamps);
+	const char *container = o_init ? DEVRUN_INIT_CONTAINER : DEVRUN_MAIN_CONTAINER;
+	int rc;
+	if (multinode_job_ranks(job))
+		rc = multinode_logs(cmd, ns, job, container, o_follow, o_timestamps, o_rank);
+	else if (o_rank > 0) {
+		eidf_error("--rank %ld: job.batch/%s runs on one node (rank 0)", o_rank,
+			   json_str(job, "metadata.name"));
+		rc = EIDF_EXIT_USAGE;
+	} else
+		rc = follow_logs(cmd, ns, meta_label(job, LABEL_RUN), container, o_follow, o_timestamps);
 	cJSON_Delete(job);
 	return rc;
 }

@@ -11,6 +11,7 @@
 #include <archive_entry.h>
 
 #include "changes.h"
+#include "multinode.h"
 #include "eidf/manifest.h"
 #include "eidf/quantity.h"
 #include "eidf/settings.h"
@@ -226,7 +227,7 @@ int devrun_opts_check(const struct devrun_opts *o, int allow_unknown_gpu_product
 		eidf_set_error("--name %s: use lowercase letters, digits and '-' (at most 40 characters)", o->name);
 		return -1;
 	}
-	return 0;
+	return devrun_multinode_check(o);
 }
 
 static void add_strings(cJSON *obj, const char *key, const struct strvec *v)
@@ -396,6 +397,8 @@ cJSON *devrun_job_manifest(const struct devrun_opts *o, const struct devrun_code
 		manifest_add_mount(c, "dshm", "/dev/shm", 0);
 	}
 	manifest_add_container(job, c, 0);
+	if (devrun_is_multinode(o))
+		devrun_multinode_job(job, o, run_id); /* Indexed, rank env, torchrun */
 
 	cJSON *ps = manifest_pod_spec(job);
 	if (o->gpu_product) {
@@ -564,6 +567,12 @@ char *devrun_opts_to_json(const struct devrun_opts *o)
 	put_str(j, "changesTransport", o->changes_transport);
 	if (o->no_submodules)
 		cJSON_AddBoolToObject(j, "noSubmodules", 1);
+	if (o->nodes > 1)
+		cJSON_AddNumberToObject(j, "nodes", (double)o->nodes);
+	if (o->torchrun)
+		cJSON_AddBoolToObject(j, "torchrun", 1);
+	if (o->master_port)
+		cJSON_AddNumberToObject(j, "masterPort", (double)o->master_port);
 	char *s = cJSON_PrintUnformatted(j);
 	cJSON_Delete(j);
 	char *out = xstrdup(s);
@@ -614,6 +623,9 @@ int devrun_opts_from_json(const cJSON *j, struct devrun_opts *o)
 	o->git_secret = get_str(j, "gitSecret");
 	o->changes_transport = get_str(j, "changesTransport");
 	o->no_submodules = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "noSubmodules"));
+	o->nodes = json_long(j, "nodes", 0);
+	o->torchrun = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "torchrun"));
+	o->master_port = json_long(j, "masterPort", 0);
 	return 0;
 }
 

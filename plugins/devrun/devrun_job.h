@@ -52,6 +52,9 @@ struct devrun_opts {
 	const char *init_cpu, *init_memory;
 	const char *changes_transport;   /* auto (NULL), secret or exec */
 	int no_submodules;
+	long nodes;                  /* --nodes: pods of an Indexed Job (0, 1: one pod) */
+	int torchrun;                /* --torchrun: COMMAND runs under torchrun */
+	long master_port;            /* MASTER_PORT (0: DEVRUN_DEFAULT_MASTER_PORT) */
 };
 
 /* Where the code comes from (repo_state + changes). */

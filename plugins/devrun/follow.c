@@ -92,6 +92,11 @@ static int pod_disrupted(const cJSON *pod, const char **why)
 	return 0;
 }
 
+int follow_pod_disrupted(const cJSON *pod, const char **why)
+{
+	return pod_disrupted(pod, why);
+}
+
 /* The image of a container (init or app) from its status. */
 static const char *status_image(const cJSON *pod, const char *container)
 {
@@ -155,8 +160,9 @@ const char *meta_annotation(const cJSON *obj, const char *key)
 
 int follow_delete_by_label(struct kclient *kc, const char *ns, const char *run_id, int quiet)
 {
-	static const struct kres *const kinds[] = { &KRES_JOBS, &KRES_SECRETS, &KRES_PODS };
-	static const char *const names[] = { "job.batch", "secret", "pod" };
+	/* Services: the headless Service of a run on several nodes */
+	static const struct kres *const kinds[] = { &KRES_JOBS, &KRES_SERVICES, &KRES_SECRETS, &KRES_PODS };
+	static const char *const names[] = { "job.batch", "service", "secret", "pod" };
 	char *sel = xasprintf("%s=%s", LABEL_RUN, run_id);
 	struct klist_opts lo = { .label_selector = sel };
 	int rc = 0;

@@ -68,6 +68,10 @@ char *follow_state_word(const cJSON *job, const cJSON *pods, long *exit_code);
 const char *meta_label(const cJSON *obj, const char *key);
 const char *meta_annotation(const cJSON *obj, const char *key);
 
+/* The pod was evicted, preempted or failed before its command ended
+ * (*why: the reason to show). */
+int follow_pod_disrupted(const cJSON *pod, const char **why);
+
 /* Exit code of the main container, -1 while unknown. */
 long follow_main_exit_code(const cJSON *pod);
 

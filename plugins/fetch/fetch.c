@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "eidf/log_merge.h"
 #include "eidf/http_header.h"
 #include "eidf/waiting.h"
 #include "eidf/stage_options.h"
@@ -198,18 +199,6 @@ static int header_check(const char *h)
 }
 
 /* ---- job views ---------------------------------------------------------- */
-
-struct log_buf {
-	struct strbuf sb;
-};
-
-static int log_collect(const char *data, size_t len, void *ud)
-{
-	struct log_buf *b = ud;
-	if (b->sb.len < (4u << 20))
-		strbuf_add(&b->sb, data, len);
-	return 0;
-}
 
 /* BYTES: done/total when every file's size is known, else done/? */
 static char *bytes_cell(const struct fetch_view *v)
@@ -1199,120 +1188,8 @@ static int log_print(const char *data, size_t len, void *ud)
 	return 0;
 }
 
-/* `logs -f` for several pods at once.  The API client keeps one connection
- * (one easy handle, HTTP/1.1 here) per process, and an HTTP/1.1 connection
- * carries one follow stream at a time, so instead of N streams on N
- * connections we poll: every poll interval each pod's log is read with
- * timestamps=true&sinceTime=<last line's second>, lines already printed are
- * skipped by their timestamp, and the new lines of all pods are printed in
- * timestamp order with a "[index] " prefix.  Cost: up to one poll interval
- * of latency and one request per pod per interval on the same connection. */
-struct follow_pod {
-	char *name;
-	const char *container;  /* FETCH_CONTAINER, or FETCH_EXTRACT_CONTAINER after it */
-	long index;
-	char last[32];        /* sortable key of the last printed line, "" = none */
-	long at_last;         /* lines printed with exactly that timestamp */
-	int done;             /* terminal and read after it ended */
-};
-
-struct follow_line {
-	char key[32];
-	long index;
-	size_t seq;
-	char *text;           /* without the timestamp, with its newline */
-};
-
-/* "2024-05-01T10:00:00.12Z" -> "2024-05-01T10:00:00.120000000": sortable. */
-static int ts_key(const char *ts, size_t len, char key[32])
-{
-	if (len < 19 || ts[4] != '-' || ts[10] != 'T')
-		return -1;
-	memcpy(key, ts, 19);
-	size_t k = 19, i = 19;
-	key[k++] = '.';
-	if (ts[i] == '.') {
-		for (i++; i < len && ts[i] >= '0' && ts[i] <= '9'; i++)
-			if (k < 29)
-				key[k++] = ts[i];
-	}
-	while (k < 29)
-		key[k++] = '0';
-	key[k] = '\0';
-	return 0;
-}
-
-static int cmp_follow_line(const void *a, const void *b)
-{
-	const struct follow_line *x = a, *y = b;
-	int c = strcmp(x->key, y->key);
-	if (c)
-		return c;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-/* New lines of one pod since the last poll into *lines. */
-static int follow_poll(struct kclient *kc, const char *ns, struct follow_pod *fp, int first,
-		       struct follow_line **lines, size_t *n, size_t *alloc, size_t *seq)
-{
-	char since[32] = "";
-	if (fp->last[0]) {
-		memcpy(since, fp->last, 19);
-		strcpy(since + 19, "Z");
-	}
-	struct log_buf lb = { STRBUF_INIT };
-	struct klog_opts ko = { .container = fp->container, .timestamps = 1,
-				.since_time = since[0] ? since : NULL,
-				.tail_lines = first ? opt_tail : -1 };
-	if (kclient_logs(kc, ns, fp->name, &ko, log_collect, &lb) < 0) {
-		strbuf_release(&lb.sb);
-		return -1;
-	}
-	const char *p = strbuf_str(&lb.sb), *end = p + lb.sb.len;
-	/* lines in the log are in time order: skip those up to the last printed */
-	char last0[32];
-	long skip_eq = fp->at_last;
-	memcpy(last0, fp->last, sizeof(last0));
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t len = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
-		const char *sp = memchr(p, ' ', len);
-		char key[32];
-		if (!sp || ts_key(p, (size_t)(sp - p), key) < 0) {
-			p += len;
-			continue;
-		}
-		int c = last0[0] ? strcmp(key, last0) : 1;
-		if (c < 0 || (c == 0 && skip_eq-- > 0)) {
-			p += len;
-			continue;   /* printed in an earlier poll */
-		}
-		if (!strcmp(key, fp->last)) {
-			fp->at_last++;
-		} else {
-			memcpy(fp->last, key, sizeof(key));
-			fp->at_last = 1;
-		}
-		if (*n == *alloc) {
-			*alloc = *alloc ? 2 * *alloc : 64;
-			*lines = xrealloc(*lines, *alloc * sizeof(**lines));
-		}
-		struct follow_line *l = &(*lines)[(*n)++];
-		memcpy(l->key, key, sizeof(key));
-		l->index = fp->index;
-		l->seq = (*seq)++;
-		size_t tl = len - (size_t)(sp + 1 - p);
-		l->text = xstrndup(sp + 1, tl);
-		if (!tl || l->text[tl - 1] != '\n') {
-			char *t = xasprintf("%s\n", l->text);
-			free(l->text);
-			l->text = t;
-		}
-		p += len;
-	}
-	strbuf_release(&lb.sb);
-	return 0;
-}
+/* `logs -f` for several pods at once: polled and merged in time order with
+ * a "[index] " prefix (eidf/log_merge.h explains why polling). */
 
 static int pod_terminal(const cJSON *pod)
 {
@@ -1322,11 +1199,10 @@ static int pod_terminal(const cJSON *pod)
 
 static int follow_all(struct kclient *kc, const char *ns, const char *job, long nidx)
 {
-	struct follow_pod *fps = NULL;
-	size_t nfp = 0;
+	struct log_merge lm;
 	struct strvec skip = STRVEC_INIT;   /* older pods, finished before we started */
 	int rc = 0, first_round = 1, waited = 0;
-	size_t seq = 0;
+	log_merge_init(&lm);
 	for (;;) {
 		cJSON *pods = NULL, *j2 = NULL;
 		int ok, finished = 0;
@@ -1352,8 +1228,6 @@ static int follow_all(struct kclient *kc, const char *ns, const char *job, long 
 			}
 			free(best);
 		}
-		struct follow_line *lines = NULL;
-		size_t nl = 0, al = 0;
 		int any = 0;
 		cJSON_ArrayForEach(pod, items) {
 			const char *name = json_str(pod, "metadata.name");
@@ -1365,40 +1239,19 @@ static int follow_all(struct kclient *kc, const char *ns, const char *job, long 
 				const char *container = x ? FETCH_EXTRACT_CONTAINER : FETCH_CONTAINER;
 				if (x && !fetch_pod_extract_started(pod))
 					break;
-				struct follow_pod *fp = NULL;
-				for (size_t k = 0; k < nfp; k++)
-					if (!strcmp(fps[k].name, name) && fps[k].container == container)
-						fp = &fps[k];
-				if (!fp) {
-					fps = xrealloc(fps, (nfp + 1) * sizeof(*fps));
-					fp = &fps[nfp++];
-					memset(fp, 0, sizeof(*fp));
-					fp->name = xstrdup(name);
-					fp->container = container;
-					fp->index = fetch_pod_index(pod);
-				}
-				if (fp->done)
-					continue;
+				struct log_merge_src *src = log_merge_source(&lm, name, container,
+									     fetch_pod_index(pod));
 				/* terminal before this read: the read gets everything */
-				int term = pod_terminal(pod);
-				if (follow_poll(kc, ns, fp, first_round, &lines, &nl, &al, &seq) == 0 && term)
-					fp->done = 1;
+				log_merge_poll(&lm, kc, ns, src, first_round ? opt_tail : -1, pod_terminal(pod));
 			}
 		}
 		cJSON_Delete(pods);
-		if (nl)
-			qsort(lines, nl, sizeof(*lines), cmp_follow_line);
-		for (size_t k = 0; k < nl; k++) {
-			printf("[%ld] %s", lines[k].index, lines[k].text);
-			free(lines[k].text);
-		}
-		fflush(stdout);
-		free(lines);
+		log_merge_print(&lm, stdout);
 		if (!any && !finished && !waited++)
 			fprintf(stderr, "waiting for a pod of %s to start...\n", job);
 		int all_done = 1;
-		for (size_t k = 0; k < nfp; k++)
-			if (!fps[k].done)
+		for (size_t k = 0; k < lm.n; k++)
+			if (!lm.src[k].done)
 				all_done = 0;
 		if (finished && all_done)
 			break;
@@ -1407,9 +1260,7 @@ static int follow_all(struct kclient *kc, const char *ns, const char *job, long 
 		if (wait_stopped())
 			break;
 	}
-	for (size_t k = 0; k < nfp; k++)
-		free(fps[k].name);
-	free(fps);
+	log_merge_release(&lm);
 	strvec_clear(&skip);
 	return rc;
 }

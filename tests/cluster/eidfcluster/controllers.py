@@ -599,7 +599,7 @@ class ControllersMixin:
         # real collector verifies before deleting: a Job created meanwhile
         # (its Secret made right after it) must not lose that Secret.
         orphans = []
-        for kind in ("configmaps", "secrets"):
+        for kind in ("configmaps", "secrets", "services"):
             for o in self.store.list(kind)[0]:
                 refs = o["metadata"].get("ownerReferences") or []
                 jobs = [r for r in refs if r.get("kind") == "Job"]

@@ -1,5 +1,6 @@
 """Resource registry: discovery data, defaulting, validation, admission, tables."""
 import base64
+import re
 import time
 
 from .util import (DNS1123_LABEL, DNS1123_SUBDOMAIN, LABEL_MSG, QUANTITY_ERR, SUBDOMAIN_MSG, parse_quantity,
@@ -41,6 +42,7 @@ RESOURCES = [
     R("", "v1", "events", "Event", True, ["ev"]),
     R("", "v1", "nodes", "Node", False, ["no"], subresources=["status"]),
     R("", "v1", "serviceaccounts", "ServiceAccount", True, ["sa"]),
+    R("", "v1", "services", "Service", True, ["svc"], categories=["all"], subresources=["status"]),
     R("batch", "v1", "jobs", "Job", True, [], categories=["all"], subresources=["status"]),
     R("storage.k8s.io", "v1", "storageclasses", "StorageClass", False, ["sc"]),
     R("kueue.x-k8s.io", "v1beta1", "localqueues", "LocalQueue", True, ["queue", "queues", "lq"],
@@ -221,6 +223,10 @@ def validate_meta(r, obj, errs):
             return
     check = DNS1123_LABEL if r.name in ("namespaces",) else DNS1123_SUBDOMAIN
     msg = LABEL_MSG if check is DNS1123_LABEL else SUBDOMAIN_MSG
+    if r.name == "services":
+        check, msg = DNS1035_LABEL, DNS1035_MSG
+        if name and check.match(name) and len(name) > 63:
+            _inv(errs, "metadata.name", name, "must be no more than 63 characters")
     if name and (not check.match(name) or len(name) > 253):
         _inv(errs, "metadata.name", name, msg)
     if r.name == "jobs" and name and len(name) > 63 and check.match(name):
@@ -322,6 +328,8 @@ def validate(r, obj, old=None):
         if old is not None:
             if (old.get("spec") or {}).get("template") != spec.get("template"):
                 errs.append(("spec.template", "FieldValueInvalid", "Invalid value: ...: field is immutable"))
+    elif r.name == "services":
+        validate_service(spec or {}, old, errs)
     elif r.name == "persistentvolumeclaims":
         spec = spec or {}
         if old is None:
@@ -344,6 +352,50 @@ def validate(r, obj, old=None):
         return invalid(r, (obj.get("metadata") or {}).get("name") or (obj.get("metadata") or {}).get(
             "generateName", ""), errs)
     return None
+
+
+DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+DNS1035_MSG = ("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
+               "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', "
+               "regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')")
+
+
+def validate_service(spec, old, errs):
+    """The checks of the real server that a headless or ClusterIP Service meets."""
+    ip = spec.get("clusterIP")
+    headless = ip == "None"
+    if ip not in (None, "", "None") and not re.match(r"^\d{1,3}(\.\d{1,3}){3}$", ip):
+        _inv(errs, "spec.clusterIP", ip, "must be empty, 'None', or a valid IP address")
+    if old is not None and ip is not None and ip != ((old.get("spec") or {}).get("clusterIP")):
+        errs.append(("spec.clusterIP", "FieldValueInvalid", 'Invalid value: "%s": field is immutable' % ip))
+    if spec.get("type", "ClusterIP") not in ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName"):
+        errs.append(("spec.type", "FieldValueNotSupported", 'Unsupported value: "%s": supported values: '
+                     '"ClusterIP", "ExternalName", "LoadBalancer", "NodePort"' % spec.get("type")))
+    ports = spec.get("ports") or []
+    if not ports and not headless and spec.get("type") != "ExternalName":
+        _req(errs, "spec.ports")
+    names = set()
+    for i, p in enumerate(ports):
+        path = "spec.ports[%d]" % i
+        port = p.get("port")
+        if not isinstance(port, int) or not 1 <= port <= 65535:
+            errs.append((path + ".port", "FieldValueInvalid",
+                         "Invalid value: %s: must be between 1 and 65535, inclusive" % port))
+        if p.get("protocol", "TCP") not in ("TCP", "UDP", "SCTP"):
+            errs.append((path + ".protocol", "FieldValueNotSupported", 'Unsupported value: "%s": supported '
+                         'values: "SCTP", "TCP", "UDP"' % p.get("protocol")))
+        name = p.get("name", "")
+        if len(ports) > 1 and not name:
+            _req(errs, path + ".name")
+        elif name and name in names:
+            errs.append((path + ".name", "FieldValueDuplicate", 'Duplicate value: "%s"' % name))
+        names.add(name)
+    sel = spec.get("selector")
+    if sel is not None and not isinstance(sel, dict):
+        _inv(errs, "spec.selector", sel, "must be a map of labels")
+
+
+_svc_ip_seq = iter(range(10, 1 << 20))
 
 
 # ---------------------------------------------------------------- defaults
@@ -439,6 +491,21 @@ def apply_defaults(r, obj, default_sc=None):
             spec["storageClassName"] = default_sc
         spec.setdefault("volumeMode", "Filesystem")
         obj["status"] = {"phase": "Pending"}
+    elif r.name == "services":
+        spec = obj.setdefault("spec", {})
+        spec.setdefault("type", "ClusterIP")
+        spec.setdefault("sessionAffinity", "None")
+        if spec.get("clusterIP") in (None, ""):
+            n = next(_svc_ip_seq)   # from the service CIDR 10.96.0.0/12, as kube-apiserver allocates
+            spec["clusterIP"] = "10.96.%d.%d" % (n // 250, n % 250 + 1)
+        spec["clusterIPs"] = [spec["clusterIP"]]
+        spec.setdefault("ipFamilies", ["IPv4"])
+        spec.setdefault("ipFamilyPolicy", "SingleStack")
+        spec.setdefault("internalTrafficPolicy", "Cluster")
+        for p in spec.get("ports") or []:
+            p.setdefault("protocol", "TCP")
+            p.setdefault("targetPort", p.get("port"))
+        obj["status"] = {"loadBalancer": {}}
     elif r.name == "namespaces":
         md.setdefault("labels", {})["kubernetes.io/metadata.name"] = md["name"]
         obj["spec"] = {"finalizers": ["kubernetes"]}
@@ -607,6 +674,11 @@ def table_row(r, o):
         own = (md.get("ownerReferences") or [{}])[0]
         adm = (st.get("admission") or {}).get("clusterQueue", "")
         return [md["name"], sp.get("queueName", ""), adm, _wl_admitted(st), _wl_finished(st), age]
+    if r.name == "services":
+        ports = ",".join("%s/%s" % (p.get("port"), p.get("protocol", "TCP")) for p in sp.get("ports") or [])
+        sel = ",".join("%s=%s" % kv for kv in sorted((sp.get("selector") or {}).items()))
+        return [md["name"], sp.get("type", "ClusterIP"), sp.get("clusterIP", ""), "<none>", ports or "<none>",
+                age, sel or "<none>"]
     if r.name == "configmaps":
         return [md["name"], len(o.get("data") or {}) + len(o.get("binaryData") or {}), age]
     if r.name == "secrets":
@@ -652,6 +724,9 @@ def table_columns(r):
                 _col("Admitted Workloads", "integer"), _col("Age")]
     if r.name == "workloads":
         return [n, _col("Queue"), _col("Reserved in"), _col("Admitted"), _col("Finished"), _col("Age")]
+    if r.name == "services":
+        return [n, _col("Type"), _col("Cluster-IP"), _col("External-IP"), _col("Port(s)"), _col("Age"),
+                _col("Selector", prio=1)]
     if r.name == "configmaps":
         return [n, _col("Data", "integer"), _col("Age")]
     if r.name == "secrets":
