@@ -220,7 +220,8 @@ static int look_at_job(struct mstate *m, int *finished)
 			queued_detail(m);
 		}
 		m->admitted_said = 0;
-	} else if (m->was_suspended && !m->admitted_said) {
+	} else if (!m->admitted_said && !*finished) {
+		/* also when Kueue admitted it before the first look */
 		m->admitted_said = 1;
 		say(m, "admitted by Kueue (queue %s): %ld pods", m->queue, m->n);
 	}
