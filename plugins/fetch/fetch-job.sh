@@ -21,7 +21,9 @@
 # List lines from a listed source (s3://, hf://) carry fields after the name,
 # each "<TAB>key=value": size=BYTES (checked), etag=ETAG (an S3 ETag: sent as
 # If-Match, and checked as the MD5 of the file unless it is multipart: "-N"),
-# auth=s3|hf (which credentials the URL gets).
+# gitsha1=OID (a Hub file outside LFS: its git blob id is checked), rev=SHA
+# (the commit a Hub URL is pinned to: recorded in the marker), auth=s3|hf
+# (which credentials the URL gets).
 #
 # --extract is not done here: the Job then runs this script as an init
 # container, and fetch-extract.sh/.py unpack the archives after it.
@@ -206,11 +208,10 @@ header_status() { tr -d '\r' <"$1" | awk 'tolower($1) ~ /^http\// { st = $2 } EN
 # The size announced by a 416's "Content-Range: bytes */SIZE".
 header_416_size() { tr -d '\r' <"$1" | awk 'tolower($1) == "content-range:" { n = split($0, a, "/"); v = a[n] } END { print v + 0 }'; }
 
-marker_prefix() { # url size sha [etag]
+marker_prefix() { # url size sha [more JSON fields: ,"etag":"…"]
 	printf '{"url":"%s","size":%s,"sha256":' "$(json_str "$1")" "$2"
 	if [ "$3" = - ]; then printf 'null'; else printf '"%s"' "$3"; fi
-	[ -n "${4:-}" ] && printf ',"etag":"%s"' "$(json_str "$4")"
-	return 0
+	printf '%s' "${4:-}"
 }
 
 # sha256 in the same pass as the download: a background reader follows the
@@ -260,7 +261,7 @@ hash_stop() { # end|abort
 fail_permanent() { # code url sha name reason [key=value]
 	printf 'eidf-fetch error code=%s %sfile=%s reason=%s\n' "$1" "${6:+$6 }" "$4" "$5"
 	[ -n "$RUN" ] || return 0
-	printf '%s\n%s\n%s\n%s\n%s\n' "$RUN" "$1" "$(marker_prefix "$2" 0 "$3")" "$5" "${6:-}" >"$MARK/$4.failed.tmp" &&
+	printf '%s\n%s\n%s\n%s\n%s\n' "$RUN" "$1" "$(marker_prefix "$2" 0 "$3" "${mk:-}")" "$5" "${6:-}" >"$MARK/$4.failed.tmp" &&
 		mv -f -- "$MARK/$4.failed.tmp" "$MARK/$4.failed"
 }
 
@@ -269,7 +270,7 @@ fail_permanent() { # code url sha name reason [key=value]
 # other files still get fetched.
 fetch_one() { # url sha name [fields]
 	url=$1 sha=$2 name=$3
-	fsz= etag= auth= rest=${4:-}
+	fsz= etag= auth= gitsha1= rev= rest=${4:-}
 	while [ -n "$rest" ]; do
 		f=${rest%%"$TAB"*}
 		case $rest in *"$TAB"*) rest=${rest#*"$TAB"} ;; *) rest= ;; esac
@@ -277,6 +278,8 @@ fetch_one() { # url sha name [fields]
 		size=*) fsz=${f#size=} ;;
 		etag=*) etag=${f#etag=} ;;
 		auth=*) auth=${f#auth=} ;;
+		gitsha1=*) gitsha1=${f#gitsha1=} ;;
+		rev=*) rev=${f#rev=} ;;
 		esac
 	done
 	case $auth in s3) cfg=$WORK/s3.cfg ;; hf) cfg=$WORK/hf.cfg ;; *) cfg=$WORK/none.cfg ;; esac
@@ -291,6 +294,10 @@ fetch_one() { # url sha name [fields]
 		*) [ ${#etag} = 32 ] && ALGO=md5 expect=$etag ;;
 		esac
 	fi
+	# the marker also records the ETag and the commit (the client checked both)
+	mk=
+	[ -n "$etag" ] && mk=",\"etag\":\"$(json_str "$etag")\""
+	[ -n "$rev" ] && mk="$mk,\"revision\":\"$(json_str "$rev")\""
 	cp -- "$WORK/headers" "$WORK/fhdr"
 	# an object replaced since it was listed answers 412, not other bytes
 	[ -n "$etag" ] && printf 'If-Match: "%s"\n' "$etag" >>"$WORK/fhdr"
@@ -300,7 +307,7 @@ fetch_one() { # url sha name [fields]
 		size=$(fsize "$final")
 		m=$(cat -- "$marker")
 		case $m in
-		"$(marker_prefix "$url" "$size" "$sha" "$etag")"*)
+		"$(marker_prefix "$url" "$size" "$sha" "$mk")"*)
 			say "$name: already complete ($size bytes), skipping"
 			BYTES_DONE=$((BYTES_DONE + size))
 			return 0 ;;
@@ -312,7 +319,7 @@ fetch_one() { # url sha name [fields]
 	if [ -n "$RUN" ] && [ -f "$MARK/$name.failed" ]; then
 		frun= fcode= fkey= freason= fkv=
 		{ read -r frun; read -r fcode; read -r fkey; read -r freason; read -r fkv; } <"$MARK/$name.failed"
-		if [ "$frun" = "$RUN" ] && [ "$fkey" = "$(marker_prefix "$url" 0 "$sha" "$etag")" ]; then
+		if [ "$frun" = "$RUN" ] && [ "$fkey" = "$(marker_prefix "$url" 0 "$sha" "$mk")" ]; then
 			say "$name: failed in an earlier pod of this job ($freason), not retried"
 			printf 'eidf-fetch error code=%s %sfile=%s reason=%s\n' "$fcode" "${fkv:+$fkv }" "$name" "$freason"
 			return "$fcode"
@@ -407,6 +414,17 @@ fetch_one() { # url sha name [fields]
 		fail_permanent 3 "$url" "$sha" "$name" "size mismatch"
 		return 3
 	fi
+	# a Hub file outside LFS: its git blob id, sha1("blob SIZE\0" + content)
+	if [ -z "$ALGO" ] && [ -n "$gitsha1" ]; then
+		got=$({ printf 'blob %s\0' "$size"; cat -- "$part"; } | sha1sum | cut -d' ' -f1)
+		if [ "$got" != "$gitsha1" ]; then
+			rm -f -- "$part"
+			say "$name: git blob id mismatch: expected $gitsha1, got $got; removed the download"
+			CUR_PART= ; save_state
+			fail_permanent 3 "$url" "$sha" "$name" "git blob id mismatch"
+			return 3
+		fi
+	fi
 	if [ -n "$ALGO" ]; then
 		hash_stop end
 		got=$(cut -d' ' -f1 <"$WORK/sum" 2>/dev/null)
@@ -428,7 +446,7 @@ fetch_one() { # url sha name [fields]
 	fi
 	mv -f -- "$part" "$final" || return 1
 	CUR_PART= CUR_TOTAL=0
-	printf '%s,"time":"%s"}\n' "$(marker_prefix "$url" "$size" "$sha" "$etag")" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+	printf '%s,"time":"%s"}\n' "$(marker_prefix "$url" "$size" "$sha" "$mk")" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
 		>"$marker.tmp" && mv -f -- "$marker.tmp" "$marker"
 	BYTES_DONE=$((BYTES_DONE + size))
 	v=
@@ -436,7 +454,10 @@ fetch_one() { # url sha name [fields]
 	case $ALGO in
 	sha256) v="$v, sha256 verified" ;;
 	md5) v="$v, md5 verified (the ETag)" ;;
-	*) [ -n "$etag" ] && v="$v (multipart ETag: no whole-file MD5 to check)" ;;
+	*)
+		if [ -n "$gitsha1" ]; then v="$v, git blob id verified"
+		elif [ -n "$etag" ]; then v="$v (multipart ETag: no whole-file MD5 to check)"
+		fi ;;
 	esac
 	v=${v#, }
 	[ -n "$v" ] && v=", $v"

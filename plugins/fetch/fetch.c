@@ -50,6 +50,9 @@ static int opt_extract, opt_wait, opt_watch, opt_follow, opt_completed, opt_no_h
 static int opt_all_finished, opt_purge_partial;
 static const char *opt_s3_endpoint, *opt_s3_region, *opt_s3_secret, *opt_s3_profile, *opt_s3_addressing;
 static struct strvec opt_include = STRVEC_INIT, opt_exclude = STRVEC_INIT;
+static const char *opt_hf_endpoint, *opt_hf_token_secret;
+/* what the listed sources resolved to, for the Job's annotation */
+static struct strvec sources_ann = STRVEC_INIT;
 static const char *const s3_addressing_values[] = { "auto", "path", "virtual", NULL };
 
 static void complete_jobs(const char *prefix, struct strvec *out, void *ctx);
@@ -74,7 +77,7 @@ static const struct option create_opts[] = {
 		 "request header (stored in the Job: use --header-secret for tokens)", COMPLETE_NONE),
 	OPT_STRING(0, "header-secret", &opt_header_secret, "secret",
 		   "Secret whose keys are header names and values header values", COMPLETE_NONE),
-	OPT_GROUP("Listed sources (s3://BUCKET/PREFIX)"),
+	OPT_GROUP("Listed sources (s3://BUCKET/PREFIX, hf://[datasets/|spaces/]ORG/NAME[@REV][/PATH])"),
 	OPT_LIST(0, "include", &opt_include, "glob", "only the listed files whose path matches (repeatable)",
 		 COMPLETE_NONE),
 	OPT_LIST(0, "exclude", &opt_exclude, "glob", "skip the listed files whose path matches (repeatable)",
@@ -93,6 +96,11 @@ static const struct option create_opts[] = {
 	OPT_ENUM(0, "s3-addressing", &opt_s3_addressing, "style",
 		 "bucket in the path or in the host name (setting fetch.s3-addressing; default auto)",
 		 s3_addressing_values),
+	OPT_STRING(0, "hf-token-secret", &opt_hf_token_secret, "secret",
+		   "Secret with HF_TOKEN: the Job's Hugging Face token (gated/private repos)", COMPLETE_NONE),
+	OPT_STRING(0, "hf-endpoint", &opt_hf_endpoint, "url",
+		   "Hub or mirror URL (setting fetch.hf-endpoint, HF_ENDPOINT; default https://huggingface.co)",
+		   COMPLETE_NONE),
 	OPT_GROUP("Job"),
 	OPT_STRING(0, "image", &opt_image, "image", "image with sh and curl (default alpine/curl:latest)", COMPLETE_IMAGE),
 	{ .type = OPT_TYPE_STRING, .long_name = "extract-image", .value = &opt_extract_image, .argh = "image",
@@ -627,6 +635,101 @@ static int expand_s3(struct eidf_cmd *cmd, const char *src, struct fetch_list *l
 	return rc;
 }
 
+#define HF_SECRET_EXAMPLE "--from-literal=HF_TOKEN=hf_..."
+
+/* The listing's token: HF_TOKEN, the token file huggingface_hub writes
+ * (HF_TOKEN_PATH, $HF_HOME/token, ~/.cache/huggingface/token), else the
+ * Job's Secret (--hf-token-secret, or --header-secret's Authorization). */
+static char *hf_listing_token(struct eidf_cmd *cmd, int *err)
+{
+	*err = 0;
+	const char *t = getenv("HF_TOKEN");
+	if (t && *t)
+		return xstrdup(t);
+	char *path = NULL;
+	const char *e = getenv("HF_TOKEN_PATH"), *home = getenv("HF_HOME"), *h = getenv("HOME");
+	if (e && *e)
+		path = xstrdup(e);
+	else if (home && *home)
+		path = xasprintf("%s/token", home);
+	else if (h && *h)
+		path = xasprintf("%s/.cache/huggingface/token", h);
+	struct strbuf sb = STRBUF_INIT;
+	if (path && read_file(path, &sb) == 0) {
+		while (sb.len && (sb.buf[sb.len - 1] == '\n' || sb.buf[sb.len - 1] == '\r' || sb.buf[sb.len - 1] == ' '))
+			sb.buf[--sb.len] = '\0';
+		free(path);
+		if (sb.len)
+			return strbuf_detach(&sb);
+		strbuf_release(&sb);
+		return NULL;
+	}
+	strbuf_release(&sb);
+	free(path);
+	const char *name = opt_hf_token_secret ? opt_hf_token_secret : opt_header_secret;
+	if (!name)
+		return NULL;
+	cJSON *sec = NULL;
+	if (get_job_secret(cmd, name, opt_hf_token_secret ? "--hf-token-secret" : "--header-secret",
+			   opt_hf_token_secret ? HF_SECRET_EXAMPLE : "--from-literal=Authorization='Bearer hf_...'",
+			   &sec) < 0) {
+		*err = 1;
+		return NULL;
+	}
+	char *v = secret_value(sec, opt_hf_token_secret ? "HF_TOKEN" : "Authorization");
+	cJSON_Delete(sec);
+	if (v && !opt_hf_token_secret && !strncmp(v, "Bearer ", 7)) {
+		char *b = xstrdup(v + 7);
+		wipe_free(v);
+		v = b;
+	} else if (v && !opt_hf_token_secret) {
+		wipe_free(v);
+		v = NULL;
+	}
+	return v;
+}
+
+static int expand_hf(struct eidf_cmd *cmd, const char *src, struct fetch_list *l, char **dest_hint)
+{
+	const char *ep = opt_hf_endpoint;
+	if (!ep) {
+		ep = setting("fetch.hf-endpoint", NULL);
+		if (!ep || !*ep)
+			ep = getenv("HF_ENDPOINT");
+		if (!ep || !*ep)
+			ep = "https://huggingface.co";
+	}
+	if (fetch_url_check(ep) < 0 || (strncmp(ep, "http://", 7) && strncmp(ep, "https://", 8)) || strchr(ep, '?')) {
+		eidf_set_error("--hf-endpoint \"%s\" must be an http:// or https:// URL such as https://huggingface.co", ep);
+		return -2;
+	}
+	char *endpoint = xstrdup(ep);
+	for (size_t n = strlen(endpoint); n && endpoint[n - 1] == '/';)
+		endpoint[--n] = '\0';
+	int err;
+	char *token = hf_listing_token(cmd, &err);
+	if (err) {
+		free(endpoint);
+		return -1;
+	}
+	struct hf_source_opts ho = {
+		.endpoint = endpoint, .token = token, .include = &opt_include, .exclude = &opt_exclude,
+		.job_token = opt_hf_token_secret != NULL,
+	};
+	char *commit = NULL;
+	int rc = hf_expand(src, &ho, l, dest_hint, &commit);
+	if (rc == 0) {
+		strvec_pushf(&sources_ann, "%s commit=%s", src, commit);
+		if (token && !opt_hf_token_secret && !opt_header_secret)
+			eidf_warning("%s was listed with a token; if the repo is gated or private the Job needs it too: "
+				     "--hf-token-secret", src);
+	}
+	free(commit);
+	wipe_free(token);
+	free(endpoint);
+	return rc;
+}
+
 static int build_list(struct eidf_cmd *cmd, int argc, const char **argv, struct fetch_list *l,
 		      char **dest_hint, int *usage)
 {
@@ -649,13 +752,14 @@ static int build_list(struct eidf_cmd *cmd, int argc, const char **argv, struct 
 		return -1;
 	}
 	if ((opt_include.n || opt_exclude.n) && !listed) {
-		eidf_set_error("--include/--exclude select files of a listed source (s3://)");
+		eidf_set_error("--include/--exclude select files of a listed source (s3://, hf://)");
 		return -1;
 	}
 	for (int i = 0; i < argc; i++) {
 		char *hint = NULL;
-		if (fetch_source_kind(argv[i]) == FETCH_SRC_S3) {
-			int r = expand_s3(cmd, argv[i], l, &hint);
+		enum fetch_source_kind kind = fetch_source_kind(argv[i]);
+		if (kind != FETCH_SRC_URL) {
+			int r = kind == FETCH_SRC_S3 ? expand_s3(cmd, argv[i], l, &hint) : expand_hf(cmd, argv[i], l, &hint);
 			if (r < 0) {
 				*usage = r == -2;
 				return -1;
@@ -787,6 +891,10 @@ static int run_create(struct eidf_cmd *cmd, int argc, const char **argv)
 		eidf_error("invalid Secret name \"%s\" for --s3-secret", opt_s3_secret);
 		return 2;
 	}
+	if (opt_hf_token_secret && !is_dns1123_subdomain(opt_hf_token_secret)) {
+		eidf_error("invalid Secret name \"%s\" for --hf-token-secret", opt_hf_token_secret);
+		return 2;
+	}
 	if (build_list(cmd, argc, argv, &l, &dest_hint, &usage) < 0) {
 		eidf_error("%s", eidf_last_error());
 		rc = usage ? 2 : 1;
@@ -842,6 +950,8 @@ static int run_create(struct eidf_cmd *cmd, int argc, const char **argv)
 		.header_secret = opt_header_secret,
 		.headers = &opt_headers,
 		.s3_secret = opt_s3_secret,
+		.hf_token_secret = opt_hf_token_secret,
+		.sources = &sources_ann,
 		.s3_region = opt_s3_secret ? s3_region() : NULL,
 		.ttl = ttl_s,
 		.retries = opt_retries,
@@ -923,6 +1033,22 @@ static int run_create(struct eidf_cmd *cmd, int argc, const char **argv)
 		if (!ok) {
 			eidf_error("Secret \"%s\" (--s3-secret) needs the keys AWS_ACCESS_KEY_ID and "
 				   "AWS_SECRET_ACCESS_KEY", opt_s3_secret);
+			goto out;
+		}
+	}
+	if (opt_hf_token_secret) {
+		cJSON *sec = NULL;
+		if (get_job_secret(cmd, opt_hf_token_secret, "--hf-token-secret", HF_SECRET_EXAMPLE, &sec) < 0) {
+			eidf_error("%s", eidf_last_error());
+			goto out;
+		}
+		char *tok = secret_value(sec, "HF_TOKEN");
+		int ok = tok && *tok;
+		wipe_free(tok);
+		cJSON_Delete(sec);
+		if (!ok) {
+			eidf_error("Secret \"%s\" (--hf-token-secret) needs the key HF_TOKEN: kubectl create secret "
+				   "generic %s " HF_SECRET_EXAMPLE, opt_hf_token_secret, opt_hf_token_secret);
 			goto out;
 		}
 	}
@@ -1741,16 +1867,20 @@ static void complete_jobs(const char *prefix, struct strvec *out, void *ctx)
 
 static const struct subcommand subcommands[] = {
 	{ .name = NULL, .alias = "create", .summary = "start downloading URLs into a PVC (the default: fetch URL... --pvc NAME)",
-	  .usage = "URL... --pvc NAME [--dest DIR] [--sha256 HEX | --checksums FILE] [--from-file LIST] "
+	  .usage = "URL|s3://BUCKET/PREFIX|hf://[datasets/|spaces/]ORG/NAME[@REV][/PATH]... --pvc NAME [--dest DIR] "
+		   "[--sha256 HEX | --checksums FILE] [--from-file LIST] [--include GLOB] [--exclude GLOB] "
 		   "[--parallel N] [--extract] [--wait | --watch]",
 	  .description =
 		"Creates one Job that downloads every URL into the PVC and returns at once; the "
 		"Job keeps going when you disconnect. Each file is downloaded to NAME.part with "
 		"curl in a bounded retry loop that keeps partial data, verified against its "
 		"sha256 when given, renamed into place and recorded in DEST/.eidf-fetch/, so "
-		"pod restarts resume and re-runs skip finished files. Only http, https and ftp "
-		"URLs are accepted. With --parallel N the list is shared among N pods of an "
-		"Indexed Job.",
+		"pod restarts resume and re-runs skip finished files. http, https and ftp "
+		"URLs are accepted, and two listed sources: s3://BUCKET/PREFIX (listed with "
+		"ListObjectsV2 signed with AWS SigV4; the Job signs with the keys of --s3-secret; "
+		"size and ETag checked) and hf://REPO (the revision pinned to its commit; LFS "
+		"sha256 and git blob ids checked; token from --hf-token-secret). With --parallel N "
+		"the list is shared among N pods of an Indexed Job.",
 	  .options = create_opts, .args_complete = COMPLETE_NONE, .run = run_create },
 	{ .name = "status", .summary = "progress of fetch jobs: files, bytes, rate, ETA, state",
 	  .usage = "[JOB...] [--watch] [-o wide]",

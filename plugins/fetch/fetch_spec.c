@@ -462,6 +462,8 @@ void fetch_list_release(struct fetch_list *l)
 		free(l->items[i].sha256);
 		free(l->items[i].name);
 		free(l->items[i].etag);
+		free(l->items[i].gitsha1);
+		free(l->items[i].revision);
 	}
 	free(l->items);
 	l->items = NULL;
@@ -479,6 +481,10 @@ char *fetch_list_tsv(const struct fetch_list *l)
 			strbuf_addf(&sb, "\tsize=%lld", it->size);
 		if (it->etag)
 			strbuf_addf(&sb, "\tetag=%s", it->etag);
+		if (it->gitsha1)
+			strbuf_addf(&sb, "\tgitsha1=%s", it->gitsha1);
+		if (it->revision)
+			strbuf_addf(&sb, "\trev=%s", it->revision);
 		if (it->auth != FETCH_AUTH_NONE)
 			strbuf_addf(&sb, "\tauth=%s", auth_names[it->auth]);
 		strbuf_addch(&sb, '\n');
@@ -641,6 +647,13 @@ cJSON *fetch_job_manifest(const struct fetch_job_opts *o, const struct fetch_lis
 	}
 	manifest_set_annotation(job, FETCH_ANN_OPTIONS, opts);
 	free(opts);
+	if (o->sources && o->sources->n) {
+		struct strbuf src = STRBUF_INIT;
+		for (size_t i = 0; i < o->sources->n; i++)
+			strbuf_addf(&src, "%s%s", i ? "\n" : "", o->sources->v[i]);
+		manifest_set_annotation(job, FETCH_ANN_SOURCES, src.buf);
+		strbuf_release(&src);
+	}
 
 	cJSON *spec = cJSON_GetObjectItem(job, "spec");
 	add_pod_failure_policy(spec);
@@ -784,6 +797,16 @@ cJSON *fetch_job_manifest(const struct fetch_job_opts *o, const struct fetch_lis
 		add_str(args, FETCH_S3_DIR);
 		add_str(args, "--s3-region");
 		add_str(args, o->s3_region ? o->s3_region : "us-east-1");
+	}
+	if (o->hf_token_secret) {
+		cJSON *vol = cJSON_CreateObject();
+		cJSON_AddStringToObject(vol, "name", "fetch-hf");
+		cJSON *sv = cJSON_AddObjectToObject(vol, "secret");
+		cJSON_AddStringToObject(sv, "secretName", o->hf_token_secret);
+		manifest_add_volume(job, vol);
+		manifest_add_mount(c, "fetch-hf", FETCH_HF_DIR, 1);
+		add_str(args, "--hf-token-file");
+		add_str(args, FETCH_HF_DIR "/HF_TOKEN");
 	}
 	manifest_add_mount(c, "data", o->mount_path, 0);
 	manifest_add_container(job, c, x != NULL);

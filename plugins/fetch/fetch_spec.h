@@ -14,6 +14,7 @@
 #define FETCH_ANN_DEST "eidf.ac.uk/fetch-dest"
 #define FETCH_ANN_FILES "eidf.ac.uk/fetch-files"     /* number of files */
 #define FETCH_ANN_OPTIONS "eidf.ac.uk/fetch-options"
+#define FETCH_ANN_SOURCES "eidf.ac.uk/fetch-sources"   /* hf:// sources and the commit pinned */
 #define FETCH_CONTAINER "fetch"
 /* With --extract, FETCH_CONTAINER becomes an init container and this one
  * unpacks the archives after it (fetch-extract.sh running fetch-extract.py). */
@@ -67,6 +68,8 @@ struct fetch_item {
 	char *name;          /* normalised path relative to the destination */
 	long long size;      /* from a listing; -1 unknown */
 	char *etag;          /* S3 ETag without quotes (an MD5 unless multipart), or NULL */
+	char *gitsha1;       /* Hub: git blob id of a file not in LFS (checked by the Job), or NULL */
+	char *revision;      /* Hub: the commit the URL is pinned to (recorded in the marker), or NULL */
 	enum fetch_auth auth;
 };
 
@@ -118,7 +121,7 @@ int fetch_list_finish(struct fetch_list *l);
 void fetch_list_release(struct fetch_list *l);
 /* The list as the job script reads it: URL \t sha256|- \t name \n per entry;
  * entries from a listing add fields after the name, each "\tkey=value":
- * size=BYTES, etag=ETAG, auth=s3|hf (names never hold a tab). */
+ * size=BYTES, etag=ETAG, gitsha1=OID, rev=SHA, auth=s3|hf (names never hold a tab). */
 char *fetch_list_tsv(const struct fetch_list *l);
 
 /* Sharding for Indexed Jobs: entry k goes to pod k % shards. */
@@ -138,6 +141,8 @@ struct fetch_job_opts {
 	const char *header_secret;   /* Secret mounted as headers, or NULL */
 	const char *s3_secret;       /* Secret with the S3 keys (entries with auth=s3), or NULL */
 	const char *s3_region;       /* with s3_secret: the region signatures name */
+	const char *hf_token_secret; /* Secret with HF_TOKEN (entries with auth=hf), or NULL */
+	const struct strvec *sources;/* "SOURCE commit=SHA" lines for FETCH_ANN_SOURCES, or NULL */
 	const struct strvec *headers;/* "Name: value" (visible in the Job spec) */
 	long ttl;                    /* ttlSecondsAfterFinished */
 	long retries;                /* curl attempts per file */

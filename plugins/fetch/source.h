@@ -71,3 +71,33 @@ void s3_parse_error(const char *xml, size_t len, char **code, char **message);
 int s3_expand(const char *src, const struct s3_source_opts *o, struct fetch_list *l, char **dest_hint);
 
 #endif
+
+/* ---- Hugging Face Hub ------------------------------------------------------ */
+
+struct hf_ref {
+	char *type;          /* "models", "datasets" or "spaces" */
+	char *repo;          /* ORG/NAME */
+	char *revision;      /* "main" unless @REV */
+	char *path;          /* "" or a path in the repo */
+};
+void hf_ref_release(struct hf_ref *r);
+/* hf://[datasets/|spaces/|models/]ORG/NAME[@REV][/PATH]; a revision with a
+ * slash is written as refs/pr/N (refs/X/Y) or percent-encoded.  -1 with an
+ * error naming the argument. */
+int hf_parse(const char *src, struct hf_ref *r);
+
+struct hf_source_opts {
+	const char *endpoint;            /* https://huggingface.co or a mirror */
+	const char *token;               /* bearer token for the listing, or NULL */
+	const struct strvec *include, *exclude;
+	int job_token;                   /* the Job has --hf-token-secret: entries get auth=hf */
+};
+
+/* Resolve the revision to a commit sha (pinned: the Job downloads
+ * .../resolve/<sha>/<path>), list the tree recursively (all pages), and append
+ * an entry per file kept by the globs, with its size and, for LFS files, its
+ * sha256 (verified by the Job); other files carry their git blob id.
+ * *dest_hint gets NAME, *commit the sha.  -1 with an error naming the repo
+ * and the fix (exit 1), -2 for a usage error (a refused path). */
+int hf_expand(const char *src, const struct hf_source_opts *o, struct fetch_list *l, char **dest_hint,
+	      char **commit);
