@@ -711,7 +711,9 @@ static int follow_build_waiting(struct eidf_cmd *cmd, const char *ns, const char
 	struct wait_hints h = { .subject = subject, .timeout = limit,
 				.follow = follow, .logs = logs, .cancel = cancel };
 	int ret = EIDF_EXIT_ERROR;
-	if (wait_begin(cmd, &h, 0) == 0)
+	/* the limit armed here stops a build log being streamed too (follow_build
+	 * itself looks at the clock only between polls) */
+	if (wait_begin(cmd, &h, timeout_ms) == 0)
 		ret = wait_end(follow_build(cmd_client(cmd), ns, job, run_id, timeout_ms, 1));
 	free(limit);
 	free(subject);

@@ -60,6 +60,7 @@ test_expect_success '-o wide is a table format: a usage error before anything is
 	test "$(cluster_request_count "^POST ")" = 0
 '
 
+BC="kubectl-eidf-build_context -n $NS"
 test_expect_success 'build-context submit -o json: only the Job as the build left it (Complete); the log on stderr' '
 	mkdir ctx && echo "FROM scratch" >ctx/Dockerfile &&
 	kubectl-eidf-build_context -n $NS submit ctx --image reg.example/x:1 --builder-image busybox:test \
@@ -72,6 +73,27 @@ test_expect_success 'build-context submit -o json: only the Job as the build lef
 		--cpu 100m --memory 128Mi "--executor-command=true" --detach -o name >out 2>err &&
 	test "$(cat out)" = "job.batch/$(sed -n "s|^job.batch/\([^ ]*\) created.*|\1|p" err)" &&
 	test_grep "^follow it with:" err
+'
+
+test_expect_success 'build-context --timeout and Ctrl-C stop following while the build log streams (124 / 130, the build goes on)' '
+	printf "echo building\nsleep 60\n" >slow.sh &&
+	$BC submit ctx --image reg.example/x:1 --builder-image busybox:test --cpu 100m --memory 128Mi \
+		"--executor-command=sh $TRASH/slow.sh" --detach >out 2>err &&
+	job=$(sed -n "s|^job.batch/\([^ ]*\) created.*|\1|p" out) &&
+	t0=$(date +%s) &&
+	test_expect_code 124 $BC status --follow "$job" --timeout 3s >out 2>err &&
+	# the build runs 60 s; the limit is the command'"'"'s, not the stream'"'"'s end
+	test $(( $(date +%s) - t0 )) -lt 20 &&
+	test_grep "^building" out &&
+	test_grep "timeout 3s reached; job.batch/$job goes on" err &&
+	{ ($BC status --follow "$job" >c.out 2>c.err & echo $! >c.pid; wait $!; echo $? >c.rc) & } &&
+	wait_for 30 grep -q "^building" c.out &&
+	kill -INT $(cat c.pid) &&
+	wait_for 10 test -s c.rc &&
+	test "$(cat c.rc)" = 130 &&
+	test_grep "detached; job.batch/$job keeps running" c.err &&
+	test_grep "follow it: *kubectl eidf build-context status --follow $job" c.err &&
+	kubectl delete job -n $NS "$job" >/dev/null
 '
 
 test_done
