@@ -70,6 +70,9 @@ int wait_begin(struct eidf_cmd *cmd, const struct wait_hints *h, long timeout_ms
 		eidf_error("%s", eidf_last_error());
 		return -1;
 	}
+	/* what was said before the wait ("job.batch/x created") reaches a pipe
+	 * now, not when the wait ends */
+	fflush(stdout);
 	if (w.active)
 		wait_end_quiet(0);
 	memset(&w, 0, sizeof(w));

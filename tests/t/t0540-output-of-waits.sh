@@ -13,7 +13,8 @@ if ! command -v busybox >/dev/null || ! command -v git >/dev/null; then
 	test_done
 fi
 NS=eidf540ns
-start_cluster --tenant $NS --eidf-policy --job-controller-lag 2 || exit 1
+# claims bind after 60 s: pvc create --wait and a fetch into one wait long enough to be stopped
+start_cluster --tenant $NS --eidf-policy --job-controller-lag 2 --bind-delay 60 || exit 1
 . "$EIDF_SRC/tests/t/lib-devrun.sh"
 
 test_expect_success 'setup' '
@@ -94,6 +95,25 @@ test_expect_success 'build-context --timeout and Ctrl-C stop following while the
 	test_grep "detached; job.batch/$job keeps running" c.err &&
 	test_grep "follow it: *kubectl eidf build-context status --follow $job" c.err &&
 	kubectl delete job -n $NS "$job" >/dev/null
+'
+
+test_expect_success 'pvc create --wait and fetch --wait: --timeout 124 and Ctrl-C 130 print what devrun prints' '
+	test_expect_code 124 kubectl-eidf-pvc -n $NS create slow --size 1Gi --wait=2s >out 2>err &&
+	test_grep "pvc: --wait=2s reached; persistentvolumeclaim/slow goes on" err &&
+	test_grep "cancel it: *kubectl eidf pvc delete slow -n $NS" err &&
+	{ (kubectl-eidf-pvc -n $NS create slow2 --size 1Gi --wait >p.out 2>p.err & echo $! >p.pid; wait $!; echo $? >p.rc) & } &&
+	wait_for 30 grep -q "created" p.out &&
+	kill -INT $(cat p.pid) && wait_for 10 test -s p.rc &&
+	test "$(cat p.rc)" = 130 &&
+	test_grep "pvc: detached; persistentvolumeclaim/slow2" p.err &&
+	test_grep "follow it: *kubectl eidf pvc describe slow2 -n $NS" p.err &&
+	{ (kubectl-eidf-fetch -n $NS https://127.0.0.1:9/x.bin --pvc slow --wait >f.out 2>f.err & echo $! >f.pid; wait $!; echo $? >f.rc) & } &&
+	wait_for 30 grep -q "Pending\|Queued" f.err &&
+	kill -INT $(cat f.pid) && wait_for 10 test -s f.rc &&
+	test "$(cat f.rc)" = 130 &&
+	job=$(sed -n "s|^job.batch/\([^ ]*\) created$|\1|p" f.out) &&
+	test_grep "fetch: detached; job.batch/$job keeps running" f.err &&
+	test_grep "cancel it: *kubectl eidf fetch delete $job -n $NS" f.err
 '
 
 test_done
