@@ -9,7 +9,7 @@ pkgs=(build-essential cmake pkg-config git openssl python3 ca-certificates
       libcurl4-openssl-dev libcjson-dev libgit2-dev libarchive-dev libyaml-dev
       libssl-dev libcmocka-dev busybox curl unzip zstd tmux bubblewrap
       patchelf python3-yaml time python3-h2 jq bash-completion zsh fish
-      python3-botocore)
+      python3-botocore python3-torch)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -28,11 +28,19 @@ import urllib.parse
 
 from . import execws
 from .apiclient import APIStatus, Client, EventRecorder
+from .poddns import PodDNS, pod_address
 from .tlsserver import ThreadingTLSServer, TLSHandler
 from .util import deep, now_nano, now_ts, parse_ts, set_condition
 
 RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runner.py")
 HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def expand_vars(s, env):
+    """$(VAR) in command and args, as the kubelet expands them: a defined variable is
+    replaced, an undefined one stays as written, and $$ is a literal $."""
+    return re.sub(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)",
+                  lambda m: "$" if m.group(0) == "$$" else env.get(m.group(1), m.group(0)), s)
 
 
 def image_ref(image):
@@ -91,6 +99,7 @@ class PodWorker(threading.Thread):
         self.uid = pod["metadata"]["uid"]
         self.pod = pod
         self.dir = os.path.join(kubelet.root, self.uid)
+        self.hosts_file = os.path.join(self.dir, "etc-hosts")
         self.procs = {}          # container name -> Popen
         self.running = set()     # container names currently running
         self.specs = {}          # container name -> runner spec of its current run (reused by exec)
@@ -265,11 +274,14 @@ class PodWorker(threading.Thread):
                 if not os.path.exists(src):
                     os.makedirs(src, exist_ok=True)
             mounts.append({"source": src, "target": m["mountPath"], "readOnly": bool(m.get("readOnly"))})
+        if os.path.exists(self.hosts_file):
+            mounts.append({"source": self.hosts_file, "target": "/etc/hosts", "readOnly": False})
         cdir = os.path.join(self.dir, "run")
         os.makedirs(cdir, exist_ok=True)
         os.makedirs(os.path.join(self.dir, "logs"), exist_ok=True)
         startfail = os.path.join(cdir, "%s.%d.startfail" % (cname, restart))
-        spec = {"mounts": mounts, "env": env, "argv": (c.get("command") or []) + (c.get("args") or []),
+        spec = {"mounts": mounts, "env": env, "argv": [expand_vars(a, env) for a in
+                                                      (c.get("command") or []) + (c.get("args") or [])],
                 "workingDir": c.get("workingDir") or "/", "hostname": self.pod["spec"].get("hostname") or self.name,
                 "startfail": startfail}
         if not c.get("command") and c.get("args"):
@@ -419,7 +431,7 @@ class PodWorker(threading.Thread):
             st = p["status"]
             st["hostIP"] = "10.0.0.%d" % (self.k.node_index(spec.get("nodeName")) + 10)
             st["hostIPs"] = [{"ip": st["hostIP"]}]
-            st["podIP"] = "10.244.%d.%d" % (n // 250, n % 250 + 2)
+            st["podIP"] = pod_address(n)   # its own loopback address (poddns.py)
             st["podIPs"] = [{"ip": st["podIP"]}]
             st["startTime"] = now_ts()
             set_condition(st, "PodReadyToStartContainers", "True", probe=True)
@@ -439,6 +451,8 @@ class PodWorker(threading.Thread):
                  "lastState": {}, "ready": False, "restartCount": 0, "image": c["image"], "imageID": "",
                  "started": False} for c in ctrs]
         self.mutate(init_status)
+        # /etc/hosts of its containers: its own name and the cluster DNS records
+        self.k.dns.attach(self.uid, self.hosts_file)
         self.update_ready()
         while True:
             try:
@@ -620,6 +634,7 @@ class NodeAgent:
         self.procs = set()
         self.exec_seq = itertools.count(1)
         self.ip_seq = itertools.count(1)
+        self.dns = PodDNS()  # the pods' hosts files (poddns.py)
         self.recorder = EventRecorder(api, "kubelet")
         self.finalizing = set()
         self.stopping = False
@@ -643,6 +658,7 @@ class NodeAgent:
             t.start()
         for t in regs:
             t.join()
+        self.api.informer("/api/v1/services", self.dns.service_event, name="services")
         self.api.informer("/api/v1/pods", self.on_pod, {"fieldSelector": "spec.nodeName!="}, name="pods")
         threading.Thread(target=self.housekeeping, daemon=True, name="housekeeping").start()
 
@@ -750,9 +766,12 @@ class NodeAgent:
         key = (p["metadata"]["namespace"], p["metadata"]["name"])
         with self.lock:
             old = self.pods.get(key)
-            if old is None or old["metadata"]["uid"] != p["metadata"]["uid"] or \
-                    rv_newer(p["metadata"].get("resourceVersion"), old["metadata"].get("resourceVersion")):
+            newer = old is None or old["metadata"]["uid"] != p["metadata"]["uid"] or \
+                rv_newer(p["metadata"].get("resourceVersion"), old["metadata"].get("resourceVersion"))
+            if newer:
                 self.pods[key] = p
+        if newer:
+            self.dns.pod_seen(p)
 
     def current(self, w):
         """The latest copy of a worker's pod, None once it is gone."""
@@ -767,6 +786,7 @@ class NodeAgent:
             with self.lock:
                 gone = [w for uid, w in self.workers.items() if uid not in live]
                 for key in [k for k, o in self.pods.items() if o["metadata"]["uid"] not in live]:
+                    self.dns.pod_gone(self.pods[key]["metadata"]["uid"])
                     del self.pods[key]
             for w in gone:
                 w.kill(0)
@@ -780,6 +800,7 @@ class NodeAgent:
                 if key in self.pods and self.pods[key]["metadata"]["uid"] == uid:
                     del self.pods[key]
                 w = self.workers.get(uid)
+            self.dns.pod_gone(uid)
             if w is not None:
                 w.kill(0)     # deleted with grace 0 (or by us): nothing may keep running
             return
@@ -808,6 +829,7 @@ class NodeAgent:
         self.finalize_async(p)
 
     def worker_done(self, w):
+        self.dns.detach(w.uid)
         p = self.current(w)
         if p is not None and p["metadata"].get("deletionTimestamp"):
             self.finalize_async(p)
