@@ -348,28 +348,25 @@ static int look_at_pod(struct mstate *m, long i, const cJSON *pod)
 	return 0;
 }
 
-/* New log lines of every started container; final reads after they end. */
-static void read_logs(struct mstate *m, const cJSON **best)
+/* New log lines of every started init (main: 0) or main (1) container;
+ * final reads after they end.  The init containers' go to stderr before
+ * the status lines of the ranks, the commands' after them. */
+static void read_logs(struct mstate *m, const cJSON **best, int main)
 {
+	struct log_merge *lm = main ? &m->main_logs : &m->init_logs;
+	const char *container = main ? DEVRUN_MAIN_CONTAINER : DEVRUN_INIT_CONTAINER;
 	for (long i = 0; i < m->n; i++) {
 		const cJSON *pod = best[i];
 		const char *name = json_str(pod, "metadata.name");
 		if (!pod || !name)
 			continue;
-		const cJSON *is = init_st(pod), *ms = main_st(pod);
-		if (started(is)) {
-			struct log_merge_src *s = log_merge_source(&m->init_logs, name, DEVRUN_INIT_CONTAINER, i);
-			log_merge_poll(&m->init_logs, m->kc, m->o->ns, s, -1,
-				       json_get(is, "state.terminated") != NULL);
-		}
-		if (started(ms)) {
-			struct log_merge_src *s = log_merge_source(&m->main_logs, name, DEVRUN_MAIN_CONTAINER, i);
-			log_merge_poll(&m->main_logs, m->kc, m->o->ns, s, -1,
-				       json_get(ms, "state.terminated") != NULL);
+		const cJSON *cs = main ? main_st(pod) : init_st(pod);
+		if (started(cs)) {
+			struct log_merge_src *s = log_merge_source(lm, name, container, i);
+			log_merge_poll(lm, m->kc, m->o->ns, s, -1, json_get(cs, "state.terminated") != NULL);
 		}
 	}
-	log_merge_print(&m->init_logs, stderr);
-	log_merge_print(&m->main_logs, m->o->log_out ? m->o->log_out : stdout);
+	log_merge_print(lm, !main ? stderr : m->o->log_out ? m->o->log_out : stdout);
 }
 
 /* "rank 0 exit code 143, rank 2 succeeded": how the other ranks ended. */
@@ -431,6 +428,7 @@ static int follow_inner(struct mstate *m)
 			break;
 		}
 		newest_per_rank(cJSON_GetObjectItem(pods, "items"), best, m->n);
+		read_logs(m, best, 0);
 		int decided = 0, all_ok = 1, live = 0;
 		for (long i = 0; i < m->n && !decided; i++) {
 			if (!best[i]) {
@@ -454,7 +452,7 @@ static int follow_inner(struct mstate *m)
 			if (!pod_terminal(best[i]))
 				live++;
 		}
-		read_logs(m, best);
+		read_logs(m, best, 1);
 		cJSON_Delete(pods);
 		memset(best, 0, (size_t)m->n * sizeof(*best));
 		if (rc == DEVRUN_EXIT_ERROR)
