@@ -68,15 +68,17 @@ test_expect_success '--dry-run=client -o yaml shows the Job and the Service; --t
 	test_expect_code 2 $DR render $RES --nodes 0 -- true 2>../err && cat ../err
 '
 
-test_expect_success 'two pods: every rank its env and name, logs prefixed "[rank] ", exit 0; Service owned by the Job' '
-	cd w &&
-	$DR $RES --nodes 2 --follow -- sh -c "echo rank \$NODE_RANK/\$WORLD_SIZE nnodes \$NNODES nproc \$NPROC_PER_NODE master \$MASTER_ADDR:\$MASTER_PORT host \$(hostname); cat data.txt" \
+test_expect_success 'two pods: every rank its env, name and the same local changes (exec transport), logs prefixed "[rank] ", exit 0; Service owned by the Job' '
+	cd w && echo "local edit" >data.txt &&
+	$DR $RES --nodes 2 --changes-transport exec --follow -- sh -c "echo rank \$NODE_RANK/\$WORLD_SIZE nnodes \$NNODES nproc \$NPROC_PER_NODE master \$MASTER_ADDR:\$MASTER_PORT host \$(hostname); cat data.txt" \
 		>../out 2>../err &&
+	git checkout -q data.txt &&
 	cat ../out ../err &&
 	job=$(job_of ../err) && run=$(run_of ../err) &&
 	grep "^\[0\] rank 0/2 nnodes 2 nproc 1 master $job-0.devrun-$run:29500 host $job-0$" ../out &&
 	grep "^\[1\] rank 1/2 nnodes 2 nproc 1 master $job-0.devrun-$run:29500 host $job-1$" ../out &&
-	test "$(grep -c "^\[[01]\] committed$" ../out)" = 2 &&
+	test "$(grep -c "^\[[01]\] local edit$" ../out)" = 2 &&
+	test "$(grep -c "local changes uploaded to pod $job-[01]-" ../err)" = 2 &&
 	test "$(wc -l <../out)" = 4 &&
 	grep "admitted by Kueue (queue $NS-user-queue): 2 pods" ../err &&
 	grep "all 2 ranks succeeded" ../err &&
@@ -100,10 +102,11 @@ test_expect_success 'deleting the Job deletes its Service (garbage collector)' '
 	wait_for 10 sh -c "! kubectl get $svc -n $NS 2>/dev/null"
 '
 
-test_expect_success 'a rank that exits 3: devrun exits 3 naming it, the other ranks are stopped, --rm leaves nothing' '
+test_expect_success 'a rank that exits 3 (--detach, then attach --rm): exit 3 naming it, the other ranks stopped, nothing left' '
 	cd w &&
-	test_expect_code 3 $DR $RES --nodes 3 --follow --rm -- sh -c "echo up \$NODE_RANK; if [ \$NODE_RANK = 1 ]; then exit 3; fi; exec sleep 60" \
-		>../out 2>../err &&
+	$DR $RES --nodes 3 --detach -- sh -c "echo up \$NODE_RANK; if [ \$NODE_RANK = 1 ]; then exit 3; fi; exec sleep 60" \
+		>../job3 2>../err && job=$(cat ../job3) && test -n "$job" &&
+	test_expect_code 3 $DR attach "$job" --rm >../out 2>>../err &&
 	cat ../out ../err &&
 	grep "rank 1 failed with exit code 3" ../err &&
 	grep -E "other ranks: 0 stopped [^,]*, 2 stopped " ../err &&
