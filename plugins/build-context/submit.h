@@ -18,7 +18,10 @@
 	"executor (a maintained fork; --builder-image or setting build-context.builder-image) " \
 	"builds for linux/amd64 and pushes to --image with the docker config from " \
 	"--registry-secret (see `build-context secret create`). The Secrets belong to the Job " \
-	"and go with it. --follow (default) streams the build log and exits with its result."
+	"and go with it. --follow (default) streams the build log and exits with its result: " \
+	"0, the executor's exit code, 124 when --timeout passed or the API server stayed away " \
+	"for --reconnect-timeout, 130 on Ctrl-C (the build goes on; how to follow or cancel it " \
+	"is printed)."
 
 #define STATUS_DESCRIPTION \
 	"Shows where a submitted build is (queued, receiving the context, building, done) and " \

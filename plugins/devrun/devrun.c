@@ -1052,6 +1052,12 @@ static void complete_runs(const char *prefix, struct strvec *out, void *ctx)
 	cJSON_Delete(list);
 }
 
+/* run, rerun and attach follow a run and exit alike (docs/devrun.md) */
+#define EXIT_CODES_HELP \
+	"The exit code is the command's own, or 124 (--timeout, or the API server stayed away " \
+	"for --reconnect-timeout), 125 (devrun error), 126 (evicted, preempted or deleted), " \
+	"127 (image cannot be pulled), 130 (the first Ctrl-C detaches; the run goes on)."
+
 static const struct subcommand subcommands[] = {
 	{ .name = NULL, .alias = "run", .summary = "run COMMAND on the current code in a Job (the default)",
 	  .usage = "[flags] -- COMMAND [ARGS...]",
@@ -1060,14 +1066,13 @@ static const struct subcommand subcommands[] = {
 		"(HEAD, or --base) and its submodules, and applies your uncommitted changes, "
 		"binary-safe (in a Secret, or with kubectl exec when they are larger). COMMAND runs "
 		"in the repository root (/code) with ARGS passed verbatim (no shell unless --shell). "
-		"The run is followed on a terminal (--detach/--follow); the exit code is the "
-		"command's own, or 124 (--timeout), 125 (devrun error), 126 (evicted, preempted or "
-		"deleted), 127 (image cannot be pulled). The first Ctrl-C detaches.",
+		"The run is followed on a terminal (--detach/--follow). " EXIT_CODES_HELP,
 	  .options = run_opts, .args_complete = COMPLETE_NONE, .run = cmd_run },
 	{ .name = "list", .alias = "ls", .summary = "runs with state, commit, dirty flag, age and exit code",
 	  .usage = "[-o wide|json|yaml|name]", .options = list_opts, .run = cmd_list },
 	{ .name = "attach", .summary = "follow a run: status, logs, exit code",
 	  .usage = "RUN [--rm] [--timeout DURATION]", .options = attach_opts,
+	  .description = EXIT_CODES_HELP,
 	  .args_complete = COMPLETE_CUSTOM, .args_complete_custom = complete_runs, .run = cmd_attach },
 	{ .name = "logs", .summary = "print the logs of a run", .usage = "RUN [-f] [--init]",
 	  .options = logs_opts, .args_complete = COMPLETE_CUSTOM, .args_complete_custom = complete_runs,
@@ -1076,7 +1081,7 @@ static const struct subcommand subcommands[] = {
 	  .options = delete_opts, .args_complete = COMPLETE_CUSTOM, .args_complete_custom = complete_runs,
 	  .run = cmd_delete },
 	{ .name = "rerun", .summary = "run again with the same options and the current code",
-	  .usage = "[RUN] [flags] [-- COMMAND [ARGS...]]", .options = run_opts,
+	  .usage = "[RUN] [flags] [-- COMMAND [ARGS...]]", .options = run_opts, .description = EXIT_CODES_HELP,
 	  .args_complete = COMPLETE_CUSTOM, .args_complete_custom = complete_runs, .run = cmd_rerun },
 	{ .name = "render", .summary = "print the objects a run would create (--dry-run=client -o yaml)",
 	  .usage = "[flags] -- COMMAND [ARGS...]", .options = render_opts, .run = cmd_run },

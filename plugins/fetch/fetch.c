@@ -1880,7 +1880,10 @@ static const struct subcommand subcommands[] = {
 		"ListObjectsV2 signed with AWS SigV4; the Job signs with the keys of --s3-secret; "
 		"size and ETag checked) and hf://REPO (the revision pinned to its commit; LFS "
 		"sha256 and git blob ids checked; token from --hf-token-secret). With --parallel N "
-		"the list is shared among N pods of an Indexed Job.",
+		"the list is shared among N pods of an Indexed Job. --wait exits 0 when the Job "
+		"completed, 1 when it failed, 124 when --timeout passed or the API server stayed away "
+		"for --reconnect-timeout, 130 on Ctrl-C (the Job goes on; how to follow or cancel it "
+		"is printed).",
 	  .options = create_opts, .args_complete = COMPLETE_NONE, .run = run_create },
 	{ .name = "status", .summary = "progress of fetch jobs: files, bytes, rate, ETA, state",
 	  .usage = "[JOB...] [--watch] [-o wide]",

@@ -1459,7 +1459,10 @@ static const struct subcommand subcommands[] = {
 	  .usage = "NAME --size QUANTITY [--storage-class CLASS] [--access-mode MODE] [--wait[=TIMEOUT]]",
 	  .description = "Creates a PersistentVolumeClaim. The defaults (storage class csi-cephfs-sc, "
 			 "ReadWriteMany) are EIDF's and can be changed with the settings storage-class "
-			 "and pvc.access-mode. The name and the size are checked before any request.",
+			 "and pvc.access-mode. The name and the size are checked before any request. "
+			 "--wait exits 124 when its limit passed or the API server stayed away for "
+			 "--reconnect-timeout, 130 on Ctrl-C (the claim stays; how to follow or delete it "
+			 "is printed).",
 	  .options = create_opts, .run = cmd_create },
 	{ .name = "list", .alias = "ls", .summary = "list claims with their users and age",
 	  .usage = "[-o wide|json|yaml|name] [-A]", .options = list_opts, .run = cmd_list },

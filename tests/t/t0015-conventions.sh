@@ -34,8 +34,9 @@ test_expect_success 'no duration, timeout or size flag is declared as a plain st
 '
 
 test_expect_success '--help shows the defaults the commands use, never a sentinel' '
-	# kubectl logs --tail=-1 is kubectl logs spelling of "everything"
-	! grep -n "=-1:" help.all | grep -v -- "--tail=-1:\|--index=-1:" &&
+	# kubectl logs --tail=-1 is kubectl logs spelling of "everything" (fetch logs
+	# --index and devrun logs --rank: every pod, every rank)
+	! grep -n "=-1:" help.all | grep -v -- "--tail=-1:\|--index=-1:\|--rank=-1:" &&
 	! grep -n "repeatable (repeatable)\|repeatable; repeatable" help.all &&
 	! grep -n "(default)$" help.all &&
 	"$EIDF_BIN/kubectl-eidf-devrun" --help >devrun.help &&
@@ -46,6 +47,15 @@ test_expect_success '--help shows the defaults the commands use, never a sentine
 	"$EIDF_BIN/kubectl-eidf-build_context" submit --help >submit.help &&
 	test_grep "^    --follow=true:" submit.help &&
 	test_grep "^    --max-context=.8Mi.:" submit.help
+'
+
+test_expect_success 'every command that stops waiting while the work goes on documents 124 and 130 in --help' '
+	for c in "fetch create" "fetch wait" "pvc create" "build_context submit" "build_context status" \
+		"devrun run" "devrun attach" "devrun rerun"; do
+		set -- $c &&
+		"$EIDF_BIN/kubectl-eidf-$1" $2 --help >h &&
+		{ grep -q "124" h && grep -q "130" h || { echo "$c --help: no 124 or no 130"; exit 1; }; }
+	done
 '
 
 # The options listed under heading $2 in the help text $1.
