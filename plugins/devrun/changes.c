@@ -217,7 +217,7 @@ static la_ssize_t tar_write(struct archive *a, void *ud, const void *buf, size_t
 	return (la_ssize_t)len;
 }
 
-static int pack(struct changes *c, struct strbuf *contents, int level)
+static int pack(struct changes *c, struct strbuf *contents, int level, const struct changes_opts *o)
 {
 	struct archive *a = archive_write_new();
 	char *opts = xasprintf("gzip:!timestamp,gzip:compression-level=%d", level); /* reproducible */
@@ -237,11 +237,15 @@ static int pack(struct changes *c, struct strbuf *contents, int level)
 		goto out;
 	}
 	size_t k = 0;
+	c->n_packed = 0;
 	for (size_t i = 0; i < c->n; i++) {
 		struct change_file *f = &c->files[i];
 		if (f->status == 'D')
 			continue;
 		struct strbuf *data = &contents[k++];
+		if (o->pack_filter && !o->pack_filter(f, o->pack_filter_ud))
+			continue;
+		c->n_packed++;
 		struct archive_entry *e = archive_entry_new();
 		archive_entry_copy_pathname(e, f->path);
 		archive_entry_set_mtime(e, (time_t)f->mtime, 0);
@@ -549,7 +553,7 @@ static int compute_trees(git_repository *repo, const struct changes_opts *o, str
 			file_repo(repo, o, f, &e[n].path);
 			e[n].remove = f->status == 'D';
 			e[n].mode = f->mode;
-			if (data && git_odb_hash(&e[n].id, data->buf ? data->buf : "", data->len, GIT_OBJECT_BLOB) < 0) {
+			if (data && git_oid_fromstr(&e[n].id, f->oid) < 0) {
 				eidf_set_error("cannot hash %s: %s", f->path, git2_errmsg());
 				ret = -1;
 				break;
@@ -674,6 +678,12 @@ int changes_collect(git_repository *repo, const char *root, const struct changes
 		struct strbuf *sb = &contents[k++];
 		if (read_worktree(root, f, sb) < 0)
 			goto out;
+		git_oid id;
+		if (git_odb_hash(&id, sb->buf ? sb->buf : "", sb->len, GIT_OBJECT_BLOB) < 0) {
+			eidf_set_error("cannot hash %s: %s", f->path, git2_errmsg());
+			goto out;
+		}
+		git_oid_tostr(f->oid, sizeof(f->oid), &id);
 		/* the file may have changed since stat */
 		c->raw_bytes -= f->size;
 		f->size = sb->len;
@@ -681,7 +691,7 @@ int changes_collect(git_repository *repo, const char *root, const struct changes
 	}
 	/* Fast compression first (level 6 spends most of a large run in deflate
 	 * for ~30% less); the best level only when that does not fit. */
-	if (c->n_written && pack(c, contents, 1) < 0)
+	if (c->n_written && pack(c, contents, 1, o) < 0)
 		goto out;
 	c->encoded_size = b64len(c->tar_gz.len) + b64len(c->deleted.len);
 	for (size_t i = 0; i < c->n_subs; i++)
@@ -691,7 +701,7 @@ int changes_collect(git_repository *repo, const char *root, const struct changes
 	if (budget && c->encoded_size > max && c->n_written &&
 	    (!o->allow_over_budget || c->encoded_size / 2 <= max)) {
 		size_t fast = b64len(c->tar_gz.len);
-		if (pack(c, contents, 9) < 0)
+		if (pack(c, contents, 9, o) < 0)
 			goto out;
 		c->encoded_size = c->encoded_size - fast + b64len(c->tar_gz.len);
 	}

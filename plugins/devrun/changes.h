@@ -27,6 +27,7 @@ struct change_file {
 	uint64_t size;        /* bytes shipped (0 for deletions) */
 	int64_t mtime;        /* working-tree mtime (seconds), for the tar entry */
 	size_t repo;          /* 0: the superproject; i + 1: submodule i (path under its path) */
+	char oid[65];         /* blob id (hex) of the shipped bytes; "" for deletions */
 };
 
 /* What a submodule checked out here ships. */
@@ -39,6 +40,7 @@ struct changes {
 	struct change_file *files;   /* sorted by path (bytewise) */
 	size_t n, alloc;
 	size_t n_written, n_deleted;
+	size_t n_packed;             /* files in tar_gz (n_written without a pack_filter) */
 	uint64_t raw_bytes;          /* sum of shipped file sizes */
 	struct strbuf tar_gz;        /* the archive (empty when nothing written) */
 	struct strbuf deleted;       /* "path\0path\0..." */
@@ -63,6 +65,11 @@ struct changes_opts {
 	const struct submodules *subs; /* NULL: none */
 	int allow_over_budget;       /* over max_encoded: set over_budget instead of failing (the
 				      * caller ships another way); SIZE_MAX max_encoded: no budget */
+	/* Which written files go into tar_gz (NULL: all).  Every file still
+	 * counts for the tree; a devrun session ships only what the pod does
+	 * not have yet (called with the file's oid set). */
+	int (*pack_filter)(const struct change_file *f, void *ud);
+	void *pack_filter_ud;
 };
 
 /* Anything for the pod to apply or verify (files, deletions, moved submodules). */

@@ -29,6 +29,7 @@
 #include "multinode.h"
 #include "multinode_follow.h"
 #include "repo_state.h"
+#include "session.h"
 #include "submodules.h"
 #include "script_init_code.h"
 #include "settings_keys.h"
@@ -46,6 +47,18 @@ static struct strvec o_pvcs, o_envs, o_env_from, o_pull_secrets;
 /* other subcommands */
 static int o_init, o_finished, o_no_headers, o_timestamps;
 static long o_rank = -1;
+/* sessions (session.h) */
+static const char *o_session, *o_idle_timeout;
+static int o_watch;
+
+#define SESSION_OPTIONS \
+	OPT_GROUP("Session"), \
+	OPT_STRING(0, "session", &o_session, "name", "run in the held pod of session NAME (created on first use): " \
+		   "only what changed since its previous run is shipped", COMPLETE_NONE), \
+	OPT_DURATION(0, "idle-timeout", &o_idle_timeout, "a session's pod ends after this long without a run " \
+		     "(setting devrun.idle-timeout)", SESSION_DEFAULT_IDLE), \
+	OPT_BOOL(0, "watch", &o_watch, "with --session: run again on every save in the work tree, stopping " \
+		 "a run still going (until Ctrl-C)")
 
 #define RUN_OPTIONS \
 	OPT_GROUP("Code"), \
@@ -105,7 +118,7 @@ static long o_rank = -1;
 	OPT_DURATION(0, "timeout", &o_timeout, "stop following after this long (exit 124; 0 = never)", "0")
 
 static const struct option run_opts[] = {
-	RUN_OPTIONS, OPT_INCLUDE(eidf_user_options), FOLLOW_OPTIONS, OPT_INCLUDE(wait_options), OPT_INCLUDE(kube_options), OPT_END(),
+	RUN_OPTIONS, OPT_INCLUDE(eidf_user_options), FOLLOW_OPTIONS, SESSION_OPTIONS, OPT_INCLUDE(wait_options), OPT_INCLUDE(kube_options), OPT_END(),
 };
 static const struct option render_opts[] = {
 	RUN_OPTIONS, OPT_INCLUDE(eidf_user_options), OPT_INCLUDE(kube_options), OPT_END(),
@@ -127,6 +140,12 @@ static const struct option logs_opts[] = {
 static const struct option delete_opts[] = {
 	OPT_BOOL(0, "finished", &o_finished, "delete every finished run"),
 	OPT_INCLUDE(kube_options), OPT_END(),
+};
+static const struct option session_opts[] = {
+	RUN_OPTIONS, SESSION_OPTIONS,
+	OPT_BOOL(0, "no-headers", &o_no_headers, "session list: do not print the table header"),
+	OPT_DURATION(0, "timeout", &o_timeout, "session start: stop waiting for the pod after this long (exit 124; 0 = never)", "0"),
+	OPT_INCLUDE(eidf_user_options), OPT_INCLUDE(kube_options), OPT_END(),
 };
 static const struct option list_opts[] = {
 	OPT_ENUM('o', "output", &o_output, "format", "output format: json, yaml, name or wide", output_formats),
@@ -673,6 +692,40 @@ static int load_repo_settings(void)
 	return rc;
 }
 
+/* ---- sessions (session.c): devrun's option building for them ------------------ */
+
+struct session_build {
+	int argc;
+	const char **argv;
+	const char *ns;
+};
+
+static int session_build_cb(struct devrun_opts *o, const struct devrun_opts *prev, void *ud)
+{
+	const struct session_build *b = ud;
+	return build_opts(o, prev, b->argc, b->argv, b->ns);
+}
+
+static int run_session(struct eidf_cmd *cmd, const char *ns, int argc, const char **argv, int render)
+{
+	if (!o_session) {
+		eidf_error("--watch needs --session NAME: it re-runs in a held pod");
+		return EIDF_EXIT_USAGE;
+	}
+	const char *bad = render ? "render" : o_dry_run ? "--dry-run" : o_detach ? "--detach" :
+			  o_base ? "--base" : o_output ? "--output" : o_keep_entrypoint ? "--keep-entrypoint" : o_rm ? "--rm" : NULL;
+	if (bad) {
+		eidf_error("%s does not go with --session (a session runs the command in a held pod)", bad);
+		return EIDF_EXIT_USAGE;
+	}
+	struct session_build b = { .argc = argc, .argv = argv, .ns = ns };
+	struct session_opts so = {
+		.name = o_session, .idle_timeout = o_idle_timeout, .timeout = o_timeout, .repo_url = o_repo,
+		.no_local = o_no_local, .watch = o_watch, .build = session_build_cb, .build_ud = &b,
+	};
+	return session_run(cmd, ns, &so);
+}
+
 static int cmd_run(struct eidf_cmd *cmd, int argc, const char **argv)
 {
 	struct devrun_opts o;
@@ -690,6 +743,11 @@ static int cmd_run(struct eidf_cmd *cmd, int argc, const char **argv)
 		return render ? EIDF_EXIT_ERROR : DEVRUN_EXIT_ERROR;
 
 	int rc;
+	if (o_session || o_watch) {
+		rc = run_session(cmd, ns, argc, argv, render);
+		git_libgit2_shutdown();
+		return rc;
+	}
 	if (build_opts(&o, NULL, argc, argv, ns) < 0) {
 		eidf_error("%s", eidf_last_error());
 		rc = EIDF_EXIT_USAGE;
@@ -957,6 +1015,53 @@ out:
 	return rc;
 }
 
+/* devrun session start NAME [flags] | list | stop NAME... | attach NAME */
+static int cmd_session(struct eidf_cmd *cmd, int argc, const char **argv)
+{
+	const char *what = argc ? argv[0] : NULL;
+	if (!what || (strcmp(what, "start") && strcmp(what, "list") && strcmp(what, "ls") &&
+		      strcmp(what, "stop") && strcmp(what, "attach"))) {
+		eidf_error("session needs one of start NAME, list, stop NAME..., attach NAME");
+		fprintf(stderr, "See 'kubectl eidf devrun session --help' for usage.\n");
+		return EIDF_EXIT_USAGE;
+	}
+	argc--;
+	argv++;
+	if (!strcmp(what, "list") || !strcmp(what, "ls")) {
+		const char *ns = argc ? NULL : cmd_namespace(cmd);
+		if (argc) {
+			eidf_error("session list takes no arguments");
+			return EIDF_EXIT_USAGE;
+		}
+		return ns ? session_list(cmd, ns, o_output, o_no_headers) : EIDF_EXIT_ERROR;
+	}
+	if (!strcmp(what, "stop")) {
+		const char *ns = cmd_namespace(cmd);
+		return ns ? session_stop(cmd, ns, argc, argv) : EIDF_EXIT_ERROR;
+	}
+	if (argc != 1) {
+		eidf_error("session %s needs exactly one NAME", what);
+		return EIDF_EXIT_USAGE;
+	}
+	if (!strcmp(what, "attach")) {
+		const char *ns = cmd_namespace(cmd);
+		return ns ? session_attach(cmd, ns, argv[0]) : EIDF_EXIT_ERROR;
+	}
+	/* start: the options of a run, without a command */
+	const char *ns = cmd_project_namespace(cmd);
+	if (!ns || load_repo_settings() < 0)
+		return DEVRUN_EXIT_ERROR;
+	static const char *placeholder[] = { "true" };
+	struct session_build b = { .argc = 1, .argv = placeholder, .ns = ns };
+	struct session_opts so = {
+		.name = argv[0], .idle_timeout = o_idle_timeout, .timeout = o_timeout, .repo_url = o_repo,
+		.build = session_build_cb, .build_ud = &b,
+	};
+	int rc = session_start(cmd, ns, &so);
+	git_libgit2_shutdown();
+	return rc;
+}
+
 static int cmd_list(struct eidf_cmd *cmd, int argc, const char **argv)
 {
 	(void)argv;
@@ -1083,6 +1188,17 @@ static const struct subcommand subcommands[] = {
 	{ .name = "rerun", .summary = "run again with the same options and the current code",
 	  .usage = "[RUN] [flags] [-- COMMAND [ARGS...]]", .options = run_opts, .description = EXIT_CODES_HELP,
 	  .args_complete = COMPLETE_CUSTOM, .args_complete_custom = complete_runs, .run = cmd_rerun },
+	{ .name = "session", .summary = "held pods for fast re-runs: session start|list|stop|attach",
+	  .usage = "start NAME [flags] | list [-o wide] | stop NAME... | attach NAME",
+	  .description =
+		"A session is one Job whose pod stays up (as long as runs come within --idle-timeout, "
+		"default 30m) so that `kubectl eidf devrun --session NAME -- COMMAND` runs COMMAND in it "
+		"at once: only what changed since the session's previous run is shipped, the pod checks "
+		"the tree id, and COMMAND runs with kubectl exec in the main container, with the exit "
+		"code passed through. `start` creates it without running anything (the flags of a run "
+		"set its pod), `list` shows the sessions, `stop` deletes them (freeing their GPUs), "
+		"`attach` shows the output of the current or last run.",
+	  .options = session_opts, .run = cmd_session },
 	{ .name = "render", .summary = "print the objects a run would create (--dry-run=client -o yaml)",
 	  .usage = "[flags] -- COMMAND [ARGS...]", .options = render_opts, .run = cmd_run },
 	{ .run = NULL },
