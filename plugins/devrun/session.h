@@ -11,6 +11,9 @@ struct eidf_cmd;
 
 #define LABEL_SESSION "eidf.ac.uk/session"
 #define ANNOT_SESSION_IDLE "eidf.ac.uk/session-idle-timeout"
+/* on the session's pod, after each run: for `session list` IDLE and RUNS */
+#define ANNOT_SESSION_RUNS "eidf.ac.uk/session-runs"
+#define ANNOT_SESSION_LAST_RUN "eidf.ac.uk/session-last-run"
 #define SESSION_SYNC_CONTAINER "sync"
 #define SESSION_DIR "/eidf/session"
 #define SESSION_DEFAULT_IDLE "30m"

@@ -89,9 +89,20 @@ int session_list(struct eidf_cmd *cmd, const char *ns, const char *output, int n
 		const char *sha = meta_annotation(it, ANNOT_COMMIT);
 		char shortsha[13];
 		snprintf(shortsha, sizeof(shortsha), "%.12s", sha ? sha : "");
-		/* IDLE and RUNS live in the pod: not read here (an exec per
-		 * session); the pod's start is the best bound without one */
-		const char *idle = "-", *runs = "-";
+		/* each run records itself on the pod */
+		char *idle = xstrdup("-");
+		const char *runs = pod && meta_annotation(pod, ANNOT_SESSION_RUNS) ?
+				   meta_annotation(pod, ANNOT_SESSION_RUNS) : "0";
+		const char *last = pod ? meta_annotation(pod, ANNOT_SESSION_LAST_RUN) : NULL;
+		if (!last && pod)
+			last = json_str(pod, "status.startTime");
+		time_t lt;
+		if (last && !strcmp(state, "Ready") && parse_rfc3339(last, &lt) == 0) {
+			free(idle);
+			idle = human_age(now, lt);
+		}
+		if (!pod)
+			runs = "-";
 		if (fmt == OUT_WIDE)
 			table_add_rowv(t, meta_label(it, LABEL_SESSION), pod ? json_str(pod, "metadata.name") : "-",
 				       gpu, state, idle, runs, shortsha, age, json_str(it, "metadata.name"),
@@ -100,6 +111,7 @@ int session_list(struct eidf_cmd *cmd, const char *ns, const char *output, int n
 			table_add_rowv(t, meta_label(it, LABEL_SESSION), pod ? json_str(pod, "metadata.name") : "-",
 				       gpu, state, idle, runs, shortsha, age, NULL);
 		free(age);
+		free(idle);
 		cJSON_Delete(saved);
 	}
 	if (!table_rows(t))

@@ -535,6 +535,29 @@ static int start_run(struct run_ctx *x, struct inflight *f, int force_full)
 	return 0;
 }
 
+/* The run count and the end of the last run, on the pod (`session list`
+ * reads them; a pod that cannot be patched just shows none). */
+static void record_run(struct run_ctx *x)
+{
+	const char *n = meta_annotation(x->pod, ANNOT_SESSION_RUNS);
+	long runs = (n ? atol(n) : 0) + 1;
+	char now[32], count[24];
+	format_rfc3339(time(NULL), now);
+	snprintf(count, sizeof(count), "%ld", runs);
+	cJSON *patch = cJSON_CreateObject();
+	cJSON *ann = cJSON_AddObjectToObject(cJSON_AddObjectToObject(patch, "metadata"), "annotations");
+	cJSON_AddStringToObject(ann, ANNOT_SESSION_RUNS, count);
+	cJSON_AddStringToObject(ann, ANNOT_SESSION_LAST_RUN, now);
+	cJSON *updated = NULL;
+	if (kclient_patch_merge(x->kc, &KRES_PODS, x->ns, pod_name(x), patch, &updated) == 0 && updated) {
+		cJSON_Delete(x->pod);
+		x->pod = updated;
+	} else {
+		cJSON_Delete(updated);
+	}
+	cJSON_Delete(patch);
+}
+
 /* kubectl's exit code -> devrun's, from the pod when it is ambiguous. */
 static void finish_run(struct run_ctx *x, struct inflight *f, int krc, struct run_result *r)
 {
@@ -562,6 +585,8 @@ static void finish_run(struct run_ctx *x, struct inflight *f, int krc, struct ru
 		free(why);
 		strbuf_release(&out);
 	}
+	if (r->code != DEVRUN_EXIT_GONE)
+		record_run(x);
 	if (r->prepared && f->tree[0]) {
 		if (session_state_save(f->state_file, json_str(x->pod, "metadata.uid"), x->rs.commit_sha, f->tree,
 				       &f->c) < 0)
