@@ -86,7 +86,9 @@ int session_list(struct eidf_cmd *cmd, const char *ns, const char *output, int n
 		time_t created = 0;
 		const char *ct = json_str(it, "metadata.creationTimestamp");
 		char *age = ct && parse_rfc3339(ct, &created) == 0 ? human_age(now, created) : xstrdup("<unknown>");
-		const char *sha = meta_annotation(it, ANNOT_COMMIT);
+		/* the pod's: where the last run left it (a new commit is fetched there) */
+		const char *sha = pod && meta_annotation(pod, ANNOT_COMMIT) ? meta_annotation(pod, ANNOT_COMMIT) :
+				  meta_annotation(it, ANNOT_COMMIT);
 		char shortsha[13];
 		snprintf(shortsha, sizeof(shortsha), "%.12s", sha ? sha : "");
 		/* each run records itself on the pod */

@@ -548,6 +548,7 @@ static void record_run(struct run_ctx *x)
 	cJSON *ann = cJSON_AddObjectToObject(cJSON_AddObjectToObject(patch, "metadata"), "annotations");
 	cJSON_AddStringToObject(ann, ANNOT_SESSION_RUNS, count);
 	cJSON_AddStringToObject(ann, ANNOT_SESSION_LAST_RUN, now);
+	cJSON_AddStringToObject(ann, ANNOT_COMMIT, x->rs.commit_sha);
 	cJSON *updated = NULL;
 	if (kclient_patch_merge(x->kc, &KRES_PODS, x->ns, pod_name(x), patch, &updated) == 0 && updated) {
 		cJSON_Delete(x->pod);

@@ -51,10 +51,13 @@ test_expect_success 'the next run reuses the pod and ships only the one file edi
 	# big.py (100 KiB) went once, with the run before
 	test_grep "0 restored (2KiB, changed since the previous run)" ../err &&
 	test_grep "shipping 1 file, 0 deleted, 0 restored ([0-9.]*KiB, changed since the previous run)" ../err0 &&
-	# devrun lists the session pod; kubectl exec reads it and upgrades
+	# devrun lists the session pod; kubectl exec reads it and upgrades;
+	# after the command devrun records the run on the pod (session list)
 	cluster_requests | grep -v "/version" >../requests &&
-	test "$(grep -c "\"kubectl-eidf/" ../requests)" = 1 &&
-	test "$(wc -l <../requests)" = 3
+	sed -n 1p ../requests | grep "\"GET\".*/pods\".*labelSelector=.*session" &&
+	sed -n 3p ../requests | grep "\"GET\".*/exec\"" &&
+	sed -n 4p ../requests | grep "\"PATCH\".*kubectl-eidf/" &&
+	test "$(wc -l <../requests)" = 4
 '
 
 test_expect_success 'deleted, renamed and re-added files; files a run wrote in /code do not leak' '
@@ -148,6 +151,15 @@ test_expect_success '--watch runs again after a save, stopping the run still goi
 	kill -INT $(cat ../w.pid) && wait_for 30 test -s ../w.rc &&
 	test -z "$(cluster_pids "sleep 4561")" &&
 	rm w.txt
+'
+
+test_expect_success 'session list shows it; session attach shows the last run'"'"'s output and code' '
+	cd w &&
+	$DR session list >../list && cat ../list &&
+	test_grep "^NAME  *POD  *GPU  *STATE  *IDLE  *RUNS  *COMMIT  *AGE$" ../list &&
+	test_grep "^s1  *devrun-s1-[a-z0-9-]*  *0  *Ready  *[0-9][0-9a-z]*  *[1-9][0-9]*  *$(git rev-parse --short=12 HEAD)  " ../list &&
+	test_expect_code 130 $DR session attach s1 >../att.out 2>../att.err &&
+	test_grep "^v2$" ../att.out && test_grep "(ended)" ../att.err
 '
 
 test_expect_success 'a run differing from the session'"'"'s pod is refused, naming the difference' '
