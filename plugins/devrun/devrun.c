@@ -713,7 +713,8 @@ static int run_session(struct eidf_cmd *cmd, const char *ns, int argc, const cha
 		return EIDF_EXIT_USAGE;
 	}
 	const char *bad = render ? "render" : o_dry_run ? "--dry-run" : o_detach ? "--detach" :
-			  o_base ? "--base" : o_output ? "--output" : o_keep_entrypoint ? "--keep-entrypoint" : o_rm ? "--rm" : NULL;
+			  o_base ? "--base" : o_output ? "--output" : o_keep_entrypoint ? "--keep-entrypoint" : o_rm ? "--rm" :
+			  o_nodes > 1 ? "--nodes" : o_torchrun ? "--torchrun" : NULL;
 	if (bad) {
 		eidf_error("%s does not go with --session (a session runs the command in a held pod)", bad);
 		return EIDF_EXIT_USAGE;

@@ -163,6 +163,11 @@ static int build(struct run_ctx *x, int have_session)
 		return EIDF_EXIT_USAGE;
 	}
 	x->have_o = 1;
+	if (x->o.nodes > 1 || x->o.torchrun) {
+		eidf_error("a devrun session holds one pod: --nodes and --torchrun (or their settings) do not "
+			   "go with --session");
+		return EIDF_EXIT_USAGE;
+	}
 	for (size_t i = 0; i < x->o.envs.n; i++)
 		if (!env_name_posix(x->o.envs.v[i])) {
 			eidf_error("--env %s: in a session, variable names are letters, digits and '_' (the run "
