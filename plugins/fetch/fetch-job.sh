@@ -17,6 +17,11 @@
 #                      with auth=s3 are fetched with curl --aws-sigv4
 #   --s3-region R      the region those signatures name
 #   --hf-token-file F  a Hugging Face token: entries with auth=hf send it as a bearer token
+#   --segments N|auto  fetch each file (auto: files of 64 MiB or more) as N byte
+#                      ranges over N connections into one .part; with --shards,
+#                      segment i of every file is fetched by pod i % shards
+#   --segment-chunk B  bytes per range request (default 64 MiB: what a killed pod
+#                      can lose of a segment)
 #
 # List lines from a listed source (s3://, hf://) carry fields after the name,
 # each "<TAB>key=value": size=BYTES (checked), etag=ETAG (an S3 ETag: sent as
@@ -45,7 +50,7 @@ set -u
 umask 022
 
 DEST=. LIST= RETRIES=10 BACKOFF=2 INTERVAL=5 SHARDS=1 HEADER_DIR= PURGE=0
-S3_DIR= S3_REGION=us-east-1 HF_TOKEN_FILE=
+S3_DIR= S3_REGION=us-east-1 HF_TOKEN_FILE= SEGMENTS= SEG_CHUNK=67108864
 while [ $# -gt 0 ]; do
 	case $1 in
 	--dest) DEST=$2; shift ;;
@@ -59,6 +64,8 @@ while [ $# -gt 0 ]; do
 	--s3-dir) S3_DIR=$2; shift ;;
 	--s3-region) S3_REGION=$2; shift ;;
 	--hf-token-file) HF_TOKEN_FILE=$2; shift ;;
+	--segments) SEGMENTS=$2; shift ;;
+	--segment-chunk) SEG_CHUNK=$2; shift ;;
 	*) echo "eidf-fetch: error: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -109,12 +116,15 @@ if [ "$PURGE" = 1 ]; then
 	exit 0
 fi
 
-# This pod's share of the list.
+# This pod's share of the list (and, with --segments, the others' files:
+# this pod fetches its segments of them).
 : >"$WORK/mine"
+: >"$WORK/theirs"
 k=0
 while IFS= read -r line || [ -n "$line" ]; do
 	[ -z "$line" ] && continue
-	if [ $((k % SHARDS)) -eq "$INDEX" ]; then printf '%s\n' "$line" >>"$WORK/mine"; fi
+	if [ $((k % SHARDS)) -eq "$INDEX" ]; then printf '%s\n' "$line" >>"$WORK/mine"
+	else printf '%s\n' "$line" >>"$WORK/theirs"; fi
 	k=$((k + 1))
 done <"$WORK/list"
 FILES_TOTAL=$(grep -c . "$WORK/mine")
@@ -161,10 +171,10 @@ if [ -n "$HF_TOKEN_FILE" ]; then
 	tok=
 fi
 
-FILES_DONE=0 BYTES_DONE=0 CUR_NAME= CUR_PART= CUR_TOTAL=0 CUR_OFF=0
+FILES_DONE=0 BYTES_DONE=0 CUR_NAME= CUR_PART= CUR_TOTAL=0 CUR_OFF=0 CUR_SEGS=
 save_state() {
-	printf '%s\n%s\n%s\n%s\n%s\n%s\n%s\n' "$FILES_DONE" "$FILES_TOTAL" "$BYTES_DONE" \
-		"$CUR_TOTAL" "$CUR_OFF" "$CUR_PART" "$CUR_NAME" >"$STATE.tmp" && mv -f "$STATE.tmp" "$STATE"
+	printf '%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n' "$FILES_DONE" "$FILES_TOTAL" "$BYTES_DONE" \
+		"$CUR_TOTAL" "$CUR_OFF" "$CUR_PART" "$CUR_SEGS" "$CUR_NAME" >"$STATE.tmp" && mv -f "$STATE.tmp" "$STATE"
 }
 # One line: files=D/T bytes=B total=T rate=R fbytes=B ftotal=T file=NAME (file
 # last: it may hold spaces).  bytes counts this pod's finished files plus the
@@ -172,9 +182,17 @@ save_state() {
 # unknown yet); rate is bytes/s over the last interval.
 LAST_BYTES=
 progress_line() {
-	{ read -r fd; read -r ft; read -r bd; read -r ct; read -r co; read -r cp; read -r cn; } <"$STATE" || return 0
+	{ read -r fd; read -r ft; read -r bd; read -r ct; read -r co; read -r cp; read -r cs; read -r cn; } <"$STATE" || return 0
 	cur=0
 	[ -n "$cp" ] && cur=$(fsize "$cp")
+	# segments: the done bytes of this pod's ones, as recorded on the PVC
+	if [ -n "$cs" ] && [ -f "$WORK/segs_own" ]; then
+		while read -r si sl; do
+			sv=0
+			[ -f "$cs/$si" ] && read -r sv <"$cs/$si"
+			cur=$((cur + ${sv:-0}))
+		done <"$WORK/segs_own"
+	fi
 	# the current file's size, once its response headers are in
 	if [ -n "$cp" ] && [ "$ct" = 0 ] && [ -s "$WORK/hdr" ]; then
 		case $(header_status "$WORK/hdr") in 200 | 206) ct=$(header_total "$WORK/hdr" "$co") ;; esac
@@ -268,7 +286,10 @@ fail_permanent() { # code url sha name reason [key=value]
 # Download one file: 0 on success, else the exit code of its failure (1
 # transient, 3 sha256 mismatch, 4 permanent HTTP 4xx).  Failures are reported, not fatal, so the
 # other files still get fetched.
-fetch_one() { # url sha name [fields]
+# The fields of a list entry into url sha name fsz etag auth gitsha1 rev,
+# with what follows from them: cfg (credentials), ALGO/expect (the check),
+# mk (marker fields), fhdr (per-file headers), part/final/marker paths.
+parse_fields() { # url sha name [fields]
 	url=$1 sha=$2 name=$3
 	fsz= etag= auth= gitsha1= rev= rest=${4:-}
 	while [ -n "$rest" ]; do
@@ -303,6 +324,11 @@ fetch_one() { # url sha name [fields]
 	[ -n "$etag" ] && printf 'If-Match: "%s"\n' "$etag" >>"$WORK/fhdr"
 	final=$DEST/$name part=$DEST/$name.part marker=$MARK/$name.json
 	case $name in */*) mkdir -p -- "${final%/*}" "${marker%/*}" || return 1 ;; esac
+	return 0
+}
+
+fetch_one() { # url sha name [fields]
+	parse_fields "$@" || return 1
 	if [ -f "$final" ] && [ -f "$marker" ]; then
 		size=$(fsize "$final")
 		m=$(cat -- "$marker")
@@ -326,6 +352,10 @@ fetch_one() { # url sha name [fields]
 		fi
 	fi
 	rm -f -- "$MARK/$name.failed"
+	if [ -n "$SEGMENTS" ] && seg_plan; then
+		seg_fetch
+		return $?
+	fi
 	CUR_NAME=$name CUR_PART=$part CUR_TOTAL=0 CUR_OFF=0
 	attempt=0 delay=$BACKOFF restarted=0
 	# a .part longer than the listed size is not a prefix of this object
@@ -405,6 +435,12 @@ fetch_one() { # url sha name [fields]
 		delay=$((delay * 2))
 		[ $delay -gt 60 ] && delay=60
 	done
+	finish_one
+}
+
+# Verify the complete .part (size, git blob id, sha256 or MD5), rename it
+# into place and write the marker: the variables of fetch_one.
+finish_one() {
 	size=$(fsize "$part")
 	if [ -n "$fsz" ] && [ "$size" != "$fsz" ]; then
 		hash_stop abort
@@ -465,6 +501,191 @@ fetch_one() { # url sha name [fields]
 	return 0
 }
 
+# ---- one file in byte ranges over several connections (--segments) ----
+# The plan ("SIZE NSEG URL") and each segment's done bytes live on the PVC in
+# $MARK/NAME.segs/, so a dropped connection, a restarted or rescheduled pod
+# resumes every segment where it stopped.  Each range request's body goes
+# through dd at its offset into the one NAME.part (never more than the range:
+# count_bytes), and only a 206 whose Content-Range starts at the asked offset
+# counts.  With --shards P, segment i is fetched by pod i % P; the pod that
+# finds every segment done verifies the whole file and renames it (a lock
+# directory naming its index, so its replacement can take over).
+seg_dir() { printf '%s/%s.segs' "$MARK" "$1"; }
+# Decide the plan once (the first pod to write it wins): 0 segmented
+# (PSIZE, PN set), 1 one connection.
+seg_plan() {
+	sd=$(seg_dir "$name")
+	if [ -f "$sd/plan" ]; then
+		read -r PSIZE PN purl <"$sd/plan"
+		[ "$purl" = "$url" ] && return 0
+		rm -rf -- "$sd" "$part"   # a plan of another URL: start again
+	fi
+	: >"$WORK/probe"
+	# one byte asked; a server that ignores Range sends the whole file, so
+	# stop reading after the first byte (curl then ends with a write error)
+	curl -K "$cfg" --fail --location --silent -r 0-0 -H "@$WORK/fhdr" -D "$WORK/probe" -o - \
+		--url "$url" </dev/null 2>/dev/null | dd bs=1 count=1 of=/dev/null 2>/dev/null
+	pst=$(header_status "$WORK/probe")
+	if [ "$pst" != 206 ]; then
+		say "$name: the server does not answer byte ranges (HTTP $pst): one connection"
+		return 1
+	fi
+	total=$(header_total "$WORK/probe" 0)
+	PSIZE=${fsz:-$total}
+	case $SEGMENTS in
+	auto) PN=1
+		# on for large files: one segment per 16 MiB, at most 8
+		[ "$PSIZE" -ge $((64 * 1048576)) ] && PN=$((PSIZE / (16 * 1048576)))
+		[ "$PN" -gt 8 ] && PN=8 ;;
+	*) PN=$SEGMENTS ;;
+	esac
+	# segments of at least 1 MiB
+	[ "$PN" -gt $((PSIZE / 1048576)) ] && PN=$((PSIZE / 1048576))
+	[ "$PN" -le 1 ] && return 1
+	# equal lengths (the last one shorter): no segment is empty
+	sl=$(((PSIZE + PN - 1) / PN))
+	PN=$(((PSIZE + sl - 1) / sl))
+	mkdir -p -- "$sd" || return 1
+	printf '%s %s %s\n' "$PSIZE" "$PN" "$url" >"$sd/plan.$INDEX"
+	ln -- "$sd/plan.$INDEX" "$sd/plan" 2>/dev/null
+	rm -f -- "$sd/plan.$INDEX"
+	read -r PSIZE PN purl <"$sd/plan"
+	return 0
+}
+# Segment i's bounds.
+seg_bounds() { # i -> SA SB (inclusive)
+	sl=$(((PSIZE + PN - 1) / PN))
+	SA=$(($1 * sl))
+	SB=$((SA + sl - 1))
+	[ "$SB" -ge "$PSIZE" ] && SB=$((PSIZE - 1))
+	return 0
+}
+seg_done() { # i -> bytes done
+	v=0
+	[ -f "$sd/$1" ] && read -r v <"$sd/$1"
+	echo "${v:-0}"
+}
+# One segment to its end, in requests of at most SEG_CHUNK bytes (what a
+# killed pod can lose); 0 done, 1 transient, 4 permanent HTTP 4xx.
+seg_worker() { # i
+	i=$1
+	seg_bounds "$i"
+	d=$(seg_done "$i")
+	tries=0 wait_s=$BACKOFF
+	while [ $((SA + d)) -le "$SB" ]; do
+		a=$((SA + d))
+		b=$((a + SEG_CHUNK - 1))
+		[ "$b" -gt "$SB" ] && b=$SB
+		n=$((b - a + 1))
+		: >"$WORK/seg$i.hdr"
+		{
+			curl -K "$cfg" --fail --location --silent --show-error -r "$a-$b" -H "@$WORK/fhdr" \
+				-D "$WORK/seg$i.hdr" -w '%{stderr}eidf-size=%{size_download}\n' -o - --url "$url" \
+				</dev/null 2>"$WORK/seg$i.err"
+			echo $? >"$WORK/seg$i.rc"
+		} | dd of="$part" oflag=seek_bytes seek="$a" conv=notrunc bs=1048576 iflag=count_bytes,fullblock \
+			count="$n" 2>/dev/null
+		ddrc=$?
+		rc=$(cat "$WORK/seg$i.rc")
+		st=$(header_status "$WORK/seg$i.hdr")
+		cr=$(tr -d '\r' <"$WORK/seg$i.hdr" | awk 'tolower($1) == "content-range:" { split($3, r, "-"); v = r[1] } END { print v }')
+		got=$(sed -n 's/^eidf-size=//p' "$WORK/seg$i.err" | tail -n 1)
+		got=${got:-0}
+		[ "$got" -gt "$n" ] && got=$n
+		if [ "$ddrc" = 0 ] && [ "$st" = 206 ] && [ "$cr" = "$a" ] && [ "$got" -gt 0 ]; then
+			d=$((d + got))
+			printf '%s\n' "$d" >"$sd/$i.tmp" && mv -f -- "$sd/$i.tmp" "$sd/$i"
+		fi
+		[ "$rc" = 0 ] && [ "$st" = 206 ] && [ "$got" = "$n" ] && { tries=0; wait_s=$BACKOFF; continue; }
+		case $st in 4[0-9][0-9])
+			case $st in 408 | 429 | 416) ;; *)
+				say "$name: segment $i: HTTP $st (not retried)"
+				return 4 ;;
+			esac ;;
+		esac
+		tries=$((tries + 1))
+		if [ "$tries" -ge "$RETRIES" ]; then
+			say "$name: segment $i failed after $tries attempts (curl exit $rc, HTTP ${st:-none})"
+			return 1
+		fi
+		say "$name: segment $i: attempt $tries failed (curl exit $rc, HTTP ${st:-none}) at byte $((SA + d)); resuming in ${wait_s}s"
+		sleep "$wait_s"
+		wait_s=$((wait_s * 2))
+		[ "$wait_s" -gt 60 ] && wait_s=60
+	done
+	return 0
+}
+# This pod's segments of the planned file, in parallel; then, if every
+# segment of every pod is done, verify and rename.  0/1/3/4 as fetch_one.
+seg_fetch() {
+	: >"$WORK/segs_own"
+	i=0
+	while [ "$i" -lt "$PN" ]; do
+		if [ $((i % SHARDS)) -eq "$INDEX" ]; then
+			seg_bounds "$i"
+			printf '%s %s\n' "$i" $((SB - SA + 1)) >>"$WORK/segs_own"
+		fi
+		i=$((i + 1))
+	done
+	mine=$(wc -l <"$WORK/segs_own")
+	say "$name: $PSIZE bytes in $PN segments, $mine of them by this pod (one connection each)"
+	CUR_NAME=$name CUR_PART= CUR_SEGS=$sd CUR_TOTAL=0 CUR_OFF=0
+	while read -r i len; do CUR_TOTAL=$((CUR_TOTAL + len)); done <"$WORK/segs_own"
+	save_state
+	pids=
+	while read -r i len; do
+		( seg_worker "$i"; echo $? >"$WORK/seg$i.result" ) &
+		pids="$pids $!"
+	done <"$WORK/segs_own"
+	for p in $pids; do wait "$p"; done
+	segworst=0
+	while read -r i len; do
+		r=$(cat "$WORK/seg$i.result" 2>/dev/null || echo 1)
+		case $r in 0) ;; 4) segworst=4 ;; *) [ "$segworst" = 0 ] && segworst=1 ;; esac
+	done <"$WORK/segs_own"
+	BYTES_DONE=$((BYTES_DONE + CUR_TOTAL))
+	CUR_SEGS= CUR_TOTAL=0
+	save_state
+	if [ "$segworst" = 4 ]; then
+		fail_permanent 4 "$url" "$sha" "$name" "HTTP 4xx" "http=4xx"
+		return 4
+	fi
+	[ "$segworst" = 0 ] || return 1
+	# every segment of every pod?
+	i=0
+	while [ "$i" -lt "$PN" ]; do
+		seg_bounds "$i"
+		[ "$(seg_done "$i")" -ge $((SB - SA + 1)) ] || {
+			say "$name: this pod's segments are done; the pod that finishes the last one verifies the file"
+			return 0
+		}
+		i=$((i + 1))
+	done
+	if ! mkdir -- "$sd/final" 2>/dev/null; then
+		owner=$(cat -- "$sd/final/owner" 2>/dev/null)
+		if [ "$owner" != "$INDEX" ]; then
+			say "$name: every segment is done; pod $owner verifies the file"
+			return 0
+		fi
+	fi
+	echo "$INDEX" >"$sd/final/owner"
+	: >"$WORK/sum"   # no digest from a follower: finish_one hashes the file
+	BYTES_DONE=$((BYTES_DONE - PSIZE))   # finish_one adds the whole file
+	[ -z "$fsz" ] && fsz=$PSIZE
+	finish_one
+	r=$?
+	[ $r = 0 ] || [ $r = 3 ] && rm -rf -- "$sd"
+	return $r
+}
+# Another pod's file (--shards): only this pod's segments of it, if it is
+# split; done files and unsplit ones are the other pod's.
+seg_foreign() { # url sha name fields
+	parse_fields "$@"
+	[ -f "$final" ] && [ -f "$marker" ] && return 0
+	seg_plan || return 0
+	seg_fetch
+}
+
 save_state
 say "index $INDEX of $SHARDS: $FILES_TOTAL file(s) into $DEST"
 reporter &
@@ -487,6 +708,16 @@ while IFS="$TAB" read -r url sha name fields <&3; do
 	CUR_NAME= CUR_PART= CUR_TOTAL=0
 	save_state
 done 3<"$WORK/mine"
+if [ -n "$SEGMENTS" ] && [ "$SHARDS" -gt 1 ]; then
+	while IFS="$TAB" read -r url sha name fields <&3; do
+		[ -z "$url" ] && continue
+		seg_foreign "$url" "$sha" "$name" "$fields"
+		r=$?
+		case $r in 0) ;; [2-6]) failed=$((failed + 1)); [ $worst = 0 ] && worst=$r ;; *) failed=$((failed + 1)); transient=$((transient + 1)) ;; esac
+		CUR_NAME= CUR_PART= CUR_TOTAL=0
+		save_state
+	done 3<"$WORK/theirs"
+fi
 kill "$REPORTER" 2>/dev/null
 wait "$REPORTER" 2>/dev/null
 REPORTER=

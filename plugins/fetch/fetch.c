@@ -50,7 +50,8 @@ static int opt_extract, opt_wait, opt_watch, opt_follow, opt_completed, opt_no_h
 static int opt_all_finished, opt_purge_partial;
 static const char *opt_s3_endpoint, *opt_s3_region, *opt_s3_secret, *opt_s3_profile, *opt_s3_addressing;
 static struct strvec opt_include = STRVEC_INIT, opt_exclude = STRVEC_INIT;
-static const char *opt_hf_endpoint, *opt_hf_token_secret;
+static const char *opt_hf_endpoint, *opt_hf_token_secret, *opt_segments;
+static long opt_segment_chunk;
 /* what the listed sources resolved to, for the Job's annotation */
 static struct strvec sources_ann = STRVEC_INIT;
 static const char *const s3_addressing_values[] = { "auto", "path", "virtual", NULL };
@@ -73,6 +74,12 @@ static const struct option create_opts[] = {
 	OPT_BOOL(0, "extract", &opt_extract,
 		 "unpack zip/tar/tar.gz/tar.xz/tar.bz2/tar.zst archives after verification, refusing unsafe ones"),
 	OPT_INT(0, "parallel", &opt_parallel, "N", "pods downloading in parallel (Indexed Job)", 1, 100),
+	OPT_STRING(0, "segments", &opt_segments, "N|auto",
+		   "split each file into N byte ranges over N connections (auto: files >= 64MiB); "
+		   "with --parallel, spread over the pods", COMPLETE_NONE),
+	{ .type = OPT_TYPE_INT, .long_name = "segment-chunk", .value = &opt_segment_chunk, .argh = "bytes",
+	  .help = "bytes per range request of a segment (what a killed pod can lose)", .flags = OPT_HIDDEN,
+	  .min = 65536, .max = 1L << 40 },
 	OPT_LIST(0, "header", &opt_headers, "'Name: value'",
 		 "request header (stored in the Job: use --header-secret for tokens)", COMPLETE_NONE),
 	OPT_STRING(0, "header-secret", &opt_header_secret, "secret",
@@ -914,8 +921,20 @@ static int run_create(struct eidf_cmd *cmd, int argc, const char **argv)
 		rc = 2;
 		goto out;
 	}
+	long nseg = 0;
+	if (opt_segments && strcmp(opt_segments, "auto")) {
+		char *end = NULL;
+		nseg = strtol(opt_segments, &end, 10);
+		if (!end || *end || nseg < 1 || nseg > 64) {
+			eidf_error("--segments \"%s\": a number from 1 to 64, or auto", opt_segments);
+			rc = 2;
+			goto out;
+		}
+	}
 	long shards = opt_parallel;
-	if ((size_t)shards > l.n) {
+	/* with --segments the pods share the segments of every file: more pods
+	 * than files is the point */
+	if ((size_t)shards > l.n && !opt_segments) {
 		eidf_warning("--parallel %ld is more than the %zu file(s); using %zu pod(s)", shards, l.n, l.n);
 		shards = (long)l.n;
 	}
@@ -951,6 +970,8 @@ static int run_create(struct eidf_cmd *cmd, int argc, const char **argv)
 		.headers = &opt_headers,
 		.s3_secret = opt_s3_secret,
 		.hf_token_secret = opt_hf_token_secret,
+		.segments = opt_segments && nseg != 1 ? opt_segments : NULL,
+		.segment_chunk = opt_segment_chunk,
 		.sources = &sources_ann,
 		.s3_region = opt_s3_secret ? s3_region() : NULL,
 		.ttl = ttl_s,

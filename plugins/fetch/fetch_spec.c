@@ -639,6 +639,11 @@ cJSON *fetch_job_manifest(const struct fetch_job_opts *o, const struct fetch_lis
 			       shards, o->retries, o->extract ? "true" : "false",
 			       "per-file", o->header_secret ? "secret" :
 			       (o->headers && o->headers->n) ? "inline" : "none");
+	if (o->segments && !o->purge) {
+		char *t = xasprintf("%s segments=%s", opts, o->segments);
+		free(opts);
+		opts = t;
+	}
 	if (o->s3_secret && !o->purge) {
 		char *t = xasprintf("%s s3-secret=%s s3-region=%s", opts, o->s3_secret,
 				    o->s3_region ? o->s3_region : "us-east-1");
@@ -693,6 +698,16 @@ cJSON *fetch_job_manifest(const struct fetch_job_opts *o, const struct fetch_lis
 	}
 	if (o->purge)
 		add_str(args, "--purge-partial");
+	if (o->segments && !o->purge) {
+		add_str(args, "--segments");
+		add_str(args, o->segments);
+		if (o->segment_chunk > 0) {
+			num = xasprintf("%ld", o->segment_chunk);
+			add_str(args, "--segment-chunk");
+			add_str(args, num);
+			free(num);
+		}
+	}
 
 	/* the run id lets the pods of one Job share what failed for good */
 	if (o->run_id)

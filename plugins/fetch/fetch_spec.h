@@ -142,6 +142,8 @@ struct fetch_job_opts {
 	const char *s3_secret;       /* Secret with the S3 keys (entries with auth=s3), or NULL */
 	const char *s3_region;       /* with s3_secret: the region signatures name */
 	const char *hf_token_secret; /* Secret with HF_TOKEN (entries with auth=hf), or NULL */
+	const char *segments;        /* --segments N|auto, or NULL */
+	long segment_chunk;          /* bytes per range request, 0: the script's default */
 	const struct strvec *sources;/* "SOURCE commit=SHA" lines for FETCH_ANN_SOURCES, or NULL */
 	const struct strvec *headers;/* "Name: value" (visible in the Job spec) */
 	long ttl;                    /* ttlSecondsAfterFinished */
