@@ -140,7 +140,7 @@ bench_counts "kubectl get pvc (reference)" kubectl get pvc
 bench_counts "kubectl __complete get pvc '' (reference)" kubectl __complete get pvc ""
 
 if [ -n "$STAGES" ]; then
-	for s in fetch devrun build-context; do
+	for s in fetch devrun build-context pvc-cp; do
 		if [ -x "$SRC/bench/$s.sh" ] || [ -f "$SRC/bench/$s.sh" ]; then
 			echo
 			echo "B-$s: bench/$s.sh $QUICK"

@@ -603,7 +603,7 @@ static int step_plan(struct cp *c, void *arg)
 				/* the unlisted tail: written, not yet verified when the stream dropped */
 				cp_sess_queuef(&c->s, "range %llu %llu\n", (unsigned long long)v,
 					       (unsigned long long)(ri.part_size - v));
-				cp_sess_queue_line(&c->s, e->rel);
+				cp_sess_queuef(&c->s, "%s.eidf-part\n", e->rel);
 				char *line;
 				if (cp_sess_line(&c->s, &line) < 0) {
 					rc = 1;
@@ -750,6 +750,11 @@ static int put_file(struct cp *c, struct entry *e)
 		cp_sess_pump(s, 1000);
 	}
 out:
+	if (rc == 1 && e->sent_to > e->off) {
+		/* what is still in our buffer never went out */
+		uint64_t unsent = cp_sess_queued(s);
+		e->sent_to -= unsent < e->sent_to - e->off ? unsent : e->sent_to - e->off;
+	}
 	if (err) {
 		eidf_error("PVC \"%s\": %s", c->claim, err);
 		free(err);
@@ -1211,7 +1216,7 @@ static int get_file(struct cp *c, struct entry *e)
 			break;
 		unsigned long long len;
 		char sha[65];
-		if (sscanf(line, "d %llu %64s", &len, sha) != 2 || len > CP_CHUNK || off + len > e->size) {
+		if (sscanf(line, "d %llu", &len) != 1 || len > CP_CHUNK || off + len > e->size) {
 			eidf_error("%s:%s: the stream from the claim is out of step (\"%.40s\"); did the file change "
 				   "while it was being copied?", c->claim, e->rel, line);
 			goto out;
@@ -1224,7 +1229,37 @@ static int get_file(struct cp *c, struct entry *e)
 		}
 		char h[65];
 		sha256_hex(data, (size_t)len, h);
+		/* written at once (data is only valid until the next read); cut
+		 * back below if the pod's sha256, which follows the bytes (it
+		 * hashes while it sends), differs */
+		size_t w = 0;
+		while (w < len) {
+			ssize_t r = pwrite(fd, data + w, (size_t)len - w, (off_t)(off + w));
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				eidf_error("cannot write %s.eidf-part: %s", e->local, strerror(errno));
+				goto out;
+			}
+			w += (size_t)r;
+		}
+		char *trailer;
+		if (cp_sess_line(s, &trailer) < 0) {
+			c->resent += len;
+			rc = 1;
+			break;
+		}
+		if (strncmp(trailer, "h ", 2) || strlen(trailer + 2) != 64) {
+			eidf_error("%s:%s: the stream from the claim is out of step (\"%.40s\"); did the file change "
+				   "while it was being copied?", c->claim, e->rel, trailer);
+			goto out;
+		}
+		memcpy(sha, trailer + 2, 65);
 		if (strcmp(h, sha)) {
+			if (ftruncate(fd, (off_t)off) < 0) {
+				eidf_error("cannot cut back %s.eidf-part: %s", e->local, strerror(errno));
+				goto out;
+			}
 			if (++e->bad_chunks >= CP_MAX_BAD_CHUNKS) {
 				eidf_error("chunks of %s:%s kept failing verification (sha256 mismatch, %d times); its "
 					   "verified part stays as %s.eidf-part: run the copy again to continue",
@@ -1238,17 +1273,6 @@ static int get_file(struct cp *c, struct entry *e)
 			e->off = off;
 			rc = 2;
 			goto out;
-		}
-		size_t w = 0;
-		while (w < len) {
-			ssize_t r = pwrite(fd, data + w, (size_t)len - w, (off_t)(off + w));
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r <= 0) {
-				eidf_error("cannot write %s.eidf-part: %s", e->local, strerror(errno));
-				goto out;
-			}
-			w += (size_t)r;
 		}
 		off += len;
 		c->bytes += len;

@@ -18,13 +18,15 @@
 #                           -> R | E, per chunk W END (written) then K END (verified) or
 #                              X START (mismatch: the part is cut back to START and the
 #                              rest is discarded), at "e": F | E MESSAGE
-#   get OFF\nPATH           -> G SIZE, chunks "d LEN SHA256\n"+LEN bytes, "." | E MESSAGE
+#   get OFF\nPATH           -> G SIZE, chunks "d LEN\n"+LEN bytes+"h SHA256\n", "." | E MESSAGE
 set -u
 root=$1
 chunk=${2:-1048576}
 nl='
 '
 cd / || exit 1
+hf=${TMPDIR:-/tmp}/eidf-pvc-cp.$$
+trap 'rm -f "$hf"' EXIT
 say() { printf '%s\n' "$*"; }
 fail() { say "E $*"; }
 abs() { if [ "$1" = . ]; then p=$root; else p=$root/$1; fi; }
@@ -53,6 +55,29 @@ range_sum() {
 	echo "${h%% *}"
 }
 
+# The background hash of the last chunk written: recorded and acknowledged
+# (K), or the part is cut back to that chunk's start (X) and what follows is
+# dropped; a chunk cut short means stdin ended (the stream is gone): exit and
+# leave the tail for the next session to check.
+check_pending() {
+	[ -n "$pend" ] || return 0
+	wait "$hpid"
+	set -- $pend
+	pend=
+	h=
+	read -r h _ <"$hf" 2>/dev/null
+	if [ "$h" = "$3" ]; then
+		say "c $1 $2 $3" >>"$sums"
+		say "K $(($1 + $2))"
+	elif [ "$(stat -c %s "$part")" -lt $(($1 + $2)) ]; then
+		exit 0
+	else
+		truncate -s "$1" "$part"
+		say "X $1"
+		failed=2 off=$1
+	fi
+}
+
 do_put() { # MODE SIZE OFF [TSTART TSHA]; path on the next line
 	mode=$1 size=$2 off=$3 tstart=${4:-} tsha=${5:-}
 	IFS= read -r rel || exit 0
@@ -75,7 +100,7 @@ do_put() { # MODE SIZE OFF [TSTART TSHA]; path on the next line
 		fi
 	fi
 	if [ $ok = 1 ]; then say R; else fail "$why"; fi
-	failed=$((1 - ok))
+	failed=$((1 - ok)) pend=
 	while IFS=' ' read -r t len sha; do
 		case "$t" in
 		c)
@@ -85,20 +110,17 @@ do_put() { # MODE SIZE OFF [TSTART TSHA]; path on the next line
 			fi
 			dd bs="$len" count=1 iflag=fullblock of="$part" seek="$off" oflag=seek_bytes conv=notrunc status=none
 			say "W $((off + len))"
-			if [ "$(range_sum "$off" "$len" "$part")" = "$sha" ]; then
-				say "c $off $len $sha" >>"$sums"
-				off=$((off + len))
-				say "K $off"
-			elif [ "$(stat -c %s "$part")" -lt $((off + len)) ]; then
-				exit 0 # stdin ended mid-chunk: the stream is gone; the next session checks this tail
-			else
-				truncate -s "$off" "$part"
-				say "X $off"
-				failed=2
-			fi
+			# the previous chunk was hashed while this one came in
+			check_pending
+			[ $failed = 0 ] || continue
+			dd if="$part" bs=1048576 skip="$off" count="$len" iflag=skip_bytes,count_bytes status=none |
+				sha256sum >"$hf" &
+			hpid=$! pend="$off $len $sha"
+			off=$((off + len))
 			;;
 		e)
 			if [ $failed = 1 ]; then return; fi
+			check_pending
 			if [ $failed = 2 ]; then fail "a chunk of \"$rel\" failed verification"; return; fi
 			# the verified chunks must cover the file, in order, with nothing left over
 			cover=$(awk 'BEGIN { n = 0; ok = 1 } $1 == "c" { if ($2 != n) ok = 0; n += $3 }
@@ -132,8 +154,16 @@ do_get() { # OFF; path on the next line
 	while [ "$off" -lt "$size" ]; do
 		len=$((size - off))
 		[ "$len" -gt "$chunk" ] && len=$chunk
-		say "d $len $(range_sum "$off" "$len" "$p")"
+		# hashed while it is sent; the sha256 follows the bytes
+		dd if="$p" bs=1048576 skip="$off" count="$len" iflag=skip_bytes,count_bytes status=none |
+			sha256sum >"$hf" &
+		hpid=$!
+		say "d $len"
 		dd if="$p" bs="$len" skip="$off" count=1 iflag=skip_bytes,fullblock status=none
+		wait "$hpid"
+		h=
+		read -r h _ <"$hf"
+		say "h $h"
 		off=$((off + len))
 	done
 	say .
