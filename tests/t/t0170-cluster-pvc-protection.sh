@@ -67,6 +67,14 @@ test_expect_success 'it stays Terminating, unchanged, after the PVC controller h
 	python3 -c "import json,sys; a,b=[json.load(open(f))[\"metadata\"][\"resourceVersion\"] for f in sys.argv[1:]]; assert a == b" deleted.json again.json
 '
 
+test_expect_success 'kubectl get pvc (a Table from the server) says Terminating, as the real printer does' '
+	kubectl get pvc data other >table &&
+	cat table &&
+	test_grep "^data  *Terminating  *pvc-" table &&
+	test_grep "^other  *Bound  *pvc-" table &&
+	kubectl get pvc data -o jsonpath={.status.phase} | grep -qx Bound
+'
+
 test_expect_success 'a new pod mounting the Terminating claim is not scheduled' '
 	kubectl create -f - <<-\YAML &&
 	apiVersion: v1

@@ -639,8 +639,11 @@ def table_row(r, o):
             d = int(end - parse_ts(st["startTime"]))
             dur = "%ds" % d if d < 120 else "%dm" % (d // 60)
         return [md["name"], status, "%d/%d" % (st.get("succeeded", 0), sp.get("completions") or 1), dur, age]
+    # kubectl's printers say Terminating for a claim or volume with a deletionTimestamp
+    # (pvc-protection and pv-protection hold them), whatever status.phase says
+    terminating = "Terminating" if md.get("deletionTimestamp") else None
     if r.name == "persistentvolumeclaims":
-        return [md["name"], st.get("phase", ""), sp.get("volumeName", ""),
+        return [md["name"], terminating or st.get("phase", ""), sp.get("volumeName", ""),
                 (st.get("capacity") or {}).get("storage", ""), ",".join(
                     {"ReadWriteOnce": "RWO", "ReadWriteMany": "RWX", "ReadOnlyMany": "ROX",
                      "ReadWriteOncePod": "RWOP"}.get(m, m) for m in st.get("accessModes") or []),
@@ -652,7 +655,7 @@ def table_row(r, o):
         return [md["name"], (sp.get("capacity") or {}).get("storage", ""), ",".join(
             {"ReadWriteOnce": "RWO", "ReadWriteMany": "RWX", "ReadOnlyMany": "ROX"}.get(m, m)
             for m in sp.get("accessModes") or []), sp.get("persistentVolumeReclaimPolicy", "Delete"),
-            st.get("phase", ""), "%s/%s" % (cr.get("namespace"), cr.get("name")) if cr else "",
+            terminating or st.get("phase", ""), "%s/%s" % (cr.get("namespace"), cr.get("name")) if cr else "",
             sp.get("storageClassName", ""), "<unset>", "", age]
     if r.name == "nodes":
         return [md["name"], "Ready", "<none>", age, "v1.32.4"]
