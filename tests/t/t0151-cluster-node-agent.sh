@@ -1,8 +1,9 @@
 #!/bin/bash
 # The local cluster is built like Kubernetes: the node agent (kubelet
-# stand-in) and the Kueue stand-in are API clients of the API server, never
-# readers of its store.  Here the cluster runs without them; Kueue started as
-# a separate process creates and admits the Workload, and a node agent
+# stand-in), the Kueue stand-in and the scheduler are API clients of the API
+# server, never readers of its store.  Here the cluster runs without them;
+# Kueue started as a separate process creates and admits the Workload, the
+# scheduler binds the pod through pods/binding, and a node agent
 # started as a separate process with its own kubeconfig and kubelet serving
 # certificate registers the nodes, runs the Job's pod, writes pods/status and
 # events through the API, and serves the logs and exec the API server
@@ -12,24 +13,38 @@
 NS=eidf042ns
 AGENT_SRC="$EIDF_SRC/tests/cluster"
 
-test_expect_success 'the node agent, Kueue and their API client import nothing of the API server' '
+test_expect_success 'the node agent, Kueue, the scheduler and their API client import nothing of the API server' '
 	python3 - "$AGENT_SRC/eidfcluster" <<-\PY
 	import ast, os, sys
 	d = sys.argv[1]
-	for mod in ("nodeagent.py", "kueue.py", "apiclient.py"):
+	for mod in ("nodeagent.py", "kueue.py", "scheduler.py", "apiclient.py", "objects.py"):
 	    tree = ast.parse(open(os.path.join(d, mod)).read())
 	    for node in ast.walk(tree):
 	        if isinstance(node, ast.ImportFrom) and node.level:
 	            for a in node.names:
 	                name = node.module or a.name
-	                assert name in ("util", "execws", "apiclient", "tlsserver", "poddns"), "%s imports .%s" % (mod, name)
+	                assert name in ("util", "execws", "apiclient", "tlsserver", "poddns", "objects"), \
+	                    "%s imports .%s" % (mod, name)
 	        if isinstance(node, ast.Attribute):
 	            assert node.attr not in ("store", "cluster"), "%s uses .%s" % (mod, node.attr)
 	PY
 '
 
-start_cluster --tenant "$NS" --no-node-agent --no-kueue || { echo "Bail out! no cluster"; exit 1; }
+start_cluster --tenant "$NS" --no-node-agent --no-kueue --no-scheduler || { echo "Bail out! no cluster"; exit 1; }
 ST=$EIDF_CLUSTER_STATE
+SERVER=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[\"server\"])" "$ST/cluster.json")
+# curl_as IDENTITY ARGS...: curl with one of the cluster's client certificates (admin, client),
+# with a Go User-Agent so that bodies come compact, as kubectl and the components get them
+curl_as() {
+	local who=$1; shift
+	curl -sS -A Go-http-client/1.1 --cacert "$ST/pki/ca.crt" --cert "$ST/pki/$who.crt" --key "$ST/pki/$who.key" "$@"
+}
+# bind IDENTITY POD NODE: POST a v1 Binding to pods/POD/binding (answer in bind.json, headers in bind.hdr)
+bind() {
+	printf '{"apiVersion":"v1","kind":"Binding","metadata":{"name":"%s"},"target":{"apiVersion":"v1","kind":"Node","name":"%s"}}' "$2" "$3" |
+		curl_as "$1" -D bind.hdr -X POST -H "Content-Type: application/json" -d @- \
+			"$SERVER/api/v1/namespaces/$NS/pods/$2/binding" >bind.json
+}
 
 job() {
 	cat <<-YAML
@@ -57,10 +72,13 @@ test_expect_success 'without Kueue a queued Job stays suspended, with no Workloa
 	test ! -s wl
 '
 
-test_expect_success 'Kueue started alone admits it; without a node agent there are no nodes and the pod stays Pending' '
+test_expect_success 'Kueue and the scheduler started alone: admitted; without a node agent there are no nodes, the pod stays Pending' '
 	(cd "$AGENT_SRC" && exec python3 -m eidfcluster.kueue --kubeconfig "$ST/kubeconfig-kueue" >"$TRASH/kueue.out" 2>&1) &
 	echo $! >kueue.pid &&
 	test_atexit "kill $(cat kueue.pid) 2>/dev/null; true" &&
+	(cd "$AGENT_SRC" && exec python3 -m eidfcluster.scheduler --kubeconfig "$ST/kubeconfig-scheduler" >"$TRASH/scheduler.out" 2>&1) &
+	echo $! >scheduler.pid &&
+	test_atexit "kill $(cat scheduler.pid) 2>/dev/null; true" &&
 	wait_for 20 eval "kubectl get workloads -o name | grep -q ." &&
 	kubectl wait --for=condition=Admitted workloads --all --timeout=20s &&
 	cluster_admin_kubectl get nodes -o name >nodes &&
@@ -93,8 +111,42 @@ test_expect_success 'the pending pod runs; its status and events came through th
 	test -s "$TRASH/agent/pods/$uid/logs/main.0.log" &&
 	test ! -e "$ST/pods/$uid" &&
 	grep "\"PUT\".*\"/api/v1/namespaces/$NS/pods/$pod/status\"" "$ST/components.jsonl" | grep -q "system:node:eidf-node-agent" &&
+	grep "\"POST\".*\"/api/v1/namespaces/$NS/pods/$pod/binding\".*\"status\":201" "$ST/components.jsonl" |
+		grep -q "system:kube-scheduler" &&
 	grep -q "\"POST\".*\"/api/v1/namespaces/$NS/events\"" "$ST/components.jsonl" &&
 	! grep -q "system:node" "$ST/requests.jsonl"
+'
+
+test_expect_success 'pods/binding as the real server answers it: 201 with a Status, 409 once bound, 403 for a tenant' '
+	pod=$(kubectl get pods -l job-name=$(cut -d/ -f2 j0) -o jsonpath="{.items[0].metadata.name}") &&
+	node=$(kubectl get pod "$pod" -o jsonpath="{.spec.nodeName}") &&
+	bind admin "$pod" gpu-h100-node-1 &&
+	head -1 bind.hdr | grep -q " 409 " &&
+	cat >expect <<-EOF &&
+	{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Operation cannot be fulfilled on pods/binding \"$pod\": pod $pod is already assigned to node \"$node\"","reason":"Conflict","details":{"name":"$pod","kind":"pods/binding"},"code":409}
+	EOF
+	test_cmp expect bind.json &&
+	kubectl create -f - <<-\YAML &&
+	apiVersion: v1
+	kind: Pod
+	metadata: {name: placed-by-hand}
+	spec:
+	  restartPolicy: Never
+	  nodeSelector: {eidf.test/nowhere: "true"}
+	  containers: [{name: main, image: busybox:1.36, command: [sh, -c, "echo placed"]}]
+	YAML
+	wait_for 20 eval "kubectl get pod placed-by-hand -o jsonpath={.status.conditions[0].reason} | grep -qx Unschedulable" &&
+	bind client placed-by-hand gpu-h100-node-1 &&
+	head -1 bind.hdr | grep -q " 403 " &&
+	test_grep "cannot create resource ..pods/binding.. in API group" bind.json &&
+	bind admin placed-by-hand gpu-h100-node-1 &&
+	head -1 bind.hdr | grep -q " 201 " &&
+	echo "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Success\",\"code\":201}" >expect &&
+	test_cmp expect bind.json &&
+	kubectl get pod placed-by-hand -o jsonpath="{.spec.nodeName} {.status.conditions[?(@.type==\"PodScheduled\")].status}" >placed &&
+	test "$(cat placed)" = "gpu-h100-node-1 True" &&
+	wait_for 20 eval "kubectl get pod placed-by-hand -o jsonpath={.status.phase} | grep -qx Succeeded" &&
+	kubectl delete pod placed-by-hand
 '
 
 test_expect_success 'logs -f and exec go through the API server to the kubelet port' '

@@ -1,4 +1,4 @@
-"""A small Kubernetes API client for the node agent and the Kueue stand-in.
+"""A small Kubernetes API client for the node agent, the Kueue stand-in and the scheduler.
 
 They talk to an API server only through this, as the real kubelet and Kueue
 do: HTTPS with the credentials of a kubeconfig, JSON bodies, list+watch.  It
@@ -279,6 +279,51 @@ class Client:
 
     def stop(self):
         self.stopping.set()
+
+
+def path_of(o, plural, prefix="/apis/batch/v1"):
+    """The API path of an object (prefix: its group version, e.g. /api/v1)."""
+    md = o["metadata"]
+    if md.get("namespace"):
+        return "%s/namespaces/%s/%s/%s" % (prefix, md["namespace"], plural, md["name"])
+    return "%s/%s/%s" % (prefix, plural, md["name"])
+
+
+class Cache:
+    """Objects of one resource as an informer (and the component's own writes) last showed them."""
+
+    def __init__(self):
+        self.objs = {}
+        self.synced = threading.Event()
+
+    def put(self, o):
+        md = o["metadata"]
+        key = (md.get("namespace", ""), md["name"])
+        old = self.objs.get(key)
+        try:
+            newer = old is None or old["metadata"]["uid"] != md["uid"] or \
+                int(md["resourceVersion"]) >= int(old["metadata"]["resourceVersion"])
+        except (KeyError, ValueError):
+            newer = True
+        if newer:
+            self.objs[key] = o
+
+    def on_event(self, etype, o):
+        if etype == "SYNC":
+            live = {(x["metadata"].get("namespace", ""), x["metadata"]["name"]) for x in o}
+            for k in [k for k in self.objs if k not in live]:
+                del self.objs[k]
+            self.synced.set()
+        elif etype == "DELETED":
+            self.objs.pop((o["metadata"].get("namespace", ""), o["metadata"]["name"]), None)
+        else:
+            self.put(o)
+
+    def get(self, ns, name):
+        return self.objs.get((ns or "", name))
+
+    def list(self, ns=None):
+        return [o for (ons, _), o in list(self.objs.items()) if ns is None or ons == ns]
 
 
 class EventRecorder:

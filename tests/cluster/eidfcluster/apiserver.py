@@ -320,7 +320,7 @@ class APIMixin:
             return
         ok = False
         if r.namespaced and ns == tenant and r.name not in ("nodes",):
-            ok = True
+            ok = (r.name, sub) != ("pods", "binding")  # the scheduler's right, not in a tenant's roles
         elif not r.namespaced:
             if r.name == "storageclasses" and verb in ("get", "list", "watch"):
                 ok = True
@@ -449,6 +449,12 @@ class APIMixin:
                                "resource")
             self.authorize(user, "create", r, ns, name, sub)
             return kubeletproxy.proxy_exec(self, h, ns, name)
+        if sub == "binding":
+            if name is None or m != "POST":
+                raise APIError(405, "MethodNotAllowed", "the server does not allow this method on the requested "
+                               "resource")
+            self.authorize(user, "create", r, ns, name, sub)
+            return self.do_binding(h, r, ns, name)
         if m == "POST" and name is not None:
             raise APIError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         self.authorize(user, verb, r, ns, name, sub)
@@ -599,6 +605,64 @@ class APIMixin:
             f = obj["metadata"].setdefault("finalizers", [])
             if "kubernetes.io/pvc-protection" not in f:
                 f.append("kubernetes.io/pvc-protection")
+
+    def do_binding(self, h, r, ns, name):
+        """POST pods/NAME/binding (a v1 Binding), as kube-scheduler binds: the pod gets the target
+        node and PodScheduled=True, answered 201 with a Status; a pod already on a node or being
+        deleted is a 409 Conflict on pods/binding (Kubernetes' BindingREST.Create)."""
+        b = self.parse_body(h, r)
+        if not isinstance(b, dict) or b.get("kind", "Binding") != "Binding" or b.get("apiVersion", "v1") != "v1":
+            raise RS.bad_request("the object provided is unrecognized (must be of type Binding)")
+        bmd = b.get("metadata") or {}
+        if bmd.get("name") != name:
+            raise RS.bad_request("name in URL does not match name in Binding object")
+        target = b.get("target") or {}
+        errs = []
+        if target.get("kind") not in (None, "", "Node"):
+            errs.append('target.kind: Unsupported value: "%s": supported values: "Node", "<empty>"'
+                        % target["kind"])
+        if not target.get("name"):
+            errs.append("target.name: Required value")
+        if errs:
+            # an aggregate of field errors, not a Status error: the real server answers 500 Unknown
+            raise APIError(500, "Unknown", errs[0] if len(errs) == 1 else "[%s]" % ", ".join(errs))
+        node = target["name"]
+
+        def conflict(why):
+            return APIError(409, "Conflict", 'Operation cannot be fulfilled on pods/binding "%s": %s' % (name, why),
+                            {"name": name, "kind": "pods/binding"})
+
+        def assign(o):
+            md = o["metadata"]
+            if bmd.get("uid") and bmd["uid"] != md["uid"]:
+                raise conflict("Precondition failed: UID in precondition: %s, UID in object meta: %s"
+                               % (bmd["uid"], md["uid"]))
+            if md.get("deletionTimestamp"):
+                raise conflict("pod %s is being deleted, cannot be assigned to a host" % name)
+            if o["spec"].get("nodeName"):
+                raise conflict('pod %s is already assigned to node "%s"' % (name, o["spec"]["nodeName"]))
+            o["spec"]["nodeName"] = node
+            if bmd.get("annotations"):
+                md.setdefault("annotations", {}).update(bmd["annotations"])
+            conds = o.setdefault("status", {}).setdefault("conditions", [])
+            old = next((c for c in conds if c.get("type") == "PodScheduled"), None)
+            c = {"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+                 "lastTransitionTime": old["lastTransitionTime"] if old and old.get("status") == "True" else now_ts()}
+            if old is None:
+                conds.append(c)
+            else:
+                conds[conds.index(old)] = c
+
+        if h.query.get("dryRun") == "All":
+            cur = self.store.get("pods", ns, name)
+            if cur is not None:
+                assign(deep(cur))
+        else:
+            cur = self.store.mutate("pods", ns, name, assign)
+        if cur is None:
+            raise RS.not_found(r, name)
+        return h.send_body(201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                                 "code": 201})
 
     def do_update(self, h, r, ns, name, sub):
         obj = self.parse_body(h, r)

@@ -1,5 +1,4 @@
-"""Controllers: PVC binder, Job controller, scheduler, garbage collector (Kueue: kueue.py)."""
-import hashlib
+"""Controllers: PVC binder, Job controller, garbage collector (Kueue: kueue.py, scheduler: scheduler.py)."""
 import os
 import shutil
 import time
@@ -7,41 +6,10 @@ import time
 from . import jobpolicy
 from . import resources as RS
 from . import warnheaders
-from .util import (deep, is_true_cond, match_match_labels, new_uid, now_ts, parse_quantity, parse_ts,
-                   rand_suffix, set_condition)
+from .objects import owner_uid, pod_finished
+from .util import deep, is_true_cond, now_ts, parse_ts, rand_suffix, set_condition
 
 JOB_TRACKING = "batch.kubernetes.io/job-tracking"
-
-
-def pod_gpus(spec):
-    n = 0
-    for c in spec.get("containers") or []:
-        res = c.get("resources") or {}
-        v = (res.get("limits") or {}).get("nvidia.com/gpu") or (res.get("requests") or {}).get("nvidia.com/gpu")
-        if v is not None:
-            n += int(parse_quantity(v))
-    return n
-
-
-def pod_request(spec, key):
-    tot = 0.0
-    for c in spec.get("containers") or []:
-        res = c.get("resources") or {}
-        v = (res.get("requests") or {}).get(key) or (res.get("limits") or {}).get(key)
-        if v is not None:
-            tot += parse_quantity(v)
-    return tot
-
-
-def owner_uid(o, kind="Job"):
-    for ref in o["metadata"].get("ownerReferences") or []:
-        if ref.get("kind") == kind and ref.get("controller"):
-            return ref.get("uid")
-    return None
-
-
-def pod_finished(p):
-    return (p.get("status") or {}).get("phase") in ("Succeeded", "Failed")
 
 
 def compress_indexes(idx):
@@ -138,7 +106,7 @@ class ControllersMixin:
             if self.stopping:
                 break
             for step in (self.ns_controller, self.pvc_controller, self.job_controller,
-                         self.gc_controller, self.scheduler):
+                         self.gc_controller):
                 try:
                     step()
                 except Exception:
@@ -275,13 +243,17 @@ class ControllersMixin:
         def ask(o):
             o["metadata"].setdefault("annotations", {})["eidf.test/preempt"] = stamp
         self.store.mutate("workloads", ns, name, ask)
-        deadline = time.time() + 10
-        while time.time() < deadline:
+        deadline = time.time() + 20  # within the admin client's 30 s
+        while True:
             cur = self.store.get("workloads", ns, name)
             if cur is None or ("eidf.test/preempt" not in (cur["metadata"].get("annotations") or {}) and
                                (self.store.get("jobs", ns, job["metadata"]["name"]) or {}).get(
                                    "spec", {}).get("suspend")):
                 break
+            if time.time() >= deadline:
+                # a test that goes on would see the pod run on and blame the client
+                raise RS.APIError(504, "Timeout", "the Kueue stand-in did not preempt workload %s/%s within 20 s"
+                                  % (ns, name))
             self.store.wait(0.1)
         return {"evicted": pod["metadata"]["name"], "kueue": True, "workload": name}
 
@@ -614,106 +586,6 @@ class ControllersMixin:
         for uid in list(self.job_track):
             if uid not in live:
                 del self.job_track[uid]
-
-    # -- scheduler -------------------------------------------------------------------------
-    def scheduler(self):
-        pods = self.store.list("pods")[0]
-        # a node is schedulable once its agent has posted its status
-        nodes = [n for n in self.store.list("nodes")[0] if (n.get("status") or {}).get("allocatable")]
-        used = {n["metadata"]["name"]: {"gpu": 0, "cpu": 0.0, "memory": 0.0} for n in nodes}
-        for p in pods:
-            nn = p["spec"].get("nodeName")
-            if nn in used and not pod_finished(p):
-                used[nn]["gpu"] += pod_gpus(p["spec"])
-                used[nn]["cpu"] += pod_request(p["spec"], "cpu")
-                used[nn]["memory"] += pod_request(p["spec"], "memory")
-        for p in sorted(pods, key=lambda p: p["metadata"]["creationTimestamp"]):
-            if p["spec"].get("nodeName") or p["metadata"].get("deletionTimestamp") or pod_finished(p):
-                continue
-            ns = p["metadata"]["namespace"]
-            msg = None
-            total = len(nodes)
-            for v in p["spec"].get("volumes") or []:
-                cn = (v.get("persistentVolumeClaim") or {}).get("claimName")
-                if cn:
-                    pvc = self.store.get("persistentvolumeclaims", ns, cn)
-                    if pvc is None or pvc["metadata"].get("deletionTimestamp"):
-                        msg = '0/%d nodes are available: persistentvolumeclaim "%s" %s. preemption: 0/%d ' \
-                              'nodes are available: %d Preemption is not helpful for scheduling.' % (
-                                  total, cn, "not found" if pvc is None else "is being deleted", total, total)
-                    elif (pvc.get("status") or {}).get("phase") != "Bound":
-                        msg = "0/%d nodes are available: pod has unbound immediate PersistentVolumeClaims. " \
-                              "preemption: 0/%d nodes are available: %d Preemption is not helpful for " \
-                              "scheduling." % (total, total, total)
-            chosen = None
-            if msg is None:
-                reasons = {}
-                gpus = pod_gpus(p["spec"])
-                cpu = pod_request(p["spec"], "cpu")
-                mem = pod_request(p["spec"], "memory")
-                for n in nodes:
-                    nname = n["metadata"]["name"]
-                    labels = n["metadata"].get("labels") or {}
-                    sel = p["spec"].get("nodeSelector") or {}
-                    aff_ok = all(labels.get(k) == v for k, v in sel.items())
-                    na = ((p["spec"].get("affinity") or {}).get("nodeAffinity") or {}).get(
-                        "requiredDuringSchedulingIgnoredDuringExecution")
-                    if na and aff_ok:
-                        aff_ok = any(match_match_labels({"matchExpressions": t.get("matchExpressions") or []},
-                                                        labels) for t in na.get("nodeSelectorTerms") or [])
-                    if not aff_ok:
-                        reasons["node(s) didn't match Pod's node affinity/selector"] = reasons.get(
-                            "node(s) didn't match Pod's node affinity/selector", 0) + 1
-                        continue
-                    alloc = n["status"]["allocatable"]
-                    bad = []
-                    if cpu and used[nname]["cpu"] + cpu > parse_quantity(alloc["cpu"]):
-                        bad.append("Insufficient cpu")
-                    if mem and used[nname]["memory"] + mem > parse_quantity(alloc["memory"]):
-                        bad.append("Insufficient memory")
-                    if gpus and used[nname]["gpu"] + gpus > int(alloc.get("nvidia.com/gpu", "0")):
-                        bad.append("Insufficient nvidia.com/gpu")
-                    if bad:
-                        for b in bad:
-                            reasons[b] = reasons.get(b, 0) + 1
-                        continue
-                    if chosen is None or (gpus == 0 and False):
-                        chosen = n
-                        if gpus == 0:
-                            break
-                if chosen is None:
-                    parts = ", ".join("%d %s" % (c, r) for r, c in sorted(reasons.items()))
-                    nph = reasons.get("node(s) didn't match Pod's node affinity/selector", 0)
-                    pre = []
-                    if total - nph:
-                        pre.append("%d No preemption victims found for incoming pod" % (total - nph))
-                    if nph:
-                        pre.append("%d Preemption is not helpful for scheduling" % nph)
-                    msg = "0/%d nodes are available: %s. preemption: 0/%d nodes are available: %s." % (
-                        total, parts, total, ", ".join(pre))
-            if chosen is None:
-                def unsched(o, msg=msg):
-                    set_condition(o["status"], "PodScheduled", "False", "Unschedulable", msg, probe=True)
-                before = p["metadata"]["resourceVersion"]
-                after = self.store.mutate("pods", ns, p["metadata"]["name"], unsched)
-                if after and after["metadata"]["resourceVersion"] != before:
-                    self.event(after, "Warning", "FailedScheduling", msg, "default-scheduler")
-                continue
-            nname = chosen["metadata"]["name"]
-            used[nname]["gpu"] += pod_gpus(p["spec"])
-            used[nname]["cpu"] += pod_request(p["spec"], "cpu")
-            used[nname]["memory"] += pod_request(p["spec"], "memory")
-
-            def bind(o, nname=nname):
-                o["spec"]["nodeName"] = nname
-                set_condition(o["status"], "PodScheduled", "True", probe=True)
-                o["status"]["conditions"][-1].pop("reason", None)
-                o["status"]["conditions"][-1].pop("message", None)
-            after = self.store.mutate("pods", ns, p["metadata"]["name"], bind)
-            if after:
-                self.event(after, "Normal", "Scheduled", "Successfully assigned %s/%s to %s" % (
-                    ns, p["metadata"]["name"], nname), "default-scheduler")
-
 
 
 __all__ = ["ControllersMixin", "rand_suffix"]

@@ -22,73 +22,12 @@ import threading
 import time
 import uuid
 
-from .apiclient import APIStatus, Client, EventRecorder
+from .apiclient import APIStatus, Cache, Client, EventRecorder, path_of
+from .objects import owner_uid, pod_finished, pod_gpus
 from .util import is_true_cond, parse_quantity, parse_ts, set_condition
 
 PREEMPT = "eidf.test/preempt"
 KQ = "/apis/kueue.x-k8s.io/v1beta1"
-
-
-def owner_uid(o, kind="Job"):
-    for ref in o["metadata"].get("ownerReferences") or []:
-        if ref.get("kind") == kind and ref.get("controller"):
-            return ref.get("uid")
-    return None
-
-
-def pod_finished(p):
-    return (p.get("status") or {}).get("phase") in ("Succeeded", "Failed")
-
-
-def pod_gpus(spec):
-    n = 0
-    for c in spec.get("containers") or []:
-        res = c.get("resources") or {}
-        v = (res.get("limits") or {}).get("nvidia.com/gpu") or (res.get("requests") or {}).get("nvidia.com/gpu")
-        if v is not None:
-            n += int(parse_quantity(v))
-    return n
-
-
-def path_of(o, plural, prefix="/apis/batch/v1"):
-    md = o["metadata"]
-    if md.get("namespace"):
-        return "%s/namespaces/%s/%s/%s" % (prefix, md["namespace"], plural, md["name"])
-    return "%s/%s/%s" % (prefix, plural, md["name"])
-
-
-class Cache:
-    """Objects of one resource as the watch (and our own writes) last showed them."""
-
-    def __init__(self):
-        self.objs = {}
-        self.synced = threading.Event()
-
-    def put(self, o):
-        md = o["metadata"]
-        key = (md.get("namespace", ""), md["name"])
-        old = self.objs.get(key)
-        try:
-            newer = old is None or old["metadata"]["uid"] != md["uid"] or \
-                int(md["resourceVersion"]) >= int(old["metadata"]["resourceVersion"])
-        except (KeyError, ValueError):
-            newer = True
-        if newer:
-            self.objs[key] = o
-
-    def on_event(self, etype, o):
-        if etype == "SYNC":
-            live = {(x["metadata"].get("namespace", ""), x["metadata"]["name"]) for x in o}
-            for k in [k for k in self.objs if k not in live]:
-                del self.objs[k]
-            self.synced.set()
-        elif etype == "DELETED":
-            self.objs.pop((o["metadata"].get("namespace", ""), o["metadata"]["name"]), None)
-        else:
-            self.put(o)
-
-    def list(self, ns=None):
-        return [o for (ons, _), o in list(self.objs.items()) if ns is None or ons == ns]
 
 
 class Kueue:

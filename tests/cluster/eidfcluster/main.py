@@ -22,6 +22,7 @@ from .apiserver import APIMixin, Faults, TLSServer, make_ssl_ctx
 from .controllers import ControllersMixin
 from .kueue import Kueue
 from .nodeagent import NodeAgent
+from .scheduler import Scheduler
 from .outage import Outages
 from .resources import APIError
 from .store import Store, Wakeup
@@ -33,8 +34,11 @@ ADMIN_CN = "eidf-admin"
 NODE_AGENT_CN = "system:node:eidf-node-agent"
 # The Kueue stand-in's identity: Kueue's service account
 KUEUE_CN = "system:serviceaccount:kueue-system:kueue-controller-manager"
+# The scheduler stand-in's identity: kube-scheduler's
+SCHEDULER_CN = "system:kube-scheduler"
+COMPONENT_CNS = (KUEUE_CN, SCHEDULER_CN)
 # The last certificate make_pki makes: a PKI directory that has it is complete
-PKI_LAST = "kueue.key"
+PKI_LAST = "scheduler.key"
 
 
 # ---------------------------------------------------------------- PKI
@@ -44,7 +48,7 @@ def openssl(*args):
 
 def cached_pki(cache, user, groups):
     """A PKI directory per user/groups under cache, created atomically (parallel tests share it)."""
-    key = re.sub(r"[^A-Za-z0-9_.-]", "_", "v3-%s@%s" % (user, ",".join(groups)))
+    key = re.sub(r"[^A-Za-z0-9_.-]", "_", "v4-%s@%s" % (user, ",".join(groups)))
     final = os.path.join(cache, key)
     if os.path.exists(os.path.join(final, PKI_LAST)):
         return final
@@ -95,10 +99,13 @@ def make_pki(d, user, groups):
          "extendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n")
     leaf("apiserver-kubelet-client", "/CN=kube-apiserver-kubelet-client/O=system:masters",
          "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n")
-    # the node agent's and the Kueue stand-in's API client identities (made last: see PKI_LAST)
+    # the API client identities of the node agent, the Kueue stand-in and the scheduler (made last:
+    # see PKI_LAST)
     leaf("node-agent", "/CN=%s/O=system:nodes" % NODE_AGENT_CN,
          "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n")
     leaf("kueue", "/CN=%s/O=system:serviceaccounts" % KUEUE_CN,
+         "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n")
+    leaf("scheduler", "/CN=%s" % SCHEDULER_CN,
          "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n")
 
 
@@ -181,6 +188,8 @@ class Cluster(APIMixin, ControllersMixin):
         self.node_agent = None
         self.run_kueue = not a.no_kueue
         self.kueue = None
+        self.run_scheduler = not a.no_scheduler
+        self.scheduler = None
         self.a = a
         tokfile = os.path.join(self.state_dir, "token")
         if not os.path.exists(tokfile):
@@ -203,7 +212,7 @@ class Cluster(APIMixin, ControllersMixin):
     # -- components (node agent, Kueue) ---------------------------------------------
     @staticmethod
     def is_component_user(user):
-        return "system:nodes" in (user or {}).get("groups", []) or (user or {}).get("name") == KUEUE_CN
+        return "system:nodes" in (user or {}).get("groups", []) or (user or {}).get("name") in COMPONENT_CNS
 
     def is_component(self, cert):
         """A connection of the node agent or Kueue (by client certificate)."""
@@ -216,6 +225,13 @@ class Cluster(APIMixin, ControllersMixin):
         api = Client.from_kubeconfig(os.path.join(self.state_dir, "kubeconfig-kueue"), user_agent="eidf-kueue/v0.9")
         self.kueue = Kueue(api, self.requeue_delay)
         self.kueue.start()          # Jobs created before it has listed everything wait for it
+
+    def start_scheduler(self):
+        """The scheduler stand-in in this process, an API client that binds pods through pods/binding."""
+        api = Client.from_kubeconfig(os.path.join(self.state_dir, "kubeconfig-scheduler"),
+                                     user_agent="eidf-scheduler/v1.32.4")
+        self.scheduler = Scheduler(api)
+        self.scheduler.start()
 
     def start_node_agent(self):
         """The node agent in this process, but an API client like any other: HTTPS with its own
@@ -364,6 +380,8 @@ class Cluster(APIMixin, ControllersMixin):
         self.wakeup.set()
         if self.kueue is not None:
             self.kueue.stop()
+        if self.scheduler is not None:
+            self.scheduler.stop()
         if self.node_agent is not None:
             self.node_agent.shutdown()
         try:
@@ -385,9 +403,10 @@ def write_configs(c, a):
     write_kubeconfig(os.path.join(sd, "kubeconfig-node-agent"), server, c.pki, {
         "client-certificate-data": b64file(os.path.join(c.pki, "node-agent.crt")),
         "client-key-data": b64file(os.path.join(c.pki, "node-agent.key"))}, None)
-    write_kubeconfig(os.path.join(sd, "kubeconfig-kueue"), server, c.pki, {
-        "client-certificate-data": b64file(os.path.join(c.pki, "kueue.crt")),
-        "client-key-data": b64file(os.path.join(c.pki, "kueue.key"))}, None)
+    for comp in ("kueue", "scheduler"):
+        write_kubeconfig(os.path.join(sd, "kubeconfig-" + comp), server, c.pki, {
+            "client-certificate-data": b64file(os.path.join(c.pki, comp + ".crt")),
+            "client-key-data": b64file(os.path.join(c.pki, comp + ".key"))}, None)
     # exec credential plugin: prints the token, counts its runs in exec-plugin.count
     plug = os.path.join(sd, "exec-credential.sh")
     with open(plug, "w") as f:
@@ -440,6 +459,8 @@ def serve(a):
             c.start_node_agent()
         if c.run_kueue:
             c.start_kueue()
+        if c.run_scheduler:
+            c.start_scheduler()
     except Exception as e:
         if ready_w is not None:
             os.write(ready_w, ("error %s" % e).encode())
@@ -646,6 +667,8 @@ def main(argv=None):
     p.add_argument("--sandbox", choices=["unshare", "bwrap"], default="unshare")
     p.add_argument("--no-kueue", action="store_true", help="run no Kueue stand-in in this process (start one "
                    "with `python3 -m eidfcluster.kueue`)")
+    p.add_argument("--no-scheduler", action="store_true", help="run no scheduler stand-in in this process "
+                   "(start one with `python3 -m eidfcluster.scheduler`)")
     p.add_argument("--no-node-agent", action="store_true", help="run no node agent in this process (start "
                    "one with `python3 -m eidfcluster.nodeagent`, see docs/testing.md)")
     p.add_argument("--background", action="store_true", help="daemonize once ready; pid in STATE/cluster.pid")

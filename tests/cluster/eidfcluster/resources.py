@@ -34,7 +34,8 @@ class R:
 RESOURCES = [
     R("", "v1", "namespaces", "Namespace", False, ["ns"], subresources=["status"],
       verbs=["create", "delete", "get", "list", "patch", "update", "watch"]),
-    R("", "v1", "pods", "Pod", True, ["po"], categories=["all"], subresources=["exec", "log", "status"]),
+    R("", "v1", "pods", "Pod", True, ["po"], categories=["all"],
+      subresources=["binding", "exec", "log", "status"]),
     R("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", True, ["pvc"], subresources=["status"]),
     R("", "v1", "persistentvolumes", "PersistentVolume", False, ["pv"], subresources=["status"]),
     R("", "v1", "configmaps", "ConfigMap", True, ["cm"]),
@@ -72,8 +73,9 @@ def discovery_resource_list(group, version):
             d["categories"] = r.categories
         items.append(d)
         for sub in r.subresources:
-            verbs = {"log": ["get"], "exec": ["create", "get"]}.get(sub, ["get", "patch", "update"])
-            kind = {"log": "Pod", "exec": "PodExecOptions"}.get(sub, r.kind)
+            verbs = {"log": ["get"], "exec": ["create", "get"], "binding": ["create"]}.get(
+                sub, ["get", "patch", "update"])
+            kind = {"log": "Pod", "exec": "PodExecOptions", "binding": "Binding"}.get(sub, r.kind)
             items.append({"name": "%s/%s" % (r.name, sub), "singularName": "", "namespaced": r.namespaced,
                           "kind": kind, "verbs": verbs})
     gv = "%s/%s" % (group, version) if group else version
