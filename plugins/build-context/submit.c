@@ -379,17 +379,10 @@ static enum cstate container_state(const cJSON *cs, long *code, char **waiting, 
 	return cs ? C_WAITING : C_NONE;
 }
 
-/* The newest pod of the run; 0 found, 1 none, -1 API error. */
-static int pod_view_get(struct kclient *kc, const char *ns, const char *run_id, struct pod_view *v)
+/* The newest pod of PODS (a pod List) in V: 0 found, 1 none. */
+static int pod_view_from(const cJSON *pods, struct pod_view *v)
 {
-	char *sel = xasprintf("%s=%s", LABEL_RUN, run_id);
-	struct klist_opts lo = { .label_selector = sel };
-	cJSON *pods = NULL;
-	int rc = kclient_list(kc, &KRES_PODS, ns, &lo, &pods);
-	free(sel);
 	pod_view_release(v);
-	if (rc < 0)
-		return -1;
 	const cJSON *p = NULL, *it;
 	cJSON_ArrayForEach(it, json_get(pods, "items")) {
 		const char *ts = json_str(it, "metadata.creationTimestamp");
@@ -397,10 +390,8 @@ static int pod_view_get(struct kclient *kc, const char *ns, const char *run_id, 
 			   strcmp(ts, json_str(p, "metadata.creationTimestamp")) > 0))
 			p = it;
 	}
-	if (!p) {
-		cJSON_Delete(pods);
+	if (!p)
 		return 1;
-	}
 	v->name = xstrdup(json_str(p, "metadata.name"));
 	v->phase = xstrdup(json_str(p, "status.phase"));
 	const cJSON *c;
@@ -416,93 +407,76 @@ static int pod_view_get(struct kclient *kc, const char *ns, const char *run_id, 
 	cJSON_ArrayForEach(cs, json_get(p, "status.containerStatuses"))
 		if (json_str(cs, "name") && !strcmp(json_str(cs, "name"), "build"))
 			v->build = container_state(cs, &v->build_code, &v->build_waiting, &v->build_message);
-	cJSON_Delete(pods);
 	return 0;
 }
 
-/* Where a running build is, in words, from the shared job-state derivation
- * (the Job's conditions and its pods together): never "receiving the
- * context" before the pod is scheduled and its init container runs. */
-static char *status_line(struct kclient *kc, const char *ns, const char *job, const char *run_id,
-			 const struct pod_view *v)
+/* One read of a build: its Job and its pods, the state derived from both by
+ * the shared job-state derivation (eidf/jobstate.h: a pod that ended is the
+ * build's end, whenever the job controller gets to record it), and the
+ * newest pod's containers for the words. */
+struct build_view {
+	cJSON *job, *pods;
+	struct jobstate_info st;
+	int has_pod;
+	struct pod_view v;
+};
+
+static void build_view_release(struct build_view *b)
 {
+	cJSON_Delete(b->job);
+	cJSON_Delete(b->pods);
+	b->job = b->pods = NULL;
+	pod_view_release(&b->v);
+	b->has_pod = 0;
+}
+
+/* 0, or -1 on an API error (the error is set). */
+static int build_view_read(struct kclient *kc, const char *ns, const char *job, const char *run_id,
+			   struct build_view *b)
+{
+	build_view_release(b);
 	char *sel = xasprintf("%s=%s", LABEL_RUN, run_id);
 	struct klist_opts lo = { .label_selector = sel };
-	cJSON *j = NULL, *pods = NULL;
-	char *line = NULL;
-	struct jobstate_info st;
+	int rc = kclient_get(kc, &KRES_JOBS, ns, job, &b->job) < 0 ||
+		 kclient_list(kc, &KRES_PODS, ns, &lo, &b->pods) < 0 ? -1 : 0;
+	free(sel);
+	if (rc < 0)
+		return -1;
+	jobstate_derive(b->job, b->pods, &b->st);
+	b->has_pod = pod_view_from(b->pods, &b->v) == 0;
+	return 0;
+}
 
-	if (kclient_get(kc, &KRES_JOBS, ns, job, &j) < 0 || kclient_list(kc, &KRES_PODS, ns, &lo, &pods) < 0)
-		goto out;
-	jobstate_derive(j, pods, &st);
+/* Where a build that has not ended is, in words: never "receiving the
+ * context" before the pod is scheduled and its init container runs. */
+static char *status_line(const struct build_view *b)
+{
+	const struct jobstate_info *st = &b->st;
+	const struct pod_view *v = b->has_pod ? &b->v : NULL;
 	const char *pod = v && v->name ? v->name : "?";
-	switch (st.state) {
+	switch (st->state) {
 	case JOBSTATE_QUEUED:
-		line = xstrdup("queued (waiting for Kueue to admit it)");
-		break;
+		return xstrdup("queued (waiting for Kueue to admit it)");
 	case JOBSTATE_PENDING:
-		line = xstrdup("pending (no pod is scheduled yet)");
-		break;
+		return xstrdup("pending (no pod is scheduled yet)");
 	case JOBSTATE_UNSCHEDULABLE:
-		line = xasprintf("pending: pod %s is not scheduled: %s", pod, st.message ? st.message : "no node fits");
-		break;
+		return xasprintf("pending: pod %s is not scheduled: %s", pod, st->message ? st->message : "no node fits");
 	case JOBSTATE_STARTING:
 	case JOBSTATE_RUNNING:
 		if (v && v->recv == C_RUNNING)
-			line = xasprintf("receiving the context in pod %s", pod);
-		else if (v && v->recv == C_DONE && v->build == C_RUNNING)
-			line = xasprintf("building in pod %s", pod);
-		else if (v && v->recv == C_DONE)
-			line = xasprintf("starting the builder in pod %s%s%s", pod,
+			return xasprintf("receiving the context in pod %s", pod);
+		if (v && v->recv == C_DONE && v->build == C_RUNNING)
+			return xasprintf("building in pod %s", pod);
+		if (v && v->recv == C_DONE)
+			return xasprintf("starting the builder in pod %s%s%s", pod,
 					 v->build_waiting ? ": " : "", v->build_waiting ? v->build_waiting : "");
-		else
-			line = xasprintf("starting pod %s%s%s", pod, v && v->recv_waiting ? ": " : "",
-					 v && v->recv_waiting ? v->recv_waiting : "");
-		break;
+		return xasprintf("starting pod %s%s%s", pod, v && v->recv_waiting ? ": " : "",
+				 v && v->recv_waiting ? v->recv_waiting : "");
 	case JOBSTATE_RETRYING:
-		line = xasprintf("retrying (a pod failed%s%s)", st.reason ? ": " : "", st.reason ? st.reason : "");
-		break;
-	case JOBSTATE_COMPLETING:
-		line = xstrdup("finishing (the build pod succeeded)");
-		break;
-	default: /* failing, stuck (Succeeded/Failed are reported by the caller) */
-		line = xasprintf("%s: %s%s%s", jobstate_word(st.state), st.reason ? st.reason : "no reason given",
-				 st.message ? ": " : "", st.message ? st.message : "");
-		break;
+		return xasprintf("retrying (a pod failed%s%s)", st->reason ? ": " : "", st->reason ? st->reason : "");
+	default: /* the ends are reported by the caller */
+		return xstrdup(jobstate_word(st->state));
 	}
-out:
-	cJSON_Delete(j);
-	cJSON_Delete(pods);
-	free(sel);
-	return line;
-}
-
-/* Job state: 0 running, 1 complete, 2 failed (reason copied), -1 error. */
-static int job_state(struct kclient *kc, const char *ns, const char *job, int *suspended, char **why)
-{
-	cJSON *j = NULL;
-	if (kclient_get(kc, &KRES_JOBS, ns, job, &j) < 0)
-		return -1;
-	int done = 0;
-	const cJSON *c;
-	cJSON_ArrayForEach(c, json_get(j, "status.conditions")) {
-		const char *t = json_str(c, "type"), *st = json_str(c, "status");
-		if (!t || !st || strcmp(st, "True"))
-			continue;
-		if (!strcmp(t, "Complete"))
-			done = 1;
-		else if (!strcmp(t, "Failed")) {
-			done = 2;
-			if (why && !*why && json_str(c, "message"))
-				*why = xstrdup(json_str(c, "message"));
-		}
-	}
-	if (suspended) {
-		const cJSON *s = json_get(j, "spec.suspend");
-		*suspended = cJSON_IsTrue(s);
-	}
-	cJSON_Delete(j);
-	return done;
 }
 
 static int to_strbuf(const char *data, size_t len, void *ud)
@@ -585,84 +559,86 @@ static int follow_build(struct kclient *kc, const char *ns, const char *job, con
 	int64_t start = monotonic_ms();
 	int streamed = 0, ret = EIDF_EXIT_ERROR, said_queued = 0, quiet_polls = 0;
 	char *said_waiting = NULL, *said_event = NULL;
-	struct pod_view v = { 0 };
+	struct build_view b = { 0 };
+	const struct pod_view *v = &b.v;
 	for (;;) {
-		int suspended = 0;
-		char *why = NULL;
-		int done = job_state(kc, ns, job, &suspended, &why);
-		if (done < 0) {
+		if (build_view_read(kc, ns, job, run_id, &b) < 0) {
 			if (!wait_stopped())
 				eidf_error("%s", eidf_last_error());
 			break;
 		}
-		int pr = pod_view_get(kc, ns, run_id, &v);
-		if (pr < 0) {
-			eidf_error("%s", eidf_last_error());
-			free(why);
+		const struct jobstate_info *st = &b.st;
+		if (b.has_pod && v->recv == C_DONE && v->recv_code != 0) {
+			report_receive_failure(kc, ns, v);
 			break;
 		}
-		if (pr == 0 && v.recv == C_DONE && v.recv_code != 0) {
-			report_receive_failure(kc, ns, &v);
-			free(why);
-			break;
-		}
-		if (pr == 0 && (v.build == C_RUNNING || v.build == C_DONE) && !streamed && follow) {
+		if (b.has_pod && (v->build == C_RUNNING || v->build == C_DONE) && !streamed && follow) {
 			struct klog_opts o = { .container = "build", .follow = 1, .tail_lines = -1 };
 			streamed = 1;
-			if (kclient_logs(kc, ns, v.name, &o, log_to_stdout, NULL) < 0 && !wait_stopped())
+			if (kclient_logs(kc, ns, v->name, &o, log_to_stdout, NULL) < 0 && !wait_stopped())
 				eidf_warning("the build log stream ended early: %s", eidf_last_error());
-			free(why);
 			if (wait_stopped())
 				break;
 			continue; /* re-read the state the stream ended in */
 		}
-		if (done == 1) {
+		if (st->state == JOBSTATE_SUCCEEDED || st->state == JOBSTATE_COMPLETING) {
 			fprintf(follow ? stderr : stdout, "job/%s: build succeeded\n", job);
 			ret = EIDF_EXIT_OK;
-			free(why);
 			break;
 		}
-		if (done == 2) {
-			if (pr == 0 && v.build == C_DONE) {
+		if (st->state == JOBSTATE_FAILED || st->state == JOBSTATE_FAILING) {
+			if (b.has_pod && v->build == C_DONE && v->build_code != 0) {
 				eidf_error("job/%s: the build failed: container build exited with code %ld%s%s; "
-					   "log: kubectl logs job/%s -c build -n %s", job, v.build_code,
-					   v.build_message ? ": " : "", v.build_message ? v.build_message : "", job, ns);
-				ret = v.build_code > 0 && v.build_code < 256 ? (int)v.build_code : EIDF_EXIT_ERROR;
+					   "log: kubectl logs job/%s -c build -n %s", job, v->build_code,
+					   v->build_message ? ": " : "", v->build_message ? v->build_message : "", job, ns);
+				ret = v->build_code > 0 && v->build_code < 256 ? (int)v->build_code : EIDF_EXIT_ERROR;
 			} else {
-				eidf_error("job/%s failed: %s", job, why ? why : "no reason given");
+				eidf_error("job/%s failed: %s%s%s", job, st->reason ? st->reason : "no reason given",
+					   st->message ? ": " : "", st->message ? st->message : "");
 			}
-			free(why);
 			break;
 		}
-		free(why);
+		if (st->state == JOBSTATE_STUCK) {
+			/* the kubelet retries for ever: nothing changes without the user */
+			eidf_error("job/%s cannot start: pod %s, %scontainer %s: %s%s%s; fix it, submit again and "
+				   "delete this one: kubectl delete job %s -n %s", job, b.has_pod ? v->name : "?",
+				   st->init ? "init " : "", st->container ? st->container : "?",
+				   st->reason ? st->reason : "", st->message ? ": " : "", st->message ? st->message : "",
+				   job, ns);
+			break;
+		}
 		/* still going: say what it waits for, once per reason */
-		const char *wait_msg = NULL;
-		char *tmp = NULL;
-		if (pr == 1 && suspended && !said_queued) {
+		char *wait_msg = NULL;
+		if (st->state == JOBSTATE_QUEUED && !said_queued) {
 			fprintf(stderr, "job/%s: queued (waiting for Kueue to admit it)\n", job);
 			said_queued = 1;
-		} else if (pr == 0 && v.unschedulable) {
-			wait_msg = tmp = xasprintf("pod %s is not scheduled: %s", v.name, v.unschedulable);
-		} else if (pr == 0 && v.recv_waiting) {
-			wait_msg = tmp = xasprintf("pod %s, init container " SUBMIT_RECEIVER ": %s", v.name,
-						   v.recv_waiting);
-		} else if (pr == 0 && v.build_waiting && v.recv == C_DONE) {
-			wait_msg = tmp = xasprintf("pod %s, container build: %s", v.name, v.build_waiting);
+		} else if (st->state == JOBSTATE_UNSCHEDULABLE) {
+			wait_msg = xasprintf("pod %s is not scheduled: %s", b.has_pod ? v->name : "?",
+					     st->message ? st->message : "no node fits");
+		} else if (st->state == JOBSTATE_RETRYING) {
+			wait_msg = xasprintf("retrying: a pod failed%s%s", st->reason ? ": " : "",
+					     st->reason ? st->reason : "");
+		} else if (b.has_pod && v->recv_waiting) {
+			wait_msg = xasprintf("pod %s, init container " SUBMIT_RECEIVER ": %s", v->name,
+					     v->recv_waiting);
+		} else if (b.has_pod && v->build_waiting && v->recv == C_DONE) {
+			wait_msg = xasprintf("pod %s, container build: %s", v->name, v->build_waiting);
 		}
 		if (wait_msg && (!said_waiting || strcmp(said_waiting, wait_msg))) {
 			fprintf(stderr, "job/%s: waiting: %s\n", job, wait_msg);
 			free(said_waiting);
-			said_waiting = xstrdup(wait_msg);
+			said_waiting = wait_msg;
+		} else {
+			free(wait_msg);
 		}
-		free(tmp);
 		/* a pod that does not start says why only in its events
 		 * (FailedMount of a missing Secret): read them now and then */
-		if (pr == 0 && v.recv != C_RUNNING && v.recv != C_DONE &&
+		if (b.has_pod && v->recv != C_RUNNING && v->recv != C_DONE &&
 		    (!follow || ++quiet_polls % POD_EVENTS_EVERY == 0)) {
 			struct kevent_warning w;
-			if (kevents_latest_warning(kc, ns, "Pod", v.name,
-						   v.unschedulable ? "FailedScheduling" : NULL, &w) == 1) {
-				char *m = xasprintf("pod %s: %s: %s", v.name, w.reason, w.message);
+			if (kevents_latest_warning(kc, ns, "Pod", v->name,
+						   v->unschedulable ? "FailedScheduling" : NULL, &w) == 1) {
+				char *m = xasprintf("pod %s: %s: %s", v->name, w.reason, w.message);
 				if (!said_event || strcmp(said_event, m)) {
 					fprintf(stderr, "job/%s: waiting: %s\n", job, m);
 					free(said_event);
@@ -674,11 +650,7 @@ static int follow_build(struct kclient *kc, const char *ns, const char *job, con
 			}
 		}
 		if (!follow) {
-			char *line = status_line(kc, ns, job, run_id, pr == 0 ? &v : NULL);
-			if (!line) {
-				eidf_error("%s", eidf_last_error());
-				break;
-			}
+			char *line = status_line(&b);
 			printf("job/%s: %s\n", job, line);
 			free(line);
 			ret = EIDF_EXIT_OK;
@@ -694,7 +666,7 @@ static int follow_build(struct kclient *kc, const char *ns, const char *job, con
 	}
 	free(said_waiting);
 	free(said_event);
-	pod_view_release(&v);
+	build_view_release(&b);
 	return ret;
 }
 
@@ -729,40 +701,35 @@ static int follow_build_waiting(struct eidf_cmd *cmd, const char *ns, const char
 static int wait_for_receiver(struct kclient *kc, const char *ns, const char *job, const char *run_id,
 			     int64_t deadline, char **pod)
 {
-	struct pod_view v = { 0 };
+	struct build_view b = { 0 };
+	const struct pod_view *v = &b.v;
 	char *said = NULL;
 	int ret = -1;
 	for (;;) {
-		int suspended = 0;
-		char *why = NULL;
-		int done = job_state(kc, ns, job, &suspended, &why);
-		if (done < 0)
+		if (build_view_read(kc, ns, job, run_id, &b) < 0)
 			break;
-		if (done) {
-			eidf_set_error("job/%s ended before the context was uploaded: %s", job,
-				       why ? why : done == 1 ? "complete" : "failed");
-			free(why);
-			break;
-		}
-		free(why);
-		int pr = pod_view_get(kc, ns, run_id, &v);
-		if (pr < 0)
-			break;
-		if (pr == 0 && v.recv == C_RUNNING) {
-			*pod = xstrdup(v.name);
+		const struct jobstate_info *st = &b.st;
+		if (b.has_pod && v->recv == C_RUNNING) {
+			*pod = xstrdup(v->name);
 			ret = 0;
 			break;
 		}
-		if (pr == 0 && v.recv == C_DONE) {
+		if (b.has_pod && v->recv == C_DONE) {
 			eidf_set_error("init container " SUBMIT_RECEIVER " of pod %s ended (exit code %ld) before "
-				       "the context was uploaded", v.name, v.recv_code);
+				       "the context was uploaded", v->name, v->recv_code);
 			break;
 		}
-		char *msg = pr == 1 ? xasprintf(suspended ? "queued (waiting for Kueue to admit job/%s)"
-						: "waiting for the pod of job/%s", job)
-			: v.unschedulable ? xasprintf("pod %s is not scheduled: %s", v.name, v.unschedulable)
-			: v.recv_waiting ? xasprintf("pod %s: %s", v.name, v.recv_waiting)
-			: xasprintf("waiting for pod %s to start", v.name);
+		if (jobstate_done(st->state)) {
+			eidf_set_error("job/%s ended before the context was uploaded: %s%s%s%s%s", job,
+				       jobstate_word(st->state), st->reason ? ": " : "", st->reason ? st->reason : "",
+				       st->message ? ": " : "", st->message ? st->message : "");
+			break;
+		}
+		char *msg = st->state == JOBSTATE_QUEUED ? xasprintf("queued (waiting for Kueue to admit job/%s)", job)
+			: !b.has_pod ? xasprintf("waiting for the pod of job/%s", job)
+			: v->unschedulable ? xasprintf("pod %s is not scheduled: %s", v->name, v->unschedulable)
+			: v->recv_waiting ? xasprintf("pod %s: %s", v->name, v->recv_waiting)
+			: xasprintf("waiting for pod %s to start", v->name);
 		if (!said || strcmp(said, msg)) {
 			fprintf(stderr, "%s\n", msg);
 			free(said);
@@ -778,7 +745,7 @@ static int wait_for_receiver(struct kclient *kc, const char *ns, const char *job
 		sleep_ms(500);
 	}
 	free(said);
-	pod_view_release(&v);
+	build_view_release(&b);
 	return ret;
 }
 
