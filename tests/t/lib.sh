@@ -36,17 +36,25 @@ trap '_run_cleanups' EXIT
 
 say() { printf '%s\n' "$*"; }
 
+# Each case's wall time follows its line as a TAP comment ("# took 1234 ms"):
+# ctest's LastTest.log then shows where a slow script spends it.
 test_expect_success() {
-	local desc=$1 body=$2
+	local desc=$1 body=$2 t0=${EPOCHREALTIME/[.,]/}
 	test_count=$((test_count+1))
 	if (set -e; eval "$body") >"$TRASH/.out.$test_count" 2>&1; then
 		say "ok $test_count - $desc"
+		_say_time "$t0"
 	else
 		test_failed=$((test_failed+1))
 		say "not ok $test_count - $desc"
 		sed 's/^/#   /' "$TRASH/.out.$test_count"
 		say "#   test body:"; printf '%s\n' "$body" | sed 's/^/#   /'
 	fi
+}
+
+_say_time() { # microseconds since $1 (EPOCHREALTIME without its point), in ms
+	local t1=${EPOCHREALTIME/[.,]/}
+	say "# took $(( (10#$t1 - 10#$1) / 1000 )) ms"
 }
 
 test_skip() {
