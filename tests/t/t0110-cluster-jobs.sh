@@ -142,25 +142,35 @@ test_expect_success 'kubectl delete job --cascade=foreground removes the running
 	wait_for 5 no_container "sleep 300" || { ps -o pid,ppid,pgid,stat,etimes,args -p "$(cluster_pids "sleep 300")"; false; }
 '
 
+# workload_pending JOB: Kueue keeps the Job's Workload Pending (QuotaReserved=False)
+workload_pending() {
+	kubectl get workloads -o jsonpath='{range .items[*]}{.metadata.ownerReferences[0].name} {.status.conditions[?(@.type=="QuotaReserved")].reason}{"\n"}{end}' |
+		grep -qx "$1 Pending"
+}
+# failed_scheduling POD: the scheduler's FailedScheduling event for the pod, in msg
+failed_scheduling() {
+	kubectl get events --field-selector involvedObject.name=$1,reason=FailedScheduling -o jsonpath="{.items[0].message}" >msg &&
+		test -s msg
+}
+
 test_expect_success 'Kueue stand-in: over-quota jobs stay suspended until quota frees up' '
 	job gpu2 "sleep 300" "" ", nvidia.com/gpu: 2" | create >j1 &&
 	kubectl wait --for=jsonpath="{.spec.suspend}"=false $(cat j1) --timeout=10s &&
 	job gpu1 "true" "" ", nvidia.com/gpu: 1" | create >j2 &&
-	sleep 1 &&
+	# Kueue has looked at it and said why it waits: the quota
+	wait_for 20 workload_pending $(cut -d/ -f2 j2) &&
 	test "$(kubectl get $(cat j2) -o jsonpath="{.spec.suspend}")" = true &&
-	kubectl get workloads -o jsonpath="{range .items[*]}{.metadata.ownerReferences[0].name} {.status.conditions[?(@.type==\"QuotaReserved\")].reason}{\"\\n\"}{end}" >wl &&
-	test_grep "^$(cut -d/ -f2 j2) Pending$" wl &&
 	kubectl delete $(cat j1) --cascade=background &&
 	kubectl wait --for=condition=complete $(cat j2) --timeout=30s
 '
 
 test_expect_success 'scheduler stand-in: a GPU product nobody has stays Unschedulable' '
 	job h200 "true" "" ", nvidia.com/gpu: 1" | sed "s/restartPolicy: Never/restartPolicy: Never\n      nodeSelector: {nvidia.com\/gpu.product: NVIDIA-H200}/" | create >j &&
-	sleep 1.5 &&
+	wait_for 20 cluster_job_has_pod $(cut -d/ -f2 j) &&
 	p=$(kubectl get pods -l job-name=$(cut -d/ -f2 j) -o name) &&
+	wait_for 20 failed_scheduling ${p#pod/} &&
 	kubectl get $p -o jsonpath="{.status.phase} {.status.conditions[?(@.type==\"PodScheduled\")].reason}" >out &&
 	test_grep "^Pending Unschedulable$" out &&
-	kubectl get events --field-selector involvedObject.name=${p#pod/},reason=FailedScheduling -o jsonpath="{.items[0].message}" >msg &&
 	test_grep "^0/3 nodes are available: 3 node(s) didn.t match Pod.s node affinity/selector" msg &&
 	kubectl delete $(cat j) --cascade=background
 '
@@ -176,8 +186,9 @@ test_expect_success 'a missing image gives ErrImagePull then ImagePullBackOff' '
 '
 
 test_expect_success 'kubectl logs: -f, --tail, --timestamps, --since-time, --limit-bytes' '
-	# the container runs on the host file system: it prints once the test saw it Ready
-	job logs "while [ ! -e $TRASH/logs-go ]; do sleep 0.1; done; for i in 1 2 3 4 5; do echo line\$i; sleep 0.6; done" | create >j &&
+	# the container runs on the host file system: it prints once the test saw it Ready;
+	# line1 and line5 are more than a second apart (--since-time has whole seconds)
+	job logs "while [ ! -e $TRASH/logs-go ]; do sleep 0.1; done; for i in 1 2 3 4 5; do echo line\$i; sleep 0.3; done" | create >j &&
 	kubectl wait --for=jsonpath="{.status.active}"=1 $(cat j) --timeout=10s &&
 	cluster_job_ready $(cut -d/ -f2 j) 20 &&
 	touch "$TRASH/logs-go" &&
