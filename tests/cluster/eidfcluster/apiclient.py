@@ -326,6 +326,78 @@ class Cache:
         return [o for (ons, _), o in list(self.objs.items()) if ns is None or ons == ns]
 
 
+class Reconciler:
+    """The skeleton of a component built like a client-go controller: an informer and a
+    Cache per resource ({name: list path}), and one loop that calls reconcile() once every
+    cache has listed, whenever an event came (at least once a second)."""
+
+    name = "component"
+
+    def __init__(self, api, resources):
+        self.api = api
+        self.paths = dict(resources)
+        self.lock = threading.RLock()
+        self.wake = threading.Event()
+        self.c = {k: Cache() for k in self.paths}
+
+    def reconcile(self):
+        raise NotImplementedError
+
+    def start(self):
+        for res, path in self.paths.items():
+            self.api.informer(path, self._handler(res), name="%s-%s" % (self.name, res))
+        threading.Thread(target=self.loop, daemon=True, name=self.name).start()
+
+    def _handler(self, res):
+        def on_event(etype, o):
+            with self.lock:
+                self.c[res].on_event(etype, o)
+            self.wake.set()
+        return on_event
+
+    def stop(self):
+        self.api.stop()
+        self.wake.set()
+
+    def loop(self):
+        while not self.api.stopping.is_set():
+            self.wake.wait(1.0)
+            self.wake.clear()
+            if self.api.stopping.is_set():
+                return
+            if not all(c.synced.is_set() for c in self.c.values()):
+                continue
+            try:
+                self.reconcile()
+            except Exception:
+                import traceback
+                traceback.print_exc()
+
+    @classmethod
+    def main(cls, argv, prog, description, user_agent, options=()):
+        """The component as a process of its own: --kubeconfig, --context and the options
+        ((args, kwargs) of add_argument, passed to the constructor by name); runs until
+        SIGTERM/SIGINT."""
+        import argparse
+        import signal
+        p = argparse.ArgumentParser(prog=prog, description=description)
+        p.add_argument("--kubeconfig", required=True)
+        p.add_argument("--context")
+        for args, kw in options:
+            p.add_argument(*args, **kw)
+        a = vars(p.parse_args(argv))
+        api = Client.from_kubeconfig(a.pop("kubeconfig"), a.pop("context"), user_agent=user_agent)
+        component = cls(api, **a)
+        done = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: done.set())
+        signal.signal(signal.SIGINT, lambda *_: done.set())
+        component.start()
+        print("%s stand-in: API %s" % (component.name, api.server), flush=True)
+        done.wait()
+        component.stop()
+        return 0
+
+
 class EventRecorder:
     """Events of one component, created through the API; a repeat of the same event
     (object, reason, message, field) bumps the count of the first, as client-go's does."""

@@ -22,7 +22,7 @@ import threading
 import time
 import uuid
 
-from .apiclient import APIStatus, Cache, Client, EventRecorder, path_of
+from .apiclient import APIStatus, EventRecorder, Reconciler, path_of
 from .objects import owner_uid, pod_finished, pod_gpus
 from .util import is_true_cond, parse_quantity, parse_ts, set_condition
 
@@ -30,52 +30,17 @@ PREEMPT = "eidf.test/preempt"
 KQ = "/apis/kueue.x-k8s.io/v1beta1"
 
 
-class Kueue:
+class Kueue(Reconciler):
+    name = "kueue"
+
     def __init__(self, api, requeue_delay=1.0):
-        self.api = api
+        super().__init__(api, {"jobs": "/apis/batch/v1/jobs", "workloads": KQ + "/workloads",
+                               "pods": "/api/v1/pods", "localqueues": KQ + "/localqueues",
+                               "clusterqueues": KQ + "/clusterqueues"})
         self.requeue_delay = requeue_delay
-        self.lock = threading.RLock()
-        self.wake = threading.Event()
-        self.c = {k: Cache() for k in ("jobs", "workloads", "pods", "localqueues", "clusterqueues")}
         self.job_events = EventRecorder(api, "batch/job-kueue-controller")
         self.wl_events = EventRecorder(api, "kueue-job-controller")
         self.admission_events = EventRecorder(api, "kueue-admission")
-
-    def start(self):
-        for res, path in (("jobs", "/apis/batch/v1/jobs"), ("workloads", KQ + "/workloads"),
-                          ("pods", "/api/v1/pods"), ("localqueues", KQ + "/localqueues"),
-                          ("clusterqueues", KQ + "/clusterqueues")):
-            self.api.informer(path, self._handler(res), name="kueue-" + res)
-        threading.Thread(target=self.loop, daemon=True, name="kueue").start()
-
-    def _handler(self, res):
-        def on_event(etype, o):
-            with self.lock:
-                self.c[res].on_event(etype, o)
-            self.wake.set()
-        return on_event
-
-    def wait_synced(self, timeout):
-        end = time.time() + timeout
-        return all(c.synced.wait(max(0, end - time.time())) for c in self.c.values())
-
-    def stop(self):
-        self.api.stop()
-        self.wake.set()
-
-    def loop(self):
-        while not self.api.stopping.is_set():
-            self.wake.wait(1.0)
-            self.wake.clear()
-            if self.api.stopping.is_set():
-                return
-            if not all(c.synced.is_set() for c in self.c.values()):
-                continue
-            try:
-                self.reconcile()
-            except Exception:
-                import traceback
-                traceback.print_exc()
 
     # -- writes that keep our cache current (the watch event may come later) ---------
     def remember(self, res, o):
@@ -298,23 +263,9 @@ class Kueue:
 
 
 def main(argv=None):
-    import argparse
-    import signal
-    p = argparse.ArgumentParser(prog="eidf-kueue", description="Kueue stand-in: queues and admits Jobs through "
-                                "the API (see docs/testing.md)")
-    p.add_argument("--kubeconfig", required=True)
-    p.add_argument("--context")
-    p.add_argument("--requeue-delay", type=float, default=1.0)
-    a = p.parse_args(argv)
-    k = Kueue(Client.from_kubeconfig(a.kubeconfig, a.context, user_agent="eidf-kueue/v0.9"), a.requeue_delay)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
-    k.start()
-    print("kueue stand-in: API %s" % k.api.server, flush=True)
-    done.wait()
-    k.stop()
-    return 0
+    return Kueue.main(argv, "eidf-kueue", "Kueue stand-in: queues and admits Jobs through the API "
+                      "(see docs/testing.md)", "eidf-kueue/v0.9",
+                      [(("--requeue-delay",), {"type": float, "default": 1.0})])
 
 
 if __name__ == "__main__":

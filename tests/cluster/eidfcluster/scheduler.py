@@ -12,52 +12,23 @@ schedulable once their agent has posted their status (allocatable).
 Run alone: python3 -m eidfcluster.scheduler --kubeconfig KC.
 """
 import sys
-import threading
 
-from .apiclient import APIStatus, Cache, Client, EventRecorder, path_of
+from .apiclient import APIStatus, EventRecorder, Reconciler, path_of
 from .objects import pod_finished, pod_gpus, pod_request
 from .util import match_match_labels, now_ts, parse_quantity
 
 AFFINITY = "node(s) didn't match Pod's node affinity/selector"
 
 
-class Scheduler:
+class Scheduler(Reconciler):
+    name = "scheduler"
+
     def __init__(self, api):
-        self.api = api
-        self.lock = threading.RLock()
-        self.wake = threading.Event()
-        self.c = {k: Cache() for k in ("pods", "nodes", "persistentvolumeclaims")}
+        super().__init__(api, {k: "/api/v1/" + k for k in ("pods", "nodes", "persistentvolumeclaims")})
         self.events = EventRecorder(api, "default-scheduler")
 
-    def start(self):
-        for res in self.c:
-            self.api.informer("/api/v1/" + res, self._handler(res), name="scheduler-" + res)
-        threading.Thread(target=self.loop, daemon=True, name="scheduler").start()
-
-    def _handler(self, res):
-        def on_event(etype, o):
-            with self.lock:
-                self.c[res].on_event(etype, o)
-            self.wake.set()
-        return on_event
-
-    def stop(self):
-        self.api.stop()
-        self.wake.set()
-
-    def loop(self):
-        while not self.api.stopping.is_set():
-            self.wake.wait(1.0)
-            self.wake.clear()
-            if self.api.stopping.is_set():
-                return
-            if not all(c.synced.is_set() for c in self.c.values()):
-                continue
-            try:
-                self.schedule_pending()
-            except Exception:
-                import traceback
-                traceback.print_exc()
+    def reconcile(self):
+        self.schedule_pending()
 
     # -- one pass over the pods without a node ---------------------------------------
     def schedule_pending(self):
@@ -209,22 +180,8 @@ class Scheduler:
 
 
 def main(argv=None):
-    import argparse
-    import signal
-    p = argparse.ArgumentParser(prog="eidf-scheduler", description="scheduler stand-in: binds pods to nodes "
-                                "through the API (see docs/testing.md)")
-    p.add_argument("--kubeconfig", required=True)
-    p.add_argument("--context")
-    a = p.parse_args(argv)
-    s = Scheduler(Client.from_kubeconfig(a.kubeconfig, a.context, user_agent="eidf-scheduler/v1.32.4"))
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
-    s.start()
-    print("scheduler stand-in: API %s" % s.api.server, flush=True)
-    done.wait()
-    s.stop()
-    return 0
+    return Scheduler.main(argv, "eidf-scheduler", "scheduler stand-in: binds pods to nodes through the API "
+                          "(see docs/testing.md)", "eidf-scheduler/v1.32.4")
 
 
 if __name__ == "__main__":
