@@ -109,6 +109,7 @@ if [ "$PURGE" = 1 ]; then
 		[ -f "$part" ] || continue
 		size=$(fsize "$part")
 		rm -f -- "$part" || die "cannot remove $part"
+		rm -rf -- "$MARK/$name.segs"
 		printf 'eidf-fetch purged bytes=%s file=%s\n' "$size" "$name"
 		n=$((n + 1))
 	done <"$WORK/list"
@@ -356,6 +357,11 @@ fetch_one() { # url sha name [fields]
 		seg_fetch
 		return $?
 	fi
+	# a .part left by segments has holes: -C - cannot resume it
+	if [ -d "$(seg_dir "$name")" ]; then
+		say "$name: the .part was written in segments; downloading on one connection from byte 0"
+		rm -rf -- "$(seg_dir "$name")" "$part"
+	fi
 	CUR_NAME=$name CUR_PART=$part CUR_TOTAL=0 CUR_OFF=0
 	attempt=0 delay=$BACKOFF restarted=0
 	# a .part longer than the listed size is not a prefix of this object
@@ -517,9 +523,12 @@ seg_plan() {
 	sd=$(seg_dir "$name")
 	if [ -f "$sd/plan" ]; then
 		read -r PSIZE PN purl <"$sd/plan"
-		[ "$purl" = "$url" ] && return 0
+		# the state only means something with its .part (purged: start again)
+		[ "$purl" = "$url" ] && [ -f "$part" ] && return 0
 		rm -rf -- "$sd" "$part"   # a plan of another URL: start again
 	fi
+	# auto and a listed size under the threshold: no probe needed
+	[ "$SEGMENTS" = auto ] && [ -n "$fsz" ] && [ "$fsz" -lt $((64 * 1048576)) ] && return 1
 	: >"$WORK/probe"
 	# one byte asked; a server that ignores Range sends the whole file, so
 	# stop reading after the first byte (curl then ends with a write error)
@@ -546,6 +555,8 @@ seg_plan() {
 	sl=$(((PSIZE + PN - 1) / PN))
 	PN=$(((PSIZE + sl - 1) / sl))
 	mkdir -p -- "$sd" || return 1
+	# the .part before the plan: a plan without its .part is stale (above)
+	: >>"$part" || return 1
 	printf '%s %s %s\n' "$PSIZE" "$PN" "$url" >"$sd/plan.$INDEX"
 	ln -- "$sd/plan.$INDEX" "$sd/plan" 2>/dev/null
 	rm -f -- "$sd/plan.$INDEX"

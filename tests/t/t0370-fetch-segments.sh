@@ -80,6 +80,22 @@ test_expect_success 'a killed process: the next run resumes every segment from t
 	over=$(sent_over big.bin) && echo "re-sent $over" && test "$over" -le $MiB
 '
 
+test_expect_success 'segment state is trusted only with its .part, and a .part with holes is never resumed by -C -' '
+	ctl reset=1 &&
+	size=$(stat -c %s root/big.bin) &&
+	mkdir -p pvc/st/.eidf-fetch/big.bin.segs &&
+	printf "%s 2 %s\n" "$size" "$BASE/big.bin" >pvc/st/.eidf-fetch/big.bin.segs/plan &&
+	echo $((size / 2)) >pvc/st/.eidf-fetch/big.bin.segs/0 && echo $((size / 2)) >pvc/st/.eidf-fetch/big.bin.segs/1 &&
+	EIDF_FETCH_LIST=$(line big.bin) run_job --dest "$TRASH/pvc/st" --segments 2 >out 2>&1 &&
+	cmp root/big.bin pvc/st/big.bin &&
+	rm -r pvc/st && mkdir -p pvc/st/.eidf-fetch/big.bin.segs &&
+	printf "%s 2 %s\n" "$size" "$BASE/big.bin" >pvc/st/.eidf-fetch/big.bin.segs/plan &&
+	head -c 100 /dev/zero >pvc/st/big.bin.part && truncate -s $((size / 2)) pvc/st/big.bin.part &&
+	EIDF_FETCH_LIST=$(line big.bin) run_job --dest "$TRASH/pvc/st" >out 2>&1 &&
+	test_grep "the .part was written in segments; downloading on one connection from byte 0" out &&
+	cmp root/big.bin pvc/st/big.bin && test ! -e pvc/st/.eidf-fetch/big.bin.segs
+'
+
 test_expect_success 'a server without Range support: one connection, said once' '
 	ctl reset=1 && ctl "path=/norange.bin&no_range=1" &&
 	EIDF_FETCH_LIST=$(line norange.bin) run_job --dest "$TRASH/pvc/n" --segments 4 >out 2>&1 &&
