@@ -1,0 +1,136 @@
+#!/bin/bash
+# Benchmark (issue 17): the edit-test loop, a cold devrun Job against a run
+# in a held session, side by side on the local test cluster.
+#
+#   bench/devrun-session.sh [--quick] [--runs N] [--bin DIR]
+#
+# Before every run one file of the work tree is edited (a line appended).
+# Then, alternately (one warm-up each, the first side alternating):
+#   (a) cold:    devrun --follow -- python3 -c 'print(1)'   (a new Job)
+#   (b) session: devrun --session bench -- python3 -c 'print(1)'
+# Measured from starting the command to the first line of its stdout, and to
+# its exit; medians.  For (b) also the API requests per run (the cluster's
+# request log; kubectl exec's own included) and what was shipped (devrun's
+# "shipping ..." line).  Goal: (b) <= 1 s median and <= 0.2 x (a).
+# --quick: 3 runs (a smoke test).  Executables: --bin DIR, else $EIDF_BIN,
+# else build/release/bin.
+set -eu
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+RUNS=11 BIN=${EIDF_BIN:-}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) RUNS=3 ;;
+	--runs) RUNS=$2; shift ;;
+	--bin) BIN=$2; shift ;;
+	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) echo "usage: $0 [--quick] [--runs N] [--bin DIR]" >&2; exit 2 ;;
+	esac
+	shift
+done
+BIN=$(cd "${BIN:-$SRC/build/release/bin}" && pwd)
+DEVRUN=$BIN/kubectl-eidf-devrun
+[ -x "$DEVRUN" ] || { echo "bench/devrun-session.sh: $DEVRUN not built (cmake --preset release && cmake --build --preset release)" >&2; exit 1; }
+for t in git busybox python3 kubectl; do
+	command -v $t >/dev/null || { echo "bench/devrun-session.sh: needs $t" >&2; exit 1; }
+done
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/eidf-bench-session.XXXXXX")
+NS=eidf042ns
+cleanup() {
+	[ -f "$W/daemon.pid" ] && kill "$(cat "$W/daemon.pid")" 2>/dev/null
+	python3 "$SRC/tests/cluster/eidf-test-cluster" stop "$W/cluster" >/dev/null 2>&1
+	rm -rf "$W"
+}
+trap cleanup EXIT
+export HOME=$W/home XDG_CONFIG_HOME=$W/home/.config GIT_CONFIG_NOSYSTEM=1 \
+	GIT_AUTHOR_NAME=B GIT_AUTHOR_EMAIL=b@example.org GIT_COMMITTER_NAME=B GIT_COMMITTER_EMAIL=b@example.org
+mkdir -p "$HOME"
+export PATH="$BIN:$PATH"
+
+python3 "$SRC/tests/cluster/eidf-test-cluster" --state-dir "$W/cluster" --kubeconfig-out "$W/cluster/kubeconfig" \
+	--pki-cache "${TMPDIR:-/tmp}/eidf-test-cluster-pki" --background --parent-pid $$ \
+	--tenant $NS --eidf-policy --gpu-quota 12 >"$W/cluster.out" 2>&1 || {
+	cat "$W/cluster.out" >&2; echo "bench/devrun-session.sh: the test cluster did not start" >&2; exit 1; }
+export KUBECONFIG=$W/cluster/kubeconfig
+
+# the code: 200 files served by git daemon on loopback
+mkdir -p "$W/srv" && git init -q --bare -b main "$W/srv/repo.git"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+git daemon --base-path="$W/srv" --export-all --enable=upload-pack --enable=receive-pack --reuseaddr \
+	--listen=127.0.0.1 --port="$port" --pid-file="$W/daemon.pid" --detach
+for _ in $(seq 50); do git ls-remote "git://127.0.0.1:$port/repo.git" >/dev/null 2>&1 && break; sleep 0.1; done
+git clone -q "git://127.0.0.1:$port/repo.git" "$W/w" 2>/dev/null
+cd "$W/w"
+git checkout -q -b main
+python3 - <<-'PY'
+import os
+for i in range(200):
+    d = "pkg%02d" % (i % 10)
+    os.makedirs(d, exist_ok=True)
+    with open("%s/mod%03d.py" % (d, i), "w") as f:
+        f.write("".join("x%d = %d\n" % (j, j) for j in range(40)))
+PY
+git add -A && git commit -q -m base && git push -q -u origin main
+
+COMMON="-n $NS --image busybox:latest --cpu 100m --memory 128Mi"
+echo "devrun session vs cold devrun: python3 -c 'print(1)' after a one-file edit, medians of $RUNS runs," \
+	"$(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)"
+"$DEVRUN" $COMMON --session bench -- true >/dev/null 2>"$W/start.err" || { cat "$W/start.err" >&2; exit 1; }
+
+python3 - "$RUNS" "$DEVRUN" "$COMMON" "$W/cluster/requests.jsonl" <<-'PY'
+import json, re, statistics, subprocess, sys, time
+runs, devrun, common, reqlog = int(sys.argv[1]), sys.argv[2], sys.argv[3].split(), sys.argv[4]
+cmd = ["python3", "-c", "print(1)"]
+sides = {
+    "cold devrun Job": [devrun] + common + ["--follow", "--"] + cmd,
+    "session run": [devrun] + common[:2] + ["--session", "bench", "--"] + cmd,
+}
+edits = 0
+def edit():
+    global edits
+    edits += 1
+    with open("pkg00/mod000.py", "a") as f:
+        f.write("edit%d = %d\n" % (edits, edits))
+def requests():
+    with open(reqlog) as f:
+        return [json.loads(l) for l in f]
+def run(name):
+    edit()
+    r0 = len(requests())
+    t0 = time.perf_counter()
+    p = subprocess.Popen(sides[name], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = p.stdout.readline()
+    t1 = time.perf_counter()
+    out, err = p.communicate()
+    t2 = time.perf_counter()
+    if p.returncode != 0 or first.strip() != b"1":
+        sys.exit("bench: %s failed (%d): %s" % (name, p.returncode, err.decode()[-600:]))
+    reqs = requests()[r0:]
+    m = re.search(rb"shipping ([^()]*) \(([^,]*),", err)
+    return (t1 - t0) * 1000, (t2 - t0) * 1000, reqs, m.group(1).decode() + ", " + m.group(2).decode() if m else ""
+res = {k: [] for k in sides}
+names = list(sides)
+for k in names:
+    run(k)
+for i in range(runs):
+    for k in (names if i % 2 == 0 else names[::-1]):
+        res[k].append(run(k))
+med = {k: (statistics.median(x[0] for x in v), statistics.median(x[1] for x in v)) for k, v in res.items()}
+print("  %-18s %12s %12s %12s" % ("", "first line", "(min)", "exit"))
+for k in names:
+    print("  %-18s %9.0f ms %9.0f ms %9.0f ms" % (k, med[k][0], min(x[0] for x in res[k]), med[k][1]))
+a, b = med[names[0]][0], med[names[1]][0]
+print("  ratio session/cold (first line): %.3f   goal: session <= 1000 ms and ratio <= 0.2: %s"
+      % (b / a, "met" if b <= 1000 and b / a <= 0.2 else "NOT met"))
+s = res["session run"]
+def kind(r):
+    ua = r.get("user_agent", "")
+    who = "devrun" if ua.startswith("kubectl-eidf") else "kubectl" if ua.startswith("kubectl/") else ua.split("/")[0]
+    return "%s %s %s" % (who, r["method"], re.sub(r"/(pods)/[^/?]+", r"/\1/POD", r["path"]).split("/namespaces/")[-1])
+counts = statistics.median(len(x[2]) for x in s)
+print("  session run: %g API requests (median), e.g. %s" % (counts, "; ".join(kind(r) for r in s[-1][2])))
+print("  session run: shipped %s (last run; the edit is one line appended to one file)" % s[-1][3])
+c = res["cold devrun Job"]
+print("  cold devrun: %g API requests (median)" % statistics.median(len(x[2]) for x in c))
+PY
+"$DEVRUN" -n $NS session stop bench >/dev/null

@@ -1,0 +1,204 @@
+/* devrun sessions: what a run ships relative to the previous run of the
+ * session (session_delta.c), against real repositories built with the git
+ * CLI in a scratch directory. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <git2.h>
+
+#include "changes.h"
+#include "repo_state.h"
+#include "session_delta.h"
+
+static char *scratch, *root;
+
+static void sh(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *cmd = xvasprintf(fmt, ap);
+	va_end(ap);
+	char *full = xasprintf("cd '%s' && (%s) >/dev/null 2>&1", root ? root : scratch, cmd);
+	int rc = system(full);
+	if (rc != 0)
+		fail_msg("command failed (%d): %s", rc, cmd);
+	free(full);
+	free(cmd);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	char tmpl[] = "/tmp/eidf-session-unit.XXXXXX";
+	assert_non_null(mkdtemp(tmpl));
+	scratch = xstrdup(tmpl);
+	char *home = xasprintf("%s/home", scratch);
+	mkdir(home, 0700);
+	setenv("HOME", home, 1);
+	setenv("XDG_CONFIG_HOME", home, 1);
+	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
+	setenv("GIT_AUTHOR_NAME", "T", 1);
+	setenv("GIT_AUTHOR_EMAIL", "t@example.org", 1);
+	setenv("GIT_COMMITTER_NAME", "T", 1);
+	setenv("GIT_COMMITTER_EMAIL", "t@example.org", 1);
+	free(home);
+	git_libgit2_init();
+	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_GLOBAL, getenv("HOME"));
+	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_XDG, getenv("HOME"));
+	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_SYSTEM, "/nonexistent");
+	sh("git init -q --bare -b main srv.git && git clone -q srv.git w 2>/dev/null && cd w && "
+	   "git checkout -q -b main && printf 'one\\n' >a.txt && printf 'two\\n' >b.txt && mkdir dir && "
+	   "printf 'x\\n' >dir/c.txt && git add -A && git commit -q -m init && git push -q -u origin main");
+	root = xasprintf("%s/w", scratch);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	free(root);
+	root = NULL;
+	sh("rm -rf '%s'", scratch);
+	free(scratch);
+	git_libgit2_shutdown();
+	return 0;
+}
+
+/* One run: the changes (tar filtered by prev) and the delta. */
+struct run {
+	struct repo_state rs;
+	struct changes c;
+	struct session_delta d;
+};
+
+static void collect(struct run *r, const struct session_state *prev)
+{
+	struct repo_opts ro = { .path = root };
+	repo_state_init(&r->rs);
+	assert_int_equal(repo_state_load(&r->rs, &ro), 0);
+	changes_init(&r->c);
+	struct changes_opts co = { .base_sha = r->rs.commit_sha, .max_encoded = SIZE_MAX,
+				   .pack_filter = prev ? session_pack_filter : NULL, .pack_filter_ud = (void *)prev };
+	assert_int_equal(changes_collect(r->rs.repo, r->rs.root, &co, &r->c), 0);
+	assert_int_equal(session_delta_compute(r->rs.repo, r->rs.commit_sha, &r->c, prev, &r->d), 0);
+}
+
+static void run_release(struct run *r)
+{
+	session_delta_release(&r->d);
+	changes_release(&r->c);
+	repo_state_release(&r->rs);
+}
+
+/* Save the state after run r and load it back, as the next run does. */
+static void save_load(struct run *r, const char *file, struct session_state *st)
+{
+	session_state_release(st);
+	assert_int_equal(session_state_save(file, "uid-1", r->rs.commit_sha, r->c.tree, &r->c), 0);
+	assert_int_equal(session_state_load(file, st), 0);
+	assert_string_equal(st->pod_uid, "uid-1");
+	assert_string_equal(st->tree, r->c.tree);
+}
+
+static void list_is(const struct strbuf *sb, const char *want)
+{
+	struct strbuf got = STRBUF_INIT;
+	for (size_t i = 0; i < sb->len; i++)
+		strbuf_addch(&got, sb->buf[i] ? sb->buf[i] : ',');
+	assert_string_equal(strbuf_str(&got), want);
+	strbuf_release(&got);
+}
+
+static void test_delta_since_previous_run(void **state)
+{
+	(void)state;
+	char *file = xasprintf("%s/state/ns/s.json", scratch);
+	struct session_state st = { 0 };
+	struct run r;
+
+	/* first run: everything relative to the commit */
+	sh("printf 'local\\n' >a.txt && printf 'new\\n' >n.txt");
+	collect(&r, NULL);
+	assert_true(r.d.full);
+	assert_int_equal(r.d.n_files, 2);
+	assert_int_equal(r.d.n_deleted + r.d.n_restored, 0);
+	assert_true(r.d.payload.len > 0);
+	save_load(&r, file, &st);
+	assert_int_equal(st.n, 2);
+	run_release(&r);
+
+	/* nothing changed since: nothing to send */
+	collect(&r, &st);
+	assert_int_equal(r.d.n_files, 0);
+	assert_int_equal(r.d.payload.len, 0);
+	run_release(&r);
+
+	/* one more file edited: only it */
+	sh("printf 'edited\\n' >b.txt");
+	collect(&r, &st);
+	assert_false(r.d.full);
+	assert_int_equal(r.d.n_files, 1);
+	assert_int_equal(r.c.n_written, 3);
+	save_load(&r, file, &st);
+	run_release(&r);
+
+	/* a.txt back to the commit, n.txt gone, dir/c.txt deleted */
+	sh("git checkout -q a.txt && rm n.txt dir/c.txt");
+	collect(&r, &st);
+	assert_int_equal(r.d.n_files, 0);
+	list_is(&r.d.deleted, "dir/c.txt,n.txt,");
+	list_is(&r.d.restore, "a.txt,");
+	save_load(&r, file, &st);
+	run_release(&r);
+
+	/* a mode change alone; dir/c.txt back (restored, not shipped) */
+	sh("chmod +x b.txt && git checkout -q dir/c.txt");
+	collect(&r, &st);
+	assert_int_equal(r.d.n_files, 1);
+	assert_int_equal(r.d.n_deleted, 0);
+	list_is(&r.d.restore, "dir/c.txt,");
+	save_load(&r, file, &st);
+	run_release(&r);
+
+	/* a file replaced by a symlink: the file goes before the link lands */
+	sh("rm a.txt && ln -s b.txt a.txt");
+	collect(&r, &st);
+	assert_int_equal(r.d.n_files, 1);
+	list_is(&r.d.deleted, "a.txt,");
+	run_release(&r);
+
+	session_state_release(&st);
+	free(file);
+}
+
+static void test_state_file_missing_or_damaged(void **state)
+{
+	(void)state;
+	struct session_state st;
+	char *file = xasprintf("%s/nothing.json", scratch);
+	assert_int_equal(session_state_load(file, &st), 0);
+	assert_null(st.pod_uid);
+	assert_int_equal(st.n, 0);
+	sh("printf '{\"pod\": 1' >'%s'", file);
+	assert_int_equal(session_state_load(file, &st), 0);
+	assert_null(st.pod_uid);
+	session_state_release(&st);
+	free(file);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_delta_since_previous_run),
+		cmocka_unit_test(test_state_file_missing_or_damaged),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
