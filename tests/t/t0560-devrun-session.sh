@@ -23,12 +23,13 @@ test_expect_success 'setup' '
 	git clone -q "$GIT_DAEMON_URL" w 2>/dev/null && cd w && git checkout -q -b main &&
 	echo one >a.txt && echo two >b.txt && mkdir sub && echo three >sub/c.txt &&
 	printf "import sys, json\nprint(json.dumps(sys.argv[1:]))\n" >argv.py &&
-	git add -A && git commit -q -m init && git push -q -u origin main
+	git add -A && git commit -q -m init && git push -q -u origin main &&
+	cluster_bound_pvc data -n $NS
 '
 
 test_expect_success 'the first run creates the session and runs the command in /code' '
 	cd w && echo local >a.txt &&
-	$S --idle-timeout 10m $RES -- sh -c "pwd; cat a.txt sub/c.txt; echo \$EIDF_RUN" >../out 2>../err &&
+	$S --idle-timeout 10m --pvc data $RES -- sh -c "pwd; cat a.txt sub/c.txt; echo \$EIDF_RUN" >../out 2>../err &&
 	cat ../err &&
 	test_grep "^devrun: session s1: job.batch/devrun-s1-[a-z0-9]* created" ../err &&
 	printf "/code\nlocal\nthree\n" >../expect && head -3 ../out >../got && test_cmp ../expect ../got &&
@@ -60,13 +61,15 @@ test_expect_success 'the next run reuses the pod and ships only the one file edi
 	test "$(wc -l <../requests)" = 4
 '
 
-test_expect_success 'deleted, renamed and re-added files; files a run wrote in /code do not leak' '
+test_expect_success 'deleted, renamed and re-added files; what a run wrote in /code is gone, on the PVC kept' '
 	cd w && git rm -qf b.txt && git mv sub/c.txt sub/d.txt && rm big.py &&
-	$S -- sh -c "ls -R; echo out >written-by-run.txt" >../out 2>../err && cat ../err &&
+	$S -- sh -c "ls -R; echo out >written-by-run.txt; echo kept >/mnt/ceph/on-the-pvc.txt" >../out 2>../err &&
+	cat ../err &&
 	test "$(shipped ../err)" = "1 file, 3 deleted, 0 restored" &&
 	test_grep -v "^b.txt$" ../out && test_grep -v "^c.txt$" ../out && test_grep "^d.txt$" ../out &&
 	git checkout -q HEAD b.txt && git mv sub/d.txt sub/c.txt &&
-	$S -- ls . sub >../out 2>../err && cat ../err &&
+	$S -- ls . sub /mnt/ceph >../out 2>../err && cat ../err &&
+	test_grep "^on-the-pvc.txt$" ../out &&
 	test "$(shipped ../err)" = "0 files, 1 deleted, 2 restored" &&
 	test_grep "^b.txt$" ../out && test_grep "^c.txt$" ../out && test_grep -v "^d.txt$" ../out &&
 	test_grep -v "written-by-run" ../out
@@ -165,7 +168,9 @@ test_expect_success 'session list shows it; session attach shows the last run'"'
 test_expect_success 'a run differing from the session'"'"'s pod is refused, naming the difference' '
 	cd w &&
 	test_expect_code 2 $S --image alpine:3 -- true 2>../err &&
-	test_grep "session s1 was started with other options: --image alpine:3 (the session has busybox:latest)" ../err
+	test_grep "session s1 was started with other options: --image alpine:3 (the session has busybox:latest)" ../err &&
+	test_expect_code 2 $S --pvc other -- true 2>../err &&
+	test_grep "other options: --pvc other (the session has data)" ../err
 '
 
 test_expect_success 'the session pod evicted mid-run: exit 126, the session is gone' '
