@@ -162,6 +162,15 @@ test_expect_success 'presigned URL: the list travels in a Secret owned by the Jo
 	test_grep "topsecret42" list
 '
 
+test_expect_success '--wait follows by watches: a small file returns long before the next poll would be due' '
+	echo hello >root/six.txt &&
+	t0=$(date +%s) &&
+	EIDF_FETCH_POLL_MS=600000 $FETCH "$BASE/six.txt" --pvc data --dest six --wait >out 2>err &&
+	# polling alone would wait 10 minutes; the Job and pod watches wake it at once
+	test $(( $(date +%s) - t0 )) -lt 60 &&
+	test_grep "^job.batch/$(job_of out) complete" out
+'
+
 test_expect_success 'missing PVC: clear error, nothing created' '
 	test_expect_code 1 $FETCH "$BASE/a.bin" --pvc nope 2>err &&
 	test_grep "PVC \"nope\" not found" err &&
