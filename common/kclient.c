@@ -6,7 +6,8 @@
  *
  * Retries: 429 and 500/502/503/504 on idempotent requests (GET, list, watch,
  * logs, DELETE) up to KC_MAX_TRIES, waiting Retry-After (capped) or a doubling
- * backoff.  POST and PATCH are never retried after the server answered: a
+ * backoff, but never past --request-timeout (the server's answer is then the
+ * result, as when client-go's request context ends).  POST and PATCH are never retried after the server answered: a
  * create may have happened.  A 401 with an exec plugin re-runs the plugin
  * once and repeats the request (the server authenticates before doing
  * anything, so this is safe for every verb).
@@ -740,6 +741,9 @@ static int kc_perform(struct kclient *kc, const struct kreq *rq, struct kresp *r
 	char *url = xasprintf("%s%s", kc->base, rq->path);
 	int refreshed = 0, force_refresh = 0, rc = -1;
 	long backoff = KC_BACKOFF_FIRST_MS;
+	/* --request-timeout bounds the whole request, retries and their waits
+	 * included, as the deadline of client-go's request context does */
+	long budget_end = rq->timeout_ms && !rq->stream ? monotonic_ms() + rq->timeout_ms : 0;
 
 	setup_handle(kc);
 	memset(rs, 0, sizeof(*rs));
@@ -873,6 +877,13 @@ static int kc_perform(struct kclient *kc, const struct kreq *rq, struct kresp *r
 					    rq->method, url, rs->status, wait_ms, attempt);
 			}
 			klog_response_body(kc, rq->path, rs->body.buf, rs->body.len);
+			if (budget_end && monotonic_ms() + wait_ms > budget_end) {
+				/* the retry would come after --request-timeout: the
+				 * server's answer is the result, now rather than then */
+				klog_printf(kc, 6, "not retrying %s: the wait would pass the request timeout", url);
+				rc = 0;
+				goto out;
+			}
 			kc_sleep_ms(kc, wait_ms);
 			continue;
 		}
