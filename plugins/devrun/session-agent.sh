@@ -52,7 +52,8 @@ prepare() (
 		[ "$s" = "$sha" ] || die 1 "the local changes arrived damaged (sha256 $s, expected $sha)"
 		tar -xf "$d/payload" -C "$d/p" || die 1 "cannot unpack the local changes"
 	fi
-	head=$(g rev-parse -q --verify HEAD 2>/dev/null) || head=
+	# detached HEAD: .git/HEAD holds the commit id (one git process less)
+	read -r head 2>/dev/null <"$code/.git/HEAD" || head=
 	if [ "$head" != "$commit" ]; then
 		if ! g cat-file -e "$commit^{commit}" 2>/dev/null; then
 			say "fetching the new commit $commit"
@@ -74,10 +75,11 @@ prepare() (
 		g add -A || die 1 "git add -A failed in $code"
 		g read-tree --reset -u "$commit" || die 1 "cannot check out $commit"
 	else
-		is_hex "$base" && g cat-file -e "$base^{tree}" 2>/dev/null || exit 5
+		is_hex "$base" || exit 5
 		g add -A || die 1 "git add -A failed in $code"
 		cur=$(g write-tree) || die 1 "git write-tree failed in $code"
 		if [ "$cur" != "$base" ]; then
+			g cat-file -e "$base^{tree}" 2>/dev/null || exit 5
 			say "restoring $code to the tree of the previous run (a run changed files there)"
 			g read-tree --reset -u "$base" || die 1 "cannot restore the tree $base"
 		fi
@@ -97,8 +99,12 @@ prepare() (
 	if [ -s "$d/p/files.tar.gz" ]; then
 		tar -xzf "$d/p/files.tar.gz" -C "$code" || die 1 "cannot extract the local changes"
 	fi
-	g add -A || die 1 "git add -A failed in $code"
-	t=$(g write-tree) || die 1 "git write-tree failed in $code"
+	if [ "$full" != 1 ] && [ "$size" -eq 0 ] && [ "$base" = "$tree" ]; then
+		t=$base # nothing applied: the tree checked above is the one expected
+	else
+		g add -A || die 1 "git add -A failed in $code"
+		t=$(g write-tree) || die 1 "git write-tree failed in $code"
+	fi
 	if is_hex "$tree" && [ "$t" != "$tree" ]; then
 		g diff-tree -r --name-status "$tree" "$t" | sed 's/^/  /'
 		die 4 "the code in $code does not match the local working tree (tree $t, expected $tree)"

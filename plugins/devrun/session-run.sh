@@ -44,15 +44,17 @@ if ! mkdir "$S/lock" 2>/dev/null; then
 fi
 printf '%s\n' "$run" >"$S/lock/run"
 printf '%s\n' "$$" >"$S/lock/pid"
-date +%s >"$S/lock/since"
-date +%s >"$S/last"
+now=$(date +%s)
+printf '%s\n' "$now" >"$S/lock/since"
+printf '%s\n' "$now" >"$S/last"
 release() { date +%s >"$S/last"; rm -rf "$S/lock"; }
 
 # keep only this run's directory (and the previous one, for `session attach`)
+read -r prev 2>/dev/null <"$S/previous" || prev=
 for o in "$S"/runs/*; do
 	[ -d "$o" ] || continue
-	case $o in "$d") continue ;; esac
-	[ "$o" = "$S/runs/$(cat "$S/previous" 2>/dev/null)" ] || rm -rf "$o"
+	case $o in "$d"|"$S/runs/$prev") continue ;; esac
+	rm -rf "$o"
 done
 printf '%s\n' "$run" >"$S/previous"
 
