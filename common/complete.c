@@ -195,6 +195,10 @@ static void complete_kind(struct completion *c, struct eidf_cmd *cmd, enum compl
 				if (tab)
 					*tab = '\0';
 				add(c, sv.v[i], tab ? tab + 1 : NULL);
+				/* "claim:" or "dir/" goes on: no space after it */
+				size_t n = strlen(sv.v[i]);
+				if (n && (sv.v[i][n - 1] == '/' || sv.v[i][n - 1] == ':'))
+					c->directive |= DIR_NOSPACE;
 			}
 			strvec_clear(&sv);
 		}

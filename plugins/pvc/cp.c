@@ -43,8 +43,12 @@
 static const char *opt_output, *opt_image, *opt_timeout;
 static int opt_keep;
 
+static const char *const cp_outputs[] = { "json", "yaml", NULL };
+
 const struct option cp_opts[] = {
-	OPT_OUTPUT(&opt_output),
+	OPT_ENUM('o', "output", &opt_output, "format",
+		 "print the summary as an object (files, bytes, skipped, resumed, resentBytes, ...): json or yaml",
+		 cp_outputs),
 	OPT_BOOL(0, "keep", &opt_keep, "keep the helper Job for the next copy (it is reused while it runs)"),
 	OPT_STRING(0, "image", &opt_image, "image", "helper image (default busybox:latest)", COMPLETE_IMAGE),
 	OPT_DURATION(0, "timeout", &opt_timeout, "give up waiting for the helper pod after this long (0 = forever)",

@@ -208,7 +208,8 @@ test_expect_success 'a single-attach claim mounted by a running pod: refused, na
 
 test_expect_success 'completion: CLAIM: and the paths inside it (through the kept helper)' '
 	kubectl __complete eidf pvc cp src da >out &&
-	test_grep "^data:" out &&
+	test_grep "^data:	claim$" out &&
+	test "$(tail -n 1 out)" = ":6" &&
 	kubectl __complete eidf pvc cp src data:pr >out &&
 	test_grep "^data:proj/$" out &&
 	kubectl __complete eidf pvc cp src data:proj/s >out &&
