@@ -23,10 +23,9 @@ static int newest_first(const void *a, const void *b)
 	return strcmp(x ? x : "", y ? y : "");
 }
 
-int job_list_load(struct eidf_cmd *cmd, const char *output, const char *selector, const char *what,
-		  struct job_list *l)
+static int load(struct eidf_cmd *cmd, const char *output, const char *selector, const char *what,
+		struct job_list *l)
 {
-	memset(l, 0, sizeof(*l));
 	if (output_format_parse(output, &l->fmt) < 0) {
 		eidf_error("%s", eidf_last_error());
 		return EIDF_EXIT_USAGE;
@@ -59,6 +58,16 @@ int job_list_load(struct eidf_cmd *cmd, const char *output, const char *selector
 		l->items[l->n++] = it;
 	qsort(l->items, l->n, sizeof(*l->items), newest_first);
 	return EIDF_EXIT_OK;
+}
+
+int job_list_load(struct eidf_cmd *cmd, const char *output, const char *selector, const char *what,
+		  struct job_list *l)
+{
+	memset(l, 0, sizeof(*l));
+	int rc = load(cmd, output, selector, what, l);
+	if (rc || !l->n)
+		job_list_release(l);
+	return rc;
 }
 
 void job_list_release(struct job_list *l)

@@ -1104,10 +1104,8 @@ int run_list(struct eidf_cmd *cmd, int argc, const char **argv)
 	}
 	struct job_list l;
 	int lrc = job_list_load(cmd, opt_list_output, LABEL_STAGE "=build-context", "builds", &l);
-	if (lrc || !l.n) {
-		job_list_release(&l);
+	if (lrc || !l.n)
 		return lrc;
-	}
 	enum output_format fmt = l.fmt;
 	const cJSON *const *arr = l.items;
 	size_t n = l.n;

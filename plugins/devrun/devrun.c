@@ -1072,10 +1072,8 @@ static int cmd_list(struct eidf_cmd *cmd, int argc, const char **argv)
 	}
 	struct job_list l;
 	int lrc = job_list_load(cmd, o_output, LABEL_STAGE "=devrun", "devrun runs", &l);
-	if (lrc || !l.n) {
-		job_list_release(&l);
+	if (lrc || !l.n)
 		return lrc;
-	}
 	enum output_format fmt = l.fmt;
 	cJSON *pods = l.pods;
 	static const char *const hdr[] = { "NAME", "STATE", "COMMIT", "DIRTY", "AGE", "EXIT", "COMMAND", NULL };

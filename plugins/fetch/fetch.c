@@ -1265,10 +1265,8 @@ static int run_list(struct eidf_cmd *cmd, int argc, const char **argv)
 	}
 	struct job_list l;
 	int lrc = job_list_load(cmd, opt_output, FETCH_JOBS_SELECTOR, "fetch jobs", &l);
-	if (lrc || !l.n) {
-		job_list_release(&l);
+	if (lrc || !l.n)
 		return lrc;
-	}
 	struct kclient *kc = cmd_client(cmd);
 	const char *ns = l.ns;
 	enum output_format fmt = l.fmt;

@@ -23,8 +23,9 @@ struct job_list {
 /* Read the Jobs matching SELECTOR in the command's namespace.  -o json, yaml
  * or name (OUTPUT) prints the Job List itself; no Job prints "No WHAT found in
  * NS namespace." on stderr, as kubectl does.  Returns 0 with l->n > 0 when the
- * caller prints its table; 0 with l->n == 0 when nothing is left to do; else
- * the exit code, after printing the error.  Release l in every case. */
+ * caller prints its table (and releases l); 0 with l->n == 0 when nothing is
+ * left to do; else the exit code, after printing the error (l is released in
+ * both cases). */
 int job_list_load(struct eidf_cmd *cmd, const char *output, const char *selector, const char *what,
 		  struct job_list *l);
 void job_list_release(struct job_list *l);
