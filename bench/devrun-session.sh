@@ -11,7 +11,8 @@
 # Measured from starting the command to the first line of its stdout, and to
 # its exit; medians.  For (b) also the API requests per run (the cluster's
 # request log; kubectl exec's own included) and what was shipped (devrun's
-# "shipping ..." line).  Goal: (b) <= 1 s median and <= 0.2 x (a).
+# "shipping ..." line).  Goal: (b) <= 1 s median and <= 0.2 x (a).  For
+# scale, (c) the same command by `kubectl exec` alone in the session's pod.
 # --quick: 3 runs (a smoke test).  Executables: --bin DIR, else $EIDF_BIN,
 # else build/release/bin.
 set -eu
@@ -77,13 +78,16 @@ echo "devrun session vs cold devrun: python3 -c 'print(1)' after a one-file edit
 	"$(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)"
 "$DEVRUN" $COMMON --session bench -- true >/dev/null 2>"$W/start.err" || { cat "$W/start.err" >&2; exit 1; }
 
-python3 - "$RUNS" "$DEVRUN" "$COMMON" "$W/cluster/requests.jsonl" <<-'PY'
+POD=$(kubectl get pods -n $NS -l eidf.ac.uk/session=bench -o jsonpath='{.items[0].metadata.name}')
+python3 - "$RUNS" "$DEVRUN" "$COMMON" "$W/cluster/requests.jsonl" "$POD" <<-'PY'
 import json, re, statistics, subprocess, sys, time
-runs, devrun, common, reqlog = int(sys.argv[1]), sys.argv[2], sys.argv[3].split(), sys.argv[4]
+runs, devrun, common, reqlog, pod = int(sys.argv[1]), sys.argv[2], sys.argv[3].split(), sys.argv[4], sys.argv[5]
 cmd = ["python3", "-c", "print(1)"]
 sides = {
     "cold devrun Job": [devrun] + common + ["--follow", "--"] + cmd,
     "session run": [devrun] + common[:2] + ["--session", "bench", "--"] + cmd,
+    # the floor: the same command by kubectl exec alone in the session's pod
+    "kubectl exec": ["kubectl"] + common[:2] + ["exec", pod, "-c", "main", "--"] + cmd,
 }
 edits = 0
 def edit():
@@ -105,6 +109,8 @@ def run(name):
     t2 = time.perf_counter()
     if p.returncode != 0 or first.strip() != b"1":
         sys.exit("bench: %s failed (%d): %s" % (name, p.returncode, err.decode()[-600:]))
+    if name == "kubectl exec":
+        return (t1 - t0) * 1000, (t2 - t0) * 1000, [], ""
     reqs = requests()[r0:]
     m = re.search(rb"shipping ([^()]*) \(([^,]*),", err)
     return (t1 - t0) * 1000, (t2 - t0) * 1000, reqs, m.group(1).decode() + ", " + m.group(2).decode() if m else ""
@@ -114,12 +120,17 @@ for k in names:
     run(k)
 for i in range(runs):
     for k in (names if i % 2 == 0 else names[::-1]):
+        if k == "kubectl exec":
+            # between session runs only: a run never meets the floor's process
+            continue
         res[k].append(run(k))
+    res["kubectl exec"].append(run("kubectl exec"))
 med = {k: (statistics.median(x[0] for x in v), statistics.median(x[1] for x in v)) for k, v in res.items()}
 print("  %-18s %12s %12s %12s" % ("", "first line", "(min)", "exit"))
+names = list(sides)
 for k in names:
     print("  %-18s %9.0f ms %9.0f ms %9.0f ms" % (k, med[k][0], min(x[0] for x in res[k]), med[k][1]))
-a, b = med[names[0]][0], med[names[1]][0]
+a, b = med["cold devrun Job"][0], med["session run"][0]
 print("  ratio session/cold (first line): %.3f   goal: session <= 1000 ms and ratio <= 0.2: %s"
       % (b / a, "met" if b <= 1000 and b / a <= 0.2 else "NOT met"))
 s = res["session run"]
