@@ -129,8 +129,9 @@ int log_merge_poll(struct log_merge *m, struct kclient *kc, const char *ns, stru
 		memcpy(l->key, key, sizeof(key));
 		l->index = s->index;
 		l->seq = m->seq++;
-		size_t tl = len - (size_t)(sp + 1 - p);
-		l->text = xstrndup(sp + 1, tl);
+		const char *text = m->keep_timestamps ? p : sp + 1;
+		size_t tl = len - (size_t)(text - p);
+		l->text = xstrndup(text, tl);
 		if (!tl || l->text[tl - 1] != '\n') {
 			char *t = xasprintf("%s\n", l->text);
 			free(l->text);

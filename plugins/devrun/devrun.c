@@ -133,8 +133,9 @@ static const struct option logs_opts[] = {
 	OPT_BOOL('f', "follow", &o_follow, "stream until the container ends"),
 	OPT_BOOL(0, "init", &o_init, "show the init container (code fetch) instead"),
 	OPT_BOOL(0, "timestamps", &o_timestamps, "prefix each line with its time"),
-	OPT_INT(0, "rank", &o_rank, "R", "a run on several nodes: only this rank's log (default: every "
-		"rank's, each line prefixed with \"[rank] \")", 0, DEVRUN_MAX_NODES - 1),
+	{ .type = OPT_TYPE_INT, .long_name = "rank", .value = &o_rank, .argh = "R",
+	  .help = "a run on several nodes: only rank R's log (default: every rank's, each line "
+		  "prefixed with \"[rank] \")", .min = 0, .max = DEVRUN_MAX_NODES - 1, .defval = "all" },
 	OPT_INCLUDE(wait_options), OPT_INCLUDE(kube_options), OPT_END(),
 };
 static const struct option delete_opts[] = {

@@ -655,6 +655,7 @@ int multinode_logs(struct eidf_cmd *cmd, const char *ns, const cJSON *job, const
 	const cJSON **best = xcalloc((size_t)n, sizeof(*best));
 	struct log_merge lm;
 	log_merge_init(&lm);
+	lm.keep_timestamps = timestamps;
 	int rc = 0, waited = 0, began = 0;
 	char *subject = NULL;
 	if (follow) {
@@ -708,7 +709,6 @@ int multinode_logs(struct eidf_cmd *cmd, const char *ns, const cJSON *job, const
 		} else {
 			log_merge_print(&lm, stdout);
 		}
-		(void)timestamps;
 		if (!any && !follow) {
 			eidf_error("run %s has no started pod yet (queued or pending: kubectl eidf devrun attach "
 				   "shows why)", rid->valuestring);

@@ -87,10 +87,11 @@ test_expect_success 'two pods: every rank its env, name and the same local chang
 	echo "$job" >../job2
 '
 
-test_expect_success 'logs RUN: every rank prefixed; --rank R: that rank alone' '
+test_expect_success 'logs RUN: every rank prefixed (--timestamps: after the prefix); --rank R: that rank alone' '
 	cd w && job=$(cat ../job2) &&
 	$DR logs "$job" >../all &&
 	test "$(grep -c "^\[[01]\] " ../all)" = 4 &&
+	$DR logs "$job" --timestamps >../ts && grep -E "^\[1\] 20[0-9-]+T[0-9:.]+Z rank 1/2 " ../ts &&
 	$DR logs "$job" --rank 1 >../one &&
 	grep "^rank 1/2 " ../one && ! grep "rank 0/" ../one && test "$(wc -l <../one)" = 2 &&
 	test_expect_code 2 $DR logs "$job" --rank 2 2>../err && grep "ranks 0 to 1" ../err
@@ -125,6 +126,8 @@ test_expect_success 'quota smaller than N pods: queued with Kueue reason, no pod
 	job=$(job_of ../err) &&
 	test "$(kubectl get job "$job" -n $NS -o jsonpath={.spec.suspend})" = true &&
 	test -z "$(kubectl get pods -n $NS -l job-name=$job -o name)" &&
+	uid=$(kubectl get job "$job" -n $NS -o jsonpath={.metadata.uid}) &&
+	test "$(kubectl get workloads -n $NS -l kueue.x-k8s.io/job-uid=$uid -o jsonpath={.items[*].spec.podSets[*].count})" = 3 &&
 	$DR delete "$job" >/dev/null
 '
 

@@ -31,7 +31,7 @@ struct log_merge_line {
 	char key[32];
 	long index;
 	size_t seq;
-	char *text;           /* without the timestamp, with its newline */
+	char *text;           /* with its newline; without the timestamp unless keep_timestamps */
 };
 
 struct log_merge {
@@ -40,6 +40,7 @@ struct log_merge {
 	struct log_merge_line *lines;   /* read, not yet printed */
 	size_t nl, al;
 	size_t seq;
+	int keep_timestamps;  /* lines keep the kubelet's "TIMESTAMP " (logs --timestamps) */
 };
 
 void log_merge_init(struct log_merge *m);
