@@ -66,9 +66,8 @@ test_expect_success 'creating it again is 409 AlreadyExists with the real body' 
 test_expect_success 'unknown storage class stays Pending with a ProvisioningFailed event' '
 	sed -e "s/demo-pvc/bad-pvc/" -e "s/csi-cephfs-sc/no-such-sc/" "$FIX/pvc.yaml" >bad.yaml &&
 	kubectl create -f bad.yaml &&
-	sleep 1 &&
+	wait_for 20 eval "kubectl get events --field-selector involvedObject.name=bad-pvc -o jsonpath=\"{.items[*].reason}: {.items[*].message}\" >out && test -s out" &&
 	test "$(kubectl get pvc bad-pvc -o jsonpath="{.status.phase}")" = Pending &&
-	kubectl get events --field-selector involvedObject.name=bad-pvc -o jsonpath="{.items[*].reason}: {.items[*].message}" >out &&
 	test_grep "ProvisioningFailed: storageclass.storage.k8s.io \"no-such-sc\" not found" out
 '
 
