@@ -184,10 +184,11 @@ test_expect_success 'the session pod evicted mid-run: exit 126, the session is g
 	$DR session stop s1 >../stop && test_grep "session \"s1\" stopped" ../stop
 '
 
-test_expect_success 'the idle timeout ends the pod: the GPU goes to the next Job in the queue' '
+test_expect_success 'session start; the idle timeout ends the pod: the GPU goes to the next Job in the queue' '
 	cd w &&
-	$DR --session gpu --gpu 1 --idle-timeout 2s $RES -- true 2>../err && cat ../err &&
-	test_grep "session gpu holds 1 GPU" ../err &&
+	$DR session start gpu --gpu 1 --idle-timeout 2s $RES >../pod 2>../err && cat ../err &&
+	test_grep "session gpu: job.batch/devrun-gpu-[a-z0-9]* created (1 GPU; it ends after 2s without a run)" ../err &&
+	test_grep "session gpu is ready (pod $(cat ../pod))" ../err &&
 	$DR $RES --gpu 1 --detach -- true >../job 2>/dev/null &&
 	wait_for 30 job_succeeded "$(cat ../job)" &&
 	test "$(kubectl get pods -n $NS -l eidf.ac.uk/session=gpu -o jsonpath="{.items[0].status.phase}")" = Succeeded
