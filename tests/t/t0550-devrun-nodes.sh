@@ -111,7 +111,12 @@ test_expect_success 'a rank that exits 3 (--detach, then attach --rm): exit 3 na
 	cat ../out ../err &&
 	grep "rank 1 failed with exit code 3" ../err &&
 	grep -E "other ranks: 0 stopped [^,]*, 2 stopped " ../err &&
-	test "$(grep -c "^\[[012]\] up [012]$" ../out)" = 3 &&
+	# the failing rank said it was up; a rank still starting when rank 1
+	# failed is stopped before it prints (under load rank 2 often is):
+	# whatever was printed comes once, with its own rank
+	grep -qx "\[1\] up 1" ../out &&
+	test -z "$(sort ../out | uniq -d)" &&
+	! grep -v -E "^\[([012])\] up \1$" ../out &&
 	run=$(run_of ../err) &&
 	wait_for 10 sh -c "test -z \"\$(kubectl get jobs,pods,services,secrets -n $NS -l eidf.ac.uk/run=$run -o name)\""
 '
