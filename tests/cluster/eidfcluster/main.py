@@ -459,8 +459,6 @@ def serve(a):
             c.start_node_agent()
         if c.run_kueue:
             c.start_kueue()
-        if c.run_scheduler:
-            c.start_scheduler()
     except Exception as e:
         if ready_w is not None:
             os.write(ready_w, ("error %s" % e).encode())
@@ -481,6 +479,10 @@ def serve(a):
         os.close(ready_w)
     else:
         print(line[3:], flush=True)
+    # once the client has been told: its first lists then do not hold up the start
+    # (a pod created meanwhile is scheduled once they are done)
+    if c.run_scheduler:
+        c.start_scheduler()
     while not done.wait(1):
         if a.parent_pid and not os.path.exists("/proc/%d" % a.parent_pid):
             break
