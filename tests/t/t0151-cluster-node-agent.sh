@@ -32,6 +32,9 @@ test_expect_success 'the node agent, Kueue, the scheduler and their API client i
 
 start_cluster --tenant "$NS" --no-node-agent --no-kueue --no-scheduler || { echo "Bail out! no cluster"; exit 1; }
 ST=$EIDF_CLUSTER_STATE
+# the components the cases start go when the script ends (a test_atexit inside a
+# case would be lost with the case's subshell)
+test_atexit 'pkill -f -- "--kubeconfig $ST/kubeconfig-(kueue|scheduler|node-agent)"'
 SERVER=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[\"server\"])" "$ST/cluster.json")
 # curl_as IDENTITY ARGS...: curl with one of the cluster's client certificates (admin, client),
 # with a Go User-Agent so that bodies come compact, as kubectl and the components get them
@@ -76,9 +79,8 @@ test_expect_success 'Kueue and the scheduler started alone: admitted; without a 
 	(cd "$AGENT_SRC" && exec python3 -m eidfcluster.kueue --kubeconfig "$ST/kubeconfig-kueue" >"$TRASH/kueue.out" 2>&1) &
 	echo $! >kueue.pid &&
 	test_atexit "kill $(cat kueue.pid) 2>/dev/null; true" &&
-	(cd "$AGENT_SRC" && exec python3 -m eidfcluster.scheduler --kubeconfig "$ST/kubeconfig-scheduler" >"$TRASH/scheduler.out" 2>&1) &
+	PYTHONPATH="$AGENT_SRC" python3 -m eidfcluster.scheduler --kubeconfig "$ST/kubeconfig-scheduler" >"$TRASH/scheduler.out" 2>&1 &
 	echo $! >scheduler.pid &&
-	test_atexit "kill $(cat scheduler.pid) 2>/dev/null; true" &&
 	wait_for 20 eval "kubectl get workloads -o name | grep -q ." &&
 	kubectl wait --for=condition=Admitted workloads --all --timeout=20s &&
 	cluster_admin_kubectl get nodes -o name >nodes &&
