@@ -47,12 +47,14 @@ test_expect_success 'drops and TCP resets in several segments: each resumes at i
 	ctl reset=1 && ctl "path=/big.bin&drop_after=300000&drop_times=3" &&
 	EIDF_FETCH_LIST=$(line big.bin) run_job --dest "$TRASH/pvc/b" --segments 4 >out 2>&1 &&
 	cmp root/big.bin pvc/b/big.bin &&
-	test "$(grep -c "segment [0-3]: attempt 1 failed (curl exit 18" out)" -ge 2 &&
+	# the server drops its next 3 requests (the probe is one): which
+	# segments they hit depends on arrival order, so count the failures
+	test "$(grep -c "segment [0-3]: attempt [0-9]* failed (curl exit 18" out)" -ge 2 &&
 	over=$(sent_over big.bin) && echo "re-sent $over" && test "$over" -le $((3 * MiB)) &&
 	ctl reset=1 && ctl "path=/big.bin&drop_after=300000&drop_times=3&drop_rst=1" &&
 	EIDF_FETCH_LIST=$(line big.bin) run_job --dest "$TRASH/pvc/c" --segments 4 >out 2>&1 &&
 	cmp root/big.bin pvc/c/big.bin &&
-	test "$(grep -c "segment [0-3]: attempt 1 failed" out)" -ge 2 &&
+	test "$(grep -c "segment [0-3]: attempt [0-9]* failed" out)" -ge 2 &&
 	over=$(sent_over big.bin) && echo "re-sent $over" && test "$over" -le $((3 * MiB))
 '
 
@@ -62,13 +64,14 @@ test_expect_success 'a killed process: the next run resumes every segment from t
 	setsid "$BUSYBOX" sh -c "echo \$\$ >\"\$0\"; exec \"\$@\"" "$TRASH/pgid" \
 		env -i PATH="$BB" HOME=/tmp EIDF_FETCH_LIST="$(line big.bin)" "$BUSYBOX" sh -c "$(cat "$SCRIPT")" \
 		fetch-job --backoff 0 --interval 1 --segment-chunk $MiB --dest "$TRASH/pvc/k" --segments 4 >kout 2>&1 &
+	bg=$! &&
 	wait_for 10 test -s pgid &&
 	# segments 0-2 done (2098233 bytes each), segment 3 held at 7 MiB after its first 1 MiB range
 	segs=pvc/k/.eidf-fetch/big.bin.segs &&
 	wait_for 60 sh -c "for i in 0 1 2; do test \"\$(cat $segs/\$i 2>/dev/null)\" = 2098233 || exit 1; done" &&
 	wait_for 30 sh -c "test \"\$(cat $segs/3 2>/dev/null)\" -ge $MiB" &&
 	kill -KILL -- -"$(cat pgid)" &&
-	wait_for 10 sh -c "! kill -0 -- -$(cat pgid) 2>/dev/null" &&
+	{ wait "$bg"; true; } &&
 	ctl "path=/big.bin&hold_at=0" &&
 	before=$(srv_stat /big.bin bytes) &&
 	EIDF_FETCH_LIST=$(line big.bin) run_job --dest "$TRASH/pvc/k" --segments 4 >out 2>&1 &&
@@ -76,7 +79,9 @@ test_expect_success 'a killed process: the next run resumes every segment from t
 	cmp root/big.bin pvc/k/big.bin &&
 	test_grep "sha256 verified" out &&
 	again=$(($(srv_stat /big.bin bytes) - before)) && echo "second run: $again bytes" &&
-	test "$again" -le $((8392929 - 3 * 2098233 - MiB)) &&
+	# what is left of segment 3, plus the trickle the server may still count
+	# on the killed connection after "before" was read (1 KiB a step)
+	test "$again" -le $((8392929 - 3 * 2098233 - MiB + 65536)) &&
 	over=$(sent_over big.bin) && echo "re-sent $over" && test "$over" -le $MiB
 '
 
