@@ -26,11 +26,18 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitco
 cd "$TRASH" || exit 1
 
 test_count=0 test_failed=0 test_skipped=0
-_cleanups=()
-test_atexit() { _cleanups+=("$1"); }
+# test_atexit CMD: run CMD when the script ends, last registered first.  The
+# list is a file beside $TRASH, not a shell variable, so a registration made
+# inside a case (which runs in a subshell) is not lost with the subshell: a
+# server a case starts is stopped even when the case is the one that starts it.
+_atexit_file="$TRASH.atexit"
+: >"$_atexit_file"
+test_atexit() { printf '%s\0' "$1" >>"$_atexit_file"; }
 _run_cleanups() {
-	local i
-	for ((i=${#_cleanups[@]}-1; i>=0; i--)); do eval "${_cleanups[$i]}" >/dev/null 2>&1 || true; done
+	local i c=()
+	[ -f "$_atexit_file" ] && mapfile -d '' c <"$_atexit_file"
+	for ((i=${#c[@]}-1; i>=0; i--)); do eval "${c[$i]}" >/dev/null 2>&1 || true; done
+	rm -f "$_atexit_file"
 }
 trap '_run_cleanups' EXIT
 
