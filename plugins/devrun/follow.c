@@ -13,6 +13,7 @@
 #include "eidf/jobstate.h"
 #include "eidf/job_final.h"
 #include "eidf/kevents.h"
+#include "eidf/kueue_workload.h"
 #include "eidf/kclient.h"
 #include "eidf/manifest.h"
 #include "eidf/options.h"
@@ -296,23 +297,10 @@ static int job_cb(const char *type, const cJSON *job, void *ud)
 static void queued_detail(struct fstate *f)
 {
 	f->queued_detail_done = 1;
-	if (!f->job_uid)
-		return;
-	char *sel = xasprintf("kueue.x-k8s.io/job-uid=%s", f->job_uid);
-	struct klist_opts lo = { .label_selector = sel };
-	cJSON *list = NULL, *it, *c;
-	if (kclient_list(f->kc, &KRES_WORKLOADS, f->o->ns, &lo, &list) == 0) {
-		cJSON_ArrayForEach(it, cJSON_GetObjectItem(list, "items")) {
-			cJSON_ArrayForEach(c, json_get(it, "status.conditions")) {
-				const char *t = json_str(c, "type"), *s = json_str(c, "status");
-				const char *m = json_str(c, "message");
-				if (t && s && m && !strcmp(t, "QuotaReserved") && strcmp(s, "True"))
-					status(f, "queued in %s: %s", f->queue, m);
-			}
-		}
-	}
-	cJSON_Delete(list);
-	free(sel);
+	char *msg = kueue_pending_message(f->kc, f->o->ns, f->job_uid);
+	if (msg)
+		status(f, "queued in %s: %s", f->queue, msg);
+	free(msg);
 }
 
 static int pod_cb(const char *type, const cJSON *pod, void *ud)

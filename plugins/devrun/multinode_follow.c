@@ -19,6 +19,8 @@
 #include "multinode.h"
 #include "eidf/cmd.h"
 #include "eidf/jobstate.h"
+#include "eidf/job_final.h"
+#include "eidf/kueue_workload.h"
 #include "eidf/kclient.h"
 #include "eidf/log_merge.h"
 #include "eidf/manifest.h"
@@ -181,23 +183,10 @@ static void set_outcome(struct mstate *m, int code, const char *fmt, ...)
 static void queued_detail(struct mstate *m)
 {
 	m->queued_detail_done = 1;
-	if (!m->job_uid)
-		return;
-	char *sel = xasprintf("kueue.x-k8s.io/job-uid=%s", m->job_uid);
-	struct klist_opts lo = { .label_selector = sel };
-	cJSON *list = NULL, *it, *c;
-	if (kclient_list(m->kc, &KRES_WORKLOADS, m->o->ns, &lo, &list) == 0) {
-		cJSON_ArrayForEach(it, cJSON_GetObjectItem(list, "items")) {
-			cJSON_ArrayForEach(c, json_get(it, "status.conditions")) {
-				const char *t = json_str(c, "type"), *s = json_str(c, "status");
-				const char *msg = json_str(c, "message");
-				if (t && s && msg && !strcmp(t, "QuotaReserved") && strcmp(s, "True"))
-					say(m, "queued in %s: %s", m->queue, msg);
-			}
-		}
-	}
-	cJSON_Delete(list);
-	free(sel);
+	char *msg = kueue_pending_message(m->kc, m->o->ns, m->job_uid);
+	if (msg)
+		say(m, "queued in %s: %s", m->queue, msg);
+	free(msg);
 }
 
 /* The Job: queued or admitted.  0 on, 1 the Job is gone, -1 API error. */
@@ -511,32 +500,18 @@ static int follow_inner(struct mstate *m)
 	return m->outcome >= 0 ? m->outcome : DEVRUN_EXIT_ERROR;
 }
 
-/* The Job for -o: once every rank ended, as the job controller records it
- * (Complete/Failed, a little after the pods; bounded wait), else as it is. */
-static cJSON *final_job(struct mstate *m, int ended)
-{
-	int64_t until = monotonic_ms() + (ended ? 5000 : 0);
-	for (;;) {
-		cJSON *job = NULL;
-		if (kclient_get(m->kc, &KRES_JOBS, m->o->ns, m->o->job, &job) < 0) {
-			eidf_warning("cannot read job.batch/%s for -o: %s", m->o->job, eidf_last_error());
-			return NULL;
-		}
-		if (jobstate_condition(job, "Complete", NULL, NULL) == 1 ||
-		    jobstate_condition(job, "Failed", NULL, NULL) == 1 || monotonic_ms() >= until)
-			return job;
-		cJSON_Delete(job);
-		wait_sleep_ms(200);
-	}
-}
 
 static int finish(struct mstate *m, int code)
 {
 	wait_end_quiet(code); /* the client goes on working for --rm */
 	if (m->outcome_msg)
 		say(m, "%s", m->outcome_msg);
-	if (m->o->final_job)
-		*m->o->final_job = final_job(m, m->outcome >= 0 && code == m->outcome);
+	if (m->o->final_job) {
+		/* as the job controller records the end the ranks show (it lags) */
+		*m->o->final_job = job_final_object(m->kc, m->o->ns, m->o->job, 30000);
+		if (!*m->o->final_job)
+			eidf_warning("cannot read job.batch/%s for -o: %s", m->o->job, eidf_last_error());
+	}
 	if (m->o->rm) {
 		follow_delete_by_label(m->kc, m->o->ns, m->o->run_id, 0);
 	} else if (m->stuck && !m->o->keep_failed) {
