@@ -35,7 +35,9 @@ import os
 import sys
 import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from serve import serve
 
 ARGS = None
 LOCK = threading.Lock()
@@ -319,18 +321,7 @@ def main():
     ap.add_argument("--lfs-threshold", type=int, default=1000)
     ap.add_argument("--verbose", action="store_true")
     ARGS = ap.parse_args()
-    srv = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
-    srv.daemon_threads = True
-    port = srv.server_address[1]
-    if ARGS.port_file:
-        with open(ARGS.port_file + ".tmp", "w") as f:
-            f.write("%d\n" % port)
-        os.replace(ARGS.port_file + ".tmp", ARGS.port_file)
-    print("PORT %d" % port, flush=True)
-    try:
-        srv.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    serve(Handler, ARGS.port, ARGS.port_file)
 
 
 if __name__ == "__main__":

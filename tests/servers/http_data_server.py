@@ -44,7 +44,9 @@ import sys
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from serve import serve
 
 LOCK = threading.Lock()
 SWITCHES = {}   # path -> dict
@@ -289,22 +291,11 @@ def main():
     ap.add_argument("--auth", help="Authorization header value required under /private/")
     ap.add_argument("--verbose", action="store_true")
     ARGS = ap.parse_args()
-    srv = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
-    srv.daemon_threads = True
+    ctx = None
     if ARGS.cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(ARGS.cert, ARGS.key)
-        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-    port = srv.server_address[1]
-    if ARGS.port_file:
-        with open(ARGS.port_file + ".tmp", "w") as f:
-            f.write("%d\n" % port)
-        os.replace(ARGS.port_file + ".tmp", ARGS.port_file)
-    print("PORT %d" % port, flush=True)
-    try:
-        srv.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    serve(Handler, ARGS.port, ARGS.port_file, ctx)
 
 
 if __name__ == "__main__":

@@ -47,7 +47,9 @@ import os
 import sys
 import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from serve import serve
 from xml.sax.saxutils import escape
 
 try:
@@ -388,18 +390,7 @@ def main():
     for k in ARGS.key:
         parts = k.split(":")
         KEYS[parts[0]] = (parts[1], parts[2] if len(parts) > 2 else None)
-    srv = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
-    srv.daemon_threads = True
-    port = srv.server_address[1]
-    if ARGS.port_file:
-        with open(ARGS.port_file + ".tmp", "w") as f:
-            f.write("%d\n" % port)
-        os.replace(ARGS.port_file + ".tmp", ARGS.port_file)
-    print("PORT %d" % port, flush=True)
-    try:
-        srv.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    serve(Handler, ARGS.port, ARGS.port_file)
 
 
 if __name__ == "__main__":
