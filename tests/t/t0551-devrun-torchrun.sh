@@ -5,7 +5,7 @@
 # rendezvous (rank 0's TCPStore at MASTER_ADDR:MASTER_PORT) and gloo's
 # all_reduce go between the pods.  A tiny DDP step on CPU
 # (tests/fixtures/devrun-nodes/ddp_step.py): every rank must print the same
-# reduced value, loss and weights.
+# reduced value, loss and weights, on 2 pods and on 3.
 . "$(dirname "$0")/lib.sh"
 
 if ! command -v busybox >/dev/null || ! command -v git >/dev/null; then
@@ -54,17 +54,35 @@ check_ranks() {
 	EOF
 }
 
-test_expect_success 'torchrun across 2 pods: the same all_reduce, loss and weights on every rank; --rm leaves nothing' '
-	cd w &&
-	$DR --image pytorch/pytorch:2.3.0-cuda12.1-cudnn8-runtime --cpu 1 --memory 1Gi --nodes 2 --torchrun \
-		--master-port $(free_port) --env OMP_NUM_THREADS=1 --follow --rm -- $TORCHRUN_FIX ddp_step.py \
-		>../out 2>../err &&
-	cat ../out ../err &&
-	check_ranks 2 ../out &&
-	grep "all 2 ranks succeeded" ../err &&
-	job=$(job_of ../err) && run=$(run_of ../err) &&
-	grep "job.batch \"$job\" deleted" ../err &&
-	wait_for 10 sh -c "test -z \"\$(kubectl get jobs,services,pods,secrets -n $NS -l eidf.ac.uk/run=$run -o name)\""
+# torchrun's agent looks at its worker every --monitor_interval seconds (5
+# by default): without a shorter one each run would idle seconds after its
+# worker has ended.
+FAST="--monitor_interval 0.2"
+
+# torchrun_ddp N OUT ERR: a run of the DDP step on N pods, with --rm
+torchrun_ddp() {
+	$DR --image pytorch/pytorch:2.3.0-cuda12.1-cudnn8-runtime --cpu 1 --memory 1Gi --nodes "$1" --torchrun \
+		--master-port $(free_port) --env OMP_NUM_THREADS=1 --follow --rm -- $TORCHRUN_FIX $FAST ddp_step.py \
+		>"$2" 2>"$3"
+}
+
+# Both runs at once in one namespace (each its own Service, rendezvous and
+# port): the machine's cores are busy with one while the other waits.
+test_expect_success 'torchrun across 2 and 3 pods: the same all_reduce, loss and weights on every rank; --rm leaves nothing' '
+	cd w
+	{ torchrun_ddp 2 ../out2 ../err2; echo $? >../rc2; } &
+	{ torchrun_ddp 3 ../out3 ../err3; echo $? >../rc3; } &
+	wait &&
+	for n in 2 3; do
+		cat ../out$n ../err$n &&
+		test "$(cat ../rc$n)" = 0 &&
+		check_ranks $n ../out$n &&
+		grep "all $n ranks succeeded" ../err$n &&
+		job=$(job_of ../err$n) && run=$(run_of ../err$n) &&
+		grep "job.batch \"$job\" deleted" ../err$n &&
+		wait_for 10 sh -c "test -z \"\$(kubectl get jobs,services,pods,secrets -n $NS -l eidf.ac.uk/run=$run -o name)\"" ||
+		return 1
+	done
 '
 
 test_done
