@@ -121,6 +121,48 @@ test_expect_success 'a rank that exits 3 (--detach, then attach --rm): exit 3 na
 	wait_for 10 sh -c "test -z \"\$(kubectl get jobs,pods,services,secrets -n $NS -l eidf.ac.uk/run=$run -o name)\""
 '
 
+# Ctrl-C (SIGINT) of a run on N nodes does what it does for one
+# (docs/devrun.md "Ctrl-C and --rm"): it detaches, exit 130 with the
+# commands to follow, read or cancel the run, which goes on; with --rm it
+# deletes the run, so that nothing holds the quota.
+test_expect_success 'Ctrl-C of 2 ranks detaches (130, hints, the ranks go on); Ctrl-C of attach --rm deletes everything' '
+	cd w
+	($DR $RES --nodes 2 --follow -- sh -c "echo up \$NODE_RANK; exec sleep 60" >../c.out 2>../c.err &
+	 echo $! >../c.pid; wait $!; echo $? >../c.rc) &
+	wait_for 30 sh -c "grep -qx \"\[0\] up 0\" ../c.out && grep -qx \"\[1\] up 1\" ../c.out" &&
+	kill -INT $(cat ../c.pid) &&
+	wait_for 10 test -s ../c.rc &&
+	cat ../c.err && test "$(cat ../c.rc)" = 130 &&
+	job=$(job_of ../c.err) && run=$(run_of ../c.err) &&
+	grep "detached; job.batch/$job keeps running" ../c.err &&
+	grep "kubectl eidf devrun attach $job -n $NS" ../c.err &&
+	grep "kubectl eidf devrun logs $job -n $NS -f" ../c.err &&
+	grep "kubectl eidf devrun delete $job -n $NS" ../c.err &&
+	test "$(kubectl get pods -n $NS -l eidf.ac.uk/run=$run --field-selector=status.phase=Running -o name | wc -l)" = 2
+	($DR attach "$job" --rm >../a.out 2>../a.err & echo $! >../a.pid; wait $!; echo $? >../a.rc) &
+	wait_for 30 sh -c "grep -qx \"\[0\] up 0\" ../a.out && grep -qx \"\[1\] up 1\" ../a.out" &&
+	kill -INT $(cat ../a.pid) &&
+	wait_for 10 test -s ../a.rc &&
+	cat ../a.err && test "$(cat ../a.rc)" = 130 &&
+	grep "interrupted; deleting job.batch/$job (--rm)" ../a.err &&
+	grep "job.batch \"$job\" deleted" ../a.err &&
+	wait_for 10 sh -c "test -z \"\$(kubectl get jobs,pods,services,secrets -n $NS -l eidf.ac.uk/run=$run -o name)\""
+'
+
+test_expect_success 'Ctrl-C of --rm while Kueue holds the N pods back: the queued Job is deleted, no pod ever started' '
+	cd w
+	($DR $RES --nodes 3 --gpu 1 --follow --rm -- true >../q.out 2>../q.err &
+	 echo $! >../q.pid; wait $!; echo $? >../q.rc) &
+	wait_for 30 grep -q "insufficient quota for nvidia.com/gpu" ../q.err &&
+	kill -INT $(cat ../q.pid) &&
+	wait_for 10 test -s ../q.rc &&
+	cat ../q.err && test "$(cat ../q.rc)" = 130 &&
+	job=$(job_of ../q.err) && run=$(run_of ../q.err) &&
+	grep "interrupted; deleting job.batch/$job (--rm)" ../q.err &&
+	! grep "rank [0-9]" ../q.err && test ! -s ../q.out &&
+	wait_for 10 sh -c "test -z \"\$(kubectl get jobs,pods,services,secrets -n $NS -l eidf.ac.uk/run=$run -o name)\""
+'
+
 test_expect_success 'quota smaller than N pods: queued with Kueue reason, no pod starts' '
 	cd w &&
 	test_expect_code 124 $DR $RES --nodes 3 --gpu 1 --follow --timeout 3s -- true >../out 2>../err &&
