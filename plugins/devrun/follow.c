@@ -384,8 +384,6 @@ static int pod_cb(const char *type, const cJSON *pod, void *ud)
 	return 0;
 }
 
-#define FOLLOW_STOPPED (-100) /* follow_inner: a signal stopped it */
-
 /* After this long without a change to a pod that has not started, its
  * Warning events are read (one request) for the reason: FailedMount,
  * FailedCreatePodSandBox, ... */
@@ -481,34 +479,6 @@ static int stream_container(struct kclient *kc, const char *ns, const char *pod_
 	}
 	log_dedup_release(&d);
 	return rc;
-}
-
-/* -o: how long the Job may take to record an end its pod already shows */
-#define FINAL_JOB_WAIT_MS 30000
-
-static int finish(struct fstate *f, int code)
-{
-	wait_end_quiet(code); /* the client goes on working for --rm */
-	if (f->outcome_msg)
-		status(f, "%s", f->outcome_msg);
-	if (f->o->final_job) {
-		*f->o->final_job = job_final_object(f->kc, f->o->ns, f->o->job, FINAL_JOB_WAIT_MS);
-		if (!*f->o->final_job)
-			eidf_warning("cannot read job.batch/%s for -o: %s", f->o->job, eidf_last_error());
-	}
-	if (f->o->rm) {
-		follow_delete_by_label(f->kc, f->o->ns, f->o->run_id, 0);
-	} else if (f->stuck && !f->o->keep_failed) {
-		/* Kueue admitted the Job and keeps its quota (GPUs) while the pod
-		 * waits for ever: nothing is gained by keeping it */
-		status(f, "the run can never start; deleting its objects so that they hold no quota "
-		       "(--keep-failed keeps them)");
-		follow_delete_by_label(f->kc, f->o->ns, f->o->run_id, 0);
-	} else if (f->stuck) {
-		status(f, "kept job.batch/%s (--keep-failed); it holds its quota until deleted: "
-		       "kubectl eidf devrun delete %s -n %s", f->o->job, f->o->job, f->o->ns);
-	}
-	return code;
 }
 
 static void fstate_release(struct fstate *f)
@@ -666,6 +636,16 @@ static int follow_inner(struct fstate *f)
 	return f->outcome >= 0 ? f->outcome : DEVRUN_EXIT_ERROR;
 }
 
+static int follow_cb(void *ud)
+{
+	return follow_inner(ud);
+}
+
+static void status_cb(void *ud, const char *line)
+{
+	status(ud, "%s", line);
+}
+
 int follow_run(struct eidf_cmd *cmd, const struct follow_opts *o)
 {
 	struct fstate f;
@@ -677,15 +657,64 @@ int follow_run(struct eidf_cmd *cmd, const struct follow_opts *o)
 	if (!f.kc)
 		return DEVRUN_EXIT_ERROR;
 	f.queue = policy_queue_name(o->ns, o->queue);
-	long timeout_s = 0;
+	struct follower fr = { .follow = follow_cb, .status = status_cb, .ud = &f,
+			       .outcome_msg = &f.outcome_msg, .stuck = &f.stuck };
+	int code = follow_drive(cmd, f.kc, o, &fr);
+	fstate_release(&f);
+	return code;
+}
+
+/* ---- the frame both followers share ------------------------------------------------------ */
+
+static void say(const struct follower *fr, const char *fmt, ...) EIDF_PRINTF(2, 3);
+static void say(const struct follower *fr, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = xvasprintf(fmt, ap);
+	va_end(ap);
+	fr->status(fr->ud, s);
+	free(s);
+}
+
+/* -o: how long the Job may take to record an end its pods already show */
+#define FINAL_JOB_WAIT_MS 30000
+
+int follow_finish(struct kclient *kc, const struct follow_opts *o, const struct follower *fr, int code)
+{
+	wait_end_quiet(code); /* the client goes on working for --rm */
+	if (*fr->outcome_msg)
+		say(fr, "%s", *fr->outcome_msg);
+	if (o->final_job) {
+		*o->final_job = job_final_object(kc, o->ns, o->job, FINAL_JOB_WAIT_MS);
+		if (!*o->final_job)
+			eidf_warning("cannot read job.batch/%s for -o: %s", o->job, eidf_last_error());
+	}
+	if (o->rm) {
+		follow_delete_by_label(kc, o->ns, o->run_id, 0);
+	} else if (*fr->stuck && !o->keep_failed) {
+		/* Kueue admitted the Job and keeps its quota (GPUs) while a pod
+		 * waits for ever: nothing is gained by keeping it */
+		say(fr, "the run can never start; deleting its objects so that they hold no quota "
+		    "(--keep-failed keeps them)");
+		follow_delete_by_label(kc, o->ns, o->run_id, 0);
+	} else if (*fr->stuck) {
+		say(fr, "kept job.batch/%s (--keep-failed); it holds its quota until deleted: "
+		    "kubectl eidf devrun delete %s -n %s", o->job, o->job, o->ns);
+	}
+	return code;
+}
+
+int follow_drive(struct eidf_cmd *cmd, struct kclient *kc, const struct follow_opts *o,
+		 const struct follower *fr)
+{
+	long timeout_ms = 0;
 	if (o->timeout) {
-		long ms = parse_duration_ms(o->timeout);
-		if (ms < 0) {
+		timeout_ms = parse_duration_ms(o->timeout);
+		if (timeout_ms < 0) {
 			eidf_error("invalid value \"%s\" for --timeout: use a duration such as 30m", o->timeout);
-			fstate_release(&f);
 			return EIDF_EXIT_USAGE;
 		}
-		timeout_s = (ms + 999) / 1000;
 	}
 	char *subject = xasprintf("job.batch/%s", o->job);
 	char *h_follow = xasprintf("kubectl eidf devrun attach %s -n %s", o->job, o->ns);
@@ -695,10 +724,10 @@ int follow_run(struct eidf_cmd *cmd, const struct follow_opts *o)
 	struct wait_hints hints = { .subject = subject, .timeout = h_timeout, .follow = h_follow,
 				    .logs = h_logs, .cancel = h_cancel };
 	int code;
-	if (wait_begin(cmd, &hints, timeout_s * 1000) < 0) {
+	if (wait_begin(cmd, &hints, timeout_ms) < 0) {
 		code = DEVRUN_EXIT_ERROR;
 	} else {
-		code = follow_inner(&f);
+		code = fr->follow(fr->ud);
 		enum wait_why why = wait_reason();
 		if (code == FOLLOW_STOPPED || why == WAIT_NO_API) {
 			fflush(stdout);
@@ -718,13 +747,12 @@ int follow_run(struct eidf_cmd *cmd, const struct follow_opts *o)
 			}
 		}
 	}
-	code = finish(&f, code);
+	code = follow_finish(kc, o, fr, code);
 	free(subject);
 	free(h_follow);
 	free(h_logs);
 	free(h_cancel);
 	free(h_timeout);
-	fstate_release(&f);
 	return code;
 }
 

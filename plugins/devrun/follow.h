@@ -44,6 +44,32 @@ struct follow_opts {
 	cJSON **final_job;
 };
 
+/* What a follower (follow.c for one pod, multinode_follow.c for N ranks)
+ * gives the frame they share, follow_drive(). */
+struct follower {
+	/* follows the run: the exit code to use, or FOLLOW_STOPPED when Ctrl-C
+	 * or --timeout stopped it (eidf/waiting.h) */
+	int (*follow)(void *ud);
+	/* prints one "devrun: " status line as the follower does */
+	void (*status)(void *ud, const char *line);
+	void *ud;
+	char *const *outcome_msg; /* the outcome line follow() left (NULL: none) */
+	const int *stuck;         /* follow() found that the run can never start */
+};
+#define FOLLOW_STOPPED (-100)
+
+/* Follow with Ctrl-C and --timeout installed: a stop leaves the run going
+ * (130 or 124 with the commands to attach, read its logs or cancel it), or
+ * with --rm deletes it; then follow_finish().  Returns the exit code. */
+int follow_drive(struct eidf_cmd *cmd, struct kclient *kc, const struct follow_opts *o,
+		 const struct follower *fr);
+
+/* The end of following, whatever ended it: the outcome line, the Job for -o
+ * (as the job controller records the end), and the run deleted with --rm,
+ * or when it can never start (it would hold its quota for ever) unless
+ * --keep-failed.  Returns code. */
+int follow_finish(struct kclient *kc, const struct follow_opts *o, const struct follower *fr, int code);
+
 /* Follow until the main container ends; returns the exit code to use. */
 int follow_run(struct eidf_cmd *cmd, const struct follow_opts *o);
 

@@ -19,7 +19,6 @@
 #include "multinode.h"
 #include "eidf/cmd.h"
 #include "eidf/jobstate.h"
-#include "eidf/job_final.h"
 #include "eidf/kueue_workload.h"
 #include "eidf/kclient.h"
 #include "eidf/log_merge.h"
@@ -385,8 +384,6 @@ static char *others(const struct mstate *m, long failed)
 	return strbuf_detach(&sb);
 }
 
-#define MN_STOPPED (-100)
-
 static int follow_inner(struct mstate *m)
 {
 	const struct follow_opts *o = m->o;
@@ -397,7 +394,7 @@ static int follow_inner(struct mstate *m)
 		int finished = 0;
 		int jrc = look_at_job(m, &finished);
 		if (wait_stopped()) {
-			rc = MN_STOPPED;
+			rc = FOLLOW_STOPPED;
 			break;
 		}
 		if (jrc < 0) {
@@ -409,7 +406,7 @@ static int follow_inner(struct mstate *m)
 		struct klist_opts lo = { .label_selector = sel };
 		if (kclient_list(m->kc, &KRES_PODS, o->ns, &lo, &pods) < 0) {
 			if (wait_stopped()) {
-				rc = MN_STOPPED;
+				rc = FOLLOW_STOPPED;
 				break;
 			}
 			eidf_error("%s", eidf_last_error());
@@ -489,40 +486,26 @@ static int follow_inner(struct mstate *m)
 		}
 		wait_sleep_ms(poll_ms());
 		if (wait_stopped()) {
-			rc = MN_STOPPED;
+			rc = FOLLOW_STOPPED;
 			break;
 		}
 	}
 	free(best);
 	free(sel);
-	if (rc == MN_STOPPED || rc == DEVRUN_EXIT_ERROR || (rc == 0 && m->outcome < 0))
+	if (rc == FOLLOW_STOPPED || rc == DEVRUN_EXIT_ERROR || (rc == 0 && m->outcome < 0))
 		return rc;
 	return m->outcome >= 0 ? m->outcome : DEVRUN_EXIT_ERROR;
 }
 
 
-static int finish(struct mstate *m, int code)
+static int follow_cb(void *ud)
 {
-	wait_end_quiet(code); /* the client goes on working for --rm */
-	if (m->outcome_msg)
-		say(m, "%s", m->outcome_msg);
-	if (m->o->final_job) {
-		/* as the job controller records the end the ranks show (it lags) */
-		*m->o->final_job = job_final_object(m->kc, m->o->ns, m->o->job, 30000);
-		if (!*m->o->final_job)
-			eidf_warning("cannot read job.batch/%s for -o: %s", m->o->job, eidf_last_error());
-	}
-	if (m->o->rm) {
-		follow_delete_by_label(m->kc, m->o->ns, m->o->run_id, 0);
-	} else if (m->stuck && !m->o->keep_failed) {
-		say(m, "the run can never start; deleting its objects so that they hold no quota "
-		    "(--keep-failed keeps them)");
-		follow_delete_by_label(m->kc, m->o->ns, m->o->run_id, 0);
-	} else if (m->stuck) {
-		say(m, "kept job.batch/%s (--keep-failed); it holds its quota until deleted: "
-		    "kubectl eidf devrun delete %s -n %s", m->o->job, m->o->job, m->o->ns);
-	}
-	return code;
+	return follow_inner(ud);
+}
+
+static void say_cb(void *ud, const char *line)
+{
+	say(ud, "%s", line);
 }
 
 int multinode_follow_run(struct eidf_cmd *cmd, const struct follow_opts *o)
@@ -549,48 +532,9 @@ int multinode_follow_run(struct eidf_cmd *cmd, const struct follow_opts *o)
 	log_merge_init(&m.init_logs);
 	log_merge_init(&m.main_logs);
 	m.queue = policy_queue_name(o->ns, o->queue);
-	long timeout_ms = 0;
-	int code;
-	if (o->timeout) {
-		long ms = parse_duration_ms(o->timeout);
-		if (ms < 0) {
-			eidf_error("invalid value \"%s\" for --timeout: use a duration such as 30m", o->timeout);
-			code = EIDF_EXIT_USAGE;
-			goto out;
-		}
-		timeout_ms = ms;
-	}
-	char *subject = xasprintf("job.batch/%s", o->job);
-	char *h_follow = xasprintf("kubectl eidf devrun attach %s -n %s", o->job, o->ns);
-	char *h_logs = xasprintf("kubectl eidf devrun logs %s -n %s -f", o->job, o->ns);
-	char *h_cancel = xasprintf("kubectl eidf devrun delete %s -n %s", o->job, o->ns);
-	char *h_timeout = o->timeout ? xasprintf("--timeout %s", o->timeout) : NULL;
-	struct wait_hints hints = { .subject = subject, .timeout = h_timeout, .follow = h_follow,
-				    .logs = h_logs, .cancel = h_cancel };
-	if (wait_begin(cmd, &hints, timeout_ms) < 0) {
-		code = DEVRUN_EXIT_ERROR;
-	} else {
-		code = follow_inner(&m);
-		enum wait_why why = wait_reason();
-		if (code == MN_STOPPED || why == WAIT_NO_API) {
-			fflush(stdout);
-			if (o->rm && why != WAIT_NO_API) {
-				wait_end_quiet(0);
-				code = why == WAIT_TIMEOUT ? DEVRUN_EXIT_TIMEOUT : DEVRUN_EXIT_DETACHED;
-				fprintf(stderr, "\ndevrun: %s; deleting job.batch/%s (--rm)\n",
-					why == WAIT_TIMEOUT ? "--timeout reached" : "interrupted", o->job);
-			} else {
-				code = wait_end(code == MN_STOPPED ? DEVRUN_EXIT_TIMEOUT : code);
-			}
-		}
-	}
-	code = finish(&m, code);
-	free(subject);
-	free(h_follow);
-	free(h_logs);
-	free(h_cancel);
-	free(h_timeout);
-out:
+	struct follower fr = { .follow = follow_cb, .status = say_cb, .ud = &m,
+			       .outcome_msg = &m.outcome_msg, .stuck = &m.stuck };
+	int code = follow_drive(cmd, m.kc, o, &fr);
 	for (long i = 0; i < m.n; i++) {
 		free(m.r[i].pod);
 		free(m.r[i].line);
