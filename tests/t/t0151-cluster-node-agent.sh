@@ -23,7 +23,7 @@ test_expect_success 'the node agent, Kueue, the scheduler and their API client i
 	        if isinstance(node, ast.ImportFrom) and node.level:
 	            for a in node.names:
 	                name = node.module or a.name
-	                assert name in ("util", "execws", "apiclient", "tlsserver", "poddns", "objects"), \
+	                assert name in ("util", "execws", "execspdy", "execsession", "apiclient", "tlsserver", "poddns", "objects"), \
 	                    "%s imports .%s" % (mod, name)
 	        if isinstance(node, ast.Attribute):
 	            assert node.attr not in ("store", "cluster"), "%s uses .%s" % (mod, node.attr)

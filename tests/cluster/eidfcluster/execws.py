@@ -5,26 +5,18 @@ kubectl (client-go tools/remotecommand/websocket.go) upgrades `GET .../pods/NAME
 a stream id: 0 stdin, 1 stdout, 2 stderr, 3 error (one v1 Status JSON), 4 resize (TTY size JSON);
 v5 adds 255 "close": [255, ID] half-closes stream ID (the client closes stdin this way).
 
-One thread owns the TLS socket and the process's file descriptors (poll loop, non-blocking), so
-the SSL object is never used from two threads at once.
+The process side and the loop are execsession.Session's; this is the WebSocket framing only.
 """
 import base64
-import errno
-import fcntl
 import hashlib
 import json
-import os
-import select
-import signal
-import ssl
 import struct
-import termios
-import time
+
+from .execsession import ERROR, RESIZE, STDIN, Session
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
-STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
-HIGH_WATER = 1 << 20     # stop reading the process output while this much is queued for the client
+CLOSE = 255
 
 
 class WSError(Exception):
@@ -131,42 +123,33 @@ class FrameParser:
         return out
 
 
-def exit_status(rc, argv):
-    if rc == 0:
-        return {"metadata": {}, "status": "Success"}
-    return {"metadata": {}, "status": "Failure",
-            "message": "command terminated with non-zero exit code: error executing command [%s], exit code %d"
-            % (" ".join(argv), rc),
-            "reason": "NonZeroExitCode", "details": {"causes": [{"reason": "ExitCode", "message": str(rc)}]}}
-
-
-class Session:
-    """Runs one exec session on an upgraded connection until the process ends or the client leaves.
-
-    proc: Popen (own process group); fds: {"stdin": fd or None, "out": {fd: channel}} where the fds
-    are the parent's ends (a pty master appears as both stdin and output 1). finish() -> Status dict
-    is called once the process has exited and its output is drained."""
+class WSSession(Session):
+    """An exec session over RFC 6455 with the v4/v5 channel protocol."""
 
     def __init__(self, sock, proto, proc, stdin_fd, out_fds, tty_fd, finish):
-        self.sock = sock
+        super().__init__(sock, proc, stdin_fd, out_fds, tty_fd, finish)
         self.v5 = proto.startswith("v5")
-        self.proc = proc
-        self.stdin_fd = stdin_fd
-        self.out_fds = dict(out_fds)     # fd -> channel
-        self.tty_fd = tty_fd
-        self.finish = finish
-        self.tx = bytearray()            # to the client
-        self.stdin_buf = bytearray()
-        self.stdin_eof = False
         self.parser = FrameParser()
-        self.client_closed = False       # close frame or EOF from the client
-        self.exit_time = None
-        self.exit_code = None
         self.close_sent = False
 
-    # -- client side -------------------------------------------------------
     def send(self, channel, data):
         self.tx += frame(2, bytes([channel]) + data)
+
+    def end(self, status):
+        self.send(ERROR, json.dumps(status, separators=(",", ":")).encode())
+        self.tx += frame(8, struct.pack("!H", 1000))
+        self.close_sent = True
+
+    def goodbye(self):
+        self.tx += frame(8, struct.pack("!H", 1000))
+        self.close_sent = True
+
+    def on_bytes(self, data):
+        try:
+            for op, payload in self.parser.feed(data):
+                self.on_message(op, payload)
+        except WSError:
+            self.client_closed = True
 
     def on_message(self, op, payload):
         if op == 8:
@@ -181,199 +164,12 @@ class Session:
         ch, data = payload[0], payload[1:]
         if ch == CLOSE and self.v5:
             if data[:1] == bytes([STDIN]):
-                self.stdin_eof = True
+                self.stdin_closed()
             return
-        if ch == STDIN and self.stdin_fd is not None and not self.stdin_eof:
-            self.stdin_buf += data
-        elif ch == RESIZE and self.tty_fd is not None:
+        if ch == STDIN:
+            self.stdin_data(data)
+        elif ch == RESIZE:
             try:
-                size = json.loads(data)
-                fcntl.ioctl(self.tty_fd, termios.TIOCSWINSZ,
-                            struct.pack("HHHH", int(size.get("Height", 0)), int(size.get("Width", 0)), 0, 0))
-            except (ValueError, OSError, AttributeError):
+                self.resize(json.loads(data))
+            except ValueError:
                 pass
-
-    def read_socket(self):
-        while True:
-            try:
-                data = self.sock.recv(65536)
-            except (ssl.SSLWantReadError, BlockingIOError):
-                return
-            except ssl.SSLWantWriteError:
-                return
-            except (OSError, ssl.SSLError):
-                self.client_closed = True
-                return
-            if not data:
-                self.client_closed = True
-                return
-            try:
-                for op, payload in self.parser.feed(data):
-                    self.on_message(op, payload)
-            except WSError:
-                self.client_closed = True
-                return
-
-    def write_socket(self):
-        while self.tx:
-            try:
-                n = self.sock.send(self.tx[:65536])
-            except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
-                return
-            except (OSError, ssl.SSLError):
-                self.client_closed = True
-                self.tx.clear()
-                return
-            del self.tx[:n]
-
-    # -- process side ------------------------------------------------------
-    def close_stdin(self):
-        fd = self.stdin_fd
-        self.stdin_fd = None
-        if fd is None:
-            return
-        if fd == self.tty_fd:
-            try:
-                os.write(fd, b"\x04")     # EOF for the line discipline; the pty stays open for output
-            except OSError:
-                pass
-        else:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-    def write_stdin(self):
-        while self.stdin_buf and self.stdin_fd is not None:
-            try:
-                n = os.write(self.stdin_fd, self.stdin_buf[:65536])
-            except BlockingIOError:
-                return
-            except OSError:      # the process closed its stdin: drop the rest
-                self.stdin_buf.clear()
-                self.close_stdin()
-                return
-            del self.stdin_buf[:n]
-
-    def read_output(self, fd):
-        ch = self.out_fds[fd]
-        try:
-            data = os.read(fd, 65536)
-        except BlockingIOError:
-            return
-        except OSError as e:     # EIO: the pty's last slave closed
-            if e.errno not in (errno.EIO, errno.EBADF):
-                raise
-            data = b""
-        if data:
-            self.send(ch, data)
-            return
-        del self.out_fds[fd]
-        if fd != self.tty_fd:
-            os.close(fd)
-
-    def kill(self):
-        for sig in (signal.SIGHUP, signal.SIGKILL):
-            try:
-                os.killpg(self.proc.pid, sig)
-            except OSError:
-                pass
-
-    # -- loop --------------------------------------------------------------
-    def run(self):
-        self.sock.setblocking(False)
-        for fd in list(self.out_fds) + ([self.stdin_fd] if self.stdin_fd is not None else []):
-            os.set_blocking(fd, False)
-        try:
-            self._loop()
-        finally:
-            if self.proc.poll() is None:
-                self.kill()
-                try:
-                    self.proc.wait(2)
-                except Exception:
-                    pass
-            # each fd once: with a TTY the pty is stdin, output and tty_fd at
-            # once, and a second close can hit an fd the server just accepted
-            for fd in set(self.out_fds) | {self.stdin_fd, self.tty_fd}:
-                if fd is not None:
-                    try:
-                        os.close(fd)
-                    except OSError:
-                        pass
-            self.out_fds = {}
-            self.stdin_fd = self.tty_fd = None
-        return self.exit_code
-
-    def _loop(self):
-        sock = self.sock
-        sfd = sock.fileno()
-        while True:
-            if self.client_closed:
-                # the client went away: no one to talk to any more
-                if self.proc.poll() is None:
-                    self.kill()
-                self.tx = bytearray(frame(8, struct.pack("!H", 1000)))
-                self.close_sent = True
-                self.write_socket()
-                return
-            if self.stdin_eof and not self.stdin_buf and self.stdin_fd is not None:
-                self.close_stdin()
-            if self.exit_time is None and self.proc.poll() is not None:
-                self.exit_time = time.time()
-            # the process is gone and its output drained (or held open by a background child for 2 s)
-            if self.exit_time is not None and (not self.out_fds or time.time() - self.exit_time > 2):
-                for fd in list(self.out_fds):
-                    for _ in range(64):
-                        if fd not in self.out_fds:
-                            break
-                        self.read_output(fd)
-                status = self.finish(self.proc.returncode)
-                self.exit_code = self.proc.returncode
-                self.send(ERROR, json.dumps(status, separators=(",", ":")).encode())
-                self.tx += frame(8, struct.pack("!H", 1000))
-                self.close_sent = True
-                self.drain_and_close()
-                return
-            p = select.poll()
-            p.register(sfd, select.POLLIN | (select.POLLOUT if self.tx else 0))
-            if len(self.tx) < HIGH_WATER:
-                for fd in self.out_fds:
-                    p.register(fd, select.POLLIN)
-            if self.stdin_buf and self.stdin_fd is not None:
-                p.register(self.stdin_fd, select.POLLOUT)
-            timeout = 50 if self.exit_time is not None or not self.out_fds else 500
-            if sock.pending():
-                timeout = 0
-            events = p.poll(timeout)
-            if sock.pending():
-                self.read_socket()
-            for fd, ev in events:
-                if fd == sfd:
-                    if ev & (select.POLLIN | select.POLLHUP | select.POLLERR):
-                        self.read_socket()
-                    if ev & select.POLLOUT:
-                        self.write_socket()
-                elif fd in self.out_fds:
-                    self.read_output(fd)
-                elif fd == self.stdin_fd:
-                    self.write_stdin()
-            if self.tx:
-                self.write_socket()
-            if self.stdin_buf:
-                self.write_stdin()
-
-    def drain_and_close(self):
-        """Flush everything (status + close frame), then wait briefly for the client's close frame."""
-        deadline = time.time() + 5
-        sfd = self.sock.fileno()
-        while self.tx and time.time() < deadline and not self.client_closed:
-            self.write_socket()
-            if self.tx:
-                select.select([sfd], [sfd], [], 0.1)
-                self.read_socket()
-        deadline = time.time() + 1
-        while not self.client_closed and time.time() < deadline:
-            select.select([sfd], [], [], 0.05)
-            self.read_socket()
-            self.write_socket()     # pongs

@@ -26,7 +26,8 @@ import threading
 import time
 import urllib.parse
 
-from . import execws
+from . import execspdy, execws
+from .execsession import STDERR, STDIN, STDOUT, ERROR, RESIZE, exit_status
 from .apiclient import APIStatus, Client, EventRecorder
 from .poddns import PodDNS, pod_address
 from .tlsserver import ThreadingTLSServer, TLSHandler
@@ -574,9 +575,9 @@ class ConfigError(Exception):
 class KubeletError(Exception):
     """An answer of the kubelet port: plain text (as the kubelet's errors are) or a v1 Status."""
 
-    def __init__(self, code, message, reason=None):
+    def __init__(self, code, message, reason=None, headers=()):
         super().__init__(message)
-        self.code, self.message, self.reason = code, message, reason
+        self.code, self.message, self.reason, self.headers = code, message, reason, list(headers)
 
 
 def bad_request(msg):
@@ -1040,7 +1041,8 @@ class NodeAgent:
 
     # -- /exec/{ns}/{pod}/{container} ----------------------------------------------------------
     def serve_exec(self, h, ns, name, cname):
-        """The kubelet's exec: a WebSocket session (the API server proxies the upgrade through)."""
+        """The kubelet's exec: a WebSocket or SPDY/3.1 session on the upgraded connection (the API
+        server proxies kubectl's upgrade through, or, from 1.30, translates WebSockets to SPDY)."""
         pod, w = self.worker_for(ns, name)
         if pod is None:
             raise KubeletError(404, 'pod "%s" not found' % name)
@@ -1059,14 +1061,24 @@ class NodeAgent:
             cspec = dict(w.specs[cname]) if w and cname in w.running and cname in w.specs else None
         if cspec is None:
             raise KubeletError(404, 'container not found ("%s")' % cname)
-        try:
-            neg = execws.negotiate(h)
-        except ValueError as e:
-            raise KubeletError(400, str(e), "BadRequest")
-        if neg is None:
-            raise KubeletError(400, "Upgrade request required (this test cluster implements exec over WebSockets "
-                               "only: %s; not SPDY/3.1)" % ", ".join(execws.PROTOCOLS), "BadRequest")
-        accept, proto = neg
+        spdy = execspdy.is_upgrade(h)
+        if spdy:
+            try:
+                proto = execspdy.negotiate(h)
+            except ValueError as e:
+                code, msg = e.args
+                # httpstream.Handshake names what it accepts
+                raise KubeletError(code, msg, headers=[("X-Accepted-Stream-Protocol-Versions", v)
+                                                       for v in execspdy.PROTOCOLS] if code == 403 else ())
+        else:
+            try:
+                neg = execws.negotiate(h)
+            except ValueError as e:
+                raise KubeletError(400, str(e), "BadRequest")
+            if neg is None:
+                raise KubeletError(400, "Upgrade request required (WebSockets: %s; or SPDY/3.1)"
+                                   % ", ".join(execws.PROTOCOLS), "BadRequest")
+            accept, proto = neg
         # the process: the container's runner spec with the exec'd argv
         n = next(self.exec_seq)
         edir = os.path.join(w.dir, "run")
@@ -1088,7 +1100,7 @@ class NodeAgent:
                 stdin_fd = tty_fd if flags["stdin"] else None
                 if not flags["stdin"]:
                     pin = subprocess.DEVNULL
-                out[tty_fd] = execws.STDOUT
+                out[tty_fd] = STDOUT
             else:
                 pin = pout = perr = subprocess.DEVNULL
                 if flags["stdin"]:
@@ -1098,11 +1110,11 @@ class NodeAgent:
                 if flags["stdout"]:
                     rd, pout = os.pipe()
                     child.append(pout)
-                    out[rd] = execws.STDOUT
+                    out[rd] = STDOUT
                 if flags["stderr"]:
                     rd, perr = os.pipe()
                     child.append(perr)
-                    out[rd] = execws.STDERR
+                    out[rd] = STDERR
             p = subprocess.Popen(cmd, stdin=pin, stdout=pout, stderr=perr, start_new_session=True,
                                  close_fds=True)
         except OSError as e:
@@ -1117,10 +1129,15 @@ class NodeAgent:
             w.exec_procs.setdefault(cname, set()).add(p)
         # 101 Switching Protocols
         h.send_response_only(101)
-        h.send_header("Upgrade", "websocket")
-        h.send_header("Connection", "Upgrade")
-        h.send_header("Sec-WebSocket-Accept", accept)
-        h.send_header("Sec-WebSocket-Protocol", proto)
+        if spdy:
+            h.send_header("X-Stream-Protocol-Version", proto)
+            h.send_header("Connection", "Upgrade")
+            h.send_header("Upgrade", "SPDY/3.1")
+        else:
+            h.send_header("Upgrade", "websocket")
+            h.send_header("Connection", "Upgrade")
+            h.send_header("Sec-WebSocket-Accept", accept)
+            h.send_header("Sec-WebSocket-Protocol", proto)
         h.end_headers()
         h.status = 101
         h.close_connection = True
@@ -1133,8 +1150,14 @@ class NodeAgent:
                         "command in container: failed to exec in container: failed to start exec \"%s\": %s"
                         % (hashlib.sha256(specfile.encode()).hexdigest(), msg),
                         "reason": "InternalError", "details": {"causes": [{"message": msg}]}, "code": 500}
-            return execws.exit_status(rc if rc >= 0 else 128 - rc, argv)
-        sess = execws.Session(h.connection, proto, p, stdin_fd, out, tty_fd, finish)
+            return exit_status(rc if rc >= 0 else 128 - rc, argv)
+        if spdy:
+            # the streams the kubelet waits for: error, each one asked for, resize with a TTY
+            expected = {ERROR} | {ch for ch, on in ((STDIN, flags["stdin"]), (STDOUT, flags["stdout"]),
+                                                    (STDERR, flags["stderr"]), (RESIZE, flags["tty"])) if on}
+            sess = execspdy.SpdySession(h.connection, p, stdin_fd, out, tty_fd, finish, expected)
+        else:
+            sess = execws.WSSession(h.connection, proto, p, stdin_fd, out, tty_fd, finish)
         try:
             sess.run()
         finally:
@@ -1189,11 +1212,13 @@ class KubeletHandler(TLSHandler):
         self.start_tls(self.agent.ssl_ctx, 3600)
         super().setup()
 
-    def send_body(self, code, body, ctype="text/plain; charset=utf-8"):
+    def send_body(self, code, body, ctype="text/plain; charset=utf-8", headers=()):
         if isinstance(body, str):
             body = body.encode()
         self.send_response_only(code)
         self.send_header("Date", self.date_time_string())
+        for k, v in headers:
+            self.send_header(k, v)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -1239,9 +1264,9 @@ class KubeletHandler(TLSHandler):
             if e.reason:    # a v1 Status, as the kubelet's remotecommand server answers
                 st = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                       "message": e.message, "reason": e.reason, "code": e.code}
-                self.send_body(e.code, json.dumps(st) + "\n", "application/json")
+                self.send_body(e.code, json.dumps(st) + "\n", "application/json", e.headers)
             else:
-                self.send_body(e.code, e.message)
+                self.send_body(e.code, e.message, headers=e.headers)
         except (ConnectionError, ssl.SSLError, BrokenPipeError, socket.timeout):
             self.close_connection = True
 
