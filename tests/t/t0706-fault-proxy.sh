@@ -6,20 +6,9 @@
 # outage switches (t0704).
 . "$(dirname "$0")/lib.sh"
 
-if ! command -v busybox >/dev/null || ! command -v curl >/dev/null; then
-	test_skip "fault proxy tests" "needs busybox and curl"
-	test_done
-fi
-NS=eidf042ns
-start_cluster --tenant $NS --eidf-policy || exit 1
-FETCH="$EIDF_BIN/kubectl-eidf-fetch -n $NS"
-export EIDF_FETCH_POLL_MS=300
-. "$EIDF_SRC/tests/t/lib-fetch.sh"
-start_slow_data_server || { echo "Bail out! the data server did not start"; exit 1; }
-
-test_expect_success 'setup: a bound PVC' '
-	cluster_bound_pvc data -n $NS
-'
+. "$EIDF_SRC/tests/t/lib-outage.sh"
+outage_setup busybox curl
+outage_pvc
 
 start_proxy() {
 	python3 "$EIDF_SRC/tests/servers/fault_proxy.py" --upstream "127.0.0.1:$EIDF_CLUSTER_PORT" \

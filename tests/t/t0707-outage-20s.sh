@@ -5,22 +5,9 @@
 # every line of the followed output once, in order (docs/waiting.md).
 . "$(dirname "$0")/lib.sh"
 
-if ! command -v busybox >/dev/null || ! command -v curl >/dev/null || ! command -v git >/dev/null; then
-	test_skip "outage tests" "needs busybox, curl and git"
-	test_done
-fi
-NS=eidf042ns
-start_cluster --tenant $NS --eidf-policy || exit 1
-. "$EIDF_SRC/tests/t/lib-devrun.sh"
-FETCH="$EIDF_BIN/kubectl-eidf-fetch -n $NS"
-BC="$EIDF_BIN/kubectl-eidf-build_context -n $NS"
-export EIDF_FETCH_POLL_MS=300
-. "$EIDF_SRC/tests/t/lib-fetch.sh"
-start_slow_data_server || { echo "Bail out! the data server did not start"; exit 1; }
-
-test_expect_success 'setup: a bound PVC' '
-	cluster_bound_pvc data -n $NS
-'
+. "$EIDF_SRC/tests/t/lib-outage.sh"
+outage_setup --devrun busybox curl git
+outage_pvc
 
 # ---- one 20 s outage, ridden out by every kind of follower at once -----------------
 
