@@ -612,7 +612,7 @@ static void set_transport_error(struct kclient *kc, const struct kreq *rq, CURLc
 	eidf_set_error("Unable to connect to the server: %s", detail);
 }
 
-static void setup_handle(struct kclient *kc)
+void kc_setup_handle(struct kclient *kc)
 {
 	const struct kube_config *cfg = kc->cfg;
 	CURL *c = kc->curl;
@@ -683,8 +683,8 @@ static void set_method(CURL *c, const struct kreq *rq)
 /* Every header of a request, each value checked by http_header_append()
  * (eidf/http_header.h): a CR/LF in a token or an impersonation value fails
  * the request before anything is sent, as Go's net/http does. */
-static int kc_request_headers(struct kclient *kc, const struct kreq *rq, const char *token,
-			      const char *token_source, struct curl_slist **hdrs)
+int kc_request_headers(struct kclient *kc, const char *content_type, const char *token,
+		       const char *token_source, struct curl_slist **hdrs)
 {
 	const struct kube_config *cfg = kc->cfg;
 	const char *as_src = cfg->impersonate_source ? cfg->impersonate_source : "--as";
@@ -692,8 +692,8 @@ static int kc_request_headers(struct kclient *kc, const struct kreq *rq, const c
 	int rc = -1;
 
 	if (http_header_append(hdrs, "Accept", "application/json, */*", "the Accept header") < 0 ||
-	    (rq->content_type &&
-	     http_header_append(hdrs, "Content-Type", rq->content_type, "the content type") < 0) ||
+	    (content_type &&
+	     http_header_append(hdrs, "Content-Type", content_type, "the content type") < 0) ||
 	    http_header_append(hdrs, "User-Agent", "kubectl-eidf/" EIDF_VERSION, "the user agent") < 0)
 		goto out;
 	if (token) {
@@ -745,7 +745,7 @@ static int kc_perform(struct kclient *kc, const struct kreq *rq, struct kresp *r
 	 * included, as the deadline of client-go's request context does */
 	long budget_end = rq->timeout_ms && !rq->stream ? monotonic_ms() + rq->timeout_ms : 0;
 
-	setup_handle(kc);
+	kc_setup_handle(kc);
 	memset(rs, 0, sizeof(*rs));
 	rs->kc = kc;
 	rs->method = rq->method;
@@ -775,7 +775,7 @@ static int kc_perform(struct kclient *kc, const struct kreq *rq, struct kresp *r
 				    kc->display_host);
 		}
 
-		if (kc_request_headers(kc, rq, token, token_source, &hdrs) < 0) {
+		if (kc_request_headers(kc, rq->content_type, token, token_source, &hdrs) < 0) {
 			/* nothing was sent: a value would have smuggled in headers */
 			curl_slist_free_all(hdrs);
 			rs->cc = CURLE_BAD_FUNCTION_ARGUMENT;

@@ -53,6 +53,13 @@ struct kclient {
 	int watch_relisted;
 };
 
+/* kclient.c: the options every request shares (TLS, CA, proxy, CONNECT_TO),
+ * set once on kc->curl; and every header of a request (Accept, User-Agent,
+ * the bearer token, impersonation, Host), each value checked. */
+void kc_setup_handle(struct kclient *kc);
+int kc_request_headers(struct kclient *kc, const char *content_type, const char *token,
+		       const char *token_source, struct curl_slist **hdrs);
+
 /* kclient_auth.c: set the TLS client certificate on the handle and put the
  * bearer token (or nothing) in *token.  force_refresh re-runs an exec plugin. */
 /* The proxy Go's http.ProxyFromEnvironment picks for a server (its real

@@ -22,6 +22,7 @@ void session_state_release(struct session_state *st)
 	free(st->pod_uid);
 	free(st->commit);
 	free(st->tree);
+	cJSON_Delete(st->pod);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -57,6 +58,10 @@ int session_state_load(const char *file, struct session_state *st)
 	st->pod_uid = xstrdup(uid);
 	st->commit = xstrdup(commit);
 	st->tree = xstrdup(tree);
+	const cJSON *pod = cJSON_GetObjectItemCaseSensitive(j, "podObject");
+	if (cJSON_IsObject(pod) && json_str(pod, "metadata.name") && json_str(pod, "metadata.uid") &&
+	    !strcmp(json_str(pod, "metadata.uid"), uid))
+		st->pod = cJSON_Duplicate(pod, 1);
 	st->e = xcalloc((size_t)cJSON_GetArraySize(files) + 1, sizeof(*st->e));
 	cJSON_ArrayForEach(f, files) {
 		const char *p = json_str(f, "path"), *oid = json_str(f, "oid");
@@ -83,11 +88,24 @@ static const struct change_file *final_entry(const struct changes *c, size_t i)
 	return f;
 }
 
-int session_state_save(const char *file, const char *pod_uid, const char *commit, const char *tree,
+int session_state_save(const char *file, const cJSON *pod, const char *commit, const char *tree,
 		       const struct changes *c)
 {
 	cJSON *j = cJSON_CreateObject();
-	cJSON_AddStringToObject(j, "pod", pod_uid);
+	cJSON_AddStringToObject(j, "pod", json_str(pod, "metadata.uid") ? json_str(pod, "metadata.uid") : "");
+	/* the pod's metadata, for the next run to go straight to it */
+	const cJSON *md = cJSON_GetObjectItemCaseSensitive(pod, "metadata");
+	if (cJSON_IsObject(md)) {
+		cJSON *m = cJSON_CreateObject();
+		static const char *const keep[] = { "name", "namespace", "uid", "resourceVersion", "labels",
+						    "annotations" };
+		for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(md, keep[i]);
+			if (v)
+				cJSON_AddItemToObject(m, keep[i], cJSON_Duplicate(v, 1));
+		}
+		cJSON_AddItemToObject(cJSON_AddObjectToObject(j, "podObject"), "metadata", m);
+	}
 	cJSON_AddStringToObject(j, "commit", commit);
 	cJSON_AddStringToObject(j, "tree", tree);
 	cJSON *files = cJSON_AddArrayToObject(j, "files");

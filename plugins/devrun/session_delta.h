@@ -9,6 +9,8 @@
 #ifndef EIDF_DEVRUN_SESSION_DELTA_H
 #define EIDF_DEVRUN_SESSION_DELTA_H
 
+#include <cjson/cJSON.h>
+
 #include "eidf/util.h"
 
 struct git_repository;
@@ -23,6 +25,7 @@ struct session_entry {
 
 struct session_state {
 	char *pod_uid;
+	cJSON *pod;                  /* the pod's metadata as the last run left it (NULL: unknown) */
 	char *commit;
 	char *tree;                  /* verified tree id after the run */
 	struct session_entry *e;     /* sorted by path */
@@ -32,8 +35,10 @@ struct session_state {
 void session_state_release(struct session_state *st);
 /* Read FILE (JSON).  A missing or unreadable file is an empty state (0). */
 int session_state_load(const char *file, struct session_state *st);
-/* The state after a run: the pod's uid, commit, tree and the changes. */
-int session_state_save(const char *file, const char *pod_uid, const char *commit, const char *tree,
+/* The state after a run: the pod (its uid, and its metadata, which names it
+ * and holds the session's options, for the next run to exec into it without
+ * looking it up first), commit, tree and the changes. */
+int session_state_save(const char *file, const cJSON *pod, const char *commit, const char *tree,
 		       const struct changes *c);
 /* Where the state of session NAME in namespace NS is kept: in the
  * repository's git directory (per worktree), never in the working tree. */

@@ -3,12 +3,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "eidf/cmd.h"
+#include "eidf/kclient_exec.h"
 
 volatile sig_atomic_t session_sigint;
 
@@ -25,21 +27,44 @@ void session_sigint_install(void)
 	sigaction(SIGINT, &sa, NULL);
 }
 
+/* The child: the exec itself, through the API client (one WebSocket on a
+ * connection of its own; the parent's pooled connection is never touched),
+ * its exit code the command's.  What happened goes to status_fd too. */
+static void exec_child(const struct kexec_spec *s)
+{
+	int code = -1;
+	struct kexec_opts o = { .ns = s->ns, .pod = s->pod, .container = s->container,
+				.argv = (const char *const *)s->argv->v, .argc = s->argv->n,
+				.stdin_fd = s->stdin_fd >= 0 ? 0 : -1, .stdout_fd = 1, .stderr_fd = 2 };
+	/* a closed stdout ends the stream (write fails) instead of killing us
+	 * in the middle of a TLS record */
+	signal(SIGPIPE, SIG_IGN);
+	if (s->stdin_fd >= 0 && s->stdin_fd != 0) {
+		lseek(s->stdin_fd, 0, SEEK_SET);
+		dup2(s->stdin_fd, 0);
+	} else if (s->stdin_fd == 0) {
+		lseek(0, 0, SEEK_SET);
+	}
+	if (s->stdout_fd >= 0)
+		dup2(s->stdout_fd, 1);
+	if (s->stderr_fd >= 0)
+		dup2(s->stderr_fd, 2);
+	int rc = kclient_exec(s->kc, &o, &code);
+	long http = kclient_last_http_status(s->kc);
+	if (rc < 0) {
+		if (s->status_fd >= 0)
+			dprintf(s->status_fd, "error %ld\n", http);
+		if (!(s->quiet_missing && (http == 404 || http == 400)))
+			fprintf(stderr, "error: %s\n", eidf_last_error());
+		_exit(1);
+	}
+	if (s->status_fd >= 0)
+		dprintf(s->status_fd, "exit %d\n", code);
+	_exit(code);
+}
+
 pid_t kexec_start(const struct kexec_spec *s)
 {
-	const char *kubectl = getenv("EIDF_KUBECTL") && *getenv("EIDF_KUBECTL") ? getenv("EIDF_KUBECTL") : "kubectl";
-	struct strvec v = STRVEC_INIT;
-	strvec_push(&v, kubectl);
-	cmd_kubectl_flags(&v, s->ns);
-	strvec_push(&v, "exec");
-	if (s->stdin_fd >= 0)
-		strvec_push(&v, "-i");
-	strvec_push(&v, s->pod);
-	strvec_push(&v, "-c");
-	strvec_push(&v, s->container);
-	strvec_push(&v, "--");
-	for (size_t i = 0; i < s->argv->n; i++)
-		strvec_push(&v, s->argv->v[i]);
 	fflush(stdout);
 	fflush(stderr);
 	pid_t pid = fork();
@@ -47,23 +72,10 @@ pid_t kexec_start(const struct kexec_spec *s)
 		setpgid(0, 0);
 		struct sigaction dfl = { .sa_handler = SIG_DFL };
 		sigaction(SIGINT, &dfl, NULL);
-		sigaction(SIGPIPE, &dfl, NULL);
-		int in = s->stdin_fd >= 0 ? s->stdin_fd : open("/dev/null", O_RDONLY);
-		if (in >= 0 && in != 0) {
-			lseek(in, 0, SEEK_SET);
-			dup2(in, 0);
-		}
-		if (s->stdout_fd >= 0)
-			dup2(s->stdout_fd, 1);
-		if (s->stderr_fd >= 0)
-			dup2(s->stderr_fd, 2);
-		execvp(kubectl, v.v);
-		fprintf(stderr, "devrun: cannot run %s: %s\n", kubectl, strerror(errno));
-		_exit(127);
+		exec_child(s);
 	}
-	strvec_clear(&v);
 	if (pid < 0)
-		eidf_set_error("cannot start kubectl exec: %s", strerror(errno));
+		eidf_set_error("cannot start the exec into pod %s: %s", s->pod, strerror(errno));
 	else
 		setpgid(pid, pid); /* also here: no window in which a Ctrl-C reaches it */
 	return pid;

@@ -5,6 +5,7 @@
 #include "session.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -46,6 +47,7 @@ struct run_ctx {
 	cJSON *pod;              /* the ready pod */
 	struct repo_state rs;
 	long idle_s;
+	int cached;              /* x->pod is the pod as the last run left it (not looked up) */
 };
 
 static void ctx_release(struct run_ctx *x)
@@ -220,6 +222,46 @@ out:
 	return code;
 }
 
+/* Back to knowing nothing of the pod (the cached one is gone). */
+static void forget_pod(struct run_ctx *x)
+{
+	if (x->have_o)
+		devrun_opts_release(&x->o);
+	x->have_o = 0;
+	devrun_opts_release(&x->prev);
+	memset(&x->prev, 0, sizeof(x->prev));
+	x->prev.ttl_s = -1;
+	cJSON_Delete(x->saved);
+	x->saved = NULL;
+	cJSON_Delete(x->pod);
+	x->pod = NULL;
+	x->cached = 0;
+}
+
+/* Straight to the pod the previous run of this clone used (its metadata,
+ * kept with the session's state: the name, and the options, which never
+ * change for a pod): no request before the run.  1 when there is none;
+ * the exec then finds out whether it is still there (see run_once). */
+static int cached_session(struct run_ctx *x)
+{
+	struct session_state st;
+	char *file = session_state_path(x->rs.repo, x->ns, x->so->name);
+	session_state_load(file, &st);
+	free(file);
+	int rc = 1;
+	if (st.pod && meta_annotation(st.pod, ANNOT_DEVRUN_OPTIONS)) {
+		x->pod = st.pod;
+		st.pod = NULL;
+		x->cached = 1;
+		session_idle_from(x, x->pod);
+		rc = load_saved(x, x->pod) < 0 ? 1 : build(x, 1);
+		if (rc == 1)
+			forget_pod(x);
+	}
+	session_state_release(&st);
+	return rc;
+}
+
 /* A ready pod for the session in x->pod (creating the session when
  * create_ok); 0 or devrun's exit code. */
 static int ensure_session(struct run_ctx *x, int create_ok, int *created)
@@ -282,6 +324,7 @@ static int ensure_session(struct run_ctx *x, int create_ok, int *created)
 
 struct run_result {
 	int code;                /* devrun's exit code */
+	int missing;             /* the exec found no such pod or container (404/400): look it up */
 	int prepared;            /* the pod's /code is the expected tree */
 	int unknown_base;        /* the pod does not know the previous tree: ship everything */
 };
@@ -297,7 +340,7 @@ static int read_outcome(struct run_ctx *x, const char *run, struct strbuf *out)
 	struct strvec argv = STRVEC_INIT;
 	strvec_push(&argv, "cat");
 	strvec_pushf(&argv, "%s/runs/%s/rc", SESSION_DIR, run);
-	struct kexec_spec s = { .ns = x->ns, .pod = pod_name(x), .container = DEVRUN_MAIN_CONTAINER,
+	struct kexec_spec s = { .kc = x->kc, .status_fd = -1, .ns = x->ns, .pod = pod_name(x), .container = DEVRUN_MAIN_CONTAINER,
 				.argv = &argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1 };
 	int rc = kexec_capture(&s, out, NULL);
 	strvec_clear(&argv);
@@ -382,7 +425,7 @@ static pid_t start_cancel(struct run_ctx *x, const char *run)
 	strvec_push(&argv, "session-cancel");
 	strvec_push(&argv, run);
 	strvec_pushf(&argv, "%d", SESSION_CANCEL_GRACE_S);
-	struct kexec_spec s = { .ns = x->ns, .pod = pod_name(x), .container = DEVRUN_MAIN_CONTAINER,
+	struct kexec_spec s = { .kc = x->kc, .status_fd = -1, .ns = x->ns, .pod = pod_name(x), .container = DEVRUN_MAIN_CONTAINER,
 				.argv = &argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1 };
 	pid_t pid = kexec_start(&s);
 	strvec_clear(&argv);
@@ -468,6 +511,7 @@ static void reminder(struct run_ctx *x)
 /* The run in flight (for --watch, which may stop it). */
 struct inflight {
 	pid_t pid;
+	int status_fd;           /* the exec child's one line (kexec_spec.status_fd) */
 	char *run;
 	int full;
 	FILE *payload;
@@ -479,6 +523,8 @@ struct inflight {
 
 static void inflight_release(struct inflight *f)
 {
+	if (f->status_fd > 0)
+		close(f->status_fd);
 	free(f->run);
 	if (f->payload)
 		fclose(f->payload);
@@ -487,6 +533,7 @@ static void inflight_release(struct inflight *f)
 	free(f->state_file);
 	memset(f, 0, sizeof(*f));
 	f->pid = -1;
+	f->status_fd = -1;
 }
 
 /* Ship and start one run; 0 with f->pid set, else devrun's exit code. */
@@ -494,6 +541,7 @@ static int start_run(struct run_ctx *x, struct inflight *f, int force_full)
 {
 	memset(f, 0, sizeof(*f));
 	f->pid = -1;
+	f->status_fd = -1;
 	f->run = devrun_new_run_id();
 	const char *uid = json_str(x->pod, "metadata.uid");
 	f->state_file = session_state_path(x->rs.repo, x->ns, x->so->name);
@@ -528,9 +576,19 @@ static int start_run(struct run_ctx *x, struct inflight *f, int force_full)
 	free(size);
 	struct strvec argv = STRVEC_INIT;
 	run_argv(x, &argv, f->run, valid ? f->prev.tree : NULL, f->tree, f->full, d.payload.len, sha);
-	struct kexec_spec s = { .ns = x->ns, .pod = pod_name(x), .container = DEVRUN_MAIN_CONTAINER,
-				.argv = &argv, .stdin_fd = fileno(f->payload), .stdout_fd = -1, .stderr_fd = -1 };
+	int sp[2] = { -1, -1 };
+	if (pipe2(sp, O_CLOEXEC) < 0) {
+		eidf_error("pipe: %s", strerror(errno));
+		strvec_clear(&argv);
+		session_delta_release(&d);
+		return DEVRUN_EXIT_ERROR;
+	}
+	struct kexec_spec s = { .kc = x->kc, .status_fd = sp[1], .quiet_missing = x->cached, .ns = x->ns,
+				.pod = pod_name(x), .container = DEVRUN_MAIN_CONTAINER, .argv = &argv,
+				.stdin_fd = fileno(f->payload), .stdout_fd = -1, .stderr_fd = -1 };
 	f->pid = kexec_start(&s);
+	close(sp[1]);
+	f->status_fd = sp[0];
 	strvec_clear(&argv);
 	session_delta_release(&d);
 	if (f->pid < 0) {
@@ -541,33 +599,64 @@ static int start_run(struct run_ctx *x, struct inflight *f, int force_full)
 }
 
 /* The run count and the end of the last run, on the pod (`session list`
- * reads them; a pod that cannot be patched just shows none). */
+ * reads them; a pod that cannot be patched just shows none).  The count
+ * comes from the pod as this run knew it: with the pod's resourceVersion as
+ * the precondition when that was the cached copy, and read again if another
+ * run (another clone) counted meanwhile (409). */
 static void record_run(struct run_ctx *x)
 {
-	const char *n = meta_annotation(x->pod, ANNOT_SESSION_RUNS);
-	long runs = (n ? atol(n) : 0) + 1;
-	char now[32], count[24];
-	format_rfc3339(time(NULL), now);
-	snprintf(count, sizeof(count), "%ld", runs);
-	cJSON *patch = cJSON_CreateObject();
-	cJSON *ann = cJSON_AddObjectToObject(cJSON_AddObjectToObject(patch, "metadata"), "annotations");
-	cJSON_AddStringToObject(ann, ANNOT_SESSION_RUNS, count);
-	cJSON_AddStringToObject(ann, ANNOT_SESSION_LAST_RUN, now);
-	cJSON_AddStringToObject(ann, ANNOT_COMMIT, x->rs.commit_sha);
-	cJSON *updated = NULL;
-	if (kclient_patch_merge(x->kc, &KRES_PODS, x->ns, pod_name(x), patch, &updated) == 0 && updated) {
-		cJSON_Delete(x->pod);
-		x->pod = updated;
-	} else {
+	for (int attempt = 0; attempt < 2; attempt++) {
+		const char *n = meta_annotation(x->pod, ANNOT_SESSION_RUNS);
+		long runs = (n ? atol(n) : 0) + 1;
+		char now[32], count[24];
+		format_rfc3339(time(NULL), now);
+		snprintf(count, sizeof(count), "%ld", runs);
+		cJSON *patch = cJSON_CreateObject();
+		cJSON *md = cJSON_AddObjectToObject(patch, "metadata");
+		const char *rv = json_str(x->pod, "metadata.resourceVersion");
+		if (x->cached && rv)
+			cJSON_AddStringToObject(md, "resourceVersion", rv);
+		cJSON *ann = cJSON_AddObjectToObject(md, "annotations");
+		cJSON_AddStringToObject(ann, ANNOT_SESSION_RUNS, count);
+		cJSON_AddStringToObject(ann, ANNOT_SESSION_LAST_RUN, now);
+		cJSON_AddStringToObject(ann, ANNOT_COMMIT, x->rs.commit_sha);
+		cJSON *updated = NULL;
+		int ok = kclient_patch_merge(x->kc, &KRES_PODS, x->ns, pod_name(x), patch, &updated) == 0 && updated;
+		cJSON_Delete(patch);
+		if (ok) {
+			cJSON_Delete(x->pod);
+			x->pod = updated;
+			x->cached = 0;
+			return;
+		}
 		cJSON_Delete(updated);
+		cJSON *fresh = NULL;
+		if (!x->cached || kclient_last_http_status(x->kc) != 409 ||
+		    kclient_get(x->kc, &KRES_PODS, x->ns, pod_name(x), &fresh) < 0) {
+			cJSON_Delete(fresh);
+			return;
+		}
+		cJSON_Delete(x->pod);
+		x->pod = fresh;
+		x->cached = 0;
 	}
-	cJSON_Delete(patch);
 }
 
 /* kubectl's exit code -> devrun's, from the pod when it is ambiguous. */
 static void finish_run(struct run_ctx *x, struct inflight *f, int krc, struct run_result *r)
 {
 	memset(r, 0, sizeof(*r));
+	char line[64] = "";
+	ssize_t n = f->status_fd >= 0 ? read(f->status_fd, line, sizeof(line) - 1) : -1;
+	long http = -1;
+	if (n > 0)
+		line[n] = '\0';
+	if (x->cached && sscanf(line, "error %ld", &http) == 1 && (http == 404 || http == 400)) {
+		/* the pod of the previous run is gone (or going): nothing ran */
+		r->missing = 1;
+		r->code = DEVRUN_EXIT_ERROR;
+		return;
+	}
 	if (krc == 0) {
 		r->code = 0;
 		r->prepared = 1;
@@ -594,7 +683,7 @@ static void finish_run(struct run_ctx *x, struct inflight *f, int krc, struct ru
 	if (r->code != DEVRUN_EXIT_GONE)
 		record_run(x);
 	if (r->prepared && f->tree[0]) {
-		if (session_state_save(f->state_file, json_str(x->pod, "metadata.uid"), x->rs.commit_sha, f->tree,
+		if (session_state_save(f->state_file, x->pod, x->rs.commit_sha, f->tree,
 				       &f->c) < 0)
 			eidf_warning("%s", eidf_last_error());
 	} else if (!r->prepared) {
@@ -636,8 +725,9 @@ static int run_once(struct run_ctx *x)
 {
 	struct inflight f;
 	struct run_result r = { 0 };
-	for (int attempt = 0; attempt < 2; attempt++) {
-		int rc = start_run(x, &f, attempt > 0);
+	int force_full = 0;
+	for (int attempt = 0; attempt < 3; attempt++) {
+		int rc = start_run(x, &f, force_full);
 		if (rc) {
 			inflight_release(&f);
 			return rc;
@@ -649,8 +739,17 @@ static int run_once(struct run_ctx *x)
 		}
 		finish_run(x, &f, krc, &r);
 		inflight_release(&f);
+		if (r.missing) {
+			/* look the session up, as a run without the cache does */
+			int created;
+			forget_pod(x);
+			if ((rc = ensure_session(x, 1, &created)))
+				return rc;
+			continue;
+		}
 		if (!r.unknown_base)
 			break;
+		force_full = 1;
 		session_note("session %s: pod %s does not have the previous run's tree; shipping all local changes",
 			     x->so->name, pod_name(x));
 	}
@@ -683,6 +782,7 @@ int session_watch(struct run_ctx *x)
 	struct inflight f;
 	memset(&f, 0, sizeof(f));
 	f.pid = -1;
+	f.status_fd = -1;
 	int running = 0, want_run = 1, force_full = 0, last = 0, stopping = 0;
 	pid_t cancel = -1;
 	for (;;) {
@@ -801,7 +901,8 @@ int session_run(struct eidf_cmd *cmd, const char *ns, const struct session_opts 
 	int created;
 	session_sigint = 0;
 	session_sigint_install();
-	if (!rc)
+	/* --watch looks the pod up: it keeps running, the cache saves nothing */
+	if (!rc && (so->watch || (rc = cached_session(&x)) == 1))
 		rc = ensure_session(&x, 1, &created);
 	if (!rc)
 		rc = so->watch ? session_watch(&x) : run_once(&x);

@@ -52,13 +52,13 @@ test_expect_success 'the next run reuses the pod and ships only the one file edi
 	# big.py (100 KiB) went once, with the run before
 	test_grep "0 restored (2KiB, changed since the previous run)" ../err &&
 	test_grep "shipping 1 file, 0 deleted, 0 restored ([0-9.]*KiB, changed since the previous run)" ../err0 &&
-	# devrun lists the session pod; kubectl exec reads it and upgrades;
-	# after the command devrun records the run on the pod (session list)
-	cluster_requests | grep -v "/version" >../requests &&
-	sed -n 1p ../requests | grep "\"GET\".*/pods\".*labelSelector=.*session" &&
-	sed -n 3p ../requests | grep "\"GET\".*/exec\"" &&
-	sed -n 4p ../requests | grep "\"PATCH\".*kubectl-eidf/" &&
-	test "$(wc -l <../requests)" = 4
+	# devrun goes straight to the pod the previous run used: one exec (one
+	# WebSocket, devrun'"'"'s own, no kubectl); after the command it records
+	# the run on the pod (session list)
+	cluster_requests >../requests &&
+	sed -n 1p ../requests | grep "\"GET\".*/pods/$(cat ../pod1)/exec\".*kubectl-eidf/" &&
+	sed -n 2p ../requests | grep "\"PATCH\".*kubectl-eidf/" &&
+	test "$(wc -l <../requests)" = 2
 '
 
 test_expect_success 'deleted, renamed and re-added files; what a run wrote in /code is gone, on the PVC kept' '
@@ -181,7 +181,13 @@ test_expect_success 'the session pod evicted mid-run: exit 126, the session is g
 	wait_for 30 test -s ../ev.rc && cat ../ev.err &&
 	test "$(cat ../ev.rc)" = 126 &&
 	test_grep "session s1 is gone: its pod" ../ev.err &&
-	$DR session stop s1 >../stop && test_grep "session \"s1\" stopped" ../stop
+	$DR session stop s1 >../stop && test_grep "session \"s1\" stopped" ../stop &&
+	# the next run goes to the pod it knew, finds it gone, and starts the session again
+	$S $RES -- echo again >../out 2>../err && cat ../err &&
+	test "$(cat ../out)" = again &&
+	test_grep "^devrun: session s1: job.batch/devrun-s1-[a-z0-9]* created" ../err &&
+	test_grep -v "not found" ../err &&
+	$DR session stop s1 >../stop
 '
 
 test_expect_success 'session start; the idle timeout ends the pod: the GPU goes to the next Job in the queue' '

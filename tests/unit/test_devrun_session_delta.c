@@ -16,6 +16,7 @@
 
 #include "changes.h"
 #include "repo_state.h"
+#include "eidf/manifest.h"
 #include "session_delta.h"
 
 static char *scratch, *root;
@@ -102,9 +103,19 @@ static void run_release(struct run *r)
 static void save_load(struct run *r, const char *file, struct session_state *st)
 {
 	session_state_release(st);
-	assert_int_equal(session_state_save(file, "uid-1", r->rs.commit_sha, r->c.tree, &r->c), 0);
+	cJSON *pod = cJSON_Parse("{\"metadata\":{\"name\":\"pod-1\",\"uid\":\"uid-1\",\"managedFields\":[],"
+				 "\"annotations\":{\"a\":\"b\"}},\"status\":{}}");
+	assert_int_equal(session_state_save(file, pod, r->rs.commit_sha, r->c.tree, &r->c), 0);
+	cJSON_Delete(pod);
 	assert_int_equal(session_state_load(file, st), 0);
 	assert_string_equal(st->pod_uid, "uid-1");
+	/* the pod's name and annotations are kept for the next run, nothing else */
+	assert_non_null(st->pod);
+	assert_string_equal(json_str(st->pod, "metadata.name"), "pod-1");
+	assert_string_equal(json_str(st->pod, "metadata.annotations.a"), "b");
+	assert_null(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(st->pod, "metadata"),
+						     "managedFields"));
+	assert_null(cJSON_GetObjectItemCaseSensitive(st->pod, "status"));
 	assert_string_equal(st->tree, r->c.tree);
 }
 

@@ -1,0 +1,597 @@
+/* pods/exec over one WebSocket, as kubectl 1.30+ does (client-go
+ * tools/remotecommand/websocket.go): `GET .../pods/NAME/exec?command=...`
+ * upgraded with the subprotocol v5.channel.k8s.io (v4 also offered); each
+ * binary message starts with a stream id (0 stdin, 1 stdout, 2 stderr, 3 the
+ * final v1 Status, 255 v5's half-close: [255, 0] ends stdin).
+ *
+ * Why not kubectl: `kubectl exec` starts a Go program (two on a machine with
+ * the google-cloud-sdk dispatcher, which first sends its own GET /version),
+ * reads the pod before upgrading, and reports the command's exit code only
+ * as "exit code 1 or N"; a devrun session run pays that on every iteration.
+ * Why by hand: Debian 12's libcurl (7.88) is built without WebSockets
+ * (curl_ws_* answer CURLE_NOT_BUILT_IN).  So libcurl makes the connection
+ * with the options of every request (TLS, CA, client certificate, proxy
+ * tunnel, tls-server-name), CURLOPT_CONNECT_ONLY, and this file writes the
+ * upgrade and the frames (RFC 6455) with curl_easy_send/curl_easy_recv. */
+#include "eidf/kclient_exec.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include "eidf/kstatus.h"
+#include "kclient_internal.h"
+
+#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#define CH_STDIN 0
+#define CH_STDOUT 1
+#define CH_STDERR 2
+#define CH_ERROR 3
+#define CH_CLOSE 255
+#define TX_HIGH (256 * 1024)          /* stop reading stdin while this much waits to be sent */
+#define MAX_HEAD (64 * 1024)          /* the server's answer to the upgrade, headers */
+#define MAX_MESSAGE (16 * 1024 * 1024) /* one message (the server sends <= 32 KiB) */
+
+struct wsx {
+	struct kclient *kc;
+	CURL *c;
+	curl_socket_t sock;
+	int v5;
+	struct strbuf tx, rx, msg;   /* to send; received, unparsed; a fragmented message */
+	int msg_op;                  /* opcode of the message in msg, 0: none */
+	int closed;                  /* the server sent a close frame or hung up */
+	int have_status;
+	struct strbuf status;        /* channel 3 */
+	const struct kexec_opts *o;
+};
+
+static void add_frame(struct strbuf *sb, int opcode, const void *data, size_t n)
+{
+	unsigned char h[14], mask[4];
+	size_t hl = 0;
+	h[hl++] = (unsigned char)(0x80 | opcode);
+	if (n < 126) {
+		h[hl++] = (unsigned char)(0x80 | n);
+	} else if (n < 65536) {
+		h[hl++] = 0x80 | 126;
+		h[hl++] = (unsigned char)(n >> 8);
+		h[hl++] = (unsigned char)n;
+	} else {
+		h[hl++] = 0x80 | 127;
+		for (int i = 7; i >= 0; i--)
+			h[hl++] = (unsigned char)((uint64_t)n >> (8 * i));
+	}
+	/* a client masks every frame with a fresh unpredictable key (RFC 6455 5.3) */
+	if (RAND_bytes(mask, 4) != 1)
+		for (int i = 0; i < 4; i++)
+			mask[i] = (unsigned char)random();
+	memcpy(h + hl, mask, 4);
+	hl += 4;
+	strbuf_add(sb, h, hl);
+	size_t at = sb->len;
+	strbuf_add(sb, data, n);
+	unsigned char *p = (unsigned char *)sb->buf + at;
+	for (size_t i = 0; i < n; i++)
+		p[i] ^= mask[i & 3];
+}
+
+static void add_message(struct wsx *w, int channel, const void *data, size_t n)
+{
+	struct strbuf m = STRBUF_INIT;
+	unsigned char ch = (unsigned char)channel;
+	strbuf_add(&m, &ch, 1);
+	strbuf_add(&m, data, n);
+	add_frame(&w->tx, 2, m.buf, m.len);
+	strbuf_release(&m);
+}
+
+static int wait_sock(struct wsx *w, short events)
+{
+	struct pollfd p = { w->sock, events, 0 };
+	int r = poll(&p, 1, 1000);
+	if (r < 0 && errno != EINTR) {
+		eidf_set_error("poll: %s", strerror(errno));
+		return -1;
+	}
+	if (kclient_aborted(w->kc)) {
+		eidf_set_error("interrupted");
+		return -1;
+	}
+	return 0;
+}
+
+/* Send what is queued; block only when `all`. */
+static int flush_tx(struct wsx *w, int all)
+{
+	while (w->tx.len) {
+		size_t n = 0;
+		CURLcode cc = curl_easy_send(w->c, w->tx.buf, w->tx.len, &n);
+		if (cc == CURLE_AGAIN) {
+			if (!all)
+				return 0;
+			if (wait_sock(w, POLLOUT) < 0)
+				return -1;
+			continue;
+		}
+		if (cc != CURLE_OK) {
+			eidf_set_error("exec stream to the API server: %s", curl_easy_strerror(cc));
+			return -1;
+		}
+		memmove(w->tx.buf, w->tx.buf + n, w->tx.len - n);
+		w->tx.len -= n;
+	}
+	return 0;
+}
+
+/* Read what the socket has into rx: 1 something read, 0 nothing now,
+ * -1 error; w->closed on end of stream. */
+static int fill_rx(struct wsx *w)
+{
+	char buf[65536];
+	size_t n = 0;
+	CURLcode cc = curl_easy_recv(w->c, buf, sizeof(buf), &n);
+	if (cc == CURLE_AGAIN)
+		return 0;
+	if (cc != CURLE_OK) {
+		eidf_set_error("exec stream from the API server: %s", curl_easy_strerror(cc));
+		return -1;
+	}
+	if (!n) {
+		w->closed = 1;
+		return 0;
+	}
+	strbuf_add(&w->rx, buf, n);
+	return 1;
+}
+
+static int write_all(int fd, const char *d, size_t n)
+{
+	while (n) {
+		ssize_t k = write(fd, d, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -1;
+		d += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+static void on_message(struct wsx *w, const unsigned char *p, size_t n)
+{
+	if (!n)
+		return;
+	const char *d = (const char *)p + 1;
+	size_t len = n - 1;
+	switch (p[0]) {
+	case CH_STDOUT:
+		if (w->o->stdout_fd >= 0)
+			write_all(w->o->stdout_fd, d, len);
+		break;
+	case CH_STDERR:
+		if (w->o->stderr_fd >= 0)
+			write_all(w->o->stderr_fd, d, len);
+		break;
+	case CH_ERROR:
+		strbuf_add(&w->status, d, len);
+		w->have_status = 1;
+		break;
+	default:
+		break;
+	}
+}
+
+/* Parse the frames in rx (server frames are not masked). */
+static int parse_rx(struct wsx *w)
+{
+	for (;;) {
+		const unsigned char *b = (const unsigned char *)w->rx.buf;
+		size_t have = w->rx.len, pos = 2;
+		if (have < 2)
+			return 0;
+		int fin = b[0] & 0x80, op = b[0] & 0x0f;
+		uint64_t n = b[1] & 0x7f;
+		if ((b[0] & 0x70) || (b[1] & 0x80)) {
+			eidf_set_error("exec stream: the API server sent a malformed WebSocket frame");
+			return -1;
+		}
+		if (n == 126) {
+			if (have < 4)
+				return 0;
+			n = ((uint64_t)b[2] << 8) | b[3];
+			pos = 4;
+		} else if (n == 127) {
+			if (have < 10)
+				return 0;
+			n = 0;
+			for (int i = 0; i < 8; i++)
+				n = (n << 8) | b[2 + i];
+			pos = 10;
+		}
+		if (n > MAX_MESSAGE) {
+			eidf_set_error("exec stream: a WebSocket frame of %llu bytes is too large",
+				       (unsigned long long)n);
+			return -1;
+		}
+		if (have < pos + n)
+			return 0;
+		const unsigned char *payload = b + pos;
+		if (op == 8) {
+			w->closed = 1;
+		} else if (op == 9) {
+			add_frame(&w->tx, 10, payload, (size_t)n);
+		} else if (op == 1 || op == 2 || op == 0) {
+			if (op != 0) {
+				w->msg_op = op;
+				strbuf_reset(&w->msg);
+			}
+			strbuf_add(&w->msg, payload, (size_t)n);
+			if (w->msg.len > MAX_MESSAGE) {
+				eidf_set_error("exec stream: a WebSocket message is too large");
+				return -1;
+			}
+			if (fin && w->msg_op) {
+				on_message(w, (const unsigned char *)w->msg.buf, w->msg.len);
+				strbuf_reset(&w->msg);
+				w->msg_op = 0;
+			}
+		}
+		size_t used = pos + (size_t)n;
+		memmove(w->rx.buf, w->rx.buf + used, w->rx.len - used);
+		w->rx.len -= used;
+		if (w->closed)
+			return 0;
+	}
+}
+
+static void add_escaped(struct strbuf *sb, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    strchr("-_.~", c))
+			strbuf_addch(sb, c);
+		else
+			strbuf_addf(sb, "%%%02X", c);
+	}
+}
+
+/* The path part of the server URL (kc->base without scheme and host). */
+static const char *base_path(const struct kclient *kc)
+{
+	const char *p = strstr(kc->base, "://");
+	p = p ? strchr(p + 3, '/') : NULL;
+	return p ? p : "";
+}
+
+static char *header_value(const char *head, const char *name)
+{
+	size_t nl = strlen(name);
+	for (const char *l = strstr(head, "\r\n"); l; l = strstr(l, "\r\n")) {
+		l += 2;
+		if (!strncasecmp(l, name, nl) && l[nl] == ':') {
+			const char *v = l + nl + 1, *e = strstr(v, "\r\n");
+			while (*v == ' ' || *v == '\t')
+				v++;
+			if (!e)
+				e = v + strlen(v);
+			while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
+				e--;
+			return xstrndup(v, (size_t)(e - v));
+		}
+	}
+	return NULL;
+}
+
+/* The exit code from the final Status: 0 Success, N for NonZeroExitCode;
+ * -1 with the message set for any other failure. */
+static int status_exit_code(struct wsx *w, int *code)
+{
+	cJSON *j = cJSON_ParseWithLength(w->status.buf ? w->status.buf : "", w->status.len);
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "status");
+	int rc = -1;
+	if (cJSON_IsString(st) && !strcmp(st->valuestring, "Success")) {
+		*code = 0;
+		rc = 0;
+	} else {
+		const cJSON *reason = cJSON_GetObjectItemCaseSensitive(j, "reason");
+		const cJSON *causes = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(j, "details"), "causes");
+		const cJSON *c;
+		if (cJSON_IsString(reason) && !strcmp(reason->valuestring, "NonZeroExitCode"))
+			cJSON_ArrayForEach(c, causes) {
+				const cJSON *r = cJSON_GetObjectItemCaseSensitive(c, "reason");
+				const cJSON *m = cJSON_GetObjectItemCaseSensitive(c, "message");
+				if (cJSON_IsString(r) && !strcmp(r->valuestring, "ExitCode") && cJSON_IsString(m)) {
+					char *end;
+					long v = strtol(m->valuestring, &end, 10);
+					if (end != m->valuestring && !*end && v >= 0 && v < 256) {
+						*code = (int)v;
+						rc = 0;
+					}
+				}
+			}
+		if (rc < 0) {
+			const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "message");
+			eidf_set_error("%s", cJSON_IsString(m) ? m->valuestring :
+				       "the exec stream ended with an unreadable status");
+		}
+	}
+	cJSON_Delete(j);
+	return rc;
+}
+
+/* Connect and upgrade; 0 upgraded, -1 error (kc->last_status set from the
+ * answer when there was one). */
+static int upgrade(struct wsx *w, const struct kexec_opts *o)
+{
+	struct kclient *kc = w->kc;
+	const char *token = NULL, *source = NULL;
+	struct curl_slist *hdrs = NULL;
+	struct strbuf path = STRBUF_INIT, req = STRBUF_INIT;
+	char *url = NULL, *accept = NULL, *proto = NULL, *key = NULL;
+	unsigned char nonce[16];
+	int rc = -1;
+
+	kc->last_status = 0;
+	kc_setup_handle(kc);
+	if (kc_auth_prepare(kc, 0, &token, &source) < 0)
+		goto out;
+	strbuf_addstr(&path, "/api/v1/namespaces/");
+	add_escaped(&path, o->ns);
+	strbuf_addstr(&path, "/pods/");
+	add_escaped(&path, o->pod);
+	strbuf_addstr(&path, "/exec?");
+	for (size_t i = 0; i < o->argc; i++) {
+		strbuf_addstr(&path, "command=");
+		add_escaped(&path, o->argv[i]);
+		strbuf_addstr(&path, "&");
+	}
+	strbuf_addstr(&path, "container=");
+	add_escaped(&path, o->container);
+	if (o->stdin_fd >= 0)
+		strbuf_addstr(&path, "&stdin=true");
+	if (o->stdout_fd >= 0)
+		strbuf_addstr(&path, "&stdout=true");
+	if (o->stderr_fd >= 0)
+		strbuf_addstr(&path, "&stderr=true");
+	url = xasprintf("%s%s", kc->base, path.buf);
+
+	/* a handle of its own: the same options, none of the pooled connections
+	 * (CONNECT_ONLY hands the raw connection over; it is never reused) */
+	w->c = curl_easy_duphandle(kc->curl);
+	if (!w->c) {
+		eidf_set_error("cannot initialise libcurl");
+		goto out;
+	}
+	curl_easy_setopt(w->c, CURLOPT_URL, url);
+	curl_easy_setopt(w->c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1); /* ALPN http/1.1 */
+	curl_easy_setopt(w->c, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(w->c, CURLOPT_HTTPPROXYTUNNEL, 1L);
+	curl_easy_setopt(w->c, CURLOPT_CONNECTTIMEOUT_MS, 30000L);
+	curl_easy_setopt(w->c, CURLOPT_ERRORBUFFER, kc->errbuf);
+	kc->errbuf[0] = '\0';
+	CURLcode cc = curl_easy_perform(w->c);
+	kc->requests++;
+	kc->connects++;
+	if (cc != CURLE_OK) {
+		eidf_set_error("Unable to connect to the server: %s",
+			       kc->errbuf[0] ? kc->errbuf : curl_easy_strerror(cc));
+		goto out;
+	}
+	if (curl_easy_getinfo(w->c, CURLINFO_ACTIVESOCKET, &w->sock) != CURLE_OK ||
+	    w->sock == CURL_SOCKET_BAD) {
+		eidf_set_error("cannot use the connection to the API server");
+		goto out;
+	}
+
+	if (RAND_bytes(nonce, sizeof(nonce)) != 1) {
+		eidf_set_error("cannot make a WebSocket key");
+		goto out;
+	}
+	key = base64_encode(nonce, sizeof(nonce));
+	if (kc_request_headers(kc, NULL, token, source, &hdrs) < 0)
+		goto out;
+	strbuf_addf(&req, "GET %s%s HTTP/1.1\r\n", base_path(kc), path.buf);
+	int have_host = 0;
+	for (struct curl_slist *h = hdrs; h; h = h->next) {
+		if (!strcmp(h->data, "Expect:"))
+			continue;
+		if (!strncasecmp(h->data, "Host:", 5))
+			have_host = 1;
+		strbuf_addf(&req, "%s\r\n", h->data);
+	}
+	if (!have_host) {
+		const char *scheme_default = kc->plain_http ? "80" : "443";
+		if (strcmp(kc->port, scheme_default))
+			strbuf_addf(&req, "Host: %s%s%s:%s\r\n", strchr(kc->host, ':') ? "[" : "", kc->host,
+				    strchr(kc->host, ':') ? "]" : "", kc->port);
+		else
+			strbuf_addf(&req, "Host: %s%s%s\r\n", strchr(kc->host, ':') ? "[" : "", kc->host,
+				    strchr(kc->host, ':') ? "]" : "");
+	}
+	strbuf_addf(&req, "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+			  "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Protocol: v5.channel.k8s.io, "
+			  "v4.channel.k8s.io\r\n\r\n", key);
+	klog_request(kc, "GET", url, hdrs, NULL, 0, path.buf);
+	long t0 = monotonic_ms();
+	strbuf_add(&w->tx, req.buf, req.len);
+	memset(req.buf, 0, req.alloc); /* it held the token */
+	if (flush_tx(w, 1) < 0)
+		goto out;
+
+	/* the answer's head */
+	char *end;
+	while (!(end = memmem(w->rx.buf ? w->rx.buf : "", w->rx.len, "\r\n\r\n", 4))) {
+		if (w->rx.len > MAX_HEAD) {
+			eidf_set_error("the API server's answer to the exec upgrade has no end of headers");
+			goto out;
+		}
+		int r = fill_rx(w);
+		if (r < 0)
+			goto out;
+		if (w->closed) {
+			eidf_set_error("the API server closed the connection before answering the exec upgrade");
+			goto out;
+		}
+		if (!r && wait_sock(w, POLLIN) < 0)
+			goto out;
+	}
+	size_t head_len = (size_t)(end - w->rx.buf) + 4;
+	char *head = xstrndup(w->rx.buf, head_len);
+	memmove(w->rx.buf, w->rx.buf + head_len, w->rx.len - head_len);
+	w->rx.len -= head_len;
+	long status = 0;
+	if (sscanf(head, "HTTP/1.%*d %ld", &status) != 1)
+		status = 0;
+	kc->last_status = status;
+	klog_printf(kc, 6, "GET %s %ld in %ld milliseconds", url, status, monotonic_ms() - t0);
+	if (status != 101) {
+		/* the body: a Status (Content-Length, else until the server closes) */
+		char *cl = header_value(head, "Content-Length");
+		long want = cl ? atol(cl) : -1;
+		free(cl);
+		while ((want < 0 || (long)w->rx.len < want) && !w->closed && w->rx.len < MAX_HEAD) {
+			int r = fill_rx(w);
+			if (r < 0)
+				break;
+			if (!r && !w->closed && wait_sock(w, POLLIN) < 0)
+				break;
+		}
+		size_t blen = want >= 0 && (size_t)want < w->rx.len ? (size_t)want : w->rx.len;
+		char *reason = NULL;
+		char *msg = kstatus_message(status, w->rx.buf ? w->rx.buf : "", blen, &reason);
+		free(kc->last_reason);
+		kc->last_reason = reason;
+		eidf_set_error("%s", msg);
+		free(msg);
+		free(head);
+		goto out;
+	}
+	accept = header_value(head, "Sec-WebSocket-Accept");
+	proto = header_value(head, "Sec-WebSocket-Protocol");
+	free(head);
+	{
+		struct strbuf k = STRBUF_INIT;
+		unsigned char sha[SHA_DIGEST_LENGTH];
+		strbuf_addf(&k, "%s%s", key, WS_GUID);
+		SHA1((const unsigned char *)k.buf, k.len, sha);
+		strbuf_release(&k);
+		char *want = base64_encode(sha, sizeof(sha));
+		int ok = accept && !strcmp(accept, want);
+		free(want);
+		if (!ok) {
+			eidf_set_error("the API server's exec upgrade has a wrong Sec-WebSocket-Accept");
+			goto out;
+		}
+	}
+	if (!proto || (strcmp(proto, "v5.channel.k8s.io") && strcmp(proto, "v4.channel.k8s.io"))) {
+		eidf_set_error("the API server chose the exec subprotocol \"%s\" (kubectl-eidf speaks "
+			       "v5.channel.k8s.io and v4.channel.k8s.io)", proto ? proto : "");
+		goto out;
+	}
+	w->v5 = !strcmp(proto, "v5.channel.k8s.io");
+	rc = 0;
+out:
+	curl_slist_free_all(hdrs);
+	strbuf_release(&path);
+	strbuf_release(&req);
+	free(url);
+	free(accept);
+	free(proto);
+	free(key);
+	return rc;
+}
+
+static int pump(struct wsx *w, const struct kexec_opts *o)
+{
+	int in_open = o->stdin_fd >= 0;
+	char buf[65536];
+	/* data that arrived with the 101 */
+	if (parse_rx(w) < 0)
+		return -1;
+	while (!w->closed) {
+		if (flush_tx(w, 0) < 0)
+			return -1;
+		struct pollfd p[2] = { { w->sock, POLLIN, 0 }, { -1, POLLIN, 0 } };
+		if (w->tx.len)
+			p[0].events |= POLLOUT;
+		if (in_open && w->tx.len < TX_HIGH)
+			p[1].fd = o->stdin_fd;
+		int r = poll(p, 2, 1000);
+		if (r < 0 && errno != EINTR) {
+			eidf_set_error("poll: %s", strerror(errno));
+			return -1;
+		}
+		if (kclient_aborted(w->kc)) {
+			eidf_set_error("interrupted");
+			return -1;
+		}
+		if (p[1].fd >= 0 && p[1].revents) {
+			ssize_t n = read(o->stdin_fd, buf, sizeof(buf));
+			if (n > 0) {
+				add_message(w, CH_STDIN, buf, (size_t)n);
+			} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+				in_open = 0;
+				if (w->v5) {
+					unsigned char c = CH_STDIN;
+					add_message(w, CH_CLOSE, &c, 1);
+				}
+			}
+		}
+		/* read everything the connection has (TLS may hold more than poll sees) */
+		for (;;) {
+			int k = fill_rx(w);
+			if (k < 0)
+				return -1;
+			if (k == 0)
+				break;
+			if (parse_rx(w) < 0)
+				return -1;
+			if (w->closed)
+				break;
+		}
+	}
+	/* answer the close, best effort */
+	if (!w->tx.len || flush_tx(w, 0) == 0) {
+		unsigned char code[2] = { 0x03, 0xe8 };
+		add_frame(&w->tx, 8, code, 2);
+		flush_tx(w, 0);
+	}
+	return 0;
+}
+
+int kclient_exec(struct kclient *kc, const struct kexec_opts *o, int *exit_code)
+{
+	struct wsx w;
+	int rc = -1;
+	memset(&w, 0, sizeof(w));
+	w.kc = kc;
+	w.o = o;
+	w.sock = CURL_SOCKET_BAD;
+	*exit_code = -1;
+	if (upgrade(&w, o) < 0 || pump(&w, o) < 0)
+		goto out;
+	if (!w.have_status) {
+		eidf_set_error("the exec stream in pod %s ended without the command's exit status", o->pod);
+		goto out;
+	}
+	rc = status_exit_code(&w, exit_code);
+out:
+	if (w.c)
+		curl_easy_cleanup(w.c);
+	strbuf_release(&w.tx);
+	strbuf_release(&w.rx);
+	strbuf_release(&w.msg);
+	strbuf_release(&w.status);
+	return rc;
+}
