@@ -27,6 +27,7 @@
 # retried by the next pod), 2 usage, 5 an archive was refused or unreadable,
 # 6 this image cannot extract a format (e.g. tar.zst without zstd).
 import errno
+import fcntl
 import json
 import os
 import stat
@@ -79,7 +80,7 @@ class NoTool(Exception):
 
 
 class Entry:
-    __slots__ = ("name", "path", "kind", "size", "mode", "mtime", "link")
+    __slots__ = ("name", "path", "kind", "size", "mode", "mtime", "link", "sig")
 
     def __init__(self, name, kind, size=0, mode=None, mtime=None, link=None):
         self.name = name        # as stored in the archive (for messages)
@@ -89,6 +90,8 @@ class Entry:
         self.mode = mode        # permission bits from the archive, or None
         self.mtime = mtime
         self.link = link        # symlink target / hard link name (str)
+        # what the check decided on, compared when the entry is written
+        self.sig = (name, kind, size, mode, link)
 
 
 # ---- reading archives --------------------------------------------------------
@@ -115,11 +118,40 @@ def tar_kind(ti):
     raise Refused(ti.name, "unsupported entry type %r" % ti.type.decode("latin-1"))
 
 
-class TarReader:
-    """Streams a (compressed) tar archive: one sequential pass per call."""
+MAX_HEADER = 1 << 20  # a pax or GNU long-name header; PATH_MAX is 4096
 
-    def __init__(self, path, comp):
-        self.path, self.comp = path, comp
+
+class BoundedTarInfo(tarfile.TarInfo):
+    """tarfile reads a pax or GNU long-name header's data into memory in one
+    piece, and a sparse file's map block by block: refuse those before
+    tarfile reads them (a header declaring a TiB would exhaust memory)."""
+
+    def _proc_member(self, tarfile_):
+        if self.type in (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE,
+                         tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK) \
+                and not 0 <= self.size <= MAX_HEADER:
+            raise Refused(self.name, "extended header of %d bytes (at most %d)" % (self.size, MAX_HEADER))
+        if self.type == tarfile.GNUTYPE_SPARSE:
+            raise Refused(self.name, "GNU sparse file (not supported)")
+        return tarfile.TarInfo._proc_member(self, tarfile_)
+
+    def _sparse_refused(self, next_, *args):
+        raise Refused(next_.name, "GNU sparse file (not supported)")
+
+    # pax GNU.sparse.* (formats 0.0, 0.1, 1.0): refused before the map is read
+    _proc_gnusparse_00 = _proc_gnusparse_01 = _proc_gnusparse_10 = _sparse_refused
+
+
+MAX_TRAILER = 1 << 20  # zeros after a .tar.zst's end that are still read
+
+
+class TarReader:
+    """Streams a (compressed) tar archive: one sequential pass per call,
+    each from the start of the same open file (`fh`), so both passes read
+    the same bytes even if the file is replaced on the volume meanwhile."""
+
+    def __init__(self, fh, comp):
+        self.fh, self.comp = fh, comp
         if comp == "xz":
             try:
                 import lzma  # noqa: F401
@@ -144,32 +176,41 @@ class TarReader:
     def entries(self, with_data=False):
         """Yield (Entry, fileobj-or-None) in archive order."""
         proc = raw = None
+        self.fh.seek(0)
         try:
             if self.comp == "zst":
                 if self.zstd_module is not None:
-                    raw = self.zstd_module.open(self.path, "rb")
+                    raw = self.zstd_module.open(self.fh, "rb")
                 else:
-                    proc = subprocess.Popen(["zstd", "-dcq", "--", self.path],
+                    proc = subprocess.Popen(["zstd", "-dcq"], stdin=self.fh,
                                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
                     raw = proc.stdout
                 tf = tarfile.open(fileobj=raw, mode="r|", encoding="utf-8",
-                                  errors="surrogateescape")
+                                  errors="surrogateescape", tarinfo=BoundedTarInfo)
             else:
-                tf = tarfile.open(self.path, "r|" + (self.comp or ""), encoding="utf-8",
-                                  errors="surrogateescape")
+                tf = tarfile.open(fileobj=self.fh, mode="r|" + (self.comp or ""), encoding="utf-8",
+                                  errors="surrogateescape", tarinfo=BoundedTarInfo)
             with tf:
                 for ti in tf:
                     kind = tar_kind(ti)
+                    if ti.size < 0:
+                        raise Refused(ti.name, "negative size in the header")
                     e = Entry(ti.name, kind, ti.size if kind == "file" else 0,
                               ti.mode & 0o7777, ti.mtime,
                               ti.linkname if kind in ("symlink", "hardlink") else None)
                     f = tf.extractfile(ti) if with_data and kind == "file" else None
                     yield e, f
             if proc is not None:
-                rest = proc.stdout.read()
-                err = proc.stderr.read().decode("utf-8", "replace").strip()
-                if proc.wait() != 0 or rest.strip(b"\0"):
-                    raise ValueError("zstd: %s" % (err or "trailing data after the tar archive"))
+                # zstd's verdict on the stream, but only when it ends soon
+                # after the tar (a tar followed by a PiB of compressed zeros
+                # must not be read, nor held in memory)
+                rest = proc.stdout.read(MAX_TRAILER + 1)
+                if rest.strip(b"\0"):
+                    raise ValueError("zstd: trailing data after the tar archive")
+                if len(rest) <= MAX_TRAILER:
+                    err = proc.stderr.read(4096).decode("utf-8", "replace").strip()
+                    if proc.wait() != 0:
+                        raise ValueError("zstd: %s" % (err or "exit status %d" % proc.returncode))
         finally:
             if proc is not None:
                 if proc.poll() is None:
@@ -182,11 +223,12 @@ class TarReader:
 
 
 class ZipReader:
-    def __init__(self, path):
-        self.path = path
+    def __init__(self, fh):
+        self.fh = fh
 
     def entries(self, with_data=False):
-        with zipfile.ZipFile(self.path) as z:
+        self.fh.seek(0)
+        with zipfile.ZipFile(self.fh) as z:
             for zi in z.infolist():
                 name = zi.filename
                 if zi.flag_bits & 0x1:
@@ -243,13 +285,20 @@ class Checker:
     """Decides every entry against a model of the directory after extraction:
     the archive's entries so far, and below them what is already on disk."""
 
-    def __init__(self, outdir, is_zip, reserved):
-        self.outdir = outdir
+    def __init__(self, out_fd, outdir, is_zip, rel, reserved):
+        self.out_fd = out_fd            # the directory the archive is extracted into
+        self.outdir = outdir            # its name, for messages and the path length
         # checked at every header, so a bomb is refused before its data is read
-        self.free, self.inodes = free_space(outdir)
+        self.free, self.inodes = free_space(out_fd)
         self.is_zip = is_zip
-        self.reserved = reserved        # first components that must not be written
+        self.rel = rel                  # outdir's path in DEST (a tuple)
+        # DEST-relative paths no entry may be: the fetch's own files (every
+        # name of its list and its .part, and the directories that hold
+        # them, which must stay directories) and anything in .eidf-fetch
+        self.reserved = reserved
+        self.reserved_dirs = {r[:i] for r in reserved for i in range(1, len(r))}
         self.model = {}                 # path tuple -> ("dir"|"file"|"symlink"|"hardlink", target)
+        self.symlinks = []              # the archive's symlink entries, in order
         self.total = 0
         self.count = 0
 
@@ -258,6 +307,8 @@ class Checker:
             raise Refused(e.name, "%sbackslash in the name (a Windows path separator)" % what)
         if name.startswith("/"):
             raise Refused(e.name, "%sabsolute path" % what)
+        if "\0" in name:
+            raise Refused(e.name, "%sNUL byte in the name" % what)
         comps = []
         for c in name.split("/"):
             if c in ("", "."):
@@ -272,8 +323,9 @@ class Checker:
     def disk_kind(self, path):
         """What is at outdir/path on disk, path's parents being real
         directories (the resolver walks component by component)."""
+        rel = "/".join(path)
         try:
-            st = os.lstat(os.path.join(self.outdir, *path))
+            st = os.lstat(rel, dir_fd=self.out_fd)
         except OSError as err:
             # nothing there; nothing can be there either (a target's path
             # longer than the system allows)
@@ -281,7 +333,7 @@ class Checker:
                 return None, None
             raise
         if stat.S_ISLNK(st.st_mode):
-            return "symlink", os.readlink(os.path.join(self.outdir, *path))
+            return "symlink", os.readlink(rel, dir_fd=self.out_fd)
         if stat.S_ISDIR(st.st_mode):
             return "dir", None
         return "file", None
@@ -294,12 +346,16 @@ class Checker:
     def resolve(self, base, target, entry, depth=0, top=None):
         """The path a symlink target names, starting in directory `base`;
         Refused when any step leaves the destination.  `top` is the
-        entry's own target, which the messages name."""
+        entry's own target, which the messages name.  Returns (path, dead):
+        dead is None, or the first component that is not a directory (a
+        file, or nothing yet) with why, after which ".." is refused."""
         top = target if top is None else top
         if depth > MAX_LINK_DEPTH:
             raise Refused(entry, "symlink chain longer than %d links" % MAX_LINK_DEPTH)
         if target == "":
             raise Refused(entry, "symlink with an empty target")
+        if "\0" in target:
+            raise Refused(entry, "symlink to %s: NUL byte in the target" % shown(top))
         if len(target.encode("utf-8", "surrogateescape")) >= MAX_PATH:
             raise Refused(entry, "symlink target longer than %d bytes" % (MAX_PATH - 1))
         if target.startswith("/"):
@@ -309,31 +365,45 @@ class Checker:
         if self.is_zip and "\\" in target:
             raise Refused(entry, "symlink to %s: backslash in the target" % shown(top))
         stack = list(base)
-        missing = None
+        dead = None
         for c in target.split("/"):
             if c in ("", "."):
                 continue
             if c == "..":
-                if missing is not None:
-                    # what "missing/.." means depends on what the archive
-                    # creates there later (a link to "." would make it the
-                    # parent): refuse rather than guess
-                    raise Refused(entry, "symlink to %s: '..' after '%s', which does not exist yet"
-                                  % (shown(top), shown("/".join(missing))))
+                if dead is not None:
+                    # "x/.." is not "." when x is a file (ENOTDIR) and, when x
+                    # does not exist yet, depends on what the archive or a
+                    # user creates there later (a link to "." would make it
+                    # the parent): refuse rather than guess
+                    raise Refused(entry, "symlink to %s: '..' after '%s', which %s"
+                                  % (shown(top), shown("/".join(dead[0])), dead[1]))
                 if not stack:
                     raise Refused(entry, "symlink to %s: resolves outside the destination"
                                   % shown(top))
                 stack.pop()
                 continue
             stack.append(c)
-            if missing is not None:
+            if dead is not None:
                 continue
             kind, link = self.kind_of(tuple(stack))
             if kind is None:
-                missing = tuple(stack)
+                dead = (tuple(stack), "does not exist yet")
             elif kind == "symlink":
-                stack = list(self.resolve(tuple(stack[:-1]), link, entry, depth + 1, top))
-        return tuple(stack)
+                # a link in the chain: its own target, from its directory;
+                # what it ends on (nothing yet, a file) carries over
+                path, dead = self.resolve(tuple(stack[:-1]), link, entry, depth + 1, top)
+                stack = list(path)
+            elif kind != "dir":
+                dead = (tuple(stack), "is not a directory")
+        return tuple(stack), dead
+
+    def finish(self):
+        """After the last entry: resolve every symlink of the archive again,
+        against the directory as it will be.  A later entry may replace
+        what an earlier link resolved through (a file or a link already in
+        the destination, replaced by a link to ".")."""
+        for e in self.symlinks:
+            self.resolve(e.path[:-1], e.link, e.name)
 
     def add(self, e):
         path = self.split(e, e.name, "")
@@ -342,8 +412,11 @@ class Checker:
             if e.kind == "dir":
                 return  # "./": the destination itself
             raise Refused(e.name, "empty name")
-        if path[0] in self.reserved or path[0].startswith(STAGE_PREFIX):
+        full = self.rel + path
+        if full in self.reserved or full[0] == MARK or path[0].startswith(STAGE_PREFIX):
             raise Refused(e.name, "reserved name in the destination")
+        if full in self.reserved_dirs and e.kind != "dir":
+            raise Refused(e.name, "reserved name in the destination (it holds files this fetch downloads)")
         if len(os.path.join(self.outdir, *path).encode("utf-8", "surrogateescape")) >= MAX_PATH:
             raise Refused(e.name, "the path in the destination is longer than %d bytes" % (MAX_PATH - 1))
         # every parent must be a directory, in the archive and on disk
@@ -373,6 +446,7 @@ class Checker:
                           % ("symlink" if dkind == "symlink" else "file", shown("/".join(path))))
         if e.kind == "symlink":
             self.resolve(path[:-1], e.link, e.name)
+            self.symlinks.append(e)
         elif e.kind == "hardlink":
             tpath = self.split(e, e.link, "hard link to %s: " % shown(e.link))
             if self.model.get(tpath, (None,))[0] != "file":
@@ -395,8 +469,8 @@ class Checker:
                           % (self.count, self.inodes, shown(self.outdir)))
 
 
-def free_space(outdir):
-    st = os.statvfs(outdir)
+def free_space(out_fd):
+    st = os.fstatvfs(out_fd)
     inodes = st.f_favail if st.f_files else None  # some file systems report no inode limit
     return st.f_bavail * st.f_frsize, inodes
 
@@ -446,6 +520,21 @@ def open_dir(root_fd, comps):
     return fd
 
 
+def read_data(e, f, n):
+    """The next bytes of a file entry; its data being unreadable (a zip
+    entry's CRC, a decompressor's error) refuses the archive, naming it."""
+    if f is None:
+        return b""
+    try:
+        return f.read(n)
+    except OSError as err:
+        if err.errno is not None:
+            raise  # an I/O error reading the archive: transient
+        raise Refused(e.name, "data not readable: %s" % shown(str(err)))
+    except Exception as err:  # zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError ...
+        raise Refused(e.name, "data not readable: %s" % shown(str(err) or type(err).__name__))
+
+
 def write_entries(reader, checked, stage_fd):
     """Pass 2: the same entries again, written into the staging directory."""
     dirs = []
@@ -453,7 +542,7 @@ def write_entries(reader, checked, stage_fd):
     dropped = 0
     for e, f in reader.entries(with_data=True):
         want = next(it, None)
-        if want is None or want.name != e.name or want.kind != e.kind or want.size != e.size:
+        if want is None or want.sig != e.sig:
             raise Refused(e.name, "the archive changed while it was extracted")
         path = want.path
         if not path:
@@ -485,7 +574,7 @@ def write_entries(reader, checked, stage_fd):
                 try:
                     left = e.size
                     while True:
-                        chunk = f.read(min(CHUNK, left + 1)) if f is not None else b""
+                        chunk = read_data(e, f, min(CHUNK, left + 1))
                         if not chunk:
                             break
                         if len(chunk) > left:
@@ -517,47 +606,98 @@ def write_entries(reader, checked, stage_fd):
 
 def move_into_place(src_fd, dst_fd):
     """Rename every staged entry into the destination; directories that
-    exist on both sides are merged (the check made sure types agree)."""
-    for name in os.listdir(src_fd):
-        try:
-            st = os.lstat(name, dir_fd=dst_fd)
-        except FileNotFoundError:
-            st = None
-        sst = os.lstat(name, dir_fd=src_fd)
-        if st is not None and stat.S_ISDIR(st.st_mode) and stat.S_ISDIR(sst.st_mode):
-            s = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=src_fd)
+    exist on both sides are merged (the check made sure types agree).
+    Iterative, one open directory per level, never through a symlink (a
+    path may nest 2000 directories deep)."""
+    stack = [(src_fd, dst_fd, iter(os.listdir(src_fd)), None)]
+    try:
+        while stack:
+            sfd, dfd, names, name = stack[-1]
+            n = next(names, None)
+            if n is None:
+                stack.pop()
+                if name is not None:  # a merged directory: the staged one is empty now
+                    os.close(sfd)
+                    os.close(dfd)
+                    os.rmdir(name, dir_fd=stack[-1][0])
+                continue
             try:
-                d = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dst_fd)
+                st = os.lstat(n, dir_fd=dfd)
+            except FileNotFoundError:
+                st = None
+            sst = os.lstat(n, dir_fd=sfd)
+            if st is not None and stat.S_ISDIR(st.st_mode) and stat.S_ISDIR(sst.st_mode):
+                s2 = os.open(n, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=sfd)
                 try:
-                    move_into_place(s, d)
-                finally:
-                    os.close(d)
-            finally:
-                os.close(s)
-            os.rmdir(name, dir_fd=src_fd)
-        else:
-            os.rename(name, name, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
+                    d2 = os.open(n, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dfd)
+                except BaseException:
+                    os.close(s2)
+                    raise
+                stack.append((s2, d2, iter(os.listdir(s2)), n))
+            else:
+                os.rename(n, n, src_dir_fd=sfd, dst_dir_fd=dfd)
+    finally:
+        for sfd, dfd, _, name in stack:
+            if name is not None:
+                os.close(sfd)
+                os.close(dfd)
 
 
-def remove_tree(path):
-    import shutil
-    if os.path.islink(path) or (os.path.lexists(path) and not os.path.isdir(path)):
-        os.unlink(path)  # not ours: never walk through it
-    elif os.path.lexists(path):
-        # staged directories may be read-only (0555 in the archive)
-        for d, subdirs, _ in os.walk(path):
-            for s in subdirs:
-                p = os.path.join(d, s)
-                if not os.path.islink(p):
-                    os.chmod(p, 0o700)
-        shutil.rmtree(path)
+def remove_at(dir_fd, name):
+    """Remove dir_fd/name and everything below it, never through a symlink
+    (a staging directory may have been replaced by one); iterative, and
+    staged directories may be read-only (0555 in the archive)."""
+    try:
+        st = os.lstat(name, dir_fd=dir_fd)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        os.unlink(name, dir_fd=dir_fd)  # not ours: never walk through it
+        return
+    stack = []
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dir_fd)
+        stack.append((dir_fd, name, fd, iter(os.listdir(fd))))
+        os.fchmod(fd, 0o700)
+        while stack:
+            pfd, n, fd, names = stack[-1]
+            child = next(names, None)
+            if child is None:
+                stack.pop()
+                os.close(fd)
+                os.rmdir(n, dir_fd=pfd)
+                continue
+            if stat.S_ISDIR(os.lstat(child, dir_fd=fd).st_mode):
+                cfd = os.open(child, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+                stack.append((fd, child, cfd, iter(os.listdir(cfd))))
+                os.fchmod(cfd, 0o700)
+            else:
+                os.unlink(child, dir_fd=fd)
+    finally:
+        for _, _, fd, _ in stack:
+            os.close(fd)
 
 
-def extract(dest, name):
-    """Extract DEST/NAME into its directory; returns an exit code."""
+def lock(dest, name):
+    """An open DEST held with flock(LOCK_EX) while NAME is extracted: a
+    re-run of the fetch (another Job, same DEST) or another pod of it waits
+    instead of deciding on a directory that is half-way through a move, or
+    removing a staging directory in use."""
+    fd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        say("%s: waiting for another extraction into %s" % (shown(name), shown(dest)))
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError as err:  # a file system without flock on directories
+        say("warning: %s: cannot lock %s (%s); extracting without it" % (shown(name), shown(dest), err))
+    return fd
+
+
+def extract(dest, name, listed):
+    """Extract DEST/NAME into its directory; returns an exit code.  `listed`
+    are the names of every file of the fetch (all pods' shares)."""
     path = os.path.join(dest, name)
-    outdir = os.path.dirname(path)
-    base = os.path.basename(name)
     fmt, comp = archive_format(name)
     if fmt is None:
         say("%s: not an archive, nothing to extract" % shown(name))
@@ -570,6 +710,19 @@ def extract(dest, name):
         say("%s: not downloaded (no marker %s.json); not extracting" % (shown(name), shown(mark)))
         return EXIT_TRANSIENT
     try:
+        lock_fd = lock(dest, name)
+    except OSError as err:
+        return failed(name, err)
+    try:
+        return extract_locked(dest, name, listed, path, fmt, comp, mark, download)
+    finally:
+        os.close(lock_fd)
+
+
+def extract_locked(dest, name, listed, path, fmt, comp, mark, download):
+    outdir = os.path.dirname(path)
+    base = os.path.basename(name)
+    try:
         with open(mark + ".extracted") as f:
             if json.load(f).get("download") == download:
                 say("%s: already extracted" % shown(name))
@@ -577,55 +730,64 @@ def extract(dest, name):
     except (OSError, ValueError, AttributeError):
         pass
 
-    reserved = {base, base + ".part"}
-    if os.path.normpath(outdir) == os.path.normpath(dest):
-        reserved.add(MARK)
+    rel = tuple(c for c in os.path.dirname(name).split("/") if c)
+    reserved = set()
+    for n in listed:
+        comps = tuple(c for c in n.split("/") if c)
+        if comps:
+            reserved.add(comps)
+            reserved.add(comps[:-1] + (comps[-1] + ".part",))
     checked = []
-    stage = os.path.join(outdir, STAGE_PREFIX + base)
+    stage = STAGE_PREFIX + base
+    out_fd = fh = None
     try:
-        checker = Checker(outdir, fmt == "zip", reserved)
-        reader = ZipReader(path) if fmt == "zip" else TarReader(path, comp)
+        # every decision and every write relative to this one directory
+        out_fd = os.open(outdir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        checker = Checker(out_fd, outdir, fmt == "zip", rel, reserved)
+        # one open file for both passes: what is written is what was checked
+        fh = os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb")
+        reader = ZipReader(fh) if fmt == "zip" else TarReader(fh, comp)
         # pass 1: decide on every entry before writing anything
         for e, _ in reader.entries():
             checker.add(e)
             checked.append(e)
+        checker.finish()
         # pass 2: into a private staging directory on the same file system
-        remove_tree(stage)  # left by an interrupted pod
-        os.mkdir(stage, 0o700)
-        stage_fd = os.open(stage, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        remove_at(out_fd, stage)  # left by an interrupted pod
+        os.mkdir(stage, 0o700, dir_fd=out_fd)
+        stage_fd = os.open(stage, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=out_fd)
         try:
             dropped = write_entries(reader, checked, stage_fd)
-            out_fd = os.open(outdir, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                move_into_place(stage_fd, out_fd)
-            finally:
-                os.close(out_fd)
+            move_into_place(stage_fd, out_fd)
         finally:
             os.close(stage_fd)
-        os.rmdir(stage)
+        os.rmdir(stage, dir_fd=out_fd)
     except Refused as r:
-        cleanup(stage)
+        cleanup(out_fd, outdir, stage)
         refuse(name, r.entry, r.reason)
         return EXIT_REFUSED
     except NoTool as n:
-        cleanup(stage)
+        cleanup(out_fd, outdir, stage)
         cannot(name, str(n))
         return EXIT_NO_TOOL
     except OSError as err:
-        cleanup(stage)
+        cleanup(out_fd, outdir, stage)
         if err.errno is None:
             # decompressors report corrupt data as OSError without errno (gzip, bz2)
-            refuse(name, ALL, "not a readable %s archive: %s" % (fmt, err))
+            refuse(name, ALL, "not a readable %s archive: %s" % (fmt, shown(str(err))))
             return EXIT_REFUSED
-        say("%s: extraction failed: %s" % (shown(name), err))
-        print("eidf-fetch error code=%d file=%s reason=extraction failed: %s" % (EXIT_TRANSIENT, shown(name), shown(str(err))))
-        return EXIT_TRANSIENT
+        return failed(name, err)
     except Exception as err:  # tarfile/zipfile/lzma/zlib/zstd: a corrupt archive
-        cleanup(stage)
+        cleanup(out_fd, outdir, stage)
         refuse(name, ALL, "not a readable %s archive: %s" % (fmt, shown(str(err) or type(err).__name__)))
         return EXIT_REFUSED
+    finally:
+        if fh is not None:
+            fh.close()
+        if out_fd is not None:
+            os.close(out_fd)
     tmp = mark + ".extracted.tmp"
-    with open(tmp, "w") as f:
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644), "w") as f:
         json.dump({"archive": name, "download": download,
                    "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, f)
         f.write("\n")
@@ -638,11 +800,23 @@ def extract(dest, name):
     return 0
 
 
-def cleanup(stage):
+def failed(name, err):
+    """An I/O error while extracting: transient (exit 1), the next pod retries."""
+    say("%s: extraction failed: %s" % (shown(name), shown(str(err))))
+    print("eidf-fetch error code=%d file=%s reason=extraction failed: %s"
+          % (EXIT_TRANSIENT, shown(name), shown(str(err))))
+    sys.stdout.flush()
+    return EXIT_TRANSIENT
+
+
+def cleanup(out_fd, outdir, stage):
+    if out_fd is None:
+        return
     try:
-        remove_tree(stage)
-    except OSError as err:
-        say("warning: could not remove the staging directory %s: %s" % (shown(stage), err))
+        remove_at(out_fd, stage)
+    except (OSError, RecursionError) as err:
+        say("warning: could not remove the staging directory %s: %s"
+            % (shown(os.path.join(outdir, stage)), shown(str(err))))
 
 
 def refuse(name, entry, reason):
@@ -685,20 +859,21 @@ def main(argv):
             text = f.read()
     else:
         text = os.environ.get("EIDF_FETCH_LIST", "")
-    names = []
+    names, listed = [], []
     k = 0
     for line in text.split("\n"):
         if not line:
             continue
-        if k % shards == index:
-            # URL, sha256, name, then (listed sources) key=value fields
-            parts = line.split("\t", 3)
-            if len(parts) >= 3:
+        # URL, sha256, name, then (listed sources) key=value fields
+        parts = line.split("\t", 3)
+        if len(parts) >= 3:
+            listed.append(parts[2])
+            if k % shards == index:
                 names.append(parts[2])
         k += 1
     worst = 0
     for name in names:
-        rc = extract(dest, name)
+        rc = extract(dest, name, listed)
         # a permanent failure (5, 6) decides the exit code over a transient one
         if rc in (EXIT_REFUSED, EXIT_NO_TOOL):
             worst = worst if worst in (EXIT_REFUSED, EXIT_NO_TOOL) else rc

@@ -39,7 +39,7 @@ setup() {
 	local w=$TRASH/w/$1
 	rm -rf "$w" && mkdir -p "$w/dest/existing-dir" "$w/outside" "$w/dest/.eidf-fetch" &&
 	echo victim >"$w/victim" && echo keep >"$w/dest/keep.txt" &&
-	ln -s ../outside "$w/dest/existing-link" &&
+	ln -s ../outside "$w/dest/existing-link" && ln -s existing-dir "$w/dest/inner-link" &&
 	cp "$TRASH/corpus/$2" "$w/dest/$2" &&
 	printf '{"url":"http://h/%s","size":%s,"sha256":null,"time":"2026-01-01T00:00:00Z"}\n' \
 		"$2" "$(wc -c <"$w/dest/$2")" >"$w/dest/.eidf-fetch/$2.json"
@@ -202,6 +202,7 @@ dos.txt f 644 0
 existing-dir d 755 0 
 existing-dir/new.txt f 644 0 
 existing-link l 777 0 ../outside
+inner-link l 777 0 existing-dir
 keep.txt f 644 0 
 set d 755 0 
 set/a d 755 0 
