@@ -11,17 +11,23 @@
 # Safety is decided on the archive's structure as Python's tarfile/zipfile
 # read it (entry type, name and link-target bytes, mode, size), never on text
 # a tool prints.  An archive is checked in full before anything is written:
-#   - names: no absolute paths, no "..", no backslashes in zips, nothing
-#     through a symlink or a file, no duplicates, no reserved names;
+#   - names: no absolute paths, no "..", no NUL, no backslashes in zips,
+#     nothing through a symlink or a file, no duplicates, no reserved names
+#     (.eidf-fetch, staging directories, the fetch's own files);
 #   - symlinks: relative targets that stay inside after resolving every
-#     component (links of the archive and links already in the directory);
+#     component (links of the archive and links already in the directory),
+#     no ".." after a component that is not a directory (yet), and every
+#     link resolved again against the directory as it will be at the end;
 #   - hard links: only to a regular file extracted earlier from the archive;
-#   - no devices, FIFOs, sockets or other special entries;
+#   - no devices, FIFOs, sockets, sparse files or other special entries, no
+#     extended header tarfile would have to hold in memory whole;
 #   - the total size and the number of entries fit the volume's free space.
-# Then it is extracted into a private staging directory beside the target
-# (same file system), and moved into place only when every entry was
-# written.  Ownership is never restored; modes are masked with 022 and
-# setuid/setgid/sticky bits are dropped.
+# Then it is extracted, from the same open archive file, into a private
+# staging directory beside the target (same file system), and moved into
+# place only when every entry was written.  Every step is relative to one
+# open directory and never follows a symlink; DEST is locked (flock) while
+# an archive is extracted into it.  Ownership is never restored; modes are
+# masked with 022 and setuid/setgid/sticky bits are dropped.
 #
 # Exit codes (plugins/fetch/fetch_spec.h): 0 done, 1 transient (I/O error,
 # retried by the next pod), 2 usage, 5 an archive was refused or unreadable,
