@@ -546,10 +546,20 @@ seg_plan() {
 	curl -K "$cfg" --fail --location --silent -r 0-0 -H "@$WORK/fhdr" -D "$WORK/probe" -o - \
 		--url "$url" </dev/null 2>/dev/null | dd bs=1 count=1 of=/dev/null 2>/dev/null
 	pst=$(header_status "$WORK/probe")
-	if [ "$pst" != 206 ]; then
-		say "$name: the server does not answer byte ranges (HTTP $pst): one connection"
-		return 1
-	fi
+	case $pst in
+	206) ;;
+	200)
+		say "$name: the server does not answer byte ranges (HTTP 200): one connection"
+		return 1 ;;
+	0)
+		# no answer at all: the one connection retries (and says why)
+		say "$name: no answer to the byte-range probe: one connection"
+		return 1 ;;
+	*)
+		# an error (404, 503, ...): the one connection reports or retries it
+		say "$name: the byte-range probe failed (HTTP $pst): one connection"
+		return 1 ;;
+	esac
 	total=$(header_total "$WORK/probe" 0)
 	PSIZE=${fsz:-$total}
 	case $SEGMENTS in

@@ -9,6 +9,7 @@ test switches, set per path through a control endpoint:
         with a TCP reset instead of a clean close)
   GET /_control?path=/a.bin&corrupt=1                   flip bytes in the body
   GET /_control?path=/a.bin&status=503&status_times=K   fail K requests
+        (&status_skip=S: after serving the next S requests as usual)
   GET /_control?path=/a.bin&rate=BYTES_PER_SECOND       throttle the body
   GET /_control?path=/a.bin&no_range=1                  ignore Range (200)
   GET /_control?path=/a.bin&hold_at=N                   from file offset N on,
@@ -27,7 +28,8 @@ more for it to read them: so bytes sent = bytes delivered to the client even
 with a TCP reset, and (bytes sent - file size) measures what the client
 really downloaded twice, not what the network lost in flight.
   GET /_stats                                           JSON per path: bytes sent,
-        requests, statuses, ranges (also written to --stats-file if given)
+        requests, statuses, ranges (the Range header of every request that
+        had one, served or failed) (also written to --stats-file if given)
 
 Listens on 127.0.0.1 only.  --port 0 picks a free port; the port is written
 to --port-file (and printed as "PORT n").  --cert/--key serve HTTPS.
@@ -149,11 +151,15 @@ class Handler(BaseHTTPRequestHandler):
             sw = dict(SWITCHES.get(path, {}))
             st = stat_for(path)
             st["requests"] += 1
-            if sw.get("status_times", 0) > 0:
+            rng = self.headers.get("Range")
+            if rng:
+                st["ranges"].append(rng)
+            status = 0
+            if sw.get("status_skip", 0) > 0:
+                SWITCHES[path]["status_skip"] -= 1
+            elif sw.get("status_times", 0) > 0:
                 SWITCHES[path]["status_times"] -= 1
                 status = sw.get("status", 503)
-            else:
-                status = 0
             drop = None
             if sw.get("drop_times", 0) > 0:
                 SWITCHES[path]["drop_times"] -= 1
@@ -162,7 +168,6 @@ class Handler(BaseHTTPRequestHandler):
             return self.fail(path, status)
         size = os.path.getsize(fs)
         start, end = 0, size - 1
-        rng = self.headers.get("Range")
         code = 200
         if rng and not sw.get("no_range"):
             try:
@@ -181,7 +186,6 @@ class Handler(BaseHTTPRequestHandler):
                 if start >= size:
                     with LOCK:
                         st["statuses"].append(416)
-                        st["ranges"].append(rng)
                         save_stats()
                     self.send_response(416)
                     self.send_header("Content-Range", "bytes */%d" % size)
@@ -189,8 +193,6 @@ class Handler(BaseHTTPRequestHandler):
                     self.end_headers()
                     return
                 code = 206
-            with LOCK:
-                st["ranges"].append(rng)
         length = end - start + 1
         with LOCK:
             st["statuses"].append(code)

@@ -109,7 +109,70 @@ test_expect_success 'a server without Range support: one connection, said once' 
 	test "$(srv_stat /norange.bin requests)" = 2
 '
 
-test_expect_success 'auto: small files stay on one connection; --segments is checked' '
+# --segments auto decides per file from what the list and the server say:
+# a file of 64 MiB or more that the server answers byte ranges for is split,
+# one segment per 16 MiB, at most 8; a smaller one, or one from a server that
+# answers 200 to a range, gets one connection.  The big files are sparse and
+# the server fails every request after the probe (404: not retried), so the
+# plan shows in the Range headers the server received and nothing is
+# downloaded.
+sparse() { truncate -s "$2" "root/$1"; }
+# the Range headers a path received, sorted ("-" for none)
+asked() {
+	curl -fsS "$BASE/_stats" | python3 -c 'import json,sys
+s = json.load(sys.stdin).get(sys.argv[1], {})
+print(" ".join(sorted(s.get("ranges", []))) or "-")' "/$1"
+}
+# want_ranges SEGLEN N: the Range headers of the probe and of the first
+# request (1 MiB: run_job's --segment-chunk) of each of N segments of
+# SEGLEN bytes, as asked() prints them
+starts() {
+	for i in $(seq 0 $(($2 - 1))); do a=$((i * $1)); echo "bytes=$a-$((a + MiB - 1))"; done
+	echo "bytes=0-0"
+}
+want_ranges() { starts "$@" | sort | tr "\n" " " | sed "s/ \$//"; }
+sparse auto64.bin $((64 * MiB))
+sparse auto200.bin $((200 * MiB))
+# auto_run NAME [LIST FIELDS]: --segments auto into a new directory, with
+# every request after the first SKIP (1: the probe) failing; exit 4 expected
+auto_run() {
+	ctl reset=1 && ctl "path=/$1&status=404&status_times=99&status_skip=${SKIP:-1}${SWITCH:-}" || return 1
+	EIDF_FETCH_LIST="$(printf '%s\t-\t%s%s' "$BASE/$1" "$1" "${2:-}")" \
+		test_expect_code 4 run_job --dest "$(mktemp -d "$TRASH/pvc/auto.XXXXXX")" --segments auto >out 2>&1
+	rc=$?
+	cat out
+	return $rc
+}
+
+test_expect_success 'auto: 64 MiB (the threshold) with ranges: 4 segments of 16 MiB, planned from the probe' '
+	auto_run auto64.bin &&
+	test_grep "auto64.bin: $((64 * MiB)) bytes in 4 segments, 4 of them by this pod" out &&
+	test "$(srv_stat /auto64.bin requests)" = 5 &&
+	test "$(asked auto64.bin)" = "$(want_ranges $((16 * MiB)) 4)"
+'
+
+test_expect_success 'auto: 200 MiB: 8 segments (the most auto takes), each 25 MiB' '
+	auto_run auto200.bin &&
+	test_grep "auto200.bin: $((200 * MiB)) bytes in 8 segments" out &&
+	test "$(asked auto200.bin)" = "$(want_ranges $((25 * MiB)) 8)"
+'
+
+test_expect_success 'auto: a big file from a server that answers ranges with 200: one connection, said once' '
+	SWITCH="&no_range=1" auto_run auto200.bin &&
+	test "$(grep -c "auto200.bin: the server does not answer byte ranges (HTTP 200): one connection" out)" = 1 &&
+	! grep "bytes in [0-9]* segments" out &&
+	test "$(srv_stat /auto200.bin requests)" = 2 && test "$(asked auto200.bin)" = "bytes=0-0"
+'
+
+test_expect_success 'auto: a probe that fails is said as such (not as a server without ranges); the one connection reports the error' '
+	SKIP=0 auto_run auto200.bin &&
+	test_grep "auto200.bin: the byte-range probe failed (HTTP 404): one connection" out &&
+	test_grep "auto200.bin: failed: HTTP 404 from $BASE/auto200.bin (not retried)" out
+'
+
+test_expect_success 'auto: a listed size under 64 MiB: one connection without a probe; small unlisted files too' '
+	SKIP=0 auto_run auto64.bin "$(printf "\tsize=%s" $((64 * MiB - 1)))" &&
+	test "$(srv_stat /auto64.bin requests)" = 1 && ! grep "bytes in [0-9]* segments" out &&
 	ctl reset=1 &&
 	EIDF_FETCH_LIST=$(line norange.bin) run_job --dest "$TRASH/pvc/auto" --segments auto >out 2>&1 &&
 	cmp root/norange.bin pvc/auto/norange.bin && ! grep -q "bytes in [0-9]* segments" out &&
