@@ -125,7 +125,7 @@ test_expect_success 'a rank that exits 3 (--detach, then attach --rm): exit 3 na
 # (docs/devrun.md "Ctrl-C and --rm"): it detaches, exit 130 with the
 # commands to follow, read or cancel the run, which goes on; with --rm it
 # deletes the run, so that nothing holds the quota.
-test_expect_success 'Ctrl-C of 2 ranks detaches (130, hints, the ranks go on); Ctrl-C of attach --rm deletes everything' '
+test_expect_success 'Ctrl-C of 2 ranks detaches (130, hints, list shows it Running); Ctrl-C of attach --rm deletes everything' '
 	cd w
 	($DR $RES --nodes 2 --follow -- sh -c "echo up \$NODE_RANK; exec sleep 60" >../c.out 2>../c.err &
 	 echo $! >../c.pid; wait $!; echo $? >../c.rc) &
@@ -138,7 +138,8 @@ test_expect_success 'Ctrl-C of 2 ranks detaches (130, hints, the ranks go on); C
 	grep "kubectl eidf devrun attach $job -n $NS" ../c.err &&
 	grep "kubectl eidf devrun logs $job -n $NS -f" ../c.err &&
 	grep "kubectl eidf devrun delete $job -n $NS" ../c.err &&
-	test "$(kubectl get pods -n $NS -l eidf.ac.uk/run=$run --field-selector=status.phase=Running -o name | wc -l)" = 2
+	test "$(kubectl get pods -n $NS -l eidf.ac.uk/run=$run --field-selector=status.phase=Running -o name | wc -l)" = 2 &&
+	$DR list >../list && cat ../list && grep -E "^$job +Running " ../list
 	($DR attach "$job" --rm >../a.out 2>../a.err & echo $! >../a.pid; wait $!; echo $? >../a.rc) &
 	wait_for 30 sh -c "grep -qx \"\[0\] up 0\" ../a.out && grep -qx \"\[1\] up 1\" ../a.out" &&
 	kill -INT $(cat ../a.pid) &&
