@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "claim_path.h"
 #include "cp_session.h"
 #include "eidf/humanize.h"
 #include "eidf/manifest.h"
@@ -151,31 +152,24 @@ int cp_parse_remote(const char *arg, char **claim, char **rel)
 			       (int)(colon - arg), arg, p + strspn(p, "/"));
 		return -1;
 	}
-	if (strchr(p, '\n')) {
+	char *clean;
+	switch (claim_path_clean(p, &clean)) {
+	case CLAIM_PATH_OK:
+		break;
+	case CLAIM_PATH_DOTDOT:
+		eidf_set_error("\"%s\": \"..\" is refused in a path on the claim: name the place below its root", arg);
+		return -1;
+	case CLAIM_PATH_NEWLINE:
 		eidf_set_error("\"%s\": a path with a newline is refused", arg);
 		return -1;
 	}
-	struct strbuf sb = STRBUF_INIT;
-	while (*p) {
-		while (*p == '/')
-			p++;
-		const char *end = strchrnul(p, '/');
-		size_t n = (size_t)(end - p);
-		if (n == 2 && !strncmp(p, "..", 2)) {
-			eidf_set_error("\"%s\": \"..\" is refused in a path on the claim: name the place below its root",
-				       arg);
-			strbuf_release(&sb);
-			return -1;
-		}
-		if (n && !(n == 1 && *p == '.')) {
-			if (sb.len)
-				strbuf_addch(&sb, '/');
-			strbuf_add(&sb, p, n);
-		}
-		p = end;
-	}
 	*claim = xstrndup(arg, (size_t)(colon - arg));
-	*rel = sb.len ? strbuf_detach(&sb) : (strbuf_release(&sb), xstrdup("."));
+	if (*clean) {
+		*rel = clean;
+	} else {
+		free(clean);
+		*rel = xstrdup(".");
+	}
 	return 1;
 }
 

@@ -19,6 +19,7 @@
 #include "eidf/quantity.h"
 #include "eidf/settings.h"
 #include "eidf/stage_options.h"
+#include "claim_path.h"
 #include "cp.h"
 #include "helper_job.h"
 #include "settings_keys.h"
@@ -1191,29 +1192,21 @@ static int cmd_df(struct eidf_cmd *cmd, int argc, const char **argv)
 /* A path on the volume as du prints it ("/", "/raw/a") or relative to its
  * root ("raw/a", "./raw/"): the same place, sent to the helper relative to
  * the mount.  NULL (usage error printed) for a path that leaves the volume. */
+/* PATH of `pvc du|ls`, relative to the volume's root ("" for it). */
 static char *volume_path(const char *in)
 {
-	struct strbuf sb = STRBUF_INIT;
-	const char *p = in;
-	while (*p) {
-		while (*p == '/')
-			p++;
-		const char *end = strchrnul(p, '/');
-		size_t n = (size_t)(end - p);
-		if (n == 2 && !strncmp(p, "..", 2)) {
-			eidf_error("path \"%s\" leaves the volume: give a path below its root, e.g. / or /raw",
-				   in);
-			strbuf_release(&sb);
-			return NULL;
-		}
-		if (n && !(n == 1 && *p == '.')) {
-			if (sb.len)
-				strbuf_addch(&sb, '/');
-			strbuf_add(&sb, p, n);
-		}
-		p = end;
+	char *rel;
+	switch (claim_path_clean(in, &rel)) {
+	case CLAIM_PATH_OK:
+		return rel;
+	case CLAIM_PATH_DOTDOT:
+		eidf_error("path \"%s\" leaves the volume: give a path below its root, e.g. / or /raw", in);
+		break;
+	case CLAIM_PATH_NEWLINE:
+		eidf_error("path \"%s\": a name with a newline is refused", in);
+		break;
 	}
-	return strbuf_detach(&sb);
+	return NULL;
 }
 
 static int cmd_du(struct eidf_cmd *cmd, int argc, const char **argv)

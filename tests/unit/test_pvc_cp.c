@@ -1,6 +1,7 @@
 /* pvc cp's CLAIM:PATH: what is remote, the clean relative path it names,
  * and the paths that are refused before any request (absolute, "..",
- * a newline). */
+ * a newline); and the walk it shares with `pvc du|ls` (claim_path.c),
+ * which says why a path is refused. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "claim_path.h"
 #include "cp.h"
 #include "eidf/util.h"
 
@@ -61,12 +63,36 @@ static void test_refused(void **state)
 	check("data:a\nb", -1, NULL, NULL);
 }
 
+static void clean(const char *in, enum claim_path_fault want, const char *rel)
+{
+	char *out = NULL;
+	enum claim_path_fault got = claim_path_clean(in, &out);
+	if (got != want)
+		fail_msg("%s: fault %d, want %d", in, got, want);
+	if (want == CLAIM_PATH_OK ? !out || strcmp(out, rel) : out != NULL)
+		fail_msg("%s: got \"%s\", want \"%s\"", in, out ? out : "(null)", rel ? rel : "(null)");
+	free(out);
+}
+
+static void test_claim_path(void **state)
+{
+	(void)state;
+	clean("", CLAIM_PATH_OK, "");
+	clean("/", CLAIM_PATH_OK, "");
+	clean("/raw/./x//", CLAIM_PATH_OK, "raw/x");
+	clean("a/..b/c..", CLAIM_PATH_OK, "a/..b/c..");
+	clean("..", CLAIM_PATH_DOTDOT, NULL);
+	clean("/a/../b", CLAIM_PATH_DOTDOT, NULL);
+	clean("a\nb", CLAIM_PATH_NEWLINE, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_remote),
 		cmocka_unit_test(test_local),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_claim_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
