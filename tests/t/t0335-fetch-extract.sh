@@ -133,6 +133,21 @@ for name, size in ((\"zeros.tar.gz\", 32 << 20), (\"small.tar.gz\", 8 << 10)):
 		test_grep "^rc=0$" out &&
 		test_grep " 8192 .*zeros.bin$" out
 	'
+	test_expect_success 'more entries than the volume has free inodes: refused with both numbers' '
+		mkdir -p few &&
+		cat >few.sh <<-EOF &&
+		mount -t tmpfs -o size=8m,nr_inodes=64 tmpfs "$TRASH/few" || exit 9
+		mkdir -p "$TRASH/few/dest/.eidf-fetch"
+		cp "$TRASH/corpus/safe-many.tar" "$TRASH/few/dest/" && echo "{}" >"$TRASH/few/dest/.eidf-fetch/safe-many.tar.json"
+		$(declare -f run_extract)
+		BB=$BB BUSYBOX=$BUSYBOX SH=$SH PY=$PY
+		run_extract "$TRASH/few/dest" safe-many.tar; echo "rc=\$?"
+		ls -A "$TRASH/few/dest"
+		EOF
+		unshare -m sh few.sh >out 2>&1 &&
+		test_grep "reason=refusing to extract: (all entries): at least [0-9]* entries, more than the [0-9]* free inodes in $TRASH/few/dest$" out &&
+		test_grep "^rc=5$" out && test_grep -v "^many$" out
+	'
 else
 	test_skip "a real bomb on a small tmpfs" "needs unshare -m (root)"
 fi
@@ -219,6 +234,61 @@ test_expect_success 'extracted: good.zip (unix modes and symlinks; a DOS entry g
 	tree "$TRASH/w/zip/dest" good.zip >actual && test_cmp expected-zip actual &&
 	test "$(cat w/zip/dest/set/up)" = "$(printf "#!/bin/sh\necho run")" &&
 	test "$(cat w/zip/dest/dos.txt)" = dos
+'
+
+test_expect_success 'odd names that stay inside are extracted as they are (tar)' '
+	setup odd safe-names.tar && d=$TRASH/w/odd/dest &&
+	run_extract "$d" safe-names.tar >out &&
+	test "$(cat "$d/a/b")" = ab && test "$(cat "$d/c")" = c && test -d "$d/dir" && test -d "$d/dir2" &&
+	test "$(cat "$d/..\\x")" = bs && test "$(cat "$d/$(printf "caf\351")")" = latin1 &&
+	test "$(cat "$d/new
+line")" = nl &&
+	test "$(cat "$d/$(printf "%0255d" 0 | tr 0 l)")" = long &&
+	test "$(cat "$d/g/$(printf "%0200d" 0 | tr 0 n)/$(printf "%0200d" 0 | tr 0 m)")" = gnu &&
+	test "$(cat "$d/g/ll")" = c &&
+	test -f "$d/existing-link" && test ! -L "$d/existing-link" && test "$(cat "$d/existing-link")" = "not through" &&
+	test -z "$(ls -A w/odd/outside)" && test "$(cat w/odd/victim)" = victim && test ! -e "$ABS" &&
+	test "$(find "$d" -mindepth 1 -maxdepth 1 -printf . | wc -c)" = 15 &&
+	test_grep "^eidf-fetch: safe-names.tar: extracted 14 entries" out
+'
+
+test_expect_success 'odd names that stay inside are extracted as they are (zip; C:/d is a directory C:)' '
+	setup oddzip safe-names.zip && d=$TRASH/w/oddzip/dest &&
+	run_extract "$d" safe-names.zip >out &&
+	test "$(cat "$d/a/b")" = ab && test "$(cat "$d/c")" = c && test "$(cat "$d/C:/d")" = d && test -d "$d/dir" &&
+	test -f "$d/existing-link" && test ! -L "$d/existing-link" &&
+	test -z "$(ls -A w/oddzip/outside)" && test "$(cat w/oddzip/victim)" = victim
+'
+
+test_expect_success 'a tar.zst followed by 16 GiB of compressed zeros: extracted, the zeros not decompressed' '
+	setup trailer safe-trailer.tar.zst &&
+	run_extract "$TRASH/w/trailer/dest" safe-trailer.tar.zst >out &&
+	test "$(cat w/trailer/dest/t.txt)" = t
+'
+
+test_expect_success 'DEST that is a symlink is followed as given (like tar -C); nothing else changes' '
+	setup dsym good.tar && mv w/dsym/dest w/dsym/real && ln -s real w/dsym/dest &&
+	run_extract "$TRASH/w/dsym/dest" good.tar >out &&
+	test -L w/dsym/dest && test "$(cat w/dsym/real/set/link)" = c &&
+	test -z "$(ls -A w/dsym/outside)" && test "$(ls w/dsym)" = "$(printf "dest\noutside\nreal\nvictim")"
+'
+
+test_expect_success 'a re-run into the same DEST waits for the extraction in progress, then finds it extracted' '
+	setup lock good.tar && d=$TRASH/w/lock/dest && mkfifo go &&
+	{ flock "$d" sh -c "echo held >\"$TRASH/held\"; read x <\"$TRASH/go\"" & echo $! >holder; } &&
+	test_atexit "kill $(cat holder) 2>/dev/null" &&
+	wait_for 20 test -e held &&
+	{ run_extract "$d" good.tar >run1.out & echo $! >p1; } &&
+	{ run_extract "$d" good.tar >run2.out & echo $! >p2; } &&
+	wait_for 30 grep -q "^eidf-fetch: good.tar: waiting for another extraction into $d$" run1.out &&
+	wait_for 30 grep -q "^eidf-fetch: good.tar: waiting for another extraction into $d$" run2.out &&
+	test ! -e "$d/set" &&
+	echo go >go && wait "$(cat holder)" &&
+	wait "$(cat p1)" && wait "$(cat p2)" &&
+	cat run1.out run2.out >both &&
+	test "$(grep -c "^eidf-fetch: good.tar: extracted 20 entries" both)" = 1 &&
+	test "$(grep -c "^eidf-fetch: good.tar: already extracted$" both)" = 1 &&
+	test "$(cat "$d/set/link")" = c && test -z "$(find w/lock -name ".eidf-extract*")"
 '
 
 test_expect_success 'a second run does not extract again; a new download of it does' '
