@@ -355,8 +355,13 @@ class Checker:
         entry's own target, which the messages name.  Returns (path, dead):
         dead is None, or the first component that is not a directory (a
         file, or nothing yet) with why, after which ".." is refused."""
-        top = target if top is None else top
-        if depth > MAX_LINK_DEPTH:
+        if top is None:
+            top = target
+            self.follows = 0
+        # every link followed counts, as the kernel counts them (ELOOP after
+        # 40 in one lookup): the depth alone would let "l2/l2/l2..." with
+        # l2 -> "l3/l3/l3..." cost exponential time
+        if depth > MAX_LINK_DEPTH or self.follows > MAX_LINK_DEPTH:
             raise Refused(entry, "symlink chain longer than %d links" % MAX_LINK_DEPTH)
         if target == "":
             raise Refused(entry, "symlink with an empty target")
@@ -395,6 +400,7 @@ class Checker:
             if kind is None:
                 dead = (tuple(stack), "does not exist yet")
             elif kind == "symlink":
+                self.follows += 1
                 # a link in the chain: its own target, from its directory;
                 # what it ends on (nothing yet, a file) carries over
                 path, dead = self.resolve(tuple(stack[:-1]), link, entry, depth + 1, top)
