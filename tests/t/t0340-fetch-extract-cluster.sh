@@ -25,7 +25,8 @@ start_data_server || { echo "Bail out! the data server did not start"; exit 1; }
 test_expect_success 'setup: a bound PVC with a victim beside the destination' '
 	cluster_bound_pvc data -n $NS &&
 	cluster_volume_dir data -n $NS >voldir &&
-	echo victim >"$(cat voldir)/victim" && mkdir -p "$(cat voldir)/sub"
+	echo victim >"$(cat voldir)/victim" && mkdir -p "$(cat voldir)/sub/existing-dir" &&
+	ln -s existing-dir "$(cat voldir)/sub/inner-link"
 '
 VOL() { cat "$TRASH/voldir"; }
 # the whole PVC (type, mode, size, link target, content), but DEST's download
@@ -53,7 +54,11 @@ test_expect_success 'normal archives: extracted in the extract container, modes 
 	$FETCH logs -f "$job" >flog && test_cmp log flog
 '
 
-for a in hardlink-out.tar symlink-arrow.tar chardev.tar zip-symlink-abs.zip zip-bomb.zip; do
+# symlink-replaced-existing-link.tar: x -> inner-link/.. (inner-link -> existing-dir
+# on the PVC), then inner-link -> . (x would be the PVC root); zip-lying-size-deep.zip:
+# refused while written, 1500 directories deep in the staging directory
+for a in hardlink-out.tar symlink-arrow.tar chardev.tar zip-symlink-abs.zip zip-bomb.zip \
+	symlink-replaced-existing-link.tar zip-lying-size-deep.zip; do
 	expected=$(grep "^$a	" root/cases | cut -f3)
 	test_expect_success "hostile $a: the Job fails, status names the entry, the PVC is unchanged" '
 		pvc_listing '"$a"' >before &&
