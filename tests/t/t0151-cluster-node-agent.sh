@@ -93,6 +93,7 @@ test_expect_success 'a node agent started alone registers the nodes with its kub
 	(cd "$AGENT_SRC" && exec python3 -m eidfcluster.nodeagent --kubeconfig "$ST/kubeconfig-node-agent" \
 		--state-dir "$TRASH/agent" --tls-cert-file "$ST/pki/kubelet.crt" \
 		--tls-private-key-file "$ST/pki/kubelet.key" --client-ca-file "$ST/pki/ca.crt" --port 0 \
+		--node-lease-duration-seconds 4 --node-status-report-frequency 1 \
 		--busybox-dir "$ST/busybox-bin" >"$TRASH/agent.out" 2>&1) &
 	echo $! >agent.pid &&
 	test_atexit "kill $(cat agent.pid) 2>/dev/null; true" &&
@@ -101,6 +102,27 @@ test_expect_success 'a node agent started alone registers the nodes with its kub
 	test -n "$port" &&
 	cluster_admin_kubectl get node gpu-h100-node-1 -o jsonpath="{.status.daemonEndpoints.kubeletEndpoint.Port} {.status.addresses[0].address}" >ep &&
 	test "$(cat ep)" = "$port 127.0.0.1"
+'
+
+# lease_of NODE FIELDS: the node's Lease in kube-node-lease, as jsonpath FIELDS
+lease_of() { cluster_admin_kubectl get lease -n kube-node-lease "$1" -o jsonpath="$2"; }
+heartbeat_of() { cluster_admin_kubectl get node "$1" -o jsonpath='{.status.conditions[?(@.type=="Ready")].lastHeartbeatTime}'; }
+# differs VALUE CMD...: CMD now prints something else than VALUE
+differs() { test "$("${@:2}")" != "$1"; }
+
+test_expect_success 'it heartbeats like a kubelet: a Lease per node in kube-node-lease, renewed; the Node status posted again' '
+	uid=$(cluster_admin_kubectl get node gpu-h100-node-1 -o jsonpath="{.metadata.uid}") &&
+	lease_of gpu-h100-node-1 "{.spec.holderIdentity} {.spec.leaseDurationSeconds} {.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].uid}" >lease &&
+	test "$(cat lease)" = "gpu-h100-node-1 4 Node/$uid" &&
+	renewed=$(lease_of gpu-h100-node-1 "{.spec.renewTime}") &&
+	beat=$(heartbeat_of gpu-h100-node-1) &&
+	# renewed every quarter of the 4 s duration; the status every second (seconds resolution)
+	wait_for 10 differs "$renewed" lease_of gpu-h100-node-1 "{.spec.renewTime}" &&
+	wait_for 10 differs "$beat" heartbeat_of gpu-h100-node-1 &&
+	grep "\"PUT\".*\"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/gpu-h100-node-1\"" "$ST/components.jsonl" |
+		grep -q "system:node:eidf-node-agent" &&
+	cluster_admin_kubectl get nodes --no-headers >nodes &&
+	test "$(grep -c " Ready " nodes)" = 3
 '
 
 test_expect_success 'the pending pod runs; its status and events came through the API' '

@@ -28,10 +28,10 @@ import urllib.parse
 
 from . import execspdy, execws
 from .execsession import STDERR, STDIN, STDOUT, ERROR, RESIZE, exit_status
-from .apiclient import APIStatus, Client, EventRecorder
+from .apiclient import APIStatus, Client, EventRecorder, Unreachable
 from .poddns import PodDNS, pod_address
 from .tlsserver import ThreadingTLSServer, TLSHandler
-from .util import deep, now_nano, now_ts, parse_ts, set_condition
+from .util import deep, now_micro, now_nano, now_ts, parse_ts, set_condition
 
 RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runner.py")
 # The runner needs the standard library only: -I -S skip site-packages (their
@@ -619,7 +619,7 @@ class NodeAgent:
     def __init__(self, api, root, nodes=None, serving_cert=None, serving_key=None, client_ca=None,
                  address="127.0.0.1", port=0, busybox_dir="", sandbox="unshare",
                  missing_image=r"does-not-exist", pull_backoff=1.0, max_grace=3, register=True,
-                 volume_root=None):
+                 volume_root=None, lease_duration=40, status_report=300.0):
         self.api = api
         self.root = root
         os.makedirs(root, exist_ok=True)
@@ -632,6 +632,10 @@ class NodeAgent:
         self.pull_backoff = pull_backoff
         self.max_grace = max_grace
         self.register_nodes = register
+        self.lease_duration = int(lease_duration)   # the kubelet's nodeLeaseDurationSeconds
+        self.status_report = float(status_report)   # the kubelet's nodeStatusReportFrequency
+        self.leases = {}     # node name -> its Lease as last stored
+        self.node_uids = {}  # node name -> uid (the Lease's owner)
         self.volume_root = volume_root or os.path.join(root, "volumes")
         self.workers = {}    # pod uid -> PodWorker
         self.pods = {}       # (namespace, name) -> the latest pod object seen (watch or own writes)
@@ -666,6 +670,7 @@ class NodeAgent:
         self.api.informer("/api/v1/services", self.dns.service_event, name="services")
         self.api.informer("/api/v1/pods", self.on_pod, {"fieldSelector": "spec.nodeName!="}, name="pods")
         threading.Thread(target=self.housekeeping, daemon=True, name="housekeeping").start()
+        threading.Thread(target=self.heartbeat, daemon=True, name="heartbeat").start()
 
     def housekeeping(self):
         """Like the kubelet's periodic pod sync: every second, make sure no container runs for a
@@ -696,8 +701,7 @@ class NodeAgent:
         return self.synced.wait(timeout)
 
     def register_node(self, name, product, gpus):
-        """Like the kubelet: create the Node when missing, then post its status (addresses, the
-        kubelet port the API server proxies logs and exec to, capacity, Ready)."""
+        """Like the kubelet: create the Node when missing, post its status, and take its Lease."""
         path = "/api/v1/nodes/" + name
         if self.register_nodes and self.api.get(path) is None:
             try:
@@ -705,24 +709,82 @@ class NodeAgent:
             except APIStatus as e:
                 if e.code != 409:
                     raise
+        self.post_status(name, product, gpus)
+        self.renew_lease(name)
+
+    def heartbeat(self):
+        """Like the kubelet's node lease controller and status loop: renew every node's Lease each
+        quarter of its duration (the node lifecycle controller's sign of life), and post the Node
+        status (lastHeartbeatTime) every status report period.  A failure is retried at the next
+        tick; the server being away for a while must not end the loop."""
+        renew = self.lease_duration / 4.0
+        next_status = time.time() + self.status_report
+        while not self.api.stopping.wait(renew):
+            report = time.time() >= next_status
+            for n in self.nodes:
+                try:
+                    self.renew_lease(n[0])
+                    if report:
+                        self.post_status(*n)
+                except (APIStatus, Unreachable) as e:
+                    sys.stderr.write("node agent: heartbeat of node %s: %s\n" % (n[0], e))
+            if report:
+                next_status = time.time() + self.status_report
+
+    def renew_lease(self, name):
+        """Create or renew the node's coordination.k8s.io/v1 Lease in kube-node-lease: holder the
+        node, renewTime now (a MicroTime), owned by the Node so that it goes with it."""
+        path = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/" + name
+        now = now_micro()
+
+        def fn(o):
+            o["spec"] = dict(o.get("spec") or {}, holderIdentity=name, leaseDurationSeconds=self.lease_duration,
+                             renewTime=now)
+        cur = self.leases.get(name)
+        if cur is not None:
+            got = self.api.update(path, fn, cur=cur)
+            if got is not None:
+                self.leases[name] = got
+                return
+        md = {"name": name, "namespace": "kube-node-lease"}
+        if self.node_uids.get(name):
+            md["ownerReferences"] = [{"apiVersion": "v1", "kind": "Node", "name": name,
+                                      "uid": self.node_uids[name]}]
+        lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": md, "spec": {}}
+        fn(lease)
+        try:
+            self.leases[name] = self.api.create("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
+                                                lease)
+        except APIStatus as e:
+            if e.code != 409:
+                raise
+            self.leases[name] = self.api.update(path, fn)   # there from an earlier run: take it over
+
+    def post_status(self, name, product, gpus):
+        """The Node status: addresses, the kubelet port the API server proxies logs and exec to,
+        capacity, Ready with a fresh lastHeartbeatTime."""
+        path = "/api/v1/nodes/" + name
         cap = {"cpu": "192", "memory": "1056Gi", "pods": "110", "ephemeral-storage": "1Ti"}
         if gpus:
             cap["nvidia.com/gpu"] = str(gpus)
         now = now_ts()
 
         def fn(n):
+            was = next((c for c in (n.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"), {})
             n["status"] = {
                 "capacity": cap, "allocatable": dict(cap),
                 "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
                                 "message": "kubelet is posting ready status", "lastHeartbeatTime": now,
-                                "lastTransitionTime": (n.get("status") or {}).get("conditions", [{}])[0].get(
-                                    "lastTransitionTime", now)}],
+                                "lastTransitionTime": was.get("lastTransitionTime", now)
+                                if was.get("status") == "True" else now}],
                 "addresses": [{"type": "InternalIP", "address": self.address}, {"type": "Hostname",
                                                                                   "address": name}],
                 "daemonEndpoints": {"kubeletEndpoint": {"Port": self.port}},
                 "nodeInfo": {"kubeletVersion": KUBELET_VERSION, "operatingSystem": "linux",
                              "architecture": "amd64", "containerRuntimeVersion": "eidf-node-agent://1"}}
-        self.api.update(path, fn, status=True)
+        n = self.api.update(path, fn, status=True)
+        if n is not None:
+            self.node_uids[name] = n["metadata"].get("uid")
 
     def shutdown(self):
         self.stopping = True
@@ -1293,6 +1355,10 @@ def main(argv=None):
     p.add_argument("--node", action="append", metavar="NAME[:GPU_PRODUCT:GPUS]",
                    help="a node to serve (repeatable; default: the three EIDF GPU nodes)")
     p.add_argument("--no-register", action="store_true", help="the Nodes exist already: only post their status")
+    p.add_argument("--node-lease-duration-seconds", type=int, default=40,
+                   help="each node's Lease in kube-node-lease lasts this long and is renewed every quarter of it")
+    p.add_argument("--node-status-report-frequency", type=float, default=300.0, metavar="SECONDS",
+                   help="post each Node's status (lastHeartbeatTime) this often")
     p.add_argument("--sandbox", choices=["unshare", "bwrap"], default="unshare")
     p.add_argument("--missing-image-regex", default=r"does-not-exist|doesnotexist|nonexistent|missing-image|"
                    r"/missing|^missing")
@@ -1307,7 +1373,8 @@ def main(argv=None):
     api = Client.from_kubeconfig(a.kubeconfig, a.context, user_agent="eidf-node-agent/" + KUBELET_VERSION)
     agent = NodeAgent(api, os.path.join(os.path.abspath(a.state_dir), "pods"), nodes, a.tls_cert_file,
                       a.tls_private_key_file, a.client_ca_file, a.address, a.port, a.busybox_dir, a.sandbox,
-                      a.missing_image_regex, register=not a.no_register)
+                      a.missing_image_regex, register=not a.no_register,
+                      lease_duration=a.node_lease_duration_seconds, status_report=a.node_status_report_frequency)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())

@@ -46,6 +46,8 @@ RESOURCES = [
     R("", "v1", "services", "Service", True, ["svc"], categories=["all"], subresources=["status"]),
     R("batch", "v1", "jobs", "Job", True, [], categories=["all"], subresources=["status"]),
     R("storage.k8s.io", "v1", "storageclasses", "StorageClass", False, ["sc"]),
+    # node heartbeats: each node agent renews its Node's Lease in kube-node-lease, as a kubelet does
+    R("coordination.k8s.io", "v1", "leases", "Lease", True, []),
     R("kueue.x-k8s.io", "v1beta1", "localqueues", "LocalQueue", True, ["queue", "queues", "lq"],
       subresources=["status"]),
     R("kueue.x-k8s.io", "v1beta1", "workloads", "Workload", True, ["wl"], subresources=["status"]),
@@ -58,8 +60,8 @@ for _r in RESOURCES:
     BY_GV.setdefault((_r.group, _r.version), {})[_r.name] = _r
 BY_NAME = {r.name: r for r in RESOURCES}
 
-GROUP_VERSIONS = [("batch", "v1"), ("storage.k8s.io", "v1"), ("kueue.x-k8s.io", "v1beta1"),
-                  ("flowcontrol.apiserver.k8s.io", "v1beta2")]
+GROUP_VERSIONS = [("batch", "v1"), ("storage.k8s.io", "v1"), ("coordination.k8s.io", "v1"),
+                  ("kueue.x-k8s.io", "v1beta1"), ("flowcontrol.apiserver.k8s.io", "v1beta2")]
 
 
 def discovery_resource_list(group, version):
@@ -660,7 +662,11 @@ def table_row(r, o):
             terminating or st.get("phase", ""), "%s/%s" % (cr.get("namespace"), cr.get("name")) if cr else "",
             sp.get("storageClassName", ""), "<unset>", "", age]
     if r.name == "nodes":
-        return [md["name"], "Ready", "<none>", age, "v1.32.4"]
+        ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in st.get("conditions") or [])
+        return [md["name"], "Ready" if ready else "NotReady", "<none>", age,
+                (st.get("nodeInfo") or {}).get("kubeletVersion", "")]
+    if r.name == "leases":
+        return [md["name"], sp.get("holderIdentity", ""), age]
     if r.name == "events":
         return [_age(o.get("lastTimestamp") or md.get("creationTimestamp")), o.get("type", ""),
                 o.get("reason", ""), "%s/%s" % ((o.get("involvedObject") or {}).get("kind", "").lower(),
@@ -719,6 +725,8 @@ def table_columns(r):
                 _col("StorageClass"), _col("VolumeAttributesClass"), _col("Reason"), _col("Age")]
     if r.name == "nodes":
         return [n, _col("Status"), _col("Roles"), _col("Age"), _col("Version")]
+    if r.name == "leases":
+        return [n, _col("Holder"), _col("Age")]
     if r.name == "events":
         return [_col("Last Seen"), _col("Type"), _col("Reason"), _col("Object"), _col("Message")]
     if r.name == "storageclasses":

@@ -15,6 +15,11 @@ def now_ts():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def now_micro():
+    """A metav1.MicroTime: RFC 3339 with microseconds (a Lease's renewTime)."""
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def now_nano():
     t = time.time()
     dt = datetime.datetime.fromtimestamp(t, datetime.timezone.utc)
