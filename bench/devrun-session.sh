@@ -9,9 +9,9 @@
 #   (a) cold:    devrun --follow -- python3 -c 'print(1)'   (a new Job)
 #   (b) session: devrun --session bench -- python3 -c 'print(1)'
 # Measured from starting the command to the first line of its stdout, and to
-# its exit; medians.  For (b) also the API requests per run (the cluster's
-# request log; kubectl exec's own included) and what was shipped (devrun's
-# "shipping ..." line).  Goal: (b) <= 1 s median and <= 0.2 x (a).  For
+# its exit; medians.  Also the API requests, TLS connections and exec
+# sessions per run (the cluster's request log) and, for (b), what was
+# shipped (devrun's "shipping ..." line); the load average before and after.  Goal: (b) <= 1 s median and <= 0.2 x (a).  For
 # scale, (c) the same command by `kubectl exec` alone in the session's pod.
 # --quick: 3 runs (a smoke test).  Executables: --bin DIR, else $EIDF_BIN,
 # else build/release/bin.
@@ -138,10 +138,15 @@ def kind(r):
     ua = r.get("user_agent", "")
     who = "devrun" if ua.startswith("kubectl-eidf") else "kubectl" if ua.startswith("kubectl/") else ua.split("/")[0]
     return "%s %s %s" % (who, r["method"], re.sub(r"/(pods)/[^/?]+", r"/\1/POD", r["path"]).split("/namespaces/")[-1])
-counts = statistics.median(len(x[2]) for x in s)
-print("  session run: %g API requests (median), e.g. %s" % (counts, "; ".join(kind(r) for r in s[-1][2])))
+def per_run(v):
+    reqs = statistics.median(len(x[2]) for x in v)
+    conns = statistics.median(len({r.get("conn") for r in x[2]}) for x in v)
+    execs = statistics.median(sum(1 for r in x[2] if r["path"].endswith("/exec")) for x in v)
+    return "%g API requests on %g connections, %g exec session%s (medians)" % (reqs, conns, execs,
+                                                                              "" if execs == 1 else "s")
+print("  session run: %s: %s" % (per_run(s), "; ".join(kind(r) for r in s[-1][2])))
 print("  session run: shipped %s (last run; the edit is one line appended to one file)" % s[-1][3])
-c = res["cold devrun Job"]
-print("  cold devrun: %g API requests (median)" % statistics.median(len(x[2]) for x in c))
+print("  cold devrun: %s" % per_run(res["cold devrun Job"]))
+print("  load average after: %s" % open("/proc/loadavg").read().split()[0])
 PY
 "$DEVRUN" -n $NS session stop bench >/dev/null

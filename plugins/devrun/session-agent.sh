@@ -8,27 +8,33 @@
 #   1. a new pushed commit is fetched and checked out;
 #   2. /code goes back to the tree the previous run verified (BASE), so that
 #      files a run wrote there (outputs, ignored files too) never leak into
-#      the next one;
+#      the next one -- done right after that run ended ("clean RUN", below),
+#      so that this step costs nothing when the next run comes;
 #   3. the payload is applied: deleted paths, paths restored from the commit,
 #      files.tar.gz (changed files with their modes);
 #   4. `git add -A` must give TREE, the tree id computed on the laptop.
 #
-# It answers with an exit status written into the run's FIFO "done":
-# 0 ready, 4 tree mismatch, 5 BASE unknown here (the client then ships
-# everything again), 1 any other failure; its messages go to runs/<id>/log.
-# A line "exit" ends the agent (the holder's idle timeout).  Every input
-# comes from files and arguments; nothing is spliced into this text.
+# It answers with a line "RUN STATUS" in the FIFO reply: 0 ready, 4 tree
+# mismatch, 5 BASE unknown here (the client then ships everything again),
+# 1 any other failure; its messages go to runs/<id>/log.  A line "clean RUN"
+# (the run's wrapper, once the command ended) puts /code back to the tree
+# verified last; a line "exit" ends the agent (the holder's idle timeout).
+# Every input comes from files and arguments; nothing is spliced into this
+# text.
 umask 022
 S=${EIDF_SESSION_DIR:-/eidf/session}
 code=${EIDF_CODE_DIR:-/code}
 # the main container may run as another user: it creates run directories
 chmod 1777 "$S"
 mkdir -p "$S/runs" && chmod 1777 "$S/runs"
-rm -f "$S/ctl"
-mkfifo -m 0622 "$S/ctl" || { echo "devrun session: cannot create $S/ctl" >&2; exit 1; }
+rm -f "$S/ctl" "$S/reply" "$S/clean"
+mkfifo -m 0622 "$S/ctl" && mkfifo -m 0644 "$S/reply" ||
+	{ echo "devrun session: cannot create $S/ctl and $S/reply" >&2; exit 1; }
 chmod 0622 "$S/ctl"
-# read-write: the FIFO never reports end-of-file between writers
-exec 3<>"$S/ctl"
+chmod 0644 "$S/reply"
+# read-write: the FIFOs never report end-of-file between writers or readers,
+# and an answer waits in "reply" for its run's wrapper
+exec 3<>"$S/ctl" 4<>"$S/reply"
 export GIT_TERMINAL_PROMPT=0
 g() { git -C "$code" -c safe.directory='*' -c advice.detachedHead=false -c core.autocrlf=false \
 	-c core.safecrlf=false "$@"; }
@@ -39,21 +45,52 @@ is_hex() { case $1 in ''|*[!0-9a-f]*) return 1 ;; esac; [ "${#1}" -eq 40 ] || [ 
 # prepare DIR: the steps above; exit status as documented.  No `set -e`:
 # it is ignored in a function called from an and-or list.
 die() { say "error: $2"; exit "$1"; }
+# /code's tree id after `git add -A`
+tree_now() { g add -A || die 1 "git add -A failed in $code"; t=$(g write-tree) || die 1 "git write-tree failed in $code"; }
+# apply DIR: the payload's deletions, restorations and files
+apply() {
+	if [ -s "$1/deleted" ]; then
+		GIT_LITERAL_PATHSPECS=1 g rm -q -r -f --ignore-unmatch \
+			--pathspec-from-file="$1/deleted" --pathspec-file-nul ||
+			die 1 "cannot delete the paths deleted locally"
+	fi
+	if [ -s "$1/restore" ]; then
+		GIT_LITERAL_PATHSPECS=1 g checkout -q "$commit" \
+			--pathspec-from-file="$1/restore" --pathspec-file-nul ||
+			die 1 "cannot restore the files reverted locally"
+	fi
+	if [ -s "$1/files.tar.gz" ]; then
+		tar -xzf "$1/files.tar.gz" -C "$code" || die 1 "cannot extract the local changes$(damaged "$1")"
+	fi
+}
+# damaged DIR: why the payload may be wrong (checked only once something failed)
+damaged() {
+	[ "$size" -gt 0 ] || return 0
+	n=$(wc -c <"$1/payload"); n=$((n))
+	if [ "$n" -ne "$size" ]; then
+		printf ' (received %s of %s bytes)' "$n" "$size"
+		return 0
+	fi
+	s=$(sha256sum "$1/payload"); s=${s%% *}
+	[ "$s" = "$sha" ] || printf ' (the local changes arrived damaged: sha256 %s, expected %s)' "$s" "$sha"
+}
 prepare() (
 	d=$1
 	{ read -r commit; read -r base; read -r tree; read -r full; read -r ref; read -r size; read -r sha; } <"$d/req"
 	is_hex "$commit" || die 1 "not a commit id: '$commit'"
 	case $size in ''|*[!0-9]*) die 1 "bad payload size '$size'" ;; esac
-	mkdir -p "$d/p" || die 1 "cannot create $d/p"
+	# the payload (a tar of files.tar.gz, deleted, restore) unpacks into the run's directory
 	if [ "$size" -gt 0 ]; then
-		n=$(wc -c <"$d/payload"); n=$((n))
-		[ "$n" -eq "$size" ] || die 1 "received $n of $size bytes of local changes"
-		s=$(sha256sum "$d/payload"); s=${s%% *}
-		[ "$s" = "$sha" ] || die 1 "the local changes arrived damaged (sha256 $s, expected $sha)"
-		tar -xf "$d/payload" -C "$d/p" || die 1 "cannot unpack the local changes"
+		tar -xf "$d/payload" -C "$d" || die 1 "cannot unpack the local changes$(damaged "$d")"
 	fi
+	# /code as the previous run left it once the agent put it back (see
+	# "clean" below): then nothing needs checking before the changes apply
+	clean=
+	read -r clean 2>/dev/null <"$S/clean"
+	: >"$S/clean"
 	# detached HEAD: .git/HEAD holds the commit id (one git process less)
 	read -r head 2>/dev/null <"$code/.git/HEAD" || head=
+	fast=0
 	if [ "$head" != "$commit" ]; then
 		if ! g cat-file -e "$commit^{commit}" 2>/dev/null; then
 			say "fetching the new commit $commit"
@@ -74,55 +111,59 @@ prepare() (
 	elif [ "$full" = 1 ]; then
 		g add -A || die 1 "git add -A failed in $code"
 		g read-tree --reset -u "$commit" || die 1 "cannot check out $commit"
+	elif [ -n "$clean" ] && [ "$clean" = "$base" ]; then
+		fast=1
 	else
 		is_hex "$base" || exit 5
-		g add -A || die 1 "git add -A failed in $code"
-		cur=$(g write-tree) || die 1 "git write-tree failed in $code"
-		if [ "$cur" != "$base" ]; then
-			g cat-file -e "$base^{tree}" 2>/dev/null || exit 5
-			say "restoring $code to the tree of the previous run (a run changed files there)"
-			g read-tree --reset -u "$base" || die 1 "cannot restore the tree $base"
-		fi
+		g cat-file -e "$base^{tree}" 2>/dev/null || exit 5
+		g read-tree --reset -u "$base" || die 1 "cannot restore the tree $base"
 	fi
 	# untracked and ignored files: written by a run, not part of the tree
-	g clean -q -ffdx || die 1 "git clean failed in $code"
-	if [ -s "$d/p/deleted" ]; then
-		GIT_LITERAL_PATHSPECS=1 g rm -q -r -f --ignore-unmatch \
-			--pathspec-from-file="$d/p/deleted" --pathspec-file-nul ||
-			die 1 "cannot delete the paths deleted locally"
-	fi
-	if [ -s "$d/p/restore" ]; then
-		GIT_LITERAL_PATHSPECS=1 g checkout -q "$commit" \
-			--pathspec-from-file="$d/p/restore" --pathspec-file-nul ||
-			die 1 "cannot restore the files reverted locally"
-	fi
-	if [ -s "$d/p/files.tar.gz" ]; then
-		tar -xzf "$d/p/files.tar.gz" -C "$code" || die 1 "cannot extract the local changes"
-	fi
-	if [ "$full" != 1 ] && [ "$size" -eq 0 ] && [ "$base" = "$tree" ]; then
-		t=$base # nothing applied: the tree checked above is the one expected
+	[ "$fast" = 1 ] || g clean -q -ffdx || die 1 "git clean failed in $code"
+	apply "$d"
+	if [ "$fast" = 0 ] && [ "$full" != 1 ] && [ "$size" -eq 0 ] && [ "$base" = "$tree" ]; then
+		t=$base # just put back to the tree verified before, nothing applied
 	else
-		g add -A || die 1 "git add -A failed in $code"
-		t=$(g write-tree) || die 1 "git write-tree failed in $code"
+		tree_now
+	fi
+	if is_hex "$tree" && [ "$t" != "$tree" ] && [ "$fast" = 1 ]; then
+		# /code changed since it was put back (an exec by hand): from the
+		# previous tree again, the slow way
+		g read-tree --reset -u "$base" || die 1 "cannot restore the tree $base"
+		g clean -q -ffdx || die 1 "git clean failed in $code"
+		apply "$d"
+		tree_now
 	fi
 	if is_hex "$tree" && [ "$t" != "$tree" ]; then
 		g diff-tree -r --name-status "$tree" "$t" | sed 's/^/  /'
-		die 4 "the code in $code does not match the local working tree (tree $t, expected $tree)"
+		die 4 "the code in $code does not match the local working tree (tree $t, expected $tree)$(damaged "$d")"
 	fi
 	printf '%s\n' "$t" >"$S/tree"
 	exit 0
 )
 
+# clean: after a run, /code back to the tree it verified (files the command
+# changed restored, files it wrote removed), so that the next run's prepare
+# starts from a known tree without checking it
+clean() (
+	read -r t 2>/dev/null <"$S/tree" || exit 1
+	is_hex "$t" || exit 1
+	g read-tree --reset -u "$t" && g clean -q -ffdx || exit 1
+	printf '%s\n' "$t" >"$S/clean"
+)
+
 echo "devrun session: code agent ready"
-while read -r req <&3; do
+while read -r req arg <&3; do
 	case $req in
 	exit) exit 0 ;;
+	clean)
+		clean >/dev/null 2>&1
+		continue ;;
 	''|*[!a-z0-9]*) continue ;;
 	esac
 	d=$S/runs/$req
 	[ -d "$d" ] || continue
 	rc=0
 	prepare "$d" >"$d/log" 2>&1 || rc=$?
-	# read-write open: never blocks, even when the run's wrapper is gone
-	[ -p "$d/done" ] && printf '%s\n' "$rc" 1<>"$d/done"
+	printf '%s %s\n' "$req" "$rc" >&4
 done

@@ -1,9 +1,10 @@
 #!/bin/sh
-# devrun session: one run, started by devrun with `kubectl exec -i` in the
-# main container of the session pod.  POSIX sh; needs sh, cat, head, mkdir,
-# mkfifo, tee, date and sleep (setsid if present) in the image.
+# devrun session: one run, started by devrun with an exec (stdin: the local
+# changes) in the main container of the session pod.  POSIX sh; needs sh,
+# cat, head, mkdir, mkfifo, rm, tee, date and sleep (setsid if present) in
+# the image.
 #
-#   session-run RUN COMMIT BASE TREE FULL REF SIZE SHA256 SHELL [NAME=VALUE...] -- COMMAND [ARGS...]
+#   session-run RUN COMMIT BASE TREE FULL REF SIZE SHA256 SHELL NOW [NAME=VALUE...] -- COMMAND [ARGS...]
 #
 # It takes the session's lock (one run at a time), reads SIZE bytes of local
 # changes from stdin, has the code agent (session-agent.sh, in the sync
@@ -17,45 +18,47 @@
 #   prepare N          the code agent refused (4 tree mismatch, 5 unknown base)
 #   busy RUN SINCE     another run holds the session
 #   cancelled          stopped before the command started
+# NOW (devrun's clock, seconds) is when the run began, for "busy since".
+# Every step before the command is a shell builtin or one of a few
+# processes (mkdir, head, mkfifo; the agent's tar and git); the bookkeeping that can
+# wait (old run directories, putting /code back) comes after the command.
 S=${EIDF_SESSION_DIR:-/eidf/session}
 run=$1 commit=$2 base=$3 tree=$4 full=$5 ref=$6 size=$7 sha=$8 shell=$9
 shift 9
+now=$1
+shift
 while [ $# -gt 0 ] && [ "$1" != -- ]; do
 	export "$1"
 	shift
 done
 [ "${1:-}" = -- ] && shift
 case $run in ''|*[!a-z0-9]*) echo "devrun: error: bad run id '$run'" >&2; exit 125 ;; esac
+case $now in ''|*[!0-9]*) now=0 ;; esac
 d=$S/runs/$run
-mkdir -p "$d" || { echo "devrun: error: cannot create $d" >&2; exit 125; }
-result() { printf '%s\n' "$1" >"$d/rc.tmp" && mv -f "$d/rc.tmp" "$d/rc"; }
+result() { printf '%s\n' "$1" >"$d/rc"; }
+release() { date +%s >"$S/last"; rm -rf "$S/lock"; }
 
-# the lock: a directory, created atomically; a holder whose wrapper is gone is stale
-if ! mkdir "$S/lock" 2>/dev/null; then
-	holder=$(cat "$S/lock/run" 2>/dev/null) || holder=
-	hpid=$(cat "$S/lock/pid" 2>/dev/null) || hpid=
+# the lock: a directory, created atomically (with the run's own directory,
+# by one mkdir: it fails only for the lock); a holder whose wrapper is gone
+# is stale
+if ! mkdir "$S/lock" "$d" 2>/dev/null; then
+	[ -d "$d" ] || { echo "devrun: error: cannot create $d" >&2; exit 125; }
+	holder= hpid= since=
+	read -r holder 2>/dev/null <"$S/lock/run"
+	read -r hpid 2>/dev/null <"$S/lock/pid"
 	if [ -n "$hpid" ] && [ ! -d "/proc/$hpid" ] && rm -rf "$S/lock" && mkdir "$S/lock" 2>/dev/null; then
 		:
 	else
-		since=$(cat "$S/lock/since" 2>/dev/null) || since=0
+		read -r since 2>/dev/null <"$S/lock/since"
 		result "busy ${holder:-unknown} ${since:-0}"
 		exit 125
 	fi
 fi
 printf '%s\n' "$run" >"$S/lock/run"
 printf '%s\n' "$$" >"$S/lock/pid"
-now=$(date +%s)
 printf '%s\n' "$now" >"$S/lock/since"
-printf '%s\n' "$now" >"$S/last"
-release() { date +%s >"$S/last"; rm -rf "$S/lock"; }
-
-# keep only this run's directory (and the previous one, for `session attach`)
-read -r prev 2>/dev/null <"$S/previous" || prev=
-for o in "$S"/runs/*; do
-	[ -d "$o" ] || continue
-	case $o in "$d"|"$S/runs/$prev") continue ;; esac
-	rm -rf "$o"
-done
+prev=
+read -r prev 2>/dev/null <"$S/previous"
 printf '%s\n' "$run" >"$S/previous"
 
 if [ "$size" -gt 0 ] 2>/dev/null; then
@@ -63,9 +66,9 @@ if [ "$size" -gt 0 ] 2>/dev/null; then
 fi
 printf '%s\n' "$commit" "$base" "$tree" "$full" "$ref" "$size" "$sha" >"$d/req"
 
-# the code agent creates its FIFO when the sync container starts
+# the code agent creates its FIFOs when the sync container starts
 i=0
-while [ ! -p "$S/ctl" ]; do
+while [ ! -p "$S/reply" ]; do
 	if [ "$i" -ge 100 ]; then
 		echo "devrun: error: the session's code agent (container sync) is not running" >&2
 		result "prepare 1"
@@ -75,19 +78,24 @@ while [ ! -p "$S/ctl" ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
-mkfifo "$d/done" || { result "prepare 1"; release; exit 125; }
-exec 4<>"$d/done"
+# one run at a time holds the lock, so one answer is ours; an answer a
+# killed run never read is skipped by its run id
+exec 4<>"$S/reply"
 printf '%s\n' "$run" 1<>"$S/ctl"
-read -r res <&4
+res=
+while read -r who res <&4; do
+	[ "$who" = "$run" ] && break
+done
 exec 4<&-
 [ -s "$d/log" ] && cat "$d/log" >&2
 if [ "$res" != 0 ]; then
-	result "prepare $res"
+	result "prepare ${res:-1}"
 	release
 	exit 125
 fi
 if [ -f "$d/cancel" ]; then
 	result cancelled
+	printf 'clean %s\n' "$run" 1<>"$S/ctl"
 	release
 	exit 130
 fi
@@ -100,7 +108,9 @@ fi
 # In the foreground (an asynchronous command would start with SIGINT
 # ignored); the first process records its pid, which setsid makes the id of
 # its own process group.
-# Its output also goes to runs/RUN/out and err, for `devrun session attach`.
+# Its output also goes to runs/RUN/out and err, for `devrun session attach`
+# (FIFOs of the run's own: a command a detached run left behind never
+# writes into the next run's).
 starter='printf "%s\n" "$$" >"$0"; exec "$@"'
 mkfifo "$d/out.pipe" "$d/err.pipe" || { result "prepare 1"; release; exit 125; }
 tee "$d/out" <"$d/out.pipe" &
@@ -115,5 +125,13 @@ fi
 rc=$?
 wait "$t1" "$t2"
 result "exit $rc"
+
+# after the command: /code back to the verified tree (by the agent, before
+# any next run's request), and only this run's directory and the previous
+# one kept (for `devrun session attach`)
+printf 'clean %s\n' "$run" 1<>"$S/ctl"
+for o in "$S"/runs/*; do
+	case $o in "$d"|"$S/runs/$prev") ;; *) [ -d "$o" ] && rm -rf "$o" ;; esac
+done
 release
 exit "$rc"

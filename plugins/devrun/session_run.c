@@ -449,6 +449,7 @@ static void run_argv(struct run_ctx *x, struct strvec *v, const char *run, const
 	strvec_pushf(v, "%zu", size);
 	strvec_push(v, sha);
 	strvec_push(v, x->o.shell ? "1" : "0");
+	strvec_pushf(v, "%lld", (long long)time(NULL));
 	for (size_t i = 0; i < x->o.envs.n; i++)
 		strvec_push(v, x->o.envs.v[i]);
 	strvec_push(v, "--");

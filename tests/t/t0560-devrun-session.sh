@@ -105,6 +105,14 @@ line2" "" "*" >../out 2>/dev/null &&
 	test "$(cat ../out)" = "$(git rev-parse HEAD)"
 '
 
+test_expect_success '/code changed by hand between runs is put back before the next run' '
+	cd w && pod=$(session_pod s1) &&
+	kubectl exec -n $NS "$pod" -c sync -- sh -c "echo by-hand >/code/a.txt; echo stray >/code/stray.txt" &&
+	$S -- sh -c "cat a.txt; ls" >../out 2>../err && cat ../err &&
+	test "$(sed -n 1p ../out)" = local &&
+	test_grep -v "^stray.txt$" ../out
+'
+
 test_expect_success 'the tree check fails loudly when the pod'"'"'s tree differs' '
 	cd w && pod=$(session_pod s1) &&
 	kubectl exec -n $NS "$pod" -c sync -- sh -c "echo new.txt >>/code/.git/info/exclude" &&

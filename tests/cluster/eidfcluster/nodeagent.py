@@ -38,6 +38,17 @@ RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runner.py")
 # .pth files cost pyenv's Python some 35 ms at every container start and
 # exec, which a real runtime's runc does not) and ignore PYTHON* variables.
 RUNNER_PY = [sys.executable, "-I", "-S", RUNNER]
+# Notified whenever a container log grows or a container ends: a followed log
+# (`kubectl logs -f`) wakes at once, as the kubelet's fsnotify-driven reader
+# does, instead of finding new lines up to a polling interval late.
+LOG_WRITTEN = threading.Condition()
+LOG_GEN = [0]    # bumped with every notification: a follower that read the file after it never waits
+
+
+def log_written():
+    with LOG_WRITTEN:
+        LOG_GEN[0] += 1
+        LOG_WRITTEN.notify_all()
 HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -328,6 +339,7 @@ class PodWorker(threading.Thread):
         with self.lock:
             self.running.discard(cname)
             execs = list(self.exec_procs.get(cname, ()))
+        log_written()
         # exec'd processes live in the container: they end with it
         for ep in execs:
             try:
@@ -373,15 +385,18 @@ class PodWorker(threading.Thread):
                     for ln in lines:
                         lf.write(b"%s %s F %s\n" % (ts, tag, ln))
                     lf.flush()
+                log_written()
             if len(buf) > 16384:
                 with wlock:
                     lf.write(b"%s %s P %s\n" % (now_nano().encode(), tag, buf))
                     lf.flush()
+                log_written()
                 buf = b""
         if buf:
             with wlock:
                 lf.write(b"%s %s P %s\n" % (now_nano().encode(), tag, buf))
                 lf.flush()
+            log_written()
         stream.close()
 
     def pull_fail(self, c, kind):
@@ -1077,8 +1092,13 @@ class NodeAgent:
             return h.send_body(200, data, "text/plain")
         h.start_stream("text/plain")
         emit(fmt(entries), True)
+        seen = -1
         while limit is None or sent[0] < limit:
-            time.sleep(0.05)
+            with LOG_WRITTEN:
+                if LOG_GEN[0] == seen:
+                    # a bound, for what comes without a notification (a restart's new file)
+                    LOG_WRITTEN.wait(0.5)
+                seen = LOG_GEN[0]
             running = w is not None and cname in w.running
             if not os.path.exists(path):
                 if not running:
