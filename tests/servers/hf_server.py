@@ -32,11 +32,10 @@ import argparse
 import hashlib
 import json
 import os
-import sys
 import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler
 
+from handler import TestHandler
 from serve import serve
 
 ARGS = None
@@ -66,28 +65,17 @@ class HubError(Exception):
         self.status, self.code, self.message, self.extra = status, code, message, extra or {}
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, fmt, *args):
-        if ARGS.verbose:
-            sys.stderr.write("hf: " + fmt % args + "\n")
+class Handler(TestHandler):
+    log_name = "hf"
 
     def count(self, key, status):
         with LOCK:
             STATS["requests"][key] = STATS["requests"].get(key, 0) + 1
             STATS["statuses"].setdefault(key, []).append(status)
 
-    def send_json(self, status, obj, headers=None):
-        body = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+    def add_bytes(self, key, n):
+        with LOCK:
+            STATS["bytes"][key] = STATS["bytes"].get(key, 0) + n
 
     def hub_error(self, e):
         headers = {"X-Error-Code": e.code, "X-Error-Message": e.message}
@@ -150,9 +138,6 @@ class Handler(BaseHTTPRequestHandler):
         return e
 
     # ---- requests ----------------------------------------------------------
-    def do_HEAD(self):
-        self.do_GET()
-
     def do_GET(self):
         url = urllib.parse.urlsplit(self.path)
         parts = [urllib.parse.unquote(p) for p in url.path.split("/")[1:]]
@@ -257,7 +242,7 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             return
         self.count(key, 200)
-        self.send_file(full, "file:%s/%s/%s" % (org, name, path), {"X-Repo-Commit": sha})
+        self.send_counted_file(full, "file:%s/%s/%s" % (org, name, path), {"X-Repo-Commit": sha})
 
     def cdn(self, digest):
         blob = os.path.join(ARGS.root, "_cdn", os.path.basename(digest))
@@ -268,45 +253,10 @@ class Handler(BaseHTTPRequestHandler):
         if not os.path.isfile(blob):
             raise HubError(404, "EntryNotFound", "no such blob")
         self.count("cdn:" + digest, 200)
-        self.send_file(blob, "cdn:" + digest, {})
+        self.send_counted_file(blob, "cdn:" + digest, {})
 
-    def send_file(self, full, key, extra):
-        size = os.path.getsize(full)
-        start, end, status = 0, size - 1, 200
-        rng = self.headers.get("Range")
-        if rng and rng.startswith("bytes="):
-            a, _, b = rng[6:].partition("-")
-            start = int(a) if a else max(0, size - int(b))
-            end = min(int(b), size - 1) if (a and b) else size - 1
-            if start >= size:
-                self.send_response(416)
-                self.send_header("Content-Range", "bytes */%d" % size)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            status = 206
-        self.send_response(status)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Accept-Ranges", "bytes")
-        self.send_header("Content-Length", str(end - start + 1))
-        if status == 206:
-            self.send_header("Content-Range", "bytes %d-%d/%d" % (start, end, size))
-        for k, v in extra.items():
-            self.send_header(k, v)
-        self.end_headers()
-        if self.command == "HEAD":
-            return
-        with open(full, "rb") as f:
-            f.seek(start)
-            left = end - start + 1
-            while left > 0:
-                chunk = f.read(min(left, 1 << 16))
-                if not chunk:
-                    break
-                self.wfile.write(chunk)
-                left -= len(chunk)
-                with LOCK:
-                    STATS["bytes"][key] = STATS["bytes"].get(key, 0) + len(chunk)
+    def send_counted_file(self, full, key, extra):
+        self.send_file(full, os.path.getsize(full), extra, on_bytes=lambda n: self.add_bytes(key, n))
 
 
 def main():
@@ -321,6 +271,7 @@ def main():
     ap.add_argument("--lfs-threshold", type=int, default=1000)
     ap.add_argument("--verbose", action="store_true")
     ARGS = ap.parse_args()
+    Handler.verbose = ARGS.verbose
     serve(Handler, ARGS.port, ARGS.port_file)
 
 

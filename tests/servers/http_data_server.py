@@ -42,12 +42,11 @@ import socket
 import ssl
 import struct
 import termios
-import sys
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler
 
+from handler import TestHandler, byte_range
 from serve import serve
 
 LOCK = threading.Lock()
@@ -90,35 +89,18 @@ def save_stats():
         os.replace(tmp, ARGS.stats_file)
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(TestHandler):
     server_version = "eidf-test-data/1"
-
-    def log_message(self, fmt, *args):
-        if ARGS.verbose:
-            sys.stderr.write("data-server: " + (fmt % args) + "\n")
-
-    def send_json(self, obj):
-        body = json.dumps(obj).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_HEAD(self):
-        self.serve(head=True)
+    log_name = "data-server"
 
     def do_GET(self):
-        self.serve(head=False)
-
-    def serve(self, head):
+        head = self.command == "HEAD"
         u = urllib.parse.urlsplit(self.path)
         q = urllib.parse.parse_qs(u.query)
         path = urllib.parse.unquote(u.path)
         if path == "/_stats":
             with LOCK:
-                return self.send_json(STATS)
+                return self.send_json(200, STATS)
         if path == "/_control":
             with LOCK:
                 if "reset" in q:
@@ -131,10 +113,10 @@ class Handler(BaseHTTPRequestHandler):
                     for k, v in q.items():
                         if k != "path":
                             sw[k] = int(v[0])
-                return self.send_json({"ok": True, "switches": SWITCHES})
+                return self.send_json(200, {"ok": True, "switches": SWITCHES})
         if path == "/_headers":
             # echo request headers (for --header tests)
-            return self.send_json(dict(self.headers.items()))
+            return self.send_json(200, dict(self.headers.items()))
         fs = os.path.realpath(os.path.join(ARGS.root, path.lstrip("/")))
         root = os.path.realpath(ARGS.root)
         if not fs.startswith(root + os.sep) or not os.path.isfile(fs):
@@ -169,30 +151,15 @@ class Handler(BaseHTTPRequestHandler):
         size = os.path.getsize(fs)
         start, end = 0, size - 1
         code = 200
-        if rng and not sw.get("no_range"):
-            try:
-                unit, spec = rng.split("=", 1)
-                a, b = spec.split("-", 1)
-                if unit.strip() != "bytes" or "," in spec:
-                    raise ValueError
-                if a == "":
-                    start, end = max(0, size - int(b)), size - 1
-                else:
-                    start = int(a)
-                    end = min(int(b), size - 1) if b else size - 1
-            except ValueError:
-                start, end = 0, size - 1
-            else:
-                if start >= size:
-                    with LOCK:
-                        st["statuses"].append(416)
-                        save_stats()
-                    self.send_response(416)
-                    self.send_header("Content-Range", "bytes */%d" % size)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                code = 206
+        want = None if sw.get("no_range") else byte_range(rng, size)
+        if want is False:
+            with LOCK:
+                st["statuses"].append(416)
+                save_stats()
+            return self.send_unsatisfiable(size)
+        if want:
+            start, end = want
+            code = 206
         length = end - start + 1
         with LOCK:
             st["statuses"].append(code)
@@ -293,6 +260,7 @@ def main():
     ap.add_argument("--auth", help="Authorization header value required under /private/")
     ap.add_argument("--verbose", action="store_true")
     ARGS = ap.parse_args()
+    Handler.verbose = ARGS.verbose
     ctx = None
     if ARGS.cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

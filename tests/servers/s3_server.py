@@ -42,13 +42,12 @@ Listens on 127.0.0.1; the port goes to --port-file.
 import argparse
 import datetime
 import hashlib
-import json
 import os
 import sys
 import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler
 
+from handler import TestHandler
 from serve import serve
 from xml.sax.saxutils import escape
 
@@ -102,25 +101,13 @@ class AuthError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, fmt, *args):
-        if ARGS.verbose:
-            sys.stderr.write("s3: " + fmt % args + "\n")
+class Handler(TestHandler):
+    log_name = "s3"
 
     # ---- responses -------------------------------------------------------
     def send_xml(self, status, body, extra=None):
         data = ('<?xml version="1.0" encoding="UTF-8"?>\n' + body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/xml")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("x-amz-request-id", "EIDFTEST")
-        for k, v in (extra or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+        self.send_body(status, "application/xml", data, dict({"x-amz-request-id": "EIDFTEST"}, **(extra or {})))
 
     def error(self, status, code, message, resource=""):
         self.send_xml(status, "<Error><Code>%s</Code><Message>%s</Message><Resource>%s</Resource>"
@@ -228,19 +215,10 @@ class Handler(BaseHTTPRequestHandler):
         count("ok")
 
     # ---- requests ------------------------------------------------------------
-    def do_HEAD(self):
-        self.do_GET()
-
     def do_GET(self):
         if self.path.startswith("/_stats"):
             with LOCK:
-                body = json.dumps(STATS).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            return
+                return self.send_json(200, STATS)
         bucket, key, path, pairs = self.split()
         try:
             self.check_auth(bucket, path, pairs)
@@ -326,49 +304,20 @@ class Handler(BaseHTTPRequestHandler):
             self.error(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold",
                        key)
             return
-        start, end, status = 0, size - 1, 200
-        rng = self.headers.get("Range")
-        if rng and rng.startswith("bytes="):
-            a, _, b = rng[6:].partition("-")
-            if a == "":
-                start = max(0, size - int(b))
-            else:
-                start = int(a)
-                end = min(int(b), size - 1) if b else size - 1
-            if start >= size:
-                self.send_response(416)
-                self.send_header("Content-Range", "bytes */%d" % size)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                with LOCK:
-                    obj_stat(name)["statuses"].append(416)
-                return
-            status = 206
-        self.send_response(status)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Accept-Ranges", "bytes")
-        self.send_header("ETag", '"%s"' % etag)
-        self.send_header("Content-Length", str(end - start + 1))
-        if status == 206:
-            self.send_header("Content-Range", "bytes %d-%d/%d" % (start, end, size))
-        self.end_headers()
+        self.send_file(full, size, {"ETag": '"%s"' % etag},
+                       on_status=lambda status: self.count_object(name, status),
+                       on_bytes=lambda n: self.add_bytes(name, n))
+
+    def count_object(self, name, status):
         with LOCK:
             s = obj_stat(name)
-            s["requests"] += 1
+            if status != 416:   # a range past the end is no download
+                s["requests"] += 1
             s["statuses"].append(status)
-        if self.command == "HEAD":
-            return
-        with open(full, "rb") as f:
-            f.seek(start)
-            left = end - start + 1
-            while left > 0:
-                chunk = f.read(min(left, 1 << 16))
-                if not chunk:
-                    break
-                self.wfile.write(chunk)
-                left -= len(chunk)
-                with LOCK:
-                    obj_stat(name)["bytes"] += len(chunk)
+
+    def add_bytes(self, name, n):
+        with LOCK:
+            obj_stat(name)["bytes"] += n
 
 
 def main():
@@ -387,6 +336,7 @@ def main():
                     help="a key listed in every bucket without an object behind it (hostile names)")
     ap.add_argument("--verbose", action="store_true")
     ARGS = ap.parse_args()
+    Handler.verbose = ARGS.verbose
     for k in ARGS.key:
         parts = k.split(":")
         KEYS[parts[0]] = (parts[1], parts[2] if len(parts) > 2 else None)
