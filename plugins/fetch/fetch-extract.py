@@ -415,7 +415,15 @@ class Checker:
         what an earlier link resolved through (a file or a link already in
         the destination, replaced by a link to ".")."""
         for e in self.symlinks:
-            self.resolve(e.path[:-1], e.link, e.name)
+            self.link_target(e)
+
+    def link_target(self, e):
+        """Resolve symlink entry e; its target must not be in .eidf-fetch
+        (a later fetch with that link as its DEST would write among the
+        markers, which the client refuses as a DEST)."""
+        path, _ = self.resolve(e.path[:-1], e.link, e.name)
+        if (self.rel + path)[:1] == (MARK,):
+            raise Refused(e.name, "symlink to %s: points into %s (reserved)" % (shown(e.link), MARK))
 
     def add(self, e):
         path = self.split(e, e.name, "")
@@ -457,7 +465,7 @@ class Checker:
             raise Refused(e.name, "would replace the %s %s in the destination"
                           % ("symlink" if dkind == "symlink" else "file", shown("/".join(path))))
         if e.kind == "symlink":
-            self.resolve(path[:-1], e.link, e.name)
+            self.link_target(e)
             self.symlinks.append(e)
         elif e.kind == "hardlink":
             tpath = self.split(e, e.link, "hard link to %s: " % shown(e.link))
