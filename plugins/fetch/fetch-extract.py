@@ -555,6 +555,58 @@ def read_data(e, f, n):
         raise Refused(e.name, "data not readable: %s" % shown(str(err) or type(err).__name__))
 
 
+# errors creating an entry that the archive decides, not the moment
+ARCHIVE_ERRNOS = {errno.EMLINK, errno.ENAMETOOLONG, errno.EILSEQ, errno.EFBIG, errno.EINVAL}
+
+
+def write_one(e, f, want, stage_fd, dirs):
+    """One checked entry into the staging directory."""
+    path = want.path
+    pfd = open_dir(stage_fd, path[:-1])
+    try:
+        leaf = path[-1]
+        if e.kind == "dir":
+            try:
+                os.mkdir(leaf, 0o700, dir_fd=pfd)
+            except FileExistsError:
+                pass
+            dirs.append((path, (file_mode(e, 0o755) | 0o700), e.mtime))
+        elif e.kind == "symlink":
+            os.symlink(e.link, leaf, dir_fd=pfd)
+            set_mtime(e.mtime, leaf, dir_fd=pfd, follow_symlinks=False)
+        elif e.kind == "hardlink":
+            src = open_dir(stage_fd, want.link[:-1])
+            try:
+                os.link(want.link[-1], leaf, src_dir_fd=src, dst_dir_fd=pfd,
+                        follow_symlinks=False)
+            finally:
+                os.close(src)
+        else:
+            fd = os.open(leaf, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600,
+                         dir_fd=pfd)
+            try:
+                left = e.size
+                while True:
+                    chunk = read_data(e, f, min(CHUNK, left + 1))
+                    if not chunk:
+                        break
+                    if len(chunk) > left:
+                        raise Refused(e.name, "more data than the %d bytes its header declares"
+                                      % e.size)
+                    left -= len(chunk)
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(fd, view):]
+                if left:
+                    raise Refused(e.name, "%d bytes shorter than its header declares" % left)
+                os.fchmod(fd, file_mode(e, 0o644))
+                set_mtime(e.mtime, fd)
+            finally:
+                os.close(fd)
+    finally:
+        os.close(pfd)
+
+
 def write_entries(reader, checked, stage_fd):
     """Pass 2: the same entries again, written into the staging directory."""
     dirs = []
@@ -569,49 +621,14 @@ def write_entries(reader, checked, stage_fd):
             continue
         if e.mode is not None and e.mode & 0o7000 and e.kind in ("file", "dir"):
             dropped += 1
-        pfd = open_dir(stage_fd, path[:-1])
         try:
-            leaf = path[-1]
-            if e.kind == "dir":
-                try:
-                    os.mkdir(leaf, 0o700, dir_fd=pfd)
-                except FileExistsError:
-                    pass
-                dirs.append((path, (file_mode(e, 0o755) | 0o700), e.mtime))
-            elif e.kind == "symlink":
-                os.symlink(e.link, leaf, dir_fd=pfd)
-                set_mtime(e.mtime, leaf, dir_fd=pfd, follow_symlinks=False)
-            elif e.kind == "hardlink":
-                src = open_dir(stage_fd, want.link[:-1])
-                try:
-                    os.link(want.link[-1], leaf, src_dir_fd=src, dst_dir_fd=pfd,
-                            follow_symlinks=False)
-                finally:
-                    os.close(src)
-            else:
-                fd = os.open(leaf, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600,
-                             dir_fd=pfd)
-                try:
-                    left = e.size
-                    while True:
-                        chunk = read_data(e, f, min(CHUNK, left + 1))
-                        if not chunk:
-                            break
-                        if len(chunk) > left:
-                            raise Refused(e.name, "more data than the %d bytes its header declares"
-                                          % e.size)
-                        left -= len(chunk)
-                        view = memoryview(chunk)
-                        while view:
-                            view = view[os.write(fd, view):]
-                    if left:
-                        raise Refused(e.name, "%d bytes shorter than its header declares" % left)
-                    os.fchmod(fd, file_mode(e, 0o644))
-                    set_mtime(e.mtime, fd)
-                finally:
-                    os.close(fd)
-        finally:
-            os.close(pfd)
+            write_one(e, f, want, stage_fd, dirs)
+        except OSError as err:
+            if err.errno in ARCHIVE_ERRNOS:
+                # a property of the archive (70000 hard links to one file, a
+                # name this file system cannot hold): retrying cannot help
+                raise Refused(e.name, "cannot be created on this volume: %s" % os.strerror(err.errno))
+            raise
     if next(it, None) is not None:
         raise Refused(ALL, "the archive changed while it was extracted")
     for path, mode, mtime in sorted(dirs, key=lambda d: -len(d[0])):
