@@ -4,13 +4,20 @@
 # WebSockets into SPDY).  The oracle is the real kubectl, which speaks SPDY when
 # KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false: the local API server passes its
 # upgrade through to the node agent's kubelet port, as kube-apiserver's
-# UpgradeAwareProxy does, and the agent serves it (execspdy.py).
+# UpgradeAwareProxy does, and the agent serves it (execspdy.py).  The cluster
+# runs with --exec-translate, so kubectl's default WebSocket exec is answered by
+# the API server and reaches the kubelet as SPDY too, as from kube-apiserver
+# 1.30 (exectranslate.py): the last cases.
 . "$(dirname "$0")/lib.sh"
 
 NS=eidf042ns
-start_cluster --tenant "$NS"
+start_cluster --tenant "$NS" --exec-translate
 ST=$EIDF_CLUSTER_STATE
 export KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false
+# wskubectl ...: kubectl with its default exec protocol, WebSockets
+wskubectl() { KUBECTL_REMOTE_COMMAND_WEBSOCKETS=true kubectl "$@"; }
+# exec_sessions PROTOCOL: how many exec sessions reached the kubelet port over PROTOCOL
+exec_sessions() { grep -c "node agent: exec in $NS/box/main over $1 " "$ST/cluster.log"; }
 
 pod_running() { test "$(kubectl get pod "$1" -o jsonpath='{.status.phase}')" = Running; }
 no_sleeper() { test -z "$(cluster_pids "sleep 988")"; }
@@ -113,6 +120,30 @@ test_expect_success 'exec -it: a terminal of the client'"'"'s size, resized when
 
 test_expect_success 'a client that goes away ends its exec'"'"'d process' '
 	kubectl exec box -- sleep 988 >/dev/null 2>&1 &
+	bg=$! &&
+	wait_for 20 eval "test -n \"\$(cluster_pids \"sleep 988\")\"" &&
+	kill -9 $bg &&
+	wait_for 10 no_sleeper
+'
+
+test_expect_success 'translated (kube-apiserver >= 1.30): kubectl'"'"'s WebSocket exec reaches the kubelet as SPDY' '
+	spdy0=$(exec_sessions SPDY/3.1) &&
+	echo hi | wskubectl exec -i box -- cat >out 2>err &&
+	echo hi >expect && test_cmp expect out && test ! -s err &&
+	test_expect_code 4 wskubectl exec box -- sh -c "echo to-out; echo to-err >&2; exit 4" >out 2>err &&
+	echo to-out >expect && test_cmp expect out &&
+	test_grep "^to-err$" err &&
+	test_grep "command terminated with exit code 4" err &&
+	head -c 1048576 /dev/urandom >one.bin &&
+	wskubectl exec -i box -- cat <one.bin >one.out &&
+	test "$(sha256sum <one.bin)" = "$(sha256sum <one.out)" &&
+	test "$(cluster_request_count "^GET .*/pods/box/exec")" = 3 &&
+	test "$(exec_sessions SPDY/3.1)" = $((spdy0 + 3)) &&
+	test "$(exec_sessions WebSocket)" = 0
+'
+
+test_expect_success 'translated: a client that goes away ends its exec'"'"'d process' '
+	KUBECTL_REMOTE_COMMAND_WEBSOCKETS=true kubectl exec box -- sleep 988 >/dev/null 2>&1 &
 	bg=$! &&
 	wait_for 20 eval "test -n \"\$(cluster_pids \"sleep 988\")\"" &&
 	kill -9 $bg &&

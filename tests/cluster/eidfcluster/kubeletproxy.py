@@ -15,7 +15,9 @@ import socket
 import ssl
 import urllib.parse
 
+from . import execws
 from . import resources as RS
+from .exectranslate import Bridge, upgrade_headers
 from .resources import APIError
 
 REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 500: "InternalError",
@@ -128,11 +130,23 @@ def proxy_exec(c, h, ns, name):
                                                                    ("stderr", "error"), ("tty", "tty")) if flags[k]]
     path = "/exec/%s/%s/%s?%s" % (ns, name, cname, urllib.parse.urlencode(kq))
     url = "https://%s:%d%s" % (host, port, path)
-    lines = ["%s %s HTTP/1.1" % (h.command, path), "Host: %s:%d" % (host, port), "User-Agent: kube-apiserver"]
-    for k in ("Connection", "Upgrade", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Protocol",
-              "X-Stream-Protocol-Version"):
-        for v in h.headers.get_all(k) or []:
-            lines.append("%s: %s" % (k, v))
+    # --exec-translate: a WebSocket exec is answered here and the kubelet gets SPDY, as from
+    # kube-apiserver 1.30; otherwise the client's upgrade goes through as it is
+    ws = None
+    if c.exec_translate and "websocket" in (h.headers.get("Upgrade") or "").lower():
+        try:
+            ws = execws.negotiate(h)
+        except ValueError as e:
+            raise RS.bad_request(str(e))
+    if ws:
+        lines = ["POST %s HTTP/1.1" % path, "Host: %s:%d" % (host, port), "User-Agent: kube-apiserver"]
+        lines += upgrade_headers()
+    else:
+        lines = ["%s %s HTTP/1.1" % (h.command, path), "Host: %s:%d" % (host, port), "User-Agent: kube-apiserver"]
+        for k in ("Connection", "Upgrade", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Protocol",
+                  "X-Stream-Protocol-Version"):
+            for v in h.headers.get_all(k) or []:
+                lines.append("%s: %s" % (k, v))
     try:
         raw = socket.create_connection((host, port), timeout=10)
         up = c.kubelet_client_ctx.wrap_socket(raw, server_hostname=host)
@@ -171,15 +185,30 @@ def proxy_exec(c, h, ns, name):
     # --bytes bytes have passed (both directions counted), as a proxy or a node
     # restart would: no close frame, both connections shut
     cut = None if h.component else c.faults.take(("cut",), h.command, h.path)
-    h.wfile.write(head + b"\r\n\r\n")
+    limit = int(cut.get("bytes", 0)) if cut is not None else None
+    if ws:
+        accept, proto = ws
+        h.wfile.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                       "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: %s\r\n\r\n" % (accept, proto)).encode())
+    else:
+        h.wfile.write(head + b"\r\n\r\n")
+    h.wfile.flush()
     h.status = 101
     c.log_request(h, streaming=True)
     h.logged = True
     h.close_connection = True
     try:
+        if ws:
+            channels = {ch for ch, on in ((0, flags["stdin"]), (1, flags["stdout"]),
+                                          (2, flags["stderr"] and not flags["tty"]), (4, flags["tty"])) if on}
+            b = Bridge(h.connection, up, proto, channels, limit)
+            if rest:
+                b.from_kubelet(rest)
+            b.run()
+            return
         if rest:
             h.connection.sendall(rest)
-        splice(h.connection, up, int(cut.get("bytes", 0)) if cut is not None else None)
+        splice(h.connection, up, limit)
     finally:
         for s in (up,):
             try:

@@ -145,6 +145,7 @@ class Cluster(APIMixin, ControllersMixin):
         self.pull_backoff = 1.0
         self.job_backoff = a.job_backoff
         self.job_lag = a.job_controller_lag
+        self.exec_translate = getattr(a, "exec_translate", False)
         self.job_interim_conditions = a.job_interim_conditions
         self.max_grace = 3
         self.bookmark_interval = a.bookmark_interval
@@ -662,6 +663,9 @@ def main(argv=None):
     p.add_argument("--job-backoff", type=float, default=0.5, help="seconds between a pod failure and its retry")
     p.add_argument("--job-controller-lag", type=float, default=0.5,
                    help="seconds between a pod finishing and its Job counting it (Complete/Failed)")
+    p.add_argument("--exec-translate", action="store_true",
+                   help="answer a WebSocket exec here and talk SPDY/3.1 to the kubelet port, as kube-apiserver "
+                   ">= 1.30 does (default: pass the client's upgrade through, as 1.26)")
     p.add_argument("--job-interim-conditions", action="store_true",
                    help="Kubernetes >= 1.30 Job conditions: SuccessCriteriaMet/FailureTarget first, "
                    "Complete/Failed once every pod has terminated")

@@ -1227,6 +1227,9 @@ class NodeAgent:
         h.end_headers()
         h.status = 101
         h.close_connection = True
+        # which protocol reached the kubelet (t0152: with --exec-translate, always SPDY)
+        sys.stderr.write("node agent: exec in %s/%s/%s over %s (%s)\n" % (ns, name, cname,
+                         "SPDY/3.1" if spdy else "WebSocket", proto))
         startfail = cspec["startfail"]
 
         def finish(rc):
