@@ -98,6 +98,36 @@ int follow_pod_disrupted(const cJSON *pod, const char **why)
 	return pod_disrupted(pod, why);
 }
 
+const cJSON *follow_main_status(const cJSON *pod)
+{
+	return main_status(pod);
+}
+
+const cJSON *follow_init_status(const cJSON *pod)
+{
+	return init_status(pod);
+}
+
+char *follow_pod_line(const cJSON *pod)
+{
+	const char *name = json_str(pod, "metadata.name");
+	const char *reason = NULL, *msg = NULL;
+	if (!name)
+		return NULL;
+	if (pod_condition(pod, "PodScheduled", &reason, &msg) == 0)
+		return xasprintf("pod %s pending: %s%s%s", name, reason ? reason : "not scheduled",
+				 msg ? ": " : "", msg ? msg : "");
+	const char *node = json_str(pod, "spec.nodeName");
+	const char *w = json_str(init_status(pod), "state.waiting.reason");
+	if (!w)
+		w = json_str(main_status(pod), "state.waiting.reason");
+	if (w)
+		return xasprintf("pod %s%s%s: %s", name, node ? " on " : "", node ? node : "", w);
+	if (node)
+		return xasprintf("pod %s scheduled on %s", name, node);
+	return NULL;
+}
+
 /* The image of a container (init or app) from its status. */
 static const char *status_image(const cJSON *pod, const char *container)
 {
@@ -367,20 +397,10 @@ static int pod_cb(const char *type, const cJSON *pod, void *ud)
 	if (json_get(main_status(pod), "state.running"))
 		return 1;
 
-	const char *reason = NULL, *msg = NULL;
-	if (pod_condition(pod, "PodScheduled", &reason, &msg) == 0) {
-		pod_status(f, "pod %s pending: %s%s%s", name, reason ? reason : "not scheduled",
-		       msg ? ": " : "", msg ? msg : "");
-		return 0;
-	}
-	const char *node = json_str(pod, "spec.nodeName");
-	const char *w = json_str(is, "state.waiting.reason");
-	if (!w)
-		w = json_str(main_status(pod), "state.waiting.reason");
-	if (w)
-		pod_status(f, "pod %s%s%s: %s", name, node ? " on " : "", node ? node : "", w);
-	else if (node)
-		pod_status(f, "pod %s scheduled on %s", name, node);
+	char *line = follow_pod_line(pod);
+	if (line)
+		pod_status(f, "%s", line);
+	free(line);
 	return 0;
 }
 

@@ -98,6 +98,17 @@ const char *meta_annotation(const cJSON *obj, const char *key);
  * (*why: the reason to show). */
 int follow_pod_disrupted(const cJSON *pod, const char **why);
 
+/* The status of the main (devrun's command) and init (code fetch)
+ * containers in a pod, or NULL. */
+const cJSON *follow_main_status(const cJSON *pod);
+const cJSON *follow_init_status(const cJSON *pod);
+
+/* A line on a pod that has not started its containers: "pod P pending:
+ * REASON: MESSAGE" while unscheduled, "pod P on NODE: WAITING-REASON", or
+ * "pod P scheduled on NODE"; NULL when there is nothing to say (caller
+ * frees). */
+char *follow_pod_line(const cJSON *pod);
+
 /* Exit code of the main container, -1 while unknown. */
 long follow_main_exit_code(const cJSON *pod);
 

@@ -53,27 +53,6 @@ static long pod_rank(const cJSON *pod)
 	return *end ? -1 : r;
 }
 
-static const cJSON *cstatus(const cJSON *pod, const char *list, const char *name)
-{
-	const cJSON *c;
-	cJSON_ArrayForEach(c, json_get(pod, list)) {
-		const char *n = json_str(c, "name");
-		if (n && !strcmp(n, name))
-			return c;
-	}
-	return NULL;
-}
-
-static const cJSON *main_st(const cJSON *pod)
-{
-	return cstatus(pod, "status.containerStatuses", DEVRUN_MAIN_CONTAINER);
-}
-
-static const cJSON *init_st(const cJSON *pod)
-{
-	return cstatus(pod, "status.initContainerStatuses", DEVRUN_INIT_CONTAINER);
-}
-
 static int started(const cJSON *cs)
 {
 	return json_get(cs, "state.running") || json_get(cs, "state.terminated");
@@ -275,7 +254,7 @@ static int look_at_pod(struct mstate *m, long i, const cJSON *pod)
 				    i, name, sc ? sc : "?", sr, sm ? ": " : "", sm ? sm : "");
 		return 1;
 	}
-	const cJSON *is = init_st(pod), *ms = main_st(pod);
+	const cJSON *is = follow_init_status(pod), *ms = follow_main_status(pod);
 	const cJSON *mterm = json_get(ms, "state.terminated"), *iterm = json_get(is, "state.terminated");
 	if (mterm) {
 		if (json_long(mterm, "exitCode", 1) != 0)
@@ -313,26 +292,10 @@ static int look_at_pod(struct mstate *m, long i, const cJSON *pod)
 		}
 		return 0;
 	}
-	const char *reason = NULL, *msg = NULL;
-	const cJSON *c;
-	cJSON_ArrayForEach(c, json_get(pod, "status.conditions")) {
-		const char *t = json_str(c, "type"), *s = json_str(c, "status");
-		if (t && s && !strcmp(t, "PodScheduled") && strcmp(s, "True")) {
-			reason = json_str(c, "reason");
-			msg = json_str(c, "message");
-			rank_say(m, i, "pod %s pending: %s%s%s", name, reason ? reason : "not scheduled",
-				 msg ? ": " : "", msg ? msg : "");
-			return 0;
-		}
-	}
-	const char *node = json_str(pod, "spec.nodeName");
-	const char *w = json_str(is, "state.waiting.reason");
-	if (!w)
-		w = json_str(ms, "state.waiting.reason");
-	if (w)
-		rank_say(m, i, "pod %s%s%s: %s", name, node ? " on " : "", node ? node : "", w);
-	else if (node)
-		rank_say(m, i, "pod %s scheduled on %s", name, node);
+	char *line = follow_pod_line(pod);
+	if (line)
+		rank_say(m, i, "%s", line);
+	free(line);
 	return 0;
 }
 
@@ -348,7 +311,7 @@ static void read_logs(struct mstate *m, const cJSON **best, int main)
 		const char *name = json_str(pod, "metadata.name");
 		if (!pod || !name)
 			continue;
-		const cJSON *cs = main ? main_st(pod) : init_st(pod);
+		const cJSON *cs = main ? follow_main_status(pod) : follow_init_status(pod);
 		if (started(cs)) {
 			struct log_merge_src *s = log_merge_source(lm, name, container, i);
 			log_merge_poll(lm, m->kc, m->o->ns, s, -1, json_get(cs, "state.terminated") != NULL);
@@ -602,7 +565,8 @@ int multinode_logs(struct eidf_cmd *cmd, const char *ns, const cJSON *job, const
 			if (rank >= 0 && i != rank)
 				continue;
 			const cJSON *pod = best[i];
-			const cJSON *cs = !strcmp(container, DEVRUN_INIT_CONTAINER) ? init_st(pod) : main_st(pod);
+			const cJSON *cs = !strcmp(container, DEVRUN_INIT_CONTAINER) ? follow_init_status(pod)
+										   : follow_main_status(pod);
 			if (!pod || !started(cs)) {
 				open += follow && !(pod && pod_terminal(pod));
 				continue;
