@@ -16,46 +16,10 @@
 #include <git2.h>
 
 #include "changes.h"
+#include "git_scratch.h"
 #include "ignore.h"
 #include "repo_state.h"
 #include "submodules.h"
-
-static char *scratch;
-
-static void sh(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *cmd = xvasprintf(fmt, ap);
-	va_end(ap);
-	char *full = xasprintf("cd '%s' && (%s) >/dev/null 2>&1", scratch, cmd);
-	int rc = system(full);
-	if (rc != 0)
-		fail_msg("command failed (%d): %s", rc, cmd);
-	free(full);
-	free(cmd);
-}
-
-static char *sh_out(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *cmd = xvasprintf(fmt, ap);
-	va_end(ap);
-	char *full = xasprintf("cd '%s' && (%s) 2>/dev/null", scratch, cmd);
-	FILE *p = popen(full, "r");
-	struct strbuf sb = STRBUF_INIT;
-	char buf[256];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
-		strbuf_add(&sb, buf, n);
-	pclose(p);
-	while (sb.len && sb.buf[sb.len - 1] == '\n')
-		sb.buf[--sb.len] = '\0';
-	free(full);
-	free(cmd);
-	return strbuf_detach(&sb);
-}
 
 static void write_bytes(const char *rel, const void *data, size_t len)
 {
@@ -70,50 +34,15 @@ static void write_bytes(const char *rel, const void *data, size_t len)
 static int setup(void **state)
 {
 	(void)state;
-	char tmpl[] = "/tmp/eidf-devrun-unit.XXXXXX";
-	assert_non_null(mkdtemp(tmpl));
-	scratch = xstrdup(tmpl);
-	char *home = xasprintf("%s/home", scratch);
-	mkdir(home, 0700);
-	setenv("HOME", home, 1);
-	setenv("XDG_CONFIG_HOME", home, 1);
-	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
-	setenv("GIT_AUTHOR_NAME", "T", 1);
-	setenv("GIT_AUTHOR_EMAIL", "t@example.org", 1);
-	setenv("GIT_COMMITTER_NAME", "T", 1);
-	setenv("GIT_COMMITTER_EMAIL", "t@example.org", 1);
-	free(home);
-	/* libgit2 reads the global config from $HOME */
-	git_libgit2_init();
-	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_GLOBAL, getenv("HOME"));
-	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_XDG, getenv("HOME"));
-	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_SYSTEM, "/nonexistent");
+	git_scratch_setup("eidf-devrun-unit");
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char *cmd = xasprintf("rm -rf '%s'", scratch);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", scratch);
-	free(cmd);
-	free(scratch);
-	git_libgit2_shutdown();
+	git_scratch_teardown();
 	return 0;
-}
-
-/* A fresh server + pushed clone in scratch/<name>/{srv.git,w}. */
-static char *make_repo(const char *name)
-{
-	sh("rm -rf %s && mkdir %s && git init -q --bare -b main %s/srv.git && "
-	   "git clone -q %s/srv.git %s/w 2>/dev/null; cd %s/w && git checkout -q -b main && "
-	   "printf 'one\\n' >a.txt && printf 'two\\n' >b.txt && mkdir -p dir && "
-	   "printf 'x\\n' >dir/c.txt && printf 'old\\n' >old.txt && printf '#!/bin/sh\\n' >run.sh && "
-	   "printf 'ign/\\n*.log\\n' >.gitignore && git add -A && git commit -q -m init && "
-	   "git push -q -u origin main",
-	   name, name, name, name, name, name);
-	return xasprintf("%s/%s/w", scratch, name);
 }
 
 static int load(const char *root, const char *base, struct repo_state *rs)
@@ -199,7 +128,7 @@ static void assert_git_tree(const struct changes *c, const char *dir)
 static void test_clean_tree(void **state)
 {
 	(void)state;
-	char *root = make_repo("clean");
+	char *root = git_scratch_repo("clean");
 	struct repo_state rs;
 	assert_int_equal(load(root, NULL, &rs), 0);
 	assert_string_equal(rs.root, root);
@@ -224,7 +153,7 @@ static void test_clean_tree(void **state)
 static void test_all_kinds(void **state)
 {
 	(void)state;
-	char *root = make_repo("kinds");
+	char *root = git_scratch_repo("kinds");
 	static const char bin[] = { 'B', 0, 1, 2, 0, (char)0xff, '\n', 0 };
 	sh("cd kinds/w && printf 'one changed\\n' >a.txt && rm b.txt && git mv old.txt new.txt && "
 	   "printf 'staged\\n' >staged.txt && git add staged.txt && mkdir -p sub/deep && "
@@ -305,7 +234,7 @@ static void test_all_kinds(void **state)
 static void test_size_limit(void **state)
 {
 	(void)state;
-	char *root = make_repo("big");
+	char *root = git_scratch_repo("big");
 	sh("cd big/w && head -c 1500000 /dev/urandom >huge.bin && head -c 300000 /dev/urandom >mid.bin && "
 	   "printf 'small\\n' >small.txt");
 	struct repo_state rs;
@@ -342,7 +271,7 @@ static void test_size_limit(void **state)
 static void test_tree_kind_changes(void **state)
 {
 	(void)state;
-	char *root = make_repo("kinds2");
+	char *root = git_scratch_repo("kinds2");
 	sh("cd kinds2/w && rm a.txt && mkdir a.txt && printf 'in\\n' >a.txt/inner && "
 	   "rm -r dir && printf 'now a file\\n' >dir && rm b.txt && ln -s run.sh b.txt && "
 	   "rm old.txt && mkdir -p n1/n2/n3 && printf 'deep\\n' >n1/n2/n3/f");
@@ -377,7 +306,7 @@ static void test_tree_kind_changes(void **state)
 static void test_recompress_to_fit(void **state)
 {
 	(void)state;
-	char *root = make_repo("squeeze");
+	char *root = git_scratch_repo("squeeze");
 	sh("cd squeeze/w && for i in $(seq 400); do echo \"loss epoch $i batch $((i * 7 %% 13)) grad\"; done >log.txt");
 	struct repo_state rs;
 	struct changes c;
@@ -407,7 +336,7 @@ static void test_recompress_to_fit(void **state)
 static void test_unpushed_and_base(void **state)
 {
 	(void)state;
-	char *root = make_repo("unpushed");
+	char *root = git_scratch_repo("unpushed");
 	sh("cd unpushed/w && printf 'local\\n' >a.txt && git commit -q -am local");
 	struct repo_state rs;
 	assert_int_equal(load(root, NULL, &rs), -1);
@@ -496,7 +425,7 @@ static void test_urls(void **state)
 static void test_submodule(void **state)
 {
 	(void)state;
-	char *root = make_repo("sm");
+	char *root = git_scratch_repo("sm");
 	sh("git init -q --bare -b main sm/sub.git && git clone -q sm/sub.git sm/subw 2>/dev/null && "
 	   "cd sm/subw && git checkout -q -b main && echo v1 >f.txt && echo d >del.txt && git add -A && "
 	   "git commit -q -m v1 && git push -q -u origin main && echo v2 >f.txt && git commit -q -am v2 && "

@@ -15,50 +15,19 @@
 #include <git2.h>
 
 #include "changes.h"
+#include "git_scratch.h"
 #include "repo_state.h"
 #include "eidf/manifest.h"
 #include "session_delta.h"
 
-static char *scratch, *root;
-
-static void sh(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *cmd = xvasprintf(fmt, ap);
-	va_end(ap);
-	char *full = xasprintf("cd '%s' && (%s) >/dev/null 2>&1", root ? root : scratch, cmd);
-	int rc = system(full);
-	if (rc != 0)
-		fail_msg("command failed (%d): %s", rc, cmd);
-	free(full);
-	free(cmd);
-}
+static char *root;
 
 static int setup(void **state)
 {
 	(void)state;
-	char tmpl[] = "/tmp/eidf-session-unit.XXXXXX";
-	assert_non_null(mkdtemp(tmpl));
-	scratch = xstrdup(tmpl);
-	char *home = xasprintf("%s/home", scratch);
-	mkdir(home, 0700);
-	setenv("HOME", home, 1);
-	setenv("XDG_CONFIG_HOME", home, 1);
-	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
-	setenv("GIT_AUTHOR_NAME", "T", 1);
-	setenv("GIT_AUTHOR_EMAIL", "t@example.org", 1);
-	setenv("GIT_COMMITTER_NAME", "T", 1);
-	setenv("GIT_COMMITTER_EMAIL", "t@example.org", 1);
-	free(home);
-	git_libgit2_init();
-	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_GLOBAL, getenv("HOME"));
-	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_XDG, getenv("HOME"));
-	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_SYSTEM, "/nonexistent");
-	sh("git init -q --bare -b main srv.git && git clone -q srv.git w 2>/dev/null && cd w && "
-	   "git checkout -q -b main && printf 'one\\n' >a.txt && printf 'two\\n' >b.txt && mkdir dir && "
-	   "printf 'x\\n' >dir/c.txt && git add -A && git commit -q -m init && git push -q -u origin main");
-	root = xasprintf("%s/w", scratch);
+	git_scratch_setup("eidf-session-unit");
+	root = git_scratch_repo("r");
+	scratch_cwd = xstrdup(root);
 	return 0;
 }
 
@@ -67,9 +36,7 @@ static int teardown(void **state)
 	(void)state;
 	free(root);
 	root = NULL;
-	sh("rm -rf '%s'", scratch);
-	free(scratch);
-	git_libgit2_shutdown();
+	git_scratch_teardown();
 	return 0;
 }
 
