@@ -1,3 +1,4 @@
+#include "script_git_credentials.h"
 #include "devrun_job.h"
 
 #include <ctype.h>
@@ -247,6 +248,19 @@ static cJSON *secret_volume(const char *name, const char *secret, int mode)
 	return v;
 }
 
+char *devrun_git_script(const char *script)
+{
+	return xasprintf("#!/bin/sh\n%s\n%s", script_git_credentials, script);
+}
+
+void devrun_git_secret_mount(const struct devrun_opts *o, cJSON *container)
+{
+	if (!o->git_secret)
+		return;
+	manifest_add_env(container, "EIDF_GIT_SECRET_DIR", DEVRUN_GIT_SECRET_DIR);
+	manifest_add_mount(container, "git-secret", DEVRUN_GIT_SECRET_DIR, 1);
+}
+
 cJSON *devrun_job_manifest(const struct devrun_opts *o, const struct devrun_code *code,
 			   const char *run_id, const char *script)
 {
@@ -297,7 +311,9 @@ cJSON *devrun_job_manifest(const struct devrun_opts *o, const struct devrun_code
 	cJSON *cmd = cJSON_AddArrayToObject(init, "command");
 	cJSON_AddItemToArray(cmd, cJSON_CreateString("/bin/sh"));
 	cJSON_AddItemToArray(cmd, cJSON_CreateString("-c"));
-	cJSON_AddItemToArray(cmd, cJSON_CreateString(script ? script : "exit 1"));
+	char *text = script ? devrun_git_script(script) : xstrdup("exit 1");
+	cJSON_AddItemToArray(cmd, cJSON_CreateString(text));
+	free(text);
 	cJSON_AddItemToArray(cmd, cJSON_CreateString("init-code"));
 	manifest_add_env(init, "EIDF_REPO_URL", code->url);
 	manifest_add_env(init, "EIDF_COMMIT", code->commit);
@@ -316,13 +332,10 @@ cJSON *devrun_job_manifest(const struct devrun_opts *o, const struct devrun_code
 		manifest_add_env(init, "EIDF_TREE", code->tree);
 	if (code->submodules && *code->submodules)
 		manifest_add_env(init, "EIDF_SUBMODULES", code->submodules);
-	if (o->git_secret)
-		manifest_add_env(init, "EIDF_GIT_SECRET_DIR", DEVRUN_GIT_SECRET_DIR);
 	manifest_add_mount(init, "code", DEVRUN_CODE_DIR, 0);
 	if (has_changes) /* written by the upload with the exec transport */
 		manifest_add_mount(init, "changes", DEVRUN_CHANGES_DIR, !code->changes_exec);
-	if (o->git_secret)
-		manifest_add_mount(init, "git-secret", DEVRUN_GIT_SECRET_DIR, 1);
+	devrun_git_secret_mount(o, init);
 	manifest_add_container(job, init, 1);
 
 	/* main container */

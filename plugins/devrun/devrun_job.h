@@ -83,6 +83,14 @@ int devrun_parse_pvc(const char *spec, char **name, char **mount, int *read_only
 char *devrun_gpu_did_you_mean(const char *p);
 
 /* The Job.  run_id labels it; `script` is the init container's sh script. */
+/* The text of a container script that runs git against the repository:
+ * git-credentials.sh (git_credentials, for --git-secret) and then SCRIPT
+ * (caller frees). */
+char *devrun_git_script(const char *script);
+/* --git-secret's Secret in CONTAINER (read-only) and EIDF_GIT_SECRET_DIR;
+ * nothing without --git-secret.  The Job's volume comes with the manifest. */
+void devrun_git_secret_mount(const struct devrun_opts *o, cJSON *container);
+
 cJSON *devrun_job_manifest(const struct devrun_opts *o, const struct devrun_code *code,
 			   const char *run_id, const char *script);
 

@@ -1,7 +1,7 @@
-#!/bin/sh
 # devrun init container: put the exact code of a devrun into $EIDF_CODE_DIR.
 # POSIX sh for a busybox/alpine image with git.  Every input comes from the
 # environment or from mounted files; nothing is spliced into this text.
+# It runs after git-credentials.sh (git_credentials), in one `sh -c`.
 #
 #   EIDF_REPO_URL       clone URL (required)
 #   EIDF_COMMIT         40-hex commit to check out (required)
@@ -119,38 +119,7 @@ verify_tree() {
 	rm -f "$idx"
 }
 
-if [ -n "$secret" ]; then
-	key=
-	for f in ssh-privatekey identity id_ed25519 id_rsa; do
-		if [ -f "$secret/$f" ]; then key=$secret/$f; break; fi
-	done
-	if [ -n "$key" ]; then
-		cp "$key" "$tmp/devrun-ssh-key"
-		chmod 600 "$tmp/devrun-ssh-key"
-		if [ -f "$secret/known_hosts" ]; then
-			cp "$secret/known_hosts" "$tmp/devrun-known-hosts"
-			check=yes
-		else
-			: >"$tmp/devrun-known-hosts"
-			check=accept-new
-		fi
-		export GIT_SSH_COMMAND="ssh -i $tmp/devrun-ssh-key -o IdentitiesOnly=yes -o UserKnownHostsFile=$tmp/devrun-known-hosts -o StrictHostKeyChecking=$check"
-	fi
-	if [ -f "$secret/token" ] || [ -f "$secret/password" ]; then
-		cat >"$tmp/devrun-askpass" <<'EOF'
-#!/bin/sh
-d=$EIDF_GIT_SECRET_DIR
-case $1 in
-Username*|username*)
-	if [ -f "$d/username" ]; then cat "$d/username"; else echo x-access-token; fi ;;
-*)
-	if [ -f "$d/token" ]; then cat "$d/token"; else cat "$d/password"; fi ;;
-esac
-EOF
-		chmod 700 "$tmp/devrun-askpass"
-		export GIT_ASKPASS="$tmp/devrun-askpass"
-	fi
-fi
+git_credentials "$secret" "$tmp"
 
 say "fetching $sha from $shown_url"
 fetch_commit "$code" "$url" "$sha" "$ref"

@@ -1,4 +1,3 @@
-#!/bin/sh
 # devrun session: the code agent, the command of the session pod's "sync"
 # container (the git image, next to the main container, sharing /code).  It
 # waits for requests on the FIFO $EIDF_SESSION_DIR/ctl: each line is a run id
@@ -36,6 +35,10 @@ chmod 0644 "$S/reply"
 # and an answer waits in "reply" for its run's wrapper
 exec 3<>"$S/ctl" 4<>"$S/reply"
 export GIT_TERMINAL_PROMPT=0
+# --git-secret: fetches of new commits use the Secret (git-credentials.sh,
+# which this text follows); the key or askpass script in a private directory
+gtmp=$(mktemp -d "${TMPDIR:-/tmp}/devrun-session.XXXXXX") || { echo "devrun session: cannot create a temporary directory" >&2; exit 1; }
+git_credentials "${EIDF_GIT_SECRET_DIR:-}" "$gtmp"
 g() { git -C "$code" -c safe.directory='*' -c advice.detachedHead=false -c core.autocrlf=false \
 	-c core.safecrlf=false "$@"; }
 say() { printf 'devrun: %s\n' "$*"; }

@@ -128,12 +128,16 @@ cJSON *session_job_manifest(const struct devrun_opts *o, const char *name, long 
 	cJSON *cmd = cJSON_AddArrayToObject(sync, "command");
 	cJSON_AddItemToArray(cmd, cJSON_CreateString("/bin/sh"));
 	cJSON_AddItemToArray(cmd, cJSON_CreateString("-c"));
-	cJSON_AddItemToArray(cmd, cJSON_CreateString(script_session_agent));
+	char *agent = devrun_git_script(script_session_agent);
+	cJSON_AddItemToArray(cmd, cJSON_CreateString(agent));
+	free(agent);
 	cJSON_AddItemToArray(cmd, cJSON_CreateString("session-agent"));
 	manifest_add_env(sync, "EIDF_SESSION_DIR", SESSION_DIR);
 	manifest_add_env(sync, "EIDF_CODE_DIR", DEVRUN_CODE_DIR);
 	manifest_add_mount(sync, "code", DEVRUN_CODE_DIR, 0);
 	manifest_add_mount(sync, "session", SESSION_DIR, 0);
+	/* a new pushed commit is fetched with the init container's credentials */
+	devrun_git_secret_mount(o, sync);
 	manifest_add_container(job, sync, 0);
 	manifest_add_volume(job, manifest_volume_empty_dir("session", NULL, NULL));
 	free(opts);

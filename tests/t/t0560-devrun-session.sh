@@ -90,6 +90,31 @@ test_expect_success 'a new pushed commit is fetched in the pod; nothing else shi
 	test "$(shipped ../err)" = "0 files, 0 deleted, 0 restored"
 '
 
+test_expect_success 'a private repository: a new pushed commit is fetched with --git-secret; the token shows nowhere' '
+	tok=t0560-token-$$-s3cr3t &&
+	mkdir priv-root && git clone -q --bare "$TRASH/srv/repo.git" priv-root/private.git &&
+	{ python3 "$EIDF_SRC/tests/servers/git_http_server.py" "$TRASH/priv-root" u "$tok" "$TRASH/priv.port" \
+		"$TRASH/priv.log" >priv.out 2>&1 & } &&
+	test_atexit "kill $!" &&
+	wait_for 10 test -s priv.port &&
+	url=http://127.0.0.1:$(cat priv.port)/private.git &&
+	cred="!f() { echo username=u; echo password=$tok; }; f" &&
+	git -c credential.helper="$cred" clone -q "$url" p && cd p &&
+	kubectl create secret generic gitcred -n $NS --from-literal=username=u --from-literal=token="$tok" >/dev/null &&
+	$DR --session priv --git-secret gitcred $RES -- cat a.txt >../pout 2>../perr && cat ../perr &&
+	echo more >m.txt && git add m.txt && git commit -q -m m && git -c credential.helper="$cred" push -q origin main &&
+	$DR --session priv -- cat m.txt >../pout2 2>../perr2 && cat ../perr2 &&
+	test "$(cat ../pout2)" = more &&
+	test_grep "fetching the new commit $(git rev-parse HEAD)" ../perr2 &&
+	# the server asked, and the pod answered with the Secret
+	test_grep "^GET /private.git/info/refs 401 noauth$" ../priv.log &&
+	test_grep "^POST /private.git/git-upload-pack 200 auth$" ../priv.log &&
+	kubectl get jobs,pods -n $NS -l eidf.ac.uk/session=priv -o json >../pjson &&
+	kubectl logs -n $NS "$(session_pod priv)" -c sync >../plog &&
+	! grep -l "$tok" ../perr ../perr2 ../pout ../pout2 ../pjson ../plog &&
+	$DR session stop priv >/dev/null
+'
+
 test_expect_success 'exit codes 3 and 137 are the command'"'"'s own (0: every run above)' '
 	cd w &&
 	test_expect_code 3 $S -- sh -c "exit 3" 2>/dev/null &&
