@@ -249,14 +249,15 @@ line")" = nl &&
 	test -f "$d/existing-link" && test ! -L "$d/existing-link" && test "$(cat "$d/existing-link")" = "not through" &&
 	test -z "$(ls -A w/odd/outside)" && test "$(cat w/odd/victim)" = victim && test ! -e "$ABS" &&
 	test "$(find "$d" -mindepth 1 -maxdepth 1 -printf . | wc -c)" = 15 &&
-	test_grep "^eidf-fetch: safe-names.tar: extracted 14 entries" out
+	test_grep "^eidf-fetch: safe-names.tar: extracted 14 entries" out &&
+	test "$(stat -c %a "$d")" = 755
 '
 
 test_expect_success 'odd names that stay inside are extracted as they are (zip; C:/d is a directory C:)' '
 	setup oddzip safe-names.zip && d=$TRASH/w/oddzip/dest &&
 	run_extract "$d" safe-names.zip >out &&
 	test "$(cat "$d/a/b")" = ab && test "$(cat "$d/c")" = c && test "$(cat "$d/C:/d")" = d && test -d "$d/dir" &&
-	test -f "$d/existing-link" && test ! -L "$d/existing-link" &&
+	test -f "$d/existing-link" && test ! -L "$d/existing-link" && test "$(stat -c %a "$d")" = 755 &&
 	test -z "$(ls -A w/oddzip/outside)" && test "$(cat w/oddzip/victim)" = victim
 '
 
