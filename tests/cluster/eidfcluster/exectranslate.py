@@ -67,6 +67,7 @@ class Bridge:
         for op, payload in self.ws.feed(data):
             if op == 8:
                 self.client_gone = True
+                self.to_client += W.frame(8, payload[:2])    # answer the close, as RFC 6455 asks
             elif op == 9:
                 self.to_client += W.frame(10, payload)
             elif op == 2 and payload:
@@ -151,6 +152,13 @@ class Bridge:
             self.flush(self.kubelet, self.to_kubelet)
             if self.to_client or self.to_kubelet:
                 select.select([], [s for s in (self.client, self.kubelet)], [], 0.1)
+        # wait briefly for the client's answer to our close: closing with its bytes unread
+        # would reset the connection, and a reset can cost the client what it has not read yet
+        deadline = time.time() + 1
+        while not self.client_gone and time.time() < deadline:
+            select.select([self.client], [], [], 0.05)
+            if not self.read(self.client):
+                break
 
     def read(self, s):
         """Read what is there; False once the peer closed."""
