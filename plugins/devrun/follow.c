@@ -226,6 +226,13 @@ int follow_delete_by_label(struct kclient *kc, const char *ns, const char *run_i
 
 /* ---- following ---------------------------------------------------------------------------- */
 
+void follow_say_line(const char *line)
+{
+	fflush(stdout); /* the command's output so far comes first */
+	fprintf(stderr, "%sdevrun:%s %s\n", color(stderr, COLOR_BOLD), color(stderr, COLOR_RESET), line);
+	fflush(stderr);
+}
+
 struct fstate {
 	struct eidf_cmd *cmd;
 	struct kclient *kc;
@@ -257,9 +264,7 @@ static void status(struct fstate *f, const char *fmt, ...)
 		free(s);
 		return;
 	}
-	fflush(stdout);
-	fprintf(stderr, "%sdevrun:%s %s\n", color(stderr, COLOR_BOLD), color(stderr, COLOR_RESET), s);
-	fflush(stderr);
+	follow_say_line(s);
 	free(f->last_status);
 	f->last_status = s;
 }

@@ -98,6 +98,10 @@ const char *meta_annotation(const cJSON *obj, const char *key);
  * (*why: the reason to show). */
 int follow_pod_disrupted(const cJSON *pod, const char **why);
 
+/* One of devrun's status lines ("devrun: LINE") on stderr, after what the
+ * command printed so far on stdout. */
+void follow_say_line(const char *line);
+
 /* The status of the main (devrun's command) and init (code fetch)
  * containers in a pod, or NULL. */
 const cJSON *follow_main_status(const cJSON *pod);

@@ -124,9 +124,7 @@ static void say(struct mstate *m, const char *fmt, ...)
 		free(s);
 		return;
 	}
-	fflush(stdout);
-	fprintf(stderr, "%sdevrun:%s %s\n", color(stderr, COLOR_BOLD), color(stderr, COLOR_RESET), s);
-	fflush(stderr);
+	follow_say_line(s);
 	free(m->last_status);
 	m->last_status = s;
 }
