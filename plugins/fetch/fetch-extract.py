@@ -305,6 +305,8 @@ class Checker:
         self.reserved_dirs = {r[:i] for r in reserved for i in range(1, len(r))}
         self.model = {}                 # path tuple -> ("dir"|"file"|"symlink"|"hardlink", target)
         self.symlinks = []              # the archive's symlink entries, in order
+        self.disk_dirs = {}             # path -> is a directory on disk (parents only)
+        self.writable_dirs = set()      # directories on disk checked writable
         self.total = 0
         self.count = 0
 
@@ -451,6 +453,7 @@ class Checker:
             if parent not in self.model:
                 self.model[parent] = ("dir", None)
                 self.count += 1
+        self.receiving_dir_writable(e, path)
         if path in self.model:
             if e.kind == "dir" and self.model[path][0] == "dir":
                 return
@@ -478,6 +481,28 @@ class Checker:
         self.model[path] = (e.kind, e.link)
         self.count += 1
         self.fits()
+
+    def receiving_dir_writable(self, e, path):
+        """The directory on disk the move will rename this entry (or its
+        first new parent) into must be writable: found now, the archive is
+        refused with DEST unchanged, instead of a move that stops half-way
+        (a directory of another user of a shared volume, a read-only one)."""
+        k = 0
+        while k < len(path) - 1:
+            parent = path[:k + 1]
+            if parent not in self.disk_dirs:
+                self.disk_dirs[parent] = self.disk_kind(parent)[0] == "dir"
+            if not self.disk_dirs[parent]:
+                break
+            k += 1
+        where = path[:k]
+        if where in self.writable_dirs:
+            return
+        rel = "/".join(where) or "."
+        if not os.access(rel, os.W_OK | os.X_OK, dir_fd=self.out_fd):
+            raise Refused(e.name, "cannot write into %s (%s)" % (
+                shown(os.path.join(self.outdir, *where)), "permission denied or read-only"))
+        self.writable_dirs.add(where)
 
     def fits(self):
         if self.total > self.free:

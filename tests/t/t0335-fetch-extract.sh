@@ -148,6 +148,21 @@ for name, size in ((\"zeros.tar.gz\", 32 << 20), (\"small.tar.gz\", 8 << 10)):
 		test_grep "reason=refusing to extract: (all entries): at least [0-9]* entries, more than the [0-9]* free inodes in $TRASH/few/dest$" out &&
 		test_grep "^rc=5$" out && test_grep -v "^many$" out
 	'
+	test_expect_success 'an entry to be moved into a read-only directory: refused before anything moves' '
+		setup ro good.tar &&
+		cat >ro.sh <<-EOF &&
+		d="$TRASH/w/ro/dest"
+		mount --bind "\$d/existing-dir" "\$d/existing-dir" && mount -o remount,bind,ro "\$d/existing-dir" || exit 9
+		$(declare -f run_extract listing)
+		BB=$BB BUSYBOX=$BUSYBOX SH=$SH PY=$PY TRASH=$TRASH ABS=$ABS
+		listing ro >"$TRASH/before"
+		run_extract "\$d" good.tar; echo "rc=\$?"
+		listing ro >"$TRASH/after"
+		EOF
+		unshare -m sh ro.sh >out 2>&1 &&
+		test_grep "^rc=5$" out && test_cmp before after &&
+		test_grep "reason=refusing to extract: existing-dir/new.txt: cannot write into $TRASH/w/ro/dest/existing-dir (permission denied or read-only)$" out
+	'
 else
 	test_skip "a real bomb on a small tmpfs" "needs unshare -m (root)"
 fi
