@@ -112,7 +112,18 @@ test_expect_success 'exec -it: a terminal of the client'"'"'s size, resized when
 	assert b"44 122" in seen, seen
 	os.write(fd, b"exit 5\n")
 	wait_for(b"exit code 5", 10)
-	_, st = os.waitpid(pid, 0)
+	for _ in range(200):             # kubectl ends within 20 s, or it is killed (rc=-9)
+	    done, st = os.waitpid(pid, os.WNOHANG)
+	    if done:
+	        break
+	    try:                         # keep reading its output meanwhile
+	        if select.select([fd], [], [], 0.1)[0]:
+	            os.read(fd, 4096)
+	    except OSError:              # the terminal is closed already
+	        time.sleep(0.1)
+	else:
+	    os.kill(pid, signal.SIGKILL)
+	    _, st = os.waitpid(pid, 0)
 	print("rc=%d" % os.waitstatus_to_exitcode(st))
 	PY
 	test_grep "^rc=5$" tty.out
