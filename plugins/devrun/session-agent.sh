@@ -77,6 +77,58 @@ damaged() {
 	s=$(sha256sum "$1/payload"); s=${s%% *}
 	[ "$s" = "$sha" ] || printf ' (the local changes arrived damaged: sha256 %s, expected %s)' "$s" "$sha"
 }
+# submodule DIR COMMIT URL PATH DELETED: the submodule at PATH checked out
+# at COMMIT (fetched from URL when new here), put back to it (files a run or
+# the previous changes left removed), then the paths of DELETED (this run's
+# local deletions in it) removed; its files come with files.tar.gz
+submodule() {
+	sd=$1
+	sg() { git -C "$sd" -c safe.directory='*' -c advice.detachedHead=false -c core.autocrlf=false \
+		-c core.safecrlf=false "$@"; }
+	if [ ! -e "$sd/.git" ]; then
+		mkdir -p "$sd" && sg init -q && sg remote add origin "$3" || die 1 "cannot create submodule $4"
+	fi
+	if ! sg cat-file -e "$2^{commit}" 2>/dev/null; then
+		say "fetching submodule $4: $2"
+		sg remote set-url origin "$3" || die 1 "cannot set the URL of submodule $4"
+		if ! sg fetch -q --no-tags --depth 1 origin "$2" 2>"$d/fetch.err"; then
+			sg fetch -q --no-tags origin '+refs/heads/*:refs/remotes/origin/*' 2>>"$d/fetch.err"
+		fi
+		if ! sg cat-file -e "$2^{commit}" 2>/dev/null; then
+			sed -e 's#://[^/@]*@#://#g' -e 's/^/  /' "$d/fetch.err"
+			die 1 "cannot fetch commit $2 of submodule $4: push it"
+		fi
+	fi
+	sg read-tree --reset -u "$2" && sg update-ref --no-deref HEAD "$2" && sg clean -q -ffdx ||
+		die 1 "cannot check out commit $2 in submodule $4"
+	if [ -s "$5" ]; then
+		GIT_LITERAL_PATHSPECS=1 sg rm -q -r -f --ignore-unmatch --pathspec-from-file="$5" --pathspec-file-nul ||
+			die 1 "cannot delete the paths deleted locally in submodule $4"
+	fi
+}
+# submodules DIR VERIFY: every submodule of the payload (VERIFY 1: check each
+# one's tree after the changes instead)
+submodules() {
+	[ -s "$1/submodules" ] || return 0
+	si=0
+	while read -r s_sha s_tree s_url s_path; do
+		si=$((si + 1))
+		case $s_path in ''|/*|../*|*/../*|..) die 1 "submodule path '$s_path' leaves the repository" ;; esac
+		is_hex "$s_sha" || die 1 "submodule $s_path: not a commit id: '$s_sha'"
+		if [ "$2" = 1 ]; then
+			[ "$s_tree" = - ] && continue
+			sg() { git -C "$code/$s_path" -c safe.directory='*' -c core.autocrlf=false -c core.safecrlf=false "$@"; }
+			sg add -A || die 1 "git add -A failed in submodule $s_path"
+			st=$(sg write-tree) || die 1 "git write-tree failed in submodule $s_path"
+			if [ "$st" != "$s_tree" ]; then
+				sg diff-tree -r --name-status "$s_tree" "$st" | sed 's/^/  /'
+				die 4 "submodule $s_path in $code does not match the local working tree (tree $st, expected $s_tree)"
+			fi
+		else
+			submodule "$code/$s_path" "$s_sha" "$s_url" "$s_path" "$1/deleted.$si"
+		fi
+	done <"$1/submodules"
+}
 prepare() (
 	d=$1
 	{ read -r commit; read -r base; read -r tree; read -r full; read -r ref; read -r size; read -r sha; } <"$d/req"
@@ -123,7 +175,9 @@ prepare() (
 	fi
 	# untracked and ignored files: written by a run, not part of the tree
 	[ "$fast" = 1 ] || g clean -q -ffdx || die 1 "git clean failed in $code"
+	submodules "$d" 0 </dev/null
 	apply "$d"
+	submodules "$d" 1 </dev/null
 	if [ "$fast" = 0 ] && [ "$full" != 1 ] && [ "$size" -eq 0 ] && [ "$base" = "$tree" ]; then
 		t=$base # just put back to the tree verified before, nothing applied
 	else

@@ -179,10 +179,10 @@ static int add_member(struct archive *a, const char *name, const void *data, siz
 	return ok ? 0 : -1;
 }
 
-static int build_payload(const struct changes *c, struct session_delta *d)
+static int build_payload(const struct changes *c, const char *subs, struct session_delta *d)
 {
 	strbuf_reset(&d->payload);
-	if (!d->n_files && !d->deleted.len && !d->restore.len)
+	if (!d->n_files && !d->deleted.len && !d->restore.len && !(subs && *subs))
 		return 0;
 	struct archive *a = archive_write_new();
 	int ret = -1;
@@ -194,8 +194,18 @@ static int build_payload(const struct changes *c, struct session_delta *d)
 	}
 	if ((d->n_files && add_member(a, "files.tar.gz", c->tar_gz.buf, c->tar_gz.len) < 0) ||
 	    (d->deleted.len && add_member(a, "deleted", d->deleted.buf, d->deleted.len) < 0) ||
-	    (d->restore.len && add_member(a, "restore", d->restore.buf, d->restore.len) < 0))
+	    (d->restore.len && add_member(a, "restore", d->restore.buf, d->restore.len) < 0) ||
+	    (subs && *subs && add_member(a, "submodules", subs, strlen(subs)) < 0))
 		goto out;
+	/* each submodule is put back to its commit by every run: all its deletions go */
+	for (size_t i = 0; i < c->n_subs; i++) {
+		if (!c->subs[i].deleted.len)
+			continue;
+		char name[32];
+		snprintf(name, sizeof(name), CHANGES_DELETED_KEY ".%zu", i + 1);
+		if (add_member(a, name, c->subs[i].deleted.buf, c->subs[i].deleted.len) < 0)
+			goto out;
+	}
 	if (archive_write_close(a) != ARCHIVE_OK) {
 		eidf_set_error("cannot pack the local changes for the session: %s", archive_error_string(a));
 		goto out;
@@ -213,7 +223,7 @@ static void add_path(struct strbuf *sb, size_t *n, const char *path)
 }
 
 int session_delta_compute(struct git_repository *repo, const char *commit, const struct changes *c,
-			  const struct session_state *prev, struct session_delta *d)
+			  const struct session_state *prev, const char *subs, struct session_delta *d)
 {
 	memset(d, 0, sizeof(*d));
 	d->full = !prev;
@@ -232,7 +242,7 @@ int session_delta_compute(struct git_repository *repo, const char *commit, const
 			add_path(&d->deleted, &d->n_deleted, f->path);
 	}
 	if (!prev)
-		return build_payload(c, d);
+		return build_payload(c, subs, d);
 	/* paths that differed before and are now as in the commit */
 	git_object *obj = NULL;
 	git_tree *tree = NULL;
@@ -261,7 +271,7 @@ int session_delta_compute(struct git_repository *repo, const char *commit, const
 	}
 	git_tree_free(tree);
 	git_object_free(obj);
-	return build_payload(c, d);
+	return build_payload(c, subs, d);
 }
 
 void session_delta_release(struct session_delta *d)

@@ -54,15 +54,20 @@ struct session_delta {
 	struct strbuf deleted;   /* "path\0..." to delete in the pod */
 	struct strbuf restore;   /* "path\0..." to restore from the commit */
 	size_t n_deleted, n_restored;
-	struct strbuf payload;   /* ustar: files.tar.gz, deleted, restore (empty: nothing to send) */
+	struct strbuf payload;   /* ustar: files.tar.gz, deleted, restore, submodules, deleted.N
+				  * (empty: nothing to send) */
 };
 
 /* Compare the changes (collected with session_pack_filter and `prev`) with
  * prev: deletions not yet done in the pod, and paths that changed before and
  * are back to the commit's version (restored there from the commit, or
- * deleted when the commit does not have them).  prev NULL: full. */
+ * deleted when the commit does not have them).  prev NULL: full.
+ * subs: the submodules' "COMMIT TREE URL PATH" lines (submodules_env) or
+ * NULL; with them the payload always goes, with each submodule's deletions
+ * (the pod puts every submodule back to its commit at each run, and the
+ * changes hold all of a submodule's local files). */
 int session_delta_compute(struct git_repository *repo, const char *commit, const struct changes *c,
-			  const struct session_state *prev, struct session_delta *d);
+			  const struct session_state *prev, const char *subs, struct session_delta *d);
 void session_delta_release(struct session_delta *d);
 
 #endif

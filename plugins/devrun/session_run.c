@@ -457,8 +457,10 @@ static void run_argv(struct run_ctx *x, struct strvec *v, const char *run, const
 		strvec_push(v, x->o.argv.v[i]);
 }
 
-/* Collect the changes (the tar holds only what the pod lacks, given prev). */
-static int collect(struct run_ctx *x, const struct session_state *prev, struct changes *c)
+/* Collect the changes (the tar holds only what the pod lacks, given prev;
+ * every local file of a submodule, which each run puts back to its commit). */
+static int collect(struct run_ctx *x, const struct session_state *prev, struct submodules *subs,
+		   struct changes *c)
 {
 	changes_init(c);
 	if (x->so->no_local) {
@@ -475,7 +477,18 @@ static int collect(struct run_ctx *x, const struct session_state *prev, struct c
 		}
 		return 0;
 	}
+	/* the submodules as plain devrun ships them: each at the commit its
+	 * working tree has checked out here (pushed), with its local changes */
+	struct submodules_opts smo = { .base_sha = x->rs.commit_sha, .pod_url = x->rs.url,
+				       .have_git_secret = x->o.git_secret != NULL, .working_state = 1 };
+	if (!x->o.no_submodules && submodules_load(x->rs.repo, x->rs.root, &smo, subs) < 0) {
+		eidf_error("%s", eidf_last_error());
+		return -1;
+	}
+	for (size_t i = 0; i < subs->notes.n; i++)
+		eidf_warning("%s", subs->notes.v[i]);
 	struct changes_opts co = { .base_sha = x->rs.commit_sha, .max_encoded = SIZE_MAX,
+				   .subs = subs->n ? subs : NULL,
 				   .pack_filter = prev ? session_pack_filter : NULL,
 				   .pack_filter_ud = (void *)prev };
 	if (changes_collect(x->rs.repo, x->rs.root, &co, c) < 0) {
@@ -517,6 +530,7 @@ struct inflight {
 	int full;
 	FILE *payload;
 	struct changes c;
+	struct submodules subs;
 	struct session_state prev;
 	char *state_file;
 	char tree[65];
@@ -530,6 +544,7 @@ static void inflight_release(struct inflight *f)
 	if (f->payload)
 		fclose(f->payload);
 	changes_release(&f->c);
+	submodules_release(&f->subs);
 	session_state_release(&f->prev);
 	free(f->state_file);
 	memset(f, 0, sizeof(*f));
@@ -550,11 +565,22 @@ static int start_run(struct run_ctx *x, struct inflight *f, int force_full)
 	int valid = !force_full && f->prev.pod_uid && uid && !strcmp(f->prev.pod_uid, uid) &&
 		    f->prev.commit && !strcmp(f->prev.commit, x->rs.commit_sha) && f->prev.tree && *f->prev.tree;
 	f->full = !valid;
-	if (collect(x, valid ? &f->prev : NULL, &f->c) < 0)
+	if (collect(x, valid ? &f->prev : NULL, &f->subs, &f->c) < 0)
 		return DEVRUN_EXIT_ERROR;
 	snprintf(f->tree, sizeof(f->tree), "%s", f->c.tree);
+	char *subs_text = NULL;
+	if (f->subs.n) {
+		const char **trees = xcalloc(f->subs.n + 1, sizeof(*trees));
+		for (size_t i = 0; i < f->subs.n && i < f->c.n_subs; i++)
+			trees[i] = f->c.subs[i].tree;
+		subs_text = submodules_env(&f->subs, trees);
+		free(trees);
+	}
 	struct session_delta d;
-	if (session_delta_compute(x->rs.repo, x->rs.commit_sha, &f->c, valid ? &f->prev : NULL, &d) < 0) {
+	int drc = session_delta_compute(x->rs.repo, x->rs.commit_sha, &f->c, valid ? &f->prev : NULL, subs_text,
+					&d);
+	free(subs_text);
+	if (drc < 0) {
 		eidf_error("%s", eidf_last_error());
 		return DEVRUN_EXIT_ERROR;
 	}
@@ -879,16 +905,6 @@ static int prepare_ctx(struct run_ctx *x, struct eidf_cmd *cmd, const char *ns, 
 	struct repo_opts ro = { .path = ".", .repo_url = so->repo_url };
 	if (repo_state_load(&x->rs, &ro) < 0) {
 		eidf_error("%s", eidf_last_error());
-		return DEVRUN_EXIT_ERROR;
-	}
-	struct submodules_opts smo = { .base_sha = x->rs.commit_sha, .pod_url = x->rs.url };
-	struct submodules subs = { 0 };
-	int have_subs = submodules_load(x->rs.repo, x->rs.root, &smo, &subs) == 0 && subs.n > 0;
-	git_error_clear();
-	submodules_release(&subs);
-	if (have_subs) {
-		eidf_error("%s has submodules: devrun sessions do not ship submodules yet; use devrun without "
-			   "--session", x->rs.root);
 		return DEVRUN_EXIT_ERROR;
 	}
 	x->kc = cmd_client(cmd);

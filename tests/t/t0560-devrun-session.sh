@@ -115,6 +115,26 @@ test_expect_success 'a private repository: a new pushed commit is fetched with -
 	$DR session stop priv >/dev/null
 '
 
+test_expect_success 'submodules: at the commit checked out here, local edits and deletions shipped, a new commit fetched' '
+	sub_url=${GIT_DAEMON_URL%/repo.git}/sub.git &&
+	git init -q --bare -b main "$TRASH/srv/sub.git" &&
+	git clone -q "$sub_url" subw 2>/dev/null && (cd subw && git checkout -q -b main && echo s1 >s.txt &&
+		echo keep >k.txt && git add -A && git commit -q -m s && git push -q -u origin main) &&
+	git clone -q "$GIT_DAEMON_URL" sm && cd sm && git checkout -q -b sm &&
+	git submodule add -q "$sub_url" lib && git commit -q -m "with lib" && git push -q -u origin sm &&
+	echo local >lib/s.txt &&
+	$DR --session sm $RES -- cat lib/s.txt lib/k.txt >../smout 2>../smerr && cat ../smerr &&
+	printf "local\nkeep\n" >../expect && test_cmp ../expect ../smout &&
+	(cd lib && git checkout -q s.txt && echo s2 >s.txt && git commit -q -am s2 && git push -q origin HEAD:main) &&
+	$DR --session sm -- cat lib/s.txt >../smout 2>../smerr && cat ../smerr &&
+	test "$(cat ../smout)" = s2 &&
+	test_grep "fetching submodule lib: $(git -C lib rev-parse HEAD)" ../smerr &&
+	(cd lib && git rm -q k.txt) &&
+	$DR --session sm -- ls lib >../smout 2>../smerr && cat ../smerr &&
+	test_grep "^s.txt$" ../smout && test_grep -v "^k.txt$" ../smout &&
+	$DR session stop sm >/dev/null
+'
+
 test_expect_success 'exit codes 3 and 137 are the command'"'"'s own (0: every run above)' '
 	cd w &&
 	test_expect_code 3 $S -- sh -c "exit 3" 2>/dev/null &&

@@ -56,7 +56,7 @@ static void collect(struct run *r, const struct session_state *prev)
 	struct changes_opts co = { .base_sha = r->rs.commit_sha, .max_encoded = SIZE_MAX,
 				   .pack_filter = prev ? session_pack_filter : NULL, .pack_filter_ud = (void *)prev };
 	assert_int_equal(changes_collect(r->rs.repo, r->rs.root, &co, &r->c), 0);
-	assert_int_equal(session_delta_compute(r->rs.repo, r->rs.commit_sha, &r->c, prev, &r->d), 0);
+	assert_int_equal(session_delta_compute(r->rs.repo, r->rs.commit_sha, &r->c, prev, NULL, &r->d), 0);
 }
 
 static void run_release(struct run *r)
