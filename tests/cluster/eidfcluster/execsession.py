@@ -11,7 +11,6 @@ the SSL object is never used from two threads at once.
 """
 import errno
 import fcntl
-import json
 import os
 import select
 import signal
