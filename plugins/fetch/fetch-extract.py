@@ -741,19 +741,44 @@ def remove_at(dir_fd, name):
 
 
 def lock(dest, name):
-    """An open DEST held with flock(LOCK_EX) while NAME is extracted: a
+    """Lock DEST for extracting NAME: flock(LOCK_EX) on DEST, after
+    LOCK_SH on each of its parents (top down, so nothing deadlocks).  A
     re-run of the fetch (another Job, same DEST) or another pod of it waits
     instead of deciding on a directory that is half-way through a move, or
-    removing a staging directory in use."""
-    fd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    removing a staging directory in use; so does an extraction into a
+    directory above or below DEST (another fetch with a nested DEST), whose
+    links could change what a link of this archive resolves through.
+    Returns the open fds; closing them unlocks."""
+    real = os.path.realpath(dest)
+    parts = [c for c in real.split("/") if c]
+    fds = []
+    warned = False
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        say("%s: waiting for another extraction into %s" % (shown(name), shown(dest)))
-        fcntl.flock(fd, fcntl.LOCK_EX)
-    except OSError as err:  # a file system without flock on directories
-        say("warning: %s: cannot lock %s (%s); extracting without it" % (shown(name), shown(dest), err))
-    return fd
+        for i in range(len(parts) + 1):
+            path = "/" + "/".join(parts[:i])
+            how = fcntl.LOCK_EX if i == len(parts) else fcntl.LOCK_SH
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            except PermissionError:
+                if how == fcntl.LOCK_EX:
+                    raise
+                continue  # a parent this user may pass through but not read
+            fds.append(fd)
+            try:
+                fcntl.flock(fd, how | fcntl.LOCK_NB)
+            except BlockingIOError:
+                say("%s: waiting for another extraction into %s" % (shown(name), shown(path)))
+                fcntl.flock(fd, how)
+            except OSError as err:  # a file system without flock on directories
+                if not warned:
+                    say("warning: %s: cannot lock %s (%s); extracting without it"
+                        % (shown(name), shown(path), err))
+                    warned = True
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+    return fds
 
 
 def extract(dest, name, listed):
@@ -772,13 +797,14 @@ def extract(dest, name, listed):
         say("%s: not downloaded (no marker %s.json); not extracting" % (shown(name), shown(mark)))
         return EXIT_TRANSIENT
     try:
-        lock_fd = lock(dest, name)
+        lock_fds = lock(dest, name)
     except OSError as err:
         return failed(name, err)
     try:
         return extract_locked(dest, name, listed, path, fmt, comp, mark, download)
     finally:
-        os.close(lock_fd)
+        for fd in lock_fds:
+            os.close(fd)
 
 
 def extract_locked(dest, name, listed, path, fmt, comp, mark, download):

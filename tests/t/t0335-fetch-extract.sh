@@ -307,6 +307,18 @@ test_expect_success 'a re-run into the same DEST waits for the extraction in pro
 	test "$(cat "$d/set/link")" = c && test -z "$(find w/lock -name ".eidf-extract*")"
 '
 
+test_expect_success 'an extraction into a directory above DEST (a nested DEST) is waited for too' '
+	setup nest good.tar && d=$TRASH/w/nest/dest && mkfifo go2 &&
+	{ flock "$TRASH/w/nest" sh -c "echo held >\"$TRASH/held2\"; read x <\"$TRASH/go2\"" & echo $! >holder2; } &&
+	test_atexit "kill $(cat holder2) 2>/dev/null" &&
+	wait_for 20 test -e held2 &&
+	{ run_extract "$d" good.tar >nest.out & echo $! >p3; } &&
+	wait_for 30 grep -q "^eidf-fetch: good.tar: waiting for another extraction into $TRASH/w/nest$" nest.out &&
+	test ! -e "$d/set" &&
+	echo go >go2 && wait "$(cat holder2)" && wait "$(cat p3)" &&
+	test_grep "^eidf-fetch: good.tar: extracted 20 entries" nest.out
+'
+
 test_expect_success 'a second run does not extract again; a new download of it does' '
 	d=$TRASH/w/zip/dest &&
 	echo mine >"$d/set/a/b/c.txt" &&
