@@ -9,7 +9,10 @@
 # exact message, and a listing (with contents) of DEST's parent that must be
 # the same before and after: nothing new outside DEST, DEST unchanged, the
 # archive kept.  Normal archives still extract, with modes masked like umask
-# 022 (0755 kept), setuid dropped and ownership not restored.
+# 022 (0755 kept), setuid dropped and ownership not restored; odd names that
+# stay inside extract as they are.  Also: bombs against a small tmpfs (bytes
+# and inodes), a read-only directory found before anything moves, the lock
+# on DEST (a re-run, a nested DEST), DEST as a symlink.
 . "$(dirname "$0")/lib.sh"
 
 BUSYBOX=$(command -v busybox || true)
