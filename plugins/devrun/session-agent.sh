@@ -62,8 +62,8 @@ apply() {
 			--pathspec-from-file="$1/restore" --pathspec-file-nul ||
 			die 1 "cannot restore the files reverted locally"
 	fi
-	if [ -s "$1/files.tar.gz" ]; then
-		tar -xzf "$1/files.tar.gz" -C "$code" || die 1 "cannot extract the local changes$(damaged "$1")"
+	if [ -s "$files" ]; then
+		tar -xzf "$files" -C "$code" || die 1 "cannot extract the local changes$(damaged "$1")"
 	fi
 }
 # damaged DIR: why the payload may be wrong (checked only once something failed)
@@ -131,11 +131,16 @@ submodules() {
 }
 prepare() (
 	d=$1
-	{ read -r commit; read -r base; read -r tree; read -r full; read -r ref; read -r size; read -r sha; } <"$d/req"
+	{ read -r commit; read -r base; read -r tree; read -r full; read -r ref; read -r size; read -r sha
+	  read -r kind; } <"$d/req"
 	is_hex "$commit" || die 1 "not a commit id: '$commit'"
 	case $size in ''|*[!0-9]*) die 1 "bad payload size '$size'" ;; esac
-	# the payload (a tar of files.tar.gz, deleted, restore) unpacks into the run's directory
-	if [ "$size" -gt 0 ]; then
+	# the payload: files.tar.gz alone (kind tgz), or a tar of files.tar.gz,
+	# deleted, restore, submodules, deleted.N, unpacked into the run's directory
+	files=$d/files.tar.gz
+	if [ "$size" -gt 0 ] && [ "$kind" = tgz ]; then
+		files=$d/payload
+	elif [ "$size" -gt 0 ]; then
 		tar -xf "$d/payload" -C "$d" || die 1 "cannot unpack the local changes$(damaged "$d")"
 	fi
 	# /code as the previous run left it once the agent put it back (see

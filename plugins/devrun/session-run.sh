@@ -4,7 +4,7 @@
 # cat, head, mkdir, mkfifo, rm, tee, date and sleep (setsid if present) in
 # the image.
 #
-#   session-run RUN COMMIT BASE TREE FULL REF SIZE SHA256 SHELL NOW [NAME=VALUE...] -- COMMAND [ARGS...]
+#   session-run RUN COMMIT BASE TREE FULL REF SIZE SHA256 SHELL NOW KIND [NAME=VALUE...] -- COMMAND [ARGS...]
 #
 # It takes the session's lock (one run at a time), reads SIZE bytes of local
 # changes from stdin, has the code agent (session-agent.sh, in the sync
@@ -18,15 +18,17 @@
 #   prepare N          the code agent refused (4 tree mismatch, 5 unknown base)
 #   busy RUN SINCE     another run holds the session
 #   cancelled          stopped before the command started
-# NOW (devrun's clock, seconds) is when the run began, for "busy since".
+# NOW (devrun's clock, seconds) is when the run began, for "busy since";
+# KIND says what the payload is: tar (files.tar.gz, deleted, restore, ...)
+# or tgz (files.tar.gz alone).
 # Every step before the command is a shell builtin or one of a few
 # processes (mkdir, head, mkfifo; the agent's tar and git); the bookkeeping that can
 # wait (old run directories, putting /code back) comes after the command.
 S=${EIDF_SESSION_DIR:-/eidf/session}
 run=$1 commit=$2 base=$3 tree=$4 full=$5 ref=$6 size=$7 sha=$8 shell=$9
 shift 9
-now=$1
-shift
+now=$1 kind=$2
+shift 2
 while [ $# -gt 0 ] && [ "$1" != -- ]; do
 	export "$1"
 	shift
@@ -61,16 +63,32 @@ prev=
 read -r prev 2>/dev/null <"$S/previous"
 printf '%s\n' "$run" >"$S/previous"
 
+# The command's output also goes to runs/RUN/out and err, for `devrun
+# session attach` (FIFOs of the run's own: a command a detached run left
+# behind never writes into the next run's); the tees start while the agent
+# prepares the code.  The command runs in the foreground (an asynchronous
+# one would start with SIGINT ignored); the first process records its pid,
+# which setsid makes the id of its own process group.
+starter='printf "%s\n" "$$" >"$0"; exec "$@"'
+mkfifo "$d/out.pipe" "$d/err.pipe" || { result "prepare 1"; release; exit 125; }
+tee "$d/out" <"$d/out.pipe" &
+t1=$!
+tee "$d/err" <"$d/err.pipe" >&2 &
+t2=$!
+# not_run: the tees end (nothing will write) before the wrapper does
+not_run() { : >"$d/out.pipe"; : 2>"$d/err.pipe"; wait "$t1" "$t2"; }
+
 if [ "$size" -gt 0 ] 2>/dev/null; then
 	head -c "$size" >"$d/payload"
 fi
-printf '%s\n' "$commit" "$base" "$tree" "$full" "$ref" "$size" "$sha" >"$d/req"
+printf '%s\n' "$commit" "$base" "$tree" "$full" "$ref" "$size" "$sha" "$kind" >"$d/req"
 
 # the code agent creates its FIFOs when the sync container starts
 i=0
 while [ ! -p "$S/reply" ]; do
 	if [ "$i" -ge 100 ]; then
 		echo "devrun: error: the session's code agent (container sync) is not running" >&2
+		not_run
 		result "prepare 1"
 		release
 		exit 125
@@ -89,34 +107,24 @@ done
 exec 4<&-
 [ -s "$d/log" ] && cat "$d/log" >&2
 if [ "$res" != 0 ]; then
+	not_run
 	result "prepare ${res:-1}"
 	release
 	exit 125
 fi
 if [ -f "$d/cancel" ]; then
+	not_run
 	result cancelled
 	printf 'clean %s\n' "$run" 1<>"$S/ctl"
 	release
 	exit 130
 fi
 
-cd "${EIDF_CODE_DIR:-/code}" || { result "prepare 1"; release; exit 125; }
+cd "${EIDF_CODE_DIR:-/code}" || { not_run; result "prepare 1"; release; exit 125; }
 export EIDF_RUN="$run" EIDF_COMMIT="$commit"
 if [ "$shell" = 1 ]; then
 	set -- /bin/sh -c "$*"
 fi
-# In the foreground (an asynchronous command would start with SIGINT
-# ignored); the first process records its pid, which setsid makes the id of
-# its own process group.
-# Its output also goes to runs/RUN/out and err, for `devrun session attach`
-# (FIFOs of the run's own: a command a detached run left behind never
-# writes into the next run's).
-starter='printf "%s\n" "$$" >"$0"; exec "$@"'
-mkfifo "$d/out.pipe" "$d/err.pipe" || { result "prepare 1"; release; exit 125; }
-tee "$d/out" <"$d/out.pipe" &
-t1=$!
-tee "$d/err" <"$d/err.pipe" >&2 &
-t2=$!
 if command -v setsid >/dev/null 2>&1; then
 	setsid sh -c "$starter" "$S/lock/cmd" "$@" </dev/null >"$d/out.pipe" 2>"$d/err.pipe"
 else

@@ -182,8 +182,18 @@ static int add_member(struct archive *a, const char *name, const void *data, siz
 static int build_payload(const struct changes *c, const char *subs, struct session_delta *d)
 {
 	strbuf_reset(&d->payload);
+	d->payload_tgz = 0;
 	if (!d->n_files && !d->deleted.len && !d->restore.len && !(subs && *subs))
 		return 0;
+	int sub_deletions = 0;
+	for (size_t i = 0; i < c->n_subs; i++)
+		sub_deletions |= c->subs[i].deleted.len > 0;
+	if (!d->deleted.len && !d->restore.len && !(subs && *subs) && !sub_deletions) {
+		/* files only (the usual edit): the pod extracts them in one step */
+		strbuf_add(&d->payload, c->tar_gz.buf, c->tar_gz.len);
+		d->payload_tgz = 1;
+		return 0;
+	}
 	struct archive *a = archive_write_new();
 	int ret = -1;
 	archive_write_set_format_ustar(a);

@@ -55,7 +55,9 @@ struct session_delta {
 	struct strbuf restore;   /* "path\0..." to restore from the commit */
 	size_t n_deleted, n_restored;
 	struct strbuf payload;   /* ustar: files.tar.gz, deleted, restore, submodules, deleted.N
-				  * (empty: nothing to send) */
+				  * (empty: nothing to send); or, when payload_tgz, files.tar.gz
+				  * itself (nothing but files to write) */
+	int payload_tgz;
 };
 
 /* Compare the changes (collected with session_pack_filter and `prev`) with

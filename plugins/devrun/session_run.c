@@ -434,7 +434,7 @@ static pid_t start_cancel(struct run_ctx *x, const char *run)
 
 /* The argv of session-run.sh for this run. */
 static void run_argv(struct run_ctx *x, struct strvec *v, const char *run, const char *base, const char *tree,
-		     int full, size_t size, const char *sha)
+		     int full, size_t size, const char *sha, int tgz)
 {
 	strvec_push(v, "sh");
 	strvec_push(v, "-c");
@@ -450,6 +450,7 @@ static void run_argv(struct run_ctx *x, struct strvec *v, const char *run, const
 	strvec_push(v, sha);
 	strvec_push(v, x->o.shell ? "1" : "0");
 	strvec_pushf(v, "%lld", (long long)time(NULL));
+	strvec_push(v, tgz ? "tgz" : "tar");
 	for (size_t i = 0; i < x->o.envs.n; i++)
 		strvec_push(v, x->o.envs.v[i]);
 	strvec_push(v, "--");
@@ -602,7 +603,8 @@ static int start_run(struct run_ctx *x, struct inflight *f, int force_full)
 		     f->full ? ", all local changes" : ", changed since the previous run");
 	free(size);
 	struct strvec argv = STRVEC_INIT;
-	run_argv(x, &argv, f->run, valid ? f->prev.tree : NULL, f->tree, f->full, d.payload.len, sha);
+	run_argv(x, &argv, f->run, valid ? f->prev.tree : NULL, f->tree, f->full, d.payload.len, sha,
+		 d.payload_tgz);
 	int sp[2] = { -1, -1 };
 	if (pipe2(sp, O_CLOEXEC) < 0) {
 		eidf_error("pipe: %s", strerror(errno));
