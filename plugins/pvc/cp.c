@@ -2,14 +2,17 @@
  *
  * The copy runs in a helper Job that mounts the claim (read-only for
  * downloads) and speaks pvc-cp.sh's line protocol over `kubectl exec -i`
- * (cp_session.c).  Files move in chunks, each with its sha256 computed on
- * both sides; an upload is written to NAME.eidf-part (a download to a local
- * NAME.eidf-part) and renamed into place once every byte of it is covered
- * by a verified chunk, so no side ever shows a truncated file under its
- * final name.  A dropped stream is reopened and the file continues after
- * the last byte the other side holds and can prove (its chunk list, and
- * the sha256 of an unlisted tail); a re-run sends nothing that is already
- * there (size and sha256 equal). */
+ * (cp_session.c).  Every file's sha256 is computed on both sides as its
+ * bytes pass and compared; an upload is written to NAME.eidf-part (a
+ * download to a local NAME.eidf-part) and renamed into place only when they
+ * are equal, so no side ever shows a truncated or wrong file under its
+ * final name.  Uploads move in 1 MiB chunks, each checked with MD5 in the
+ * pod as it is written (a corrupted chunk is sent again; the pod's list of
+ * checked chunks is what a resumed upload trusts), with a window of
+ * unacknowledged chunks in flight; downloads are one stream per file.  A
+ * dropped stream is reopened and the file continues after the last byte
+ * the receiving side holds and can prove; a re-run sends nothing that is
+ * already there (size and sha256 equal). */
 #include "cp.h"
 
 #include <dirent.h>
@@ -31,11 +34,18 @@
 #include "eidf/stage_options.h"
 #include "helper_job.h"
 
-/* Chunk size: the unit of verification and of the send window.  One chunk
- * may be in flight beyond what the pod has written, so a dropped stream
- * costs at most this much sent again. */
-#define CP_CHUNK (1024 * 1024)
-#define CP_WINDOW CP_CHUNK
+/* Chunk size: the unit of an upload's verification and acknowledgement.
+ * The window: bytes sent and not yet acknowledged as written and verified
+ * by the pod.  A drop loses at most what was in flight and not yet on the
+ * claim, so it is what an upload may send again per drop (the part of a
+ * chunk that reached the claim before the drop is kept: the pod writes a
+ * chunk as it arrives and the tail is checked on resume). */
+#ifndef CP_CHUNK
+#define CP_CHUNK (512 * 1024)
+#endif
+#ifndef CP_WINDOW
+#define CP_WINDOW (2 * CP_CHUNK)
+#endif
 /* Reopened sessions before the copy gives up (a drop that comes back). */
 #define CP_MAX_RECONNECTS 8
 /* Attempts per file after a chunk failed verification. */
@@ -72,7 +82,7 @@ struct entry {
 	int partial;        /* a part exists on the receiving side */
 	uint64_t off;       /* resume here */
 	uint64_t tstart;    /* upload: unlisted verified tail [tstart, off) */
-	char tsha[65];
+	char tsum[33];      /* its MD5 */
 	uint64_t sent_to;   /* highest offset sent so far (re-sent accounting) */
 	int resumed;
 	int bad_chunks;
@@ -201,11 +211,15 @@ static char *local_base(const char *path)
 
 /* ---- local hashing ----------------------------------------------------- */
 
-/* sha256 of len bytes at off of fd; -1 when the file is shorter. */
-static int hash_range(int fd, uint64_t off, uint64_t len, char out[65])
+static void hex(const unsigned char *md, unsigned n, char *out)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	for (unsigned i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Feed len bytes at off of fd to ctx; -1 when the file is shorter. */
+static int hash_feed(EVP_MD_CTX *ctx, int fd, uint64_t off, uint64_t len)
+{
 	char *buf = xmalloc(1 << 20);
 	int rc = 0;
 	while (len) {
@@ -221,14 +235,46 @@ static int hash_range(int fd, uint64_t off, uint64_t len, char out[65])
 		off += (uint64_t)r;
 		len -= (uint64_t)r;
 	}
-	unsigned char md[32];
-	unsigned mdlen = 0;
-	EVP_DigestFinal_ex(ctx, md, &mdlen);
-	EVP_MD_CTX_free(ctx);
 	free(buf);
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
 	return rc;
+}
+
+static void hash_final(EVP_MD_CTX *ctx, char *out)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned n = 0;
+	EVP_DigestFinal_ex(ctx, md, &n);
+	hex(md, n, out);
+}
+
+/* MD5 (a chunk's check) or sha256 (a whole file's) of len bytes at off of
+ * fd, in hex; -1 when the file is shorter. */
+static int hash_range_md(const EVP_MD *md, int fd, uint64_t off, uint64_t len, char *out)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(ctx, md, NULL);
+	int rc = hash_feed(ctx, fd, off, len);
+	hash_final(ctx, out);
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+static int md5_range(int fd, uint64_t off, uint64_t len, char out[33])
+{
+	return hash_range_md(EVP_md5(), fd, off, len, out);
+}
+
+static int sha256_range(int fd, uint64_t off, uint64_t len, char out[65])
+{
+	return hash_range_md(EVP_sha256(), fd, off, len, out);
+}
+
+static void md5_hex(const void *data, size_t len, char out[33])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned n = 0;
+	EVP_Digest(data, len, md, &n, EVP_md5(), NULL);
+	hex(md, n, out);
 }
 
 /* ---- the helper Job and the session ------------------------------------ */
@@ -572,7 +618,7 @@ static int step_plan(struct cp *c, void *arg)
 		}
 		e->skip = e->fix_mode = e->partial = 0;
 		e->off = e->tstart = 0;
-		e->tsha[0] = '\0';
+		e->tsum[0] = '\0';
 		if (ri.type == 'd') {
 			eidf_error("\"%s:%s\" is a directory on the claim; it cannot be replaced by %s", c->claim,
 				   e->rel, e->local);
@@ -590,9 +636,9 @@ static int step_plan(struct cp *c, void *arg)
 			int fd = open(e->local, O_RDONLY | O_CLOEXEC);
 			uint64_t v = 0;
 			for (size_t k = 0; fd >= 0 && k < ri.nchunks; k++) {
-				char h[65];
+				char h[33];
 				if (ri.chunks[k].start != v || v + ri.chunks[k].len > ri.part_size ||
-				    hash_range(fd, v, ri.chunks[k].len, h) || strcmp(h, ri.chunks[k].sha))
+				    md5_range(fd, v, ri.chunks[k].len, h) || strcmp(h, ri.chunks[k].sha))
 					break;
 				v += ri.chunks[k].len;
 			}
@@ -606,11 +652,11 @@ static int step_plan(struct cp *c, void *arg)
 				if (cp_sess_line(&c->s, &line) < 0) {
 					rc = 1;
 				} else {
-					char h[65];
-					if (!strncmp(line, "H ", 2) && !hash_range(fd, v, ri.part_size - v, h) &&
+					char h[33];
+					if (!strncmp(line, "H ", 2) && !md5_range(fd, v, ri.part_size - v, h) &&
 					    !strcmp(h, line + 2)) {
 						e->tstart = v;
-						memcpy(e->tsha, h, 65);
+						memcpy(e->tsum, h, 33);
 						e->off = ri.part_size;
 					}
 				}
@@ -634,7 +680,7 @@ static int step_plan(struct cp *c, void *arg)
 			struct entry *e = &c->e[sum_idx[k]];
 			char h[65];
 			int fd = open(e->local, O_RDONLY | O_CLOEXEC);
-			if (fd >= 0 && !hash_range(fd, 0, e->size, h) && !strncmp(line, "H ", 2) && !strcmp(h, line + 2)) {
+			if (fd >= 0 && !sha256_range(fd, 0, e->size, h) && !strncmp(line, "H ", 2) && !strcmp(h, line + 2)) {
 				e->skip = 1;
 				e->off = 0;
 			} else {
@@ -660,7 +706,10 @@ static void progress_note(struct cp *c, uint64_t add, const char *name)
 }
 
 /* Send one file from e->off: 0 renamed into place, 1 session lost, 2 a
- * chunk failed verification (the part is cut back; plan again), -1 error. */
+ * chunk failed verification (the part is cut back; plan again), -1 error.
+ * Chunks go out while the window allows (the pod acknowledges each once it
+ * is written and its MD5 matched); the sha256 of the whole file follows the
+ * last chunk and the pod renames the part only if its own equals it. */
 static int put_file(struct cp *c, struct entry *e)
 {
 	struct cp_sess *s = &c->s;
@@ -669,9 +718,19 @@ static int put_file(struct cp *c, struct entry *e)
 		eidf_error("cannot read %s: %s", e->local, strerror(errno));
 		return -1;
 	}
-	if (e->tsha[0])
+	/* the whole file's sha256: the part the claim holds already, then each
+	 * chunk as it goes out (in order) */
+	EVP_MD_CTX *whole = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(whole, EVP_sha256(), NULL);
+	if (hash_feed(whole, fd, 0, e->off)) {
+		eidf_error("%s changed (shrank) while it was being copied; copy it again", e->local);
+		EVP_MD_CTX_free(whole);
+		close(fd);
+		return -1;
+	}
+	if (e->tsum[0])
 		cp_sess_queuef(s, "put %o %llu %llu %llu %s\n", e->mode, (unsigned long long)e->size,
-			       (unsigned long long)e->off, (unsigned long long)e->tstart, e->tsha);
+			       (unsigned long long)e->off, (unsigned long long)e->tstart, e->tsum);
 	else
 		cp_sess_queuef(s, "put %o %llu %llu\n", e->mode, (unsigned long long)e->size,
 			       (unsigned long long)e->off);
@@ -682,12 +741,13 @@ static int put_file(struct cp *c, struct entry *e)
 		e->resumed = 1;
 		c->resumed++;
 	}
-	uint64_t sent = e->off, written = e->off, verified = e->off;
+	uint64_t sent = e->off, verified = e->off;
 	int end_sent = 0, bad = 0, rc = 1;
+	char fin[65] = "-";
 	char *buf = xmalloc(CP_CHUNK);
 	char *err = NULL;
 	for (;;) {
-		while (!bad && sent < e->size && sent - written < CP_WINDOW && cp_sess_queued(s) < CP_CHUNK) {
+		while (!bad && sent < e->size && sent - verified < CP_WINDOW) {
 			size_t len = e->size - sent > CP_CHUNK ? CP_CHUNK : (size_t)(e->size - sent);
 			size_t got = 0;
 			while (got < len) {
@@ -703,8 +763,9 @@ static int put_file(struct cp *c, struct entry *e)
 				rc = -1;
 				goto out;
 			}
-			char h[65];
-			sha256_hex(buf, len, h);
+			char h[33];
+			md5_hex(buf, len, h);
+			EVP_DigestUpdate(whole, buf, len);
 			cp_sess_queuef(s, "c %zu %s\n", len, h);
 			cp_sess_queue(s, buf, len);
 			sent += len;
@@ -712,26 +773,33 @@ static int put_file(struct cp *c, struct entry *e)
 				e->sent_to = sent;
 		}
 		if ((sent == e->size || bad) && !end_sent) { /* after a bad chunk the pod drops the rest */
-			cp_sess_queue(s, "e\n", 2);
+			if (!bad)
+				hash_final(whole, fin);
+			cp_sess_queuef(s, "e %s\n", fin);
 			end_sent = 1;
 		}
 		char *line;
 		int r;
 		while ((r = cp_sess_try_line(s, &line)) == 1) {
 			unsigned long long v;
-			if (sscanf(line, "W %llu", &v) == 1) {
-				written = v;
-			} else if (sscanf(line, "K %llu", &v) == 1) {
+			if (sscanf(line, "K %llu", &v) == 1) {
 				progress_note(c, v - verified, e->rel);
 				c->bytes += v - verified;
 				verified = v;
 			} else if (sscanf(line, "X %llu", &v) == 1) {
 				bad = 1;
-				eidf_warning("a chunk of %s (bytes %llu-%llu) failed verification on the claim (sha256 "
+				eidf_warning("a chunk of %s (bytes %llu-%llu) failed verification on the claim (MD5 "
 					     "mismatch); sending it again", e->local, v,
 					     v + (e->size - v > CP_CHUNK ? CP_CHUNK : e->size - v));
 			} else if (!strcmp(line, "F")) {
 				rc = 0;
+				goto out;
+			} else if (!strncmp(line, "M ", 2)) {
+				eidf_error("%s: its sha256 on PVC \"%s\" (%s:%s, %.16s...) differs from the local file's "
+					   "(%.16s...) although every chunk matched; did it change while it was being "
+					   "copied? The copy on the claim was discarded: copy it again", e->local, c->claim,
+					   c->claim, e->rel, line + 2, fin);
+				rc = -1;
 				goto out;
 			} else if (line[0] == 'E') {
 				if (bad) {
@@ -757,6 +825,7 @@ out:
 		eidf_error("PVC \"%s\": %s", c->claim, err);
 		free(err);
 	}
+	EVP_MD_CTX_free(whole);
 	free(buf);
 	close(fd);
 	return rc;
@@ -1122,7 +1191,7 @@ static int step_plan_down(struct cp *c, void *arg)
 		int dfd = local_parent(c, e->local, &leaf);
 		int fd = dfd >= 0 ? openat(dfd, leaf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
 		char h[65];
-		if (fd >= 0 && !hash_range(fd, 0, e->size, h) && !strncmp(line, "H ", 2) && !strcmp(line + 2, h)) {
+		if (fd >= 0 && !sha256_range(fd, 0, e->size, h) && !strncmp(line, "H ", 2) && !strcmp(line + 2, h)) {
 			e->skip = 1;
 			struct stat st;
 			e->fix_mode = !fstat(fd, &st) && (st.st_mode & 0777) != e->mode;
@@ -1147,7 +1216,7 @@ static int step_plan_down(struct cp *c, void *arg)
 		char *part = xasprintf("%s.eidf-part", leaf);
 		int fd = dfd >= 0 ? openat(dfd, part, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
 		char h[65];
-		if (!e->skip && fd >= 0 && !hash_range(fd, 0, psize, h) && !strncmp(line, "H ", 2) &&
+		if (!e->skip && fd >= 0 && !md5_range(fd, 0, psize, h) && !strncmp(line, "H ", 2) &&
 		    !strcmp(line + 2, h)) {
 			e->off = psize;
 			e->partial = 1;
@@ -1165,8 +1234,111 @@ static int step_plan_down(struct cp *c, void *arg)
 	return rc;
 }
 
-/* Receive one file into NAME.eidf-part from e->off: 0 renamed into place,
- * 1 session lost, -1 error. */
+/* The local part's whole sha256 differs from the claim's file's: find the
+ * chunks that differ (MD5 of every chunk on both sides) and receive them
+ * again, then compare again.  0 equal now, 1 session lost, -1 error. */
+static int repair_down(struct cp *c, struct entry *e, int fd, const char *want)
+{
+	struct cp_sess *s = &c->s;
+	cp_sess_queuef(s, "chunks %d\n", CP_CHUNK);
+	cp_sess_queue_line(s, e->rel);
+	struct range { uint64_t start, len; } *bad = NULL;
+	size_t nbad = 0;
+	uint64_t covered = 0;
+	char *line;
+	for (;;) {
+		if (cp_sess_line(s, &line) < 0) {
+			free(bad);
+			return 1;
+		}
+		if (!strcmp(line, "."))
+			break;
+		if (line[0] == 'E') {
+			eidf_error("PVC \"%s\": %s", c->claim, line + 2);
+			free(bad);
+			return -1;
+		}
+		unsigned long long start, len;
+		char sum[33], h[33];
+		if (sscanf(line, "m %llu %llu %32s", &start, &len, sum) != 3)
+			continue;
+		covered = start + len;
+		if (start + len > e->size || md5_range(fd, start, len, h) || strcmp(h, sum)) {
+			bad = xrealloc(bad, (nbad + 1) * sizeof(*bad));
+			bad[nbad].start = start;
+			bad[nbad++].len = len;
+		}
+	}
+	int rc = 0;
+	if (covered != e->size) {
+		eidf_error("%s:%s changed size while it was being copied (now %llu bytes, was %llu); copy it again",
+			   c->claim, e->rel, (unsigned long long)covered, (unsigned long long)e->size);
+		rc = -1;
+	}
+	for (size_t i = 0; !rc && i < nbad; i++) {
+		uint64_t start = bad[i].start, len = bad[i].len;
+		if (++e->bad_chunks > CP_MAX_BAD_CHUNKS) {
+			eidf_error("chunks of %s:%s kept failing verification (%d times); did it change while it was "
+				   "being copied? Its part stays as %s.eidf-part: run the copy again", c->claim, e->rel,
+				   e->bad_chunks - 1, e->local);
+			rc = -1;
+			break;
+		}
+		eidf_warning("a chunk of %s:%s (bytes %llu-%llu) failed verification (the file's sha256 differed, "
+			     "then this chunk's MD5); receiving it again", c->claim, e->rel, (unsigned long long)start,
+			     (unsigned long long)(start + len));
+		cp_sess_queuef(s, "get %llu %llu\n", (unsigned long long)start, (unsigned long long)len);
+		cp_sess_queue_line(s, e->rel);
+		if (cp_sess_line(s, &line) < 0) {
+			rc = 1;
+			break;
+		}
+		if (strncmp(line, "G ", 2)) {
+			eidf_error("PVC \"%s\": %s", c->claim, line[0] == 'E' ? line + 2 : "unexpected answer to get");
+			rc = -1;
+			break;
+		}
+		const char *data;
+		if (cp_sess_bytes(s, (size_t)len, &data) < 0) {
+			rc = 1;
+			break;
+		}
+		for (size_t w = 0; w < len;) {
+			ssize_t r = pwrite(fd, data + w, (size_t)len - w, (off_t)(start + w));
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				eidf_error("cannot write %s.eidf-part: %s", e->local, strerror(errno));
+				rc = -1;
+				break;
+			}
+			w += (size_t)r;
+		}
+		c->resent += len;
+		if (!rc && cp_sess_line(s, &line) < 0)
+			rc = 1;
+		/* "m MD5" of what the pod sent; a mismatch shows in the comparison below */
+	}
+	free(bad);
+	if (rc)
+		return rc;
+	char h[65];
+	if (sha256_range(fd, 0, e->size, h) || strcmp(h, want)) {
+		if (e->bad_chunks < CP_MAX_BAD_CHUNKS && nbad)
+			return repair_down(c, e, fd, want);
+		eidf_error("%s:%s: the sha256 of the copy (%.16s...) differs from the claim's (%.16s...) and no chunk "
+			   "could be found that differs; did it change while it was being copied? Copy it again",
+			   c->claim, e->rel, h, want);
+		return -1;
+	}
+	return 0;
+}
+
+/* Receive one file into NAME.eidf-part from e->off, as one stream: every
+ * byte that arrives is kept (a drop loses nothing received) and hashed
+ * into the whole file's sha256 (with the part that was here), which must
+ * equal the pod's, sent after the bytes; if not, repair_down.  0 renamed
+ * into place, 1 session lost (e->off: what arrived), -1 error. */
 static int get_file(struct cp *c, struct entry *e)
 {
 	struct cp_sess *s = &c->s;
@@ -1177,9 +1349,11 @@ static int get_file(struct cp *c, struct entry *e)
 		return -1;
 	}
 	char *part = xasprintf("%s.eidf-part", leaf);
-	int fd = openat(dfd, part, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int fd = openat(dfd, part, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	int rc = -1;
-	if (fd < 0 || ftruncate(fd, (off_t)e->off) < 0) {
+	EVP_MD_CTX *whole = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(whole, EVP_sha256(), NULL);
+	if (fd < 0 || ftruncate(fd, (off_t)e->off) < 0 || hash_feed(whole, fd, 0, e->off)) {
 		eidf_error("cannot write %s.eidf-part: %s", e->local, strerror(errno));
 		goto out;
 	}
@@ -1205,34 +1379,16 @@ static int get_file(struct cp *c, struct entry *e)
 		goto out;
 	}
 	uint64_t off = e->off;
-	for (;;) {
-		if (cp_sess_line(s, &line) < 0) {
+	while (off < e->size) {
+		const char *data;
+		size_t n;
+		if (cp_sess_some(s, e->size - off, &data, &n) < 0) {
+			e->off = off; /* all of it is kept */
 			rc = 1;
-			break;
-		}
-		if (!strcmp(line, "."))
-			break;
-		unsigned long long len;
-		char sha[65];
-		if (sscanf(line, "d %llu", &len) != 1 || len > CP_CHUNK || off + len > e->size) {
-			eidf_error("%s:%s: the stream from the claim is out of step (\"%.40s\"); did the file change "
-				   "while it was being copied?", c->claim, e->rel, line);
 			goto out;
 		}
-		const char *data;
-		if (cp_sess_bytes(s, (size_t)len, &data) < 0) {
-			c->resent += cp_sess_pending(s); /* a partial chunk: dropped */
-			rc = 1;
-			break;
-		}
-		char h[65];
-		sha256_hex(data, (size_t)len, h);
-		/* written at once (data is only valid until the next read); cut
-		 * back below if the pod's sha256, which follows the bytes (it
-		 * hashes while it sends), differs */
-		size_t w = 0;
-		while (w < len) {
-			ssize_t r = pwrite(fd, data + w, (size_t)len - w, (off_t)(off + w));
+		for (size_t w = 0; w < n;) {
+			ssize_t r = pwrite(fd, data + w, n - w, (off_t)(off + w));
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r <= 0) {
@@ -1241,50 +1397,29 @@ static int get_file(struct cp *c, struct entry *e)
 			}
 			w += (size_t)r;
 		}
-		char *trailer;
-		if (cp_sess_line(s, &trailer) < 0) {
-			c->resent += len;
-			rc = 1;
-			break;
-		}
-		if (strncmp(trailer, "h ", 2) || strlen(trailer + 2) != 64) {
-			eidf_error("%s:%s: the stream from the claim is out of step (\"%.40s\"); did the file change "
-				   "while it was being copied?", c->claim, e->rel, trailer);
-			goto out;
-		}
-		memcpy(sha, trailer + 2, 65);
-		if (strcmp(h, sha)) {
-			if (ftruncate(fd, (off_t)off) < 0) {
-				eidf_error("cannot cut back %s.eidf-part: %s", e->local, strerror(errno));
-				goto out;
-			}
-			if (++e->bad_chunks >= CP_MAX_BAD_CHUNKS) {
-				eidf_error("chunks of %s:%s kept failing verification (sha256 mismatch, %d times); its "
-					   "verified part stays as %s.eidf-part: run the copy again to continue",
-					   c->claim, e->rel, e->bad_chunks, e->local);
-				goto out;
-			}
-			eidf_warning("a chunk of %s:%s (bytes %llu-%llu) failed verification (sha256 mismatch); "
-				     "receiving it again", c->claim, e->rel, (unsigned long long)off,
-				     (unsigned long long)(off + len));
-			c->resent += len;
-			e->off = off;
-			rc = 2;
-			goto out;
-		}
-		off += len;
-		c->bytes += len;
-		progress_note(c, len, e->rel);
-		if (off > e->sent_to)
-			e->sent_to = off;
+		EVP_DigestUpdate(whole, data, n);
+		off += n;
+		c->bytes += n;
+		progress_note(c, n, e->rel);
 	}
 	e->off = off;
-	if (rc == 1)
+	if (cp_sess_line(s, &line) < 0) {
+		rc = 1;
 		goto out;
-	if (off != e->size) {
-		eidf_error("%s:%s: the claim sent %llu of %llu bytes", c->claim, e->rel, (unsigned long long)off,
-			   (unsigned long long)e->size);
+	}
+	if (strncmp(line, "h ", 2) || strlen(line + 2) != 64) {
+		eidf_error("%s:%s: the stream from the claim is out of step (\"%.40s\"); did the file change "
+			   "while it was being copied?", c->claim, e->rel, line);
 		goto out;
+	}
+	char want[65], h[65];
+	memcpy(want, line + 2, 65);
+	hash_final(whole, h);
+	if (strcmp(h, want)) {
+		rc = repair_down(c, e, fd, want);
+		if (rc)
+			goto out;
+		rc = -1;
 	}
 	struct stat st;
 	if (!fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) && S_ISDIR(st.st_mode)) {
@@ -1297,6 +1432,7 @@ static int get_file(struct cp *c, struct entry *e)
 	}
 	rc = 0;
 out:
+	EVP_MD_CTX_free(whole);
 	if (fd >= 0)
 		close(fd);
 	free(part);

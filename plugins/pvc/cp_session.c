@@ -171,3 +171,16 @@ int cp_sess_bytes(struct cp_sess *s, size_t n, const char **data)
 	s->in_off += n;
 	return 0;
 }
+
+int cp_sess_some(struct cp_sess *s, size_t max, const char **data, size_t *n)
+{
+	while (!cp_sess_pending(s)) {
+		if (cp_sess_pump(s, 1000) < 0 && !cp_sess_pending(s))
+			return -1;
+	}
+	size_t have = cp_sess_pending(s);
+	*n = have < max ? have : max;
+	*data = s->in.buf + s->in_off;
+	s->in_off += *n;
+	return 0;
+}

@@ -45,6 +45,9 @@ int cp_sess_try_line(struct cp_sess *s, char **line);
 int cp_sess_line(struct cp_sess *s, char **line);
 /* Block until n bytes came; *data valid until the next call. */
 int cp_sess_bytes(struct cp_sess *s, size_t n, const char **data);
+/* Block until at least one byte came; *data and *n (<= max) the bytes,
+ * valid until the next call; -1 when the session is gone and none came. */
+int cp_sess_some(struct cp_sess *s, size_t max, const char **data, size_t *n);
 /* Bytes received and not consumed (a partly received chunk). */
 size_t cp_sess_pending(const struct cp_sess *s);
 

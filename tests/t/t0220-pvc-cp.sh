@@ -131,8 +131,8 @@ test_expect_success 'a corrupted chunk is detected and sent again (upload)' '
 	rm -f flipped &&
 	FLIP=up EIDF_KUBECTL=$TRASH/flip-kubectl kubectl eidf pvc cp drop-up.bin data:flip.bin -o json >out.json 2>err &&
 	test -e flipped &&
-	test_grep "a chunk of drop-up.bin (bytes 1048576-2097152) failed verification on the claim (sha256 mismatch); sending it again" err &&
-	test "$(json_field out.json resentBytes)" -ge 1048576 &&
+	test_grep "a chunk of drop-up.bin (bytes 1572864-2097152) failed verification on the claim (MD5 mismatch); sending it again" err &&
+	test "$(json_field out.json resentBytes)" -ge 524288 &&
 	cmp drop-up.bin "$(cluster_volume_dir data)/flip.bin"
 '
 
@@ -140,8 +140,51 @@ test_expect_success 'a corrupted chunk is detected and received again (download)
 	rm -f flipped &&
 	FLIP=down EIDF_KUBECTL=$TRASH/flip-kubectl kubectl eidf pvc cp data:flip.bin flip-down.bin 2>err &&
 	test -e flipped &&
-	test_grep "a chunk of data:flip.bin (bytes 1048576-2097152) failed verification (sha256 mismatch); receiving it again" err &&
+	test_grep "a chunk of data:flip.bin (bytes 1572864-2097152) failed verification (the file.s sha256 differed, then this chunk.s MD5); receiving it again" err &&
+	test "$(grep -c "failed verification" err)" = 1 &&
 	cmp drop-up.bin flip-down.bin
+'
+
+# the whole file's sha256 that one side sends the other ("e SHA256" after an
+# upload's last chunk, "h SHA256" after a download's bytes) replaced on its
+# way through kubectl, while every chunk stays intact
+cat >sha-kubectl <<\EOF
+#!/bin/sh
+swap='import re, sys
+pat = re.compile(rb"([eh]) [0-9a-f]{64}\n")
+part = re.compile(rb"[eh](?: [0-9a-f]{0,64})?\Z")  # what may be the start of one
+buf, done = b"", False
+while True:
+    b = sys.stdin.buffer.read1(65536)
+    if not b: break
+    buf += b
+    if not done:
+        m = pat.search(buf)
+        if m:
+            buf = buf[:m.start() + 2] + b"0" * 64 + buf[m.end() - 1:]
+            done = True
+    m = None if done else part.search(buf[-70:])
+    keep = len(buf[-70:]) - m.start() if m else 0
+    sys.stdout.buffer.write(buf[:len(buf) - keep]); sys.stdout.buffer.flush()
+    buf = buf[len(buf) - keep:]
+sys.stdout.buffer.write(buf)'
+case "$SWAP" in
+up) python3 -c "$swap" | kubectl "$@" ;;
+down) kubectl "$@" | python3 -c "$swap" ;;
+esac
+EOF
+chmod +x sha-kubectl
+
+test_expect_success 'the sha256 of every file is compared whole: a mismatch is an error naming the file, nothing renamed' '
+	head -c 1048576 /dev/urandom >whole.bin &&
+	test_expect_code 1 env SWAP=up EIDF_KUBECTL=$TRASH/sha-kubectl kubectl eidf pvc cp whole.bin data:whole.bin 2>err &&
+	test_grep "error: whole.bin: its sha256 on PVC \"data\" (data:whole.bin, [0-9a-f]*...) differs from the local file.s" err &&
+	test ! -e "$(cluster_volume_dir data)/whole.bin" &&
+	no_part_files "$(cluster_volume_dir data)" &&
+	kubectl eidf pvc cp whole.bin data:whole.bin >/dev/null &&
+	test_expect_code 1 env SWAP=down EIDF_KUBECTL=$TRASH/sha-kubectl kubectl eidf pvc cp data:whole.bin whole-down.bin 2>err &&
+	test_grep "error: data:whole.bin: the sha256 of the copy (.*) differs from the claim.s" err &&
+	test ! -e whole-down.bin
 '
 
 test_expect_success 'not enough space: refused before sending, with both numbers' '
