@@ -417,7 +417,7 @@ static int sess(struct cp *c)
 {
 	if (c->s.open)
 		return 0;
-	return cp_sess_open(&c->s, c->ns, c->pod, HELPER_MOUNT, CP_CHUNK);
+	return cp_sess_open(&c->s, c->ns, c->pod, "helper", HELPER_MOUNT);
 }
 
 /* The session ended under us: close it, and say whether to try again. */
@@ -1771,9 +1771,69 @@ out:
 	return rc;
 }
 
+/* A running pod that shows the claim's directory rel, for Tab to read it
+ * through: a helper kept with --keep first, else any pod of the namespace
+ * whose container mounts the claim (a workload, a `pvc shell`; a subPath
+ * mount shows only what is under it).  Only a listing runs there, and no
+ * Job is started for a Tab.  *root is where rel is in that container. */
+struct view { char *pod, *container, *root; };
+
+static int find_view(struct kclient *kc, const char *ns, const char *claim, const char *rel, struct view *v)
+{
+	cJSON *pods = NULL;
+	if (kclient_list(kc, &KRES_PODS, ns, NULL, &pods))
+		return 0;
+	int found = 0;
+	for (int pass = 0; pass < 2 && !found; pass++) {
+		const cJSON *pod;
+		cJSON_ArrayForEach(pod, cJSON_GetObjectItemCaseSensitive(pods, "items")) {
+			int helper = cJSON_GetObjectItemCaseSensitive(json_get(pod, "metadata.labels"),
+								      "eidf.ac.uk/pvc-cp") != NULL;
+			const char *phase = json_str(pod, "status.phase");
+			if (helper != (pass == 0) || !phase || strcmp(phase, "Running") ||
+			    json_get(pod, "metadata.deletionTimestamp"))
+				continue;
+			const cJSON *vol;
+			cJSON_ArrayForEach(vol, json_get(pod, "spec.volumes")) {
+				const char *cl = json_str(vol, "persistentVolumeClaim.claimName");
+				const char *vname = json_str(vol, "name");
+				if (!cl || !vname || strcmp(cl, claim))
+					continue;
+				const cJSON *ctr;
+				cJSON_ArrayForEach(ctr, json_get(pod, "spec.containers")) {
+					const cJSON *m;
+					cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(ctr, "volumeMounts")) {
+						const char *mn = json_str(m, "name"), *mp = json_str(m, "mountPath");
+						const char *sub = json_str(m, "subPath");
+						if (!mn || !mp || strcmp(mn, vname) || json_get(m, "subPathExpr"))
+							continue;
+						/* rel as a path under this mount */
+						const char *under = rel;
+						if (sub && *sub) {
+							size_t sl = strlen(sub);
+							if (strncmp(rel, sub, sl) || (rel[sl] && rel[sl] != '/'))
+								continue;
+							under = rel[sl] ? rel + sl + 1 : ".";
+						}
+						v->pod = xstrdup(json_str(pod, "metadata.name"));
+						v->container = xstrdup(json_str(ctr, "name"));
+						v->root = strcmp(under, ".") ? xasprintf("%s/%s", mp, under) : xstrdup(mp);
+						found = 1;
+						goto out;
+					}
+				}
+			}
+		}
+	}
+out:
+	cJSON_Delete(pods);
+	return found;
+}
+
 /* CLAIM: for a word without ':' (with the local files the shell offers as
  * well), and for CLAIM:PATH the names in PATH's directory, read through a
- * helper pod kept with --keep (no Job is started for a Tab). */
+ * running pod that mounts the claim (find_view); with none, no names: a
+ * Tab never starts a Job. */
 void cp_complete(const char *prefix, struct strvec *out, void *ctx)
 {
 	struct eidf_cmd *cmd = ctx;
@@ -1822,28 +1882,39 @@ void cp_complete(const char *prefix, struct strvec *out, void *ctx)
 	const char *slash = strrchr(p, '/');
 	char *dirpart = slash ? xstrndup(p, (size_t)(slash - p) + 1) : xstrdup("");
 	char *arg = xasprintf("%.*s:%s", (int)(colon - prefix), prefix, dirpart);
-	if (!ns || cp_parse_remote(arg, &claim, &rel) != 1) {
+	struct view v = { 0 };
+	if (!ns || cp_parse_remote(arg, &claim, &rel) != 1 || !find_view(kc, ns, claim, rel, &v)) {
 		free(arg);
 		free(dirpart);
+		free(claim);
+		free(rel);
 		return;
 	}
-	struct cp c = { .cmd = cmd, .ns = ns, .claim = claim, .rel = rel, .upload = 0 };
-	if (find_kept(&c) && !sess(&c)) {
-		struct list_arg la = { .rel = rel, .local_top = "" };
-		cp_sess_queue_line(&c.s, "list");
-		cp_sess_queue_line(&c.s, rel);
-		/* only the directory's own entries */
-		char *top = !strcmp(rel, ".") ? xstrdup(HELPER_MOUNT) : xasprintf("%s/%s", HELPER_MOUNT, rel);
+	struct cp_sess s;
+	/* the script's root is the directory itself: list "." */
+	if (!cp_sess_open(&s, ns, v.pod, v.container, v.root)) {
+		cp_sess_queue_line(&s, "list");
+		cp_sess_queue_line(&s, ".");
+		/* a Tab waits a few seconds at most */
+		int64_t end = monotonic_ms() + 8000;
 		char *line;
-		while (cp_sess_line(&c.s, &line) == 1 && strcmp(line, ".")) {
+		int r;
+		while (monotonic_ms() < end) {
+			r = cp_sess_try_line(&s, &line);
+			if (r < 0 || (r == 1 && !strcmp(line, ".")))
+				break;
+			if (r == 0) {
+				cp_sess_pump(&s, 200);
+				continue;
+			}
 			unsigned mode;
 			unsigned long long size;
 			int off = 0;
 			if (sscanf(line, "e %x %llu %n", &mode, &size, &off) != 2 || !off)
 				continue;
 			const char *path = line + off;
-			size_t tl = strlen(top);
-			if (strncmp(path, top, tl) || path[tl] != '/' || strchr(path + tl + 1, '/'))
+			size_t tl = strlen(v.root);
+			if (strncmp(path, v.root, tl) || path[tl] != '/' || strchr(path + tl + 1, '/'))
 				continue;
 			const char *name = path + tl + 1;
 			if (is_temp_name(name))
@@ -1854,14 +1925,13 @@ void cp_complete(const char *prefix, struct strvec *out, void *ctx)
 				strvec_push(out, cand);
 			free(cand);
 		}
-		(void)la;
-		free(top);
 		char *why = NULL;
-		cp_sess_close(&c.s, &why);
+		cp_sess_close(&s, &why);
 		free(why);
 	}
-	free(c.job);
-	free(c.pod);
+	free(v.pod);
+	free(v.container);
+	free(v.root);
 	free(arg);
 	free(dirpart);
 	free(claim);

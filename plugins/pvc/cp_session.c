@@ -13,13 +13,11 @@
  * hashing one file for `sum`, ~10 s per GiB with busybox. */
 #define IDLE_LIMIT_MS (15 * 60 * 1000)
 
-int cp_sess_open(struct cp_sess *s, const char *ns, const char *pod, const char *root, size_t chunk)
+int cp_sess_open(struct cp_sess *s, const char *ns, const char *pod, const char *container, const char *root)
 {
 	memset(s, 0, sizeof(*s));
-	char *csz = xasprintf("%zu", chunk);
-	const char *argv[] = { "sh", "-c", script_pvc_cp, "pvc-cp", root, csz, NULL };
-	int rc = kubectl_session_start(&s->ks, ns, pod, "helper", argv);
-	free(csz);
+	const char *argv[] = { "sh", "-c", script_pvc_cp, "pvc-cp", root, NULL };
+	int rc = kubectl_session_start(&s->ks, ns, pod, container, argv);
 	if (rc)
 		return -1;
 	s->open = 1;

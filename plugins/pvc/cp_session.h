@@ -24,8 +24,8 @@ struct cp_sess {
 	int64_t last_io_ms;       /* for the idle limit */
 };
 
-/* Start pvc-cp.sh in the pod (root = the claim's mount). */
-int cp_sess_open(struct cp_sess *s, const char *ns, const char *pod, const char *root, size_t chunk);
+/* Start pvc-cp.sh in the pod's container (root = where it mounts the claim). */
+int cp_sess_open(struct cp_sess *s, const char *ns, const char *pod, const char *container, const char *root);
 /* Close; returns kubectl's exit status, *why its last stderr line. */
 int cp_sess_close(struct cp_sess *s, char **why);
 

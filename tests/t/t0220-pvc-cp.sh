@@ -264,4 +264,41 @@ test_expect_success 'the kept helper Job stays until it is deleted' '
 	kubectl delete job "$job" >/dev/null
 '
 
+no_helper_pod() { test -z "$(kubectl get pods -l eidf.ac.uk/pvc-cp -o name)"; }
+
+test_expect_success 'completion without a kept helper: nothing inside the claim, and no Job started for a Tab' '
+	wait_for 60 no_helper_pod &&
+	kubectl __complete eidf pvc cp src data:pr >out &&
+	! grep "^data:" out &&
+	test -z "$(kubectl get jobs -l eidf.ac.uk/stage=pvc -o name)"
+'
+
+test_expect_success 'completion through any running pod that mounts the claim (read-only, or a subPath of it)' '
+	cat >reader-pod.yaml <<-\EOF &&
+	apiVersion: v1
+	kind: Pod
+	metadata: {name: reader}
+	spec:
+	  containers:
+	  - name: main
+	    image: busybox
+	    command: [sleep, "600"]
+	    resources: {requests: {cpu: 10m, memory: 16Mi}, limits: {cpu: 10m, memory: 16Mi}}
+	    volumeMounts:
+	    - {name: v, mountPath: /results, subPath: proj/sub, readOnly: true}
+	    - {name: w, mountPath: /data, readOnly: true}
+	  volumes:
+	  - {name: v, persistentVolumeClaim: {claimName: data, readOnly: true}}
+	  - {name: w, persistentVolumeClaim: {claimName: data, readOnly: true}}
+	EOF
+	kubectl create -f reader-pod.yaml &&
+	kubectl wait --for=condition=Ready pod/reader --timeout=60s &&
+	kubectl __complete eidf pvc cp src data:pr >out &&
+	test_grep "^data:proj/$" out &&
+	kubectl __complete eidf pvc cp src data:proj/sub/r >out &&
+	test_grep "^data:proj/sub/run.sh$" out &&
+	test "$(grep -c "^data:" out)" = 1 &&
+	test -z "$(kubectl get jobs -l eidf.ac.uk/stage=pvc -o name)"
+'
+
 test_done
