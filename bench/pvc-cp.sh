@@ -13,7 +13,11 @@
 # the local cluster's `cut` fault ends the exec stream half-way through an
 # upload and a download, and `-o json` reports the bytes sent again
 # (resentBytes; goal <= 1 MiB per drop).  Goal: pvc cp throughput >= 0.9x raw.
-# --quick: 64 MiB, 1 round (for smoke runs).
+# --quick: 64 MiB, 1 round (for smoke runs).  --runs 0: one round, no warm-up.
+# Besides the times it reports the CPU each variant cost: the test cluster's
+# process tree (its Python API server and node agent, and the pod's processes
+# it reaps) and the client's (kubectl and kubectl-eidf), and the load average
+# before and after (the machine may be shared: the ratios are what compare).
 set -eu
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 SIZE_MIB=1024 RUNS=3 BIN=${EIDF_BIN:-}
@@ -47,6 +51,8 @@ python3 "$SRC/tests/cluster/eidf-test-cluster" --state-dir "$W/cluster" --kubeco
 	--tenant eidf042ns --eidf-policy >"$W/cluster.out" 2>&1 || {
 	cat "$W/cluster.out" >&2; echo "bench/pvc-cp.sh: the test cluster did not start" >&2; exit 1; }
 CLUSTER=1
+CPID=$(sed -n 's/.* pid=\([0-9]*\).*/\1/p' "$W/cluster.out" | tail -n 1)
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 export KUBECONFIG=$W/cluster/kubeconfig
 ctl() { python3 "$SRC/tests/cluster/eidf-test-cluster" ctl --state-dir "$W/cluster" "$@"; }
 
@@ -68,17 +74,22 @@ v_down_eidf() { rm -f "$W/out/eidf"; kubectl-eidf pvc cp bench:raw.bin "$W/out/e
 VARIANTS=(up_raw up_kcp up_eidf down_raw down_kcp down_eidf)
 nv=${#VARIANTS[@]}
 now() { date +%s.%N; }
+# CPU seconds of the cluster's process tree so far (its own and reaped children's)
+ccpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15 + $16 + $17) / hz }' "/proc/$CPID/stat"; }
 : >"$W/times"
 for r in $(seq 0 "$RUNS"); do
 	order=("${VARIANTS[@]:$((r % nv))}" "${VARIANTS[@]:0:$((r % nv))}")
 	for v in "${order[@]}"; do
 		# the downloads read what up_raw wrote
 		[ ! -e "$W/raw-done" ] && [ "${v#down}" != "$v" ] && { v_up_raw; touch "$W/raw-done"; }
+		c0=$(ccpu)
 		t0=$(now)
-		"v_$v" || { echo "bench: $v failed" >&2; exit 1; }
+		/usr/bin/time -f "%U %S" -o "$W/client-cpu" bash -c "$(declare -f pexec "v_$v"); W='$W' POD='$POD' v_$v" ||
+			{ echo "bench: $v failed" >&2; exit 1; }
 		t1=$(now)
+		c1=$(ccpu)
 		[ "$v" = up_raw ] && touch "$W/raw-done"
-		[ "$r" -gt 0 ] || [ "$RUNS" = 0 ] && echo "$v $t0 $t1" >>"$W/times"
+		[ "$r" -gt 0 ] || [ "$RUNS" = 0 ] && echo "$v $t0 $t1 $c0 $c1 $(cat "$W/client-cpu")" >>"$W/times"
 	done
 done
 # every copy is whole
@@ -96,20 +107,27 @@ ctl fault cut --path "/pods/.*/exec" --bytes "$half" >/dev/null
 kubectl-eidf pvc cp bench:drop.bin "$W/out/drop" -o json >"$W/drop-down.json" 2>/dev/null
 [ "$(sha256sum <"$W/out/drop" | cut -d' ' -f1)" = "$SUM" ] || echo "bench: the dropped download differs" >&2
 
-python3 - "$W/times" "$SIZE_MIB" "$W/drop-up.json" "$W/drop-down.json" <<'PY'
+python3 - "$W/times" "$SIZE_MIB" "$W/drop-up.json" "$W/drop-down.json" "$LOAD0" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
 import json, statistics, sys
-t = {}
+t, cpu = {}, {}
 for line in open(sys.argv[1]):
-    v, a, b = line.split()
+    v, a, b, c0, c1, u, s = line.split()
     t.setdefault(v, []).append(float(b) - float(a))
+    cpu.setdefault(v, []).append((float(c1) - float(c0), float(u) + float(s)))
 mib = int(sys.argv[2])
 med = {v: statistics.median(x) for v, x in t.items()}
-print("P9 pvc cp, %d MiB, local test cluster, medians of %d runs (MiB/s; time):" % (mib, len(t["up_raw"])))
+print("P9 pvc cp, %d MiB, local test cluster, medians of %d runs (MiB/s; time; CPU s of cluster + client):" % (
+    mib, len(t["up_raw"])))
 for d in ("up", "down"):
     raw = med[d + "_raw"]
     for v, name in (("raw", "kubectl exec -i ... cat"), ("kcp", "kubectl cp"), ("eidf", "kubectl eidf pvc cp")):
-        s = med["%s_%s" % (d, v)]
-        print("  %-4s %-26s %7.1f MiB/s  %6.2f s  ratio to raw %.2f" % (d, name, mib / s, s, raw / s))
+        k = "%s_%s" % (d, v)
+        s = med[k]
+        cl = statistics.median(x[0] for x in cpu[k])
+        cc = statistics.median(x[1] for x in cpu[k])
+        print("  %-4s %-26s %7.1f MiB/s  %6.2f s  ratio to raw %.2f  CPU %5.1f + %4.1f s" % (
+            d, name, mib / s, s, raw / s, cl, cc))
+print("  load average before: %s, after: %s" % (sys.argv[5], sys.argv[6]))
 for name, f in (("upload", sys.argv[3]), ("download", sys.argv[4])):
     j = json.load(open(f))
     print("  drop half-way (%s): reconnects %d, resumed %d, re-sent %d bytes (%.2f MiB)" % (
