@@ -75,7 +75,8 @@ static const struct option create_opts[] = {
 		 "unpack zip/tar/tar.gz/tar.xz/tar.bz2/tar.zst archives after verification, refusing unsafe ones"),
 	OPT_INT(0, "parallel", &opt_parallel, "N", "pods downloading in parallel (Indexed Job)", 1, 100),
 	OPT_STRING(0, "segments", &opt_segments, "N|auto",
-		   "split each file into N byte ranges over N connections (auto: files >= 64MiB); "
+		   "split each file into N byte ranges over N connections (auto: files >= 64MiB when the "
+		   "server answers ranges, one per 16MiB, at most 8); "
 		   "with --parallel, spread over the pods", COMPLETE_NONE),
 	{ .type = OPT_TYPE_INT, .long_name = "segment-chunk", .value = &opt_segment_chunk, .argh = "bytes",
 	  .help = "bytes per range request of a segment (what a killed pod can lose)", .flags = OPT_HIDDEN,

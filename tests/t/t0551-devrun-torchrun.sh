@@ -59,10 +59,12 @@ check_ranks() {
 # worker has ended.
 FAST="--monitor_interval 0.2"
 
-# torchrun_ddp N OUT ERR: a run of the DDP step on N pods, with --rm
+# torchrun_ddp N OUT ERR: a run of the DDP step on N pods, with --rm (and
+# a bound: a rendezvous that never completes fails the test, not the suite)
 torchrun_ddp() {
 	$DR --image pytorch/pytorch:2.3.0-cuda12.1-cudnn8-runtime --cpu 1 --memory 1Gi --nodes "$1" --torchrun \
-		--master-port $(free_port) --env OMP_NUM_THREADS=1 --follow --rm -- $TORCHRUN_FIX $FAST ddp_step.py \
+		--master-port $(free_port) --env OMP_NUM_THREADS=1 --follow --rm --timeout 150s \
+		-- $TORCHRUN_FIX $FAST ddp_step.py \
 		>"$2" 2>"$3"
 }
 
