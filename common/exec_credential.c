@@ -54,6 +54,28 @@ static int str_field(const cJSON *obj, const char *name, const char **out)
 	return 0;
 }
 
+/* A NUL inside a JSON string (\u0000): cJSON keeps C strings, so such a
+ * token would be cut short at it and sent without its tail, where Go keeps
+ * it and net/http refuses the header.  Found by walking the JSON strings
+ * (a backslash escapes the next character), refused by the caller. */
+static int has_nul(const char *json, size_t len)
+{
+	int in_str = 0;
+
+	if (memchr(json, '\0', len))
+		return 1;
+	for (size_t i = 0; i < len; i++) {
+		if (json[i] == '"') {
+			in_str = !in_str;
+		} else if (in_str && json[i] == '\\' && i + 1 < len) {
+			if (json[i + 1] == 'u' && i + 5 < len && !memcmp(json + i + 2, "0000", 4))
+				return 1;
+			i++;
+		}
+	}
+	return 0;
+}
+
 int exec_credential_parse(const char *json, size_t len, const char *api_version,
 			  struct exec_credential *out)
 {
@@ -63,6 +85,11 @@ int exec_credential_parse(const char *json, size_t len, const char *api_version,
 	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
+	if (root && has_nul(json, len)) {
+		eidf_set_error("invalid header field value for \"Authorization\": the plugin's "
+			       "ExecCredential contains a NUL character (\\u0000), which a token cannot hold");
+		goto out;
+	}
 	if (!root || !cJSON_IsObject(root)) {
 		/* never quote the output: it may hold a token */
 		eidf_set_error("the plugin did not print an ExecCredential JSON object on stdout");

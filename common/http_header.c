@@ -45,6 +45,16 @@ int http_header_check(const char *name, const char *value, const char *source)
 	return 0;
 }
 
+int http_header_check_bytes(const char *name, const char *value, size_t len, const char *source)
+{
+	if (memchr(value, '\0', len)) {
+		eidf_set_error("invalid header field value for \"%s\": %s contains a control "
+			       "character (CR, LF, NUL...); remove it", name, source);
+		return -1;
+	}
+	return 0;
+}
+
 int http_header_append(struct curl_slist **list, const char *name, const char *value,
 		       const char *source)
 {
@@ -53,9 +63,16 @@ int http_header_append(struct curl_slist **list, const char *name, const char *v
 
 	if (http_header_check(name, value, source) < 0)
 		return -1;
+	/* Go's net/http writes every value through textproto.TrimString:
+	 * leading and trailing blanks are not part of it */
+	size_t len = strlen(value);
+	while (len && (value[len - 1] == ' ' || value[len - 1] == '\t'))
+		len--;
+	while (len && (*value == ' ' || *value == '\t'))
+		value++, len--;
 	/* "Name:" alone would make libcurl drop the header: send "Name;" for empty values */
-	if (*value)
-		strbuf_addf(&sb, "%s: %s", name, value);
+	if (len)
+		strbuf_addf(&sb, "%s: %.*s", name, (int)len, value);
 	else
 		strbuf_addf(&sb, "%s;", name);
 	n = curl_slist_append(*list, sb.buf);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "kclient_internal.h"
+#include "eidf/http_header.h"
 
 static int set_client_cert(struct kclient *kc, const char *cert, size_t cert_len,
 			   const char *key, size_t key_len)
@@ -50,8 +51,11 @@ static void trim_in_place(struct strbuf *sb)
 	}
 }
 
-/* client-go re-reads tokenFile periodically; we re-read whenever it changed. */
-static const char *file_token(struct kclient *kc)
+/* client-go re-reads tokenFile periodically; we re-read whenever it changed.
+ * -1 (with the error) when its content cannot be a header value: a NUL
+ * would cut the C string short, so it is refused here, while the bytes are
+ * still counted. */
+static int file_token(struct kclient *kc, const char **out)
 {
 	const char *path = kc->cfg->token_file;
 	struct stat st;
@@ -60,12 +64,23 @@ static const char *file_token(struct kclient *kc)
 	if (stat(path, &st) == 0 && kc->file_token &&
 	    st.st_mtim.tv_sec == kc->file_token_mtime &&
 	    st.st_mtim.tv_nsec == kc->file_token_mtime_ns &&
-	    st.st_size == kc->file_token_size)
-		return kc->file_token;
+	    st.st_size == kc->file_token_size) {
+		*out = kc->file_token;
+		return 0;
+	}
 	if (read_file(path, &sb) < 0) {
 		strbuf_release(&sb);
 		/* keep using the last good token rather than failing mid-run */
-		return kc->file_token;
+		*out = kc->file_token;
+		return 0;
+	}
+	if (memchr(strbuf_str(&sb), '\0', sb.len)) {
+		char *src = xasprintf("the token in %s", path);
+		http_header_check_bytes("Authorization", strbuf_str(&sb), sb.len, src);
+		free(src);
+		memset(sb.buf, 0, sb.len);
+		strbuf_release(&sb);
+		return -1;
 	}
 	trim_in_place(&sb);
 	free(kc->file_token);
@@ -75,30 +90,34 @@ static const char *file_token(struct kclient *kc)
 		kc->file_token_mtime_ns = st.st_mtim.tv_nsec;
 		kc->file_token_size = st.st_size;
 	}
-	return kc->file_token;
+	*out = kc->file_token;
+	return 0;
 }
 
 /* client-go's bearer round tripper: the tokenFile's content when it can be
  * read and is not empty, else the token given inline (or by --token). */
-static const char *static_token(struct kclient *kc, const char **source)
+static int static_token(struct kclient *kc, const char **token, const char **source)
 {
 	const struct kube_config *cfg = kc->cfg;
 	const char *t = NULL;
 
+	*token = NULL;
 	if (cfg->token_file && *cfg->token_file) {
-		t = file_token(kc);
+		if (file_token(kc, &t) < 0)
+			return -1;
 		if (t && *t) {
 			free(kc->token_source);
 			kc->token_source = xasprintf("the token in %s", cfg->token_file);
 			*source = kc->token_source;
-			return t;
+			*token = t;
+			return 0;
 		}
 	}
 	if (cfg->token && *cfg->token) {
 		*source = cfg->token_source ? cfg->token_source : "the bearer token";
-		return cfg->token;
+		*token = cfg->token;
 	}
-	return NULL;
+	return 0;
 }
 
 int kc_auth_can_refresh(const struct kclient *kc)
@@ -121,7 +140,8 @@ int kc_auth_prepare(struct kclient *kc, int force_refresh, const char **token,
 		/* like client-go: no credential ever goes over plain http:// */
 		return set_client_cert(kc, NULL, 0, NULL, 0);
 
-	*token = static_token(kc, source);
+	if (static_token(kc, token, source) < 0)
+		return -1;
 	if (!*token && cfg->exec) {
 		const struct exec_credential *cred = NULL;
 		if (exec_credential_get(cfg, force_refresh, &cred) < 0)

@@ -81,6 +81,22 @@ static void test_parse_token(void **state)
 	exec_credential_release(&c);
 }
 
+/* an escaped backslash before "u0000" is no NUL; a tab is a valid header character */
+static void test_parse_token_edge_characters(void **state)
+{
+	static const char *const ok[] = {
+		"{\"apiVersion\":\"" V1 "\",\"status\":{\"token\":\"a\\\\u0000b\"}}",
+		"{\"apiVersion\":\"" V1 "\",\"status\":{\"token\":\"a\\tb\"}}",
+	};
+	(void)state;
+	for (size_t i = 0; i < EIDF_ARRAY_SIZE(ok); i++) {
+		struct exec_credential c;
+		if (exec_credential_parse(ok[i], strlen(ok[i]), V1, &c) != 0)
+			fail_msg("case %zu: %s", i, eidf_last_error());
+		exec_credential_release(&c);
+	}
+}
+
 static void test_parse_cert(void **state)
 {
 	struct exec_credential c;
@@ -119,6 +135,15 @@ static void test_parse_errors(void **state)
 		  "\"clientKeyData\":\"U0VDUkVU\"}}", "must be PEM text" },
 		{ "{\"apiVersion\":\"" V1 "\",\"status\":{\"token\":\"SECRET\",\"expirationTimestamp\":\"tomorrow\"}}",
 		  "expirationTimestamp is not an RFC 3339 time" },
+		/* a token that would become more than one header, or be cut short at a NUL */
+		{ "{\"apiVersion\":\"" V1 "\",\"status\":{\"token\":\"SECRET\\r\\nX-Injected: yes\"}}",
+		  "invalid header field value for \"Authorization\"" },
+		{ "{\"apiVersion\":\"" V1 "\",\"status\":{\"token\":\"SECRET\\u000aX\"}}",
+		  "invalid header field value for \"Authorization\"" },
+		{ "{\"apiVersion\":\"" V1 "\",\"status\":{\"token\":\"SECRET\\u0000X\"}}",
+		  "NUL character" },
+		{ "{\"apiVersion\":\"" V1 "\",\"status\":{\"token\":\"SECRET\\u007fX\"}}",
+		  "invalid header field value for \"Authorization\"" },
 	};
 	(void)state;
 	for (size_t i = 0; i < EIDF_ARRAY_SIZE(cases); i++) {
@@ -319,6 +344,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_parse_token, setup),
 		cmocka_unit_test_setup(test_parse_cert, setup),
+		cmocka_unit_test_setup(test_parse_token_edge_characters, setup),
 		cmocka_unit_test_setup(test_parse_errors, setup),
 		cmocka_unit_test_setup(test_run_token_and_cache, setup),
 		cmocka_unit_test_setup(test_expiry, setup),

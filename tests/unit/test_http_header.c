@@ -48,6 +48,25 @@ static void test_append(void **state)
 	assert_string_equal(l->next->data, "Impersonate-Group;");
 	assert_null(l->next->next);
 	curl_slist_free_all(l);
+	/* Go's textproto.TrimString: no leading or trailing blanks on the wire */
+	l = NULL;
+	assert_int_equal(http_header_append(&l, "Authorization", "Bearer SECRET-T \t ", "t"), 0);
+	assert_int_equal(http_header_append(&l, "Impersonate-User", " \tbob", "--as"), 0);
+	assert_int_equal(http_header_append(&l, "Impersonate-Group", "  ", "--as-group"), 0);
+	assert_string_equal(l->data, "Authorization: Bearer SECRET-T");
+	assert_string_equal(l->next->data, "Impersonate-User: bob");
+	assert_string_equal(l->next->next->data, "Impersonate-Group;");
+	curl_slist_free_all(l);
+}
+
+/* a token file's bytes: a NUL inside would end the C string before the check */
+static void test_check_bytes(void **state)
+{
+	(void)state;
+	assert_int_equal(http_header_check_bytes("Authorization", "SECRET\n", 7, "the token in F"), 0);
+	assert_int_equal(http_header_check_bytes("Authorization", "SECRET\0X", 8, "the token in F"), -1);
+	assert_non_null(strstr(eidf_last_error(), "the token in F contains a control character"));
+	assert_null(strstr(eidf_last_error(), "SECRET"));
 }
 
 static void test_extra_key_escaping(void **state)
@@ -78,6 +97,7 @@ int main(void)
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_check_names_the_source_never_the_value),
 		cmocka_unit_test(test_append),
+		cmocka_unit_test(test_check_bytes),
 		cmocka_unit_test(test_extra_key_escaping),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

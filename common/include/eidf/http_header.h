@@ -22,7 +22,14 @@ int http_header_value_valid(const char *value);
  * the value itself (it may be a secret). */
 int http_header_check(const char *name, const char *value, const char *source);
 
-/* Check, then append "NAME: VALUE" to *list (curl_slist_append).  On a bad
+/* For a value read as LEN bytes (a token file) before it is trimmed: a NUL
+ * byte anywhere in it, which would end the C string early and so hide from
+ * http_header_check(), is refused with the same error.  The trimmed value
+ * still goes through http_header_check() when it is sent. */
+int http_header_check_bytes(const char *name, const char *value, size_t len, const char *source);
+
+/* Check, then append "NAME: VALUE" to *list (curl_slist_append), without
+ * the value's leading and trailing blanks (Go's textproto.TrimString).  On a bad
  * value nothing is appended and -1 is returned with the error above. */
 int http_header_append(struct curl_slist **list, const char *name, const char *value,
 		       const char *source);
