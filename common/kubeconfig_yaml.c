@@ -32,6 +32,55 @@ int kyaml_error(const struct kyaml *y, const yaml_node_t *n, const char *field,
 	return -1;
 }
 
+static int cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* libyaml's document API gives `!!str 123` (and `! 123`) the same tag as a
+ * plain `123`, but go-yaml reads it as the string "123": find the scalars
+ * that carried a tag in the event stream and mark the string-tagged ones
+ * quoted, so that kyaml_scalar() never resolves them. */
+static void mark_explicit_strings(struct kyaml *y, const char *data, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	size_t *at = NULL, n = 0, alloc = 0;
+
+	if (!yaml_parser_initialize(&parser))
+		return;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
+	for (;;) {
+		if (!yaml_parser_parse(&parser, &ev))
+			break;
+		int done = ev.type == YAML_STREAM_END_EVENT;
+		if (ev.type == YAML_SCALAR_EVENT && ev.data.scalar.tag) {
+			if (n == alloc) {
+				alloc = alloc ? alloc * 2 : 16;
+				at = xrealloc(at, alloc * sizeof(*at));
+			}
+			at[n++] = ev.start_mark.index;
+		}
+		yaml_event_delete(&ev);
+		if (done)
+			break;
+	}
+	yaml_parser_delete(&parser);
+	if (n) {
+		qsort(at, n, sizeof(*at), cmp_size);
+		for (yaml_node_t *nd = y->doc.nodes.start; nd < y->doc.nodes.top; nd++) {
+			size_t idx = nd->start_mark.index;
+			if (nd->type == YAML_SCALAR_NODE && nd->tag &&
+			    !strcmp((const char *)nd->tag, YAML_DEFAULT_SCALAR_TAG) &&
+			    nd->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+			    bsearch(&idx, at, n, sizeof(*at), cmp_size))
+				nd->data.scalar.style = YAML_SINGLE_QUOTED_SCALAR_STYLE;
+		}
+	}
+	free(at);
+}
+
 int kyaml_load(struct kyaml *y, const char *file, const char *data, size_t len)
 {
 	yaml_parser_t parser;
@@ -62,6 +111,7 @@ int kyaml_load(struct kyaml *y, const char *file, const char *data, size_t len)
 	}
 	yaml_parser_delete(&parser);
 	y->loaded = 1;
+	mark_explicit_strings(y, data, len);
 	return 0;
 }
 
@@ -189,14 +239,12 @@ static int yaml_style_float(const char *s)
 	return !*p;
 }
 
-int kyaml_scalar(const yaml_node_t *n, struct kyaml_value *out)
+/* A plain scalar's type under go-yaml v2's implicit resolution. */
+static int resolve_plain(const char *s, size_t l, struct kyaml_value *out)
 {
-	const char *s = (const char *)n->data.scalar.value;
-	size_t l = n->data.scalar.length;
-
 	memset(out, 0, sizeof(*out));
 	out->type = KY_STRING;
-	if (!is_plain(n) || strlen(s) != l)
+	if (strlen(s) != l)
 		return out->type;
 	if (in_list(s, l, yaml_null))
 		return out->type = KY_NULL;
@@ -234,6 +282,46 @@ int kyaml_scalar(const yaml_node_t *n, struct kyaml_value *out)
 	return out->type;
 }
 
+/* An explicit tag (`!!bool "true"`, `!!str 12345`) decides the type, as in
+ * go-yaml: the standard scalar tags resolve the text and must agree with it
+ * (`!!bool maybe` is an error, KY_BAD); any other tag leaves a string.  An
+ * explicit `!!str` or `!` on a plain scalar was turned into a quoted one by
+ * kyaml_load(), since libyaml gives it the same tag as an untagged scalar. */
+int kyaml_scalar(const yaml_node_t *n, struct kyaml_value *out)
+{
+	static const struct {
+		const char *tag;
+		enum kyaml_type type;
+	} tags[] = {
+		{ YAML_BOOL_TAG, KY_BOOL }, { YAML_INT_TAG, KY_INT },
+		{ YAML_FLOAT_TAG, KY_FLOAT }, { YAML_NULL_TAG, KY_NULL },
+	};
+	const char *tag = (const char *)n->tag;
+	const char *s = (const char *)n->data.scalar.value;
+	size_t l = n->data.scalar.length;
+
+	if (!tag || !strcmp(tag, YAML_DEFAULT_SCALAR_TAG)) {
+		if (is_plain(n))
+			return resolve_plain(s, l, out);
+		memset(out, 0, sizeof(*out));
+		return out->type = KY_STRING;
+	}
+	for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
+		if (strcmp(tag, tags[i].tag))
+			continue;
+		resolve_plain(s, l, out);
+		if (tags[i].type == KY_FLOAT && out->type == KY_INT) {
+			out->d = out->neg ? -(double)out->mag : (double)out->mag;
+			out->type = KY_FLOAT;
+		}
+		if (out->type != tags[i].type)
+			out->type = KY_BAD;
+		return out->type;
+	}
+	memset(out, 0, sizeof(*out));
+	return out->type = KY_STRING;
+}
+
 int kyaml_is_null(const yaml_node_t *n)
 {
 	struct kyaml_value v;
@@ -252,6 +340,7 @@ const char *kyaml_kind(const yaml_node_t *n)
 		case KY_BOOL: return "a boolean";
 		case KY_INT: case KY_FLOAT: return "a number";
 		case KY_NULL: return "null";
+		case KY_BAD: return "a value its tag does not allow";
 		default: return "a string";
 		}
 	default: return "nothing";
@@ -391,6 +480,26 @@ static int type_error(struct kyaml *y, yaml_node_t *v, const char *ctx, const ch
 	return -1;
 }
 
+/* The text of a string scalar.  C strings end at a NUL, so a value with
+ * one ("\0" in a quoted scalar) would be cut short (a token sent without
+ * its tail): refused instead, as kubectl refuses it in a header. */
+static int scalar_text(struct kyaml *y, yaml_node_t *v, const char *ctx, const char *key,
+		       char **out)
+{
+	const char *s = (const char *)v->data.scalar.value;
+	size_t l = v->data.scalar.length;
+
+	if (memchr(s, '\0', l)) {
+		char *f = xasprintf("%s: %s", ctx, key);
+		kyaml_error(y, v, f, "contains a NUL character (\\0); remove it");
+		free(f);
+		return -1;
+	}
+	free(*out);
+	*out = xstrndup(s, l);
+	return 0;
+}
+
 int kyaml_str(struct kyaml *y, yaml_node_t *map, const char *key, const char *ctx, char **out)
 {
 	struct kyaml_value sv;
@@ -399,9 +508,7 @@ int kyaml_str(struct kyaml *y, yaml_node_t *map, const char *key, const char *ct
 		return 0;
 	if (v->type != YAML_SCALAR_NODE || kyaml_scalar(v, &sv) != KY_STRING)
 		return type_error(y, v, ctx, key, "a string");
-	free(*out);
-	*out = xstrndup((const char *)v->data.scalar.value, v->data.scalar.length);
-	return 0;
+	return scalar_text(y, v, ctx, key, out);
 }
 
 int kyaml_bool(struct kyaml *y, yaml_node_t *map, const char *key, const char *ctx, int *out)
@@ -462,13 +569,25 @@ int kyaml_strlist(struct kyaml *y, yaml_node_t *map, const char *key, const char
 	}
 	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
 		yaml_node_t *e = kyaml_node(y, *it);
-		if (!e || e->type != YAML_SCALAR_NODE) {
-			kyaml_error(y, e ? e : v, f, "expected a list of strings, found %s in it",
-				    e ? kyaml_kind(e) : "nothing");
+		struct kyaml_value sv;
+		char *text = NULL;
+		/* []string from JSON: null is "", a number or boolean an error */
+		int t = e && e->type == YAML_SCALAR_NODE ? kyaml_scalar(e, &sv) : -1;
+		if (t != KY_STRING && t != KY_NULL) {
+			kyaml_error(y, e ? e : v, f, "expected a list of strings, found %s in it%s",
+				    e ? kyaml_kind(e) : "nothing",
+				    t >= 0 ? " (YAML 1.1 reads this unquoted value so; quote it if "
+				    "it is text)" : "");
 			free(f);
 			return -1;
 		}
-		strvec_push_owned(out, xstrndup((const char *)e->data.scalar.value, e->data.scalar.length));
+		if (t == KY_NULL)
+			text = xstrdup("");
+		else if (scalar_text(y, e, ctx, key, &text) < 0) {
+			free(f);
+			return -1;
+		}
+		strvec_push_owned(out, text);
 	}
 	free(f);
 	return 0;
@@ -545,6 +664,8 @@ static cJSON *scalar_json(const yaml_node_t *n)
 		j = cJSON_CreateRaw(txt);
 		free(txt);
 		return j;
+	case KY_BAD:
+		return NULL;
 	default: {
 		char *str = xstrndup((const char *)n->data.scalar.value, n->data.scalar.length);
 		j = cJSON_CreateString(str);

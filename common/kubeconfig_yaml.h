@@ -15,8 +15,9 @@ struct kyaml {
 };
 
 /* A scalar typed as go-yaml v2 resolves it (plain style only; quoted,
- * literal and folded scalars are always strings). */
-enum kyaml_type { KY_STRING, KY_NULL, KY_BOOL, KY_INT, KY_FLOAT };
+ * literal and folded scalars are always strings; an explicit tag such as
+ * !!bool or !!str decides, KY_BAD when the text does not fit it). */
+enum kyaml_type { KY_STRING, KY_NULL, KY_BOOL, KY_INT, KY_FLOAT, KY_BAD /* tag mismatch */ };
 struct kyaml_value {
 	enum kyaml_type type;
 	int b;                         /* KY_BOOL */
