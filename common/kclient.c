@@ -612,14 +612,13 @@ static void set_transport_error(struct kclient *kc, const struct kreq *rq, CURLc
 	eidf_set_error("Unable to connect to the server: %s", detail);
 }
 
-void kc_setup_handle(struct kclient *kc)
+int kc_setup_handle(struct kclient *kc)
 {
 	const struct kube_config *cfg = kc->cfg;
 	CURL *c = kc->curl;
 
 	if (kc->handle_ready)
-		return;
-	kc->handle_ready = 1;
+		return 0;
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, kc->errbuf);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "kubectl-eidf/" EIDF_VERSION);
@@ -650,17 +649,21 @@ void kc_setup_handle(struct kclient *kc)
 			curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &b);
 		}
 	}
+	/* Go's rules, not libcurl's (which reads ALL_PROXY and matches
+	 * NO_PROXY differently): CURLOPT_NOPROXY "" switches libcurl's own
+	 * lookup off; client-go uses proxy-url for every request (NO_PROXY
+	 * does not apply to it) */
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "");
 	if (cfg->proxy_url && *cfg->proxy_url) {
-		curl_easy_setopt(c, CURLOPT_PROXY, cfg->proxy_url);
-		/* client-go uses proxy-url for every request: NO_PROXY does not apply */
-		curl_easy_setopt(c, CURLOPT_NOPROXY, "");
+		if (kc_proxy_apply(c, cfg->proxy_url, "proxy-url in the kubeconfig") < 0)
+			return -1;
 	} else {
-		/* Go's rules, not libcurl's (which reads ALL_PROXY and matches
-		 * NO_PROXY differently): "" switches libcurl's own lookup off */
 		kc->env_proxy = kc_proxy_from_environment(!kc->plain_http, kc->host, kc->port);
-		curl_easy_setopt(c, CURLOPT_PROXY, kc->env_proxy ? kc->env_proxy : "");
-		curl_easy_setopt(c, CURLOPT_NOPROXY, "");
+		if (kc_proxy_apply(c, kc->env_proxy, "the proxy in HTTPS_PROXY/HTTP_PROXY") < 0)
+			return -1;
 	}
+	kc->handle_ready = 1;
+	return 0;
 }
 
 static void set_method(CURL *c, const struct kreq *rq)
@@ -745,11 +748,18 @@ static int kc_perform(struct kclient *kc, const struct kreq *rq, struct kresp *r
 	 * included, as the deadline of client-go's request context does */
 	long budget_end = rq->timeout_ms && !rq->stream ? monotonic_ms() + rq->timeout_ms : 0;
 
-	kc_setup_handle(kc);
 	memset(rs, 0, sizeof(*rs));
 	rs->kc = kc;
 	rs->method = rq->method;
 	rs->url = url;
+	if (kc_setup_handle(kc) < 0) {
+		/* never a direct connection instead of the proxy asked for */
+		rs->cc = CURLE_BAD_FUNCTION_ARGUMENT;
+		rs->url = NULL;
+		kc->last_status = 0;
+		free(url);
+		return -1;
+	}
 
 	for (int attempt = 1;; attempt++) {
 		struct curl_slist *hdrs = NULL;

@@ -343,8 +343,7 @@ static int upgrade(struct wsx *w, const struct kexec_opts *o)
 	int rc = -1;
 
 	kc->last_status = 0;
-	kc_setup_handle(kc);
-	if (kc_auth_prepare(kc, 0, &token, &source) < 0)
+	if (kc_setup_handle(kc) < 0 || kc_auth_prepare(kc, 0, &token, &source) < 0)
 		goto out;
 	strbuf_addstr(&path, "/api/v1/namespaces/");
 	add_escaped(&path, o->ns);

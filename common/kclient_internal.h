@@ -56,7 +56,7 @@ struct kclient {
 /* kclient.c: the options every request shares (TLS, CA, proxy, CONNECT_TO),
  * set once on kc->curl; and every header of a request (Accept, User-Agent,
  * the bearer token, impersonation, Host), each value checked. */
-void kc_setup_handle(struct kclient *kc);
+int kc_setup_handle(struct kclient *kc);   /* -1: a proxy URL that is no URL (error set) */
 int kc_request_headers(struct kclient *kc, const char *content_type, const char *token,
 		       const char *token_source, struct curl_slist **hdrs);
 
@@ -65,6 +65,11 @@ int kc_request_headers(struct kclient *kc, const char *content_type, const char 
 /* The proxy Go's http.ProxyFromEnvironment picks for a server (its real
  * host, never tls-server-name, and port): malloc'd URL, or NULL for direct. */
 char *kc_proxy_from_environment(int https, const char *host, const char *port);
+/* CURLOPT_PROXY for proxy (NULL or "": none), its user:password (decoded,
+ * as Go's url.Parse does) given to libcurl apart: libcurl ignores a proxy
+ * URL whose decoded credentials hold a control character and connects
+ * directly.  -1 (error naming WHAT, never the URL) when it is no URL. */
+int kc_proxy_apply(CURL *c, const char *proxy, const char *what);
 
 /* token: the bearer token to send (NULL: none); source: where it came from,
  * for messages (never the token itself). */

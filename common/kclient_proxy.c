@@ -176,3 +176,79 @@ char *kc_proxy_from_environment(int https, const char *host, const char *port)
 		return xasprintf("http://%s", p);
 	return xstrdup(p);
 }
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* url.PathUnescape for userinfo: %XX decoded, a bad escape an error */
+static char *unescape(const char *s)
+{
+	struct strbuf sb = STRBUF_INIT;
+	for (; *s; s++) {
+		if (*s != '%') {
+			strbuf_addch(&sb, *s);
+			continue;
+		}
+		int h = hexval(s[1]), l = h < 0 ? -1 : hexval(s[2]);
+		if (h < 0 || l < 0 || (h == 0 && l == 0)) {
+			/* (a NUL would end the C string: no proxy password holds one) */
+			strbuf_release(&sb);
+			return NULL;
+		}
+		strbuf_addch(&sb, (char)(h * 16 + l));
+		s += 2;
+	}
+	return strbuf_detach(&sb);
+}
+
+int kc_proxy_apply(CURL *c, const char *proxy, const char *what)
+{
+	CURLU *u;
+	char *user = NULL, *pass = NULL, *duser = NULL, *dpass = NULL, *bare = NULL;
+	int ret = -1;
+
+	curl_easy_setopt(c, CURLOPT_PROXYUSERNAME, NULL);
+	curl_easy_setopt(c, CURLOPT_PROXYPASSWORD, NULL);
+	if (!proxy || !*proxy) {
+		curl_easy_setopt(c, CURLOPT_PROXY, "");
+		return 0;
+	}
+	u = curl_url();
+	if (!u || curl_url_set(u, CURLUPART_URL, proxy, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
+		eidf_set_error("%s is not a valid URL; use http://HOST:PORT", what);
+		goto out;
+	}
+	curl_url_get(u, CURLUPART_USER, &user, 0);
+	curl_url_get(u, CURLUPART_PASSWORD, &pass, 0);
+	if ((user && !(duser = unescape(user))) || (pass && !(dpass = unescape(pass)))) {
+		eidf_set_error("%s has a user name or password with an invalid %%-escape; fix it", what);
+		goto out;
+	}
+	curl_url_set(u, CURLUPART_USER, NULL, 0);
+	curl_url_set(u, CURLUPART_PASSWORD, NULL, 0);
+	if (curl_url_get(u, CURLUPART_URL, &bare, 0) != CURLUE_OK) {
+		eidf_set_error("%s is not a valid URL; use http://HOST:PORT", what);
+		goto out;
+	}
+	curl_easy_setopt(c, CURLOPT_PROXY, bare);
+	if (duser) {
+		curl_easy_setopt(c, CURLOPT_PROXYUSERNAME, duser);
+		curl_easy_setopt(c, CURLOPT_PROXYPASSWORD, dpass ? dpass : "");
+	}
+	ret = 0;
+out:
+	if (dpass)
+		memset(dpass, 0, strlen(dpass));
+	if (pass)
+		memset(pass, 0, strlen(pass));
+	free(duser);
+	free(dpass);
+	curl_free(user);
+	curl_free(pass);
+	curl_free(bare);
+	curl_url_cleanup(u);
+	return ret;
+}
