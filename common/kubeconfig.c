@@ -3,30 +3,37 @@
  * (context selection, flag overrides, validation), plus in-cluster config.
  *
  * What client-go does and this file copies (checked against the real kubectl
- * by what it sends, tests/t/t0022): YAML 1.1 typing through
- * kubeconfig_yaml.c (booleans, numbers in string fields are errors, merge
- * keys, the last of a repeated key), apiVersion v1/kind Config, the file +
- * -data conflicts, basic auth + token, as-user-extra without as, oidc
- * checks, gcp/azure removed; a tokenFile wins over token/--token while it
- * is readable; a server without a scheme is plain http (clientcmd decides
- * "TLS?" before adding the CA); KUBERNETES_MASTER when a cluster has no
- * server; $HOME unset means ./.kube/config; in-cluster with an empty token
- * is an error, and a kubeconfig context's namespace wins over the pod's.
+ * by what it sends, tests/t/t0022 live and the tests/t/t0023 matrix): YAML
+ * 1.1 typing through kubeconfig_yaml.c (booleans, numbers in string fields
+ * and string lists are errors, explicit tags decide, merge keys, the last of
+ * a repeated key), apiVersion v1/kind Config, the file + -data conflicts,
+ * basic auth + token, as-user-extra without as, oidc checks, gcp/azure
+ * removed; a tokenFile wins over token/--token while it is readable; a
+ * server without a scheme is plain http (clientcmd decides "TLS?" before
+ * adding the CA) and over plain http no credential is sent, impersonation
+ * headers are; KUBERNETES_MASTER when a cluster has no server; $HOME unset
+ * means ./.kube/config; in a pod with no cluster and no --server: in-cluster
+ * whatever the user (even with KUBERNETES_MASTER), an empty token an error,
+ * a kubeconfig context's namespace winning over the pod's.
  *
  * Deliberate differences from client-go (also in docs/configuration.md),
  * each one to fail clearly instead of doing something surprising:
  *  - nothing configured: an error, not http://localhost:8080;
  *  - a context naming a missing user, or a missing cluster outside a pod
  *    without KUBERNETES_MASTER: an error (client-go goes anonymous);
- *  - no credential on an https server (no user, or a user without one):
- *    kube_config_check_credentials() errors where kubectl would prompt for
- *    basic auth, which is not supported (username/password are errors);
+ *  - no credential on an https server (no user, a user without one, a
+ *    client key without its certificate): kube_config_check_credentials()
+ *    errors where kubectl would prompt for basic auth (after an anonymous
+ *    /version request), which is not supported (username/password, and a
+ *    user:password@ in the server URL, which kubectl would send as basic
+ *    auth, are errors);
+ *  - impersonation in a pod with no cluster: the "no server" error where
+ *    kubectl goes to http://localhost:8080;
  *  - oidc id-tokens are used as they are, never refreshed: an expired or
  *    non-JWT one is an error asking to log in again;
- *  - flags like --token with no kubeconfig in a pod: in-cluster with the
- *    overrides (kubectl would use http://localhost:8080);
  *  - a control character in a static token or impersonation value is
- *    refused when loading, not at the first request (same message).
+ *    refused when loading, not at the first request (same message); a NUL
+ *    in any kubeconfig string is refused (a C string would be cut short).
  */
 #include "eidf/kubeconfig.h"
 #include "eidf/http_header.h"
@@ -881,15 +888,9 @@ static int sa_possible(const char *dir)
 	return ok;
 }
 
-/* Flags that make a config differ from client-go's default one. */
-static int credential_flags(const struct kube_flags *fl)
+static int impersonation_flags(const struct kube_flags *fl)
 {
-	return fl && ((fl->token && *fl->token) || (fl->as && *fl->as) || fl->as_groups.n ||
-		      (fl->as_uid && *fl->as_uid) || (fl->client_certificate && *fl->client_certificate) ||
-		      (fl->client_key && *fl->client_key) ||
-		      (fl->certificate_authority && *fl->certificate_authority) ||
-		      fl->insecure_skip_tls_verify == 1 || (fl->tls_server_name && *fl->tls_server_name) ||
-		      (fl->username && *fl->username) || (fl->password && *fl->password));
+	return fl && ((fl->as && *fl->as) || fl->as_groups.n || (fl->as_uid && *fl->as_uid));
 }
 
 static const char *sa_dir(void)
@@ -930,6 +931,13 @@ static int load_in_cluster(const struct kube_flags *fl, const char *ctx_ns, stru
 			strbuf_release(&sb);
 			return -1;
 		}
+		out->token_source = xasprintf("the service account token %s", path);
+		if (http_header_check_bytes("Authorization", strbuf_str(&sb), sb.len,
+					    out->token_source) < 0) {
+			free(path);
+			strbuf_release(&sb);
+			return -1;
+		}
 		out->token = trimmed(sb.buf, sb.len);
 		if (!*out->token) {
 			/* rest.InClusterConfig: an empty token is an error, never anonymous */
@@ -939,7 +947,6 @@ static int load_in_cluster(const struct kube_flags *fl, const char *ctx_ns, stru
 			strbuf_release(&sb);
 			return -1;
 		}
-		out->token_source = xasprintf("the service account token %s", path);
 		out->token_file = path;
 	}
 	if (fl && fl->certificate_authority && *fl->certificate_authority) {
@@ -1232,6 +1239,10 @@ static int resolve_user(const struct kube_flags *fl, const struct kc_user *u,
 	} else if (u && u->token_file && *u->token_file) {
 		if (read_ref(u->token_file, "tokenFile", owner, &sb) < 0)
 			goto out;
+		out->token_source = xasprintf("the token in %s", u->token_file);
+		if (http_header_check_bytes("Authorization", strbuf_str(&sb), sb.len,
+					    out->token_source) < 0)
+			goto out;
 		out->token = trimmed(sb.buf, sb.len);
 		if (!*out->token) {
 			eidf_set_error("%s: tokenFile %s is empty; put the bearer token in it", owner,
@@ -1239,7 +1250,6 @@ static int resolve_user(const struct kube_flags *fl, const struct kc_user *u,
 			goto out;
 		}
 		out->token_file = xstrdup(u->token_file);
-		out->token_source = xasprintf("the token in %s", u->token_file);
 	} else if (u && u->auth_provider) {
 		/* oidc, checked above */
 		out->token = xstrdup(u->oidc_id_token);
@@ -1295,6 +1305,19 @@ static int normalize_server(struct kube_config *out, const char *owner)
 	const char *s = out->server, *sep = strstr(s, "://"), *host;
 	size_t l;
 
+	{
+		/* url.Parse's userinfo: the authority, up to the path, query or fragment */
+		const char *auth = sep ? sep + 3 : s;
+		size_t alen = strcspn(auth, "/?#");
+		if (memchr(auth, '@', alen)) {
+			/* (never printed: it may hold a password) */
+			eidf_set_error("%s: the server URL holds a user name or password (USER@HOST), "
+				       "which kubectl would send as basic authentication; kubectl-eidf "
+				       "does not support basic authentication: remove the USER@ part and "
+				       "use a token, a client certificate or an exec plugin", owner);
+			return -1;
+		}
+	}
 	out->server_verbatim = xstrdup(s);
 	if (!sep) {
 		/* clientcmd decides "TLS?" before it adds the CA or insecure flag
@@ -1349,7 +1372,8 @@ static int check_header_values(const struct kube_config *out)
 	return 0;
 }
 
-/* client-go sends no credentials over plain http. */
+/* client-go sends no credentials over plain http (the impersonation
+ * headers, which are no credential, it still sends). */
 static void drop_credentials(struct kube_config *out)
 {
 	if (out->token) {
@@ -1366,13 +1390,6 @@ static void drop_credentials(struct kube_config *out)
 	out->exec = NULL;
 	free(out->token_source);
 	out->token_source = NULL;
-	free(out->impersonate_user);
-	free(out->impersonate_uid);
-	free(out->impersonate_source);
-	out->impersonate_user = out->impersonate_uid = out->impersonate_source = NULL;
-	strvec_clear(&out->impersonate_groups);
-	strvec_clear(&out->impersonate_extra_keys);
-	strvec_clear(&out->impersonate_extra_values);
 }
 
 int kube_config_load(const struct kube_flags *fl, struct kube_config *out)
@@ -1430,13 +1447,18 @@ int kube_config_load(const struct kube_flags *fl, struct kube_config *out)
 		}
 	}
 
-	/* No cluster: client-go's defaults.  Where the result is the default
-	 * config (no user, no credential flags), in-cluster config applies; else
-	 * KUBERNETES_MASTER is the server. */
+	/* No cluster and no --server: the in-cluster configuration when in a
+	 * pod, whatever the context's user and even with KUBERNETES_MASTER set
+	 * (kubectl, checked by what it sends in t0023: the service account's
+	 * token, the kubeconfig context's namespace, --token and
+	 * --certificate-authority applied).  Impersonation (flags or the user's
+	 * as...) is the exception: kubectl then leaves in-cluster for
+	 * http://localhost:8080, here that is the "no server" error below. */
 	if (!cl && !(fl && fl->server && *fl->server)) {
 		const char *master = getenv("KUBERNETES_MASTER");
-		if (sa_possible(sa_dir()) &&
-		    (!cluster_name || (!us && !credential_flags(fl)))) {
+		if (sa_possible(sa_dir()) && !impersonation_flags(fl) &&
+		    !(us && ((us->as && *us->as) || us->as_groups.n || (us->as_uid && *us->as_uid) ||
+			     us->extra_keys.n))) {
 			ret = load_in_cluster(fl, ctx ? ctx->namespace : NULL, out);
 			if (ret == 0)
 				ret = check_header_values(out);

@@ -972,6 +972,127 @@ static void test_in_cluster_rules(void **state)
 	free(tok);
 }
 
+/* in a pod, a missing cluster means in-cluster whatever the user, but not
+ * with impersonation (kubectl then goes to localhost:8080) */
+static void test_in_cluster_missing_cluster(void **state)
+{
+	struct kube_flags fl = FLAGS_INIT;
+	struct kube_config cfg;
+	char *sa = fx("serviceaccount");
+	(void)state;
+	setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1", 1);
+	setenv("KUBERNETES_SERVICE_PORT", "443", 1);
+	setenv("EIDF_SERVICEACCOUNT_DIR", sa, 1);
+	setenv("KUBERNETES_MASTER", "https://master.example", 1);
+	if (load_yaml("current-context: c\nusers: [{name: u, user: {token: SECRET-U}}]\n"
+				   "contexts: [{name: c, context: {cluster: gone, user: u, namespace: ns-x}}]\n",
+				   &fl, &cfg) != 0)
+		fail_msg("%s", eidf_last_error());
+	assert_int_equal(cfg.in_cluster, 1);
+	assert_string_equal(cfg.namespace, "ns-x");
+	assert_string_equal(cfg.server, "https://10.96.0.1:443");
+	kube_config_release(&cfg);
+	unsetenv("KUBERNETES_MASTER");
+	assert_int_equal(load_yaml("current-context: c\nusers: [{name: u, user: {token: SECRET-U, as: bob}}]\n"
+				   "contexts: [{name: c, context: {cluster: gone, user: u}}]\n", &fl, &cfg), -1);
+	assert_non_null(strstr(eidf_last_error(), "cluster \"gone\""));
+	fl.as = "bob";
+	assert_int_equal(load_yaml("current-context: c\ncontexts: [{name: c, context: {namespace: ns-x}}]\n",
+				   &fl, &cfg), -1);
+	free(sa);
+}
+
+/* explicit tags decide the type; typed string lists; NUL; userinfo; http */
+static void test_tags_lists_nul_userinfo(void **state)
+{
+	static const struct {
+		const char *user, *needle;   /* needle NULL: loads */
+	} cases[] = {
+		{ "token: !!str 12345", NULL },
+		{ "token: !!int 12345", "token: expected a string, found a number" },
+		{ "token: ! yes", NULL },
+		{ "token: \"SECRET-T\\0X\"", "contains a NUL character" },
+		{ "token: SECRET-T\n    as: bob\n    as-groups: [1]", "as-groups: expected a list of strings" },
+		{ "token: SECRET-T\n    as: bob\n    as-groups: [yes]", "as-groups: expected a list of strings" },
+		{ "token: SECRET-T\n    as: bob\n    as-user-extra: {k: [1.5]}", "expected a list of strings" },
+		{ "token: SECRET-T\n    as: bob\n    as-groups: [~, !!str 1]", NULL },
+	};
+	static const struct {
+		const char *v;
+		int ok, insecure;
+	} flags[] = { { "!!bool \"true\"", 1, 1 }, { "!!bool yes", 1, 1 }, { "!!str true", 0, 0 },
+		      { "!!bool maybe", 0, 0 }, { "!!bool \"tRuE\"", 0, 0 }, { "! true", 0, 0 } };
+	struct kube_flags fl = FLAGS_INIT;
+	struct kube_config cfg;
+	(void)state;
+	for (size_t i = 0; i < EIDF_ARRAY_SIZE(cases); i++) {
+		char *y = xasprintf("apiVersion: v1\ncurrent-context: c\n"
+				    "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+				    "clusters: [{name: k, cluster: {server: 'https://k.example'}}]\n"
+				    "users:\n- name: u\n  user:\n    %s\n", cases[i].user);
+		int r = load_yaml(y, &fl, &cfg);
+		if (cases[i].needle ? r != -1 || !strstr(eidf_last_error(), cases[i].needle) ||
+				      strstr(eidf_last_error(), "SECRET") : r != 0)
+			fail_msg("case %zu: %d \"%s\"", i, r, r ? eidf_last_error() : "");
+		if (!r)
+			kube_config_release(&cfg);
+		free(y);
+	}
+	assert_int_equal(load_yaml("current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
+				   "clusters: [{name: k, cluster: {server: 'https://k.example'}}]\n"
+				   "users: [{name: u, user: {token: SECRET-T, as: bob, as-groups: [~, !!str 1]}}]\n",
+				   &fl, &cfg), 0);
+	assert_int_equal(cfg.impersonate_groups.n, 2);
+	assert_string_equal(cfg.impersonate_groups.v[0], "");
+	assert_string_equal(cfg.impersonate_groups.v[1], "1");
+	kube_config_release(&cfg);
+	for (size_t i = 0; i < EIDF_ARRAY_SIZE(flags); i++) {
+		char *y = xasprintf(KC_HEAD "clusters:\n- name: k\n  cluster:\n    server: https://k.example\n"
+				    "    insecure-skip-tls-verify: %s\n", flags[i].v);
+		int r = load_yaml(y, &fl, &cfg);
+		if (r != (flags[i].ok ? 0 : -1) || (!r && cfg.insecure != flags[i].insecure))
+			fail_msg("insecure-skip-tls-verify: %s: %d", flags[i].v, r);
+		if (!r)
+			kube_config_release(&cfg);
+		free(y);
+	}
+	/* a user:password in the server is basic authentication: refused, never printed */
+	assert_int_equal(load_yaml(KC_HEAD "clusters: [{name: k, cluster: {server: "
+				   "'https://admin:SECRET-P@k.example/x@y'}}]\n", &fl, &cfg), -1);
+	assert_non_null(strstr(eidf_last_error(), "basic authentication"));
+	assert_null(strstr(eidf_last_error(), "SECRET"));
+	/* an @ in the path is no userinfo */
+	assert_int_equal(load_yaml(KC_HEAD "clusters: [{name: k, cluster: {server: 'https://k.example/a@b'}}]\n",
+				   &fl, &cfg), 0);
+	kube_config_release(&cfg);
+	/* plain http: no credential, but the impersonation headers (kubectl sends them) */
+	assert_int_equal(load_yaml("current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
+				   "clusters: [{name: k, cluster: {server: 'http://k.example'}}]\n"
+				   "users: [{name: u, user: {token: SECRET-T, as: bob}}]\n", &fl, &cfg), 0);
+	assert_null(cfg.token);
+	assert_string_equal(cfg.impersonate_user, "bob");
+	kube_config_release(&cfg);
+}
+
+/* a token file holding a NUL is refused, not cut short at it */
+static void test_token_file_nul(void **state)
+{
+	struct kube_flags fl = FLAGS_INIT;
+	struct kube_config cfg;
+	char *tok = xasprintf("%s/nul-token", tmp_home);
+	char *y = xasprintf(KC_HEAD "clusters: [{name: k, cluster: {server: 'https://k.example'}}]\n"
+			    "users: [{name: u, user: {tokenFile: '%s'}}]\n", tok);
+	(void)state;
+	/* (KC_HEAD's users are replaced by the later key: the last one wins) */
+	assert_int_equal(write_file_atomic(tok, "SECRET\0X\n", 9, 0600), 0);
+	assert_int_equal(load_yaml(y, &fl, &cfg), -1);
+	assert_non_null(strstr(eidf_last_error(), "invalid header field value for \"Authorization\""));
+	assert_null(strstr(eidf_last_error(), "SECRET"));
+	unlink(tok);
+	free(tok);
+	free(y);
+}
+
 /* ---- malformed files ------------------------------------------------------------------------------- */
 
 static void test_malformed_inline(void **state)
@@ -1082,6 +1203,9 @@ int main(void)
 		cmocka_unit_test_setup(test_auth_providers, reset_env),
 		cmocka_unit_test_setup(test_http_sends_no_credentials, reset_env),
 		cmocka_unit_test_setup(test_namespace_precedence, reset_env),
+		cmocka_unit_test_setup(test_in_cluster_missing_cluster, reset_env),
+		cmocka_unit_test_setup(test_tags_lists_nul_userinfo, reset_env),
+		cmocka_unit_test_setup(test_token_file_nul, reset_env),
 		cmocka_unit_test_setup(test_request_timeout_and_verbosity, reset_env),
 		cmocka_unit_test_setup(test_in_cluster, reset_env),
 		cmocka_unit_test_setup(test_malformed_inline, reset_env),
