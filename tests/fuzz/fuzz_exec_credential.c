@@ -29,6 +29,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(!cred.cert_pem == !cred.key_pem, "cert without key");
 		/* it becomes a header: never a control character (header injection) */
 		FUZZ_CHECK(!cred.token || http_header_value_valid(cred.token), "token with a control character");
+		if (cred.token) {
+			/* the line kclient would send: no control character at all */
+			struct curl_slist *l = NULL;
+			char *v = xasprintf("Bearer %s", cred.token);
+			FUZZ_CHECK(http_header_append(&l, "Authorization", v, "fuzz") == 0 && l,
+				   "valid token refused");
+			for (const unsigned char *p = (const unsigned char *)l->data; *p; p++)
+				FUZZ_CHECK(*p >= 0x20 ? *p != 0x7f : *p == '\t', "control character on the wire");
+			curl_slist_free_all(l);
+			free(v);
+			/* a \u0000 in the reply would have cut the token short: refused */
+			FUZZ_CHECK(!memmem(data, size, "\\u0000", 6) || memmem(data, size, "\\\\u0000", 7),
+				   "reply with \\u0000 accepted");
+		}
 		if (cred.cert_pem)
 			FUZZ_CHECK(strlen(cred.cert_pem) == cred.cert_len, "cert length");
 		exec_credential_release(&cred);

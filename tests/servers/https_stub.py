@@ -19,7 +19,7 @@ file is re-read on every request).  Otherwise 401 with a Status body.
 --log FILE: one JSON line per request:
     {"conn": N, "method": ..., "path": ..., "query": ..., "headers": [[k, v]...],
      "client_cn": ..., "sni": (TLS server name the client sent), "tls": bool, "body": ...}
---bind ADDR / --port N: listen there (default 127.0.0.1, a free port).
+--bind ADDR / --port N: listen there (default 127.0.0.1, a free port; ::1 works).
 `conn` numbers TLS connections, so distinct values = handshakes.
 
 --script FILE: JSON list of rules, re-read when the file changes.  The first
@@ -553,6 +553,8 @@ def main():
     if not args.dir:
         ap.error("--dir is required")
     make_certs(args.dir)
+    if ":" in args.bind:
+        Server.address_family = socket.AF_INET6      # an IPv6 literal (--bind ::1)
     srv = Server((args.bind, args.port), Handler, args)
     port = srv.server_address[1]
     if args.port_file:
