@@ -443,5 +443,7 @@ run devrun-delete kubectl eidf devrun delete "$devrun_job" "${NS_ARGS[@]}"
 devrun_job=""
 run fetch-delete kubectl eidf fetch delete "$fetch_job" "${NS_ARGS[@]}"
 fetch_job=""
-run pvc-delete kubectl eidf pvc delete "$pvc" --yes "${NS_ARGS[@]}"
+# --wait: the deleted Jobs' pods go in the background (garbage collector), and
+# until they are gone PVC protection keeps the claim Terminating
+run pvc-delete kubectl eidf pvc delete "$pvc" --yes --wait "${NS_ARGS[@]}"
 pvc_created=0
