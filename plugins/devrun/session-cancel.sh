@@ -1,5 +1,5 @@
 #!/bin/sh
-# devrun session: stop a run (Ctrl-C in devrun), started with `kubectl exec`
+# devrun session: stop a run (Ctrl-C in devrun), started with an exec
 # in the main container:  session-cancel RUN GRACE
 # SIGINT to the command's process group, then SIGTERM after GRACE seconds,
 # then SIGKILL after 2 more; returns once the process group is gone.  A run

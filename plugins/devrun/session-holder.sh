@@ -1,6 +1,6 @@
 #!/bin/sh
 # devrun session: the command of the main (GPU) container.  It holds the pod
-# while runs come in with `kubectl exec` (session-run.sh) and ends it after
+# while runs come in through the exec API (session-run.sh) and ends it after
 # EIDF_SESSION_IDLE seconds without a run, so the GPUs and the quota go back
 # to the queue.  POSIX sh; needs only sh, cat, date and sleep in the image.
 #

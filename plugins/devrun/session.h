@@ -1,7 +1,7 @@
 /* devrun sessions: one held pod (a policy-compliant Job whose main container
  * waits for runs) in which each `devrun --session NAME -- COMMAND` ships only
  * what changed since the previous run, has the pod verify the tree, and runs
- * COMMAND with `kubectl exec`.  See docs/devrun.md, "Sessions". */
+ * COMMAND through the exec API.  See docs/devrun.md, "Sessions". */
 #ifndef EIDF_DEVRUN_SESSION_H
 #define EIDF_DEVRUN_SESSION_H
 

@@ -1,7 +1,7 @@
 /* One run in a devrun session, and `devrun session start`: find (or create)
  * the session's pod, ship what changed since the previous run, run the
- * command with kubectl exec, stop it on Ctrl-C, and turn how it ended into
- * devrun's exit code. */
+ * command through the exec API (session_exec.c), stop it on Ctrl-C, and
+ * turn how it ended into devrun's exit code. */
 #include "session.h"
 
 #include <errno.h>
@@ -702,7 +702,7 @@ static void finish_run(struct run_ctx *x, struct inflight *f, int krc, struct ru
 				   x->so->name, pod_name(x), why, f->run, x->so->name, x->so->name);
 			r->code = DEVRUN_EXIT_GONE;
 		} else {
-			eidf_error("session %s: kubectl exec into pod %s failed (exit code %d) and the run's outcome "
+			eidf_error("session %s: the exec into pod %s failed (exit code %d) and the run's outcome "
 				   "cannot be read; see kubectl eidf devrun session list", x->so->name, pod_name(x), krc);
 			r->code = DEVRUN_EXIT_ERROR;
 		}
