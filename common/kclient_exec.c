@@ -93,11 +93,11 @@ static void add_message(struct wsx *w, int channel, const void *data, size_t n)
 	strbuf_release(&m);
 }
 
-static int wait_sock(struct wsx *w, short events)
+/* poll() for at most a second, so that an abort (Ctrl-C, --timeout) is seen
+ * even while nothing moves; -1 on a poll error or an abort. */
+static int poll_or_abort(struct wsx *w, struct pollfd *p, nfds_t n)
 {
-	struct pollfd p = { w->sock, events, 0 };
-	int r = poll(&p, 1, 1000);
-	if (r < 0 && errno != EINTR) {
+	if (poll(p, n, 1000) < 0 && errno != EINTR) {
 		eidf_set_error("poll: %s", strerror(errno));
 		return -1;
 	}
@@ -106,6 +106,12 @@ static int wait_sock(struct wsx *w, short events)
 		return -1;
 	}
 	return 0;
+}
+
+static int wait_sock(struct wsx *w, short events)
+{
+	struct pollfd p = { w->sock, events, 0 };
+	return poll_or_abort(w, &p, 1);
 }
 
 /* Send what is queued; block only when `all`. */
@@ -526,15 +532,8 @@ static int pump(struct wsx *w, const struct kexec_opts *o)
 			p[0].events |= POLLOUT;
 		if (in_open && w->tx.len < TX_HIGH)
 			p[1].fd = o->stdin_fd;
-		int r = poll(p, 2, 1000);
-		if (r < 0 && errno != EINTR) {
-			eidf_set_error("poll: %s", strerror(errno));
+		if (poll_or_abort(w, p, 2) < 0)
 			return -1;
-		}
-		if (kclient_aborted(w->kc)) {
-			eidf_set_error("interrupted");
-			return -1;
-		}
 		if (p[1].fd >= 0 && p[1].revents) {
 			ssize_t n = read(o->stdin_fd, buf, sizeof(buf));
 			if (n > 0) {
