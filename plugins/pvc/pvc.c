@@ -866,18 +866,10 @@ static int on_pvc_gone(const char *type, const cJSON *obj, void *ud)
 	return 0;
 }
 
-/* --wait: until the claim is gone from the API (its finalizer removed). */
-static int wait_pvc_gone(struct eidf_cmd *cmd, struct kclient *kc, const char *ns, const char *name)
+/* Inside wait_begin/wait_end: watch until the claim is gone from the API.
+ * 1 gone, 0 stopped waiting, -1 error. */
+static int watch_pvc_gone(struct kclient *kc, const char *ns, const char *name)
 {
-	char *subject = xasprintf("persistentvolumeclaim/%s", name);
-	char *follow = xasprintf("kubectl eidf pvc describe %s -n %s", name, ns);
-	struct wait_hints h = { .subject = subject, .timeout = opt_wait, .follow = follow };
-	long ms = timeout_ms(opt_wait, 300000);
-	if (wait_begin(cmd, &h, ms) < 0) {
-		free(subject);
-		free(follow);
-		return EIDF_EXIT_ERROR;
-	}
 	struct gone_wait g = { .name = name };
 	char *fs = xasprintf("metadata.name=%s", name);
 	int rc = 0;
@@ -903,8 +895,24 @@ static int wait_pvc_gone(struct eidf_cmd *cmd, struct kclient *kc, const char *n
 		}
 	}
 	free(fs);
+	return g.gone ? 1 : rc;
+}
+
+/* --wait: until the claim is gone from the API (its finalizer removed). */
+static int wait_pvc_gone(struct eidf_cmd *cmd, struct kclient *kc, const char *ns, const char *name)
+{
+	char *subject = xasprintf("persistentvolumeclaim/%s", name);
+	char *follow = xasprintf("kubectl eidf pvc describe %s -n %s", name, ns);
+	struct wait_hints h = { .subject = subject, .timeout = opt_wait, .follow = follow };
+	long ms = timeout_ms(opt_wait, 300000);
+	if (wait_begin(cmd, &h, ms) < 0) {
+		free(subject);
+		free(follow);
+		return EIDF_EXIT_ERROR;
+	}
+	int rc = watch_pvc_gone(kc, ns, name);
 	int code = 0;
-	if (g.gone) {
+	if (rc > 0) {
 		printf("persistentvolumeclaim \"%s\" deleted\n", name);
 	} else if (rc < 0 && !wait_stopped()) {
 		eidf_error("%s", eidf_last_error());
@@ -916,6 +924,25 @@ static int wait_pvc_gone(struct eidf_cmd *cmd, struct kclient *kc, const char *n
 	free(subject);
 	free(follow);
 	return code;
+}
+
+/* Nothing holds the claim, yet it is still there: PVC protection always
+ * answers a DELETE with a Terminating claim, and its controller removes the
+ * finalizer once it has seen that no pod uses it (on a real cluster a moment
+ * after the DELETE).  Watch for that a few seconds, quietly, rather than
+ * report a normal deletion as stuck. */
+#define PVC_RELEASE_WAIT_MS 10000
+static int pvc_released_soon(struct eidf_cmd *cmd, struct kclient *kc, const char *ns, const char *name)
+{
+	char *subject = xasprintf("persistentvolumeclaim/%s", name);
+	struct wait_hints h = { .subject = subject };
+	int gone = 0;
+	if (wait_begin(cmd, &h, PVC_RELEASE_WAIT_MS) == 0) {
+		gone = watch_pvc_gone(kc, ns, name) > 0;
+		wait_end_quiet(0);
+	}
+	free(subject);
+	return gone;
 }
 
 static int cmd_delete(struct eidf_cmd *cmd, int argc, const char **argv)
@@ -1013,6 +1040,8 @@ static int cmd_delete(struct eidf_cmd *cmd, int argc, const char **argv)
 		int still = kclient_get(kc, &KRES_PVCS, ns, argv[i], &after) == 0 &&
 			    json_get(after, "metadata.deletionTimestamp");
 		cJSON_Delete(after);
+		if (still && !opt_wait && !has_holders && !with_jobs)
+			still = !pvc_released_soon(cmd, kc, ns, argv[i]);
 		if (!still) {
 			printf("persistentvolumeclaim \"%s\" deleted\n", argv[i]);
 		} else if (opt_wait) {

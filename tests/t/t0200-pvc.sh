@@ -3,7 +3,9 @@
 # the local test cluster with EIDF policy on.
 . "$(dirname "$0")/lib.sh"
 
-start_cluster --eidf-policy --tenant eidf042ns
+# --pvc-protection-lag: the claim a DELETE leaves Terminating is released a
+# moment later, as by the real controller, not at once
+start_cluster --eidf-policy --tenant eidf042ns --pvc-protection-lag 1.5
 
 
 test_expect_success 'create validates the name and size before any request' '
@@ -214,7 +216,7 @@ test_expect_success '--queue and --eidf-user set the Job policy labels of every 
 	rm "$XDG_CONFIG_HOME/kubectl-eidf/config.yaml"
 '
 
-test_expect_success 'delete removes an unused claim' '
+test_expect_success 'delete removes an unused claim (said once PVC protection has let it go)' '
 	kubectl delete job "$(cat job-name)" --wait=false >/dev/null &&
 	kubectl eidf pvc create scratch --size 1Gi --wait=20s >/dev/null &&
 	kubectl eidf pvc delete scratch --yes >out &&

@@ -153,7 +153,7 @@ class ControllersMixin:
                          p["spec"].get("nodeName") and any(
                              (v.get("persistentVolumeClaim") or {}).get("claimName") == name
                              for v in p["spec"].get("volumes") or [])]
-                if not users:
+                if not users and now - parse_ts(md["deletionTimestamp"]) >= self.pvc_protection_lag:
                     self.store.delete("persistentvolumeclaims", ns, name)
                     if spec.get("volumeName"):
                         self.store.delete("persistentvolumes", "", spec["volumeName"])

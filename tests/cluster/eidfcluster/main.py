@@ -141,6 +141,7 @@ class Cluster(APIMixin, ControllersMixin):
         self.user = a.user or (("u-" + a.tenant) if a.tenant else "eidf-test-user")
         self.missing_image = re.compile(a.missing_image_regex)
         self.bind_delay = a.bind_delay
+        self.pvc_protection_lag = a.pvc_protection_lag
         self.requeue_delay = a.requeue_delay
         self.pull_backoff = 1.0
         self.job_backoff = a.job_backoff
@@ -659,6 +660,10 @@ def main(argv=None):
     p.add_argument("--gpu-quota", type=int, default=12, help="GPU quota of each namespace's ClusterQueue")
     p.add_argument("--missing-image-regex", default=DEFAULT_MISSING)
     p.add_argument("--bind-delay", type=float, default=0.3, help="seconds before a PVC is bound")
+    p.add_argument("--pvc-protection-lag", type=float, default=0.0,
+                   help="seconds between a claim's DELETE and its pvc-protection finalizer's removal when no pod "
+                   "uses it (a real controller takes a moment: a client that reads the claim back sees it "
+                   "Terminating)")
     p.add_argument("--requeue-delay", type=float, default=1.0, help="seconds a preempted workload waits")
     p.add_argument("--job-backoff", type=float, default=0.5, help="seconds between a pod failure and its retry")
     p.add_argument("--job-controller-lag", type=float, default=0.5,
