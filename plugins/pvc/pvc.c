@@ -930,7 +930,8 @@ static int wait_pvc_gone(struct eidf_cmd *cmd, struct kclient *kc, const char *n
  * answers a DELETE with a Terminating claim, and its controller removes the
  * finalizer once it has seen that no pod uses it (on a real cluster a moment
  * after the DELETE).  Watch for that a few seconds, quietly, rather than
- * report a normal deletion as stuck. */
+ * report a normal deletion as stuck.  (A claim a running pod uses, deleted
+ * with --force, is not let go: no wait for it.) */
 #define PVC_RELEASE_WAIT_MS 10000
 static int pvc_released_soon(struct eidf_cmd *cmd, struct kclient *kc, const char *ns, const char *name)
 {
@@ -1040,7 +1041,7 @@ static int cmd_delete(struct eidf_cmd *cmd, int argc, const char **argv)
 		int still = kclient_get(kc, &KRES_PVCS, ns, argv[i], &after) == 0 &&
 			    json_get(after, "metadata.deletionTimestamp");
 		cJSON_Delete(after);
-		if (still && !opt_wait && !has_holders && !with_jobs)
+		if (still && !opt_wait && !in_use && !has_holders && !with_jobs)
 			still = !pvc_released_soon(cmd, kc, ns, argv[i]);
 		if (!still) {
 			printf("persistentvolumeclaim \"%s\" deleted\n", argv[i]);
