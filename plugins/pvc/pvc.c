@@ -69,7 +69,8 @@ static const struct option get_opts[] = {
 static const struct option describe_opts[] = { OPT_INCLUDE(kube_options), OPT_END() };
 static const struct option delete_opts[] = {
 	OPT_BOOL('y', "yes", &opt_yes, "do not ask for confirmation"),
-	OPT_BOOL(0, "force", &opt_force, "delete even while running pods mount the claim"),
+	OPT_BOOL(0, "force", &opt_force,
+		 "delete even while running pods mount the claim (it stays Terminating until their pods are gone)"),
 	OPT_BOOL(0, "with-finished-jobs", &opt_with_finished_jobs,
 		 "also delete the finished Jobs (and pods) whose pods keep the claim Terminating "
 		 "(asked on a terminal)"),
@@ -984,7 +985,6 @@ static int cmd_delete(struct eidf_cmd *cmd, int argc, const char **argv)
 			rc = EIDF_EXIT_ERROR;
 			continue;
 		}
-		free(active);
 		/* finished pods keep the claim Terminating until they are deleted */
 		char *held = users_of_sep(&u, ns, argv[i], USERS_FINISHED_HOLDERS, ", ", 1);
 		int has_holders = strcmp(held, "<none>") != 0;
@@ -1005,11 +1005,13 @@ static int cmd_delete(struct eidf_cmd *cmd, int argc, const char **argv)
 				eidf_error("refusing to delete PVC \"%s\" without confirmation; pass --yes", argv[i]);
 				rc = EIDF_EXIT_ERROR;
 				free(held);
+				free(active);
 				continue;
 			}
 			if (!ok) {
 				printf("persistentvolumeclaim/%s kept\n", argv[i]);
 				free(held);
+				free(active);
 				continue;
 			}
 		}
@@ -1024,6 +1026,7 @@ static int cmd_delete(struct eidf_cmd *cmd, int argc, const char **argv)
 				       dry == 1 ? "dry run" : "server dry run");
 			}
 			free(held);
+			free(active);
 			continue;
 		}
 		if (has_holders && with_jobs && delete_finished_holders(kc, ns, &u, argv[i], &deleted) < 0)
@@ -1033,6 +1036,7 @@ static int cmd_delete(struct eidf_cmd *cmd, int argc, const char **argv)
 				eidf_error("%s", eidf_last_error());
 				rc = EIDF_EXIT_ERROR;
 				free(held);
+				free(active);
 				continue;
 			}
 		}
@@ -1052,6 +1056,7 @@ static int cmd_delete(struct eidf_cmd *cmd, int argc, const char **argv)
 			int wrc = wait_pvc_gone(cmd, kc, ns, argv[i]);
 			if (wrc) {
 				free(held);
+				free(active);
 				rc = wrc;
 				break; /* stopped waiting: the rest is not done */
 			}
@@ -1060,6 +1065,10 @@ static int cmd_delete(struct eidf_cmd *cmd, int argc, const char **argv)
 			if (has_holders && with_jobs)
 				fprintf(stderr, "PVC \"%s\" stays Terminating until the pods of the deleted Jobs are "
 					"gone (seconds); --wait waits for it\n", argv[i]);
+			else if (in_use)
+				fprintf(stderr, "PVC \"%s\" stays Terminating while it is mounted by %s "
+					"(kubernetes.io/pvc-protection): no new pod can mount it, and it is deleted once "
+					"those pods are gone; --wait waits for it\n", argv[i], active);
 			else if (has_holders)
 				fprintf(stderr, "PVC \"%s\" stays Terminating while finished %s still exist "
 					"(kubernetes.io/pvc-protection); delete them with: kubectl eidf pvc delete %s "
@@ -1070,6 +1079,7 @@ static int cmd_delete(struct eidf_cmd *cmd, int argc, const char **argv)
 					argv[i], argv[i], ns);
 		}
 		free(held);
+		free(active);
 	}
 	strvec_clear(&deleted);
 	users_release(&u);

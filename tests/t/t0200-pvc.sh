@@ -107,10 +107,50 @@ test_expect_success 'list shows the claim and which Job uses it' '
 	test_grep "^persistentvolumeclaim/data$" names
 '
 
-test_expect_success 'delete is refused while a pod mounts the claim' '
-	test_expect_code 1 kubectl eidf pvc delete data --yes 2>err &&
-	test_grep "PVC \"data\" is mounted by job/$(cat job-name)" err &&
-	kubectl get pvc data
+# A claim "busy" that a running Job's pod mounts (the Job of job.yaml on
+# another claim, running until it is deleted): --force is what deletes it.
+test_expect_success 'delete without --force of a claim a running pod uses: refused, no DELETE sent' '
+	cluster_bound_pvc busy &&
+	sed -e "s/claimName: data/claimName: busy/" -e "s/sleep 30/sleep 600/" job.yaml >busy-job.yaml &&
+	job=$(kubectl create -f busy-job.yaml -o name) && job=${job#job.batch/} &&
+	echo "$job" >busy-job &&
+	cluster_job_ready "$job" &&
+	: >"$EIDF_CLUSTER_STATE/requests.jsonl" &&
+	test_expect_code 1 kubectl eidf pvc delete busy --yes >out 2>err &&
+	echo "error: PVC \"busy\" is mounted by job/$job; delete those first, or pass --force" >expect &&
+	test_cmp expect err &&
+	test ! -s out &&
+	test "$(cluster_request_count "^DELETE ")" = 0 &&
+	test -z "$(kubectl get pvc busy -o jsonpath={.metadata.deletionTimestamp})"
+'
+
+test_expect_success 'delete --force of a claim a running pod uses: marked Terminating, returns without waiting' '
+	job=$(cat busy-job) &&
+	: >"$EIDF_CLUSTER_STATE/requests.jsonl" &&
+	kubectl eidf pvc delete busy --yes --force >out 2>err &&
+	echo "persistentvolumeclaim \"busy\" marked for deletion (Terminating)" >expect &&
+	test_cmp expect out &&
+	echo "PVC \"busy\" stays Terminating while it is mounted by job/$job (kubernetes.io/pvc-protection): no new pod can mount it, and it is deleted once those pods are gone; --wait waits for it" >expect &&
+	test_cmp expect err &&
+	test "$(cluster_request_count "^DELETE .*/persistentvolumeclaims/busy")" = 1 &&
+	# promptly: it does not watch for a release that cannot come while the
+	# pod runs (the quiet wait for an unused claim is a watch of up to 10 s)
+	test "$(cluster_request_count "persistentvolumeclaims.*watch=")" = 0
+'
+
+test_expect_success 'the force-deleted claim stays while the pod runs and goes with the pod (PVC protection)' '
+	job=$(cat busy-job) &&
+	# an unused claim deleted after it going shows that PVC protection has
+	# looked at both since (and past its lag)
+	cluster_bound_pvc witness &&
+	kubectl delete pvc witness --timeout=30s >/dev/null &&
+	test -n "$(kubectl get pvc busy -o jsonpath={.metadata.deletionTimestamp})" &&
+	test "$(kubectl get pods -l job-name=$job -o jsonpath={.items[0].status.phase})" = Running &&
+	kubectl eidf pvc get busy >out &&
+	test_grep "^busy  *Terminating " out &&
+	kubectl delete job "$job" >/dev/null &&
+	kubectl wait --for=delete pvc/busy --timeout=30s &&
+	test -z "$(kubectl get pods -l job-name=$job -o name)"
 '
 
 test_expect_success 'describe shows users and events' '
