@@ -1,14 +1,23 @@
 #!/bin/sh
-# devrun session: one run, started by devrun with an exec (stdin: the local
-# changes) in the main container of the session pod.  POSIX sh; needs sh,
-# cat, head, mkdir, mkfifo, rm, tee, date and sleep (setsid if present) in
-# the image.
+# devrun session: one run, started by devrun with an exec (stdin: the run's
+# request, then the local changes) in the main container of the session
+# pod.  POSIX sh; needs sh, cat, head, mkdir, mkfifo, rm, tee, date and
+# sleep (setsid if present) in the image.
 #
-#   session-run RUN COMMIT BASE TREE FULL REF SIZE SHA256 SHELL NOW KIND [NAME=VALUE...] -- COMMAND [ARGS...]
+#   session-run RUN SHELL NOW [NAME=VALUE...] -- COMMAND [ARGS...]
 #
-# It takes the session's lock (one run at a time), reads SIZE bytes of local
-# changes from stdin, has the code agent (session-agent.sh, in the sync
-# container) make /code the laptop's tree, then runs COMMAND with its argv
+# devrun starts the exec before it has looked at the work tree, so that the
+# connection, the exec and the steps here up to the request overlap with
+# its diff; the request comes first on stdin, one line each:
+#   eidf-session-run 1      (anything else, or the end of stdin: devrun
+#                            gave up before the run; it ends, nothing run)
+#   COMMIT BASE TREE FULL REF SIZE SHA256 KIND
+# then SIZE bytes of local changes (read exactly: under the v4 exec protocol
+# stdin cannot be closed).
+#
+# It takes the session's lock (one run at a time), reads the request and
+# the changes, has the code agent (session-agent.sh, in the sync container)
+# make /code the laptop's tree, then runs COMMAND with its argv
 # exactly as given (SHELL=1: `/bin/sh -c "COMMAND ARGS..."`) in /code, with
 # the NAME=VALUE pairs (devrun --env) in its environment, in a
 # session of its own so that `session-cancel` can signal its whole process
@@ -25,10 +34,8 @@
 # processes (mkdir, head, mkfifo; the agent's tar and git); the bookkeeping that can
 # wait (old run directories, putting /code back) comes after the command.
 S=${EIDF_SESSION_DIR:-/eidf/session}
-run=$1 commit=$2 base=$3 tree=$4 full=$5 ref=$6 size=$7 sha=$8 shell=$9
-shift 9
-now=$1 kind=$2
-shift 2
+run=$1 shell=$2 now=$3
+shift 3
 while [ $# -gt 0 ] && [ "$1" != -- ]; do
 	export "$1"
 	shift
@@ -59,9 +66,6 @@ fi
 printf '%s\n' "$run" >"$S/lock/run"
 printf '%s\n' "$$" >"$S/lock/pid"
 printf '%s\n' "$now" >"$S/lock/since"
-prev=
-read -r prev 2>/dev/null <"$S/previous"
-printf '%s\n' "$run" >"$S/previous"
 
 # The command's output also goes to runs/RUN/out and err, for `devrun
 # session attach` (FIFOs of the run's own: a command a detached run left
@@ -78,6 +82,19 @@ t2=$!
 # not_run: the tees end (nothing will write) before the wrapper does
 not_run() { : >"$d/out.pipe"; : 2>"$d/err.pipe"; wait "$t1" "$t2"; }
 
+# the request (read builtins: nothing past it is consumed)
+hdr= commit= base= tree= full= ref= size= sha= kind=
+read -r hdr
+if [ "$hdr" != "eidf-session-run 1" ] || ! { read -r commit && read -r base && read -r tree &&
+	read -r full && read -r ref && read -r size && read -r sha && read -r kind; }; then
+	not_run
+	rm -rf "$d"
+	release
+	exit 125
+fi
+prev=
+read -r prev 2>/dev/null <"$S/previous"
+printf '%s\n' "$run" >"$S/previous"
 if [ "$size" -gt 0 ] 2>/dev/null; then
 	head -c "$size" >"$d/payload"
 fi

@@ -39,11 +39,13 @@ static void exec_child(const struct kexec_spec *s)
 	/* a closed stdout ends the stream (write fails) instead of killing us
 	 * in the middle of a TLS record */
 	signal(SIGPIPE, SIG_IGN);
+	if (s->writer_fd >= 0)
+		close(s->writer_fd);
 	if (s->stdin_fd >= 0 && s->stdin_fd != 0) {
 		lseek(s->stdin_fd, 0, SEEK_SET);
 		dup2(s->stdin_fd, 0);
 	} else if (s->stdin_fd == 0) {
-		lseek(0, 0, SEEK_SET);
+		lseek(0, 0, SEEK_SET); /* a pipe: ESPIPE, nothing to do */
 	}
 	if (s->stdout_fd >= 0)
 		dup2(s->stdout_fd, 1);

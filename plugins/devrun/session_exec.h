@@ -2,7 +2,7 @@
  * API client, no kubectl), in a child process devrun keeps control of: in
  * its own process group (a Ctrl-C on the terminal reaches devrun only, which
  * then stops the command in the pod itself, instead of the stream dropping
- * while the command goes on there), stdin from a file, stdout/stderr passed
+ * while the command goes on there), stdin from a file or a pipe, stdout/stderr passed
  * through live or captured.  Its exit code is the command's; 1 when the exec
  * itself failed (the message on its stderr, "error: ..."). */
 #ifndef EIDF_DEVRUN_SESSION_EXEC_H
@@ -18,7 +18,9 @@ struct kexec_spec {
 	struct kclient *kc;          /* the child opens a connection of its own with it */
 	const char *ns, *pod, *container;
 	const struct strvec *argv;   /* the command in the container */
-	int stdin_fd;                /* -1: no stdin (no -i) */
+	int stdin_fd;                /* -1: no stdin (no -i); a file (read from its start) or a pipe */
+	int writer_fd;               /* -1, or the parent's end of a stdin pipe: closed in the child
+				      * (else its stdin never ends) */
 	int stdout_fd, stderr_fd;    /* -1: inherit */
 	int status_fd;               /* -1, or gets one line: "exit N" (the command's code) or
 				      * "error HTTP" (the exec failed; HTTP: the upgrade's status, 0 none) */

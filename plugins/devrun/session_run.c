@@ -341,7 +341,7 @@ static int read_outcome(struct run_ctx *x, const char *run, struct strbuf *out)
 	strvec_push(&argv, "cat");
 	strvec_pushf(&argv, "%s/runs/%s/rc", SESSION_DIR, run);
 	struct kexec_spec s = { .kc = x->kc, .status_fd = -1, .ns = x->ns, .pod = pod_name(x), .container = DEVRUN_MAIN_CONTAINER,
-				.argv = &argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1 };
+				.argv = &argv, .stdin_fd = -1, .writer_fd = -1, .stdout_fd = -1, .stderr_fd = -1 };
 	int rc = kexec_capture(&s, out, NULL);
 	strvec_clear(&argv);
 	return rc == 0 ? 0 : -1;
@@ -426,36 +426,72 @@ static pid_t start_cancel(struct run_ctx *x, const char *run)
 	strvec_push(&argv, run);
 	strvec_pushf(&argv, "%d", SESSION_CANCEL_GRACE_S);
 	struct kexec_spec s = { .kc = x->kc, .status_fd = -1, .ns = x->ns, .pod = pod_name(x), .container = DEVRUN_MAIN_CONTAINER,
-				.argv = &argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1 };
+				.argv = &argv, .stdin_fd = -1, .writer_fd = -1, .stdout_fd = -1, .stderr_fd = -1 };
 	pid_t pid = kexec_start(&s);
 	strvec_clear(&argv);
 	return pid;
 }
 
-/* The argv of session-run.sh for this run. */
-static void run_argv(struct run_ctx *x, struct strvec *v, const char *run, const char *base, const char *tree,
-		     int full, size_t size, const char *sha, int tgz)
+/* The argv of session-run.sh for this run (what the run needs from the
+ * work tree comes later, on stdin: see write_request). */
+static void run_argv(struct run_ctx *x, struct strvec *v, const char *run)
 {
 	strvec_push(v, "sh");
 	strvec_push(v, "-c");
 	strvec_push(v, script_session_run);
 	strvec_push(v, "session-run");
 	strvec_push(v, run);
-	strvec_push(v, x->rs.commit_sha);
-	strvec_push(v, base && *base ? base : "-");
-	strvec_push(v, tree && *tree ? tree : "-");
-	strvec_push(v, full ? "1" : "0");
-	strvec_push(v, x->rs.remote_branch ? x->rs.remote_branch : "");
-	strvec_pushf(v, "%zu", size);
-	strvec_push(v, sha);
 	strvec_push(v, x->o.shell ? "1" : "0");
 	strvec_pushf(v, "%lld", (long long)time(NULL));
-	strvec_push(v, tgz ? "tgz" : "tar");
 	for (size_t i = 0; i < x->o.envs.n; i++)
 		strvec_push(v, x->o.envs.v[i]);
 	strvec_push(v, "--");
 	for (size_t i = 0; i < x->o.argv.n; i++)
 		strvec_push(v, x->o.argv.v[i]);
+}
+
+/* Write all of n bytes to the run's stdin pipe; -1 when the exec child
+ * stopped reading (the pod refused the run before its request: busy). */
+static int write_pipe(int fd, const char *d, size_t n)
+{
+	/* EPIPE, not SIGPIPE, when the child is gone: SIGPIPE is blocked while
+	 * writing and a pending one taken back */
+	sigset_t pipe_set, old;
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &pipe_set, &old);
+	int rc = 0;
+	while (n) {
+		ssize_t k = write(fd, d, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			rc = -1;
+			break;
+		}
+		d += k;
+		n -= (size_t)k;
+	}
+	if (rc < 0 && errno == EPIPE) {
+		struct timespec zero = { 0, 0 };
+		sigtimedwait(&pipe_set, NULL, &zero);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+/* The run's request (session-run.sh reads it line by line), then the payload. */
+static void write_request(struct run_ctx *x, int fd, const char *base, const char *tree, int full,
+			  const struct session_delta *d, const char *sha)
+{
+	struct strbuf r = STRBUF_INIT;
+	strbuf_addf(&r, "eidf-session-run 1\n%s\n%s\n%s\n%d\n%s\n%zu\n%s\n%s\n", x->rs.commit_sha,
+		    base && *base ? base : "-", tree && *tree ? tree : "-", full ? 1 : 0,
+		    x->rs.remote_branch ? x->rs.remote_branch : "", d->payload.len, sha,
+		    d->payload_tgz ? "tgz" : "tar");
+	if (write_pipe(fd, r.buf, r.len) == 0 && d->payload.len)
+		write_pipe(fd, d->payload.buf, d->payload.len);
+	strbuf_release(&r);
 }
 
 /* Collect the changes (the tar holds only what the pod lacks, given prev;
@@ -529,7 +565,7 @@ struct inflight {
 	int status_fd;           /* the exec child's one line (kexec_spec.status_fd) */
 	char *run;
 	int full;
-	FILE *payload;
+	int cached;              /* the exec went to the pod the previous run knew (not looked up) */
 	struct changes c;
 	struct submodules subs;
 	struct session_state prev;
@@ -542,8 +578,6 @@ static void inflight_release(struct inflight *f)
 	if (f->status_fd > 0)
 		close(f->status_fd);
 	free(f->run);
-	if (f->payload)
-		fclose(f->payload);
 	changes_release(&f->c);
 	submodules_release(&f->subs);
 	session_state_release(&f->prev);
@@ -553,82 +587,11 @@ static void inflight_release(struct inflight *f)
 	f->status_fd = -1;
 }
 
-/* Ship and start one run; 0 with f->pid set, else devrun's exit code. */
-static int start_run(struct run_ctx *x, struct inflight *f, int force_full)
-{
-	memset(f, 0, sizeof(*f));
-	f->pid = -1;
-	f->status_fd = -1;
-	f->run = devrun_new_run_id();
-	const char *uid = json_str(x->pod, "metadata.uid");
-	f->state_file = session_state_path(x->rs.repo, x->ns, x->so->name);
-	session_state_load(f->state_file, &f->prev);
-	int valid = !force_full && f->prev.pod_uid && uid && !strcmp(f->prev.pod_uid, uid) &&
-		    f->prev.commit && !strcmp(f->prev.commit, x->rs.commit_sha) && f->prev.tree && *f->prev.tree;
-	f->full = !valid;
-	if (collect(x, valid ? &f->prev : NULL, &f->subs, &f->c) < 0)
-		return DEVRUN_EXIT_ERROR;
-	snprintf(f->tree, sizeof(f->tree), "%s", f->c.tree);
-	char *subs_text = NULL;
-	if (f->subs.n) {
-		const char **trees = xcalloc(f->subs.n + 1, sizeof(*trees));
-		for (size_t i = 0; i < f->subs.n && i < f->c.n_subs; i++)
-			trees[i] = f->c.subs[i].tree;
-		subs_text = submodules_env(&f->subs, trees);
-		free(trees);
-	}
-	struct session_delta d;
-	int drc = session_delta_compute(x->rs.repo, x->rs.commit_sha, &f->c, valid ? &f->prev : NULL, subs_text,
-					&d);
-	free(subs_text);
-	if (drc < 0) {
-		eidf_error("%s", eidf_last_error());
-		return DEVRUN_EXIT_ERROR;
-	}
-	char sha[65];
-	sha256_hex(d.payload.buf ? d.payload.buf : "", d.payload.len, sha);
-	f->payload = tmpfile();
-	if (!f->payload || (d.payload.len && fwrite(d.payload.buf, 1, d.payload.len, f->payload) != d.payload.len) ||
-	    fflush(f->payload) != 0) {
-		eidf_error("cannot stage the local changes: %s", strerror(errno));
-		session_delta_release(&d);
-		return DEVRUN_EXIT_ERROR;
-	}
-	char *size = human_bytes(d.payload.len);
-	char shortsha[13];
-	snprintf(shortsha, sizeof(shortsha), "%.12s", x->rs.commit_sha);
-	session_note("session %s: run %s in pod %s: %s @ %s; shipping %zu file%s, %zu deleted, %zu restored "
-		     "(%s%s)", x->so->name, f->run, pod_name(x), x->rs.url, shortsha, d.n_files,
-		     d.n_files == 1 ? "" : "s", d.n_deleted, d.n_restored, size,
-		     f->full ? ", all local changes" : ", changed since the previous run");
-	free(size);
-	struct strvec argv = STRVEC_INIT;
-	run_argv(x, &argv, f->run, valid ? f->prev.tree : NULL, f->tree, f->full, d.payload.len, sha,
-		 d.payload_tgz);
-	int sp[2] = { -1, -1 };
-	if (pipe2(sp, O_CLOEXEC) < 0) {
-		eidf_error("pipe: %s", strerror(errno));
-		strvec_clear(&argv);
-		session_delta_release(&d);
-		return DEVRUN_EXIT_ERROR;
-	}
-	struct kexec_spec s = { .kc = x->kc, .status_fd = sp[1], .quiet_missing = x->cached, .ns = x->ns,
-				.pod = pod_name(x), .container = DEVRUN_MAIN_CONTAINER, .argv = &argv,
-				.stdin_fd = fileno(f->payload), .stdout_fd = -1, .stderr_fd = -1 };
-	f->pid = kexec_start(&s);
-	close(sp[1]);
-	f->status_fd = sp[0];
-	strvec_clear(&argv);
-	session_delta_release(&d);
-	if (f->pid < 0) {
-		eidf_error("%s", eidf_last_error());
-		return DEVRUN_EXIT_ERROR;
-	}
-	return 0;
-}
-
-/* The run count and the end of the last run, on the pod (`session list`
- * reads them; a pod that cannot be patched just shows none).  The count
+/* The run count and when the last run started, on the pod (`session list`
+ * reads them; a pod that cannot be patched just shows none).  Sent while
+ * the run goes on (on the client's own connection: the exec's is the
+ * WebSocket's, and libcurl never hands an open connection over to a
+ * CONNECT_ONLY transfer), so that it costs the run no time.  The count
  * comes from the pod as this run knew it: with the pod's resourceVersion as
  * the precondition when that was the cached copy, and read again if another
  * run (another clone) counted meanwhile (409). */
@@ -671,6 +634,101 @@ static void record_run(struct run_ctx *x)
 	}
 }
 
+/* What the run ships: collect the changes, compute the delta relative to
+ * the previous run, say it, and write the request and payload into the
+ * run's stdin (fd); 0, or devrun's exit code (then nothing was written). */
+static int ship(struct run_ctx *x, struct inflight *f, int force_full, int fd)
+{
+	const char *uid = json_str(x->pod, "metadata.uid");
+	f->state_file = session_state_path(x->rs.repo, x->ns, x->so->name);
+	session_state_load(f->state_file, &f->prev);
+	int valid = !force_full && f->prev.pod_uid && uid && !strcmp(f->prev.pod_uid, uid) &&
+		    f->prev.commit && !strcmp(f->prev.commit, x->rs.commit_sha) && f->prev.tree && *f->prev.tree;
+	f->full = !valid;
+	if (collect(x, valid ? &f->prev : NULL, &f->subs, &f->c) < 0)
+		return DEVRUN_EXIT_ERROR;
+	snprintf(f->tree, sizeof(f->tree), "%s", f->c.tree);
+	char *subs_text = NULL;
+	if (f->subs.n) {
+		const char **trees = xcalloc(f->subs.n + 1, sizeof(*trees));
+		for (size_t i = 0; i < f->subs.n && i < f->c.n_subs; i++)
+			trees[i] = f->c.subs[i].tree;
+		subs_text = submodules_env(&f->subs, trees);
+		free(trees);
+	}
+	struct session_delta d;
+	int drc = session_delta_compute(x->rs.repo, x->rs.commit_sha, &f->c, valid ? &f->prev : NULL, subs_text,
+					&d);
+	free(subs_text);
+	if (drc < 0) {
+		eidf_error("%s", eidf_last_error());
+		return DEVRUN_EXIT_ERROR;
+	}
+	char sha[65];
+	sha256_hex(d.payload.buf ? d.payload.buf : "", d.payload.len, sha);
+	char *size = human_bytes(d.payload.len);
+	char shortsha[13];
+	snprintf(shortsha, sizeof(shortsha), "%.12s", x->rs.commit_sha);
+	session_note("session %s: run %s in pod %s: %s @ %s; shipping %zu file%s, %zu deleted, %zu restored "
+		     "(%s%s)", x->so->name, f->run, pod_name(x), x->rs.url, shortsha, d.n_files,
+		     d.n_files == 1 ? "" : "s", d.n_deleted, d.n_restored, size,
+		     f->full ? ", all local changes" : ", changed since the previous run");
+	free(size);
+	write_request(x, fd, valid ? f->prev.tree : NULL, f->tree, f->full, &d, sha);
+	session_delta_release(&d);
+	return 0;
+}
+
+/* Start one run: the exec first (its connection, upgrade and the pod's own
+ * preparations take longer than the diff here, so they overlap), then what
+ * it ships on its stdin, then the run recorded on the pod while it goes on;
+ * 0 with f->pid set, else devrun's exit code. */
+static int start_run(struct run_ctx *x, struct inflight *f, int force_full)
+{
+	memset(f, 0, sizeof(*f));
+	f->pid = -1;
+	f->status_fd = -1;
+	f->run = devrun_new_run_id();
+	f->cached = x->cached;
+	struct strvec argv = STRVEC_INIT;
+	run_argv(x, &argv, f->run);
+	int sp[2] = { -1, -1 }, ip[2] = { -1, -1 };
+	if (pipe2(sp, O_CLOEXEC) < 0 || pipe2(ip, O_CLOEXEC) < 0) {
+		eidf_error("pipe: %s", strerror(errno));
+		for (int i = 0; i < 2; i++) {
+			if (sp[i] >= 0)
+				close(sp[i]);
+		}
+		strvec_clear(&argv);
+		return DEVRUN_EXIT_ERROR;
+	}
+	struct kexec_spec s = { .kc = x->kc, .status_fd = sp[1], .quiet_missing = x->cached, .ns = x->ns,
+				.pod = pod_name(x), .container = DEVRUN_MAIN_CONTAINER, .argv = &argv,
+				.stdin_fd = ip[0], .writer_fd = ip[1], .stdout_fd = -1, .stderr_fd = -1 };
+	f->pid = kexec_start(&s);
+	close(sp[1]);
+	close(ip[0]);
+	f->status_fd = sp[0];
+	strvec_clear(&argv);
+	if (f->pid < 0) {
+		close(ip[1]);
+		eidf_error("%s", eidf_last_error());
+		return DEVRUN_EXIT_ERROR;
+	}
+	int rc = ship(x, f, force_full, ip[1]);
+	if (rc) {
+		/* the pod ends the run unstarted (v4 cannot close stdin: say so) */
+		write_pipe(ip[1], "abort\n", 6);
+		close(ip[1]);
+		kexec_wait(f->pid, NULL);
+		f->pid = -1;
+		return rc;
+	}
+	close(ip[1]);
+	record_run(x);
+	return 0;
+}
+
 /* kubectl's exit code -> devrun's, from the pod when it is ambiguous. */
 static void finish_run(struct run_ctx *x, struct inflight *f, int krc, struct run_result *r)
 {
@@ -680,7 +738,7 @@ static void finish_run(struct run_ctx *x, struct inflight *f, int krc, struct ru
 	long http = -1;
 	if (n > 0)
 		line[n] = '\0';
-	if (x->cached && sscanf(line, "error %ld", &http) == 1 && (http == 404 || http == 400)) {
+	if (f->cached && sscanf(line, "error %ld", &http) == 1 && (http == 404 || http == 400)) {
 		/* the pod of the previous run is gone (or going): nothing ran */
 		r->missing = 1;
 		r->code = DEVRUN_EXIT_ERROR;
@@ -709,8 +767,6 @@ static void finish_run(struct run_ctx *x, struct inflight *f, int krc, struct ru
 		free(why);
 		strbuf_release(&out);
 	}
-	if (r->code != DEVRUN_EXIT_GONE)
-		record_run(x);
 	if (r->prepared && f->tree[0]) {
 		if (session_state_save(f->state_file, x->pod, x->rs.commit_sha, f->tree,
 				       &f->c) < 0)
@@ -727,9 +783,7 @@ static int wait_run(struct run_ctx *x, struct inflight *f)
 	pid_t cancel = -1;
 	int krc;
 	for (;;) {
-		krc = kexec_wait(f->pid, &session_sigint);
-		if (krc != -2)
-			break;
+		/* a Ctrl-C may have come while the run was being shipped */
 		if (session_sigint == 1 && cancel < 0) {
 			session_note("stopping run %s in pod %s (SIGINT, SIGTERM after %ds; Ctrl-C again to detach)",
 				     f->run, pod_name(x), SESSION_CANCEL_GRACE_S);
@@ -741,6 +795,9 @@ static int wait_run(struct run_ctx *x, struct inflight *f)
 			krc = -2;
 			break;
 		}
+		krc = kexec_wait(f->pid, &session_sigint);
+		if (krc != -2)
+			break;
 	}
 	if (cancel > 0) {
 		if (krc == -2)

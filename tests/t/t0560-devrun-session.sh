@@ -53,11 +53,11 @@ test_expect_success 'the next run reuses the pod and ships only the one file edi
 	test_grep "0 restored ([0-9]*B, changed since the previous run)" ../err &&
 	test_grep "shipping 1 file, 0 deleted, 0 restored ([0-9.]*KiB, changed since the previous run)" ../err0 &&
 	# devrun goes straight to the pod the previous run used: one exec (one
-	# WebSocket, devrun'"'"'s own, no kubectl); after the command it records
+	# WebSocket, devrun'"'"'s own, no kubectl); while it runs, devrun records
 	# the run on the pod (session list)
 	cluster_requests >../requests &&
-	sed -n 1p ../requests | grep "\"GET\".*/pods/$(cat ../pod1)/exec\".*kubectl-eidf/" &&
-	sed -n 2p ../requests | grep "\"PATCH\".*kubectl-eidf/" &&
+	test "$(grep -c "\"GET\".*/pods/$(cat ../pod1)/exec\".*kubectl-eidf/" ../requests)" = 1 &&
+	test "$(grep -c "\"PATCH\".*/pods/$(cat ../pod1)\".*kubectl-eidf/" ../requests)" = 1 &&
 	test "$(wc -l <../requests)" = 2
 '
 
@@ -132,6 +132,14 @@ test_expect_success 'submodules: at the commit checked out here, local edits and
 	(cd lib && git rm -q k.txt) &&
 	$DR --session sm -- ls lib >../smout 2>../smerr && cat ../smerr &&
 	test_grep "^s.txt$" ../smout && test_grep -v "^k.txt$" ../smout &&
+	# refused here after the exec started (it overlaps with the diff): the
+	# pod ends that run unstarted and the session is free for the next
+	(cd lib && echo s3 >s.txt && git commit -q -am s3) &&
+	test_expect_code 125 $DR --session sm -- echo never >../smout 2>../smerr && cat ../smerr &&
+	test ! -s ../smout && test_grep "is not on any remote-tracking branch" ../smerr &&
+	(cd lib && git push -q origin HEAD:main) &&
+	$DR --session sm -- cat lib/s.txt >../smout 2>../smerr && cat ../smerr &&
+	test "$(cat ../smout)" = s3 &&
 	$DR session stop sm >/dev/null
 '
 
