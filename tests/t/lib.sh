@@ -172,7 +172,8 @@ tmux_wait() {
 # options win): EIDF_JOB_CONTROLLER_LAG=3 (seconds between a pod finishing and
 # its Job counting it), EIDF_JOB_INTERIM_CONDITIONS=1 (Kubernetes >= 1.30 Job
 # conditions), EIDF_EXEC_TRANSLATE=1 (the API server talks SPDY to the kubelet
-# for a WebSocket exec, as kube-apiserver >= 1.30).
+# for a WebSocket exec, as kube-apiserver >= 1.30), EIDF_EXEC_WEBSOCKET_V4=1
+# (exec over WebSockets speaks v4 only, as before Kubernetes 1.29).
 # Helpers: cluster_requests (the request log, JSON lines), cluster_request_count
 # [REGEX] (requests whose "METHOD path?query" matches REGEX), cluster_connections,
 # cluster_fault fail|cut|delay|drop [--count N --status 429 --retry-after S
@@ -192,6 +193,7 @@ start_cluster() {
 	[ -n "${EIDF_JOB_CONTROLLER_LAG:-}" ] && strict+=(--job-controller-lag "$EIDF_JOB_CONTROLLER_LAG")
 	[ "${EIDF_JOB_INTERIM_CONDITIONS:-}" = 1 ] && strict+=(--job-interim-conditions)
 	[ "${EIDF_EXEC_TRANSLATE:-}" = 1 ] && strict+=(--exec-translate)
+	[ "${EIDF_EXEC_WEBSOCKET_V4:-}" = 1 ] && strict+=(--exec-websocket-v4)
 	if ! python3 "$EIDF_CLUSTER_BIN" --state-dir "$dir" --kubeconfig-out "$dir/kubeconfig" \
 		--pki-cache "${TMPDIR:-/tmp}/eidf-test-cluster-pki" \
 		--background --parent-pid $$ "${strict[@]}" "$@" >"$dir/start.out" 2>&1; then

@@ -16,6 +16,9 @@ from .execsession import ERROR, RESIZE, STDIN, Session
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
+# a kubelet (or translating API server) from before the WebSocket v5 support (Kubernetes < 1.29):
+# v5 is never chosen, even when offered first, so stdin cannot be half-closed
+PROTOCOLS_V4 = ("v4.channel.k8s.io",)
 CLOSE = 255
 
 
@@ -27,8 +30,9 @@ def accept_key(key):
     return base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
 
 
-def negotiate(h):
+def negotiate(h, protocols=PROTOCOLS):
     """Checks the upgrade headers; returns (accept, protocol) or None when this is no WebSocket upgrade.
+    protocols: what this server speaks.
     Raises ValueError for a broken or unsupported WebSocket request."""
     if "websocket" not in (h.headers.get("Upgrade") or "").lower():
         return None
@@ -43,10 +47,10 @@ def negotiate(h):
     offered = []
     for v in h.headers.get_all("Sec-WebSocket-Protocol") or []:
         offered += [p.strip() for p in v.split(",") if p.strip()]
-    proto = next((p for p in offered if p in PROTOCOLS), None)
+    proto = next((p for p in offered if p in protocols), None)   # the first offered (wsstream)
     if proto is None:
         raise ValueError("this test cluster speaks only the %s exec subprotocols (offered: %s)"
-                         % (" and ".join(PROTOCOLS), ", ".join(offered) or "none"))
+                         % (" and ".join(protocols), ", ".join(offered) or "none"))
     return accept_key(key), proto
 
 

@@ -135,7 +135,7 @@ def proxy_exec(c, h, ns, name):
     ws = None
     if c.exec_translate and "websocket" in (h.headers.get("Upgrade") or "").lower():
         try:
-            ws = execws.negotiate(h)
+            ws = execws.negotiate(h, execws.PROTOCOLS_V4 if c.exec_ws_v4 else execws.PROTOCOLS)
         except ValueError as e:
             raise RS.bad_request(str(e))
     if ws:

@@ -147,6 +147,7 @@ class Cluster(APIMixin, ControllersMixin):
         self.job_backoff = a.job_backoff
         self.job_lag = a.job_controller_lag
         self.exec_translate = getattr(a, "exec_translate", False)
+        self.exec_ws_v4 = getattr(a, "exec_websocket_v4", False)
         self.job_interim_conditions = a.job_interim_conditions
         self.max_grace = 3
         self.bookmark_interval = a.bookmark_interval
@@ -245,7 +246,7 @@ class Cluster(APIMixin, ControllersMixin):
                                     os.path.join(self.pki, "kubelet.crt"), os.path.join(self.pki, "kubelet.key"),
                                     os.path.join(self.pki, "ca.crt"), "127.0.0.1", 0, self.busybox_dir,
                                     a.sandbox, a.missing_image_regex, pull_backoff=self.pull_backoff,
-                                    max_grace=self.max_grace)
+                                    max_grace=self.max_grace, exec_ws_v4=self.exec_ws_v4)
         self.node_agent.start()     # returns once the nodes are registered: pods can be scheduled
 
     # -- logs ------------------------------------------------------------------
@@ -671,6 +672,10 @@ def main(argv=None):
     p.add_argument("--exec-translate", action="store_true",
                    help="answer a WebSocket exec here and talk SPDY/3.1 to the kubelet port, as kube-apiserver "
                    ">= 1.30 does (default: pass the client's upgrade through, as 1.26)")
+    p.add_argument("--exec-websocket-v4", action="store_true",
+                   help="exec over WebSockets speaks v4.channel.k8s.io only (the kubelet port, and the API server "
+                   "with --exec-translate), as before the WebSocket v5 support (Kubernetes < 1.29): v5 is not "
+                   "chosen even when offered, so a client cannot half-close stdin")
     p.add_argument("--job-interim-conditions", action="store_true",
                    help="Kubernetes >= 1.30 Job conditions: SuccessCriteriaMet/FailureTarget first, "
                    "Complete/Failed once every pod has terminated")

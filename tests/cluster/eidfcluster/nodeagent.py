@@ -634,7 +634,7 @@ class NodeAgent:
     def __init__(self, api, root, nodes=None, serving_cert=None, serving_key=None, client_ca=None,
                  address="127.0.0.1", port=0, busybox_dir="", sandbox="unshare",
                  missing_image=r"does-not-exist", pull_backoff=1.0, max_grace=3, register=True,
-                 volume_root=None, lease_duration=40, status_report=300.0):
+                 volume_root=None, lease_duration=40, status_report=300.0, exec_ws_v4=False):
         self.api = api
         self.root = root
         os.makedirs(root, exist_ok=True)
@@ -643,6 +643,8 @@ class NodeAgent:
         self.address = address
         self.busybox_dir = busybox_dir
         self.sandbox = sandbox
+        # the exec subprotocols of the kubelet port's WebSockets (--exec-websocket-v4: v4 only)
+        self.ws_protocols = execws.PROTOCOLS_V4 if exec_ws_v4 else execws.PROTOCOLS
         self.missing_image = re.compile(missing_image)
         self.pull_backoff = pull_backoff
         self.max_grace = max_grace
@@ -1158,12 +1160,12 @@ class NodeAgent:
                                                        for v in execspdy.PROTOCOLS] if code == 403 else ())
         else:
             try:
-                neg = execws.negotiate(h)
+                neg = execws.negotiate(h, self.ws_protocols)
             except ValueError as e:
                 raise KubeletError(400, str(e), "BadRequest")
             if neg is None:
                 raise KubeletError(400, "Upgrade request required (WebSockets: %s; or SPDY/3.1)"
-                                   % ", ".join(execws.PROTOCOLS), "BadRequest")
+                                   % ", ".join(self.ws_protocols), "BadRequest")
             accept, proto = neg
         # the process: the container's runner spec with the exec'd argv
         n = next(self.exec_seq)
@@ -1386,6 +1388,9 @@ def main(argv=None):
     p.add_argument("--missing-image-regex", default=r"does-not-exist|doesnotexist|nonexistent|missing-image|"
                    r"/missing|^missing")
     p.add_argument("--busybox-dir", default="", help="busybox applets first in PATH for alpine/busybox images")
+    p.add_argument("--exec-websocket-v4", action="store_true",
+                   help="exec over WebSockets speaks v4.channel.k8s.io only, as a kubelet before the WebSocket v5 "
+                   "support (Kubernetes < 1.29): v5 is not chosen even when offered, stdin cannot be half-closed")
     a = p.parse_args(argv)
     nodes = None
     if a.node:
@@ -1397,7 +1402,8 @@ def main(argv=None):
     agent = NodeAgent(api, os.path.join(os.path.abspath(a.state_dir), "pods"), nodes, a.tls_cert_file,
                       a.tls_private_key_file, a.client_ca_file, a.address, a.port, a.busybox_dir, a.sandbox,
                       a.missing_image_regex, register=not a.no_register,
-                      lease_duration=a.node_lease_duration_seconds, status_report=a.node_status_report_frequency)
+                      lease_duration=a.node_lease_duration_seconds, status_report=a.node_status_report_frequency,
+                      exec_ws_v4=a.exec_websocket_v4)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
