@@ -39,24 +39,35 @@
 #define TX_HIGH (256 * 1024)          /* stop reading stdin while this much waits to be sent */
 #define MAX_HEAD (64 * 1024)          /* the server's answer to the upgrade, headers */
 #define MAX_MESSAGE (16 * 1024 * 1024) /* one message (the server sends <= 32 KiB) */
+#define STDIN_MESSAGE (64 * 1024)      /* stdin goes in messages of at most this */
 
-struct wsx {
+struct kexec_stream {
 	struct kclient *kc;
 	CURL *c;
 	curl_socket_t sock;
 	int v5;
-	struct strbuf tx, rx, msg;   /* to send; received, unparsed; a fragmented message */
+	char *pod;                   /* for messages */
+	struct strbuf tx;            /* frames to send, from tx_off */
+	size_t tx_off;
+	struct strbuf rx;            /* received, unparsed, from rx_off */
+	size_t rx_off;
+	struct strbuf msg;           /* a fragmented message */
 	int msg_op;                  /* opcode of the message in msg, 0: none */
+	struct strbuf out[3];        /* [1] stdout, [2] stderr: received, not taken, from out_off */
+	size_t out_off[3];
+	int stdin_open;
 	int closed;                  /* the server sent a close frame or hung up */
 	int have_status;
 	struct strbuf status;        /* channel 3 */
-	const struct kexec_opts *o;
+	char *failure;               /* why the stream broke (a transport error, an abort) */
 };
 
-static void add_frame(struct strbuf *sb, int opcode, const void *data, size_t n)
+/* One frame into tx, masked with a fresh key; the payload is head (hn
+ * bytes, the channel id) followed by data. */
+static void add_frame2(struct strbuf *sb, int opcode, const void *head, size_t hn, const void *data, size_t dn)
 {
 	unsigned char h[14], mask[4];
-	size_t hl = 0;
+	size_t hl = 0, n = hn + dn;
 	h[hl++] = (unsigned char)(0x80 | opcode);
 	if (n < 126) {
 		h[hl++] = (unsigned char)(0x80 | n);
@@ -77,27 +88,50 @@ static void add_frame(struct strbuf *sb, int opcode, const void *data, size_t n)
 	hl += 4;
 	strbuf_add(sb, h, hl);
 	size_t at = sb->len;
-	strbuf_add(sb, data, n);
+	strbuf_add(sb, head, hn);
+	strbuf_add(sb, data, dn);
+	/* XOR eight bytes at a time: every byte sent passes here */
 	unsigned char *p = (unsigned char *)sb->buf + at;
-	for (size_t i = 0; i < n; i++)
+	unsigned char m8[8];
+	uint64_t w, k;
+	for (int i = 0; i < 8; i++)
+		m8[i] = mask[i & 3];
+	memcpy(&k, m8, 8);
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		w ^= k;
+		memcpy(p + i, &w, 8);
+	}
+	for (; i < n; i++)
 		p[i] ^= mask[i & 3];
 }
 
-static void add_message(struct wsx *w, int channel, const void *data, size_t n)
+static void add_frame(struct strbuf *sb, int opcode, const void *data, size_t n)
 {
-	struct strbuf m = STRBUF_INIT;
-	unsigned char ch = (unsigned char)channel;
-	strbuf_add(&m, &ch, 1);
-	strbuf_add(&m, data, n);
-	add_frame(&w->tx, 2, m.buf, m.len);
-	strbuf_release(&m);
+	add_frame2(sb, opcode, NULL, 0, data, n);
 }
 
-/* poll() for at most a second, so that an abort (Ctrl-C, --timeout) is seen
- * even while nothing moves; -1 on a poll error or an abort. */
-static int poll_or_abort(struct wsx *w, struct pollfd *p, nfds_t n)
+static void add_message(struct kexec_stream *w, int channel, const void *data, size_t n)
 {
-	if (poll(p, n, 1000) < 0 && errno != EINTR) {
+	unsigned char ch = (unsigned char)channel;
+	add_frame2(&w->tx, 2, &ch, 1, data, n);
+}
+
+/* The stream is broken: keep the first reason (the error set now). */
+static int fail(struct kexec_stream *w)
+{
+	if (!w->failure)
+		w->failure = xstrdup(eidf_last_error());
+	return -1;
+}
+
+/* poll() for at most min(wait_ms, 1 s), so that an abort (Ctrl-C,
+ * --timeout) is seen even while nothing moves; -1 on a poll error or an
+ * abort. */
+static int poll_or_abort(struct kexec_stream *w, struct pollfd *p, nfds_t n, int wait_ms)
+{
+	if (poll(p, n, wait_ms < 0 || wait_ms > 1000 ? 1000 : wait_ms) < 0 && errno != EINTR) {
 		eidf_set_error("poll: %s", strerror(errno));
 		return -1;
 	}
@@ -108,21 +142,28 @@ static int poll_or_abort(struct wsx *w, struct pollfd *p, nfds_t n)
 	return 0;
 }
 
-static int wait_sock(struct wsx *w, short events)
+static int wait_sock(struct kexec_stream *w, short events)
 {
 	struct pollfd p = { w->sock, events, 0 };
-	return poll_or_abort(w, &p, 1);
+	return poll_or_abort(w, &p, 1, 1000);
 }
 
-/* Send what is queued; block only when `all`. */
-static int flush_tx(struct wsx *w, int all)
+static size_t unsent(const struct kexec_stream *w)
 {
-	while (w->tx.len) {
+	return w->tx.len - w->tx_off;
+}
+
+/* Send what is queued; block only when `all`.  1 something sent, 0
+ * nothing, -1 error. */
+static int flush_tx(struct kexec_stream *w, int all)
+{
+	int moved = 0;
+	while (unsent(w)) {
 		size_t n = 0;
-		CURLcode cc = curl_easy_send(w->c, w->tx.buf, w->tx.len, &n);
+		CURLcode cc = curl_easy_send(w->c, w->tx.buf + w->tx_off, unsent(w), &n);
 		if (cc == CURLE_AGAIN) {
 			if (!all)
-				return 0;
+				break;
 			if (wait_sock(w, POLLOUT) < 0)
 				return -1;
 			continue;
@@ -131,19 +172,31 @@ static int flush_tx(struct wsx *w, int all)
 			eidf_set_error("exec stream to the API server: %s", curl_easy_strerror(cc));
 			return -1;
 		}
-		memmove(w->tx.buf, w->tx.buf + n, w->tx.len - n);
-		w->tx.len -= n;
+		w->tx_off += n;
+		moved = 1;
 	}
-	return 0;
+	if (w->tx_off == w->tx.len) {
+		strbuf_reset(&w->tx);
+		w->tx_off = 0;
+	} else if (w->tx_off > (1 << 20) && w->tx_off * 2 > w->tx.len) {
+		memmove(w->tx.buf, w->tx.buf + w->tx_off, unsent(w));
+		w->tx.len -= w->tx_off;
+		w->tx_off = 0;
+	}
+	return moved;
 }
 
 /* Read what the socket has into rx: 1 something read, 0 nothing now,
  * -1 error; w->closed on end of stream. */
-static int fill_rx(struct wsx *w)
+static int fill_rx(struct kexec_stream *w)
 {
-	char buf[65536];
+	if (w->rx_off == w->rx.len) {
+		strbuf_reset(&w->rx);
+		w->rx_off = 0;
+	}
+	strbuf_grow(&w->rx, 65536);
 	size_t n = 0;
-	CURLcode cc = curl_easy_recv(w->c, buf, sizeof(buf), &n);
+	CURLcode cc = curl_easy_recv(w->c, w->rx.buf + w->rx.len, w->rx.alloc - w->rx.len - 1, &n);
 	if (cc == CURLE_AGAIN)
 		return 0;
 	if (cc != CURLE_OK) {
@@ -154,25 +207,28 @@ static int fill_rx(struct wsx *w)
 		w->closed = 1;
 		return 0;
 	}
-	strbuf_add(&w->rx, buf, n);
+	w->rx.len += n;
+	w->rx.buf[w->rx.len] = '\0';
 	return 1;
 }
 
-static int write_all(int fd, const char *d, size_t n)
+static void take_output(struct kexec_stream *w, int ch, const char *d, size_t len)
 {
-	while (n) {
-		ssize_t k = write(fd, d, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -1;
-		d += k;
-		n -= (size_t)k;
+	struct strbuf *o = &w->out[ch];
+	size_t *off = &w->out_off[ch];
+	if (*off == o->len) {
+		strbuf_reset(o);
+		*off = 0;
+	} else if (*off > (1 << 20) && *off * 2 > o->len) {
+		memmove(o->buf, o->buf + *off, o->len - *off);
+		o->len -= *off;
+		o->buf[o->len] = '\0';
+		*off = 0;
 	}
-	return 0;
+	strbuf_add(o, d, len);
 }
 
-static void on_message(struct wsx *w, const unsigned char *p, size_t n)
+static void on_message(struct kexec_stream *w, const unsigned char *p, size_t n)
 {
 	if (!n)
 		return;
@@ -180,12 +236,8 @@ static void on_message(struct wsx *w, const unsigned char *p, size_t n)
 	size_t len = n - 1;
 	switch (p[0]) {
 	case CH_STDOUT:
-		if (w->o->stdout_fd >= 0)
-			write_all(w->o->stdout_fd, d, len);
-		break;
 	case CH_STDERR:
-		if (w->o->stderr_fd >= 0)
-			write_all(w->o->stderr_fd, d, len);
+		take_output(w, p[0], d, len);
 		break;
 	case CH_ERROR:
 		strbuf_add(&w->status, d, len);
@@ -197,27 +249,29 @@ static void on_message(struct wsx *w, const unsigned char *p, size_t n)
 }
 
 /* Parse the frames in rx (server frames are not masked). */
-static int parse_rx(struct wsx *w)
+static int parse_rx(struct kexec_stream *w)
 {
-	for (;;) {
-		const unsigned char *b = (const unsigned char *)w->rx.buf;
-		size_t have = w->rx.len, pos = 2;
+	int rc = 0;
+	while (!w->closed) {
+		const unsigned char *b = (const unsigned char *)w->rx.buf + w->rx_off;
+		size_t have = w->rx.len - w->rx_off, pos = 2;
 		if (have < 2)
-			return 0;
+			break;
 		int fin = b[0] & 0x80, op = b[0] & 0x0f;
 		uint64_t n = b[1] & 0x7f;
 		if ((b[0] & 0x70) || (b[1] & 0x80)) {
 			eidf_set_error("exec stream: the API server sent a malformed WebSocket frame");
-			return -1;
+			rc = -1;
+			break;
 		}
 		if (n == 126) {
 			if (have < 4)
-				return 0;
+				break;
 			n = ((uint64_t)b[2] << 8) | b[3];
 			pos = 4;
 		} else if (n == 127) {
 			if (have < 10)
-				return 0;
+				break;
 			n = 0;
 			for (int i = 0; i < 8; i++)
 				n = (n << 8) | b[2 + i];
@@ -226,15 +280,21 @@ static int parse_rx(struct wsx *w)
 		if (n > MAX_MESSAGE) {
 			eidf_set_error("exec stream: a WebSocket frame of %llu bytes is too large",
 				       (unsigned long long)n);
-			return -1;
+			rc = -1;
+			break;
 		}
 		if (have < pos + n)
-			return 0;
+			break;
 		const unsigned char *payload = b + pos;
 		if (op == 8) {
 			w->closed = 1;
 		} else if (op == 9) {
 			add_frame(&w->tx, 10, payload, (size_t)n);
+		} else if ((op == 1 || op == 2) && fin) {
+			/* a whole message in one frame (the usual case): no copy */
+			strbuf_reset(&w->msg);
+			w->msg_op = 0;
+			on_message(w, payload, (size_t)n);
 		} else if (op == 1 || op == 2 || op == 0) {
 			if (op != 0) {
 				w->msg_op = op;
@@ -243,7 +303,8 @@ static int parse_rx(struct wsx *w)
 			strbuf_add(&w->msg, payload, (size_t)n);
 			if (w->msg.len > MAX_MESSAGE) {
 				eidf_set_error("exec stream: a WebSocket message is too large");
-				return -1;
+				rc = -1;
+				break;
 			}
 			if (fin && w->msg_op) {
 				on_message(w, (const unsigned char *)w->msg.buf, w->msg.len);
@@ -251,12 +312,36 @@ static int parse_rx(struct wsx *w)
 				w->msg_op = 0;
 			}
 		}
-		size_t used = pos + (size_t)n;
-		memmove(w->rx.buf, w->rx.buf + used, w->rx.len - used);
-		w->rx.len -= used;
-		if (w->closed)
-			return 0;
+		w->rx_off += pos + (size_t)n;
 	}
+	/* keep only the unparsed tail (at most one frame) */
+	if (w->rx_off && w->rx_off < w->rx.len) {
+		memmove(w->rx.buf, w->rx.buf + w->rx_off, w->rx.len - w->rx_off);
+		w->rx.len -= w->rx_off;
+		w->rx_off = 0;
+	} else if (w->rx_off == w->rx.len) {
+		strbuf_reset(&w->rx);
+		w->rx_off = 0;
+	}
+	return rc;
+}
+
+/* Read and parse everything the connection has now (TLS may hold more
+ * than poll shows): 1 something came, 0 nothing, -1 error. */
+static int drain_rx(struct kexec_stream *w)
+{
+	int moved = 0;
+	while (!w->closed) {
+		int k = fill_rx(w);
+		if (k < 0)
+			return -1;
+		if (k == 0)
+			break;
+		moved = 1;
+		if (parse_rx(w) < 0)
+			return -1;
+	}
+	return moved;
 }
 
 static void add_escaped(struct strbuf *sb, const char *s)
@@ -300,7 +385,7 @@ static char *header_value(const char *head, const char *name)
 
 /* The exit code from the final Status: 0 Success, N for NonZeroExitCode;
  * -1 with the message set for any other failure. */
-static int status_exit_code(struct wsx *w, int *code)
+static int status_exit_code(struct kexec_stream *w, int *code)
 {
 	cJSON *j = cJSON_ParseWithLength(w->status.buf ? w->status.buf : "", w->status.len);
 	const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "status");
@@ -338,7 +423,7 @@ static int status_exit_code(struct wsx *w, int *code)
 
 /* Connect and upgrade; 0 upgraded, -1 error (kc->last_status set from the
  * answer when there was one). */
-static int upgrade(struct wsx *w, const struct kexec_opts *o)
+static int upgrade(struct kexec_stream *w, const struct kexec_opts *o)
 {
 	struct kclient *kc = w->kc;
 	const char *token = NULL, *source = NULL;
@@ -517,79 +602,218 @@ out:
 	return rc;
 }
 
-static int pump(struct wsx *w, const struct kexec_opts *o)
+struct kexec_stream *kexec_stream_open(struct kclient *kc, const struct kexec_opts *o)
 {
-	int in_open = o->stdin_fd >= 0;
-	char buf[65536];
-	/* data that arrived with the 101 */
-	if (parse_rx(w) < 0)
+	struct kexec_stream *w = xcalloc(1, sizeof(*w));
+	w->kc = kc;
+	w->sock = CURL_SOCKET_BAD;
+	w->pod = xstrdup(o->pod);
+	w->stdin_open = o->stdin_fd >= 0;
+	if (upgrade(w, o) < 0 || parse_rx(w) < 0) { /* data may come with the 101 */
+		kexec_stream_free(w);
+		return NULL;
+	}
+	return w;
+}
+
+int kexec_stream_fd(const struct kexec_stream *w)
+{
+	return (int)w->sock;
+}
+
+short kexec_stream_events(const struct kexec_stream *w)
+{
+	return (short)(POLLIN | (unsent(w) ? POLLOUT : 0));
+}
+
+void kexec_stream_send(struct kexec_stream *w, const void *data, size_t n)
+{
+	const char *d = data;
+	if (!w->stdin_open)
+		return;
+	while (n) {
+		size_t k = n < STDIN_MESSAGE ? n : STDIN_MESSAGE;
+		add_message(w, CH_STDIN, d, k);
+		d += k;
+		n -= k;
+	}
+}
+
+size_t kexec_stream_unsent(const struct kexec_stream *w)
+{
+	return unsent(w);
+}
+
+int kexec_stream_close_stdin(struct kexec_stream *w)
+{
+	if (!w->stdin_open)
+		return 0;
+	w->stdin_open = 0;
+	if (!w->v5)
 		return -1;
-	while (!w->closed) {
-		if (flush_tx(w, 0) < 0)
-			return -1;
-		struct pollfd p[2] = { { w->sock, POLLIN, 0 }, { -1, POLLIN, 0 } };
-		if (w->tx.len)
-			p[0].events |= POLLOUT;
-		if (in_open && w->tx.len < TX_HIGH)
-			p[1].fd = o->stdin_fd;
-		if (poll_or_abort(w, p, 2) < 0)
-			return -1;
-		if (p[1].fd >= 0 && p[1].revents) {
-			ssize_t n = read(o->stdin_fd, buf, sizeof(buf));
-			if (n > 0) {
-				add_message(w, CH_STDIN, buf, (size_t)n);
-			} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-				in_open = 0;
-				if (w->v5) {
-					unsigned char c = CH_STDIN;
-					add_message(w, CH_CLOSE, &c, 1);
-				}
-			}
-		}
-		/* read everything the connection has (TLS may hold more than poll sees) */
-		for (;;) {
-			int k = fill_rx(w);
-			if (k < 0)
-				return -1;
-			if (k == 0)
+	unsigned char c = CH_STDIN;
+	add_message(w, CH_CLOSE, &c, 1);
+	return 0;
+}
+
+int kexec_stream_pump(struct kexec_stream *w, int wait_ms)
+{
+	if (w->failure || w->closed)
+		return -1;
+	int moved = 0, k;
+	if ((k = flush_tx(w, 0)) < 0 || (moved |= k, k = drain_rx(w)) < 0)
+		return fail(w);
+	moved |= k;
+	if (!moved && wait_ms > 0 && !w->closed) {
+		struct pollfd p = { w->sock, kexec_stream_events(w), 0 };
+		if (poll_or_abort(w, &p, 1, wait_ms) < 0)
+			return fail(w);
+		if ((k = flush_tx(w, 0)) < 0 || (moved |= k, k = drain_rx(w)) < 0)
+			return fail(w);
+		moved |= k;
+	} else if (kclient_aborted(w->kc)) {
+		eidf_set_error("interrupted");
+		return fail(w);
+	}
+	if (moved)
+		return 1;
+	return w->closed ? -1 : 0;
+}
+
+int kexec_stream_over(const struct kexec_stream *w)
+{
+	return w->closed || w->failure;
+}
+
+size_t kexec_stream_peek(const struct kexec_stream *w, int stream, const char **data)
+{
+	if (stream != KEXEC_STDOUT && stream != KEXEC_STDERR) {
+		*data = "";
+		return 0;
+	}
+	*data = w->out[stream].buf ? w->out[stream].buf + w->out_off[stream] : "";
+	return w->out[stream].len - w->out_off[stream];
+}
+
+void kexec_stream_consume(struct kexec_stream *w, int stream, size_t n)
+{
+	if (stream != KEXEC_STDOUT && stream != KEXEC_STDERR)
+		return;
+	size_t have = w->out[stream].len - w->out_off[stream];
+	w->out_off[stream] += n < have ? n : have;
+}
+
+void kexec_stream_free(struct kexec_stream *w)
+{
+	if (!w)
+		return;
+	if (w->c)
+		curl_easy_cleanup(w->c);
+	strbuf_release(&w->tx);
+	strbuf_release(&w->rx);
+	strbuf_release(&w->msg);
+	for (int i = 0; i < 3; i++)
+		strbuf_release(&w->out[i]);
+	strbuf_release(&w->status);
+	free(w->failure);
+	free(w->pod);
+	free(w);
+}
+
+int kexec_stream_finish(struct kexec_stream *w, long wait_ms, int *exit_code)
+{
+	int rc = -1;
+	*exit_code = -1;
+	if (!w->failure && !w->closed) {
+		kexec_stream_close_stdin(w);
+		int64_t end = monotonic_ms() + wait_ms;
+		/* what still comes is not wanted: dropped as it comes */
+		while (!w->have_status && !w->failure && !w->closed) {
+			int64_t left = end - monotonic_ms();
+			if (left <= 0 || kexec_stream_pump(w, (int)left) < 0)
 				break;
-			if (parse_rx(w) < 0)
-				return -1;
-			if (w->closed)
-				break;
+			kexec_stream_consume(w, KEXEC_STDOUT, (size_t)-1);
+			kexec_stream_consume(w, KEXEC_STDERR, (size_t)-1);
 		}
 	}
-	/* answer the close, best effort */
-	if (!w->tx.len || flush_tx(w, 0) == 0) {
+	if (w->have_status) {
+		rc = status_exit_code(w, exit_code);
+	} else if (w->failure) {
+		eidf_set_error("%s", w->failure);
+	} else if (!w->closed) {
+		eidf_set_error("the command in pod %s did not end within %.1f s", w->pod, wait_ms / 1000.0);
+	} else {
+		eidf_set_error("the exec stream in pod %s ended without the command's exit status", w->pod);
+	}
+	/* answer or send the close, best effort (never blocks) */
+	if (!w->failure) {
 		unsigned char code[2] = { 0x03, 0xe8 };
 		add_frame(&w->tx, 8, code, 2);
 		flush_tx(w, 0);
 	}
+	char *msg = rc < 0 ? xstrdup(eidf_last_error()) : NULL;
+	kexec_stream_free(w);
+	if (msg) {
+		eidf_set_error("%s", msg);
+		free(msg);
+	}
+	return rc;
+}
+
+static int write_all(int fd, const char *d, size_t n)
+{
+	while (n) {
+		ssize_t k = write(fd, d, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -1;
+		d += k;
+		n -= (size_t)k;
+	}
 	return 0;
+}
+
+/* What came on stdout and stderr goes to the caller's descriptors (or
+ * nowhere: a stream not asked for has no data). */
+static void pass_output(struct kexec_stream *w, const struct kexec_opts *o)
+{
+	static const int streams[] = { KEXEC_STDOUT, KEXEC_STDERR };
+	for (int i = 0; i < 2; i++) {
+		const char *d;
+		size_t n = kexec_stream_peek(w, streams[i], &d);
+		int fd = streams[i] == KEXEC_STDOUT ? o->stdout_fd : o->stderr_fd;
+		if (n && fd >= 0)
+			write_all(fd, d, n);
+		kexec_stream_consume(w, streams[i], n);
+	}
 }
 
 int kclient_exec(struct kclient *kc, const struct kexec_opts *o, int *exit_code)
 {
-	struct wsx w;
-	int rc = -1;
-	memset(&w, 0, sizeof(w));
-	w.kc = kc;
-	w.o = o;
-	w.sock = CURL_SOCKET_BAD;
 	*exit_code = -1;
-	if (upgrade(&w, o) < 0 || pump(&w, o) < 0)
-		goto out;
-	if (!w.have_status) {
-		eidf_set_error("the exec stream in pod %s ended without the command's exit status", o->pod);
-		goto out;
+	struct kexec_stream *w = kexec_stream_open(kc, o);
+	if (!w)
+		return -1;
+	char buf[65536];
+	pass_output(w, o);
+	while (!kexec_stream_over(w)) {
+		struct pollfd p[2] = { { w->sock, kexec_stream_events(w), 0 }, { -1, POLLIN, 0 } };
+		if (w->stdin_open && unsent(w) < TX_HIGH)
+			p[1].fd = o->stdin_fd;
+		if (poll_or_abort(w, p, 2, 1000) < 0) {
+			fail(w);
+			break;
+		}
+		if (p[1].fd >= 0 && p[1].revents) {
+			ssize_t n = read(o->stdin_fd, buf, sizeof(buf));
+			if (n > 0)
+				kexec_stream_send(w, buf, (size_t)n);
+			else if (n == 0 || (errno != EINTR && errno != EAGAIN))
+				kexec_stream_close_stdin(w); /* v4: the command ends by itself */
+		}
+		kexec_stream_pump(w, 0);
+		pass_output(w, o);
 	}
-	rc = status_exit_code(&w, exit_code);
-out:
-	if (w.c)
-		curl_easy_cleanup(w.c);
-	strbuf_release(&w.tx);
-	strbuf_release(&w.rx);
-	strbuf_release(&w.msg);
-	strbuf_release(&w.status);
-	return rc;
+	return kexec_stream_finish(w, 0, exit_code);
 }

@@ -23,4 +23,44 @@ struct kexec_opts {
  * -1 too, with the runtime's message).  The abort switch ends it. */
 int kclient_exec(struct kclient *kc, const struct kexec_opts *o, int *exit_code);
 
+/* The same exec as a stream the caller drives, for a protocol spoken with
+ * a program in the container (pvc cp): it sends stdin and reads stdout and
+ * stderr as it goes, polling the connection with its own descriptors.
+ * kexec_opts' descriptors only say which streams are asked for (>= 0);
+ * the bytes go through the calls below. */
+struct kexec_stream;
+
+#define KEXEC_STDOUT 1
+#define KEXEC_STDERR 2
+
+/* Connect and upgrade; NULL with a kubectl-like error as kclient_exec's. */
+struct kexec_stream *kexec_stream_open(struct kclient *kc, const struct kexec_opts *o);
+/* The connection to poll, and for what (POLLIN, and POLLOUT while bytes
+ * wait to be sent); after poll, kexec_stream_pump(s, 0). */
+int kexec_stream_fd(const struct kexec_stream *s);
+short kexec_stream_events(const struct kexec_stream *s);
+/* Queue bytes for the command's stdin (nothing is sent before a pump). */
+void kexec_stream_send(struct kexec_stream *s, const void *data, size_t n);
+size_t kexec_stream_unsent(const struct kexec_stream *s);
+/* End the command's stdin (it reads EOF): 0, or -1 under the v4 protocol,
+ * which cannot (the command must end by itself). */
+int kexec_stream_close_stdin(struct kexec_stream *s);
+/* Send and receive what can move now, waiting at most wait_ms (at most a
+ * second at a time, checking the abort switch) when nothing could: 1
+ * something moved, 0 nothing, -1 the stream is over (the server ended it,
+ * it dropped, or the abort switch; what came before stays readable). */
+int kexec_stream_pump(struct kexec_stream *s, int wait_ms);
+int kexec_stream_over(const struct kexec_stream *s);
+/* What came on KEXEC_STDOUT or KEXEC_STDERR and was not consumed yet:
+ * *data (valid until the next pump or consume) and its length. */
+size_t kexec_stream_peek(const struct kexec_stream *s, int stream, const char **data);
+void kexec_stream_consume(struct kexec_stream *s, int stream, size_t n);
+/* End it: stdin is closed, the command's exit status is awaited for at
+ * most wait_ms (output still coming is dropped), the connection closed and
+ * s freed.  0 with *exit_code, or -1 with a kubectl-like error (why the
+ * stream broke, the Status's message, or no status). */
+int kexec_stream_finish(struct kexec_stream *s, long wait_ms, int *exit_code);
+/* Free without waiting (after a failed open there is nothing to free). */
+void kexec_stream_free(struct kexec_stream *s);
+
 #endif
