@@ -176,8 +176,9 @@ tmux_wait() {
 # (exec over WebSockets speaks v4 only, as before Kubernetes 1.29).
 # Helpers: cluster_requests (the request log, JSON lines), cluster_request_count
 # [REGEX] (requests whose "METHOD path?query" matches REGEX), cluster_connections,
-# cluster_fault fail|cut|delay|drop [--count N --status 429 --retry-after S
-# --bytes N --seconds S --path REGEX --method M], cluster_clear_faults,
+# cluster_fault fail|cut|delay|drop|corrupt [--count N --status 429 --retry-after S
+# --bytes N --seconds S --path REGEX --method M; corrupt: --stream stdin|stdout
+# --at N | --pattern REGEX --replace TEMPLATE --hold REGEX], cluster_clear_faults,
 # cluster_evict POD, cluster_kill POD [-c CONTAINER] [--signal TERM],
 # cluster_quota N [-n NS], cluster_compact, cluster_ctl ARGS (anything else),
 # cluster_bound_pvc NAME [-n NS], cluster_volume_dir PVC [-n NS],

@@ -356,6 +356,8 @@ class APIMixin:
             if code == 503:
                 raise APIError(503, "ServiceUnavailable", "the server is currently unable to handle the request",
                                {"causes": [{"message": "injected fault"}]})
+            if code in (403, 404):
+                raise APIError(code, "Forbidden" if code == 403 else "NotFound", "injected fault (%d)" % code)
             raise APIError(code, "InternalError", "Internal error occurred: injected fault",
                            {"causes": [{"message": "injected fault"}]})
         if f is None and not h.component:

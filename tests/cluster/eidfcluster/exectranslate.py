@@ -18,6 +18,7 @@ import ssl
 import struct
 import time
 
+from . import execcorrupt
 from . import execspdy as S
 from . import execws as W
 from .execsession import ERROR, RESIZE, STDERR, STDIN, STDOUT
@@ -33,7 +34,7 @@ def upgrade_headers():
 
 
 class Bridge:
-    def __init__(self, client, kubelet, ws_proto, channels, limit=None):
+    def __init__(self, client, kubelet, ws_proto, channels, limit=None, corrupt=None):
         self.client, self.kubelet = client, kubelet
         self.v5 = ws_proto.startswith("v5")
         self.ws = W.FrameParser()
@@ -50,6 +51,7 @@ class Bridge:
         self.done = False               # the kubelet side is over
         self.client_gone = False
         self.limit, self.passed = limit, 0
+        self.rw = execcorrupt.Rewriter(corrupt) if corrupt else None
         sid = 1
         for ch in [ERROR] + [c for c in (STDIN, STDOUT, STDERR, RESIZE) if c in channels]:
             self.ids[ch], self.channel[sid] = sid, ch
@@ -78,13 +80,18 @@ class Bridge:
                     if body[:1] == bytes([STDIN]) and STDIN in self.ids:
                         out += S.data_frame(self.ids[STDIN], S.FLAG_FIN, b"")
                 elif ch in (STDIN, RESIZE) and ch in self.ids:
-                    out += S.data_frame(self.ids[ch], 0, body)
+                    if ch == STDIN and self.rw and self.rw.channel == STDIN:
+                        body = self.rw.feed(body)   # a `corrupt` fault (execcorrupt.py)
+                    if body:
+                        out += S.data_frame(self.ids[ch], 0, body)
 
     # -- the kubelet's SPDY frames -----------------------------------------------
     def from_kubelet(self, data):
         for kind, a, flags, payload in self.spdy.feed(data):
             if kind == "data":
                 ch = self.channel.get(a)
+                if ch == STDOUT and payload and self.rw and self.rw.channel == STDOUT:
+                    payload = self.rw.feed(payload)  # a `corrupt` fault (execcorrupt.py)
                 if ch in (STDOUT, STDERR) and payload:
                     self.to_client += W.frame(2, bytes([ch]) + payload)
                 elif ch == ERROR:

@@ -17,6 +17,7 @@ import urllib.parse
 
 from . import execws
 from . import resources as RS
+from . import execcorrupt
 from .exectranslate import Bridge, upgrade_headers
 from .resources import APIError
 
@@ -186,6 +187,9 @@ def proxy_exec(c, h, ns, name):
     # restart would: no close frame, both connections shut
     cut = None if h.component else c.faults.take(("cut",), h.command, h.path)
     limit = int(cut.get("bytes", 0)) if cut is not None else None
+    # a `corrupt` fault changes the bytes of one stream (execcorrupt.py); WebSocket execs only
+    websocket = ws or "websocket" in (hdrs.get("upgrade") or "").lower()
+    corrupt = None if h.component or not websocket else c.faults.take(("corrupt",), h.command, h.path)
     if ws:
         accept, proto = ws
         h.wfile.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -201,11 +205,13 @@ def proxy_exec(c, h, ns, name):
         if ws:
             channels = {ch for ch, on in ((0, flags["stdin"]), (1, flags["stdout"]),
                                           (2, flags["stderr"] and not flags["tty"]), (4, flags["tty"])) if on}
-            b = Bridge(h.connection, up, proto, channels, limit)
+            b = Bridge(h.connection, up, proto, channels, limit, corrupt)
             if rest:
                 b.from_kubelet(rest)
             b.run()
             return
+        if corrupt is not None:
+            return execcorrupt.Relay(h.connection, up, corrupt).run(rest)
         if rest:
             h.connection.sendall(rest)
         splice(h.connection, up, limit)

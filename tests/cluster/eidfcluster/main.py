@@ -296,8 +296,11 @@ class Cluster(APIMixin, ControllersMixin):
             if h.command == "DELETE":
                 self.faults.clear()
                 return h.send_body(200, {"faults": []})
-            if body.get("type") not in ("fail", "cut", "delay", "drop", "compact"):
-                raise RS.bad_request("fault type must be fail, cut, delay, drop or compact")
+            if body.get("type") not in ("fail", "cut", "delay", "drop", "compact", "corrupt"):
+                raise RS.bad_request("fault type must be fail, cut, delay, drop, compact or corrupt")
+            if body.get("type") == "corrupt" and (body.get("stream") not in ("stdin", "stdout") or
+                                                  (body.get("at") is None) == (not body.get("pattern"))):
+                raise RS.bad_request("corrupt: --stream stdin|stdout and one of --at N or --pattern REGEX")
             return h.send_body(201, self.faults.add(body))
         if p == "/_eidf/stats":
             return h.send_body(200, dict(self.counts, resourceVersion=self.store.rv, port=self.port,
@@ -517,12 +520,19 @@ def ctl(argv):
     p.add_argument("--state-dir", default=os.environ.get("EIDF_CLUSTER_STATE"), required=False)
     sub = p.add_subparsers(dest="cmd", required=True)
     f = sub.add_parser("fault", help="add a fault rule")
-    f.add_argument("type", choices=["fail", "cut", "delay", "drop", "compact"])
+    f.add_argument("type", choices=["fail", "cut", "delay", "drop", "compact", "corrupt"])
     f.add_argument("--count", type=int, default=1, help="how many requests it applies to")
     f.add_argument("--status", type=int, default=500, help="fail: HTTP status (429, 500, 503...)")
     f.add_argument("--retry-after", type=int, default=1, help="fail 429: Retry-After seconds")
     f.add_argument("--bytes", type=int, default=0, help="cut: stream body bytes before the cut (an exec session: bytes both ways)")
     f.add_argument("--seconds", type=float, default=1.0, help="delay: seconds")
+    f.add_argument("--stream", choices=["stdin", "stdout"], default="stdout",
+                   help="corrupt: the exec stream whose bytes change (WebSocket execs)")
+    f.add_argument("--at", type=int, help="corrupt: flip the stream's byte number AT (from 0)")
+    f.add_argument("--pattern", help="corrupt: replace the first match of this bytes regex...")
+    f.add_argument("--replace", default="", help="corrupt: ...by this template (\\1: a group)")
+    f.add_argument("--hold", help="corrupt: a regex ending in \\Z: a tail that may start a match "
+                   "is held back until more comes")
     f.add_argument("--path", default=".*", help="regex on the request path+query")
     f.add_argument("--method", default="", help="only this HTTP method")
     sub.add_parser("clear-faults")
@@ -561,6 +571,8 @@ def ctl(argv):
             body.update(status=a.status, retry_after=a.retry_after)
         elif a.type == "cut":
             body["bytes"] = a.bytes
+        elif a.type == "corrupt":
+            body.update(stream=a.stream, at=a.at, pattern=a.pattern, replace=a.replace, hold=a.hold)
         elif a.type == "delay":
             body["seconds"] = a.seconds
         code, out = admin_call(a.state_dir, "POST", "/_eidf/faults", body)
