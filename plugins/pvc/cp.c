@@ -1,8 +1,8 @@
 /* kubectl eidf pvc cp LOCAL... CLAIM:PATH | CLAIM:PATH LOCAL
  *
  * The copy runs in a helper Job that mounts the claim (read-only for
- * downloads) and speaks pvc-cp.sh's line protocol over `kubectl exec -i`
- * (cp_session.c).  Every file's sha256 is computed on both sides as its
+ * downloads) and speaks pvc-cp.sh's line protocol over one exec stream
+ * of the API client (cp_session.c).  Every file's sha256 is computed on both sides as its
  * bytes pass and compared; an upload is written to NAME.eidf-part (a
  * download to a local NAME.eidf-part) and renamed into place only when they
  * are equal, so no side ever shows a truncated or wrong file under its
@@ -417,17 +417,34 @@ static int sess(struct cp *c)
 {
 	if (c->s.open)
 		return 0;
-	return cp_sess_open(&c->s, c->ns, c->pod, "helper", HELPER_MOUNT);
+	struct kclient *kc = cmd_client(c->cmd);
+	if (!kc) {
+		eidf_error("%s", eidf_last_error());
+		return -1;
+	}
+	if (!cp_sess_open(&c->s, kc, c->ns, c->pod, "helper", HELPER_MOUNT))
+		return 0;
+	/* said here: every caller just stops */
+	long http = kclient_last_http_status(kc);
+	if (http == 403)
+		eidf_error("cannot exec into helper pod %s: %s; the copy needs the right to create pods/exec in "
+			   "namespace %s (ask the project's admin)", c->pod, eidf_last_error(), c->ns);
+	else if (http == 404 || http == 400)
+		eidf_error("cannot exec into helper pod %s: %s; it is gone or not running (its Job deleted or "
+			   "ended?): run the same command again to start a new one and resume", c->pod,
+			   eidf_last_error());
+	else
+		eidf_error("cannot exec into helper pod %s: %s", c->pod, eidf_last_error());
+	return -1;
 }
 
 /* The session ended under us: close it, and say whether to try again. */
 static int reopen(struct cp *c)
 {
 	char *why = NULL;
-	int st = cp_sess_close(&c->s, &why);
+	cp_sess_close(&c->s, &why);
 	free(c->lost_why);
-	c->lost_why = xasprintf("kubectl exec ended (exit code %d): %s", st, why);
-	free(why);
+	c->lost_why = why;
 	if (++c->reconnects > CP_MAX_RECONNECTS) {
 		eidf_set_error("the stream to helper pod %s dropped %d times; last: %s; run the same command again "
 			       "to resume", c->pod, CP_MAX_RECONNECTS, c->lost_why);
@@ -1738,9 +1755,7 @@ int cmd_cp(struct eidf_cmd *cmd, int argc, const char **argv)
 			eidf_error("%s", eidf_last_error());
 		goto out;
 	}
-	if (sess(&c)) {
-		eidf_error("%s", eidf_last_error());
-	} else {
+	if (!sess(&c)) {
 		int r = c.upload ? upload(&c, argc - 1, argv) : download(&c, argv[1]);
 		if (r && eidf_last_error()[0] && c.reconnects > CP_MAX_RECONNECTS)
 			eidf_error("%s", eidf_last_error());
@@ -1892,7 +1907,7 @@ void cp_complete(const char *prefix, struct strvec *out, void *ctx)
 	}
 	struct cp_sess s;
 	/* the script's root is the directory itself: list "." */
-	if (!cp_sess_open(&s, ns, v.pod, v.container, v.root)) {
+	if (!cp_sess_open(&s, kc, ns, v.pod, v.container, v.root)) {
 		cp_sess_queue_line(&s, "list");
 		cp_sess_queue_line(&s, ".");
 		/* a Tab waits a few seconds at most */

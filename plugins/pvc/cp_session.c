@@ -1,10 +1,7 @@
 #include "cp_session.h"
 
-#include <errno.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "script_pvc_cp.h"
 
@@ -12,40 +9,73 @@
  * connection that died without a reset); the pod's longest silence is
  * hashing one file for `sum`, ~10 s per GiB with busybox. */
 #define IDLE_LIMIT_MS (15 * 60 * 1000)
+/* What is kept of the pod's stderr for the message when it ends. */
+#define ERR_TAIL 4096
 
-int cp_sess_open(struct cp_sess *s, const char *ns, const char *pod, const char *container, const char *root)
+int cp_sess_open(struct cp_sess *s, struct kclient *kc, const char *ns, const char *pod, const char *container,
+		 const char *root)
 {
 	memset(s, 0, sizeof(*s));
-	const char *argv[] = { "sh", "-c", script_pvc_cp, "pvc-cp", root, NULL };
-	int rc = kubectl_session_start(&s->ks, ns, pod, container, argv);
-	if (rc)
+	const char *argv[] = { "sh", "-c", script_pvc_cp, "pvc-cp", root };
+	struct kexec_opts o = { .ns = ns, .pod = pod, .container = container, .argv = argv,
+				.argc = sizeof(argv) / sizeof(*argv), .stdin_fd = 0, .stdout_fd = 1, .stderr_fd = 2 };
+	s->ks = kexec_stream_open(kc, &o);
+	if (!s->ks)
 		return -1;
 	s->open = 1;
 	s->last_io_ms = monotonic_ms();
 	return 0;
 }
 
+/* The last line of what the pod wrote to stderr, or NULL. */
+static char *err_last_line(const struct cp_sess *s)
+{
+	const char *b = s->err_tail.buf, *e = b ? b + s->err_tail.len : NULL;
+	while (e && e > b && (e[-1] == '\n' || e[-1] == '\r'))
+		e--;
+	if (!e || e == b)
+		return NULL;
+	const char *l = e;
+	while (l > b && l[-1] != '\n')
+		l--;
+	return xstrndup(l, (size_t)(e - l));
+}
+
 int cp_sess_close(struct cp_sess *s, char **why)
 {
-	int rc = 0;
-	if (s->open)
-		rc = kubectl_session_end(&s->ks, 3000, why);
-	else if (why)
+	int code = -1;
+	if (s->open) {
+		/* the script ends at `quit` (or at EOF on its stdin, which the v4
+		 * protocol cannot send); a stream already over ends at once */
+		if (!s->eof)
+			cp_sess_queue(s, "quit\n", 5);
+		int rc = kexec_stream_finish(s->ks, 3000, &code);
+		char *last = err_last_line(s);
+		if (why) {
+			if (rc < 0)
+				*why = last ? xasprintf("%s; the pod said: %s", eidf_last_error(), last)
+					    : xstrdup(eidf_last_error());
+			else
+				*why = last ? xasprintf("exit code %d: %s", code, last) : xasprintf("exit code %d", code);
+		}
+		free(last);
+		if (rc < 0)
+			code = -1;
+	} else if (why) {
 		*why = xstrdup("no session");
+	}
+	s->ks = NULL;
 	s->open = 0;
-	strbuf_release(&s->out);
-	strbuf_release(&s->in);
-	s->out_off = s->in_off = 0;
-	return rc;
+	s->eof = 0;
+	strbuf_release(&s->line);
+	strbuf_release(&s->err_tail);
+	return code;
 }
 
 void cp_sess_queue(struct cp_sess *s, const void *data, size_t len)
 {
-	if (s->out_off && s->out_off == s->out.len) {
-		strbuf_reset(&s->out);
-		s->out_off = 0;
-	}
-	strbuf_add(&s->out, data, len);
+	if (s->open)
+		kexec_stream_send(s->ks, data, len);
 }
 
 void cp_sess_queuef(struct cp_sess *s, const char *fmt, ...)
@@ -61,70 +91,47 @@ void cp_sess_queuef(struct cp_sess *s, const char *fmt, ...)
 
 void cp_sess_queue_line(struct cp_sess *s, const char *text)
 {
-	cp_sess_queue(s, text, strlen(text));
-	cp_sess_queue(s, "\n", 1);
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addstr(&sb, text);
+	strbuf_addch(&sb, '\n');
+	cp_sess_queue(s, sb.buf, sb.len);
+	strbuf_release(&sb);
 }
 
 size_t cp_sess_queued(const struct cp_sess *s)
 {
-	return s->out.len - s->out_off;
+	return s->open ? kexec_stream_unsent(s->ks) : 0;
 }
 
 size_t cp_sess_pending(const struct cp_sess *s)
 {
-	return s->in.len - s->in_off;
+	const char *d;
+	return s->open ? kexec_stream_peek(s->ks, KEXEC_STDOUT, &d) : 0;
 }
 
 int cp_sess_pump(struct cp_sess *s, int wait_ms)
 {
 	if (!s->open || s->eof)
 		return -1;
-	struct pollfd p[3] = {
-		{ s->ks.out, POLLIN, 0 },
-		{ s->ks.err, POLLIN, 0 },
-		{ cp_sess_queued(s) ? s->ks.in : -1, POLLOUT, 0 },
-	};
-	int n = poll(p, 3, wait_ms);
-	if (n < 0 && errno != EINTR) {
+	int r = kexec_stream_pump(s->ks, wait_ms);
+	/* stderr: only its tail is kept, for the message when the session ends */
+	const char *d;
+	size_t n = kexec_stream_peek(s->ks, KEXEC_STDERR, &d);
+	if (n) {
+		strbuf_add(&s->err_tail, d, n);
+		kexec_stream_consume(s->ks, KEXEC_STDERR, n);
+		if (s->err_tail.len > 2 * ERR_TAIL) {
+			memmove(s->err_tail.buf, s->err_tail.buf + s->err_tail.len - ERR_TAIL, ERR_TAIL);
+			s->err_tail.len = ERR_TAIL;
+			s->err_tail.buf[ERR_TAIL] = '\0';
+		}
+	}
+	if (r < 0) {
 		s->eof = 1;
 		return -1;
 	}
-	int moved = 0;
-	if (p[1].revents)
-		kubectl_session_drain_err(&s->ks);
-	if (p[2].revents & (POLLOUT | POLLERR | POLLHUP)) {
-		ssize_t w = write(s->ks.in, s->out.buf + s->out_off, cp_sess_queued(s));
-		if (w > 0) {
-			s->out_off += (size_t)w;
-			moved = 1;
-			if (s->out_off == s->out.len) {
-				strbuf_reset(&s->out);
-				s->out_off = 0;
-			}
-		} else if (w < 0 && errno != EAGAIN && errno != EINTR) {
-			s->eof = 1; /* kubectl went away; what it said is still read */
-			return -1;
-		}
-	}
-	if (p[0].revents) {
-		if (s->in_off > (1 << 20) && s->in_off * 2 > s->in.len) {
-			memmove(s->in.buf, s->in.buf + s->in_off, s->in.len - s->in_off);
-			s->in.len -= s->in_off;
-			s->in.buf[s->in.len] = '\0';
-			s->in_off = 0;
-		}
-		strbuf_grow(&s->in, 1 << 18);
-		ssize_t r = read(s->ks.out, s->in.buf + s->in.len, 1 << 18);
-		if (r > 0) {
-			s->in.len += (size_t)r;
-			s->in.buf[s->in.len] = '\0';
-			moved = 1;
-		} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-			s->eof = 1;
-		}
-	}
 	int64_t now = monotonic_ms();
-	if (moved)
+	if (r > 0)
 		s->last_io_ms = now;
 	else if (now - s->last_io_ms > IDLE_LIMIT_MS) {
 		s->eof = 1;
@@ -135,17 +142,19 @@ int cp_sess_pump(struct cp_sess *s, int wait_ms)
 
 int cp_sess_try_line(struct cp_sess *s, char **line)
 {
-	char *start = s->in.buf ? s->in.buf + s->in_off : NULL;
-	char *nl = start ? memchr(start, '\n', s->in.len - s->in_off) : NULL;
+	if (!s->open)
+		return -1;
+	const char *d;
+	size_t n = kexec_stream_peek(s->ks, KEXEC_STDOUT, &d);
+	const char *nl = n ? memchr(d, '\n', n) : NULL;
 	if (nl) {
-		*nl = '\0';
-		*line = start;
-		s->in_off = (size_t)(nl + 1 - s->in.buf);
+		strbuf_reset(&s->line);
+		strbuf_add(&s->line, d, (size_t)(nl - d));
+		kexec_stream_consume(s->ks, KEXEC_STDOUT, (size_t)(nl + 1 - d));
+		*line = s->line.buf;
 		return 1;
 	}
-	if (!s->open || s->eof)
-		return -1;
-	return 0;
+	return s->eof ? -1 : 0;
 }
 
 int cp_sess_line(struct cp_sess *s, char **line)
@@ -165,8 +174,8 @@ int cp_sess_bytes(struct cp_sess *s, size_t n, const char **data)
 		if (cp_sess_pump(s, 1000) < 0 && cp_sess_pending(s) < n)
 			return -1;
 	}
-	*data = s->in.buf + s->in_off;
-	s->in_off += n;
+	kexec_stream_peek(s->ks, KEXEC_STDOUT, data);
+	kexec_stream_consume(s->ks, KEXEC_STDOUT, n);
 	return 0;
 }
 
@@ -176,9 +185,8 @@ int cp_sess_some(struct cp_sess *s, size_t max, const char **data, size_t *n)
 		if (cp_sess_pump(s, 1000) < 0 && !cp_sess_pending(s))
 			return -1;
 	}
-	size_t have = cp_sess_pending(s);
+	size_t have = kexec_stream_peek(s->ks, KEXEC_STDOUT, data);
 	*n = have < max ? have : max;
-	*data = s->in.buf + s->in_off;
-	s->in_off += *n;
+	kexec_stream_consume(s->ks, KEXEC_STDOUT, *n);
 	return 0;
 }

@@ -24,6 +24,7 @@
 #                              (mismatch: the part is cut back to START and the rest is
 #                              discarded), at "e": F | M SHA256 (the whole file differs;
 #                              the part is removed) | E MESSAGE
+#   quit                    -> (the script ends: the v4 exec protocol cannot close stdin)
 #   get OFF [LEN]\nPATH     -> G SIZE, the bytes from OFF (to the end, or LEN of them), then
 #                              h SHA256 of the whole file (or, with LEN, m MD5 of those bytes) | E MESSAGE
 set -u
@@ -293,6 +294,7 @@ while IFS=' ' read -r cmd a1 a2 a3 a4 a5; do
 	put) do_put "$a1" "$a2" "$a3" "$a4" "$a5" ;;
 	get) do_get "$a1" "$a2" ;;
 	chunks) do_chunks "$a1" ;;
+	quit) exit 0 ;;
 	'') ;;
 	*) fail "unknown command $cmd"; exit 2 ;;
 	esac

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # kubectl eidf pvc cp: files and directory trees to and from a claim through a
-# helper Job and the real `kubectl exec`, chunk by chunk with sha256 on both
+# helper Job and one exec stream of the API client, with sha256 on both
 # sides; a re-run sends nothing; a stream dropped by the local cluster (a
 # `cut` fault on the exec request) resumes after the last verified byte; a
 # corrupted chunk is caught and sent again; hostile paths and missing or
@@ -105,86 +105,63 @@ test_expect_success 'a dropped exec stream (download) resumes, <= 1 MiB received
 	test "$(json_field out.json resumed)" = 1 &&
 	test "$(json_field out.json resentBytes)" -le 1048576 &&
 	cmp drop-up.bin drop-down.bin &&
+	cluster_requests | grep "/pods/pvc-helper-[^/]*/exec" >execs &&
+	test_grep "\"user_agent\":\"kubectl-eidf/" execs &&
+	! grep "\"user_agent\":\"kubectl/" execs &&
 	test ! -e drop-down.bin.eidf-part
 '
 
-# one byte flipped on its way through kubectl (its stdin for an upload,
-# its stdout for a download), in the first exec session only
-cat >flip-kubectl <<EOF
-#!/bin/sh
-flip='import sys; n = int(sys.argv[1]); i = 0
-while True:
-    b = bytearray(sys.stdin.buffer.read1(65536))
-    if not b: break
-    if i <= n < i + len(b): b[n - i] ^= 0xff
-    i += len(b); sys.stdout.buffer.write(b); sys.stdout.buffer.flush()'
-if [ -e "$TRASH/flipped" ]; then exec kubectl "\$@"; fi
-touch "$TRASH/flipped"
-case "\$FLIP" in
-up) python3 -c "\$flip" 1600000 | kubectl "\$@" ;;
-down) kubectl "\$@" | python3 -c "\$flip" 1600000 ;;
-esac
-EOF
-chmod +x flip-kubectl
-
+# one byte flipped on its way (the first exec session's stdin for an upload,
+# its stdout for a download): the local cluster's `corrupt` fault
 test_expect_success 'a corrupted chunk is detected and sent again (upload)' '
-	rm -f flipped &&
-	FLIP=up EIDF_KUBECTL=$TRASH/flip-kubectl kubectl eidf pvc cp drop-up.bin data:flip.bin -o json >out.json 2>err &&
-	test -e flipped &&
+	cluster_fault corrupt --path "/pods/.*/exec" --stream stdin --at 1600000 &&
+	kubectl eidf pvc cp drop-up.bin data:flip.bin -o json >out.json 2>err &&
+	test -z "$(cluster_ctl faults | grep corrupt)" &&
 	test_grep "a chunk of drop-up.bin (bytes 1572864-2097152) failed verification on the claim (MD5 mismatch); sending it again" err &&
 	test "$(json_field out.json resentBytes)" -ge 524288 &&
 	cmp drop-up.bin "$(cluster_volume_dir data)/flip.bin"
 '
 
 test_expect_success 'a corrupted chunk is detected and received again (download)' '
-	rm -f flipped &&
-	FLIP=down EIDF_KUBECTL=$TRASH/flip-kubectl kubectl eidf pvc cp data:flip.bin flip-down.bin 2>err &&
-	test -e flipped &&
+	cluster_fault corrupt --path "/pods/.*/exec" --stream stdout --at 1600000 &&
+	kubectl eidf pvc cp data:flip.bin flip-down.bin 2>err &&
+	test -z "$(cluster_ctl faults | grep corrupt)" &&
 	test_grep "a chunk of data:flip.bin (bytes 1572864-2097152) failed verification (the file.s sha256 differed, then this chunk.s MD5); receiving it again" err &&
 	test "$(grep -c "failed verification" err)" = 1 &&
 	cmp drop-up.bin flip-down.bin
 '
 
 # the whole file's sha256 that one side sends the other ("e SHA256" after an
-# upload's last chunk, "h SHA256" after a download's bytes) replaced on its
-# way through kubectl, while every chunk stays intact
-cat >sha-kubectl <<\EOF
-#!/bin/sh
-swap='import re, sys
-pat = re.compile(rb"([eh]) [0-9a-f]{64}\n")
-part = re.compile(rb"[eh](?: [0-9a-f]{0,64})?\Z")  # what may be the start of one
-buf, done = b"", False
-while True:
-    b = sys.stdin.buffer.read1(65536)
-    if not b: break
-    buf += b
-    if not done:
-        m = pat.search(buf)
-        if m:
-            buf = buf[:m.start() + 2] + b"0" * 64 + buf[m.end() - 1:]
-            done = True
-    m = None if done else part.search(buf[-70:])
-    keep = len(buf[-70:]) - m.start() if m else 0
-    sys.stdout.buffer.write(buf[:len(buf) - keep]); sys.stdout.buffer.flush()
-    buf = buf[len(buf) - keep:]
-sys.stdout.buffer.write(buf)'
-case "$SWAP" in
-up) python3 -c "$swap" | kubectl "$@" ;;
-down) kubectl "$@" | python3 -c "$swap" ;;
-esac
-EOF
-chmod +x sha-kubectl
+# upload's last chunk, "h SHA256" after a download's bytes) replaced by zeros
+# on its way, while every chunk stays intact
+swap_sha() { # stdin|stdout
+	cluster_fault corrupt --path "/pods/.*/exec" --stream "$1" --pattern "(?<![^\n])([eh]) [0-9a-f]{64}\n" \
+		--replace "\\1 $(printf "%064d" 0)\n" --hold "(?<![^\n])[eh](?: [0-9a-f]{0,64})?\Z"
+}
 
 test_expect_success 'the sha256 of every file is compared whole: a mismatch is an error naming the file, nothing renamed' '
 	head -c 1048576 /dev/urandom >whole.bin &&
-	test_expect_code 1 env SWAP=up EIDF_KUBECTL=$TRASH/sha-kubectl kubectl eidf pvc cp whole.bin data:whole.bin 2>err &&
+	swap_sha stdin &&
+	test_expect_code 1 kubectl eidf pvc cp whole.bin data:whole.bin 2>err &&
 	test_grep "error: whole.bin: its sha256 on PVC \"data\" (data:whole.bin, [0-9a-f]*...) differs from the local file.s" err &&
 	test ! -e "$(cluster_volume_dir data)/whole.bin" &&
 	no_part_files "$(cluster_volume_dir data)" &&
 	kubectl eidf pvc cp whole.bin data:whole.bin >/dev/null &&
-	test_expect_code 1 env SWAP=down EIDF_KUBECTL=$TRASH/sha-kubectl kubectl eidf pvc cp data:whole.bin whole-down.bin 2>err &&
+	swap_sha stdout &&
+	test_expect_code 1 kubectl eidf pvc cp data:whole.bin whole-down.bin 2>err &&
 	test_grep "error: data:whole.bin: the sha256 of the copy (.*) differs from the claim.s" err &&
 	test ! -e whole-down.bin
+'
+
+test_expect_success 'the exec upgrade refused (403, 404): an error naming the helper pod and the fix, exit 1' '
+	cluster_fault fail --path "/pods/.*/exec" --status 403 &&
+	test_expect_code 1 kubectl eidf pvc cp data:whole.bin refused.bin 2>err &&
+	test_grep "^error: cannot exec into helper pod pvc-helper-[a-z0-9-]*: Error from server (Forbidden): injected fault (403); the copy needs the right to create pods/exec in namespace eidf042ns" err &&
+	cluster_fault fail --path "/pods/.*/exec" --status 404 &&
+	test_expect_code 1 kubectl eidf pvc cp whole.bin data:refused.bin 2>err &&
+	test_grep "^error: cannot exec into helper pod pvc-helper-[a-z0-9-]*: Error from server (NotFound): injected fault (404); it is gone or not running" err &&
+	test ! -e refused.bin && test ! -e refused.bin.eidf-part &&
+	test ! -e "$(cluster_volume_dir data)/refused.bin"
 '
 
 test_expect_success 'not enough space: refused before sending, with both numbers' '
