@@ -183,7 +183,8 @@ tmux_wait() {
 # cluster_quota N [-n NS], cluster_compact, cluster_ctl ARGS (anything else),
 # cluster_bound_pvc NAME [-n NS], cluster_volume_dir PVC [-n NS],
 # cluster_pids REGEX, cluster_job_ready JOB [SECONDS],
-# cluster_outage SECONDS [refuse|reset], cluster_restart [SECONDS], cluster_wait_up [SECONDS].
+# cluster_outage SECONDS [refuse|reset], cluster_restart [SECONDS], cluster_wait_up [SECONDS],
+# cluster_outage_end [SECONDS].
 EIDF_CLUSTER_BIN="$EIDF_SRC/tests/cluster/eidf-test-cluster"
 start_cluster() {
 	local dir="$TRASH/cluster"
@@ -204,13 +205,19 @@ start_cluster() {
 	fi
 	KUBECONFIG="$dir/kubeconfig"
 	EIDF_CLUSTER_PORT=$(sed -n 's/^ *"port": \([0-9]*\).*/\1/p' "$dir/cluster.json")
-	export KUBECONFIG EIDF_CLUSTER_PORT
-	test_atexit "python3 '$EIDF_CLUSTER_BIN' stop '$dir'"
+	EIDF_CLUSTER_PYTHON=$(sed -n 's/^ *"python": "\(.*\)",\{0,1\}$/\1/p' "$dir/cluster.json")
+	test -x "$EIDF_CLUSTER_PYTHON" || EIDF_CLUSTER_PYTHON=python3
+	export KUBECONFIG EIDF_CLUSTER_PORT EIDF_CLUSTER_PYTHON
+	test_atexit "cluster_python '$EIDF_CLUSTER_BIN' stop '$dir'"
 }
-cluster_ctl() { python3 "$EIDF_CLUSTER_BIN" ctl --state-dir "$EIDF_CLUSTER_STATE" "$@"; }
+# cluster_python ARGS: the helpers' many short Python runs use the cluster's
+# own interpreter, not python3 on PATH: a version manager's shim (pyenv's)
+# costs about 0.5 s a run, more than the ctl call it starts
+cluster_python() { "${EIDF_CLUSTER_PYTHON:-python3}" "$@"; }
+cluster_ctl() { cluster_python "$EIDF_CLUSTER_BIN" ctl --state-dir "$EIDF_CLUSTER_STATE" "$@"; }
 cluster_requests() { cat "$EIDF_CLUSTER_STATE/requests.jsonl"; }
 cluster_request_count() {
-	python3 - "$EIDF_CLUSTER_STATE/requests.jsonl" "${1:-.}" <<-'PY'
+	cluster_python - "$EIDF_CLUSTER_STATE/requests.jsonl" "${1:-.}" <<-'PY'
 	import json, re, sys
 	pat = re.compile(sys.argv[2])
 	n = 0
@@ -238,6 +245,10 @@ cluster_outage() { cluster_ctl outage "$@" >/dev/null; }
 cluster_restart() { cluster_ctl restart "$@" >/dev/null; }
 # cluster_wait_up [SECONDS]: wait (default at most 60 s) until the outage is over
 cluster_wait_up() { cluster_ctl wait-up "$@"; }
+# cluster_outage_end [SECONDS]: end the outage now and wait until the server
+# answers: an outage long enough for anything (cluster_outage 60) that ends
+# once the client has shown what it does without the server
+cluster_outage_end() { cluster_ctl end-outage "$@"; }
 # cluster_bound_pvc NAME [-n NS]: a 10Gi ReadWriteMany CephFS claim, once Bound
 cluster_bound_pvc() {
 	local name=$1
