@@ -292,17 +292,26 @@ test_expect_success 'DEST that is a symlink is followed as given (like tar -C); 
 	test -z "$(ls -A w/dsym/outside)" && test "$(ls w/dsym)" = "$(printf "dest\noutside\nreal\nvictim")"
 '
 
+# hold_lock DIR NAME: another extraction holds DIR's lock (flock on DIR, as
+# the extractor takes it) until release_lock NAME; returns once it is held.
+# release_lock NAME: that holder lets go, and is gone.
+hold_lock() {
+	mkfifo "$TRASH/$2.go" &&
+	{ flock "$1" sh -c 'echo held >"$1.held"; read x <"$1.go"' sh "$TRASH/$2" & echo $! >"$TRASH/$2.pid"; } &&
+	test_atexit "kill $(cat "$TRASH/$2.pid") 2>/dev/null" &&
+	wait_for 20 test -e "$TRASH/$2.held"
+}
+release_lock() { echo go >"$TRASH/$1.go" && wait "$(cat "$TRASH/$1.pid")"; }
+
 test_expect_success 'a re-run into the same DEST waits for the extraction in progress, then finds it extracted' '
-	setup lock good.tar && d=$TRASH/w/lock/dest && mkfifo go &&
-	{ flock "$d" sh -c "echo held >\"$TRASH/held\"; read x <\"$TRASH/go\"" & echo $! >holder; } &&
-	test_atexit "kill $(cat holder) 2>/dev/null" &&
-	wait_for 20 test -e held &&
+	setup lock good.tar && d=$TRASH/w/lock/dest &&
+	hold_lock "$d" same-dest &&
 	{ run_extract "$d" good.tar >run1.out & echo $! >p1; } &&
 	{ run_extract "$d" good.tar >run2.out & echo $! >p2; } &&
 	wait_for 30 grep -q "^eidf-fetch: good.tar: waiting for another extraction into $d$" run1.out &&
 	wait_for 30 grep -q "^eidf-fetch: good.tar: waiting for another extraction into $d$" run2.out &&
 	test ! -e "$d/set" &&
-	echo go >go && wait "$(cat holder)" &&
+	release_lock same-dest &&
 	wait "$(cat p1)" && wait "$(cat p2)" &&
 	cat run1.out run2.out >both &&
 	test "$(grep -c "^eidf-fetch: good.tar: extracted 20 entries" both)" = 1 &&
@@ -311,14 +320,12 @@ test_expect_success 'a re-run into the same DEST waits for the extraction in pro
 '
 
 test_expect_success 'an extraction into a directory above DEST (a nested DEST) is waited for too' '
-	setup nest good.tar && d=$TRASH/w/nest/dest && mkfifo go2 &&
-	{ flock "$TRASH/w/nest" sh -c "echo held >\"$TRASH/held2\"; read x <\"$TRASH/go2\"" & echo $! >holder2; } &&
-	test_atexit "kill $(cat holder2) 2>/dev/null" &&
-	wait_for 20 test -e held2 &&
+	setup nest good.tar && d=$TRASH/w/nest/dest &&
+	hold_lock "$TRASH/w/nest" parent &&
 	{ run_extract "$d" good.tar >nest.out & echo $! >p3; } &&
 	wait_for 30 grep -q "^eidf-fetch: good.tar: waiting for another extraction into $TRASH/w/nest$" nest.out &&
 	test ! -e "$d/set" &&
-	echo go >go2 && wait "$(cat holder2)" && wait "$(cat p3)" &&
+	release_lock parent && wait "$(cat p3)" &&
 	test_grep "^eidf-fetch: good.tar: extracted 20 entries" nest.out
 '
 
