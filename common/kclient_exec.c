@@ -795,6 +795,8 @@ int kclient_exec(struct kclient *kc, const struct kexec_opts *o, int *exit_code)
 	struct kexec_stream *w = kexec_stream_open(kc, o);
 	if (!w)
 		return -1;
+	if (o->on_open)
+		o->on_open(o->ud);
 	char buf[65536];
 	pass_output(w, o);
 	while (!kexec_stream_over(w)) {

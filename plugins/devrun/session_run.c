@@ -562,7 +562,8 @@ static void reminder(struct run_ctx *x)
 /* The run in flight (for --watch, which may stop it). */
 struct inflight {
 	pid_t pid;
-	int status_fd;           /* the exec child's one line (kexec_spec.status_fd) */
+	int status_fd;           /* what the exec child says (kexec_spec.status_fd) */
+	struct strbuf status;    /* what it said so far */
 	char *run;
 	int full;
 	int cached;              /* the exec went to the pod the previous run knew (not looked up) */
@@ -575,8 +576,9 @@ struct inflight {
 
 static void inflight_release(struct inflight *f)
 {
-	if (f->status_fd > 0)
+	if (f->status_fd >= 0)
 		close(f->status_fd);
+	strbuf_release(&f->status);
 	free(f->run);
 	changes_release(&f->c);
 	submodules_release(&f->subs);
@@ -585,6 +587,33 @@ static void inflight_release(struct inflight *f)
 	memset(f, 0, sizeof(*f));
 	f->pid = -1;
 	f->status_fd = -1;
+}
+
+/* Read what the exec child says on its status pipe: until it said "open"
+ * (the exec is upgraded) or ended, or Ctrl-C (until_open: 1 when opened),
+ * or (it has exited) all of it. */
+static int status_read(struct inflight *f, int until_open)
+{
+	while (f->status_fd >= 0) {
+		if (until_open && (session_sigint || (f->status.len && strstr(f->status.buf, "open\n"))))
+			break;
+		if (until_open) {
+			struct pollfd p = { f->status_fd, POLLIN, 0 };
+			if (poll(&p, 1, 100) <= 0)
+				continue;
+		}
+		char buf[128];
+		ssize_t n = read(f->status_fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			close(f->status_fd);
+			f->status_fd = -1;
+			break;
+		}
+		strbuf_add(&f->status, buf, (size_t)n);
+	}
+	return f->status.len && strstr(f->status.buf, "open\n") != NULL;
 }
 
 /* The run count and when the last run started, on the pod (`session list`
@@ -725,7 +754,11 @@ static int start_run(struct run_ctx *x, struct inflight *f, int force_full)
 		return rc;
 	}
 	close(ip[1]);
-	record_run(x);
+	/* once the exec is upgraded: the API server has nothing else to do for
+	 * it then (the local one is one Python process: no competition for its
+	 * lock), and a pod that is gone gets no PATCH */
+	if (status_read(f, 1))
+		record_run(x);
 	return 0;
 }
 
@@ -734,10 +767,16 @@ static void finish_run(struct run_ctx *x, struct inflight *f, int krc, struct ru
 {
 	memset(r, 0, sizeof(*r));
 	char line[64] = "";
-	ssize_t n = f->status_fd >= 0 ? read(f->status_fd, line, sizeof(line) - 1) : -1;
 	long http = -1;
-	if (n > 0)
-		line[n] = '\0';
+	status_read(f, 0);
+	/* its last line: how the exec ended */
+	for (char *l = f->status.buf, *e; l && *l; l = e + 1) {
+		e = strchr(l, '\n');
+		if (!e)
+			e = l + strlen(l) - 1;
+		if (strncmp(l, "open\n", 5))
+			snprintf(line, sizeof(line), "%.*s", (int)(e - l + 1), l);
+	}
 	if (f->cached && sscanf(line, "error %ld", &http) == 1 && (http == 404 || http == 400)) {
 		/* the pod of the previous run is gone (or going): nothing ran */
 		r->missing = 1;

@@ -14,6 +14,10 @@ struct kexec_opts {
 	size_t argc;
 	int stdin_fd;                /* read until EOF and sent; -1: no stdin */
 	int stdout_fd, stderr_fd;    /* what the command writes; -1: not asked for */
+	/* kclient_exec: called once the server has accepted the upgrade (the
+	 * command is starting), e.g. to send other requests meanwhile; NULL: none */
+	void (*on_open)(void *ud);
+	void *ud;
 };
 
 /* Run it to the end: 0 with *exit_code the command's exit code (from the
