@@ -97,7 +97,7 @@ def analyse(ev, hist, cluster, pods):
                 mark("client: exec child connect()s to the API server", t)
             elif e == "sys_enter_connect" and pid == parent:
                 mark("client: connect() for the PATCH recording the run", t)
-            elif e == "sys_enter_write":
+            elif e == "sys_enter_write" and pid != parent:
                 mark("client: the first line written to devrun's stdout", t)
             elif e == "sched_process_exit" and pid == parent and pid == tid:
                 mark("client: devrun exits", t)
@@ -108,14 +108,17 @@ def analyse(ev, hist, cluster, pods):
         if e == "sched_process_exec":
             f = tr.split("filename=")[1].split()[0].rsplit("/", 1)[-1]
             if f == "unshare":
-                label = "node agent: starts the exec (unshare + runner.py)"
+                label, part = "node agent: starts the exec (unshare, then runner.py)", "runner"
+            elif phases.get(pid) and phases[pid][-1][1] == "runner" and f != "sh":
+                label, part = "pod: the runner's python3", "runner"
             else:
                 seq[f] += 1
-                label = "pod: exec %s #%d" % (f, seq[f])
+                label, part = "pod: exec %s #%d" % (f, seq[f]), f
                 if f == "sh" and seq[f] == 1:
                     label += " (session-run.sh: the runner is done)"
+                    part = "session-run.sh"
             name[pid] = label
-            phases[pid].append((t, label))
+            phases[pid].append((t, part))
             mark(label, t)
         elif e == "sched_process_exit" and pid == tid and pid in name and not name[pid].startswith("node agent"):
             mark(name[pid].replace("exec", "exit", 1).split(" (")[0], t)
@@ -133,11 +136,12 @@ def analyse(ev, hist, cluster, pods):
         elif pid == cluster:
             part = "cluster process (API server, node agent: Python threads)"
         else:
-            part = "pod side: before its first exec"
-            for pt, label in phases.get(pid, []):
+            part = "pod side: forked, before its exec"
+            for pt, what in phases.get(pid, []):
                 if pt <= t:
-                    part = label.split(" #")[0].replace("pod: exec", "pod side:").replace(
-                        "node agent: starts the exec (unshare + runner.py)", "pod side: unshare + runner.py")
+                    part = {"runner": "pod side: the exec's runner (unshare, runner.py)",
+                            "session-run.sh": "pod side: session-run.sh (sh)",
+                            "python3": "pod side: python3 (the command)"}.get(what, "pod side: " + what)
         cpu[part][0] += float(m.group(7))
         cpu[part][1] += float(m.group(6))
     return ms, cpu

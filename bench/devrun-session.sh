@@ -2,7 +2,7 @@
 # Benchmark (issue 17): the edit-test loop, a cold devrun Job against a run
 # in a held session, side by side on the local test cluster.
 #
-#   bench/devrun-session.sh [--quick] [--runs N] [--bin DIR]
+#   bench/devrun-session.sh [--quick] [--runs N] [--trace N] [--bin DIR]
 #
 # Before every run one file of the work tree is edited (a line appended).
 # Then, alternately (one warm-up each, the first side alternating):
@@ -17,18 +17,24 @@
 # does not change much (less what the idle cluster spends meanwhile,
 # measured for 2 s before the runs).  Goal: (b) <= 1 s median and <= 0.2 x (a).  For
 # scale, (c) the same command by `kubectl exec` alone in the session's pod.
-# --quick: 3 runs (a smoke test).  Executables: --bin DIR, else $EIDF_BIN,
-# else build/release/bin.
+# --quick: 3 runs (a smoke test).  --trace N (default 5; 0: none): then N
+# more session runs under `perf record -a` (bench/devrun-session-trace.py):
+# the time of every step of a run from devrun's start (client, API server,
+# node agent, each process in the pod, the first line) and the CPU each
+# part spent on a CPU and waiting for one; skipped, with a note, without
+# perf or its permission.  Executables: --bin DIR, else $EIDF_BIN, else
+# build/release/bin.
 set -eu
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-RUNS=11 BIN=${EIDF_BIN:-}
+RUNS=11 BIN=${EIDF_BIN:-} TRACE=5
 while [ $# -gt 0 ]; do
 	case $1 in
-	--quick) RUNS=3 ;;
+	--quick) RUNS=3 TRACE=0 ;;
+	--trace) TRACE=$2; shift ;;
 	--runs) RUNS=$2; shift ;;
 	--bin) BIN=$2; shift ;;
 	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-	*) echo "usage: $0 [--quick] [--runs N] [--bin DIR]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--quick] [--runs N] [--trace N] [--bin DIR]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -190,4 +196,13 @@ print("  session run: shipped %s (last run; the edit is one line appended to one
 print("  cold devrun: %s" % per_run(res["cold devrun Job"]))
 print("  load average after: %s" % open("/proc/loadavg").read().split()[0])
 PY
+if [ "$TRACE" -gt 0 ]; then
+	if command -v perf >/dev/null && perf record -q -a -e sched:sched_process_exec -o "$W/perf.probe" -- true \
+		>/dev/null 2>&1; then
+		python3 "$SRC/bench/devrun-session-trace.py" "$TRACE" "$CLUSTER_PID" "$W/w" -- \
+			"$DEVRUN" -n $NS --session bench -- python3 -c 'print(1)'
+	else
+		echo "  (no trace: perf is missing or may not trace the system; --trace 0 skips this)"
+	fi
+fi
 "$DEVRUN" -n $NS session stop bench >/dev/null
