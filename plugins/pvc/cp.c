@@ -6,13 +6,13 @@
  * bytes pass and compared; an upload is written to NAME.eidf-part (a
  * download to a local NAME.eidf-part) and renamed into place only when they
  * are equal, so no side ever shows a truncated or wrong file under its
- * final name.  Uploads move in 1 MiB chunks, each checked with MD5 in the
- * pod as it is written (a corrupted chunk is sent again; the pod's list of
- * checked chunks is what a resumed upload trusts), with a window of
- * unacknowledged chunks in flight; downloads are one stream per file.  A
- * dropped stream is reopened and the file continues after the last byte
- * the receiving side holds and can prove; a re-run sends nothing that is
- * already there (size and sha256 equal). */
+ * final name.  Both ways a file is one stream; an upload keeps at most
+ * CP_WINDOW bytes beyond what the pod says its part holds.  When the
+ * sha256s differ, the MD5 of every chunk on both sides finds the chunks
+ * that differ, and only they are sent again.  A dropped stream is reopened
+ * and the file continues after the last byte the receiving side holds and
+ * can prove; a re-run sends nothing that is already there (size and sha256
+ * equal). */
 #include "cp.h"
 
 #include <dirent.h>
@@ -34,18 +34,21 @@
 #include "eidf/stage_options.h"
 #include "helper_job.h"
 
-/* Chunk size: the unit of an upload's verification and acknowledgement.
- * The window: bytes sent and not yet acknowledged as written and verified
- * by the pod.  A drop loses at most what was in flight and not yet on the
- * claim, so it is what an upload may send again per drop (the part of a
- * chunk that reached the claim before the drop is kept: the pod writes a
- * chunk as it arrives and the tail is checked on resume). */
+/* Chunk size: the unit in which a file whose sha256 differs is compared
+ * (MD5 on both sides) and repaired, and a part from another file is
+ * trusted up to its first differing chunk. */
 #ifndef CP_CHUNK
 #define CP_CHUNK (512 * 1024)
 #endif
-#ifndef CP_WINDOW
-#define CP_WINDOW (2 * CP_CHUNK)
-#endif
+/* An upload's window: bytes sent beyond what the pod's part holds (its "K
+ * N" answers).  A drop loses at most these (what reached the part is kept
+ * and proved on resume), so it is what an upload may send again per drop.
+ * The pod acknowledges only a stream of more than 1 MiB: the window may
+ * not be smaller. */
+#define CP_WINDOW (1 << 20)
+_Static_assert(CP_WINDOW >= (1 << 20), "pvc-cp.sh acknowledges only streams over 1 MiB");
+/* Bytes read and queued at a time by an upload. */
+#define CP_SEND (256 * 1024)
 /* Reopened sessions before the copy gives up (a drop that comes back). */
 #define CP_MAX_RECONNECTS 8
 /* Attempts per file after a chunk failed verification. */
@@ -81,8 +84,7 @@ struct entry {
 	int fix_mode;       /* there, equal, another mode */
 	int partial;        /* a part exists on the receiving side */
 	uint64_t off;       /* resume here */
-	uint64_t tstart;    /* upload: unlisted verified tail [tstart, off) */
-	char tsum[33];      /* its MD5 */
+	EVP_MD_CTX *head;   /* upload: sha256 state of the bytes before off, from the plan */
 	uint64_t sent_to;   /* highest offset sent so far (re-sent accounting) */
 	int resumed;
 	int bad_chunks;
@@ -267,14 +269,6 @@ static int md5_range(int fd, uint64_t off, uint64_t len, char out[33])
 static int sha256_range(int fd, uint64_t off, uint64_t len, char out[65])
 {
 	return hash_range_md(EVP_sha256(), fd, off, len, out);
-}
-
-static void md5_hex(const void *data, size_t len, char out[33])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned n = 0;
-	EVP_Digest(data, len, md, &n, EVP_md5(), NULL);
-	hex(md, n, out);
 }
 
 /* ---- the helper Job and the session ------------------------------------ */
@@ -478,13 +472,10 @@ struct remote_info {
 	unsigned mode;
 	int has_part;
 	uint64_t part_size;
-	struct { uint64_t start, len; char sha[65]; } *chunks;
-	size_t nchunks;
 };
 
 static void info_release(struct remote_info *r)
 {
-	free(r->chunks);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -508,9 +499,8 @@ static int read_info(struct cp *c, struct remote_info *r)
 		}
 		if (!strcmp(line, "."))
 			return 0;
-		unsigned long long a = 0, b = 0;
+		unsigned long long a = 0;
 		char t;
-		char sha[65];
 		if (sscanf(line, "I %c %llu %o", &t, &a, &r->mode) == 3) {
 			r->type = t;
 			r->size = a;
@@ -519,12 +509,6 @@ static int read_info(struct cp *c, struct remote_info *r)
 		} else if (sscanf(line, "P %llu", &a) == 1) {
 			r->has_part = 1;
 			r->part_size = a;
-		} else if (sscanf(line, "c %llu %llu %64s", &a, &b, sha) == 3) {
-			r->chunks = xrealloc(r->chunks, (r->nchunks + 1) * sizeof(*r->chunks));
-			r->chunks[r->nchunks].start = a;
-			r->chunks[r->nchunks].len = b;
-			memcpy(r->chunks[r->nchunks].sha, sha, 65);
-			r->nchunks++;
 		}
 	}
 }
@@ -611,6 +595,113 @@ static int step_stat(struct cp *c, void *arg)
 	return read_info(c, &a->ri);
 }
 
+/* The chunks of a claim's file (path) that differ from fd's bytes, by
+ * the MD5 of every CP_CHUNK bytes on both sides, clipped to size (a
+ * missing tail is one more range); *prefix: the bytes from 0 that match.
+ * 0, 1 session lost, -1 error (set). */
+struct range { uint64_t start, len; };
+static int differing_chunks(struct cp *c, const char *path, int fd, uint64_t size, struct range **bad,
+			    size_t *nbad, uint64_t *prefix)
+{
+	struct cp_sess *s = &c->s;
+	cp_sess_queuef(s, "chunks %d\n", CP_CHUNK);
+	cp_sess_queue_line(s, path);
+	*bad = NULL;
+	*nbad = 0;
+	*prefix = 0;
+	uint64_t covered = 0;
+	int all = 1;
+	for (;;) {
+		char *line;
+		if (cp_sess_line(s, &line) < 0)
+			return 1;
+		if (!strcmp(line, "."))
+			break;
+		if (line[0] == 'E') {
+			eidf_set_error("PVC \"%s\": %s", c->claim, line + 2);
+			return -1;
+		}
+		unsigned long long start, len;
+		char sum[33], h[33];
+		if (sscanf(line, "m %llu %llu %32s", &start, &len, sum) != 3 || start != covered)
+			continue;
+		covered = start + len;
+		if (start >= size)
+			continue; /* past the end: cut off */
+		if (start + len <= size && !md5_range(fd, start, len, h) && !strcmp(h, sum)) {
+			if (all)
+				*prefix = start + len;
+			continue;
+		}
+		all = 0;
+		*bad = xrealloc(*bad, (*nbad + 1) * sizeof(**bad));
+		(*bad)[*nbad].start = start;
+		(*bad)[(*nbad)++].len = start + len > size ? size - start : len;
+	}
+	if (covered < size) {
+		*bad = xrealloc(*bad, (*nbad + 1) * sizeof(**bad));
+		(*bad)[*nbad].start = covered;
+		(*bad)[(*nbad)++].len = size - covered;
+	}
+	return 0;
+}
+
+/* How much of the claim's part of e (psize bytes) the local file proves:
+ * all of it when their sha256s agree (the usual case: a dropped stream left
+ * a prefix of the file), else the chunks from byte 0 whose MD5s match (a
+ * part of another file, or damaged).  Sets e->off and e->head, the sha256
+ * state of the bytes before it.  0, 1 session lost. */
+static int prove_part(struct cp *c, struct entry *e, int fd, uint64_t psize)
+{
+	struct cp_sess *s = &c->s;
+	char *part = xasprintf("%s.eidf-part", e->rel);
+	cp_sess_queue_line(s, "sum 1");
+	cp_sess_queue_line(s, part);
+	EVP_MD_CTX *head = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(head, EVP_sha256(), NULL);
+	char h[65] = "-";
+	if (!hash_feed(head, fd, 0, psize)) {
+		EVP_MD_CTX *t = EVP_MD_CTX_new();
+		EVP_MD_CTX_copy_ex(t, head);
+		hash_final(t, h);
+		EVP_MD_CTX_free(t);
+	}
+	char *line, theirs[65] = "";
+	int rc = 0;
+	if (cp_sess_line(s, &line) < 0) {
+		rc = 1;
+	} else {
+		if (!strncmp(line, "H ", 2))
+			snprintf(theirs, sizeof(theirs), "%s", line + 2);
+		if (cp_sess_line(s, &line) < 0) /* "." */
+			rc = 1;
+	}
+	e->off = 0;
+	if (!rc && !strcmp(theirs, h)) {
+		e->off = psize;
+	} else if (!rc) {
+		struct range *bad;
+		size_t nbad;
+		uint64_t prefix;
+		rc = differing_chunks(c, part, fd, psize, &bad, &nbad, &prefix);
+		free(bad);
+		if (rc < 0)
+			rc = 0; /* the part cannot be read: start again */
+		else if (!rc)
+			e->off = prefix;
+		EVP_DigestInit_ex(head, EVP_sha256(), NULL);
+		if (hash_feed(head, fd, 0, e->off))
+			e->off = 0;
+	}
+	if (e->off) {
+		e->head = head;
+	} else {
+		EVP_MD_CTX_free(head);
+	}
+	free(part);
+	return rc;
+}
+
 /* What to do with each file: ask for all of them at once, then for the
  * sha256 of those whose size already matches, then for partial tails. */
 static int step_plan(struct cp *c, void *arg)
@@ -634,8 +725,9 @@ static int step_plan(struct cp *c, void *arg)
 			break;
 		}
 		e->skip = e->fix_mode = e->partial = 0;
-		e->off = e->tstart = 0;
-		e->tsum[0] = '\0';
+		e->off = 0;
+		EVP_MD_CTX_free(e->head);
+		e->head = NULL;
 		if (ri.type == 'd') {
 			eidf_error("\"%s:%s\" is a directory on the claim; it cannot be replaced by %s", c->claim,
 				   e->rel, e->local);
@@ -649,37 +741,12 @@ static int step_plan(struct cp *c, void *arg)
 			strvec_push(&need_sum, e->rel);
 			e->fix_mode = ri.mode != e->mode;
 		}
-		if (ri.has_part && ri.part_size <= e->size) {
+		if (ri.has_part && ri.part_size && ri.part_size <= e->size) {
 			int fd = open(e->local, O_RDONLY | O_CLOEXEC);
-			uint64_t v = 0;
-			for (size_t k = 0; fd >= 0 && k < ri.nchunks; k++) {
-				char h[33];
-				if (ri.chunks[k].start != v || v + ri.chunks[k].len > ri.part_size ||
-				    md5_range(fd, v, ri.chunks[k].len, h) || strcmp(h, ri.chunks[k].sha))
-					break;
-				v += ri.chunks[k].len;
-			}
-			e->off = v;
-			if (fd >= 0 && ri.part_size > v) {
-				/* the unlisted tail: written, not yet verified when the stream dropped */
-				cp_sess_queuef(&c->s, "range %llu %llu\n", (unsigned long long)v,
-					       (unsigned long long)(ri.part_size - v));
-				cp_sess_queuef(&c->s, "%s.eidf-part\n", e->rel);
-				char *line;
-				if (cp_sess_line(&c->s, &line) < 0) {
-					rc = 1;
-				} else {
-					char h[33];
-					if (!strncmp(line, "H ", 2) && !md5_range(fd, v, ri.part_size - v, h) &&
-					    !strcmp(h, line + 2)) {
-						e->tstart = v;
-						memcpy(e->tsum, h, 33);
-						e->off = ri.part_size;
-					}
-				}
-			}
-			if (fd >= 0)
+			if (fd >= 0) {
+				rc = prove_part(c, e, fd, ri.part_size);
 				close(fd);
+			}
 			e->partial = e->off > 0;
 		}
 		info_release(&ri);
@@ -722,11 +789,91 @@ static void progress_note(struct cp *c, uint64_t add, const char *name)
 		progress_update(c->pg, c->done, name);
 }
 
-/* Send one file from e->off: 0 renamed into place, 1 session lost, 2 a
- * chunk failed verification (the part is cut back; plan again), -1 error.
- * Chunks go out while the window allows (the pod acknowledges each once it
- * is written and its MD5 matched); the sha256 of the whole file follows the
- * last chunk and the pod renames the part only if its own equals it. */
+/* The pod's part of e holds the file's size but its sha256 (theirs)
+ * differs from the file's (want): find the chunks that differ, write them
+ * again (patch) and ask again (fin).  0 renamed into place, 1 session
+ * lost, -1 error (a part in which no chunk differs is removed). */
+static int repair_up(struct cp *c, struct entry *e, int fd, const char *want, const char *theirs)
+{
+	struct cp_sess *s = &c->s;
+	char *part = xasprintf("%s.eidf-part", e->rel);
+	char *buf = xmalloc(CP_CHUNK);
+	char got[65];
+	snprintf(got, sizeof(got), "%s", theirs);
+	int rc = 0;
+	while (!rc) {
+		struct range *bad;
+		size_t nbad;
+		uint64_t prefix;
+		rc = differing_chunks(c, part, fd, e->size, &bad, &nbad, &prefix);
+		if (rc < 0) {
+			eidf_error("%s", eidf_last_error());
+		} else if (!rc && !nbad) {
+			eidf_error("%s: its sha256 on PVC \"%s\" (%s:%s, %.16s...) differs from the local file's "
+				   "(%.16s...) although every chunk matched; did it change while it was being copied? "
+				   "The copy on the claim was discarded: copy it again", e->local, c->claim, c->claim,
+				   e->rel, got, want);
+			cp_sess_queue_line(s, "drop");
+			cp_sess_queue_line(s, e->rel);
+			char *line;
+			rc = cp_sess_line(s, &line) < 0 ? 1 : -1;
+		} else if (!rc && e->bad_chunks + (int)nbad > CP_MAX_BAD_CHUNKS) {
+			eidf_error("%s: chunks kept failing verification on PVC \"%s\" (%d times); did it change while "
+				   "it was being copied? Its part stays as %s:%s.eidf-part: run the copy again", e->local,
+				   c->claim, e->bad_chunks + (int)nbad, c->claim, e->rel);
+			rc = -1;
+		}
+		for (size_t i = 0; !rc && i < nbad; i++) {
+			uint64_t start = bad[i].start, len = bad[i].len;
+			e->bad_chunks++;
+			eidf_warning("a chunk of %s (bytes %llu-%llu) failed verification on the claim (the file's sha256 "
+				     "differed, then this chunk's MD5); sending it again", e->local,
+				     (unsigned long long)start, (unsigned long long)(start + len));
+			if (len > CP_CHUNK || pread(fd, buf, (size_t)len, (off_t)start) != (ssize_t)len) {
+				eidf_error("%s changed (shrank) while it was being copied; copy it again", e->local);
+				cp_sess_close(s, NULL); /* the pod waits for bytes that will not come */
+				rc = -1;
+				break;
+			}
+			cp_sess_queuef(s, "patch %llu %llu\n", (unsigned long long)start, (unsigned long long)len);
+			cp_sess_queue_line(s, e->rel);
+			cp_sess_queue(s, buf, (size_t)len);
+			c->resent += len;
+			char *line;
+			if (cp_sess_line(s, &line) < 0) {
+				rc = 1;
+			} else if (line[0] == 'E') {
+				eidf_error("PVC \"%s\": %s", c->claim, line + 2);
+				rc = -1;
+			}
+		}
+		free(bad);
+		if (rc)
+			break;
+		cp_sess_queuef(s, "fin %o %llu %s\n", e->mode, (unsigned long long)e->size, want);
+		cp_sess_queue_line(s, e->rel);
+		char *line;
+		if (cp_sess_line(s, &line) < 0) {
+			rc = 1;
+		} else if (!strcmp(line, "F")) {
+			break;
+		} else if (!strncmp(line, "M ", 2)) {
+			snprintf(got, sizeof(got), "%s", line + 2);
+		} else {
+			eidf_error("PVC \"%s\": %s", c->claim, line[0] == 'E' ? line + 2 : "unexpected answer to fin");
+			rc = -1;
+		}
+	}
+	free(buf);
+	free(part);
+	return rc;
+}
+
+/* Send one file from e->off, as one stream: 0 renamed into place, 1
+ * session lost, -1 error.  The bytes go out while at most CP_WINDOW of them
+ * are beyond what the pod's part holds ("K N"); the sha256 of the whole
+ * file follows them and the pod renames the part only if its own is equal
+ * (else repair_up). */
 static int put_file(struct cp *c, struct entry *e)
 {
 	struct cp_sess *s = &c->s;
@@ -735,22 +882,21 @@ static int put_file(struct cp *c, struct entry *e)
 		eidf_error("cannot read %s: %s", e->local, strerror(errno));
 		return -1;
 	}
-	/* the whole file's sha256: the part the claim holds already, then each
-	 * chunk as it goes out (in order) */
-	EVP_MD_CTX *whole = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(whole, EVP_sha256(), NULL);
-	if (hash_feed(whole, fd, 0, e->off)) {
-		eidf_error("%s changed (shrank) while it was being copied; copy it again", e->local);
-		EVP_MD_CTX_free(whole);
-		close(fd);
-		return -1;
+	/* the whole file's sha256: the bytes the claim's part holds already
+	 * (hashed when the plan proved them), then each block as it goes out */
+	EVP_MD_CTX *whole = e->head;
+	e->head = NULL;
+	if (!whole) {
+		whole = EVP_MD_CTX_new();
+		EVP_DigestInit_ex(whole, EVP_sha256(), NULL);
+		if (hash_feed(whole, fd, 0, e->off)) {
+			eidf_error("%s changed (shrank) while it was being copied; copy it again", e->local);
+			EVP_MD_CTX_free(whole);
+			close(fd);
+			return -1;
+		}
 	}
-	if (e->tsum[0])
-		cp_sess_queuef(s, "put %o %llu %llu %llu %s\n", e->mode, (unsigned long long)e->size,
-			       (unsigned long long)e->off, (unsigned long long)e->tstart, e->tsum);
-	else
-		cp_sess_queuef(s, "put %o %llu %llu\n", e->mode, (unsigned long long)e->size,
-			       (unsigned long long)e->off);
+	cp_sess_queuef(s, "put %o %llu %llu\n", e->mode, (unsigned long long)e->size, (unsigned long long)e->off);
 	cp_sess_queue_line(s, e->rel);
 	if (e->sent_to > e->off)
 		c->resent += e->sent_to - e->off;
@@ -758,14 +904,24 @@ static int put_file(struct cp *c, struct entry *e)
 		e->resumed = 1;
 		c->resumed++;
 	}
-	uint64_t sent = e->off, verified = e->off;
-	int end_sent = 0, bad = 0, rc = 1;
+	uint64_t sent = e->off, held = e->off;
+	int end_sent = 0, rc = 1;
 	char fin[65] = "-";
-	char *buf = xmalloc(CP_CHUNK);
-	char *err = NULL;
+	char *buf = xmalloc(CP_SEND);
+	char *line;
+	if (cp_sess_line(s, &line) < 0)
+		goto out;
+	if (strcmp(line, "R")) {
+		eidf_error("PVC \"%s\": %s", c->claim, line[0] == 'E' ? line + 2 : "unexpected answer to put");
+		rc = -1;
+		goto out;
+	}
 	for (;;) {
-		while (!bad && sent < e->size && sent - verified < CP_WINDOW) {
-			size_t len = e->size - sent > CP_CHUNK ? CP_CHUNK : (size_t)(e->size - sent);
+		while (sent < e->size && sent - held < CP_WINDOW) {
+			uint64_t room = CP_WINDOW - (sent - held), left = e->size - sent;
+			size_t len = (size_t)(left < room ? left : room);
+			if (len > CP_SEND)
+				len = CP_SEND;
 			size_t got = 0;
 			while (got < len) {
 				ssize_t r = pread(fd, buf + got, len - got, (off_t)(sent + got));
@@ -777,70 +933,55 @@ static int put_file(struct cp *c, struct entry *e)
 			}
 			if (got < len) {
 				eidf_error("%s changed (shrank) while it was being copied; copy it again", e->local);
+				cp_sess_close(s, NULL); /* the pod waits for bytes that will not come */
 				rc = -1;
 				goto out;
 			}
-			char h[33];
-			md5_hex(buf, len, h);
 			EVP_DigestUpdate(whole, buf, len);
-			cp_sess_queuef(s, "c %zu %s\n", len, h);
 			cp_sess_queue(s, buf, len);
 			sent += len;
 			if (sent > e->sent_to)
 				e->sent_to = sent;
 		}
-		if ((sent == e->size || bad) && !end_sent) { /* after a bad chunk the pod drops the rest */
-			if (!bad)
-				hash_final(whole, fin);
+		if (sent == e->size && !end_sent) {
+			hash_final(whole, fin);
 			cp_sess_queuef(s, "e %s\n", fin);
 			end_sent = 1;
 		}
-		char *line;
 		int r;
+		uint64_t was = held;
 		while ((r = cp_sess_try_line(s, &line)) == 1) {
 			unsigned long long v;
 			if (sscanf(line, "K %llu", &v) == 1) {
-				progress_note(c, v - verified, e->rel);
-				c->bytes += v - verified;
-				verified = v;
-			} else if (sscanf(line, "X %llu", &v) == 1) {
-				bad = 1;
-				eidf_warning("a chunk of %s (bytes %llu-%llu) failed verification on the claim (MD5 "
-					     "mismatch); sending it again", e->local, v,
-					     v + (e->size - v > CP_CHUNK ? CP_CHUNK : e->size - v));
-			} else if (!strcmp(line, "F")) {
-				rc = 0;
-				goto out;
-			} else if (!strncmp(line, "M ", 2)) {
-				eidf_error("%s: its sha256 on PVC \"%s\" (%s:%s, %.16s...) differs from the local file's "
-					   "(%.16s...) although every chunk matched; did it change while it was being "
-					   "copied? The copy on the claim was discarded: copy it again", e->local, c->claim,
-					   c->claim, e->rel, line + 2, fin);
-				rc = -1;
+				if (v > held && v <= e->size) {
+					progress_note(c, v - held, e->rel);
+					c->bytes += v - held;
+					held = v;
+				}
+			} else if (!strcmp(line, "F") || !strncmp(line, "M ", 2)) {
+				progress_note(c, e->size - held, e->rel);
+				c->bytes += e->size - held;
+				held = e->size;
+				rc = line[0] == 'F' ? 0 : repair_up(c, e, fd, fin, line + 2);
 				goto out;
 			} else if (line[0] == 'E') {
-				if (bad) {
-					rc = 2;
-					goto out;
-				}
-				err = xstrdup(line + 2);
+				/* a write failed: the pod could not take the rest of the bytes and ended */
+				eidf_error("PVC \"%s\": %s", c->claim, line + 2);
+				cp_sess_close(s, NULL);
 				rc = -1;
 				goto out;
 			}
 		}
 		if (r < 0)
 			goto out; /* lost: rc 1 */
-		cp_sess_pump(s, 1000);
+		if (held == was) /* else the window has room again: fill it first */
+			cp_sess_pump(s, 1000);
 	}
 out:
 	if (rc == 1 && e->sent_to > e->off) {
 		/* what is still in our buffer never went out */
 		uint64_t unsent = cp_sess_queued(s);
 		e->sent_to -= unsent < e->sent_to - e->off ? unsent : e->sent_to - e->off;
-	}
-	if (err) {
-		eidf_error("PVC \"%s\": %s", c->claim, err);
-		free(err);
 	}
 	EVP_MD_CTX_free(whole);
 	free(buf);
@@ -991,14 +1132,7 @@ static int upload(struct cp *c, int nsrc, const char **srcs)
 				c->errors++;
 				break;
 			}
-			if (r == 2 && ++e->bad_chunks >= CP_MAX_BAD_CHUNKS) {
-				eidf_error("%s: chunks kept failing verification on PVC \"%s\" (%d times); the copy "
-					   "stopped, its verified part stays as %s.eidf-part", e->local, c->claim,
-					   e->bad_chunks, e->rel);
-				c->errors++;
-				break;
-			}
-			if (r == 1 && reopen(c))
+			if (reopen(c))
 				return -1;
 			size_t idx = i;
 			if (with_retry(c, step_plan, &idx))
@@ -1773,6 +1907,7 @@ out:
 		free(c.e[i].rel);
 		free(c.e[i].local);
 		free(c.e[i].target);
+		EVP_MD_CTX_free(c.e[i].head);
 	}
 	free(c.e);
 	if (c.local_root >= 0)

@@ -2,16 +2,19 @@
 # `kubectl exec -i` in the helper Job).  $1 = where the claim is mounted.
 # It reads commands from stdin and answers on stdout, one command at a time,
 # in order; paths come on their own line, relative to the claim's root ("."
-# is the root), and never reach any shell text.  Uploads are written to
-# NAME.eidf-part at a verified offset, with one line per verified chunk in
-# NAME.eidf-part.sha256 ("c START LEN MD5"), and renamed into place only
-# once those lines cover the whole file and the whole file's sha256 equals
-# the sender's.  Every byte is hashed once per algorithm as it passes (tee):
-# MD5 per chunk (cheap; it finds a corrupted chunk and the verified prefix
-# after a drop) and SHA-256 of the whole file (the end-to-end proof).
+# is the root), and never reach any shell text.  An upload's bytes go, as
+# one stream per file, into NAME.eidf-part (resumed at an offset the sender
+# has proved with the part's sha256 or its chunks' MD5), and the part is
+# renamed into place only once the whole file's sha256 equals the sender's.
+# No process is started per chunk: one dd writes the stream; builtin loops
+# acknowledge what the part holds (the sender keeps at most 1 MiB
+# unacknowledged, what a drop may lose) and feed the part, as it grows, to
+# one hasher.  A part whose sha256 differs stays for a repair: the sender
+# compares the chunks' MD5 (chunks), rewrites those that differ (patch) and
+# asks again (fin).
 # Answers:
 #   df                      -> D AVAIL_KIB
-#   info\nPATH              -> I TYPE SIZE MODE, P SIZE|P -, C START LEN MD5..., .
+#   info\nPATH              -> I TYPE SIZE MODE, P SIZE|P -, .
 #   list\nPATH              -> e HEXMODE SIZE ABSPATH..., L ABSPATH + T TARGET, W (name with a newline), .
 #   sum N\nPATH...          -> H SHA256|H - per path, .
 #   range START LEN\nPATH   -> H MD5 of those bytes
@@ -19,11 +22,13 @@
 #   mkdir\nPATH             -> O | E MESSAGE
 #   chmod MODE\nPATH        -> O | E MESSAGE
 #   link\nPATH\nTARGET      -> O | E MESSAGE
-#   put MODE SIZE OFF [TSTART TMD5]\nPATH, then chunks "c LEN MD5\n"+LEN bytes, then "e SHA256"
-#                           -> R | E, per chunk K END (written and verified) or X START
-#                              (mismatch: the part is cut back to START and the rest is
-#                              discarded), at "e": F | M SHA256 (the whole file differs;
-#                              the part is removed) | E MESSAGE
+#   put MODE SIZE OFF\nPATH -> R, then SIZE-OFF bytes come, then "e SHA256" | E MESSAGE (no bytes);
+#                              while the bytes come (over 1 MiB of them), K N: the part holds N bytes;
+#                              at "e": F (renamed into place) | M SHA256 (the part's sha256
+#                              differs; the part stays) | E MESSAGE (a write failed; the session ends)
+#   patch START LEN\nPATH, then LEN bytes -> K START+LEN: written into PATH.eidf-part | E MESSAGE
+#   fin MODE SIZE SHA256\nPATH -> F | M SHA256 | E MESSAGE: "e" again, for the part as it is now
+#   drop\nPATH              -> O: PATH.eidf-part removed
 #   quit                    -> (the script ends: the v4 exec protocol cannot close stdin)
 #   get OFF [LEN]\nPATH     -> G SIZE, the bytes from OFF (to the end, or LEN of them), then
 #                              h SHA256 of the whole file (or, with LEN, m MD5 of those bytes) | E MESSAGE
@@ -33,7 +38,7 @@ nl='
 '
 cd / || exit 1
 hf=${TMPDIR:-/tmp}/eidf-pvc-cp.$$
-trap 'rm -f "$hf" "$hf.fifo" "$hf.whole"' EXIT
+trap 'rm -f "$hf" "$hf.tick" "$hf.done" "$hf.whole"' EXIT
 say() { printf '%s\n' "$*"; }
 fail() { say "E $*"; }
 abs() { if [ "$1" = . ]; then p=$root; else p=$root/$1; fi; }
@@ -72,108 +77,159 @@ range_sum() {
 	echo "${h%% *}"
 }
 
-# The sha256 of a whole upload as it streams: a hasher reading a FIFO that
-# every chunk is also written to (fd 3).  Only for a file sent from byte 0
-# with no chunk sent again; otherwise the part is read once at the end.
-whole_start() {
-	whole= wpid=
-	rm -f "$hf.fifo" "$hf.whole"
-	mkfifo "$hf.fifo" 2>/dev/null || return 0
-	sha256 <"$hf.fifo" >"$hf.whole" &
-	wpid=$!
-	exec 3>"$hf.fifo"
-	whole=/dev/fd/3
+# An upload's helpers: a FIFO nobody writes to, which the loops below sleep
+# on (`read -t`, a builtin: no process), and the length of the part being
+# written, read from the kernel's position of fd 4 (opened for appending,
+# so after each write the end of the file; before the first one 0, hence
+# $1 as the least).  -> $n
+mkfifo "$hf.tick" 2>/dev/null && exec 6<>"$hf.tick"
+# a pause: `read -t` on that FIFO in busybox sh (and bash); a shell without
+# it (dash) runs sleep, a process, so less often
+read -t 0.001 _ <&6 2>/dev/null
+case $? in
+1 | 1[3-9][0-9]) nap() { read -t "$1" _ <&6; } ;;
+*) nap() { sleep 0.02; } ;;
+esac
+part_len() {
+	n=
+	read -r _ n _ </proc/self/fdinfo/4 2>/dev/null
+	[ "${n:-0}" -gt "$1" ] || n=$1
 }
-whole_stop() { # -> $wsum: the streamed sha256, or empty
-	wsum=
-	[ -n "$wpid" ] || return 0
-	exec 3>&-
-	wait "$wpid"
-	[ -n "$whole" ] && read -r wsum _ <"$hf.whole" 2>/dev/null
-	whole= wpid=
-	rm -f "$hf.fifo" "$hf.whole"
+# While a put's bytes come: "K N" whenever the part has grown, polling every
+# 2 ms, so that the sender, which keeps at most 1 MiB unacknowledged, never
+# waits long.  Ends when the put is done (or the session's shell is gone).
+acks() { # OFF
+	a=$1
+	while [ ! -e "$hf.done" ] && [ -d "/proc/$$" ]; do
+		nap 0.002
+		part_len "$1"
+		[ "$n" -gt "$a" ] && a=$n && say "K $a"
+	done
+}
+# The whole file's bytes, for its sha256, while the part is written: the
+# part read again (from the page cache) each time it has grown by 32 MiB,
+# and at the end, so one hasher sees the file from byte 0 in one pass.
+feed() { # OFF
+	h=0
+	while [ -d "/proc/$$" ]; do
+		[ -e "$hf.done" ] && d=1 || d=0
+		part_len "$1"
+		if [ $((n - h)) -ge 33554432 ] || { [ $d = 1 ] && [ "$n" -gt $h ]; }; then
+			dd if="$part" bs=1048576 skip=$h count=$((n - h)) iflag=skip_bytes,count_bytes status=none ||
+				return
+			h=$n
+		elif [ $d = 1 ]; then
+			return
+		else
+			nap 0.05
+		fi
+	done
+}
+# The part and the sender agree: rename it into place.  Else M and the part
+# stays for a repair.  Uses mode, part, final, rel; $1 the sender's sha256,
+# $2 the part's.
+finish() {
+	if [ "$1" != "$2" ]; then
+		say "M $2"
+	elif [ ! -L "$final" ] && [ -e "$final" ] && [ ! -f "$final" ]; then
+		fail "\"$rel\" exists on the claim and is not a regular file"
+	elif chmod "$mode" "$part" && mv -f "$part" "$final"; then
+		[ -e "$part.sha256" ] && rm -f "$part.sha256" # an older client's list of chunks
+		say F
+	else
+		fail "cannot rename \"$rel.eidf-part\" into place"
+	fi
+}
+# The part of the upload to $rel: final, part; 1 (and $why) when it may not
+# be written.
+target() {
+	if bad "$rel" || [ "$rel" = . ]; then why="path \"$rel\" leaves the claim"; return 1; fi
+	if ! no_links "$rel"; then why="a directory on the way to \"$rel\" is a symlink; not followed"; return 1; fi
+	abs "$rel"
+	final=$p part=$p.eidf-part
+	if [ -d "$final" ] && [ ! -L "$final" ]; then why="\"$rel\" is a directory on the claim"; return 1; fi
+	return 0
 }
 
-do_put() { # MODE SIZE OFF [TSTART TMD5]; path on the next line
-	mode=$1 size=$2 off=$3 tstart=${4:-} tsum=${5:-}
+do_put() { # MODE SIZE OFF; path on the next line
+	mode=$1 size=$2 off=$3
 	IFS= read -r rel || exit 0
-	ok=1 why=
-	if bad "$rel" || [ "$rel" = . ]; then ok=0 why="path \"$rel\" leaves the claim"
-	elif ! no_links "$rel"; then ok=0 why="a directory on the way to \"$rel\" is a symlink; not followed"
-	else
-		abs "$rel"; final=$p part=$p.eidf-part sums=$p.eidf-part.sha256
-		if [ -d "$final" ] && [ ! -L "$final" ]; then ok=0 why="\"$rel\" is a directory on the claim"
-		elif ! mkdir -p "${final%/*}" 2>/dev/null; then ok=0 why="cannot create the directory of \"$rel\""
-		elif [ "$off" = 0 ]; then
-			{ : >"$part" && : >"$sums"; } 2>/dev/null || { ok=0 why="cannot write \"$rel.eidf-part\""; }
-		else
-			if truncate -s "$off" "$part" 2>/dev/null && [ -f "$sums" ]; then
-				awk -v o="$off" '$1 == "c" && $2 + $3 <= o' "$sums" >"$sums.new" && mv -f "$sums.new" "$sums"
-				[ -n "$tstart" ] && say "c $tstart $((off - tstart)) $tsum" >>"$sums"
-			else
-				ok=0 why="cannot resume \"$rel.eidf-part\""
-			fi
-		fi
+	if ! target; then fail "$why"; return; fi
+	if [ ! -p "$hf.tick" ]; then fail "cannot create a FIFO in ${TMPDIR:-/tmp} in the helper pod"; return; fi
+	if ! mkdir -p "${final%/*}" 2>/dev/null; then fail "cannot create the directory of \"$rel\""; return; fi
+	if [ "$off" = 0 ]; then
+		[ -L "$part" ] && rm -f "$part"
+		[ -e "$part.sha256" ] && rm -f "$part.sha256"
+		{ command exec 4>"$part"; } 2>/dev/null || { fail "cannot write \"$rel.eidf-part\""; return; }
+	elif [ -L "$part" ] || [ ! -f "$part" ] || ! truncate -s "$off" "$part" 2>/dev/null; then
+		fail "cannot resume \"$rel.eidf-part\""
+		return
 	fi
-	if [ $ok = 1 ]; then say R; else fail "$why"; fi
-	failed=$((1 - ok)) whole= wpid=
-	[ $ok = 1 ] && [ "$off" = 0 ] && whole_start
-	while IFS=' ' read -r t len sum; do
-		case "$t" in
-		c)
-			if [ $failed != 0 ]; then
-				dd bs=65536 count="$len" iflag=fullblock,count_bytes of=/dev/null status=none
-				continue
-			fi
-			# written (appended) as it comes, hashed on the way: no second read
-			dd bs=65536 count="$len" iflag=fullblock,count_bytes status=none |
-				tee -a "$part" $whole | md5sum >"$hf"
-			h=
-			read -r h _ <"$hf" 2>/dev/null
-			if [ "$h" = "$sum" ]; then
-				say "c $off $len $sum" >>"$sums"
-				off=$((off + len))
-				say "K $off"
-			elif [ "$(stat -c %s "$part")" -lt $((off + len)) ]; then
-				exit 0 # stdin ended inside the chunk: the stream is gone
-			else
-				truncate -s "$off" "$part"
-				say "X $off"
-				failed=2 whole=
-			fi
-			;;
-		e) # "e SHA256": the sender's sha256 of the whole file
-			esum=$len
-			whole_stop
-			if [ $failed = 1 ]; then return; fi
-			if [ $failed = 2 ]; then fail "a chunk of \"$rel\" failed verification"; return; fi
-			# the verified chunks must cover the file, in order, with nothing left over
-			cover=$(awk 'BEGIN { n = 0; ok = 1 } $1 == "c" { if ($2 != n) ok = 0; n += $3 }
-				END { print ok ? n : -1 }' "$sums")
-			if [ "$cover" != "$size" ] || [ "$(stat -c %s "$part")" != "$size" ]; then
-				fail "\"$rel\" is incomplete on the claim ($cover of $size bytes verified)"
-				return
-			fi
-			if [ -z "$wsum" ]; then
-				wsum=$(sha256 <"$part") && wsum=${wsum%% *}
-			fi
-			if [ "$wsum" != "$esum" ]; then
-				rm -f "$part" "$sums"
-				say "M $wsum"
-			elif [ ! -L "$final" ] && [ -e "$final" ] && [ ! -f "$final" ]; then
-				fail "\"$rel\" exists on the claim and is not a regular file"
-			elif chmod "$mode" "$part" && mv -f "$part" "$final"; then
-				rm -f "$sums"
-				say F
-			else
-				fail "cannot rename \"$rel.eidf-part\" into place"
-			fi
-			return
-			;;
-		*) exit 2 ;;
-		esac
-	done
-	exit 0
+	{ command exec 4>>"$part"; } 2>/dev/null || { fail "cannot write \"$rel.eidf-part\""; return; }
+	if ! read -r n _ </proc/self/fdinfo/4 || [ "$n" != pos: ]; then
+		exec 4>&-
+		fail "the helper cannot follow its writes (/proc/self/fdinfo); use an image with /proc mounted"
+		return
+	fi
+	say R
+	rm -f "$hf.done"
+	many=$((size - off > 1048576)) apid= hpid=
+	if [ $many = 1 ]; then
+		acks "$off" &
+		apid=$!
+		feed "$off" | sha256 >"$hf.whole" &
+		hpid=$!
+	fi
+	drc=0
+	[ "$size" -gt "$off" ] && {
+		dd bs=65536 count=$((size - off)) iflag=fullblock,count_bytes status=none >&4 2>"$hf" || drc=$?
+	}
+	part_len "$off"
+	got=$n
+	: >"$hf.done"
+	[ -n "$apid" ] && wait "$apid"
+	if [ $drc != 0 ]; then # the claim refused the bytes (full?); the rest of them cannot be told from commands
+		read -r why <"$hf"
+		fail "cannot write \"$rel.eidf-part\" on the claim: $why"
+		exit 1
+	fi
+	[ "$got" = "$size" ] || exit 0 # stdin ended inside the bytes: the stream is gone; resumed from the part
+	wsum=
+	if [ -n "$hpid" ]; then
+		wait "$hpid"
+		read -r wsum _ <"$hf.whole"
+	else
+		wsum=$(sha256 <"$part") && wsum=${wsum%% *}
+	fi
+	exec 4>&-
+	IFS=' ' read -r t esum || exit 0
+	[ "$t" = e ] || exit 2
+	finish "$esum" "$wsum"
+}
+
+# Rewrite LEN bytes of an upload's part at START (a chunk that differed).
+do_patch() { # START LEN; path on the next line, then the bytes
+	IFS= read -r rel || exit 0
+	if ! target || [ -L "$part" ] || [ ! -f "$part" ]; then
+		dd bs=65536 count="$2" iflag=fullblock,count_bytes status=none of=/dev/null
+		fail "cannot repair \"$rel.eidf-part\": ${why:-it is not there}"
+		return
+	fi
+	if ! dd of="$part" bs=131072 seek="$1" count="$2" oflag=seek_bytes iflag=fullblock,count_bytes conv=notrunc \
+		status=none 2>"$hf"; then
+		read -r why <"$hf"
+		fail "cannot write \"$rel.eidf-part\" on the claim: $why"
+		exit 1
+	fi
+	say "K $(($1 + $2))"
+}
+
+do_fin() { # MODE SIZE SHA256; path on the next line
+	mode=$1
+	IFS= read -r rel || exit 0
+	if ! target || [ -L "$part" ] || [ ! -f "$part" ]; then fail "cannot finish \"$rel.eidf-part\": ${why:-it is not there}"; return; fi
+	truncate -s "$2" "$part" && wsum=$(sha256 <"$part") && wsum=${wsum%% *}
+	finish "$3" "$wsum"
 }
 
 do_get() { # OFF [LEN]; path on the next line
@@ -232,7 +288,6 @@ while IFS=' ' read -r cmd a1 a2 a3 a4 a5; do
 		if [ "$t" = - ]; then say "I - 0 0"; else say "I $t $(stat -c '%s %a' "$p")"; fi
 		if [ -f "$p.eidf-part" ] && [ ! -L "$p.eidf-part" ]; then
 			say "P $(stat -c %s "$p.eidf-part")"
-			[ -f "$p.eidf-part.sha256" ] && grep '^c ' "$p.eidf-part.sha256"
 		else
 			say "P -"
 		fi
@@ -291,7 +346,14 @@ while IFS=' ' read -r cmd a1 a2 a3 a4 a5; do
 		elif mkdir -p "${p%/*}" 2>/dev/null && rm -f "$p" && ln -s "$target" "$p"; then say O
 		else fail "cannot create symlink \"$rel\" on the claim"; fi
 		;;
-	put) do_put "$a1" "$a2" "$a3" "$a4" "$a5" ;;
+	put) do_put "$a1" "$a2" "$a3" ;;
+	patch) do_patch "$a1" "$a2" ;;
+	fin) do_fin "$a1" "$a2" "$a3" ;;
+	drop)
+		IFS= read -r rel || exit 0
+		target && [ ! -L "$part" ] && rm -f "$part"
+		say O
+		;;
 	get) do_get "$a1" "$a2" ;;
 	chunks) do_chunks "$a1" ;;
 	quit) exit 0 ;;

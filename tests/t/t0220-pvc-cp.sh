@@ -111,13 +111,39 @@ test_expect_success 'a dropped exec stream (download) resumes, <= 1 MiB received
 	test ! -e drop-down.bin.eidf-part
 '
 
+test_expect_success 'a part left on the claim counts only as far as its chunks match this file' '
+	vol=$(cluster_volume_dir data) &&
+	head -c 3145728 /dev/urandom >stale.bin &&
+	{ head -c 1048576 stale.bin && head -c 1048576 /dev/urandom; } >"$vol/stale.bin.eidf-part" &&
+	kubectl eidf pvc cp stale.bin data:stale.bin -o json >out.json &&
+	test "$(json_field out.json resumed)" = 1 &&
+	test "$(json_field out.json bytes)" = 2097152 &&
+	cmp stale.bin "$vol/stale.bin" &&
+	head -c 2097152 /dev/urandom >"$vol/other.bin.eidf-part" &&
+	kubectl eidf pvc cp stale.bin data:other.bin -o json >out.json &&
+	test "$(json_field out.json resumed)" = 0 &&
+	test "$(json_field out.json bytes)" = 3145728 &&
+	cmp stale.bin "$vol/other.bin" &&
+	no_part_files "$vol"
+'
+
+test_expect_success 'a file the claim cannot take is refused before its bytes are sent; the next file still goes' '
+	vol=$(cluster_volume_dir data) &&
+	mkdir -p refuse/a && head -c 2097152 /dev/urandom >refuse/a/f && echo b >refuse/b &&
+	mkdir -p "$vol/refused" && echo file >"$vol/refused/a" &&
+	test_expect_code 1 kubectl eidf pvc cp refuse data:refused 2>err &&
+	test_grep "error: PVC \"data\": cannot create the directory of \"refused/a/f\"" err &&
+	cmp refuse/b "$vol/refused/b" &&
+	no_part_files "$vol"
+'
+
 # one byte flipped on its way (the first exec session's stdin for an upload,
 # its stdout for a download): the local cluster's `corrupt` fault
 test_expect_success 'a corrupted chunk is detected and sent again (upload)' '
 	cluster_fault corrupt --path "/pods/.*/exec" --stream stdin --at 1600000 &&
 	kubectl eidf pvc cp drop-up.bin data:flip.bin -o json >out.json 2>err &&
 	test -z "$(cluster_ctl faults | grep corrupt)" &&
-	test_grep "a chunk of drop-up.bin (bytes 1572864-2097152) failed verification on the claim (MD5 mismatch); sending it again" err &&
+	test_grep "a chunk of drop-up.bin (bytes 1572864-2097152) failed verification on the claim (the file.s sha256 differed, then this chunk.s MD5); sending it again" err &&
 	test "$(json_field out.json resentBytes)" -ge 524288 &&
 	cmp drop-up.bin "$(cluster_volume_dir data)/flip.bin"
 '
