@@ -31,8 +31,9 @@
 # KIND says what the payload is: tar (files.tar.gz, deleted, restore, ...)
 # or tgz (files.tar.gz alone).
 # Every step before the command is a shell builtin or one of a few
-# processes (mkdir, head, mkfifo; the agent's tar and git); the bookkeeping that can
-# wait (old run directories, putting /code back) comes after the command.
+# processes (mkdir, head, mkfifo; the agent's tar and git; the FIFOs and
+# tees while the agent works); the bookkeeping that can wait (old run
+# directories, putting /code back) comes after the command.
 S=${EIDF_SESSION_DIR:-/eidf/session}
 run=$1 shell=$2 now=$3
 shift 3
@@ -47,11 +48,24 @@ d=$S/runs/$run
 result() { printf '%s\n' "$1" >"$d/rc"; }
 release() { date +%s >"$S/last"; rm -rf "$S/lock"; }
 
+# the code agent makes runs/ and then its FIFOs when the sync container
+# starts: a run that comes as soon as the pod is ready waits for them
+i=0
+while [ ! -p "$S/reply" ]; do
+	if [ "$i" -ge 100 ]; then
+		echo "devrun: error: the session's code agent (container sync) is not running" >&2
+		exit 125
+	fi
+	sleep 0.1
+	i=$((i + 1))
+done
+
 # the lock: a directory, created atomically (with the run's own directory,
 # by one mkdir: it fails only for the lock); a holder whose wrapper is gone
 # is stale
 if ! mkdir "$S/lock" "$d" 2>/dev/null; then
-	[ -d "$d" ] || { echo "devrun: error: cannot create $d" >&2; exit 125; }
+	# no run directory: the lock, when this mkdir made it, is still empty
+	[ -d "$d" ] || { rmdir "$S/lock" 2>/dev/null; echo "devrun: error: cannot create $d" >&2; exit 125; }
 	holder= hpid= since=
 	read -r holder 2>/dev/null <"$S/lock/run"
 	read -r hpid 2>/dev/null <"$S/lock/pid"
@@ -67,27 +81,11 @@ printf '%s\n' "$run" >"$S/lock/run"
 printf '%s\n' "$$" >"$S/lock/pid"
 printf '%s\n' "$now" >"$S/lock/since"
 
-# The command's output also goes to runs/RUN/out and err, for `devrun
-# session attach` (FIFOs of the run's own: a command a detached run left
-# behind never writes into the next run's); the tees start while the agent
-# prepares the code.  The command runs in the foreground (an asynchronous
-# one would start with SIGINT ignored); the first process records its pid,
-# which setsid makes the id of its own process group.
-starter='printf "%s\n" "$$" >"$0"; exec "$@"'
-mkfifo "$d/out.pipe" "$d/err.pipe" || { result "prepare 1"; release; exit 125; }
-tee "$d/out" <"$d/out.pipe" &
-t1=$!
-tee "$d/err" <"$d/err.pipe" >&2 &
-t2=$!
-# not_run: the tees end (nothing will write) before the wrapper does
-not_run() { : >"$d/out.pipe"; : 2>"$d/err.pipe"; wait "$t1" "$t2"; }
-
 # the request (read builtins: nothing past it is consumed)
 hdr= commit= base= tree= full= ref= size= sha= kind=
 read -r hdr
 if [ "$hdr" != "eidf-session-run 1" ] || ! { read -r commit && read -r base && read -r tree &&
 	read -r full && read -r ref && read -r size && read -r sha && read -r kind; }; then
-	not_run
 	rm -rf "$d"
 	release
 	exit 125
@@ -100,23 +98,31 @@ if [ "$size" -gt 0 ] 2>/dev/null; then
 fi
 printf '%s\n' "$commit" "$base" "$tree" "$full" "$ref" "$size" "$sha" "$kind" >"$d/req"
 
-# the code agent creates its FIFOs when the sync container starts
-i=0
-while [ ! -p "$S/reply" ]; do
-	if [ "$i" -ge 100 ]; then
-		echo "devrun: error: the session's code agent (container sync) is not running" >&2
-		not_run
-		result "prepare 1"
-		release
-		exit 125
-	fi
-	sleep 0.1
-	i=$((i + 1))
-done
 # one run at a time holds the lock, so one answer is ours; an answer a
 # killed run never read is skipped by its run id
 exec 4<>"$S/reply"
 printf '%s\n' "$run" 1<>"$S/ctl"
+
+# While the agent prepares the code: the command's output also goes to
+# runs/RUN/out and err, for `devrun session attach` (FIFOs of the run's own:
+# a command a detached run left behind never writes into the next run's).
+# The command runs in the foreground (an asynchronous one would start with
+# SIGINT ignored); the first process records its pid, which setsid makes the
+# id of its own process group.
+starter='printf "%s\n" "$$" >"$0"; exec "$@"'
+if ! mkfifo "$d/out.pipe" "$d/err.pipe"; then
+	result "prepare 1"
+	printf 'clean %s\n' "$run" 1<>"$S/ctl"
+	release
+	exit 125
+fi
+tee "$d/out" <"$d/out.pipe" &
+t1=$!
+tee "$d/err" <"$d/err.pipe" >&2 &
+t2=$!
+# not_run: the tees end (nothing will write) before the wrapper does
+not_run() { : >"$d/out.pipe"; : 2>"$d/err.pipe"; wait "$t1" "$t2"; }
+
 res=
 while read -r who res <&4; do
 	[ "$who" = "$run" ] && break
