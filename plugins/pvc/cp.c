@@ -1485,6 +1485,33 @@ static int repair_down(struct cp *c, struct entry *e, int fd, const char *want)
 	return 0;
 }
 
+/* A download's bytes go to disk while it runs, so that the fsync before the
+ * rename waits only for the tail, not for the whole file's writeback (0.6 to
+ * 1.3 s per GiB measured here, with the transfer over and the cores idle;
+ * with this, 10 to 25 ms).  Starting
+ * writeback (sync_file_range) costs the caller the file system's work
+ * (allocation, submission), so it is done when the stream has nothing
+ * waiting: the client is faster than the pod's side and the API server and
+ * waits for them anyway.  Past WB_MAX not yet started it is done at once. */
+#define WB_STEP (8u << 20)
+#define WB_MAX (64u << 20)
+struct writeback { int fd; uint64_t started; };
+
+static void writeback_note(struct writeback *wb, uint64_t written_to, int idle)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+	uint64_t n = written_to - wb->started;
+	if (n < WB_STEP || (!idle && n < WB_MAX))
+		return;
+	sync_file_range(wb->fd, (off64_t)wb->started, (off64_t)n, SYNC_FILE_RANGE_WRITE);
+	wb->started = written_to;
+#else
+	(void)wb;
+	(void)written_to;
+	(void)idle;
+#endif
+}
+
 /* Receive one file into NAME.eidf-part from e->off, as one stream: every
  * byte that arrives is kept (a drop loses nothing received) and hashed
  * into the whole file's sha256 (with the part that was here), which must
@@ -1530,6 +1557,7 @@ static int get_file(struct cp *c, struct entry *e)
 		goto out;
 	}
 	uint64_t off = e->off;
+	struct writeback wb = { fd, off };
 	while (off < e->size) {
 		const char *data;
 		size_t n;
@@ -1552,6 +1580,9 @@ static int get_file(struct cp *c, struct entry *e)
 		off += n;
 		c->bytes += n;
 		progress_note(c, n, e->rel);
+		if (!cp_sess_pending(s))
+			cp_sess_pump(s, 0); /* what the connection has already */
+		writeback_note(&wb, off, !cp_sess_pending(s));
 	}
 	e->off = off;
 	if (cp_sess_line(s, &line) < 0) {
