@@ -153,6 +153,32 @@ static int xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 
 /* ---- client ------------------------------------------------------------------- */
 
+/* The Host header Go writes for a server URL: its authority as written,
+ * without userinfo, an IPv6 zone or an empty port (net/http's
+ * removeEmptyPort and removeZone).  NULL when there is none. */
+static char *go_host_header(const char *server)
+{
+	const char *a = strstr(server, "://");
+	if (!a)
+		return NULL;
+	a += 3;
+	size_t n = strcspn(a, "/?#");
+	char *h = xstrndup(a, n), *at = strrchr(h, '@');
+	if (at)
+		memmove(h, at + 1, strlen(at + 1) + 1);
+	char *zone = h[0] == '[' ? strstr(h, "%25") : NULL, *rb = strchr(h, ']');
+	if (zone && rb && zone < rb)
+		memmove(zone, rb, strlen(rb) + 1);
+	size_t l = strlen(h);
+	if (l && h[l - 1] == ':')
+		h[--l] = '\0';
+	if (!l) {
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
 /* Split the server URL; with tls-server-name, build the URL on that name and
  * map it to the real address with CONNECT_TO (see the top of the file). */
 static int parse_server(struct kclient *kc)
@@ -182,10 +208,20 @@ static int parse_server(struct kclient *kc)
 	kc->display_host = xasprintf("%s:%s", host, port);
 	kc->host = xstrdup(host);
 	kc->port = xstrdup(port);
-	/* Go's Host header is the server URL's host as written: no :443 unless
-	 * given.  libcurl writes the same except for an explicit default port
-	 * and the tls-server-name URL below: only then is it set by hand. */
-	if (given_port && !strcmp(given_port, kc->plain_http ? "80" : "443"))
+	/* Go's Host header is the server URL's host as written (no :443 unless
+	 * given, an IPv6 address as spelt); libcurl writes its normalised form
+	 * without the default port.  Set by hand only where they differ (so that
+	 * -v shows no Host header, as kubectl's; the tls-server-name URL below
+	 * needs it too). */
+	const char *dflt = kc->plain_http ? "80" : "443";
+	char *curls = strcmp(port, dflt) ? xasprintf("%s:%s", host, port) : xstrdup(host);
+	char *lit = go_host_header(server);
+	if (lit && strcmp(lit, curls))
+		kc->host_header = lit;
+	else
+		free(lit);
+	free(curls);
+	if (!kc->host_header && given_port && !strcmp(given_port, dflt))
 		kc->host_header = xasprintf("%s:%s", host, given_port);
 
 	strbuf_addf(&sb, "%s://", kc->plain_http ? "http" : "https");
@@ -658,8 +694,13 @@ int kc_setup_handle(struct kclient *kc)
 		if (kc_proxy_apply(c, cfg->proxy_url, "proxy-url in the kubeconfig") < 0)
 			return -1;
 	} else {
-		kc->env_proxy = kc_proxy_from_environment(!kc->plain_http, kc->host, kc->port);
-		if (kc_proxy_apply(c, kc->env_proxy, "the proxy in HTTPS_PROXY/HTTP_PROXY") < 0)
+		/* client-go's transport.New: its own transport (and NO_PROXY CIDR
+		 * check) for any TLS setting or an exec plugin, else Go's default */
+		int own = (cfg->ca_pem && cfg->ca_len) || (cfg->cert_pem && cfg->key_pem) || cfg->insecure ||
+			  (cfg->tls_server_name && *cfg->tls_server_name) || cfg->exec;
+		free(kc->env_proxy);
+		if (kc_proxy_from_environment(!kc->plain_http, kc->host, kc->port, own, &kc->env_proxy) < 0 ||
+		    kc_proxy_apply(c, kc->env_proxy, "the proxy in HTTPS_PROXY/HTTP_PROXY") < 0)
 			return -1;
 	}
 	kc->handle_ready = 1;

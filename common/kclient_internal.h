@@ -64,7 +64,11 @@ int kc_request_headers(struct kclient *kc, const char *content_type, const char 
  * bearer token (or nothing) in *token.  force_refresh re-runs an exec plugin. */
 /* The proxy Go's http.ProxyFromEnvironment picks for a server (its real
  * host, never tls-server-name, and port): malloc'd URL, or NULL for direct. */
-char *kc_proxy_from_environment(int https, const char *host, const char *port);
+/* The proxy kubectl would use for the server (NULL in *out: none); -1 with
+ * the error set where kubectl refuses (HTTP_PROXY under CGI).  own_transport:
+ * client-go builds a transport of its own (any TLS setting or an exec
+ * plugin), which adds its NO_PROXY CIDR check. */
+int kc_proxy_from_environment(int https, const char *host, const char *port, int own_transport, char **out);
 /* CURLOPT_PROXY for proxy (NULL or "": none), its user:password (decoded,
  * as Go's url.Parse does) given to libcurl apart: libcurl ignores a proxy
  * URL whose decoded credentials hold a control character and connects

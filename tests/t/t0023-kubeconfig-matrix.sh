@@ -64,7 +64,8 @@ python3 "$STUB_PY" --dir "$CERTS" --plain --log "$PLAINLOG" --script "$SCRIPT" \
 	--port-file "$TRASH/plain.port" 2>"$TRASH/plain.err" &
 test_atexit "kill $!"
 python3 "$EIDF_SRC/tests/servers/connect_proxy.py" --port-file "$TRASH/proxy.port" --log "$PLOG" \
-	--map kube.test=127.0.0.1 --lifetime 600 2>"$TRASH/proxy.err" &
+	--map kube.test=127.0.0.1 --map 0.0.0.0=127.0.0.1 --map "[::]=::1" \
+	--map LOCALHOST=127.0.0.1 --lifetime 600 2>"$TRASH/proxy.err" &
 test_atexit "kill $!"
 python3 "$STUB_PY" --dir "$CERTS" --bind ::1 --log "$REQLOG" --script "$SCRIPT" \
 	--port-file "$TRASH/v6.port" 2>"$TRASH/v6.err" &
