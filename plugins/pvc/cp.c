@@ -45,13 +45,15 @@
  * and proved on resume), so it is what an upload may send again per drop.
  * The pod acknowledges only a stream of more than 1 MiB: the window may
  * not be smaller. */
+#ifndef CP_WINDOW
 #define CP_WINDOW (1 << 20)
+#endif
 _Static_assert(CP_WINDOW >= (1 << 20), "pvc-cp.sh acknowledges only streams over 1 MiB");
 /* Bytes read and queued at a time by an upload. */
 #define CP_SEND (256 * 1024)
 /* Reopened sessions before the copy gives up (a drop that comes back). */
 #define CP_MAX_RECONNECTS 8
-/* Attempts per file after a chunk failed verification. */
+/* Repairs of a file whose sha256 differed (rounds of chunks sent again). */
 #define CP_MAX_BAD_CHUNKS 3
 
 static const char *opt_output, *opt_image, *opt_timeout;
@@ -659,7 +661,7 @@ static int prove_part(struct cp *c, struct entry *e, int fd, uint64_t psize)
 	cp_sess_queue_line(s, part);
 	EVP_MD_CTX *head = EVP_MD_CTX_new();
 	EVP_DigestInit_ex(head, EVP_sha256(), NULL);
-	char h[65] = "-";
+	char h[65] = "";
 	if (!hash_feed(head, fd, 0, psize)) {
 		EVP_MD_CTX *t = EVP_MD_CTX_new();
 		EVP_MD_CTX_copy_ex(t, head);
@@ -677,7 +679,7 @@ static int prove_part(struct cp *c, struct entry *e, int fd, uint64_t psize)
 			rc = 1;
 	}
 	e->off = 0;
-	if (!rc && !strcmp(theirs, h)) {
+	if (!rc && h[0] && !strcmp(theirs, h)) {
 		e->off = psize;
 	} else if (!rc) {
 		struct range *bad;
@@ -817,34 +819,36 @@ static int repair_up(struct cp *c, struct entry *e, int fd, const char *want, co
 			cp_sess_queue_line(s, e->rel);
 			char *line;
 			rc = cp_sess_line(s, &line) < 0 ? 1 : -1;
-		} else if (!rc && e->bad_chunks + (int)nbad > CP_MAX_BAD_CHUNKS) {
-			eidf_error("%s: chunks kept failing verification on PVC \"%s\" (%d times); did it change while "
+		} else if (!rc && ++e->bad_chunks > CP_MAX_BAD_CHUNKS) {
+			eidf_error("%s: chunks kept failing verification on PVC \"%s\" (%d rounds); did it change while "
 				   "it was being copied? Its part stays as %s:%s.eidf-part: run the copy again", e->local,
-				   c->claim, e->bad_chunks + (int)nbad, c->claim, e->rel);
+				   c->claim, CP_MAX_BAD_CHUNKS, c->claim, e->rel);
 			rc = -1;
 		}
+		/* one chunk at a time (a missing tail in chunks too), each acknowledged */
 		for (size_t i = 0; !rc && i < nbad; i++) {
-			uint64_t start = bad[i].start, len = bad[i].len;
-			e->bad_chunks++;
-			eidf_warning("a chunk of %s (bytes %llu-%llu) failed verification on the claim (the file's sha256 "
-				     "differed, then this chunk's MD5); sending it again", e->local,
-				     (unsigned long long)start, (unsigned long long)(start + len));
-			if (len > CP_CHUNK || pread(fd, buf, (size_t)len, (off_t)start) != (ssize_t)len) {
-				eidf_error("%s changed (shrank) while it was being copied; copy it again", e->local);
-				cp_sess_close(s, NULL); /* the pod waits for bytes that will not come */
-				rc = -1;
-				break;
-			}
-			cp_sess_queuef(s, "patch %llu %llu\n", (unsigned long long)start, (unsigned long long)len);
-			cp_sess_queue_line(s, e->rel);
-			cp_sess_queue(s, buf, (size_t)len);
-			c->resent += len;
-			char *line;
-			if (cp_sess_line(s, &line) < 0) {
-				rc = 1;
-			} else if (line[0] == 'E') {
-				eidf_error("PVC \"%s\": %s", c->claim, line + 2);
-				rc = -1;
+			uint64_t start = bad[i].start, end = bad[i].start + bad[i].len;
+			for (; !rc && start < end; start += CP_CHUNK) {
+				size_t len = end - start < CP_CHUNK ? (size_t)(end - start) : CP_CHUNK;
+				eidf_warning("a chunk of %s (bytes %llu-%llu) failed verification on the claim (the file's "
+					     "sha256 differed, then this chunk's MD5); sending it again", e->local,
+					     (unsigned long long)start, (unsigned long long)(start + len));
+				if (pread(fd, buf, len, (off_t)start) != (ssize_t)len) {
+					eidf_error("%s changed (shrank) while it was being copied; copy it again", e->local);
+					rc = -1;
+					break;
+				}
+				cp_sess_queuef(s, "patch %llu %zu\n", (unsigned long long)start, len);
+				cp_sess_queue_line(s, e->rel);
+				cp_sess_queue(s, buf, len);
+				c->resent += len;
+				char *line;
+				if (cp_sess_line(s, &line) < 0) {
+					rc = 1;
+				} else if (line[0] == 'E') {
+					eidf_error("PVC \"%s\": %s", c->claim, line + 2);
+					rc = -1;
+				}
 			}
 		}
 		free(bad);

@@ -143,6 +143,7 @@ finish() {
 # The part of the upload to $rel: final, part; 1 (and $why) when it may not
 # be written.
 target() {
+	why=
 	if bad "$rel" || [ "$rel" = . ]; then why="path \"$rel\" leaves the claim"; return 1; fi
 	if ! no_links "$rel"; then why="a directory on the way to \"$rel\" is a symlink; not followed"; return 1; fi
 	abs "$rel"
@@ -228,6 +229,7 @@ do_fin() { # MODE SIZE SHA256; path on the next line
 	mode=$1
 	IFS= read -r rel || exit 0
 	if ! target || [ -L "$part" ] || [ ! -f "$part" ]; then fail "cannot finish \"$rel.eidf-part\": ${why:-it is not there}"; return; fi
+	wsum=-
 	truncate -s "$2" "$part" && wsum=$(sha256 <"$part") && wsum=${wsum%% *}
 	finish "$3" "$wsum"
 }
