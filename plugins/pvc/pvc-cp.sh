@@ -38,7 +38,7 @@ nl='
 '
 cd / || exit 1
 hf=${TMPDIR:-/tmp}/eidf-pvc-cp.$$
-trap 'rm -f "$hf" "$hf.tick" "$hf.done" "$hf.whole"' EXIT
+trap 'rm -f "$hf" "$hf.tick" "$hf.done" "$hf.whole"; rm -rf "$hf.c"' EXIT
 say() { printf '%s\n' "$*"; }
 fail() { say "E $*"; }
 abs() { if [ "$1" = . ]; then p=$root; else p=$root/$1; fi; }
@@ -265,17 +265,36 @@ do_get() { # OFF [LEN]; path on the next line
 	say "h $h"
 }
 
-# MD5 of every LEN bytes of a file: which chunks of a download differ
+# MD5 of every LEN bytes of a file: which chunks of a copy differ.  Not two
+# processes per chunk (about 7 ms each: 15 s per GiB of 512 KiB chunks): 32
+# chunks at a time are cut into files in a scratch directory by one split and
+# hashed by one md5sum; without split or a writable scratch directory, one
+# chunk at a time.
 do_chunks() {
 	IFS= read -r rel || exit 0
 	abs "$rel"
 	if bad "$rel" || [ -L "$p" ] || [ ! -f "$p" ]; then fail "\"$rel\" is not a regular file on the claim"; return; fi
-	size=$(stat -c %s "$p") o=0
-	while [ "$o" -lt "$size" ]; do
-		l=$(($1 < size - o ? $1 : size - o))
-		say "m $o $l $(range_sum "$o" "$l" "$p")"
-		o=$((o + l))
-	done
+	len=$1
+	case "$len" in ''|*[!0-9]*|0) fail "chunks: bad length \"$len\""; return ;; esac
+	size=$(stat -c %s "$p") o=0 batch=$((len * 32))
+	if command -v split >/dev/null 2>&1 && rm -rf "$hf.c" && mkdir "$hf.c" 2>/dev/null; then
+		while [ "$o" -lt "$size" ]; do
+			rm -f "$hf.c"/c.*
+			dd if="$p" bs=1048576 skip="$o" count="$batch" iflag=skip_bytes,count_bytes status=none |
+				(cd "$hf.c" && split -b "$len" -a 3 - c.)
+			# (a file that shrank meanwhile has fewer chunks: the client sees it)
+			md5sum "$hf.c"/c.* 2>/dev/null | awk -v o="$o" -v len="$len" -v size="$size" \
+				'{ s = o + (NR - 1) * len; print "m", s, (size - s < len ? size - s : len), $1 }'
+			o=$((o + batch))
+		done
+		rm -rf "$hf.c"
+	else
+		while [ "$o" -lt "$size" ]; do
+			l=$((len < size - o ? len : size - o))
+			say "m $o $l $(range_sum "$o" "$l" "$p")"
+			o=$((o + l))
+		done
+	fi
 	say .
 }
 

@@ -165,6 +165,16 @@ swap_sha() { # stdin|stdout
 		--replace "\\1 $(printf "%064d" 0)\n" --hold "(?<![^\n])[eh](?: [0-9a-f]{0,64})?\Z"
 }
 
+test_expect_success 'the claim side lists chunk MD5s the same with split (32 chunks a batch) and without' '
+	mkdir -p chunks/bin && head -c 17000000 /dev/urandom >chunks/f.bin &&
+	for t in sh dd md5sum stat awk rm mkdir cat; do ln -s "$(command -v $t)" chunks/bin/$t || return 1; done &&
+	printf "chunks 524288\nf.bin\n" | sh "$EIDF_SRC/plugins/pvc/pvc-cp.sh" "$TRASH/chunks" >with &&
+	printf "chunks 524288\nf.bin\n" | PATH=$TRASH/chunks/bin sh "$EIDF_SRC/plugins/pvc/pvc-cp.sh" "$TRASH/chunks" >without &&
+	test_cmp with without &&
+	test "$(grep -c "^m " with)" = 33 &&
+	test_grep "^m 16777216 222784 $(tail -c 222784 chunks/f.bin | md5sum | cut -d" " -f1)$" with
+'
+
 test_expect_success 'the sha256 of every file is compared whole: a mismatch is an error naming the file, nothing renamed' '
 	head -c 1048576 /dev/urandom >whole.bin &&
 	swap_sha stdin &&
