@@ -102,7 +102,11 @@ class ControllersMixin:
     # -- main loop ---------------------------------------------------------
     def controller_loop(self):
         while not self.stopping:
-            self.wakeup.wait(0.2)
+            # at the latest at the earliest deadline a step asked for (wake_at), else on a change
+            # or the 0.2 s tick; never at once for a deadline still ahead (a finished Job waiting
+            # for its ttlSecondsAfterFinished made the loop spin, one CPU and the GIL, until then)
+            due, self.wake_due = self.wake_due, None
+            self.wakeup.wait(0.2 if due is None else min(0.2, max(0.0, due - time.time())))
             if self.stopping:
                 break
             for step in (self.ns_controller, self.pvc_controller, self.job_controller,
@@ -115,6 +119,11 @@ class ControllersMixin:
 
     def wake(self):
         self.wakeup.set()
+
+    def wake_at(self, t):
+        """Run the controllers again at time t (seconds since the epoch) at the latest."""
+        if self.wake_due is None or t < self.wake_due:
+            self.wake_due = t
 
     # -- namespaces ----------------------------------------------------------
     def ns_controller(self):
@@ -173,7 +182,7 @@ class ControllersMixin:
                            "persistentvolume-controller")
                 continue
             if now - parse_ts(md["creationTimestamp"]) < self.bind_delay:
-                self.wakeup.set()
+                self.wake_at(parse_ts(md["creationTimestamp"]) + self.bind_delay)
                 continue
             pvname = "pvc-" + md["uid"]
             hostdir = os.path.join(self.state_dir, "volumes", pvname)
@@ -524,7 +533,7 @@ class ControllersMixin:
                     self.delete_object(RS.BY_NAME["jobs"], self.store.get("jobs", ns, name),
                                        {"propagationPolicy": "Background"})
                 else:
-                    self.wakeup.set()
+                    self.wake_at(fin_ts + spec["ttlSecondsAfterFinished"])
 
     def create_job_pod(self, j, index):
         md, spec = j["metadata"], j["spec"]

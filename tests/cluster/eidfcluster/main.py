@@ -157,6 +157,7 @@ class Cluster(APIMixin, ControllersMixin):
         self.stopping = False
         self.store = Store()
         self.wakeup = Wakeup()
+        self.wake_due = None     # the controllers run again by then at the latest (wake_at)
         self.store.listeners.append(self.wakeup.set)
         self.faults = Faults()
         self.outages = Outages(self)
