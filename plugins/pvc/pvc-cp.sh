@@ -37,8 +37,10 @@ root=$1
 nl='
 '
 cd / || exit 1
-hf=${TMPDIR:-/tmp}/eidf-pvc-cp.$$
-trap 'rm -f "$hf" "$hf.tick" "$hf.done" "$hf.whole"; rm -rf "$hf.c"' EXIT
+hf=${TMPDIR:-/tmp}/eidf-pvc-cp.$$ puts=0
+trap 'rm -rf "$hf.c"; rm -f "$hf" "$hf".*' EXIT
+trap 'exit 129' HUP
+trap 'exit 143' TERM
 say() { printf '%s\n' "$*"; }
 fail() { say "E $*"; }
 abs() { if [ "$1" = . ]; then p=$root; else p=$root/$1; fi; }
@@ -100,7 +102,7 @@ part_len() {
 # waits long.  Ends when the put is done (or the session's shell is gone).
 acks() { # OFF
 	a=$1
-	while [ ! -e "$hf.done" ] && [ -d "/proc/$$" ]; do
+	while [ ! -e "$over" ] && [ -d "/proc/$$" ]; do
 		nap 0.002
 		part_len "$1"
 		[ "$n" -gt "$a" ] && a=$n && say "K $a"
@@ -112,7 +114,7 @@ acks() { # OFF
 feed() { # OFF
 	h=0
 	while [ -d "/proc/$$" ]; do
-		[ -e "$hf.done" ] && d=1 || d=0
+		[ -e "$over" ] && d=1 || d=0
 		part_len "$1"
 		if [ $((n - h)) -ge 33554432 ] || { [ $d = 1 ] && [ "$n" -gt $h ]; }; then
 			dd if="$part" bs=1048576 skip=$h count=$((n - h)) iflag=skip_bytes,count_bytes status=none ||
@@ -157,7 +159,7 @@ do_put() { # MODE SIZE OFF; path on the next line
 	IFS= read -r rel || exit 0
 	if ! target; then fail "$why"; return; fi
 	if [ ! -p "$hf.tick" ]; then fail "cannot create a FIFO in ${TMPDIR:-/tmp} in the helper pod"; return; fi
-	if ! mkdir -p "${final%/*}" 2>/dev/null; then fail "cannot create the directory of \"$rel\""; return; fi
+	if [ ! -d "${final%/*}" ] && ! mkdir -p "${final%/*}" 2>/dev/null; then fail "cannot create the directory of \"$rel\""; return; fi
 	if [ "$off" = 0 ]; then
 		[ -L "$part" ] && rm -f "$part"
 		[ -e "$part.sha256" ] && rm -f "$part.sha256"
@@ -173,7 +175,7 @@ do_put() { # MODE SIZE OFF; path on the next line
 		return
 	fi
 	say R
-	rm -f "$hf.done"
+	puts=$((puts + 1)) over=$hf.done.$puts # the loops end once it exists (a new name each time: no rm)
 	many=$((size - off > 1048576)) apid= hpid=
 	if [ $many = 1 ]; then
 		acks "$off" &
@@ -187,7 +189,7 @@ do_put() { # MODE SIZE OFF; path on the next line
 	}
 	part_len "$off"
 	got=$n
-	: >"$hf.done"
+	: >"$over"
 	[ -n "$apid" ] && wait "$apid"
 	if [ $drc != 0 ]; then # the claim refused the bytes (full?); the rest of them cannot be told from commands
 		read -r why <"$hf"
