@@ -776,17 +776,22 @@ static int write_all(int fd, const char *d, size_t n)
 
 /* What came on stdout and stderr goes to the caller's descriptors (or
  * nowhere: a stream not asked for has no data). */
-static void pass_output(struct kexec_stream *w, const struct kexec_opts *o)
+/* 1 once something was passed on */
+static int pass_output(struct kexec_stream *w, const struct kexec_opts *o)
 {
 	static const int streams[] = { KEXEC_STDOUT, KEXEC_STDERR };
+	int any = 0;
 	for (int i = 0; i < 2; i++) {
 		const char *d;
 		size_t n = kexec_stream_peek(w, streams[i], &d);
 		int fd = streams[i] == KEXEC_STDOUT ? o->stdout_fd : o->stderr_fd;
-		if (n && fd >= 0)
+		if (n && fd >= 0) {
 			write_all(fd, d, n);
+			any = 1;
+		}
 		kexec_stream_consume(w, streams[i], n);
 	}
+	return any;
 }
 
 int kclient_exec(struct kclient *kc, const struct kexec_opts *o, int *exit_code)
@@ -798,7 +803,9 @@ int kclient_exec(struct kclient *kc, const struct kexec_opts *o, int *exit_code)
 	if (o->on_open)
 		o->on_open(o->ud);
 	char buf[65536];
-	pass_output(w, o);
+	int output = pass_output(w, o);
+	if (output && o->on_output)
+		o->on_output(o->ud);
 	while (!kexec_stream_over(w)) {
 		struct pollfd p[2] = { { w->sock, kexec_stream_events(w), 0 }, { -1, POLLIN, 0 } };
 		if (w->stdin_open && unsent(w) < TX_HIGH)
@@ -815,7 +822,11 @@ int kclient_exec(struct kclient *kc, const struct kexec_opts *o, int *exit_code)
 				kexec_stream_close_stdin(w); /* v4: the command ends by itself */
 		}
 		kexec_stream_pump(w, 0);
-		pass_output(w, o);
+		if (pass_output(w, o) && !output) {
+			output = 1;
+			if (o->on_output)
+				o->on_output(o->ud);
+		}
 	}
 	return kexec_stream_finish(w, 0, exit_code);
 }

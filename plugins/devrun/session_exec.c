@@ -32,6 +32,11 @@ static void say_open(void *ud)
 	dprintf(*(const int *)ud, "open\n");
 }
 
+static void say_output(void *ud)
+{
+	dprintf(*(const int *)ud, "output\n");
+}
+
 /* The child: the exec itself, through the API client (one WebSocket on a
  * connection of its own; the parent's pooled connection is never touched),
  * its exit code the command's.  What happened goes to status_fd too. */
@@ -41,7 +46,8 @@ static void exec_child(const struct kexec_spec *s)
 	struct kexec_opts o = { .ns = s->ns, .pod = s->pod, .container = s->container,
 				.argv = (const char *const *)s->argv->v, .argc = s->argv->n,
 				.stdin_fd = s->stdin_fd >= 0 ? 0 : -1, .stdout_fd = 1, .stderr_fd = 2,
-				.on_open = s->status_fd >= 0 ? say_open : NULL, .ud = (void *)&s->status_fd };
+				.on_open = s->status_fd >= 0 ? say_open : NULL,
+				.on_output = s->status_fd >= 0 ? say_output : NULL, .ud = (void *)&s->status_fd };
 	/* a closed stdout ends the stream (write fails) instead of killing us
 	 * in the middle of a TLS record */
 	signal(SIGPIPE, SIG_IGN);

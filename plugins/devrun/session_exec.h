@@ -23,7 +23,8 @@ struct kexec_spec {
 				      * (else its stdin never ends) */
 	int stdout_fd, stderr_fd;    /* -1: inherit */
 	int status_fd;               /* -1, or gets "open" once the exec is upgraded (the command is
-				      * starting), then one line: "exit N" (the command's code) or
+				      * starting), "output" once its first output was passed on,
+				      * then one line: "exit N" (the command's code) or
 				      * "error HTTP" (the exec failed; HTTP: the upgrade's status, 0 none) */
 	int quiet_missing;           /* no message when the pod or container is not there (404/400) */
 };

@@ -32,6 +32,10 @@
 #include "session_watch.h"
 #include "submodules.h"
 
+/* A run is recorded on the pod once its command printed something, or
+ * after this long without output. */
+#define SESSION_RECORD_AFTER_MS 1000
+
 /* How long the command gets after SIGINT before SIGTERM (then SIGKILL). */
 #define SESSION_CANCEL_GRACE_S 10
 
@@ -589,17 +593,22 @@ static void inflight_release(struct inflight *f)
 	f->status_fd = -1;
 }
 
-/* Read what the exec child says on its status pipe: until it said "open"
- * (the exec is upgraded) or ended, or Ctrl-C (until_open: 1 when opened),
- * or (it has exited) all of it. */
-static int status_read(struct inflight *f, int until_open)
+/* Read what the exec child says on its status pipe (kexec_spec.status_fd):
+ * until it said WORD ("open\n", "output\n"), ended, Ctrl-C came or
+ * wait_ms passed (-1: no limit; 1 when it said WORD); word NULL: all of it
+ * (it has exited). */
+static int status_read(struct inflight *f, const char *word, long wait_ms)
 {
+	long until = wait_ms >= 0 ? monotonic_ms() + wait_ms : -1;
 	while (f->status_fd >= 0) {
-		if (until_open && (session_sigint || (f->status.len && strstr(f->status.buf, "open\n"))))
+		if (word && (session_sigint || (f->status.len && strstr(f->status.buf, word))))
 			break;
-		if (until_open) {
+		if (word) {
+			long left = until < 0 ? 100 : until - monotonic_ms();
+			if (left <= 0)
+				break;
 			struct pollfd p = { f->status_fd, POLLIN, 0 };
-			if (poll(&p, 1, 100) <= 0)
+			if (poll(&p, 1, left < 100 ? (int)left : 100) <= 0)
 				continue;
 		}
 		char buf[128];
@@ -613,7 +622,7 @@ static int status_read(struct inflight *f, int until_open)
 		}
 		strbuf_add(&f->status, buf, (size_t)n);
 	}
-	return f->status.len && strstr(f->status.buf, "open\n") != NULL;
+	return word && f->status.len && strstr(f->status.buf, word) != NULL;
 }
 
 /* The run count and when the last run started, on the pod (`session list`
@@ -754,11 +763,14 @@ static int start_run(struct run_ctx *x, struct inflight *f, int force_full)
 		return rc;
 	}
 	close(ip[1]);
-	/* once the exec is upgraded: the API server has nothing else to do for
-	 * it then (the local one is one Python process: no competition for its
-	 * lock), and a pod that is gone gets no PATCH */
-	if (status_read(f, 1))
+	/* once the exec is upgraded (a pod that is gone gets no PATCH) and the
+	 * command has printed something or had a second: not while the exec is
+	 * still being set up, which needs the CPU (the local API server and
+	 * node agent are one Python process) */
+	if (status_read(f, "open\n", -1)) {
+		status_read(f, "output\n", SESSION_RECORD_AFTER_MS);
 		record_run(x);
+	}
 	return 0;
 }
 
@@ -768,13 +780,13 @@ static void finish_run(struct run_ctx *x, struct inflight *f, int krc, struct ru
 	memset(r, 0, sizeof(*r));
 	char line[64] = "";
 	long http = -1;
-	status_read(f, 0);
+	status_read(f, NULL, -1);
 	/* its last line: how the exec ended */
 	for (char *l = f->status.buf, *e; l && *l; l = e + 1) {
 		e = strchr(l, '\n');
 		if (!e)
 			e = l + strlen(l) - 1;
-		if (strncmp(l, "open\n", 5))
+		if (strncmp(l, "open\n", 5) && strncmp(l, "output\n", 7))
 			snprintf(line, sizeof(line), "%.*s", (int)(e - l + 1), l);
 	}
 	if (f->cached && sscanf(line, "error %ld", &http) == 1 && (http == 404 || http == 400)) {

@@ -15,8 +15,10 @@ struct kexec_opts {
 	int stdin_fd;                /* read until EOF and sent; -1: no stdin */
 	int stdout_fd, stderr_fd;    /* what the command writes; -1: not asked for */
 	/* kclient_exec: called once the server has accepted the upgrade (the
-	 * command is starting), e.g. to send other requests meanwhile; NULL: none */
+	 * command is starting), and once the command's first output has been
+	 * passed on, e.g. to send other requests meanwhile; NULL: none */
 	void (*on_open)(void *ud);
+	void (*on_output)(void *ud);
 	void *ud;
 };
 
