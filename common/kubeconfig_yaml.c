@@ -81,6 +81,196 @@ static void mark_explicit_strings(struct kyaml *y, const char *data, size_t len)
 	free(at);
 }
 
+/* ---- !!binary and !!timestamp, as go-yaml v2 reads them into client-go ------------------
+ * sigs.k8s.io/yaml decodes the whole file into interface{} first (go-yaml v2),
+ * then through JSON into the typed config, so wherever they are (unused users,
+ * keys too):
+ *  - `!!binary` is base64 (Go's StdEncoding: padding required, line breaks
+ *    ignored, nothing else), decoded to a string; bytes that are not UTF-8
+ *    become U+FFFD on the way through JSON; anything else fails the file;
+ *  - `!!timestamp` must be one of go-yaml's timestamp forms (time.Parse of
+ *    2006-1-2, 2006-1-2T15:4:5.999999999Z07:00 with T or t, 2006-1-2
+ *    15:4:5.999999999), else the file fails; it stays the text as written. */
+#define KY_BINARY_TAG "tag:yaml.org,2002:binary"
+
+static int b64std(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26 :
+	       c >= '0' && c <= '9' ? c - '0' + 52 : c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+/* base64.StdEncoding.DecodeString: -1 on anything it refuses */
+int kyaml_go_base64(const char *s, size_t len, struct strbuf *out)
+{
+	int q[4], n = 0, pad = 0;
+
+	strbuf_reset(out);
+	strbuf_grow(out, 0);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '\r' || c == '\n')
+			continue;
+		if (pad && c != '=')
+			return -1;             /* data after the padding */
+		if (c == '=') {
+			if (n < 2 || n + ++pad > 4)
+				return -1;
+			if (n + pad == 4) {
+				strbuf_addch(out, (q[0] << 2) | (q[1] >> 4));
+				if (n == 3)
+					strbuf_addch(out, ((q[1] & 15) << 4) | (q[2] >> 2));
+				n = 0;
+				pad = -1;      /* done: only line breaks may follow */
+			}
+			continue;
+		}
+		if (pad < 0 || (q[n] = b64std(c)) < 0)
+			return -1;
+		if (++n == 4) {
+			strbuf_addch(out, (q[0] << 2) | (q[1] >> 4));
+			strbuf_addch(out, ((q[1] & 15) << 4) | (q[2] >> 2));
+			strbuf_addch(out, ((q[2] & 3) << 6) | q[3]);
+			n = 0;
+		}
+	}
+	return n || pad > 0 ? -1 : 0;
+}
+
+/* The length of a valid UTF-8 sequence at s (of at most left bytes), 0 if
+ * none (Go's utf8.DecodeRune: no overlong forms, no surrogates, <= U+10FFFF). */
+static size_t utf8_valid(const unsigned char *s, size_t left)
+{
+	if (s[0] < 0x80)
+		return 1;
+	size_t n = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3 :
+		   s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+	if (!n || n > left)
+		return 0;
+	unsigned char lo = 0x80, hi = 0xbf;
+	if (s[0] == 0xe0) lo = 0xa0;
+	if (s[0] == 0xed) hi = 0x9f;
+	if (s[0] == 0xf0) lo = 0x90;
+	if (s[0] == 0xf4) hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+static int digits(const char **p, int min, int max, int *v)
+{
+	int n = 0;
+	*v = 0;
+	while (n < max && **p >= '0' && **p <= '9') {
+		*v = *v * 10 + (*(*p)++ - '0');
+		n++;
+	}
+	return n >= min;
+}
+
+static int days_in(int month, int year)
+{
+	static const int d[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+	return month == 2 && leap ? 29 : d[month - 1];
+}
+
+/* go-yaml v2's parseTimestamp: time.Parse with each of its layouts */
+static int go_timestamp(const char *s)
+{
+	const char *p = s;
+	int year, month, day, v;
+
+	if (!digits(&p, 4, 4, &year) || *p++ != '-' || !digits(&p, 1, 2, &month) || *p++ != '-' ||
+	    !digits(&p, 1, 2, &day) || month < 1 || month > 12 || day < 1 || day > days_in(month, year))
+		return 0;
+	if (!*p)
+		return 1;                      /* 2006-1-2 */
+	int zone;
+	if (*p == 'T' || *p == 't') {
+		p++;
+		zone = 1;
+	} else if (*p == ' ') {
+		while (*p == ' ')
+			p++;
+		zone = 0;
+	} else {
+		return 0;
+	}
+	if (!digits(&p, 1, 2, &v) || v >= 24 || *p++ != ':' || !digits(&p, 1, 2, &v) || v >= 60 ||
+	    *p++ != ':' || !digits(&p, 1, 2, &v) || v >= 60)
+		return 0;
+	if ((*p == '.' || *p == ',') && p[1] >= '0' && p[1] <= '9')
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			;
+	if (!zone)
+		return !*p;
+	if (*p == 'Z')
+		return !p[1];
+	if ((*p != '+' && *p != '-') || strlen(p) != 6 || p[3] != ':')
+		return 0;
+	p++;
+	if (!digits(&p, 2, 2, &v) || v > 24 || *p++ != ':' || !digits(&p, 2, 2, &v) || v > 60)
+		return 0;
+	return !*p;
+}
+
+static int tag_is(const yaml_node_t *n, const char *tag)
+{
+	return n->tag && !strcmp((const char *)n->tag, tag);
+}
+
+static int resolve_go_tags(struct kyaml *y, const char *file)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	for (yaml_node_t *nd = y->doc.nodes.start; nd < y->doc.nodes.top; nd++) {
+		if (nd->type != YAML_SCALAR_NODE)
+			continue;
+		const char *what = NULL;
+		if (tag_is(nd, KY_BINARY_TAG)) {
+			if (kyaml_go_base64((const char *)nd->data.scalar.value, nd->data.scalar.length, &sb) < 0) {
+				what = "!!binary value contains invalid base64 data";
+			} else {
+				/* through JSON: each byte that is not UTF-8 becomes U+FFFD */
+				struct strbuf txt = STRBUF_INIT;
+				const unsigned char *b = (const unsigned char *)sb.buf;
+				strbuf_grow(&txt, sb.len);
+				for (size_t i = 0; i < sb.len;) {
+					size_t k = utf8_valid(b + i, sb.len - i);
+					if (k) {
+						strbuf_add(&txt, b + i, k);
+						i += k;
+					} else {
+						strbuf_addstr(&txt, "\xef\xbf\xbd");
+						i++;
+					}
+				}
+				free(nd->data.scalar.value);
+				nd->data.scalar.length = txt.len;
+				nd->data.scalar.value = (yaml_char_t *)strbuf_detach(&txt);
+			}
+		} else if (tag_is(nd, YAML_TIMESTAMP_TAG)) {
+			const char *v = (const char *)nd->data.scalar.value;
+			if (strlen(v) != nd->data.scalar.length || !go_timestamp(v))
+				what = "!!timestamp value is not a timestamp (YYYY-MM-DD, or with a time: "
+				       "YYYY-MM-DDTHH:MM:SSZ)";
+		}
+		if (what) {
+			/* (never the value: it may be a secret) */
+			eidf_set_error("error loading kubeconfig \"%s\": line %lu column %lu: %s; fix it", file,
+				       (unsigned long)nd->start_mark.line + 1,
+				       (unsigned long)nd->start_mark.column + 1, what);
+			strbuf_release(&sb);
+			return -1;
+		}
+	}
+	strbuf_release(&sb);
+	return 0;
+}
+
 int kyaml_load(struct kyaml *y, const char *file, const char *data, size_t len)
 {
 	yaml_parser_t parser;
@@ -112,6 +302,10 @@ int kyaml_load(struct kyaml *y, const char *file, const char *data, size_t len)
 	yaml_parser_delete(&parser);
 	y->loaded = 1;
 	mark_explicit_strings(y, data, len);
+	if (resolve_go_tags(y, file) < 0) {
+		kyaml_release(y);     /* (the caller releases only what loaded) */
+		return -1;
+	}
 	return 0;
 }
 
@@ -539,8 +733,8 @@ int kyaml_b64(struct kyaml *y, yaml_node_t *map, const char *key, const char *ct
 		free(s);
 		return 0;
 	}
-	strbuf_reset(out);
-	if (base64_decode(s, strlen(s), out) < 0) {
+	/* []byte through encoding/json: base64.StdEncoding, strictly */
+	if (kyaml_go_base64(s, strlen(s), out) < 0) {
 		char *f = xasprintf("%s: %s", ctx, key);
 		kyaml_error(y, v, f, "illegal base64 data; it must be the base64 encoding "
 			    "of the PEM file (e.g. `base64 -w0 FILE`)");

@@ -26,6 +26,8 @@ struct kyaml_value {
 	double d;                      /* KY_FLOAT */
 };
 int kyaml_scalar(const yaml_node_t *n, struct kyaml_value *out);
+/* base64.StdEncoding.DecodeString (padding required, CR/LF ignored): 0, or -1 */
+int kyaml_go_base64(const char *s, size_t len, struct strbuf *out);
 
 /* A mapping's effective pairs: merge keys applied, the last of a repeated key. */
 struct kyaml_pair {
