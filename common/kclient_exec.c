@@ -503,11 +503,9 @@ static int upgrade(struct kexec_stream *w, const struct kexec_opts *o)
 	if (!have_host) {
 		const char *scheme_default = kc->plain_http ? "80" : "443";
 		if (strcmp(kc->port, scheme_default))
-			strbuf_addf(&req, "Host: %s%s%s:%s\r\n", strchr(kc->host, ':') ? "[" : "", kc->host,
-				    strchr(kc->host, ':') ? "]" : "", kc->port);
+			strbuf_addf(&req, "Host: %s:%s\r\n", kc->host, kc->port);
 		else
-			strbuf_addf(&req, "Host: %s%s%s\r\n", strchr(kc->host, ':') ? "[" : "", kc->host,
-				    strchr(kc->host, ':') ? "]" : "");
+			strbuf_addf(&req, "Host: %s\r\n", kc->host);
 	}
 	strbuf_addf(&req, "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
 			  "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Protocol: v5.channel.k8s.io, "
