@@ -178,6 +178,19 @@ class Session:
 
     # -- loop --------------------------------------------------------------
     def run(self):
+        # the process's end wakes the loop at once, as the runtime's exit event does the kubelet's
+        # (without it the loop saw an exit only at its next 50 ms tick)
+        try:
+            self.pidfd = os.pidfd_open(self.proc.pid)
+        except (AttributeError, OSError):
+            self.pidfd = None
+        try:
+            return self._run()
+        finally:
+            if self.pidfd is not None:
+                os.close(self.pidfd)
+
+    def _run(self):
         self.sock.setblocking(False)
         for fd in list(self.out_fds) + ([self.stdin_fd] if self.stdin_fd is not None else []):
             os.set_blocking(fd, False)
@@ -238,6 +251,8 @@ class Session:
                     p.register(fd, select.POLLIN)
             if self.stdin_buf and self.stdin_fd is not None:
                 p.register(self.stdin_fd, select.POLLOUT)
+            if self.pidfd is not None and self.exit_time is None:
+                p.register(self.pidfd, select.POLLIN)
             timeout = 50 if self.exit_time is not None or not self.out_fds or not ready else 500
             if sock.pending():
                 timeout = 0
