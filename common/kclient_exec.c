@@ -60,6 +60,8 @@ struct kexec_stream {
 	int have_status;
 	struct strbuf status;        /* channel 3 */
 	char *failure;               /* why the stream broke (a transport error, an abort) */
+	char *send_failure;          /* sending failed: what comes is still read (the command's
+				      * last words and its status, when it ended first) */
 };
 
 /* One frame into tx, masked with a fresh key; the payload is head (hn
@@ -621,13 +623,13 @@ int kexec_stream_fd(const struct kexec_stream *w)
 
 short kexec_stream_events(const struct kexec_stream *w)
 {
-	return (short)(POLLIN | (unsent(w) ? POLLOUT : 0));
+	return (short)(POLLIN | (unsent(w) && !w->send_failure ? POLLOUT : 0));
 }
 
 void kexec_stream_send(struct kexec_stream *w, const void *data, size_t n)
 {
 	const char *d = data;
-	if (!w->stdin_open)
+	if (!w->stdin_open || w->send_failure)
 		return;
 	while (n) {
 		size_t k = n < STDIN_MESSAGE ? n : STDIN_MESSAGE;
@@ -654,21 +656,44 @@ int kexec_stream_close_stdin(struct kexec_stream *w)
 	return 0;
 }
 
+/* Receive, then send: 1 something moved, 0 nothing, -1 the stream broke.
+ * A failed send (the server closed its side: the command ended, or the
+ * connection is going) drops what was queued and stops sending, but what
+ * the server sent before is still read. */
+static int move_bytes(struct kexec_stream *w)
+{
+	int moved = drain_rx(w);
+	if (moved < 0)
+		return -1;
+	if (!w->send_failure) {
+		int k = flush_tx(w, 0);
+		if (k < 0) {
+			w->send_failure = xstrdup(eidf_last_error());
+			strbuf_reset(&w->tx);
+			w->tx_off = 0;
+			w->stdin_open = 0;
+			k = drain_rx(w);
+			if (k < 0)
+				return -1;
+		}
+		moved |= k;
+	}
+	return moved;
+}
+
 int kexec_stream_pump(struct kexec_stream *w, int wait_ms)
 {
 	if (w->failure || w->closed)
 		return -1;
-	int moved = 0, k;
-	if ((k = flush_tx(w, 0)) < 0 || (moved |= k, k = drain_rx(w)) < 0)
+	int moved = move_bytes(w);
+	if (moved < 0)
 		return fail(w);
-	moved |= k;
 	if (!moved && wait_ms > 0 && !w->closed) {
 		struct pollfd p = { w->sock, kexec_stream_events(w), 0 };
 		if (poll_or_abort(w, &p, 1, wait_ms) < 0)
 			return fail(w);
-		if ((k = flush_tx(w, 0)) < 0 || (moved |= k, k = drain_rx(w)) < 0)
+		if ((moved = move_bytes(w)) < 0)
 			return fail(w);
-		moved |= k;
 	} else if (kclient_aborted(w->kc)) {
 		eidf_set_error("interrupted");
 		return fail(w);
@@ -714,6 +739,7 @@ void kexec_stream_free(struct kexec_stream *w)
 		strbuf_release(&w->out[i]);
 	strbuf_release(&w->status);
 	free(w->failure);
+	free(w->send_failure);
 	free(w->pod);
 	free(w);
 }
@@ -736,15 +762,15 @@ int kexec_stream_finish(struct kexec_stream *w, long wait_ms, int *exit_code)
 	}
 	if (w->have_status) {
 		rc = status_exit_code(w, exit_code);
-	} else if (w->failure) {
-		eidf_set_error("%s", w->failure);
+	} else if (w->failure || w->send_failure) {
+		eidf_set_error("%s", w->failure ? w->failure : w->send_failure);
 	} else if (!w->closed) {
 		eidf_set_error("the command in pod %s did not end within %.1f s", w->pod, wait_ms / 1000.0);
 	} else {
 		eidf_set_error("the exec stream in pod %s ended without the command's exit status", w->pod);
 	}
 	/* answer or send the close, best effort (never blocks) */
-	if (!w->failure) {
+	if (!w->failure && !w->send_failure) {
 		unsigned char code[2] = { 0x03, 0xe8 };
 		add_frame(&w->tx, 8, code, 2);
 		flush_tx(w, 0);
