@@ -26,14 +26,19 @@ code=${EIDF_CODE_DIR:-/code}
 # the main container may run as another user: it creates run directories
 chmod 1777 "$S"
 mkdir -p "$S/runs" && chmod 1777 "$S/runs"
-rm -f "$S/ctl" "$S/reply" "$S/clean"
-mkfifo -m 0622 "$S/ctl" && mkfifo -m 0644 "$S/reply" ||
+rm -f "$S/ctl" "$S/reply" "$S/clean" "$S/ctl.new" "$S/reply.new"
+mkfifo -m 0622 "$S/ctl.new" && mkfifo -m 0644 "$S/reply.new" ||
 	{ echo "devrun session: cannot create $S/ctl and $S/reply" >&2; exit 1; }
-chmod 0622 "$S/ctl"
-chmod 0644 "$S/reply"
+chmod 0622 "$S/ctl.new"
+chmod 0644 "$S/reply.new"
 # read-write: the FIFOs never report end-of-file between writers or readers,
 # and an answer waits in "reply" for its run's wrapper
-exec 3<>"$S/ctl" 4<>"$S/reply"
+exec 3<>"$S/ctl.new" 4<>"$S/reply.new"
+# their names only now that the agent holds them open (a run waits for
+# "reply"): a request written into a FIFO that no one else holds open is
+# gone once its writer closes it
+mv -f "$S/ctl.new" "$S/ctl" && mv -f "$S/reply.new" "$S/reply" ||
+	{ echo "devrun session: cannot create $S/ctl and $S/reply" >&2; exit 1; }
 export GIT_TERMINAL_PROMPT=0
 # --git-secret: fetches of new commits use the Secret (git-credentials.sh,
 # which this text follows); the key or askpass script in a private directory
