@@ -15,7 +15,7 @@
 # (resentBytes; goal <= 1 MiB per drop).  Goal: pvc cp throughput >= 0.9x raw.
 # --quick: 64 MiB, 1 round (for smoke runs).  --runs 0: one round, no warm-up.
 # Besides the times it reports the CPU each variant cost: the test cluster's
-# process tree (its Python API server and node agent, and the pod's processes
+# process tree (its Python API server and node agent, and, shown apart, the pod's processes
 # it reaps) and the client's (kubectl and kubectl-eidf), and the load average
 # before and after (the machine may be shared: the ratios are what compare).
 set -eu
@@ -74,8 +74,9 @@ v_down_eidf() { rm -f "$W/out/eidf"; kubectl-eidf pvc cp bench:raw.bin "$W/out/e
 VARIANTS=(up_raw up_kcp up_eidf down_raw down_kcp down_eidf)
 nv=${#VARIANTS[@]}
 now() { date +%s.%N; }
-# CPU seconds of the cluster's process tree so far (its own and reaped children's)
-ccpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15 + $16 + $17) / hz }' "/proc/$CPID/stat"; }
+# CPU seconds of the cluster's process tree so far: its own (the Python API
+# server and node agent) and its reaped children's (the pods' processes)
+ccpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f %.2f", ($14 + $15) / hz, ($16 + $17) / hz }' "/proc/$CPID/stat"; }
 : >"$W/times"
 for r in $(seq 0 "$RUNS"); do
 	order=("${VARIANTS[@]:$((r % nv))}" "${VARIANTS[@]:0:$((r % nv))}")
@@ -113,12 +114,14 @@ python3 - "$W/times" "$SIZE_MIB" "$W/drop-up.json" "$W/drop-down.json" "$LOAD0" 
 import json, statistics, sys
 t, cpu = {}, {}
 for line in open(sys.argv[1]):
-    v, a, b, c0, c1, u, s = line.split()
+    v, a, b, p0, k0, p1, k1, u, s = line.split()
     t.setdefault(v, []).append(float(b) - float(a))
-    cpu.setdefault(v, []).append((float(c1) - float(c0), float(u) + float(s)))
+    cpu.setdefault(v, []).append((float(p1) - float(p0) + float(k1) - float(k0), float(u) + float(s),
+                                  float(k1) - float(k0)))
 mib = int(sys.argv[2])
 med = {v: statistics.median(x) for v, x in t.items()}
-print("P9 pvc cp, %d MiB, local test cluster, medians of %d runs (MiB/s; time; CPU s of cluster + client):" % (
+print("P9 pvc cp, %d MiB, local test cluster, medians of %d runs (MiB/s; time; CPU s of cluster (of which the "
+      "pod's processes) + client):" % (
     mib, len(t["up_raw"])))
 for d in ("up", "down"):
     raw = med[d + "_raw"]
@@ -127,8 +130,9 @@ for d in ("up", "down"):
         s = med[k]
         cl = statistics.median(x[0] for x in cpu[k])
         cc = statistics.median(x[1] for x in cpu[k])
-        print("  %-4s %-26s %7.1f MiB/s  %6.2f s  ratio to raw %.2f  CPU %5.1f + %4.1f s" % (
-            d, name, mib / s, s, raw / s, cl, cc))
+        ck = statistics.median(x[2] for x in cpu[k])
+        print("  %-4s %-26s %7.1f MiB/s  %6.2f s  ratio to raw %.2f  CPU %5.1f (%4.1f) + %4.1f s" % (
+            d, name, mib / s, s, raw / s, cl, ck, cc))
 print("  load average before: %s, after: %s" % (sys.argv[5], sys.argv[6]))
 for name, f in (("upload", sys.argv[3]), ("download", sys.argv[4])):
     j = json.load(open(f))
