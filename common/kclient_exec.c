@@ -762,20 +762,23 @@ int kexec_stream_finish(struct kexec_stream *w, long wait_ms, int *exit_code)
 	}
 	if (w->have_status) {
 		rc = status_exit_code(w, exit_code);
-	} else if (w->failure || w->send_failure) {
-		eidf_set_error("%s", w->failure ? w->failure : w->send_failure);
-	} else if (!w->closed) {
-		eidf_set_error("the command in pod %s did not end within %.1f s", w->pod, wait_ms / 1000.0);
-	} else {
+	} else if (w->failure) {
+		eidf_set_error("%s", w->failure);
+	} else if (w->closed) {
 		eidf_set_error("the exec stream in pod %s ended without the command's exit status", w->pod);
+	} else if (w->send_failure) {
+		eidf_set_error("%s", w->send_failure);
+	} else {
+		eidf_set_error("the command in pod %s did not end within %.1f s", w->pod, wait_ms / 1000.0);
 	}
-	/* answer or send the close, best effort (never blocks) */
+	char *msg = rc < 0 ? xstrdup(eidf_last_error()) : NULL;
+	/* answer or send the close, best effort (never blocks; its own failure
+	 * is not the stream's) */
 	if (!w->failure && !w->send_failure) {
 		unsigned char code[2] = { 0x03, 0xe8 };
 		add_frame(&w->tx, 8, code, 2);
 		flush_tx(w, 0);
 	}
-	char *msg = rc < 0 ? xstrdup(eidf_last_error()) : NULL;
 	kexec_stream_free(w);
 	if (msg) {
 		eidf_set_error("%s", msg);

@@ -1,0 +1,335 @@
+/* kexec_stream against a scripted WebSocket server on loopback (plain
+ * http): the upgrade refused (403, 404) as kubectl words it, a fragmented
+ * stdout message, a ping answered, stderr apart, stdin sent masked and
+ * half-closed (v5), the exit code from the final Status, and a stream that
+ * drops before its Status.  The server is a child process that checks
+ * what the client sends and exits non-zero on anything unexpected. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <openssl/sha.h>
+
+#include "eidf/kclient.h"
+#include "eidf/kclient_exec.h"
+#include "eidf/kubeconfig.h"
+#include "eidf/util.h"
+
+enum scenario { REFUSE_403, REFUSE_404, RUN, DROP };
+
+/* ---- the server side (child) ------------------------------------------ */
+
+static int read_full(int fd, void *buf, size_t n)
+{
+	for (size_t got = 0; got < n;) {
+		ssize_t r = read(fd, (char *)buf + got, n - got);
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+static void write_full(int fd, const void *buf, size_t n)
+{
+	if (write(fd, buf, n) != (ssize_t)n)
+		_exit(10);
+}
+
+static void send_frame(int fd, int fin, int op, const void *payload, size_t n)
+{
+	unsigned char h[4] = { (unsigned char)((fin ? 0x80 : 0) | op) };
+	size_t hl = 2;
+	if (n < 126) {
+		h[1] = (unsigned char)n;
+	} else {
+		h[1] = 126;
+		h[2] = (unsigned char)(n >> 8);
+		h[3] = (unsigned char)n;
+		hl = 4;
+	}
+	write_full(fd, h, hl);
+	write_full(fd, payload, n);
+}
+
+static void send_message(int fd, int channel, const char *text)
+{
+	char buf[512];
+	buf[0] = (char)channel;
+	size_t n = strlen(text);
+	memcpy(buf + 1, text, n);
+	send_frame(fd, 1, 2, buf, n + 1);
+}
+
+/* One client frame: every client frame must be masked (RFC 6455 5.1). */
+static int read_client_frame(int fd, int *op, unsigned char *payload, size_t *n)
+{
+	unsigned char h[2], ext[8], mask[4];
+	if (read_full(fd, h, 2) < 0)
+		return -1;
+	if (!(h[1] & 0x80))
+		_exit(11);
+	uint64_t len = h[1] & 0x7f;
+	if (len == 126) {
+		if (read_full(fd, ext, 2) < 0)
+			return -1;
+		len = ((uint64_t)ext[0] << 8) | ext[1];
+	} else if (len == 127) {
+		if (read_full(fd, ext, 8) < 0)
+			return -1;
+		len = 0;
+		for (int i = 0; i < 8; i++)
+			len = (len << 8) | ext[i];
+	}
+	if (len > 4096 || read_full(fd, mask, 4) < 0 || read_full(fd, payload, (size_t)len) < 0)
+		return -1;
+	for (size_t i = 0; i < len; i++)
+		payload[i] ^= mask[i & 3];
+	*op = h[0] & 0x0f;
+	*n = (size_t)len;
+	return 0;
+}
+
+static void serve(int lfd, enum scenario sc)
+{
+	int fd = accept(lfd, NULL, NULL);
+	if (fd < 0)
+		_exit(12);
+	char req[65536];
+	size_t got = 0;
+	while (!memmem(req, got, "\r\n\r\n", 4)) {
+		ssize_t r = read(fd, req + got, sizeof(req) - 1 - got);
+		if (r <= 0)
+			_exit(13);
+		got += (size_t)r;
+	}
+	req[got] = '\0';
+	if (strncmp(req, "GET /api/v1/namespaces/ns/pods/p1/exec?command=sh&command=-c&command=echo%20hi&container=c"
+		    "&stdin=true&stdout=true&stderr=true HTTP/1.1\r\n", 122))
+		_exit(14);
+	if (sc == REFUSE_403 || sc == REFUSE_404) {
+		const char *body = sc == REFUSE_403 ?
+			"{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"message\":\"pods \\\"p1\\\" is "
+			"forbidden: User \\\"u\\\" cannot create resource \\\"pods/exec\\\"\",\"reason\":\"Forbidden\","
+			"\"code\":403}" :
+			"{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"message\":\"pods \\\"p1\\\" "
+			"not found\",\"reason\":\"NotFound\",\"code\":404}";
+		char head[256];
+		int hn = snprintf(head, sizeof(head), "HTTP/1.1 %s\r\nContent-Type: application/json\r\n"
+				  "Content-Length: %zu\r\n\r\n", sc == REFUSE_403 ? "403 Forbidden" : "404 Not Found",
+				  strlen(body));
+		write_full(fd, head, (size_t)hn);
+		write_full(fd, body, strlen(body));
+		close(fd);
+		_exit(0);
+	}
+	const char *k = strcasestr(req, "\r\nSec-WebSocket-Key: ");
+	if (!k || !strstr(req, "Sec-WebSocket-Protocol: v5.channel.k8s.io, v4.channel.k8s.io\r\n"))
+		_exit(15);
+	k += 21;
+	char key[128];
+	size_t kl = strcspn(k, "\r");
+	if (kl >= sizeof(key) - 40)
+		_exit(16);
+	memcpy(key, k, kl);
+	strcpy(key + kl, "258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+	unsigned char sha[SHA_DIGEST_LENGTH];
+	SHA1((unsigned char *)key, strlen(key), sha);
+	char *accept_key = base64_encode(sha, sizeof(sha));
+	char head[512];
+	int hn = snprintf(head, sizeof(head), "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+			  "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: "
+			  "v5.channel.k8s.io\r\n\r\n", accept_key);
+	free(accept_key);
+	write_full(fd, head, (size_t)hn);
+	/* stdout "hello" in two fragments with a ping between them, then stderr */
+	unsigned char f1[3] = { 1, 'h', 'e' };
+	send_frame(fd, 0, 2, f1, 3);
+	send_frame(fd, 1, 9, "pi", 2);
+	send_frame(fd, 1, 0, "llo", 3);
+	send_message(fd, 2, "warn");
+	if (sc == DROP) {
+		shutdown(fd, SHUT_RDWR);
+		close(fd);
+		_exit(0);
+	}
+	/* the client: a pong, stdin "data" (any split), then v5's [255, 0] */
+	int op, pong = 0, closed = 0;
+	unsigned char p[4096];
+	size_t n;
+	char in[64] = "";
+	while (!closed) {
+		if (read_client_frame(fd, &op, p, &n) < 0)
+			_exit(17);
+		if (op == 10 && n == 2 && !memcmp(p, "pi", 2))
+			pong = 1;
+		else if (op == 2 && n >= 1 && p[0] == 0 && strlen(in) + n - 1 < sizeof(in))
+			strncat(in, (char *)p + 1, n - 1);
+		else if (op == 2 && n == 2 && p[0] == 255 && p[1] == 0)
+			closed = 1;
+		else
+			_exit(18);
+	}
+	if (!pong || strcmp(in, "data"))
+		_exit(19);
+	send_message(fd, 1, in);
+	send_message(fd, 3, "{\"metadata\":{},\"status\":\"Failure\",\"message\":\"command terminated with non-zero "
+			    "exit code: error executing command [sh -c echo hi], exit code 3\",\"reason\":"
+			    "\"NonZeroExitCode\",\"details\":{\"causes\":[{\"reason\":\"ExitCode\",\"message\":\"3\"}]}}");
+	send_frame(fd, 1, 8, "\x03\xe8", 2);
+	/* the client answers the close */
+	if (read_client_frame(fd, &op, p, &n) < 0 || op != 8)
+		_exit(20);
+	close(fd);
+	_exit(0);
+}
+
+/* ---- the client side -------------------------------------------------- */
+
+struct fixture {
+	pid_t server;
+	struct kube_config cfg;
+	struct kclient *kc;
+};
+
+static void start(struct fixture *f, enum scenario sc)
+{
+	memset(f, 0, sizeof(*f));
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(lfd, 1), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &al), 0);
+	f->server = fork();
+	assert_true(f->server >= 0);
+	if (!f->server)
+		serve(lfd, sc);
+	close(lfd);
+	f->cfg.server = xasprintf("http://127.0.0.1:%d", ntohs(a.sin_port));
+	f->cfg.namespace = xstrdup("ns");
+	f->kc = kclient_new(&f->cfg);
+	assert_non_null(f->kc);
+}
+
+static void finish(struct fixture *f)
+{
+	int st = -1;
+	assert_int_equal(waitpid(f->server, &st, 0), f->server);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0); /* the server saw what it expected */
+	kclient_free(f->kc);
+	free(f->cfg.server);
+	free(f->cfg.namespace);
+}
+
+static struct kexec_stream *open_stream(struct fixture *f)
+{
+	static const char *const argv[] = { "sh", "-c", "echo hi" };
+	struct kexec_opts o = { .ns = "ns", .pod = "p1", .container = "c", .argv = argv, .argc = 3,
+				.stdin_fd = 0, .stdout_fd = 1, .stderr_fd = 2 };
+	return kexec_stream_open(f->kc, &o);
+}
+
+/* Pump until stream has at least n bytes (bounded: the server is local). */
+static size_t wait_for(struct kexec_stream *s, int stream, size_t n, const char **data)
+{
+	for (int i = 0; i < 100 && kexec_stream_peek(s, stream, data) < n; i++)
+		if (kexec_stream_pump(s, 100) < 0)
+			break;
+	return kexec_stream_peek(s, stream, data);
+}
+
+static void test_refused(void **state)
+{
+	(void)state;
+	struct fixture f;
+	start(&f, REFUSE_403);
+	assert_null(open_stream(&f));
+	assert_int_equal(kclient_last_http_status(f.kc), 403);
+	assert_string_equal(eidf_last_error(), "Error from server (Forbidden): pods \"p1\" is forbidden: User \"u\" "
+			    "cannot create resource \"pods/exec\"");
+	finish(&f);
+	start(&f, REFUSE_404);
+	assert_null(open_stream(&f));
+	assert_int_equal(kclient_last_http_status(f.kc), 404);
+	assert_string_equal(eidf_last_error(), "Error from server (NotFound): pods \"p1\" not found");
+	finish(&f);
+}
+
+static void test_run(void **state)
+{
+	(void)state;
+	struct fixture f;
+	start(&f, RUN);
+	struct kexec_stream *s = open_stream(&f);
+	assert_non_null(s);
+	const char *d;
+	assert_int_equal(wait_for(s, KEXEC_STDOUT, 5, &d), 5);
+	assert_memory_equal(d, "hello", 5);
+	assert_int_equal(wait_for(s, KEXEC_STDERR, 4, &d), 4);
+	assert_memory_equal(d, "warn", 4);
+	kexec_stream_consume(s, KEXEC_STDOUT, 2);
+	assert_int_equal(kexec_stream_peek(s, KEXEC_STDOUT, &d), 3);
+	assert_memory_equal(d, "llo", 3);
+	kexec_stream_consume(s, KEXEC_STDOUT, 3);
+	kexec_stream_send(s, "da", 2);
+	kexec_stream_send(s, "ta", 2);
+	assert_int_equal(kexec_stream_close_stdin(s), 0); /* v5: [255, 0] */
+	assert_int_equal(wait_for(s, KEXEC_STDOUT, 4, &d), 4);
+	assert_memory_equal(d, "data", 4);
+	int code = -1;
+	assert_int_equal(kexec_stream_finish(s, 5000, &code), 0);
+	assert_int_equal(code, 3);
+	finish(&f);
+}
+
+static void test_drop(void **state)
+{
+	(void)state;
+	struct fixture f;
+	start(&f, DROP);
+	struct kexec_stream *s = open_stream(&f);
+	assert_non_null(s);
+	const char *d;
+	assert_int_equal(wait_for(s, KEXEC_STDOUT, 5, &d), 5);
+	for (int i = 0; i < 100 && kexec_stream_pump(s, 100) >= 0; i++)
+		;
+	assert_true(kexec_stream_over(s));
+	/* what came before the drop stays readable */
+	assert_int_equal(kexec_stream_peek(s, KEXEC_STDOUT, &d), 5);
+	assert_memory_equal(d, "hello", 5);
+	int code = 0;
+	assert_int_equal(kexec_stream_finish(s, 1000, &code), -1);
+	assert_int_equal(code, -1);
+	assert_string_equal(eidf_last_error(), "the exec stream in pod p1 ended without the command's exit status");
+	finish(&f);
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	unsetenv("HTTP_PROXY");
+	unsetenv("http_proxy");
+	unsetenv("HTTPS_PROXY");
+	unsetenv("https_proxy");
+	unsetenv("ALL_PROXY");
+	unsetenv("all_proxy");
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_run),
+		cmocka_unit_test(test_drop),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
