@@ -19,6 +19,8 @@ import socket
 import ssl
 import struct
 
+from .util import recv_some, send_some
+
 STREAMS = {"stdin": 0, "stdout": 1}
 
 
@@ -170,27 +172,15 @@ class Relay:
 
     def read(self, s):
         while True:
-            try:
-                data = s.recv(65536)
-            except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
-                return True
-            except (OSError, ssl.SSLError):
+            data = recv_some(s)
+            if data is None:
                 return False
             if not data:
-                return False
+                return True
             self.on_frames(s, self.sides[s][0].feed(data))
 
     def flush(self, s):
-        buf = self.out[s]
-        while buf:
-            try:
-                n = s.send(buf[:65536])
-            except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
-                return True
-            except (OSError, ssl.SSLError):
-                return False
-            del buf[:n]
-        return True
+        return send_some(s, self.out[s])
 
     def finish(self):
         """One side went: what is queued for the other goes (briefly), then both are shut."""

@@ -14,7 +14,6 @@ kubelet has ended the error, stdout and stderr streams (or the session), or when
 """
 import select
 import socket
-import ssl
 import struct
 import time
 
@@ -22,6 +21,7 @@ from . import execcorrupt
 from . import execspdy as S
 from . import execws as W
 from .execsession import ERROR, RESIZE, STDERR, STDIN, STDOUT
+from .util import recv_some, send_some
 
 HIGH_WATER = 1 << 20           # stop reading a side while this much waits for the other
 TYPES = {ERROR: "error", STDIN: "stdin", STDOUT: "stdout", STDERR: "stderr", RESIZE: "resize"}
@@ -170,14 +170,11 @@ class Bridge:
     def read(self, s):
         """Read what is there; False once the peer closed."""
         while True:
-            try:
-                data = s.recv(65536)
-            except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
-                return True
-            except (OSError, ssl.SSLError):
+            data = recv_some(s)
+            if data is None:
                 return False
             if not data:
-                return False
+                return True
             if self.limit is not None:
                 data = data[:max(self.limit - self.passed, 0)]
                 self.passed += len(data)
@@ -189,15 +186,8 @@ class Bridge:
                 return True
 
     def flush(self, s, buf):
-        while buf:
-            try:
-                n = s.send(buf[:65536])
-            except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
-                return
-            except (OSError, ssl.SSLError):
-                buf.clear()
-                return
-            del buf[:n]
+        if not send_some(s, buf):
+            buf.clear()
 
     def shut(self):
         for s in (self.client, self.kubelet):

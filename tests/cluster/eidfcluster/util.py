@@ -4,6 +4,7 @@ import datetime
 import json
 import random
 import re
+import ssl
 import string
 import time
 import uuid
@@ -394,3 +395,30 @@ def set_condition(status, ctype, cstatus, reason="", message="", probe=False):
 
 
 ascii_lower = string.ascii_lowercase
+
+
+# -- non-blocking (TLS) sockets of the exec relays ------------------------------------------
+def recv_some(s, n=65536):
+    """What a non-blocking (TLS) socket holds now: bytes; b"" when nothing yet; None once the
+    peer closed or the connection failed."""
+    try:
+        data = s.recv(n)
+    except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+        return b""
+    except (OSError, ssl.SSLError):
+        return None
+    return data or None
+
+
+def send_some(s, buf):
+    """Send what a non-blocking (TLS) socket takes now of bytearray buf, removing what went;
+    False once the connection failed."""
+    while buf:
+        try:
+            n = s.send(buf[:65536])
+        except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
+            return True
+        except (OSError, ssl.SSLError):
+            return False
+        del buf[:n]
+    return True
