@@ -19,7 +19,7 @@ import socket
 import ssl
 import struct
 
-from .util import recv_some, send_some
+from .util import readable, recv_some, send_some
 
 STREAMS = {"stdin": 0, "stdout": 1}
 
@@ -158,12 +158,7 @@ class Relay:
             p = select.poll()
             for s in (self.client, self.kubelet):
                 p.register(s, select.POLLIN | (select.POLLOUT if self.out[s] else 0))
-            ready = {s for s in (self.client, self.kubelet) if s.pending()}
-            fds = {s.fileno(): s for s in (self.client, self.kubelet)}
-            for fd, ev in p.poll(0 if ready else 1000):
-                if ev & (select.POLLIN | select.POLLHUP | select.POLLERR):
-                    ready.add(fds[fd])
-            for s in ready:
+            for s in readable(p, (self.client, self.kubelet)):
                 if not self.read(s):
                     return self.finish()
             for s in (self.client, self.kubelet):

@@ -21,7 +21,7 @@ from . import execcorrupt
 from . import execspdy as S
 from . import execws as W
 from .execsession import ERROR, RESIZE, STDERR, STDIN, STDOUT
-from .util import recv_some, send_some
+from .util import readable, recv_some, send_some
 
 HIGH_WATER = 1 << 20           # stop reading a side while this much waits for the other
 TYPES = {ERROR: "error", STDIN: "stdin", STDOUT: "stdout", STDERR: "stderr", RESIZE: "resize"}
@@ -132,13 +132,7 @@ class Bridge:
                 if len(inbound) < HIGH_WATER:
                     ev |= select.POLLIN
                 p.register(s, ev)
-            # bytes the TLS layer holds already are no poll event
-            ready = {s for s in (self.client, self.kubelet) if s.pending()}
-            fds = {s.fileno(): s for s in (self.client, self.kubelet)}
-            for fd, ev in p.poll(0 if ready else 1000):
-                if ev & (select.POLLIN | select.POLLHUP | select.POLLERR):
-                    ready.add(fds[fd])
-            for s in ready:
+            for s in readable(p, (self.client, self.kubelet)):
                 if not self.read(s):
                     if s is self.client:
                         self.client_gone = True

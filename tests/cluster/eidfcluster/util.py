@@ -4,6 +4,7 @@ import datetime
 import json
 import random
 import re
+import select
 import ssl
 import string
 import time
@@ -422,3 +423,15 @@ def send_some(s, buf):
             return False
         del buf[:n]
     return True
+
+
+def readable(poller, socks, timeout_ms=1000):
+    """The sockets of socks with something to read (or gone): those whose TLS layer already
+    holds bytes, which poll cannot see, and those poll reports within timeout_ms (at once
+    when some were ready already)."""
+    ready = {s for s in socks if s.pending()}
+    fds = {s.fileno(): s for s in socks}
+    for fd, ev in poller.poll(0 if ready else timeout_ms):
+        if ev & (select.POLLIN | select.POLLHUP | select.POLLERR):
+            ready.add(fds[fd])
+    return ready
