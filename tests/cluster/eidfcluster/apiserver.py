@@ -148,6 +148,8 @@ class Handler(TLSHandler):
                 body += "\n"
         if isinstance(body, str):
             body = body.encode()
+        self.status = code
+        self.log_before_answer()
         self.send_response_only(code)
         self.send_header("Date", self.date_time_string())
         self._common_headers(ctype, len(body), extra)
@@ -155,7 +157,6 @@ class Handler(TLSHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
-        self.status = code
 
     def send_error_obj(self, e):
         if e.plain:
@@ -170,29 +171,36 @@ class Handler(TLSHandler):
 
     def send_no_content(self):
         """204: no body, no Content-Type, no Content-Length (as the samples show)."""
+        self.status = 204
+        self.log_before_answer()
         self.send_response_only(204)
         self.send_header("Date", self.date_time_string())
         self.send_header("Audit-Id", str(uuid.uuid4()))
         self.send_header("Cache-Control", "no-cache, private")
         self._warning_headers()
         self.end_headers()
-        self.status = 204
+
+    def log_before_answer(self, streaming=False):
+        """The request log's record goes before the answer does: a client that has its answer
+        (a command that has exited) finds its request in the log, which tests read at once."""
+        if not self.logged and not self.rawpath.startswith("/_eidf/"):
+            self.cluster.log_request(self, streaming=streaming)
+            self.logged = True
 
     def _warning_headers(self):
         for w in getattr(self, "warnings", None) or []:
             self.send_header("Warning", warnheaders.header_value(w))
 
     def start_stream(self, ctype):
+        self.status = 200
+        self.log_before_answer(streaming=True)
         self.send_response_only(200)
         self.send_header("Date", self.date_time_string())
         self._common_headers(ctype)
         self._warning_headers()
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        self.status = 200
         self.streamed = 0
-        self.cluster.log_request(self, streaming=True)
-        self.logged = True
         self.cut = None if self.component else self.cluster.faults.take(("cut",), self.command, self.path)
 
     def write_chunk(self, data):

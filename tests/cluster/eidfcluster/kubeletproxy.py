@@ -190,6 +190,8 @@ def proxy_exec(c, h, ns, name):
     # a `corrupt` fault changes the bytes of one stream (execcorrupt.py); WebSocket execs only
     websocket = ws or "websocket" in (hdrs.get("upgrade") or "").lower()
     corrupt = None if h.component or not websocket else c.faults.take(("corrupt",), h.command, h.path)
+    h.status = 101
+    h.log_before_answer(streaming=True)
     if ws:
         accept, proto = ws
         h.wfile.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -197,9 +199,6 @@ def proxy_exec(c, h, ns, name):
     else:
         h.wfile.write(head + b"\r\n\r\n")
     h.wfile.flush()
-    h.status = 101
-    c.log_request(h, streaming=True)
-    h.logged = True
     h.close_connection = True
     try:
         if ws:
