@@ -32,6 +32,7 @@
 #include "eidf/output.h"
 #include "eidf/settings.h"
 #include "eidf/stage_options.h"
+#include "eidf/temp_name.h"
 #include "helper_job.h"
 
 /* Chunk size: the unit in which a file whose sha256 differs is compared
@@ -55,6 +56,8 @@ _Static_assert(CP_WINDOW >= (1 << 20), "pvc-cp.sh acknowledges only streams over
 #define CP_MAX_RECONNECTS 8
 /* Repairs of a file whose sha256 differed (rounds of chunks sent again). */
 #define CP_MAX_BAD_CHUNKS 3
+/* what a file is called while it is copied (eidf/temp_name.h) */
+#define PART ".eidf-part"
 
 static const char *opt_output, *opt_image, *opt_timeout;
 static int opt_keep;
@@ -136,11 +139,11 @@ static struct entry *add_entry(struct cp *c, char type)
 	return e;
 }
 
-static int is_temp_name(const char *name)
+/* NAME.eidf-part, or an older client's list of chunks beside it */
+static int is_part_name(const char *name)
 {
 	size_t n = strlen(name);
-	return (n > 10 && !strcmp(name + n - 10, ".eidf-part")) ||
-	       (n > 17 && !strcmp(name + n - 17, ".eidf-part.sha256"));
+	return is_temp_name(name, PART) || (n > 17 && !strcmp(name + n - 17, ".eidf-part.sha256"));
 }
 
 /* ---- CLAIM:PATH ---------------------------------------------------------- */
@@ -526,7 +529,7 @@ static void walk_local(struct cp *c, const char *path, const char *rel, int top)
 		return;
 	}
 	const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
-	if (!top && is_temp_name(base)) {
+	if (!top && is_part_name(base)) {
 		warn(c, "skipping %s: an unfinished download (kubectl eidf pvc cp continues it)", path);
 		return;
 	}
@@ -656,7 +659,7 @@ static int differing_chunks(struct cp *c, const char *path, int fd, uint64_t siz
 static int prove_part(struct cp *c, struct entry *e, int fd, uint64_t psize)
 {
 	struct cp_sess *s = &c->s;
-	char *part = xasprintf("%s.eidf-part", e->rel);
+	char *part = temp_name_beside(e->rel, PART);
 	cp_sess_queue_line(s, "sum 1");
 	cp_sess_queue_line(s, part);
 	EVP_MD_CTX *head = EVP_MD_CTX_new();
@@ -798,7 +801,7 @@ static void progress_note(struct cp *c, uint64_t add, const char *name)
 static int repair_up(struct cp *c, struct entry *e, int fd, const char *want, const char *theirs)
 {
 	struct cp_sess *s = &c->s;
-	char *part = xasprintf("%s.eidf-part", e->rel);
+	char *part = temp_name_beside(e->rel, PART);
 	char *buf = xmalloc(CP_CHUNK);
 	char got[65];
 	snprintf(got, sizeof(got), "%s", theirs);
@@ -821,8 +824,8 @@ static int repair_up(struct cp *c, struct entry *e, int fd, const char *want, co
 			rc = cp_sess_line(s, &line) < 0 ? 1 : -1;
 		} else if (!rc && ++e->bad_chunks > CP_MAX_BAD_CHUNKS) {
 			eidf_error("%s: chunks kept failing verification on PVC \"%s\" (%d rounds); did it change while "
-				   "it was being copied? Its part stays as %s:%s.eidf-part: run the copy again", e->local,
-				   c->claim, CP_MAX_BAD_CHUNKS, c->claim, e->rel);
+				   "it was being copied? Its part stays as %s:%s: run the copy again", e->local,
+				   c->claim, CP_MAX_BAD_CHUNKS, c->claim, part);
 			rc = -1;
 		}
 		/* one chunk at a time (a missing tail in chunks too), each acknowledged */
@@ -1268,7 +1271,7 @@ static int step_list(struct cp *c, void *arg)
 		if (!*sub)
 			a->top_type = type;
 		const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-		if (is_temp_name(base)) {
+		if (is_part_name(base)) {
 			warn(c, "skipping %s:%s: an unfinished upload", c->claim, path + strlen(HELPER_MOUNT) + 1);
 			continue;
 		}
@@ -1316,7 +1319,7 @@ static int step_plan_down(struct cp *c, void *arg)
 			idx[need.n] = i;
 			strvec_push(&need, e->rel);
 		}
-		char *part = xasprintf("%s.eidf-part", leaf);
+		char *part = temp_name_beside(leaf, PART);
 		if (!fstatat(dfd, part, &st, AT_SYMLINK_NOFOLLOW) && S_ISREG(st.st_mode) && st.st_size > 0 &&
 		    (uint64_t)st.st_size <= e->size) {
 			pidx[parts.n] = i;
@@ -1368,7 +1371,7 @@ static int step_plan_down(struct cp *c, void *arg)
 		uint64_t psize = strtoull(parts.v[k], NULL, 10);
 		const char *leaf;
 		int dfd = local_parent(c, e->local, &leaf);
-		char *part = xasprintf("%s.eidf-part", leaf);
+		char *part = temp_name_beside(leaf, PART);
 		int fd = dfd >= 0 ? openat(dfd, part, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
 		char h[65];
 		if (!e->skip && fd >= 0 && !md5_range(fd, 0, psize, h) && !strncmp(line, "H ", 2) &&
@@ -1387,6 +1390,14 @@ static int step_plan_down(struct cp *c, void *arg)
 	free(idx);
 	free(pidx);
 	return rc;
+}
+
+/* "cannot write LOCAL-PART: why", naming the part as the user sees it */
+static void local_part_error(const struct entry *e, const char *verb, const char *after, int err)
+{
+	char *lp = temp_name_beside(e->local, PART);
+	eidf_error("cannot %s %s%s: %s", verb, lp, after, strerror(err));
+	free(lp);
 }
 
 /* The local part's whole sha256 differs from the claim's file's: find the
@@ -1433,9 +1444,11 @@ static int repair_down(struct cp *c, struct entry *e, int fd, const char *want)
 	for (size_t i = 0; !rc && i < nbad; i++) {
 		uint64_t start = bad[i].start, len = bad[i].len;
 		if (++e->bad_chunks > CP_MAX_BAD_CHUNKS) {
+			char *lp = temp_name_beside(e->local, PART);
 			eidf_error("chunks of %s:%s kept failing verification (%d times); did it change while it was "
-				   "being copied? Its part stays as %s.eidf-part: run the copy again", c->claim, e->rel,
-				   e->bad_chunks - 1, e->local);
+				   "being copied? Its part stays as %s: run the copy again", c->claim, e->rel,
+				   e->bad_chunks - 1, lp);
+			free(lp);
 			rc = -1;
 			break;
 		}
@@ -1463,7 +1476,7 @@ static int repair_down(struct cp *c, struct entry *e, int fd, const char *want)
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r <= 0) {
-				eidf_error("cannot write %s.eidf-part: %s", e->local, strerror(errno));
+				local_part_error(e, "write", "", errno);
 				rc = -1;
 				break;
 			}
@@ -1530,13 +1543,13 @@ static int get_file(struct cp *c, struct entry *e)
 		eidf_error("cannot create the directory of %s: %s", e->local, strerror(errno));
 		return -1;
 	}
-	char *part = xasprintf("%s.eidf-part", leaf);
+	char *part = temp_name_beside(leaf, PART);
 	int fd = openat(dfd, part, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	int rc = -1;
 	EVP_MD_CTX *whole = EVP_MD_CTX_new();
 	EVP_DigestInit_ex(whole, EVP_sha256(), NULL);
 	if (fd < 0 || ftruncate(fd, (off_t)e->off) < 0 || hash_feed(whole, fd, 0, e->off)) {
-		eidf_error("cannot write %s.eidf-part: %s", e->local, strerror(errno));
+		local_part_error(e, "write", "", errno);
 		goto out;
 	}
 	if (e->off && !e->resumed) {
@@ -1575,7 +1588,7 @@ static int get_file(struct cp *c, struct entry *e)
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r <= 0) {
-				eidf_error("cannot write %s.eidf-part: %s", e->local, strerror(errno));
+				local_part_error(e, "write", "", errno);
 				goto out;
 			}
 			w += (size_t)r;
@@ -1613,7 +1626,7 @@ static int get_file(struct cp *c, struct entry *e)
 		goto out;
 	}
 	if (fchmod(fd, e->mode) < 0 || fsync(fd) < 0 || renameat(dfd, part, dfd, leaf) < 0) {
-		eidf_error("cannot rename %s.eidf-part into place: %s", e->local, strerror(errno));
+		local_part_error(e, "rename", " into place", errno);
 		goto out;
 	}
 	rc = 0;
@@ -2102,7 +2115,7 @@ void cp_complete(const char *prefix, struct strvec *out, void *ctx)
 			if (strncmp(path, v.root, tl) || path[tl] != '/' || strchr(path + tl + 1, '/'))
 				continue;
 			const char *name = path + tl + 1;
-			if (is_temp_name(name))
+			if (is_part_name(name))
 				continue;
 			char *cand = xasprintf("%.*s:%s%s%s", (int)(colon - prefix), prefix, dirpart, name,
 					       S_ISDIR(mode) ? "/" : "");

@@ -59,6 +59,18 @@ no_links() {
 		[ -L "$d" ] && return 1
 	done
 }
+# The part beside the file at $1 -> $part, $prel (relative to the root):
+# NAME.eidf-part, or, when that would pass 255 bytes (NAME_MAX), the
+# sha256 of NAME after ".eidf-part." (common/temp_name.c: the client's
+# rule).  Over 61 characters a name may pass 245 bytes: wc counts them.
+part_of() {
+	part=$1.eidf-part leaf=${1##*/}
+	if [ ${#leaf} -gt 61 ] && [ $(($(printf %s "$leaf" | wc -c))) -gt 245 ]; then
+		h=$(printf %s "$leaf" | sha256)
+		part=${1%/*}/.eidf-part.${h%% *}
+	fi
+	prel=${part#"$root/"}
+}
 type_of() {
 	if [ -L "$1" ]; then echo l; elif [ -d "$1" ]; then echo d; elif [ -f "$1" ]; then echo f
 	elif [ -e "$1" ]; then echo o; else echo -; fi
@@ -143,7 +155,7 @@ finish() {
 		[ -e "$part.sha256" ] && rm -f "$part.sha256" # an older client's list of chunks
 		say F
 	else
-		fail "cannot rename \"$rel.eidf-part\" into place"
+		fail "cannot rename \"$prel\" into place"
 	fi
 }
 # The part of the upload to $rel: final, part; 1 (and $why) when it may not
@@ -153,7 +165,8 @@ target() {
 	if bad "$rel" || [ "$rel" = . ]; then why="path \"$rel\" leaves the claim"; return 1; fi
 	if ! no_links "$rel"; then why="a directory on the way to \"$rel\" is a symlink; not followed"; return 1; fi
 	abs "$rel"
-	final=$p part=$p.eidf-part
+	final=$p
+	part_of "$p"
 	if [ -d "$final" ] && [ ! -L "$final" ]; then why="\"$rel\" is a directory on the claim"; return 1; fi
 	return 0
 }
@@ -167,12 +180,12 @@ do_put() { # MODE SIZE OFF; path on the next line
 	if [ "$off" = 0 ]; then
 		[ -L "$part" ] && rm -f "$part"
 		[ -e "$part.sha256" ] && rm -f "$part.sha256"
-		{ command exec 4>"$part"; } 2>/dev/null || { fail "cannot write \"$rel.eidf-part\""; return; }
+		{ command exec 4>"$part"; } 2>/dev/null || { fail "cannot write \"$prel\""; return; }
 	elif [ -L "$part" ] || [ ! -f "$part" ] || ! truncate -s "$off" "$part" 2>/dev/null; then
-		fail "cannot resume \"$rel.eidf-part\""
+		fail "cannot resume \"$prel\""
 		return
 	fi
-	{ command exec 4>>"$part"; } 2>/dev/null || { fail "cannot write \"$rel.eidf-part\""; return; }
+	{ command exec 4>>"$part"; } 2>/dev/null || { fail "cannot write \"$prel\""; return; }
 	fdpos=0
 	read -r n _ </proc/self/fdinfo/4 2>/dev/null && [ "$n" = pos: ] && fdpos=1
 	say R
@@ -194,7 +207,7 @@ do_put() { # MODE SIZE OFF; path on the next line
 	[ -n "$apid" ] && wait "$apid"
 	if [ $drc != 0 ]; then # the claim refused the bytes (full?); the rest of them cannot be told from commands
 		read -r why <"$hf"
-		fail "cannot write \"$rel.eidf-part\" on the claim: $why"
+		fail "cannot write \"$prel\" on the claim: $why"
 		exit 1
 	fi
 	[ "$got" = "$size" ] || exit 0 # stdin ended inside the bytes: the stream is gone; resumed from the part
@@ -216,13 +229,13 @@ do_patch() { # START LEN; path on the next line, then the bytes
 	IFS= read -r rel || exit 0
 	if ! target || [ -L "$part" ] || [ ! -f "$part" ]; then
 		dd bs=65536 count="$2" iflag=fullblock,count_bytes status=none of=/dev/null
-		fail "cannot repair \"$rel.eidf-part\": ${why:-it is not there}"
+		fail "cannot repair \"$prel\": ${why:-it is not there}"
 		return
 	fi
 	if ! dd of="$part" bs=131072 seek="$1" count="$2" oflag=seek_bytes iflag=fullblock,count_bytes conv=notrunc \
 		status=none 2>"$hf"; then
 		read -r why <"$hf"
-		fail "cannot write \"$rel.eidf-part\" on the claim: $why"
+		fail "cannot write \"$prel\" on the claim: $why"
 		exit 1
 	fi
 	say "K $(($1 + $2))"
@@ -231,7 +244,7 @@ do_patch() { # START LEN; path on the next line, then the bytes
 do_fin() { # MODE SIZE SHA256; path on the next line
 	mode=$1
 	IFS= read -r rel || exit 0
-	if ! target || [ -L "$part" ] || [ ! -f "$part" ]; then fail "cannot finish \"$rel.eidf-part\": ${why:-it is not there}"; return; fi
+	if ! target || [ -L "$part" ] || [ ! -f "$part" ]; then fail "cannot finish \"$prel\": ${why:-it is not there}"; return; fi
 	wsum=-
 	truncate -s "$2" "$part" && wsum=$(sha256 <"$part") && wsum=${wsum%% *}
 	finish "$3" "$wsum"
@@ -310,8 +323,9 @@ while IFS=' ' read -r cmd a1 a2 a3 a4 a5; do
 		abs "$rel"
 		t=$(type_of "$p")
 		if [ "$t" = - ]; then say "I - 0 0"; else say "I $t $(stat -c '%s %a' "$p")"; fi
-		if [ -f "$p.eidf-part" ] && [ ! -L "$p.eidf-part" ]; then
-			say "P $(stat -c %s "$p.eidf-part")"
+		part_of "$p"
+		if [ -f "$part" ] && [ ! -L "$part" ]; then
+			say "P $(stat -c %s "$part")"
 		else
 			say "P -"
 		fi
