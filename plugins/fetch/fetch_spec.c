@@ -7,6 +7,10 @@
 #include "eidf/manifest.h"
 
 #define NAME_COMPONENT_MAX 255
+/* A file's own name must leave room for what the Job writes beside it:
+ * NAME.part, the marker's NAME.failed.tmp, an archive's .eidf-extract.NAME
+ * (the longest, 14 bytes); past that the Job would fail after the download. */
+#define FILE_LEAF_MAX (NAME_COMPONENT_MAX - 14)
 #define MARKER_DIR ".eidf-fetch"
 
 static const char *const schemes[] = { "http", "https", "ftp" };
@@ -145,6 +149,15 @@ int fetch_path_normalize(const char *in, int is_dest, char **out)
 	}
 	if (!is_dest && !sb.len) {
 		eidf_set_error("empty file name \"%s\"", in);
+		strbuf_release(&sb);
+		return -1;
+	}
+	const char *leaf = strrchr(sb.buf ? sb.buf : "", '/');
+	leaf = leaf ? leaf + 1 : sb.buf;
+	if (!is_dest && leaf && strlen(leaf) > FILE_LEAF_MAX) {
+		eidf_set_error("file name \"%s\" is %zu bytes; fetch keeps NAME.part and .eidf-extract.NAME beside "
+			       "a file, so at most %d fit in a name of 255: give it a shorter name",
+			       leaf, strlen(leaf), FILE_LEAF_MAX);
 		strbuf_release(&sb);
 		return -1;
 	}

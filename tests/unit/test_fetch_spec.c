@@ -140,6 +140,22 @@ static void test_path_normalize(void **state)
 		if (!strstr(eidf_last_error(), bad[i].want))
 			fail_msg("%s: got \"%s\"", bad[i].in, eidf_last_error());
 	}
+	/* a name that leaves no room for NAME.part and .eidf-extract.NAME beside it */
+	char n241[242], n242[243];
+	memset(n241, 'a', 241);
+	n241[241] = 0;
+	memset(n242, 'a', 242);
+	n242[242] = 0;
+	char *d241 = xasprintf("dir/%s", n241), *got = NULL;
+	assert_int_equal(fetch_path_normalize(d241, 0, &got), 0);
+	assert_string_equal(got, d241);
+	free(got);
+	free(d241);
+	assert_int_equal(fetch_path_normalize(n242, 0, &got), -1);
+	if (!strstr(eidf_last_error(), "is 242 bytes") || !strstr(eidf_last_error(), "shorter name"))
+		fail_msg("got \"%s\"", eidf_last_error());
+	assert_int_equal(fetch_path_normalize(n242, 1, &got), 0); /* a directory takes no .part */
+	free(got);
 	/* over-long component */
 	char *longname = xmalloc(300);
 	memset(longname, 'a', 299);
