@@ -84,6 +84,7 @@ struct entry {
 	char *target;       /* symlink target */
 	unsigned mode;
 	uint64_t size;
+	struct timespec mtime; /* upload: the source's, when it was walked */
 	/* the plan */
 	int skip;           /* already there, equal */
 	int fix_mode;       /* there, equal, another mode */
@@ -554,6 +555,7 @@ static void walk_local(struct cp *c, const char *path, const char *rel, int top)
 		e->local = xstrdup(path);
 		e->size = (uint64_t)st.st_size;
 		e->mode = st.st_mode & 0777;
+		e->mtime = st.st_mtim;
 	} else if (S_ISDIR(st.st_mode)) {
 		if (strcmp(rel, ".")) {
 			struct entry *e = add_entry(c, 'd');
@@ -912,7 +914,7 @@ static int put_file(struct cp *c, struct entry *e)
 		c->resumed++;
 	}
 	uint64_t sent = e->off, held = e->off;
-	int end_sent = 0, rc = 1;
+	int end_sent = 0, changed = 0, rc = 1;
 	char fin[65] = "-";
 	char *buf = xmalloc(CP_SEND);
 	char *line;
@@ -951,8 +953,15 @@ static int put_file(struct cp *c, struct entry *e)
 				e->sent_to = sent;
 		}
 		if (sent == e->size && !end_sent) {
+			/* a file written to while it was read (it grew, or changed in
+			 * place) was sent as no version of it ever was: "e -" never
+			 * matches, so the pod keeps the part (M) without renaming it,
+			 * and the next run proves what of it still holds */
+			struct stat st;
+			changed = fstat(fd, &st) < 0 || (uint64_t)st.st_size != e->size ||
+				  st.st_mtim.tv_sec != e->mtime.tv_sec || st.st_mtim.tv_nsec != e->mtime.tv_nsec;
 			hash_final(whole, fin);
-			cp_sess_queuef(s, "e %s\n", fin);
+			cp_sess_queuef(s, "e %s\n", changed ? "-" : fin);
 			end_sent = 1;
 		}
 		int r;
@@ -969,7 +978,14 @@ static int put_file(struct cp *c, struct entry *e)
 				progress_note(c, e->size - held, e->rel);
 				c->bytes += e->size - held;
 				held = e->size;
-				rc = line[0] == 'F' ? 0 : repair_up(c, e, fd, fin, line + 2);
+				if (changed && line[0] == 'M') {
+					eidf_error("%s changed while it was being copied (written to since it was listed); "
+						   "its part stays on PVC \"%s\" and what still matches is kept: copy it "
+						   "again", e->local, c->claim);
+					rc = -1;
+				} else {
+					rc = line[0] == 'F' ? 0 : repair_up(c, e, fd, fin, line + 2);
+				}
 				goto out;
 			} else if (line[0] == 'E') {
 				/* a write failed: the pod could not take the rest of the bytes and ended */
