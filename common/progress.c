@@ -14,6 +14,8 @@
 #define TTY_REDRAW_MS 100
 #define PLAIN_INTERVAL_MS 5000
 #define BAR_WIDTH 20
+/* half a second: a transfer of a few seconds shows its rate and ETA for most of them */
+#define RATE_AFTER_MS 500
 
 struct progress {
 	FILE *out;
@@ -79,15 +81,17 @@ static int term_columns(FILE *out)
 	return 80;
 }
 
-/* "52% (12MiB of 23MiB, 3.1MiB/s)", or "12MiB (3.1MiB/s)" without a total;
- * next to a bar (which shows the percentage) "12MiB of 23MiB, 3.1MiB/s". */
+/* "52% (12MiB of 23MiB, 3.1MiB/s, ETA 4s)", or "12MiB (3.1MiB/s)" without a
+ * total; next to a bar (which shows the percentage) "12MiB of 23MiB,
+ * 3.1MiB/s, ETA 4s".  The rate (and with it the ETA, at the average rate so
+ * far) once RATE_AFTER_MS have passed: before, it says little. */
 static void describe(struct progress *p, struct strbuf *sb, int64_t now, int bar)
 {
 	char *done = human_bytes(p->done);
 	int64_t ms = now - p->start_ms;
 	char *rate = NULL;
 
-	if (ms >= 1000)
+	if (ms >= RATE_AFTER_MS)
 		rate = human_bytes((uint64_t)((double)p->done * 1000.0 / (double)ms));
 	if (p->total) {
 		char *total = human_bytes(p->total);
@@ -97,6 +101,12 @@ static void describe(struct progress *p, struct strbuf *sb, int64_t now, int bar
 		strbuf_addf(sb, "%s of %s", done, total);
 		if (rate)
 			strbuf_addf(sb, ", %s/s", rate);
+		if (rate && p->done && p->done < p->total) {
+			double left_s = (double)(p->total - p->done) * (double)ms / 1000.0 / (double)p->done;
+			char *eta = human_duration((int64_t)left_s + 1);
+			strbuf_addf(sb, ", ETA %s", eta);
+			free(eta);
+		}
 		if (!bar)
 			strbuf_addch(sb, ')');
 		free(total);

@@ -77,6 +77,54 @@ test_expect_success 'download the tree: the same files, modes and symlinks' '
 	test "$(json_field out.json skipped)" = 6
 '
 
+# on_pty OUT CMD...: CMD with a pseudo-terminal of 200 columns as its stdin,
+# stdout and stderr (what a user at a terminal sees), all of it into OUT; CMD's
+# exit code
+on_pty() {
+	python3 - "$@" >"$1" <<-\PY
+	import fcntl, os, pty, struct, sys, termios
+	pid, fd = pty.fork()
+	if pid == 0:
+	    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 200, 0, 0))
+	    os.execvp(sys.argv[2], sys.argv[2:])
+	out = b""
+	while True:
+	    try:
+	        b = os.read(fd, 65536)
+	    except OSError:              # EIO: the terminal's last writer is gone
+	        break
+	    if not b:
+	        break
+	    out += b
+	_, st = os.waitpid(pid, 0)
+	sys.stdout.buffer.write(out)
+	sys.exit(os.waitstatus_to_exitcode(st))
+	PY
+}
+# the lines of a terminal's output, each redraw of a progress line on its own
+screen_lines() { sed -e "s/\r$//" "$1" | tr "\r" "\n" | sed -e "s/\x1b\[K//g" | grep -v "^$"; }
+
+test_expect_success 'a 200 MiB file both ways; progress on a terminal (bytes, rate, ETA, file), one line piped' '
+	head -c $((200 << 20)) /dev/urandom >big200.bin &&
+	on_pty pty.out kubectl eidf pvc cp big200.bin data:big200.bin &&
+	screen_lines pty.out >lines &&
+	cat lines &&
+	vol=$(cluster_volume_dir data) &&
+	cmp big200.bin "$vol/big200.bin" &&
+	no_part_files "$vol" &&
+	test_grep "^uploading to data:big200.bin \[[#-]*\] [0-9]*%  [0-9.]*[KMG]*i*B of 200MiB, [0-9.]*MiB/s, ETA [0-9]*s  big200.bin$" lines &&
+	grep -A1 "^uploading to " lines | tail -n 2 >end &&
+	test_grep "^uploading to data:big200.bin \[#*\] 100%  200MiB of 200MiB, [0-9.]*MiB/s$" end &&
+	test_grep "^uploaded 1 file (200MiB) to data:big200.bin in [0-9.]*s ([0-9.]*MiB/s)$" end &&
+	kubectl eidf pvc cp data:big200.bin big200-down.bin >out 2>err &&
+	test "$(wc -l <out)" = 1 &&
+	test_grep "^downloaded 1 file (200MiB) from data:big200.bin in [0-9.]*s ([0-9.]*MiB/s)$" out &&
+	test_grep -v "downloading\|%" err &&
+	cmp big200.bin big200-down.bin &&
+	no_part_files . &&
+	rm -f big200.bin big200-down.bin "$vol/big200.bin"
+'
+
 test_expect_success 'one file: into an existing directory, or under a new name' '
 	mkdir into &&
 	kubectl eidf pvc cp data:proj/sub/run.sh into >/dev/null &&
