@@ -47,6 +47,7 @@ struct kexec_stream {
 	curl_socket_t sock;
 	int v5;
 	char *pod;                   /* for messages */
+	long deadline;               /* kexec_opts.deadline_ms */
 	struct strbuf tx;            /* frames to send, from tx_off */
 	size_t tx_off;
 	struct strbuf rx;            /* received, unparsed, from rx_off */
@@ -129,16 +130,27 @@ static int fail(struct kexec_stream *w)
 }
 
 /* poll() for at most min(wait_ms, 1 s), so that an abort (Ctrl-C,
- * --timeout) is seen even while nothing moves; -1 on a poll error or an
- * abort. */
+ * --timeout) is seen even while nothing moves, and not past the deadline;
+ * -1 on a poll error, an abort or the deadline. */
 static int poll_or_abort(struct kexec_stream *w, struct pollfd *p, nfds_t n, int wait_ms)
 {
-	if (poll(p, n, wait_ms < 0 || wait_ms > 1000 ? 1000 : wait_ms) < 0 && errno != EINTR) {
+	if (wait_ms < 0 || wait_ms > 1000)
+		wait_ms = 1000;
+	if (w->deadline) {
+		long left = w->deadline - monotonic_ms();
+		if (left < wait_ms)
+			wait_ms = left > 0 ? (int)left : 0;
+	}
+	if (poll(p, n, wait_ms) < 0 && errno != EINTR) {
 		eidf_set_error("poll: %s", strerror(errno));
 		return -1;
 	}
 	if (kclient_aborted(w->kc)) {
 		eidf_set_error("interrupted");
+		return -1;
+	}
+	if (w->deadline && monotonic_ms() >= w->deadline) {
+		eidf_set_error("timed out");
 		return -1;
 	}
 	return 0;
@@ -469,7 +481,10 @@ static int upgrade(struct kexec_stream *w, const struct kexec_opts *o)
 	curl_easy_setopt(w->c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1); /* ALPN http/1.1 */
 	curl_easy_setopt(w->c, CURLOPT_CONNECT_ONLY, 1L);
 	curl_easy_setopt(w->c, CURLOPT_HTTPPROXYTUNNEL, 1L);
-	curl_easy_setopt(w->c, CURLOPT_CONNECTTIMEOUT_MS, 30000L);
+	long connect_ms = 30000;
+	if (w->deadline && w->deadline - monotonic_ms() < connect_ms)
+		connect_ms = w->deadline - monotonic_ms() > 1 ? w->deadline - monotonic_ms() : 1;
+	curl_easy_setopt(w->c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
 	curl_easy_setopt(w->c, CURLOPT_ERRORBUFFER, kc->errbuf);
 	kc->errbuf[0] = '\0';
 	CURLcode cc = curl_easy_perform(w->c);
@@ -608,6 +623,7 @@ struct kexec_stream *kexec_stream_open(struct kclient *kc, const struct kexec_op
 	w->kc = kc;
 	w->sock = CURL_SOCKET_BAD;
 	w->pod = xstrdup(o->pod);
+	w->deadline = o->deadline_ms;
 	w->stdin_open = o->stdin_fd >= 0;
 	if (upgrade(w, o) < 0 || parse_rx(w) < 0) { /* data may come with the 101 */
 		kexec_stream_free(w);

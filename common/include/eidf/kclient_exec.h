@@ -20,6 +20,10 @@ struct kexec_opts {
 	void (*on_open)(void *ud);
 	void (*on_output)(void *ud);
 	void *ud;
+	/* monotonic_ms() by which it must be over, the upgrade included (a
+	 * server that never answers it); then it fails with "timed out".
+	 * 0: none (the abort switch alone ends it) */
+	long deadline_ms;
 };
 
 /* Run it to the end: 0 with *exit_code the command's exit code (from the
