@@ -2,8 +2,12 @@
  * http): the upgrade refused (403, 404) as kubectl words it, a fragmented
  * stdout message, a ping answered, stderr apart, stdin sent masked and
  * half-closed (v5), the exit code from the final Status, and a stream that
- * drops before its Status.  The server is a child process that checks
- * what the client sends and exits non-zero on anything unexpected. */
+ * drops before its Status.  Then kexec_upload (eidf/kexec_upload.h) on top:
+ * a file sent whole under v4 (no half-close) and v5 (half-closed after the
+ * last byte), a failing command's exit code and last stderr line, a refused
+ * upgrade with its fix, and an upgrade never answered ended by the
+ * deadline.  The server is a child process that checks what the client
+ * sends and exits non-zero on anything unexpected. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -23,10 +27,18 @@
 
 #include "eidf/kclient.h"
 #include "eidf/kclient_exec.h"
+#include "eidf/kexec_upload.h"
 #include "eidf/kubeconfig.h"
 #include "eidf/util.h"
 
-enum scenario { REFUSE_403, REFUSE_404, RUN, DROP };
+enum scenario { REFUSE_403, REFUSE_404, RUN, DROP, UP_V4, UP_V5_FAIL, UP_403, UP_HANG };
+
+#define UP_SIZE 200000 /* bytes uploaded: several stdin messages */
+#define UP_COMMAND "head -c 200000 >f"
+static unsigned char up_byte(size_t i)
+{
+	return (unsigned char)(i * 7 % 251);
+}
 
 /* ---- the server side (child) ------------------------------------------ */
 
@@ -195,6 +207,131 @@ static void serve(int lfd, enum scenario sc)
 	_exit(0);
 }
 
+
+/* One client frame of any size (stdin comes in messages of up to 64 KiB);
+ * *payload is malloc'd. */
+static int read_big_frame(int fd, int *op, unsigned char **payload, size_t *n)
+{
+	unsigned char h[2], ext[8], mask[4];
+	if (read_full(fd, h, 2) < 0)
+		return -1;
+	if (!(h[1] & 0x80) || !(h[0] & 0x80))
+		_exit(31); /* masked, and unfragmented */
+	uint64_t len = h[1] & 0x7f;
+	if (len == 126) {
+		if (read_full(fd, ext, 2) < 0)
+			return -1;
+		len = ((uint64_t)ext[0] << 8) | ext[1];
+	} else if (len == 127) {
+		if (read_full(fd, ext, 8) < 0)
+			return -1;
+		len = 0;
+		for (int i = 0; i < 8; i++)
+			len = (len << 8) | ext[i];
+	}
+	if (len > 1 << 20 || read_full(fd, mask, 4) < 0)
+		return -1;
+	*payload = malloc(len + 1);
+	if (!*payload || read_full(fd, *payload, (size_t)len) < 0)
+		return -1;
+	for (size_t i = 0; i < len; i++)
+		(*payload)[i] ^= mask[i & 3];
+	*op = h[0] & 0x0f;
+	*n = (size_t)len;
+	return 0;
+}
+
+/* The pod side of kexec_upload: UP_SIZE bytes on stdin, then (v5) the
+ * half-close, then the command's answer. */
+static void serve_upload(int lfd, enum scenario sc)
+{
+	int fd = accept(lfd, NULL, NULL);
+	if (fd < 0)
+		_exit(32);
+	char req[65536];
+	size_t got = 0;
+	while (!memmem(req, got, "\r\n\r\n", 4)) {
+		ssize_t r = read(fd, req + got, sizeof(req) - 1 - got);
+		if (r <= 0)
+			_exit(33);
+		got += (size_t)r;
+	}
+	req[got] = '\0';
+	if (!strstr(req, "GET /api/v1/namespaces/ns/pods/p1/exec?command=sh&command=-c&command=head%20-c%20200000"
+		     "%20%3Ef&container=c&stdin=true&stdout=true&stderr=true HTTP/1.1\r\n"))
+		_exit(34);
+	if (sc == UP_403) {
+		const char *body = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"message\":"
+				   "\"nope\",\"reason\":\"Forbidden\",\"code\":403}";
+		char head[256];
+		int hn = snprintf(head, sizeof(head), "HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\n"
+				  "Content-Length: %zu\r\n\r\n", strlen(body));
+		write_full(fd, head, (size_t)hn);
+		write_full(fd, body, strlen(body));
+		close(fd);
+		_exit(0);
+	}
+	if (sc == UP_HANG) {
+		/* never answered: the client gives up and closes */
+		char b[4096];
+		while (read(fd, b, sizeof(b)) > 0)
+			;
+		close(fd);
+		_exit(0);
+	}
+	const char *k = strcasestr(req, "\r\nSec-WebSocket-Key: ");
+	if (!k)
+		_exit(35);
+	k += 21;
+	char key[128];
+	size_t kl = strcspn(k, "\r");
+	if (kl >= sizeof(key) - 40)
+		_exit(36);
+	memcpy(key, k, kl);
+	strcpy(key + kl, "258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+	unsigned char sha[SHA_DIGEST_LENGTH];
+	SHA1((unsigned char *)key, strlen(key), sha);
+	char *accept_key = base64_encode(sha, sizeof(sha));
+	char head[512];
+	int hn = snprintf(head, sizeof(head), "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+			  "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: "
+			  "%s.channel.k8s.io\r\n\r\n", accept_key, sc == UP_V4 ? "v4" : "v5");
+	free(accept_key);
+	write_full(fd, head, (size_t)hn);
+	/* the file, exactly; under v5 the half-close after it */
+	size_t have = 0;
+	int closed = 0;
+	while (have < UP_SIZE || (sc != UP_V4 && !closed)) {
+		int op;
+		unsigned char *p = NULL;
+		size_t n;
+		if (read_big_frame(fd, &op, &p, &n) < 0)
+			_exit(37);
+		if (op == 2 && n >= 1 && p[0] == 0 && !closed) {
+			for (size_t i = 1; i < n; i++, have++)
+				if (have >= UP_SIZE || p[i] != up_byte(have))
+					_exit(38);
+		} else if (op == 2 && n == 2 && p[0] == 255 && p[1] == 0 && sc != UP_V4 && have == UP_SIZE) {
+			closed = 1;
+		} else {
+			_exit(39); /* v4 has no half-close; nothing else is expected */
+		}
+		free(p);
+	}
+	if (sc == UP_V4) {
+		send_message(fd, 1, "received 200000 bytes\n");
+		send_message(fd, 3, "{\"metadata\":{},\"status\":\"Success\"}");
+	} else {
+		send_message(fd, 2, "error: received 5 of 10 bytes\n\n");
+		send_message(fd, 3, "{\"metadata\":{},\"status\":\"Failure\",\"message\":\"command terminated with "
+				    "non-zero exit code\",\"reason\":\"NonZeroExitCode\",\"details\":{\"causes\":"
+				    "[{\"reason\":\"ExitCode\",\"message\":\"3\"}]}}");
+	}
+	send_frame(fd, 1, 8, "\x03\xe8", 2);
+	close(fd);
+	_exit(0);
+}
+
 /* ---- the client side -------------------------------------------------- */
 
 struct fixture {
@@ -214,6 +351,8 @@ static void start(struct fixture *f, enum scenario sc)
 	assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &al), 0);
 	f->server = fork();
 	assert_true(f->server >= 0);
+	if (!f->server && sc >= UP_V4)
+		serve_upload(lfd, sc);
 	if (!f->server)
 		serve(lfd, sc);
 	close(lfd);
@@ -317,6 +456,55 @@ static void test_drop(void **state)
 	finish(&f);
 }
 
+/* A file of UP_SIZE bytes, and kexec_upload of it with a deadline ms away. */
+static int upload(struct fixture *f, long deadline_ms)
+{
+	FILE *t = tmpfile();
+	assert_non_null(t);
+	for (size_t i = 0; i < UP_SIZE; i++)
+		fputc(up_byte(i), t);
+	assert_int_equal(fflush(t), 0); /* kexec_upload reads it from offset 0 */
+	struct kexec_upload u = { .ns = "ns", .pod = "p1", .container = "c", .command = UP_COMMAND,
+				  .fd = fileno(t), .size = UP_SIZE, .deadline_ms = monotonic_ms() + deadline_ms,
+				  .what = "test data", .timeout_hint = "raise it", .refused_hint = "use the other way" };
+	int rc = kexec_upload(f->kc, &u);
+	fclose(t);
+	return rc;
+}
+
+static void test_upload(void **state)
+{
+	(void)state;
+	struct fixture f;
+	start(&f, UP_V4);
+	assert_int_equal(upload(&f, 10000), 0);
+	finish(&f);
+	start(&f, UP_V5_FAIL);
+	assert_int_equal(upload(&f, 10000), -1);
+	assert_string_equal(eidf_last_error(), "uploading test data to pod p1 (container c): the receiving command "
+			    "failed (exit code 3): error: received 5 of 10 bytes");
+	finish(&f);
+}
+
+static void test_upload_refused(void **state)
+{
+	(void)state;
+	struct fixture f;
+	start(&f, UP_403);
+	assert_int_equal(upload(&f, 10000), -1);
+	assert_string_equal(eidf_last_error(), "uploading test data to pod p1 (container c): Error from server "
+			    "(Forbidden): nope; the upload needs the right to create pods/exec in namespace ns (ask "
+			    "the project's admin), or use the other way");
+	finish(&f);
+	start(&f, UP_HANG);
+	long t0 = monotonic_ms();
+	assert_int_equal(upload(&f, 300), -1);
+	assert_true(monotonic_ms() - t0 < 2000);
+	assert_string_equal(eidf_last_error(), "uploading test data to pod p1 (container c): timed out after "
+			    "sending 0B of 195KiB (the exec did not start); raise it");
+	finish(&f);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -330,6 +518,8 @@ int main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_run),
 		cmocka_unit_test(test_drop),
+		cmocka_unit_test(test_upload),
+		cmocka_unit_test(test_upload_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
