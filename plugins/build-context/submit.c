@@ -21,7 +21,7 @@
 #include "eidf/job_list.h"
 #include "eidf/image_ref.h"
 #include "eidf/kevents.h"
-#include "eidf/kubectl_exec.h"
+#include "eidf/kexec_upload.h"
 #include "eidf/manifest.h"
 #include "eidf/output.h"
 #include "eidf/prereq.h"
@@ -136,11 +136,13 @@ static const char receive_exec_script[] =
 char *submit_exec_receive_command(unsigned long long size)
 {
 	/* The mark is written only for a complete upload, so an interrupted
-	 * stream never reaches the digest check as a truncated file. */
-	return xasprintf("set -e; p=" CONTEXT_FILE ".part; cat > \"$p\"; n=$(wc -c < \"$p\"); "
+	 * stream never reaches the digest check as a truncated file.  head -c:
+	 * the stream's stdin cannot be closed under the v4 exec protocol, so
+	 * the command stops at the size, not at EOF. */
+	return xasprintf("set -e; p=" CONTEXT_FILE ".part; head -c %llu > \"$p\"; n=$(wc -c < \"$p\"); "
 			 "if [ \"$n\" -ne %llu ]; then echo \"error: received $n of %llu bytes\" >&2; exit 3; fi; "
 			 "mv \"$p\" " CONTEXT_FILE "; : > " UPLOADED_MARK "; echo \"received $n bytes\"",
-			 size, size);
+			 size, size, size);
 }
 
 static void label_common(cJSON *obj, const struct submit_spec *s)
@@ -749,16 +751,18 @@ static int wait_for_receiver(struct kclient *kc, const char *ns, const char *job
 	return ret;
 }
 
-/* Stream the file fd (size bytes) into `kubectl exec -i POD -c receive-context`. */
-static int upload_context(const char *ns, const char *pod, int fd, uint64_t size, int64_t deadline)
+/* Stream the file fd (size bytes) into the init container's receiving command. */
+static int upload_context(struct kclient *kc, const char *ns, const char *pod, int fd, uint64_t size,
+			  int64_t deadline)
 {
 	char *command = submit_exec_receive_command((unsigned long long)size);
-	struct kubectl_upload u = {
+	struct kexec_upload u = {
 		.ns = ns, .pod = pod, .container = SUBMIT_RECEIVER, .command = command,
 		.fd = fd, .size = size, .deadline_ms = deadline, .what = "build context",
 		.label = "context", .timeout_hint = "raise --upload-timeout",
+		.refused_hint = "use --transport secret (with --max-context up to 64Mi)",
 	};
-	int rc = kubectl_exec_upload(&u);
+	int rc = kexec_upload(kc, &u);
 	free(command);
 	return rc;
 }
@@ -994,7 +998,7 @@ int run_submit(struct eidf_cmd *cmd, int argc, const char **argv)
 	if (use_exec) {
 		int64_t deadline = monotonic_ms() + upload_timeout;
 		if (wait_for_receiver(kc, ns, jname, run_id, deadline, &pod) < 0 ||
-		    upload_context(ns, pod, t.fd, t.len, deadline) < 0) {
+		    upload_context(kc, ns, pod, t.fd, t.len, deadline) < 0) {
 			eidf_error("%s", eidf_last_error());
 			if (kclient_delete(kc, &KRES_JOBS, ns, jname, "Background", 0) == 0)
 				fprintf(stderr, "deleted job/%s\n", jname);

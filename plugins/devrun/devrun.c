@@ -24,7 +24,7 @@
 #include "eidf/output.h"
 #include "eidf/prereq.h"
 #include "eidf/settings.h"
-#include "eidf/kubectl_exec.h"
+#include "eidf/kexec_upload.h"
 #include "follow.h"
 #include "multinode.h"
 #include "multinode_follow.h"
@@ -67,7 +67,7 @@ static int o_watch;
 	OPT_BOOL(0, "no-local-changes", &o_no_local, "ship only the commit, not uncommitted changes"), \
 	OPT_BOOL(0, "no-submodules", &o_no_submodules, "leave submodules out (empty directories in the pod)"), \
 	OPT_ENUM(0, "changes-transport", &o_changes_transport, "how", "how local changes reach the pod: " \
-		 "in a Secret (at most 960KiB), or with exec: streamed by kubectl exec into the init " \
+		 "in a Secret (at most 960KiB), or with exec: streamed over pods/exec into the init " \
 		 "container once the pod starts, no size limit (default auto: a Secret when they fit)", \
 		 changes_transports), \
 	OPT_STRING(0, "git-secret", &o_git_secret, "secret", "Secret with a token or ssh key for private repositories (init container only)", COMPLETE_NONE), \
@@ -383,6 +383,7 @@ static void code_release(struct code_state *cs)
 
 /* The exec transport: once the init container runs, stream the changes in. */
 struct exec_upload {
+	struct kclient *kc;
 	const char *ns;
 	const struct changes *ch;
 	int done, failed;
@@ -401,17 +402,18 @@ static int upload_changes(const char *pod, void *ud)
 	sha256_hex(stream.buf ? stream.buf : "", stream.len, digest);
 	tmp = tmpfile();
 	if (!tmp || fwrite(stream.buf, 1, stream.len, tmp) != stream.len || fflush(tmp) != 0) {
-		eidf_set_error("cannot stage the local changes for kubectl exec: %s", strerror(errno));
+		eidf_set_error("cannot stage the local changes for the upload: %s", strerror(errno));
 		goto out;
 	}
 	command = devrun_changes_receive_command(stream.len, digest);
-	struct kubectl_upload u = {
+	struct kexec_upload u = {
 		.ns = x->ns, .pod = pod, .container = DEVRUN_INIT_CONTAINER, .command = command,
 		.fd = fileno(tmp), .size = stream.len,
-		.deadline_ms = monotonic_ms() + (int64_t)DEVRUN_CHANGES_WAIT_S * 1000,
+		.deadline_ms = monotonic_ms() + (long)DEVRUN_CHANGES_WAIT_S * 1000,
 		.what = "local changes", .timeout_hint = "check the connection to the cluster",
+		.refused_hint = "commit and push the large files so that the rest fits a Secret",
 	};
-	if (kubectl_exec_upload(&u) < 0)
+	if (kexec_upload(x->kc, &u) < 0)
 		goto out;
 	char *h = human_bytes(stream.len);
 	note("local changes uploaded to pod %s (%s, sha256 %.12s)", pod, h, digest);
@@ -420,7 +422,9 @@ static int upload_changes(const char *pod, void *ud)
 	rc = 0;
 out:
 	if (rc < 0) {
-		eidf_error("%s", eidf_last_error());
+		/* Ctrl-C or --timeout: following says that it stopped, and how to go on */
+		if (!wait_stopped())
+			eidf_error("%s", eidf_last_error());
 		x->failed = 1;
 	}
 	if (tmp)
@@ -620,7 +624,7 @@ static int submit_and_follow(struct eidf_cmd *cmd, struct devrun_opts *o, int re
 	     cs.summary ? " + " : "", cs.summary ? cs.summary : "");
 
 	int follow = !o_detach && (o_follow || isatty(STDOUT_FILENO));
-	struct exec_upload up = { .ns = ns, .ch = &cs.ch };
+	struct exec_upload up = { .kc = kc, .ns = ns, .ch = &cs.ch };
 	if (!follow && !cs.use_exec) {
 		print_run(created, jname, out_fmt);
 		fprintf(stderr, "follow it with: kubectl eidf devrun attach %s -n %s\n", jname, ns);

@@ -523,15 +523,17 @@ out:
 char *devrun_changes_receive_command(size_t size, const char *sha256)
 {
 	/* .complete is written only after the count, the digest and the
-	 * unpacking succeeded: the init container never applies half a stream. */
-	return xasprintf("set -e; d=" DEVRUN_CHANGES_DIR "; p=$d/.stream; cat >\"$p\"; "
+	 * unpacking succeeded: the init container never applies half a stream.
+	 * head -c: the stream's stdin cannot be closed under the v4 exec
+	 * protocol, so the command stops at the size, not at EOF. */
+	return xasprintf("set -e; d=" DEVRUN_CHANGES_DIR "; p=$d/.stream; head -c %zu >\"$p\"; "
 			 "n=$(wc -c <\"$p\"); n=$((n)); "
 			 "if [ \"$n\" -ne %zu ]; then echo \"error: received $n of %zu bytes\" >&2; exit 3; fi; "
 			 "s=$(sha256sum \"$p\"); s=${s%%%% *}; "
 			 "if [ \"$s\" != %s ]; then echo \"error: sha256 $s, expected %s\" >&2; exit 3; fi; "
 			 "tar -xf \"$p\" -C \"$d\"; rm -f \"$p\"; : >\"$d/.complete\"; "
 			 "echo \"received $n bytes, sha256 $s\"",
-			 size, size, sha256, sha256);
+			 size, size, size, sha256, sha256);
 }
 
 /* ---- options annotation ------------------------------------------------------ */

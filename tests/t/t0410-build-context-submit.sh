@@ -318,29 +318,31 @@ test_expect_success 'deleting the Job removes its context Secrets (ownerReferenc
 	test -z "$(kubectl get secrets -l eidf.ac.uk/run=$run -o name)"
 '
 
-# ---- the kubectl exec transport ------------------------------------------------
+# ---- the exec transport ---------------------------------------------------------
 
-# A kubectl that fails the way a broken exec does, or hangs.
-mkdir -p fakebin
-printf '#!/bin/sh\ncat >/dev/null\necho "error: unable to upgrade connection: container not found (\\"receive-context\\")" >&2\nexit 1\n' >fakebin/kubectl-fail
-printf '#!/bin/sh\nexec sleep 30\n' >fakebin/kubectl-hang
-chmod +x fakebin/*
+# exec_uas: the user agents of the exec requests since requests.jsonl was emptied
+exec_uas() {
+	cluster_requests | grep "/pods/[^/]*/exec" | sed -n 's/.*"user_agent":"\([^"/]*\)\/.*/\1/p' | sort -u
+}
 
-test_expect_success 'exec transport: a failing kubectl exec is named, with its last line; the Job is deleted' '
-	test_must_fail env EIDF_KUBECTL=$TRASH/fakebin/kubectl-fail \
-		$BC submit ctx --image reg.example/me/app:1 $RES "$EXEC" --transport exec >out 2>err &&
+test_expect_success 'exec transport: a refused exec (403) is one error line naming the pod and the fix; exit 1; the Job is deleted' '
+	cluster_fault fail --path "/pods/.*/exec" --status 403 &&
+	test_expect_code 1 $BC submit ctx --image reg.example/me/app:1 $RES "$EXEC" --transport exec >out 2>err &&
+	cat err &&
 	job=$(job_of out) && test -n "$job" &&
-	test_grep "uploading build context to pod $job-[a-z0-9]* (container receive-context): kubectl exec failed (exit code 1[^)]*): error: unable to upgrade connection: container not found" err &&
+	test_grep "^error: uploading build context to pod $job-[a-z0-9]* (container receive-context): Error from server (Forbidden): injected fault (403); the upload needs the right to create pods/exec in namespace $NS (ask the project.s admin), or use --transport secret" err &&
+	test "$(grep -c "^error:" err)" = 1 &&
 	test_grep "deleted job/$job" err &&
 	test_must_fail kubectl get job $job
 '
 
-test_expect_success 'exec transport: the upload timeout kills kubectl exec and says so' '
+test_expect_success 'exec transport: the upload timeout covers an exec upgrade that is not answered, and says so' '
+	cluster_fault delay --path "/pods/.*/exec" --seconds 10 &&
 	start=$(date +%s) &&
-	test_must_fail env EIDF_KUBECTL=$TRASH/fakebin/kubectl-hang \
-		$BC submit big --image reg.example/me/app:1 $RES "$EXEC" --transport exec --upload-timeout 4s >out 2>err &&
-	test $(($(date +%s) - start)) -le 15 &&
-	test_grep "uploading build context to pod .* (container receive-context): timed out after sending .* of .*; raise --upload-timeout" err
+	test_expect_code 1 $BC submit big --image reg.example/me/app:1 $RES "$EXEC" --transport exec \
+		--upload-timeout 4s >out 2>err &&
+	test $(($(date +%s) - start)) -le 8 &&
+	test_grep "uploading build context to pod .* (container receive-context): timed out after sending 0B of .*; raise --upload-timeout" err
 '
 
 test_expect_success '--transport secret refuses a context above --max-context' '
@@ -348,8 +350,10 @@ test_expect_success '--transport secret refuses a context above --max-context' '
 	test_grep "use --transport exec" err
 '
 
-test_expect_success 'exec transport (--transport exec): streamed, digest-checked, built' '
+test_expect_success 'exec transport (--transport exec): streamed by kubectl-eidf itself (no kubectl), digest-checked, built' '
+	: >"$EIDF_CLUSTER_STATE/requests.jsonl" &&
 	$BC submit ctx --image reg.example/me/app:1 $RES "$EXEC" --transport exec >out 2>err &&
+	test "$(exec_uas)" = kubectl-eidf &&
 	test_grep "sent with kubectl exec" err &&
 	sed -n "/^--- context/,/^--- end/p" out | sed "1d;\$d" >got-list &&
 	test_cmp want-list got-list &&

@@ -246,8 +246,11 @@ test_expect_success 'the pod has the modes git records (0644/0755), nothing worl
 test_expect_success 'a 30 MiB change goes with kubectl exec (auto): sizes and largest files shown, bytes intact' '
 	cd w && head -c 31457280 /dev/urandom >model.bin && echo small >small.txt &&
 	sum=$(sha256sum <model.bin | cut -d" " -f1) &&
+	: >"$EIDF_CLUSTER_STATE/requests.jsonl" &&
 	$DR $RES --follow --name big -- sh -c "wc -c <model.bin; sha256sum <model.bin" >../out 2>../err &&
 	cat ../err ../out &&
+	cluster_requests | grep "/pods/big-[^/]*/exec" >../execs &&
+	test "$(sed -n "s/.*\"user_agent\":\"\([^\"/]*\)\/.*/\1/p" ../execs | sort -u)" = kubectl-eidf &&
 	test_grep "the local changes go with kubectl exec once the pod starts (too large for a Secret)" ../err &&
 	test_grep "30MiB  model.bin" ../err &&
 	test_grep "2 files changed, 0 deleted (30MiB, 30MiB gzip, sent with kubectl exec)" ../err &&
@@ -292,13 +295,23 @@ test_expect_success 'submodules end to end: relative URL, an edit inside it, --n
 	git -C sub checkout -q s.txt gone.txt
 '
 
-test_expect_success 'a failed exec upload ends the run: exit 125, the Job deleted' '
+test_expect_success 'a refused exec upload (403): one error line naming the pod and the fix; exit 125, the Job deleted' '
 	cd w && echo up >up.txt &&
-	test_expect_code 125 env EIDF_KUBECTL=false $DR $RES --follow --changes-transport exec --name upfail \
-		-- true 2>../err &&
+	cluster_fault fail --path "/pods/.*/exec" --status 403 &&
+	test_expect_code 125 $DR $RES --follow --changes-transport exec --name upfail -- true 2>../err &&
 	cat ../err &&
-	test_grep "error: uploading local changes to pod upfail-[a-z0-9-]* (container code): kubectl exec failed" ../err &&
+	test_grep "^error: uploading local changes to pod upfail-[a-z0-9-]* (container code): Error from server (Forbidden): injected fault (403); the upload needs the right to create pods/exec in namespace $NS (ask the project.s admin), or commit and push the large files" ../err &&
+	test "$(grep -c "^error:" ../err)" = 1 &&
 	test_grep "never got the local changes (exec transport): deleting it" ../err &&
+	job=$(job_of ../err) && test_must_fail kubectl get job -n $NS "$job" 2>/dev/null
+'
+
+test_expect_success 'a changed byte on the way: the pod refuses the stream (sha256), its words and exit code in the error' '
+	cd w &&
+	cluster_fault corrupt --path "/pods/.*/exec" --stream stdin --at 700 &&
+	test_expect_code 125 $DR $RES --follow --changes-transport exec --name upbad -- true 2>../err &&
+	cat ../err &&
+	test_grep "^error: uploading local changes to pod upbad-[a-z0-9-]* (container code): the receiving command failed (exit code 3): error: sha256 [0-9a-f]\{64\}, expected [0-9a-f]\{64\}$" ../err &&
 	job=$(job_of ../err) && test_must_fail kubectl get job -n $NS "$job" 2>/dev/null &&
 	rm up.txt
 '
