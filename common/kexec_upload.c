@@ -55,7 +55,8 @@ static void say_refused(struct kclient *kc, const struct kexec_upload *u, const 
 			       "project's admin)%s%s", where, why, u->ns, u->refused_hint ? ", or " : "",
 			       u->refused_hint ? u->refused_hint : "");
 	else if (http == 404 || http == 400)
-		eidf_set_error("%s: %s; the pod is gone or its container is not running", where, why);
+		eidf_set_error("%s: %s; the pod is gone or its container is not running (its Job deleted or "
+			       "ended?): run the same command again", where, why);
 	else
 		eidf_set_error("%s: %s", where, why);
 }

@@ -31,7 +31,7 @@
 #include "eidf/kubeconfig.h"
 #include "eidf/util.h"
 
-enum scenario { REFUSE_403, REFUSE_404, RUN, DROP, UP_V4, UP_V5_FAIL, UP_403, UP_HANG };
+enum scenario { REFUSE_403, REFUSE_404, RUN, DROP, UP_V4, UP_V5_FAIL, UP_403, UP_404, UP_HANG };
 
 #define UP_SIZE 200000 /* bytes uploaded: several stdin messages */
 #define UP_COMMAND "head -c 200000 >f"
@@ -260,12 +260,16 @@ static void serve_upload(int lfd, enum scenario sc)
 	if (!strstr(req, "GET /api/v1/namespaces/ns/pods/p1/exec?command=sh&command=-c&command=head%20-c%20200000"
 		     "%20%3Ef&container=c&stdin=true&stdout=true&stderr=true HTTP/1.1\r\n"))
 		_exit(34);
-	if (sc == UP_403) {
-		const char *body = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"message\":"
-				   "\"nope\",\"reason\":\"Forbidden\",\"code\":403}";
+	if (sc == UP_403 || sc == UP_404) {
+		const char *body = sc == UP_403 ?
+			"{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"message\":"
+			"\"nope\",\"reason\":\"Forbidden\",\"code\":403}" :
+			"{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"message\":"
+			"\"pods \\\"p1\\\" not found\",\"reason\":\"NotFound\",\"code\":404}";
 		char head[256];
-		int hn = snprintf(head, sizeof(head), "HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\n"
-				  "Content-Length: %zu\r\n\r\n", strlen(body));
+		int hn = snprintf(head, sizeof(head), "HTTP/1.1 %s\r\nContent-Type: application/json\r\n"
+				  "Content-Length: %zu\r\n\r\n", sc == UP_403 ? "403 Forbidden" : "404 Not Found",
+				  strlen(body));
 		write_full(fd, head, (size_t)hn);
 		write_full(fd, body, strlen(body));
 		close(fd);
@@ -495,6 +499,12 @@ static void test_upload_refused(void **state)
 	assert_string_equal(eidf_last_error(), "uploading test data to pod p1 (container c): Error from server "
 			    "(Forbidden): nope; the upload needs the right to create pods/exec in namespace ns (ask "
 			    "the project's admin), or use the other way");
+	finish(&f);
+	start(&f, UP_404);
+	assert_int_equal(upload(&f, 10000), -1);
+	assert_string_equal(eidf_last_error(), "uploading test data to pod p1 (container c): Error from server "
+			    "(NotFound): pods \"p1\" not found; the pod is gone or its container is not running (its "
+			    "Job deleted or ended?): run the same command again");
 	finish(&f);
 	start(&f, UP_HANG);
 	long t0 = monotonic_ms();
