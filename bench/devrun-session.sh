@@ -2,7 +2,7 @@
 # Benchmark (issue 17): the edit-test loop, a cold devrun Job against a run
 # in a held session, side by side on the local test cluster.
 #
-#   bench/devrun-session.sh [--quick] [--runs N] [--trace N] [--bin DIR]
+#   bench/devrun-session.sh [--quick] [--runs N] [--trace N] [--bin DIR] [--cold-exec]
 #
 # Before every run one file of the work tree is edited (a line appended).
 # Then, alternately (one warm-up each, the first side alternating):
@@ -23,18 +23,21 @@
 # node agent, each process in the pod, the first line) and the CPU each
 # part spent on a CPU and waiting for one; skipped, with a note, without
 # perf or its permission.  Executables: --bin DIR, else $EIDF_BIN, else
-# build/release/bin.
+# build/release/bin.  --cold-exec: (a) ships its changes with
+# --changes-transport exec (the upload into the init container once the pod
+# runs) instead of in a Secret.
 set -eu
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-RUNS=11 BIN=${EIDF_BIN:-} TRACE=5
+RUNS=11 BIN=${EIDF_BIN:-} TRACE=5 COLD_ARGS=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) RUNS=3 TRACE=0 ;;
 	--trace) TRACE=$2; shift ;;
 	--runs) RUNS=$2; shift ;;
 	--bin) BIN=$2; shift ;;
+	--cold-exec) COLD_ARGS=--changes-transport=exec ;;
 	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-	*) echo "usage: $0 [--quick] [--runs N] [--trace N] [--bin DIR]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--quick] [--runs N] [--trace N] [--bin DIR] [--cold-exec]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -90,10 +93,11 @@ echo "devrun session vs cold devrun: python3 -c 'print(1)' after a one-file edit
 
 POD=$(kubectl get pods -n $NS -l eidf.ac.uk/session=bench -o jsonpath='{.items[0].metadata.name}')
 CLUSTER_PID=$(pgrep -o -f "eidf-test-cluster --state-dir $W/cluster ")
-python3 - "$RUNS" "$DEVRUN" "$COMMON" "$W/cluster/requests.jsonl" "$POD" "$CLUSTER_PID" <<-'PY'
+python3 - "$RUNS" "$DEVRUN" "$COMMON" "$W/cluster/requests.jsonl" "$POD" "$CLUSTER_PID" "$COLD_ARGS" <<-'PY'
 import json, os, re, resource, statistics, subprocess, sys, time
 runs, devrun, common, reqlog, pod = int(sys.argv[1]), sys.argv[2], sys.argv[3].split(), sys.argv[4], sys.argv[5]
 cluster = int(sys.argv[6])
+cold_args = sys.argv[7].split()
 def tree_cpu_ms():
     """CPU time of the cluster's process tree (API server, controllers, node agent, the pods'
     processes; reaped ones through their parents): what a run costs whatever the load."""
@@ -120,7 +124,7 @@ def own_cpu_ms():
     return (r.ru_utime + r.ru_stime) * 1000.0
 cmd = ["python3", "-c", "print(1)"]
 sides = {
-    "cold devrun Job": [devrun] + common + ["--follow", "--"] + cmd,
+    "cold devrun Job": [devrun] + common + cold_args + ["--follow", "--"] + cmd,
     "session run": [devrun] + common[:2] + ["--session", "bench", "--"] + cmd,
     # the floor: the same command by kubectl exec alone in the session's pod
     "kubectl exec": ["kubectl"] + common[:2] + ["exec", pod, "-c", "main", "--"] + cmd,
@@ -193,7 +197,10 @@ def per_run(v):
                                                                               "" if execs == 1 else "s")
 print("  session run: %s: %s" % (per_run(s), "; ".join(kind(r) for r in s[-1][2])))
 print("  session run: shipped %s (last run; the edit is one line appended to one file)" % s[-1][3])
-print("  cold devrun: %s" % per_run(res["cold devrun Job"]))
+c = res["cold devrun Job"]
+by_kubectl = statistics.median(sum(1 for r in x[2] if r.get("user_agent", "").startswith("kubectl/")) for x in c)
+print("  cold devrun%s: %s, %g of them by a kubectl process" % (" " + " ".join(cold_args) if cold_args else "",
+                                                                per_run(c), by_kubectl))
 print("  load average after: %s" % open("/proc/loadavg").read().split()[0])
 PY
 if [ "$TRACE" -gt 0 ]; then
