@@ -1,7 +1,7 @@
 /* build-context submit: an in-cluster Kaniko build of the reproducible
  * context.  The context reaches the Job's init container either through
- * Secrets in <= 900 KiB chunks (small contexts) or streamed with
- * `kubectl exec -i` (large ones); either way the init container checks it
+ * Secrets in <= 900 KiB chunks (small contexts) or streamed over
+ * pods/exec (large ones; eidf/kexec_upload.h); either way the init container checks it
  * against the content digest before the executor runs. */
 #ifndef EIDF_BC_SUBMIT_H
 #define EIDF_BC_SUBMIT_H
@@ -13,7 +13,7 @@
 #define SUBMIT_DESCRIPTION \
 	"Builds DIR's context (same archive and digest as `build-context`) and creates a " \
 	"policy-compliant Job: an init container receives the context, either from Secrets of " \
-	"at most 900 KiB each (contexts up to --max-context) or streamed with `kubectl exec -i` " \
+	"at most 900 KiB each (contexts up to --max-context) or streamed over pods/exec " \
 	"(larger contexts, or --transport exec), and checks the sha256 of the tar; then a Kaniko " \
 	"executor (a maintained fork; --builder-image or setting build-context.builder-image) " \
 	"builds for linux/amd64 and pushes to --image with the docker config from " \
@@ -68,9 +68,9 @@ struct submit_spec {
  * context, as a v1 List (items: Secrets..., Job).  Pure: no API calls. */
 cJSON *submit_objects(const struct submit_spec *s, const void *gz, size_t len);
 
-/* The remote shell command that `kubectl exec -i` runs in the init
- * container: stores `size` bytes of stdin as the context, then tells the
- * waiting init container (caller frees). */
+/* The remote shell command the exec upload runs in the init container:
+ * stores `size` bytes of stdin as the context, then tells the waiting init
+ * container (caller frees). */
 char *submit_exec_receive_command(unsigned long long size);
 
 #endif
