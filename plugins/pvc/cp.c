@@ -987,9 +987,24 @@ static int put_file(struct cp *c, struct entry *e)
 					rc = line[0] == 'F' ? 0 : repair_up(c, e, fd, fin, line + 2);
 				}
 				goto out;
-			} else if (line[0] == 'E') {
-				/* a write failed: the pod could not take the rest of the bytes and ended */
-				eidf_error("PVC \"%s\": %s", c->claim, line + 2);
+			} else if (line[0] == 'S' || line[0] == 'E') {
+				/* a write failed: the pod removed the part (a full claim breaks
+				 * the jobs that write to it), could not take the rest of the
+				 * bytes and ended */
+				unsigned long long wrote, free_kib;
+				if (sscanf(line, "S %llu %llu", &wrote, &free_kib) == 2) {
+					char *w = human_bytes(wrote), *sz = human_bytes(e->size);
+					char *fr = human_bytes(free_kib * 1024);
+					eidf_error("no space left on PVC \"%s\" for %s (%s:%s): %s of %s written, %s free "
+						   "there; make room (see: kubectl eidf pvc du %s) or use a bigger claim, "
+						   "then copy again (the unfinished part was removed)", c->claim,
+						   e->local, c->claim, e->rel, w, sz, fr, c->claim);
+					free(w);
+					free(sz);
+					free(fr);
+				} else {
+					eidf_error("PVC \"%s\": %s", c->claim, line[0] == 'E' ? line + 2 : line);
+				}
 				cp_sess_close(s, NULL);
 				rc = -1;
 				goto out;

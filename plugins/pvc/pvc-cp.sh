@@ -25,7 +25,9 @@
 #   put MODE SIZE OFF\nPATH -> R, then SIZE-OFF bytes come, then "e SHA256" | E MESSAGE (no bytes);
 #                              while the bytes come (over 1 MiB of them), K N: the part holds N bytes;
 #                              at "e": F (renamed into place) | M SHA256 (the part's sha256
-#                              differs; the part stays) | E MESSAGE (a write failed; the session ends)
+#                              differs; the part stays); a write that fails, at any time: S GOT
+#                              FREE_KIB (no space: GOT bytes were written, FREE_KIB are free there)
+#                              | E MESSAGE, the part removed and the session ended
 #   patch START LEN\nPATH, then LEN bytes -> K START+LEN: written into PATH.eidf-part | E MESSAGE
 #   fin MODE SIZE SHA256\nPATH -> F | M SHA256 | E MESSAGE: "e" again, for the part as it is now
 #   drop\nPATH              -> O: PATH.eidf-part removed
@@ -205,9 +207,21 @@ do_put() { # MODE SIZE OFF; path on the next line
 	got=$n
 	: >"$over"
 	[ -n "$apid" ] && wait "$apid"
-	if [ $drc != 0 ]; then # the claim refused the bytes (full?); the rest of them cannot be told from commands
+	if [ $drc != 0 ]; then # the claim refused the bytes; the rest of them cannot be told from commands
+		why=
 		read -r why <"$hf"
-		fail "cannot write \"$prel\" on the claim: $why"
+		# full (the df before the copy saw the root, not a smaller file
+		# system or a quota below it, nor other writers) when less is free
+		# where the part is than the rest of the file needs
+		free=$(df -Pk "${part%/*}" 2>/dev/null | awk 'NR == 2 { print $4 }')
+		exec 4>&-
+		# the part goes: a full claim breaks the jobs that write to it
+		rm -f "$part"
+		if [ -n "$free" ] && [ $((free * 1024)) -lt $((size - got)) ]; then
+			say "S $got $free"
+		else
+			fail "cannot write \"$prel\" on the claim ($why); it was removed"
+		fi
 		exit 1
 	fi
 	[ "$got" = "$size" ] || exit 0 # stdin ended inside the bytes: the stream is gone; resumed from the part

@@ -37,18 +37,34 @@ _run_cleanups() {
 	local i c=()
 	[ -f "$_atexit_file" ] && mapfile -d '' c <"$_atexit_file"
 	for ((i=${#c[@]}-1; i>=0; i--)); do eval "${c[$i]}" >/dev/null 2>&1 || true; done
-	rm -f "$_atexit_file"
+	rm -f "$_atexit_file" "$_finished_file"
 }
 trap '_run_cleanups' EXIT
 
 say() { printf '%s\n' "$*"; }
 
+# test_when_finished CMD, inside a case: run CMD once the case has ended,
+# passed or failed, last registered first (as git's); a CMD that fails fails
+# the case.  A file, as test_atexit's list: the case runs in a subshell.
+_finished_file="$TRASH.finished"
+test_when_finished() { printf '%s\0' "$1" >>"$_finished_file"; }
+_run_finished() {
+	local i rc=0 c=()
+	[ -s "$_finished_file" ] && mapfile -d '' c <"$_finished_file"
+	: >"$_finished_file"
+	for ((i=${#c[@]}-1; i>=0; i--)); do eval "${c[$i]}" || rc=1; done
+	return $rc
+}
+
 # Each case's wall time follows its line as a TAP comment ("# took 1234 ms"):
 # ctest's LastTest.log then shows where a slow script spends it.
 test_expect_success() {
-	local desc=$1 body=$2 t0=${EPOCHREALTIME/[.,]/}
+	local desc=$1 body=$2 t0=${EPOCHREALTIME/[.,]/} _failed=0
 	test_count=$((test_count+1))
-	if (set -e; eval "$body") >"$TRASH/.out.$test_count" 2>&1; then
+	: >"$_finished_file"
+	(set -e; eval "$body") >"$TRASH/.out.$test_count" 2>&1 || _failed=1
+	_run_finished >>"$TRASH/.out.$test_count" 2>&1 || _failed=1
+	if [ "$_failed" = 0 ]; then
 		say "ok $test_count - $desc"
 		_say_time "$t0"
 	else

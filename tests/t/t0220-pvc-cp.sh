@@ -362,4 +362,38 @@ test_expect_success 'completion through any running pod that mounts the claim (r
 	test -z "$(kubectl get jobs -l eidf.ac.uk/stage=pvc -o name)"
 '
 
+# a smaller file system inside the claim (as a CephFS quota on one of its
+# directories would be): the check before an upload sees the claim's root,
+# so the copy meets the full disk while it writes.  Mounted before the
+# helper pod starts, which sees the host's mounts of that moment.
+mkdir -p "$TRASH/tmpfs-probe"
+if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=64k tmpfs "$TRASH/tmpfs-probe" 2>/dev/null &&
+	umount "$TRASH/tmpfs-probe"; then
+	test_expect_success 'the claim full in the middle of an upload: exit 1, the fix named, the part removed; a file that fits goes' '
+		vol=$(cluster_volume_dir data) &&
+		mkdir -p "$vol/small" &&
+		mount -t tmpfs -o size=4m tmpfs "$vol/small" &&
+		test_when_finished "umount \"$vol/small\"" &&
+		head -c $((8 << 20)) /dev/urandom >toobig.bin &&
+		test_expect_code 1 kubectl eidf pvc cp toobig.bin data:small/toobig.bin >out 2>err &&
+		test_grep "^error: no space left on PVC \"data\" for toobig.bin (data:small/toobig.bin): [0-9.]*MiB of 8MiB written, [0-9.]*[KMi]*B free there; make room (see: kubectl eidf pvc du data) or use a bigger claim, then copy again (the unfinished part was removed)$" err &&
+		test "$(grep -c "^error\|^warning" err)" = 1 &&
+		test ! -s out &&
+		test ! -e "$vol/small/toobig.bin" && no_part_files "$vol/small" &&
+		test -z "$(kubectl get jobs -l eidf.ac.uk/stage=pvc -o name)" &&
+		test_expect_code 1 kubectl eidf pvc cp toobig.bin data:small/toobig.bin --keep 2>err &&
+		test_grep "^error: no space left on PVC \"data\" for toobig.bin" err &&
+		test_grep "^kept helper Job pvc-helper-" err &&
+		head -c $((3 << 20)) /dev/urandom >fits.bin &&
+		kubectl eidf pvc cp fits.bin data:small/fits.bin >out 2>err &&
+		test_grep "^using the kept helper Job" err &&
+		test_grep "^uploaded 1 file (3MiB) to data:small/fits.bin" out &&
+		cmp fits.bin "$vol/small/fits.bin" &&
+		no_part_files "$vol/small" &&
+		kubectl delete jobs -l eidf.ac.uk/stage=pvc >/dev/null
+	'
+else
+	test_skip 'the claim full in the middle of an upload' 'needs root, to mount a small tmpfs inside the claim'
+fi
+
 test_done
