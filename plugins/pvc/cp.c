@@ -54,8 +54,10 @@ _Static_assert(CP_WINDOW >= (1 << 20), "pvc-cp.sh acknowledges only streams over
 #define CP_SEND (256 * 1024)
 /* Reopened sessions before the copy gives up (a drop that comes back). */
 #define CP_MAX_RECONNECTS 8
-/* Repairs of a file whose sha256 differed (rounds of chunks sent again). */
-#define CP_MAX_BAD_CHUNKS 3
+/* Repairs of a file whose sha256 differed (rounds of its differing chunks
+ * sent or received again) before it is an error: a chunk that fails every
+ * time (the file changes while it is copied) must not loop for ever. */
+#define CP_MAX_REPAIRS 3
 /* what a file is called while it is copied (eidf/temp_name.h) */
 #define PART ".eidf-part"
 
@@ -93,7 +95,7 @@ struct entry {
 	EVP_MD_CTX *head;   /* upload: sha256 state of the bytes before off, from the plan */
 	uint64_t sent_to;   /* highest offset sent so far (re-sent accounting) */
 	int resumed;
-	int bad_chunks;
+	int repairs;        /* rounds of differing chunks sent or received again */
 };
 
 struct cp {
@@ -824,10 +826,10 @@ static int repair_up(struct cp *c, struct entry *e, int fd, const char *want, co
 			cp_sess_queue_line(s, e->rel);
 			char *line;
 			rc = cp_sess_line(s, &line) < 0 ? 1 : -1;
-		} else if (!rc && ++e->bad_chunks > CP_MAX_BAD_CHUNKS) {
+		} else if (!rc && ++e->repairs > CP_MAX_REPAIRS) {
 			eidf_error("%s: chunks kept failing verification on PVC \"%s\" (%d rounds); did it change while "
 				   "it was being copied? Its part stays as %s:%s: run the copy again", e->local,
-				   c->claim, CP_MAX_BAD_CHUNKS, c->claim, part);
+				   c->claim, CP_MAX_REPAIRS, c->claim, part);
 			rc = -1;
 		}
 		/* one chunk at a time (a missing tail in chunks too), each acknowledged */
@@ -1432,105 +1434,115 @@ static void local_part_error(const struct entry *e, const char *verb, const char
 }
 
 /* The local part's whole sha256 differs from the claim's file's: find the
- * chunks that differ (MD5 of every chunk on both sides) and receive them
- * again, then compare again.  0 equal now, 1 session lost, -1 error. */
+ * chunks that differ (MD5 of every chunk on both sides), receive them again,
+ * then compare again; at most CP_MAX_REPAIRS rounds, as an upload's
+ * repair.  0 equal now, 1 session lost, -1 error (the part stays). */
 static int repair_down(struct cp *c, struct entry *e, int fd, const char *want)
 {
 	struct cp_sess *s = &c->s;
-	cp_sess_queuef(s, "chunks %d\n", CP_CHUNK);
-	cp_sess_queue_line(s, e->rel);
 	struct range { uint64_t start, len; } *bad = NULL;
-	size_t nbad = 0;
-	uint64_t covered = 0;
 	char *line;
-	for (;;) {
-		if (cp_sess_line(s, &line) < 0) {
-			free(bad);
-			return 1;
-		}
-		if (!strcmp(line, "."))
-			break;
-		if (line[0] == 'E') {
-			eidf_error("PVC \"%s\": %s", c->claim, line + 2);
-			free(bad);
-			return -1;
-		}
-		unsigned long long start, len;
-		char sum[33], h[33];
-		if (sscanf(line, "m %llu %llu %32s", &start, &len, sum) != 3)
-			continue;
-		covered = start + len;
-		if (start + len > e->size || md5_range(fd, start, len, h) || strcmp(h, sum)) {
-			bad = xrealloc(bad, (nbad + 1) * sizeof(*bad));
-			bad[nbad].start = start;
-			bad[nbad++].len = len;
-		}
-	}
 	int rc = 0;
-	if (covered != e->size) {
-		eidf_error("%s:%s changed size while it was being copied (now %llu bytes, was %llu); copy it again",
-			   c->claim, e->rel, (unsigned long long)covered, (unsigned long long)e->size);
-		rc = -1;
-	}
-	for (size_t i = 0; !rc && i < nbad; i++) {
-		uint64_t start = bad[i].start, len = bad[i].len;
-		if (++e->bad_chunks > CP_MAX_BAD_CHUNKS) {
+	for (;;) {
+		cp_sess_queuef(s, "chunks %d\n", CP_CHUNK);
+		cp_sess_queue_line(s, e->rel);
+		size_t nbad = 0;
+		uint64_t covered = 0;
+		for (;;) {
+			if (cp_sess_line(s, &line) < 0) {
+				rc = 1;
+				break;
+			}
+			if (!strcmp(line, "."))
+				break;
+			if (line[0] == 'E') {
+				eidf_error("PVC \"%s\": %s", c->claim, line + 2);
+				rc = -1;
+				break;
+			}
+			unsigned long long start, len;
+			char sum[33], h[33];
+			if (sscanf(line, "m %llu %llu %32s", &start, &len, sum) != 3)
+				continue;
+			covered = start + len;
+			if (start + len > e->size || md5_range(fd, start, len, h) || strcmp(h, sum)) {
+				bad = xrealloc(bad, (nbad + 1) * sizeof(*bad));
+				bad[nbad].start = start;
+				bad[nbad++].len = len;
+			}
+		}
+		if (rc)
+			break;
+		if (covered != e->size) {
+			eidf_error("%s:%s changed size while it was being copied (now %llu bytes, was %llu); copy it "
+				   "again", c->claim, e->rel, (unsigned long long)covered, (unsigned long long)e->size);
+			rc = -1;
+			break;
+		}
+		if (!nbad) {
+			char h[65] = "";
+			sha256_range(fd, 0, e->size, h);
+			eidf_error("%s:%s: the sha256 of the copy (%.16s...) differs from the claim's (%.16s...) and no "
+				   "chunk could be found that differs; did it change while it was being copied? Copy it "
+				   "again", c->claim, e->rel, h, want);
+			rc = -1;
+			break;
+		}
+		if (++e->repairs > CP_MAX_REPAIRS) {
 			char *lp = temp_name_beside(e->local, PART);
-			eidf_error("chunks of %s:%s kept failing verification (%d times); did it change while it was "
+			eidf_error("chunks of %s:%s kept failing verification (%d rounds); did it change while it was "
 				   "being copied? Its part stays as %s: run the copy again", c->claim, e->rel,
-				   e->bad_chunks - 1, lp);
+				   CP_MAX_REPAIRS, lp);
 			free(lp);
 			rc = -1;
 			break;
 		}
-		eidf_warning("a chunk of %s:%s (bytes %llu-%llu) failed verification (the file's sha256 differed, "
-			     "then this chunk's MD5); receiving it again", c->claim, e->rel, (unsigned long long)start,
-			     (unsigned long long)(start + len));
-		cp_sess_queuef(s, "get %llu %llu\n", (unsigned long long)start, (unsigned long long)len);
-		cp_sess_queue_line(s, e->rel);
-		if (cp_sess_line(s, &line) < 0) {
-			rc = 1;
-			break;
-		}
-		if (strncmp(line, "G ", 2)) {
-			eidf_error("PVC \"%s\": %s", c->claim, line[0] == 'E' ? line + 2 : "unexpected answer to get");
-			rc = -1;
-			break;
-		}
-		const char *data;
-		if (cp_sess_bytes(s, (size_t)len, &data) < 0) {
-			rc = 1;
-			break;
-		}
-		for (size_t w = 0; w < len;) {
-			ssize_t r = pwrite(fd, data + w, (size_t)len - w, (off_t)(start + w));
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r <= 0) {
-				local_part_error(e, "write", "", errno);
+		for (size_t i = 0; !rc && i < nbad; i++) {
+			uint64_t start = bad[i].start, len = bad[i].len;
+			eidf_warning("a chunk of %s:%s (bytes %llu-%llu) failed verification (the file's sha256 "
+				     "differed, then this chunk's MD5); receiving it again", c->claim, e->rel,
+				     (unsigned long long)start, (unsigned long long)(start + len));
+			cp_sess_queuef(s, "get %llu %llu\n", (unsigned long long)start, (unsigned long long)len);
+			cp_sess_queue_line(s, e->rel);
+			if (cp_sess_line(s, &line) < 0) {
+				rc = 1;
+				break;
+			}
+			if (strncmp(line, "G ", 2)) {
+				eidf_error("PVC \"%s\": %s", c->claim,
+					   line[0] == 'E' ? line + 2 : "unexpected answer to get");
 				rc = -1;
 				break;
 			}
-			w += (size_t)r;
+			const char *data;
+			if (cp_sess_bytes(s, (size_t)len, &data) < 0) {
+				rc = 1;
+				break;
+			}
+			for (size_t w = 0; w < len;) {
+				ssize_t r = pwrite(fd, data + w, (size_t)len - w, (off_t)(start + w));
+				if (r < 0 && errno == EINTR)
+					continue;
+				if (r <= 0) {
+					local_part_error(e, "write", "", errno);
+					rc = -1;
+					break;
+				}
+				w += (size_t)r;
+			}
+			c->resent += len;
+			/* "m MD5" of what the pod sent; a mismatch shows in the next round */
+			if (!rc && cp_sess_line(s, &line) < 0)
+				rc = 1;
 		}
-		c->resent += len;
-		if (!rc && cp_sess_line(s, &line) < 0)
-			rc = 1;
-		/* "m MD5" of what the pod sent; a mismatch shows in the comparison below */
+		if (rc)
+			break;
+		char h[65];
+		if (!sha256_range(fd, 0, e->size, h) && !strcmp(h, want))
+			break;
 	}
 	free(bad);
-	if (rc)
-		return rc;
-	char h[65];
-	if (sha256_range(fd, 0, e->size, h) || strcmp(h, want)) {
-		if (e->bad_chunks < CP_MAX_BAD_CHUNKS && nbad)
-			return repair_down(c, e, fd, want);
-		eidf_error("%s:%s: the sha256 of the copy (%.16s...) differs from the claim's (%.16s...) and no chunk "
-			   "could be found that differs; did it change while it was being copied? Copy it again",
-			   c->claim, e->rel, h, want);
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
 /* A download's bytes go to disk while it runs, so that the fsync before the

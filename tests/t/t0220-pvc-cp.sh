@@ -205,6 +205,49 @@ test_expect_success 'a corrupted chunk is detected and received again (download)
 	cmp drop-up.bin flip-down.bin
 '
 
+# a chunk corrupted each time it passes, first and repairs alike (`corrupt
+# --every`): a marker in the file's third chunk is changed on its way every
+# time.  The rest is base64 text, which has no "#": only the marker's own
+# beginning is ever held back, so no chunk's last byte waits for more.
+marker_file() { # FILE: 2 MiB of text with the marker at byte 1200000
+	{ head -c 900000 /dev/urandom | base64 -w 0 | head -c 1200000 &&
+	  printf "#CORRUPT-ME-NOW" &&
+	  head -c 700000 /dev/urandom | base64 -w 0 | head -c $((2097152 - 1200015)); } >"$1"
+}
+corrupt_every_time() { # stdin|stdout
+	cluster_fault corrupt --path "/pods/.*/exec" --stream "$1" --every --pattern "#CORRUPT-ME-NOW" \
+		--replace "#corrupt-me-now" --hold "#[A-Z-]{0,13}\Z"
+}
+
+test_expect_success 'a chunk corrupted every time (upload): 3 repairs, then an error naming the file; a re-run without it works' '
+	vol=$(cluster_volume_dir data) &&
+	marker_file again.bin &&
+	corrupt_every_time stdin &&
+	test_expect_code 1 kubectl eidf pvc cp again.bin data:again.bin >out 2>err &&
+	test "$(grep -c "^warning: a chunk of again.bin (bytes 1048576-1572864) failed verification on the claim" err)" = 3 &&
+	test_grep "^error: again.bin: chunks kept failing verification on PVC \"data\" (3 rounds); .* Its part stays as data:again.bin.eidf-part: run the copy again$" err &&
+	test "$(grep -c "^error" err)" = 1 &&
+	test ! -s out &&
+	test ! -e "$vol/again.bin" && test -f "$vol/again.bin.eidf-part" &&
+	kubectl eidf pvc cp again.bin data:again.bin -o json >out.json &&
+	test "$(json_field out.json resumed)" = 1 &&
+	cmp again.bin "$vol/again.bin" &&
+	no_part_files "$vol"
+'
+
+test_expect_success 'a chunk corrupted every time (download): 3 repairs, then an error naming the file; a re-run without it works' '
+	corrupt_every_time stdout &&
+	test_expect_code 1 kubectl eidf pvc cp data:again.bin again-down.bin >out 2>err &&
+	test "$(grep -c "^warning: a chunk of data:again.bin (bytes 1048576-1572864) failed verification" err)" = 3 &&
+	test_grep "^error: chunks of data:again.bin kept failing verification (3 rounds); .* Its part stays as again-down.bin.eidf-part: run the copy again$" err &&
+	test "$(grep -c "^error" err)" = 1 &&
+	test ! -s out &&
+	test ! -e again-down.bin && test -f again-down.bin.eidf-part &&
+	kubectl eidf pvc cp data:again.bin again-down.bin >/dev/null &&
+	cmp again.bin again-down.bin &&
+	no_part_files .
+'
+
 # the whole file's sha256 that one side sends the other ("e SHA256" after an
 # upload's last chunk, "h SHA256" after a download's bytes) replaced by zeros
 # on its way, while every chunk stays intact

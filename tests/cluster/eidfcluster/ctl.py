@@ -45,6 +45,8 @@ def ctl(argv):
     f.add_argument("--at", type=int, help="corrupt: flip the stream's byte number AT (from 0)")
     f.add_argument("--pattern", help="corrupt: replace the first match of this bytes regex...")
     f.add_argument("--replace", default="", help="corrupt: ...by this template (\\1: a group)")
+    f.add_argument("--every", action="store_true",
+                   help="corrupt: every match of --pattern for the rest of the session, not the first")
     f.add_argument("--hold", help="corrupt: a regex ending in \\Z: a tail that may start a match "
                    "is held back until more comes")
     f.add_argument("--path", default=".*", help="regex on the request path+query")
@@ -89,7 +91,8 @@ def ctl(argv):
         elif a.type == "cut":
             body["bytes"] = a.bytes
         elif a.type == "corrupt":
-            body.update(stream=a.stream, at=a.at, pattern=a.pattern, replace=a.replace, hold=a.hold)
+            body.update(stream=a.stream, at=a.at, pattern=a.pattern, replace=a.replace, hold=a.hold,
+                        every=a.every)
         elif a.type == "delay":
             body["seconds"] = a.seconds
         code, out = admin_call(a.state_dir, "POST", "/_eidf/faults", body)

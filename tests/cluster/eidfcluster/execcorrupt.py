@@ -4,10 +4,12 @@ proxy, NIC or disk would, while the session's framing stays intact.
 The rule says which stream (`stdin`: what the client sends; `stdout`: what the command writes) and
 what changes: `at` flips every bit of that stream's byte number AT (counted from 0 over the
 stream's data), or `pattern` (a bytes regex) has its first match replaced by `replace` (a
-re template: \\1 refers to a group).  A match may span messages: the tail of what came that could
-still be the start of one (`hold`, a regex ending in \\Z, e.g. `[eh](?: [0-9a-f]{0,64})?\\Z`) is
-held back until more comes or the direction carries anything else.  Tests use it to prove that a
-corrupted chunk is found and repaired, and that a whole-file checksum mismatch is an error.
+re template: \\1 refers to a group; with `every`, each match for the rest of the session, as a
+chunk that is corrupted each time it is sent again).  A match may span messages: the tail of
+what came that could still be the start of one (`hold`, a regex ending in \\Z, e.g.
+`[eh](?: [0-9a-f]{0,64})?\\Z`) is held back until more comes or the direction carries anything
+else.  Tests use it to prove that a corrupted chunk is found and repaired (and that one
+corrupted every time ends in an error), and that a whole-file checksum mismatch is an error.
 
 `Relay` carries a WebSocket exec (v4/v5 channel protocol) between the client and the kubelet when
 the API server passes the upgrade through; exectranslate.Bridge applies the same `Rewriter` to the
@@ -35,6 +37,7 @@ class Rewriter:
         self.replace = (rule.get("replace") or "").encode("latin-1")
         hold = rule.get("hold")
         self.hold = re.compile(hold.encode("latin-1"), re.S) if hold else None
+        self.every = bool(rule.get("every")) and self.pattern is not None
         self.seen = 0
         self.done = False
         self.held = b""
@@ -51,7 +54,11 @@ class Rewriter:
             return bytes(data)
         buf = self.held + data
         self.held = b""
-        m = self.pattern.search(buf)
+        if self.every:
+            buf = self.pattern.sub(lambda m: m.expand(self.replace), buf)
+            m = None
+        else:
+            m = self.pattern.search(buf)
         if m:
             self.done = True
             return buf[:m.start()] + m.expand(self.replace) + buf[m.end():]
