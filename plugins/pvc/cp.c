@@ -26,6 +26,7 @@
 
 #include "claim_path.h"
 #include "cp_session.h"
+#include "cp_tar.h"
 #include "eidf/humanize.h"
 #include "eidf/manifest.h"
 #include "eidf/waiting.h"
@@ -58,6 +59,15 @@ _Static_assert(CP_WINDOW >= (1 << 20), "pvc-cp.sh acknowledges only streams over
  * sent or received again) before it is an error: a chunk that fails every
  * time (the file changes while it is copied) must not loop for ever. */
 #define CP_MAX_REPAIRS 3
+/* Files up to this size go in batches (one tar, one answer a file) of at
+ * most CP_WINDOW bytes (what a drop may cost) and CP_BATCH_FILES files (the
+ * pod's argument lists); each alone would cost a put or get, two round
+ * trips and a few processes in the pod (~25 ms).  A larger file streams
+ * on its own, acknowledged as it goes. */
+#define CP_SMALL CP_WINDOW
+#define CP_BATCH_FILES 256
+/* paths an "infos" asks about at once (one stat in the pod for them all) */
+#define CP_INFOS 256
 /* what a file is called while it is copied (eidf/temp_name.h) */
 #define PART ".eidf-part"
 
@@ -96,6 +106,7 @@ struct entry {
 	uint64_t sent_to;   /* highest offset sent so far (re-sent accounting) */
 	int resumed;
 	int repairs;        /* rounds of differing chunks sent or received again */
+	int batched;        /* placed (or refused) by a batch */
 };
 
 struct cp {
@@ -711,15 +722,51 @@ static int prove_part(struct cp *c, struct entry *e, int fd, uint64_t psize)
 	return rc;
 }
 
+/* "sum" for many paths, CP_INFOS at a time (the pod's one hasher takes
+ * them as arguments) */
+static void queue_sums(struct cp *c, const struct strvec *paths)
+{
+	for (size_t i = 0; i < paths->n; i += CP_INFOS) {
+		size_t k = paths->n - i < CP_INFOS ? paths->n - i : CP_INFOS;
+		cp_sess_queuef(&c->s, "sum %zu\n", k);
+		for (size_t j = i; j < i + k; j++)
+			cp_sess_queue_line(&c->s, paths->v[j]);
+	}
+}
+
+/* The answer to path k of n that queue_sums asked for ("H SHA256" or
+ * "H -"), into out; the "." that ends each "sum" is read on the way.
+ * 0, or -1 when the session is lost. */
+static int sum_line(struct cp *c, size_t k, size_t n, char out[80])
+{
+	char *line;
+	if (cp_sess_line(&c->s, &line) < 0)
+		return -1;
+	snprintf(out, 80, "%s", line);
+	if ((k + 1) % CP_INFOS == 0 || k + 1 == n)
+		if (cp_sess_line(&c->s, &line) < 0)
+			return -1;
+	return 0;
+}
+
 /* What to do with each file: ask for all of them at once, then for the
  * sha256 of those whose size already matches, then for partial tails. */
 static int step_plan(struct cp *c, void *arg)
 {
 	size_t *only = arg; /* NULL: every file */
 	size_t from = only ? *only : 0, to = only ? *only + 1 : c->n;
-	for (size_t i = from; i < to; i++)
-		if (c->e[i].type == 'f')
-			queue_info(c, c->e[i].rel);
+	for (size_t i = from; i < to;) {
+		size_t k = 0, j = i;
+		for (; j < to && k < CP_INFOS; j++)
+			k += c->e[j].type == 'f';
+		if (k) {
+			cp_sess_queuef(&c->s, "infos %zu\n", k);
+			for (; i < j; i++)
+				if (c->e[i].type == 'f')
+					cp_sess_queue_line(&c->s, c->e[i].rel);
+		}
+		i = j;
+	}
 	struct strvec need_sum = STRVEC_INIT;
 	size_t *sum_idx = xcalloc(to - from + 1, sizeof(*sum_idx));
 	int rc = 0;
@@ -761,12 +808,10 @@ static int step_plan(struct cp *c, void *arg)
 		info_release(&ri);
 	}
 	if (!rc && need_sum.n) {
-		cp_sess_queuef(&c->s, "sum %zu\n", need_sum.n);
-		for (size_t k = 0; k < need_sum.n; k++)
-			cp_sess_queue_line(&c->s, need_sum.v[k]);
+		queue_sums(c, &need_sum);
 		for (size_t k = 0; k < need_sum.n && !rc; k++) {
-			char *line;
-			if (cp_sess_line(&c->s, &line) < 0) {
+			char line[80];
+			if (sum_line(c, k, need_sum.n, line) < 0) {
 				rc = 1;
 				break;
 			}
@@ -782,9 +827,6 @@ static int step_plan(struct cp *c, void *arg)
 			if (fd >= 0)
 				close(fd);
 		}
-		char *line;
-		if (!rc && cp_sess_line(&c->s, &line) < 0)
-			rc = 1;
 	}
 	strvec_clear(&need_sum);
 	free(sum_idx);
@@ -1029,6 +1071,96 @@ out:
 	return rc;
 }
 
+static int batchable(const struct entry *e)
+{
+	return e->type == 'f' && !e->skip && !e->off && e->size <= CP_SMALL;
+}
+
+/* Send the files idx[0..n) in one batch (a tar; pvc-cp.sh "batch").  Each
+ * that goes into place is done; a file the pod's copy of which differs is
+ * marked in alone[] (sent again by itself, with its own repair); one that
+ * cannot be read, or changed since it was listed, or that the claim refuses
+ * is an error.  0 all answered, 1 session lost, -1 error. */
+static int put_batch(struct cp *c, const size_t *idx, size_t n, int *alone)
+{
+	struct cp_sess *s = &c->s;
+	struct cp_tar_file *tf = xcalloc(n, sizeof(*tf));
+	struct strbuf tar = STRBUF_INIT;
+	int rc = 0;
+	for (size_t k = 0; k < n; k++) {
+		const struct entry *e = &c->e[idx[k]];
+		tf[k] = (struct cp_tar_file){ .local = e->local, .rel = e->rel, .mode = e->mode, .size = e->size,
+					      .mtime = e->mtime };
+	}
+	if (cp_tar_build(tf, n, &tar) < 0) {
+		eidf_error("%s", eidf_last_error());
+		rc = -1;
+		goto out;
+	}
+	size_t m = 0;
+	for (size_t k = 0; k < n; k++) {
+		struct entry *e = &c->e[idx[k]];
+		if (tf[k].err || tf[k].changed) {
+			if (tf[k].err)
+				eidf_error("cannot read %s: %s", e->local, strerror(tf[k].err));
+			else
+				eidf_error("%s changed while it was being copied (written to since it was listed): copy "
+					   "it again", e->local);
+			c->errors++;
+			continue;
+		}
+		m++;
+	}
+	if (!m)
+		goto out;
+	cp_sess_queuef(s, "batch %zu %zu\n", m, tar.len);
+	for (size_t k = 0; k < n; k++) {
+		struct entry *e = &c->e[idx[k]];
+		if (tf[k].err || tf[k].changed)
+			continue;
+		cp_sess_queuef(s, "%o %llu %s\n", e->mode, (unsigned long long)e->size, tf[k].sha256);
+		cp_sess_queue_line(s, e->rel);
+		if (e->sent_to)
+			c->resent += e->size; /* sent before a drop: again now */
+		e->sent_to = e->size;
+	}
+	cp_sess_queue(s, tar.buf, tar.len);
+	char *line;
+	for (size_t k = 0; k < n && !rc; k++) {
+		struct entry *e = &c->e[idx[k]];
+		if (tf[k].err || tf[k].changed)
+			continue;
+		if (cp_sess_line(s, &line) < 0) {
+			rc = 1;
+			break;
+		}
+		if (!strcmp(line, "F")) {
+			c->files++;
+			c->bytes += e->size;
+			progress_note(c, e->size, e->rel);
+			e->skip = 1; /* done: a retry of the batch leaves it out */
+		} else if (!strncmp(line, "M ", 2)) {
+			if (strcmp(line, "M -"))
+				eidf_warning("%s failed verification on the claim (its sha256 differed); sending it again "
+					     "by itself", e->local);
+			alone[k] = 1;
+		} else {
+			eidf_error("PVC \"%s\": %s", c->claim, line[0] == 'E' ? line + 2 : "unexpected answer to batch");
+			c->errors++;
+			e->skip = 1;
+		}
+	}
+	if (!rc && cp_sess_line(s, &line) < 0) /* "." */
+		rc = 1;
+out:
+	for (size_t k = 0; k < n; k++)
+		if (tf[k].err || tf[k].changed)
+			c->e[idx[k]].skip = 1;
+	strbuf_release(&tar);
+	free(tf);
+	return rc;
+}
+
 /* Commands answered by one line "O" or "E MESSAGE" each, sent together. */
 static int step_simple(struct cp *c, void *arg)
 {
@@ -1087,6 +1219,75 @@ static int step_df(struct cp *c, void *arg)
 	}
 	*avail = (uint64_t)kib * 1024;
 	return 0;
+}
+
+/* The small files, in batches; those a batch could not place (their copy
+ * on the claim differed) are left for put_file.  0, or -1 when the copy
+ * stops (the session cannot be had again). */
+static int put_small(struct cp *c)
+{
+	size_t *idx = xcalloc(CP_BATCH_FILES, sizeof(*idx));
+	int *alone = xcalloc(CP_BATCH_FILES, sizeof(*alone));
+	int rc = 0;
+	for (size_t i = 0; i < c->n && !rc;) {
+		size_t n = 0;
+		uint64_t bytes = 0;
+		for (; i < c->n && n < CP_BATCH_FILES; i++) {
+			struct entry *e = &c->e[i];
+			if (!batchable(e))
+				continue;
+			if (n && bytes + e->size > CP_WINDOW)
+				break;
+			idx[n++] = i;
+			bytes += e->size;
+		}
+		if (!n)
+			break;
+		for (;;) {
+			memset(alone, 0, n * sizeof(*alone));
+			if (sess(c)) {
+				rc = -1;
+				break;
+			}
+			int r = put_batch(c, idx, n, alone);
+			if (r < 0) {
+				rc = -1;
+				break;
+			}
+			if (r == 0)
+				break;
+			if (reopen(c)) {
+				rc = -1;
+				break;
+			}
+			/* what the lost session did not answer: planned again (a
+			 * file now there and equal is skipped, counted as sent) */
+			size_t left = 0;
+			for (size_t k = 0; k < n; k++) {
+				struct entry *e = &c->e[idx[k]];
+				if (e->skip)
+					continue;
+				size_t one = idx[k];
+				if (with_retry(c, step_plan, &one)) {
+					rc = -1;
+					break;
+				}
+				if (e->skip) {
+					c->files++;
+					continue;
+				}
+				idx[left++] = idx[k];
+			}
+			if (rc || !(n = left))
+				break;
+		}
+		for (size_t k = 0; k < n && !rc; k++)
+			if (!alone[k])
+				c->e[idx[k]].batched = 1;
+	}
+	free(idx);
+	free(alone);
+	return rc;
 }
 
 static int upload(struct cp *c, int nsrc, const char **srcs)
@@ -1152,14 +1353,15 @@ static int upload(struct cp *c, int nsrc, const char **srcs)
 	char which = 'd';
 	if (with_retry(c, step_simple, &which))
 		return -1;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->e[i].type == 'f' && c->e[i].skip)
+			c->skipped++;
+	if (put_small(c) < 0)
+		return -1;
 	for (size_t i = 0; i < c->n; i++) {
 		struct entry *e = &c->e[i];
-		if (e->type != 'f')
+		if (e->type != 'f' || e->skip || e->batched)
 			continue;
-		if (e->skip) {
-			c->skipped++;
-			continue;
-		}
 		for (;;) {
 			if (sess(c))
 				return -1;
@@ -1362,18 +1564,14 @@ static int step_plan_down(struct cp *c, void *arg)
 		close(dfd);
 	}
 	int rc = 0;
-	if (need.n) {
-		cp_sess_queuef(&c->s, "sum %zu\n", need.n);
-		for (size_t k = 0; k < need.n; k++)
-			cp_sess_queue_line(&c->s, need.v[k]);
-	}
+	queue_sums(c, &need);
 	for (size_t k = 0; k < parts.n; k++) {
 		cp_sess_queuef(&c->s, "range 0 %s\n", parts.v[k]);
 		cp_sess_queue_line(&c->s, c->e[pidx[k]].rel);
 	}
 	for (size_t k = 0; k < need.n && !rc; k++) {
-		char *line;
-		if (cp_sess_line(&c->s, &line) < 0) {
+		char line[80];
+		if (sum_line(c, k, need.n, line) < 0) {
 			rc = 1;
 			break;
 		}
@@ -1393,8 +1591,6 @@ static int step_plan_down(struct cp *c, void *arg)
 			close(dfd);
 	}
 	char *line;
-	if (!rc && need.n && cp_sess_line(&c->s, &line) < 0)
-		rc = 1;
 	for (size_t k = 0; k < parts.n && !rc; k++) {
 		if (cp_sess_line(&c->s, &line) < 0) {
 			rc = 1;
@@ -1572,6 +1768,137 @@ static void writeback_note(struct writeback *wb, uint64_t written_to, int idle)
 #endif
 }
 
+struct gets_ctx {
+	struct cp *c;
+	const size_t *idx;
+	size_t n, next;
+	char (*want)[65];
+	int *ok;
+};
+
+/* A file of the batch's tar: kept only if its sha256 is the pod's; written
+ * to its part, which is renamed once all are on disk */
+static int gets_file(void *ctx, const char *name, const void *data, size_t len)
+{
+	struct gets_ctx *g = ctx;
+	struct cp *c = g->c;
+	if (!strncmp(name, "./", 2))
+		name += 2;
+	size_t k = g->next;
+	while (k < g->n && strcmp(c->e[g->idx[k]].rel, name))
+		k++;
+	if (k == g->n)
+		return 0; /* not asked for (or out of order): those are got alone */
+	g->next = k + 1;
+	struct entry *e = &c->e[g->idx[k]];
+	char h[65];
+	sha256_hex(data, len, h);
+	if (len != e->size || strcmp(h, g->want[k])) {
+		if (strcmp(g->want[k], "-")) {
+			eidf_warning("%s:%s failed verification (its sha256 differed); receiving it again by itself",
+				     c->claim, e->rel);
+			c->resent += len;
+		}
+		return 0;
+	}
+	const char *leaf;
+	int dfd = local_parent(c, e->local, &leaf);
+	if (dfd < 0)
+		return 0;
+	struct stat st;
+	char *part = temp_name_beside(leaf, PART);
+	int fd = -1;
+	if (fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+		fd = openat(dfd, part, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		size_t w = 0;
+		while (w < len) {
+			ssize_t r = write(fd, (const char *)data + w, len - w);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				break;
+			w += (size_t)r;
+		}
+		if (w == len && !fchmod(fd, e->mode))
+			g->ok[k] = 1;
+		else
+			unlinkat(dfd, part, 0);
+		close(fd);
+	}
+	free(part);
+	close(dfd);
+	return 0;
+}
+
+/* Receive the files idx[0..n) in one tar (pvc-cp.sh "gets"): those whose
+ * sha256 is the pod's go into place (one syncfs for them all before the
+ * renames); the others are marked in alone[] and received by themselves.
+ * 0, 1 session lost, -1 error. */
+static int get_batch(struct cp *c, const size_t *idx, size_t n, int *alone)
+{
+	struct cp_sess *s = &c->s;
+	cp_sess_queuef(s, "gets %zu\n", n);
+	for (size_t k = 0; k < n; k++)
+		cp_sess_queue_line(s, c->e[idx[k]].rel);
+	char *line;
+	if (cp_sess_line(s, &line) < 0)
+		return 1;
+	unsigned long long size;
+	if (line[0] == 'E' || sscanf(line, "G %llu", &size) != 1) {
+		for (size_t k = 0; k < n; k++)
+			alone[k] = 1;
+		return line[0] == 'E' ? 0 : -1;
+	}
+	struct strbuf tar = STRBUF_INIT;
+	const char *data;
+	if (size > 4 * (uint64_t)CP_WINDOW || cp_sess_bytes(s, (size_t)size, &data) < 0) {
+		strbuf_release(&tar);
+		return 1;
+	}
+	strbuf_add(&tar, data, (size_t)size);
+	char(*want)[65] = xcalloc(n, sizeof(*want));
+	int *ok = xcalloc(n, sizeof(*ok));
+	int rc = 0;
+	for (size_t k = 0; k < n && !rc; k++) {
+		if (cp_sess_line(s, &line) < 0)
+			rc = 1;
+		else if (!strncmp(line, "h ", 2))
+			snprintf(want[k], sizeof(want[k]), "%s", line + 2);
+	}
+	if (!rc && cp_sess_line(s, &line) < 0) /* "." */
+		rc = 1;
+	if (!rc && size) {
+		struct gets_ctx g = { .c = c, .idx = idx, .n = n, .want = want, .ok = ok };
+		if (cp_tar_each(tar.buf, tar.len, gets_file, &g) < 0)
+			eidf_warning("%s; receiving those files one at a time", eidf_last_error());
+	}
+	if (!rc) {
+		syncfs(c->local_root);
+		for (size_t k = 0; k < n; k++) {
+			struct entry *e = &c->e[idx[k]];
+			const char *leaf;
+			int dfd = ok[k] ? local_parent(c, e->local, &leaf) : -1;
+			char *part = dfd >= 0 ? temp_name_beside(leaf, PART) : NULL;
+			if (dfd >= 0 && !renameat(dfd, part, dfd, leaf)) {
+				c->files++;
+				c->bytes += e->size;
+				progress_note(c, e->size, e->rel);
+				e->skip = 1;
+			} else {
+				alone[k] = 1;
+			}
+			free(part);
+			if (dfd >= 0)
+				close(dfd);
+		}
+	}
+	free(want);
+	free(ok);
+	strbuf_release(&tar);
+	return rc;
+}
+
 /* Receive one file into NAME.eidf-part from e->off, as one stream: every
  * byte that arrives is kept (a drop loses nothing received) and hashed
  * into the whole file's sha256 (with the part that was here), which must
@@ -1682,6 +2009,55 @@ out:
 	return rc;
 }
 
+/* The small files to download, in batches; those a batch could not
+ * place are left for get_file.  0, or -1 when the copy stops. */
+static int get_small(struct cp *c)
+{
+	size_t *idx = xcalloc(CP_BATCH_FILES, sizeof(*idx));
+	int *alone = xcalloc(CP_BATCH_FILES, sizeof(*alone));
+	int rc = 0;
+	for (size_t i = 0; i < c->n && !rc;) {
+		size_t n = 0;
+		uint64_t bytes = 0;
+		for (; i < c->n && n < CP_BATCH_FILES; i++) {
+			struct entry *e = &c->e[i];
+			if (!batchable(e))
+				continue;
+			if (n && bytes + e->size > CP_WINDOW)
+				break;
+			idx[n++] = i;
+			bytes += e->size;
+		}
+		if (!n)
+			break;
+		for (;;) {
+			memset(alone, 0, n * sizeof(*alone));
+			if (sess(c)) {
+				rc = -1;
+				break;
+			}
+			int r = get_batch(c, idx, n, alone);
+			if (r < 0) {
+				rc = -1;
+				break;
+			}
+			if (r == 0)
+				break;
+			c->resent += bytes; /* the batch again: nothing of it went into place */
+			if (reopen(c))
+				rc = -1;
+			if (rc)
+				break;
+		}
+		for (size_t k = 0; k < n && !rc; k++)
+			if (!alone[k])
+				c->e[idx[k]].batched = 1;
+	}
+	free(idx);
+	free(alone);
+	return rc;
+}
+
 static int download(struct cp *c, const char *local)
 {
 	/* what the source is decides where it goes: see the rules in cmd_cp */
@@ -1778,12 +2154,16 @@ static int download(struct cp *c, const char *local)
 			close(dfd);
 		}
 	}
-	for (size_t i = 0; i < c->n; i++) {
+	for (size_t i = 0; i < c->n; i++)
+		if (c->e[i].type == 'f' && c->e[i].skip)
+			c->skipped++;
+	if (!rc && get_small(c) < 0)
+		rc = -1;
+	for (size_t i = 0; i < c->n && !rc; i++) {
 		struct entry *e = &c->e[i];
-		if (e->type != 'f')
+		if (e->type != 'f' || e->batched)
 			continue;
 		if (e->skip) {
-			c->skipped++;
 			if (e->fix_mode) {
 				const char *leaf;
 				int dfd = local_parent(c, e->local, &leaf);

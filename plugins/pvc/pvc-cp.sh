@@ -73,9 +73,10 @@ part_of() {
 	fi
 	prel=${part#"$root/"}
 }
+# the type of $1 -> $t (no subshell: builtins only)
 type_of() {
-	if [ -L "$1" ]; then echo l; elif [ -d "$1" ]; then echo d; elif [ -f "$1" ]; then echo f
-	elif [ -e "$1" ]; then echo o; else echo -; fi
+	if [ -L "$1" ]; then t=l; elif [ -d "$1" ]; then t=d; elif [ -f "$1" ]; then t=f
+	elif [ -e "$1" ]; then t=o; else t=-; fi
 }
 # sha256 of stdin: openssl where the image has it (several times faster
 # than a sha256sum without the CPU's SHA instructions, as busybox < 1.36 and
@@ -83,14 +84,36 @@ type_of() {
 if command -v openssl >/dev/null 2>&1 && [ "$(printf '' | openssl dgst -sha256 -r 2>/dev/null)" = \
 	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 *stdin" ]; then
 	sha256() { openssl dgst -sha256 -r; }
+	sha256_cmd=openssl
 else
 	sha256() { sha256sum; }
+	sha256_cmd=sha256sum
 fi
 
 # MD5 of LEN bytes at START of FILE
 range_sum() {
 	h=$(dd if="$3" bs=1048576 skip="$1" count="$2" iflag=skip_bytes,count_bytes status=none | md5sum)
 	echo "${h%% *}"
+}
+
+# The sha256 of several files with one hasher process: $@, each an existing
+# regular file (absolute paths).  -> $hf.sums: a digest a line, in order;
+# 1 when the hasher did not give one line a file (one vanished meanwhile).
+sha256_many() {
+	: >"$hf.sums"
+	[ $# -gt 0 ] || return 0
+	if [ "$sha256_cmd" = openssl ]; then
+		openssl dgst -sha256 -r "$@" >"$hf.sums.raw" 2>/dev/null
+	else
+		sha256sum "$@" >"$hf.sums.raw" 2>/dev/null
+	fi
+	c=0
+	while read -r h _; do
+		c=$((c + 1))
+		# (coreutils escapes a name with a backslash: "\DIGEST  NAME")
+		printf '%s\n' "${h#\\}"
+	done <"$hf.sums.raw" >"$hf.sums"
+	[ "$c" = $# ]
 }
 
 # An upload's helpers: a FIFO nobody writes to, which the loops below sleep
@@ -328,6 +351,185 @@ do_chunks() {
 	say .
 }
 
+# sum N: the sha256 of N files, one hasher for them all (one at a time if
+# that fails: a file vanished meanwhile)
+do_sum() { # N; the paths follow
+	n=$1 i=0 ok=
+	set --
+	while [ "$i" -lt "$n" ]; do
+		IFS= read -r rel || exit 0
+		i=$((i + 1))
+		abs "$rel"
+		if bad "$rel" || [ -L "$p" ] || [ ! -f "$p" ]; then ok="$ok-"; else ok="$ok+"; set -- "$@" "$p"; fi
+	done
+	if sha256_many "$@"; then
+		exec 7<"$hf.sums"
+		while [ -n "$ok" ]; do
+			c=${ok%"${ok#?}"} ok=${ok#?}
+			if [ "$c" = + ] && IFS= read -r h <&7; then say "H $h"; else say "H -"; fi
+		done
+		exec 7<&-
+	else
+		while [ -n "$ok" ]; do
+			c=${ok%"${ok#?}"} ok=${ok#?}
+			if [ "$c" = + ]; then
+				h=$(sha256 <"$1") && say "H ${h%% *}" || say "H -"
+				shift
+			else
+				say "H -"
+			fi
+		done
+	fi
+	say .
+}
+
+# infos N: what "info" says, for N paths, with one stat for them all
+do_infos() { # N; the paths follow
+	n=$1 i=0 kinds=
+	set --
+	while [ "$i" -lt "$n" ]; do
+		IFS= read -r rel || exit 0
+		i=$((i + 1))
+		if bad "$rel"; then kinds="${kinds}x0"; continue; fi
+		abs "$rel"
+		type_of "$p"
+		part_of "$p"
+		pk=0
+		[ -f "$part" ] && [ ! -L "$part" ] && pk=1
+		kinds="$kinds$t$pk"
+		[ "$t" != - ] && set -- "$@" "$p"
+		[ $pk = 1 ] && set -- "$@" "$part"
+	done
+	: >"$hf.st"
+	[ $# -gt 0 ] && stat -c '%s %a' -- "$@" >"$hf.st" 2>/dev/null
+	c=0
+	while IFS= read -r _; do c=$((c + 1)); done <"$hf.st"
+	if [ "$c" != $# ]; then # one vanished meanwhile: one at a time
+		for f; do stat -c '%s %a' -- "$f" 2>/dev/null || echo "0 0"; done >"$hf.st"
+	fi
+	exec 7<"$hf.st"
+	while [ -n "$kinds" ]; do
+		t=${kinds%"${kinds#?}"} kinds=${kinds#?}
+		pk=${kinds%"${kinds#?}"} kinds=${kinds#?}
+		if [ "$t" = x ]; then fail "a path leaves the claim"; continue; fi
+		if [ "$t" = - ]; then say "I - 0 0"; else IFS= read -r st <&7; say "I $t $st"; fi
+		if [ "$pk" = 1 ]; then IFS=' ' read -r ps _ <&7; say "P $ps"; else say "P -"; fi
+		say .
+	done
+	exec 7<&-
+}
+
+# batch K BYTES: K small files in one tar, instead of K puts.  K lines
+# "MODE SIZE SHA256", each followed by its path, then BYTES bytes: a tar of
+# those files (named by their paths; regular files only).  It is unpacked
+# with one tar into a staging directory on the claim (the same file system:
+# renames are atomic), the files are hashed by one hasher, and those whose
+# sha256 is the sender's are renamed into place, one mv per directory.  An
+# answer a file, in order: F | M SHA256 (differs: nothing renamed; the
+# sender puts it alone) | E MESSAGE; then ".".  Without tar in the image
+# every file is M.
+do_batch() { # K BYTES
+	k=$1 bytes=$2 i=0 sane=1 stage=$root/.eidf-batch.eidf-part
+	: >"$hf.b"
+	while [ "$i" -lt "$k" ]; do
+		IFS=' ' read -r m _ h || exit 0
+		IFS= read -r rel || exit 0
+		bad "$rel" && sane=0 # the client's paths are clean: never unpacked if not
+		printf '%s %s\n%s\n' "$m" "$h" "$rel" >>"$hf.b"
+		i=$((i + 1))
+	done
+	{ [ ! -e "$stage" ] && [ ! -L "$stage" ]; } || rm -rf "$stage"
+	if [ $sane = 1 ] && command -v tar >/dev/null 2>&1 && mkdir "$stage" 2>/dev/null; then
+		dd bs=65536 count="$bytes" iflag=fullblock,count_bytes status=none |
+			(umask 0 && cd "$stage" && tar -xf - 2>"$hf")
+	else
+		dd bs=65536 count="$bytes" iflag=fullblock,count_bytes status=none >/dev/null
+	fi
+	set --
+	while IFS=' ' read -r m h && IFS= read -r rel; do set -- "$@" "$stage/$rel"; done <"$hf.b"
+	[ -d "$stage" ] && sha256_many "$@" || {
+		for f; do if [ -f "$f" ]; then h=$(sha256 <"$f") && echo "${h%% *}" || echo -; else echo -; fi; done >"$hf.sums"
+	}
+	# the files that may go into place, a run of them in one directory at a time
+	exec 7<"$hf.sums"
+	set --
+	gdir=
+	while IFS=' ' read -r m h && IFS= read -r rel; do
+		IFS= read -r got <&7 || got=-
+		why=
+		if ! target; then
+			:
+		elif [ "$got" != "$h" ]; then
+			why=M
+		elif [ ! -L "$final" ] && [ -e "$final" ] && [ ! -f "$final" ]; then
+			why="\"$rel\" exists on the claim and is not a regular file"
+		elif [ ! -d "${final%/*}" ] && ! mkdir -p "${final%/*}" 2>/dev/null; then
+			why="cannot create the directory of \"$rel\""
+		fi
+		if [ -z "$why" ] && [ "${final%/*}" = "$gdir" ]; then
+			set -- "$@" "$stage/$rel"
+			continue
+		fi
+		batch_flush "$@"
+		set --
+		gdir=
+		if [ -z "$why" ]; then
+			gdir=${final%/*}
+			set -- "$stage/$rel"
+		elif [ "$why" = M ]; then
+			say "M $got"
+		else
+			fail "$why"
+		fi
+	done <"$hf.b"
+	batch_flush "$@"
+	exec 7<&-
+	rm -rf "$stage"
+	say .
+}
+# the staged files $@ renamed into $gdir: F each (E each if mv fails)
+batch_flush() {
+	[ $# -gt 0 ] || return 0
+	if mv -f "$@" "$gdir/" 2>/dev/null; then
+		for f; do say F; done
+	else
+		for f; do fail "cannot rename \"${f#"$stage/"}\" into place"; done
+	fi
+}
+
+# gets K: K small files in one tar instead of K gets.  G SIZE, then SIZE
+# bytes: a tar of the files that are regular files (named ./PATH, in
+# order), then a line a file: h SHA256 | h - (left out), then "." | E
+# MESSAGE (no tar here: the sender gets them one at a time)
+do_gets() { # K; the paths follow
+	n=$1 i=0 ok=
+	set --
+	while [ "$i" -lt "$n" ]; do
+		IFS= read -r rel || exit 0
+		i=$((i + 1))
+		abs "$rel"
+		if bad "$rel" || [ "$rel" = . ] || [ -L "$p" ] || [ ! -f "$p" ]; then ok="$ok-"; else ok="$ok+"; set -- "$@" "./$rel"; fi
+	done
+	rm -f "$hf.t"
+	if [ $# -gt 0 ]; then
+		if ! command -v tar >/dev/null 2>&1 || ! (cd "$root" && sha256_many "$@" && tar -cf "$hf.t" "$@") 2>/dev/null; then
+			fail "cannot pack the files in the helper pod"
+			return
+		fi
+		say "G $(stat -c %s "$hf.t")"
+		cat "$hf.t"
+	else
+		say "G 0"
+	fi
+	exec 7<"$hf.sums"
+	while [ -n "$ok" ]; do
+		c=${ok%"${ok#?}"} ok=${ok#?}
+		if [ "$c" = + ] && IFS= read -r h <&7; then say "h $h"; else say "h -"; fi
+	done
+	exec 7<&-
+	say .
+}
+
 while IFS=' ' read -r cmd a1 a2 a3 a4 a5; do
 	case "$cmd" in
 	df) df -Pk "$root" | awk 'NR == 2 { print "D", $4 }' ;;
@@ -335,7 +537,7 @@ while IFS=' ' read -r cmd a1 a2 a3 a4 a5; do
 		IFS= read -r rel || exit 0
 		if bad "$rel"; then fail "path \"$rel\" leaves the claim"; continue; fi
 		abs "$rel"
-		t=$(type_of "$p")
+		type_of "$p"
 		if [ "$t" = - ]; then say "I - 0 0"; else say "I $t $(stat -c '%s %a' "$p")"; fi
 		part_of "$p"
 		if [ -f "$part" ] && [ ! -L "$part" ]; then
@@ -357,17 +559,10 @@ while IFS=' ' read -r cmd a1 a2 a3 a4 a5; do
 		fi
 		say .
 		;;
-	sum)
-		i=0
-		while [ "$i" -lt "$a1" ]; do
-			IFS= read -r rel || exit 0
-			i=$((i + 1))
-			abs "$rel"
-			if bad "$rel" || [ -L "$p" ] || [ ! -f "$p" ]; then say "H -"; continue; fi
-			h=$(sha256 <"$p") && say "H ${h%% *}" || say "H -"
-		done
-		say .
-		;;
+	sum) do_sum "$a1" ;;
+	infos) do_infos "$a1" ;;
+	batch) do_batch "$a1" "$a2" ;;
+	gets) do_gets "$a1" ;;
 	range)
 		IFS= read -r rel || exit 0
 		abs "$rel"

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# kubectl eidf pvc cp and trees of many small files: files up to 1 MiB go
+# in batches (one tar of at most 1 MiB and 256 files, unpacked by one tar in
+# the pod, hashed by one hasher, renamed into place a directory at a time;
+# downloads likewise), not a put or get with its processes each.  A batch is
+# verified file by file like a single file; a file whose copy differs is
+# sent again by itself; a drop costs at most the batch.
+. "$(dirname "$0")/lib.sh"
+
+start_cluster --eidf-policy --tenant eidf042ns
+
+json_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
+no_part_files() { test -z "$(find "$1" -name "*.eidf-part*")"; }
+same_tree() { # the files, modes and bytes of two trees are equal
+	(cd "$1" && find . -printf "%p %y %m %s\n" | sort) >tree1 &&
+	(cd "$2" && find . -printf "%p %y %m %s\n" | sort) >tree2 &&
+	test_cmp tree1 tree2 &&
+	(cd "$1" && find . -type f -exec sha256sum {} + | sort) >sum1 &&
+	(cd "$2" && find . -type f -exec sha256sum {} + | sort) >sum2 &&
+	test_cmp sum1 sum2
+}
+execs() { cluster_requests | grep -c "/pods/pvc-helper-[^/]*/exec"; }
+
+test_expect_success 'setup: a claim and a tree of 300 files, 0 B to 1.5 MiB, in nested directories' '
+	kubectl eidf pvc create data --size 1Gi --wait=30s &&
+	python3 - <<-\PY
+	import os, random
+	r = random.Random(20)
+	for d in range(3):
+	    base = "src/d%d/sub%d" % (d, d % 2)
+	    os.makedirs(base)
+	    for f in range(100):
+	        size = r.choice([0, 1, 100, 1000, 4096, 30000]) if f % 25 else r.choice([1048576, 1048577, 1500000])
+	        p = "%s/f%03d%s" % (base, f, " x" if f % 7 == 0 else "")
+	        with open(p, "wb") as fh:
+	            fh.write(r.randbytes(size))
+	        os.chmod(p, 0o755 if f % 5 == 0 else 0o640)
+	PY
+	test "$(find src -type f | wc -l)" = 300
+'
+
+test_expect_success 'upload: the same tree, on one exec stream, no part left' '
+	: >"$EIDF_CLUSTER_STATE/requests.jsonl" &&
+	kubectl eidf pvc cp src data:tree --keep -o json >out.json 2>err &&
+	test "$(json_field out.json files)" = 300 &&
+	test "$(json_field out.json reconnects)" = 0 &&
+	test "$(execs)" = 1 &&
+	vol=$(cluster_volume_dir data) &&
+	same_tree src "$vol/tree" && no_part_files "$vol"
+'
+
+test_expect_success 'a re-run sends nothing' '
+	kubectl eidf pvc cp src data:tree -o json >out.json &&
+	test "$(json_field out.json files)" = 0 &&
+	test "$(json_field out.json skipped)" = 300
+'
+
+test_expect_success 'download: the same tree, no part left; a re-run receives nothing' '
+	kubectl eidf pvc cp data:tree back -o json >out.json &&
+	test "$(json_field out.json files)" = 300 &&
+	same_tree src back && no_part_files back &&
+	kubectl eidf pvc cp data:tree back -o json >out.json &&
+	test "$(json_field out.json files)" = 0 &&
+	test "$(json_field out.json skipped)" = 300
+'
+
+test_expect_success 'a byte flipped inside an upload batch: that file is sent again alone, the tree is right' '
+	vol=$(cluster_volume_dir data) &&
+	cluster_fault corrupt --stream stdin --at 300000 &&
+	kubectl eidf pvc cp src data:flip -o json >out.json 2>err &&
+	test_grep "^warning: src/.* failed verification on the claim (its sha256 differed); sending it again by itself" err &&
+	test "$(json_field out.json resentBytes)" -gt 0 &&
+	test "$(json_field out.json files)" = 300 &&
+	same_tree src "$vol/flip" && no_part_files "$vol"
+'
+
+test_expect_success 'a byte flipped inside a download batch: that file is received again alone' '
+	cluster_fault corrupt --stream stdout --at 300000 &&
+	kubectl eidf pvc cp data:tree flip-back -o json >out.json 2>err &&
+	test_grep "^warning: data:tree/.* failed verification (its sha256 differed); receiving it again by itself" err &&
+	test "$(json_field out.json resentBytes)" -gt 0 &&
+	test "$(json_field out.json files)" = 300 &&
+	same_tree src flip-back && no_part_files flip-back
+'
+
+test_expect_success 'a stream dropped inside an upload batch: resumed, at most the batch (1 MiB) sent again' '
+	vol=$(cluster_volume_dir data) &&
+	cluster_fault cut --path "/pods/.*/exec" --bytes 1500000 &&
+	kubectl eidf pvc cp src data:cut -o json >out.json 2>err &&
+	test_grep "the stream to pod .* dropped" err &&
+	test "$(json_field out.json reconnects)" = 1 &&
+	test "$(json_field out.json resentBytes)" -le 1048576 &&
+	same_tree src "$vol/cut" && no_part_files "$vol"
+'
+
+test_expect_success 'a stream dropped inside a download batch: resumed, at most the batch received again' '
+	cluster_fault cut --path "/pods/.*/exec" --bytes 1500000 &&
+	kubectl eidf pvc cp data:tree cut-back -o json >out.json 2>err &&
+	test_grep "the stream to pod .* dropped" err &&
+	test "$(json_field out.json reconnects)" = 1 &&
+	test "$(json_field out.json resentBytes)" -le 1048576 &&
+	same_tree src cut-back && no_part_files cut-back
+'
+
+test_done
