@@ -267,7 +267,7 @@ test_expect_success 'the claim side lists chunk MD5s the same with split (32 chu
 '
 
 test_expect_success 'the sha256 of every file is compared whole: a mismatch is an error naming the file, nothing renamed' '
-	head -c 1048576 /dev/urandom >whole.bin &&
+	head -c 1048577 /dev/urandom >whole.bin &&
 	swap_sha stdin &&
 	test_expect_code 1 kubectl eidf pvc cp whole.bin data:whole.bin 2>err &&
 	test_grep "error: whole.bin: its sha256 on PVC \"data\" (data:whole.bin, [0-9a-f]*...) differs from the local file.s" err &&
