@@ -1326,7 +1326,14 @@ static int upload(struct cp *c, int nsrc, const char **srcs)
 	}
 	if (c->errors)
 		return -1;
-	if (with_retry(c, step_plan, NULL))
+	/* under a path that does not exist nothing can be there, parts neither:
+	 * no questions to ask (a tree of many files copied anew) */
+	int fresh = dtype == '-' && strcmp(c->rel, ".");
+	size_t rl = strlen(c->rel);
+	for (size_t i = 0; fresh && i < c->n; i++)
+		if (c->e[i].type == 'f' && (strncmp(c->e[i].rel, c->rel, rl) || c->e[i].rel[rl] != '/'))
+			fresh = 0;
+	if (!fresh && with_retry(c, step_plan, NULL))
 		return -1;
 	uint64_t need = 0, avail = 0, nsend = 0;
 	for (size_t i = 0; i < c->n; i++)
