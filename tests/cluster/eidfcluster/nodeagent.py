@@ -131,9 +131,11 @@ class PodWorker(threading.Thread):
         """Change the pod's status through pods/status (None once the pod is gone)."""
         return self.k.update_pod(self, fn)
 
-    def set_cstatus(self, kind, cname, **kw):
+    def set_cstatus(self, kind, cname, phase=None, **kw):
         def fn(p):
             st = p.setdefault("status", {})
+            if phase:
+                st["phase"] = phase
             lst = st.setdefault(kind, [])
             for cs in lst:
                 if cs["name"] == cname:
@@ -321,7 +323,11 @@ class PodWorker(threading.Thread):
             self.specs[cname] = spec
         self.k.register(p)
         self.event("Normal", "Started", "Started container %s" % cname, "spec.%s{%s}" % (kind[:-8], cname))
-        self.set_cstatus(kind, cname, state={"running": {"startedAt": started}}, lastState={},
+        # the pod is Running once a container of it runs, in the same update (the kubelet's
+        # getPhase: containers still waiting to start keep it Pending), so that a client that
+        # sees Running can exec into it at once
+        self.set_cstatus(kind, cname, phase="Running" if kind == "containerStatuses" else None,
+                         state={"running": {"startedAt": started}}, lastState={},
                          ready=kind == "containerStatuses", restartCount=restart, image=image, imageID=image_id,
                          containerID=cid, started=True)
         if kind == "containerStatuses":
@@ -502,7 +508,6 @@ class PodWorker(threading.Thread):
             set_condition(p["status"], "Initialized", "True", probe=True)
         if inits:
             self.mutate(inited)
-        self.set_phase("Running")
         results = {}
 
         def main_loop(c):
