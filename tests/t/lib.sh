@@ -191,7 +191,8 @@ tmux_wait() {
 # for a WebSocket exec, as kube-apiserver >= 1.30), EIDF_EXEC_WEBSOCKET_V4=1
 # (exec over WebSockets speaks v4 only, as before Kubernetes 1.29).
 # Helpers: cluster_requests (the request log, JSON lines), cluster_request_count
-# [REGEX] (requests whose "METHOD path?query" matches REGEX), cluster_connections,
+# [REGEX] (requests whose "METHOD path?query" matches REGEX), cluster_long_requests
+# BYTES (requests whose path?query is longer), cluster_connections,
 # cluster_fault fail|cut|delay|drop|corrupt [--count N --status 429 --retry-after S
 # --bytes N --seconds S --path REGEX --method M; corrupt: --stream stdin|stdout
 # --at N | --pattern REGEX --replace TEMPLATE --hold REGEX], cluster_clear_faults,
@@ -242,6 +243,19 @@ cluster_request_count() {
 	    if pat.search("%s %s?%s" % (r["method"], r["path"], r["query"])):
 	        n += 1
 	print(n)
+	PY
+}
+# cluster_long_requests BYTES: the requests whose target (path?query) is
+# longer than BYTES, one line each (its length, method and start); nothing
+# when none is: proxies in front of API servers refuse long request lines
+cluster_long_requests() {
+	cluster_python - "$EIDF_CLUSTER_STATE/requests.jsonl" "$1" <<-'PY'
+	import json, sys
+	for line in open(sys.argv[1]):
+	    r = json.loads(line)
+	    t = r["path"] + ("?" + r["query"] if r["query"] else "")
+	    if len(t) > int(sys.argv[2]):
+	        print(len(t), r["method"], t[:160])
 	PY
 }
 cluster_connections() { grep -c '"event":"open"' "$EIDF_CLUSTER_STATE/connections.jsonl"; }

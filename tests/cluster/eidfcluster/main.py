@@ -148,6 +148,7 @@ class Cluster(APIMixin, ControllersMixin):
         self.job_lag = a.job_controller_lag
         self.exec_translate = getattr(a, "exec_translate", False)
         self.exec_ws_v4 = getattr(a, "exec_websocket_v4", False)
+        self.max_request_line = getattr(a, "max_request_line", 0)
         self.job_interim_conditions = a.job_interim_conditions
         self.max_grace = 3
         self.bookmark_interval = a.bookmark_interval
@@ -543,6 +544,9 @@ def main(argv=None):
                    help="exec over WebSockets speaks v4.channel.k8s.io only (the kubelet port, and the API server "
                    "with --exec-translate), as before the WebSocket v5 support (Kubernetes < 1.29): v5 is not "
                    "chosen even when offered, so a client cannot half-close stdin")
+    p.add_argument("--max-request-line", type=int, default=0, metavar="BYTES",
+                   help="answer a request whose request line is longer with 414, as a proxy in front of the API "
+                   "server does (nginx: 8 KiB, HAProxy: 16 KiB); default: no limit but http.server's 64 KiB")
     p.add_argument("--job-interim-conditions", action="store_true",
                    help="Kubernetes >= 1.30 Job conditions: SuccessCriteriaMet/FailureTarget first, "
                    "Complete/Failed once every pod has terminated")
