@@ -435,9 +435,38 @@ static int status_exit_code(struct kexec_stream *w, int *code)
 	return rc;
 }
 
+/* The last line of a script sent on stdin: the bootstrap runs the script
+ * only when it came, so a stream that ended early runs none of it. */
+#define SCRIPT_END_MARK "#eidf-script-end"
+
+void kexec_script_command(const char *script, int reads_stdin, const char *const *args, size_t nargs,
+			  struct strvec *argv, struct strbuf *prefix)
+{
+	size_t n = strlen(script);
+	strbuf_add(prefix, script, n);
+	if (n && script[n - 1] != '\n')
+		strbuf_addch(prefix, '\n');
+	strbuf_addstr(prefix, SCRIPT_END_MARK "\n");
+	/* dd reads exactly the prefix and no byte of what follows (a shell's
+	 * `head -c` may read ahead: busybox's does, through stdio); $(...)
+	 * drops the trailing newline, so the mark ends the text; eval runs
+	 * the script in this shell, $0 and the arguments as they are, and
+	 * frees the copy first (a script may use $s itself) */
+	size_t len = prefix->len;
+	strvec_push(argv, "sh");
+	strvec_push(argv, "-c");
+	strvec_pushf(argv,
+		     "s=$(dd bs=%zu count=1 iflag=fullblock status=none 2>/dev/null||dd bs=1 count=%zu 2>/dev/null);"
+		     "case $s in *'" SCRIPT_END_MARK "')%seval \"unset s;$s\";;"
+		     "*)echo \"$0: its script did not come whole on stdin (is dd in the image?)\" >&2;exit 127;;esac",
+		     len, len, reads_stdin ? "" : "exec </dev/null;");
+	for (size_t i = 0; i < nargs; i++)
+		strvec_push(argv, args[i]);
+}
+
 /* Connect and upgrade; 0 upgraded, -1 error (kc->last_status set from the
  * answer when there was one). */
-static int upgrade(struct kexec_stream *w, const struct kexec_opts *o)
+static int upgrade(struct kexec_stream *w, const struct kexec_opts *o, const struct strvec *command)
 {
 	struct kclient *kc = w->kc;
 	const char *token = NULL, *source = NULL;
@@ -455,14 +484,14 @@ static int upgrade(struct kexec_stream *w, const struct kexec_opts *o)
 	strbuf_addstr(&path, "/pods/");
 	add_escaped(&path, o->pod);
 	strbuf_addstr(&path, "/exec?");
-	for (size_t i = 0; i < o->argc; i++) {
+	for (size_t i = 0; i < command->n; i++) {
 		strbuf_addstr(&path, "command=");
-		add_escaped(&path, o->argv[i]);
+		add_escaped(&path, command->v[i]);
 		strbuf_addstr(&path, "&");
 	}
 	strbuf_addstr(&path, "container=");
 	add_escaped(&path, o->container);
-	if (o->stdin_fd >= 0)
+	if (o->stdin_fd >= 0 || o->script)
 		strbuf_addstr(&path, "&stdin=true");
 	if (o->stdout_fd >= 0)
 		strbuf_addstr(&path, "&stdout=true");
@@ -624,11 +653,30 @@ struct kexec_stream *kexec_stream_open(struct kclient *kc, const struct kexec_op
 	w->sock = CURL_SOCKET_BAD;
 	w->pod = xstrdup(o->pod);
 	w->deadline = o->deadline_ms;
-	w->stdin_open = o->stdin_fd >= 0;
-	if (upgrade(w, o) < 0 || parse_rx(w) < 0) { /* data may come with the 101 */
+	w->stdin_open = o->stdin_fd >= 0 || o->script;
+	struct strvec command = STRVEC_INIT;
+	struct strbuf prefix = STRBUF_INIT;
+	if (o->script) {
+		kexec_script_command(o->script, o->stdin_fd >= 0, o->argv, o->argc, &command, &prefix);
+	} else {
+		for (size_t i = 0; i < o->argc; i++)
+			strvec_push(&command, o->argv[i]);
+	}
+	int rc = upgrade(w, o, &command);
+	strvec_clear(&command);
+	if (rc < 0 || parse_rx(w) < 0) { /* data may come with the 101 */
+		strbuf_release(&prefix);
 		kexec_stream_free(w);
 		return NULL;
 	}
+	/* the script first, ahead of whatever the caller sends (no round trip:
+	 * it goes out with the first bytes of stdin) */
+	if (o->script) {
+		kexec_stream_send(w, prefix.buf, prefix.len);
+		if (o->stdin_fd < 0)
+			kexec_stream_close_stdin(w); /* v4 cannot: the bootstrap reads /dev/null */
+	}
+	strbuf_release(&prefix);
 	return w;
 }
 

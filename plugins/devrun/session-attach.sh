@@ -1,8 +1,8 @@
 #!/bin/sh
 # devrun session attach: the output of the session's current run (followed
 # until it ends) or else of its last one, from runs/RUN/out and err, which
-# session-run.sh writes; exits with the run's exit code.  Run with `kubectl
-# exec` in the main container.
+# session-run.sh writes; exits with the run's exit code.  Run by devrun with
+# an exec in the main container (this script on its stdin, nothing after).
 S=${EIDF_SESSION_DIR:-/eidf/session}
 r=$(cat "$S/lock/run" 2>/dev/null) || r=
 case $r in ''|idle) r=$(cat "$S/previous" 2>/dev/null) || r= ;; esac

@@ -1,8 +1,9 @@
 #!/bin/sh
-# devrun session: one run, started by devrun with an exec (stdin: the run's
-# request, then the local changes) in the main container of the session
-# pod.  POSIX sh; needs sh, cat, head, mkdir, mkfifo, rm, tee, date and
-# sleep (setsid if present) in the image.
+# devrun session: one run, started by devrun with an exec (stdin: this
+# script, read by the bootstrap in the exec's URL, then the run's request,
+# then the local changes) in the main container of the session pod.  POSIX
+# sh; needs sh, dd, cat, head, mkdir, mkfifo, rm, tee, date and sleep
+# (setsid if present) in the image.
 #
 #   session-run RUN SHELL NOW [NAME=VALUE...] -- COMMAND [ARGS...]
 #

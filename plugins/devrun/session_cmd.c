@@ -199,12 +199,10 @@ int session_attach(struct eidf_cmd *cmd, const char *ns, const char *name)
 		return DEVRUN_EXIT_ERROR;
 	}
 	struct strvec argv = STRVEC_INIT;
-	strvec_push(&argv, "sh");
-	strvec_push(&argv, "-c");
-	strvec_push(&argv, script_session_attach);
 	strvec_push(&argv, "session-attach");
 	struct kexec_spec s = { .kc = kc, .status_fd = -1, .ns = ns, .pod = json_str(f.pod, "metadata.name"),
-				.container = DEVRUN_MAIN_CONTAINER, .argv = &argv, .stdin_fd = -1, .writer_fd = -1,
+				.container = DEVRUN_MAIN_CONTAINER, .argv = &argv, .script = script_session_attach,
+				.stdin_fd = -1, .writer_fd = -1,
 				.stdout_fd = -1, .stderr_fd = -1 };
 	/* Ctrl-C ends following here, never the run */
 	signal(SIGINT, SIG_IGN);

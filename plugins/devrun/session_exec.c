@@ -44,7 +44,7 @@ static void exec_child(const struct kexec_spec *s)
 {
 	int code = -1;
 	struct kexec_opts o = { .ns = s->ns, .pod = s->pod, .container = s->container,
-				.argv = (const char *const *)s->argv->v, .argc = s->argv->n,
+				.argv = (const char *const *)s->argv->v, .argc = s->argv->n, .script = s->script,
 				.stdin_fd = s->stdin_fd >= 0 ? 0 : -1, .stdout_fd = 1, .stderr_fd = 2,
 				.on_open = s->status_fd >= 0 ? say_open : NULL,
 				.on_output = s->status_fd >= 0 ? say_output : NULL, .ud = (void *)&s->status_fd };

@@ -17,7 +17,8 @@ struct kclient;
 struct kexec_spec {
 	struct kclient *kc;          /* the child opens a connection of its own with it */
 	const char *ns, *pod, *container;
-	const struct strvec *argv;   /* the command in the container */
+	const struct strvec *argv;   /* the command in the container; with script, its $0 and arguments */
+	const char *script;          /* NULL, or a shell script sent on stdin (kexec_opts.script) */
 	int stdin_fd;                /* -1: no stdin (no -i); a file (read from its start) or a pipe */
 	int writer_fd;               /* -1, or the parent's end of a stdin pipe: closed in the child
 				      * (else its stdin never ends) */

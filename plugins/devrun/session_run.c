@@ -423,26 +423,20 @@ static int outcome_code(struct run_ctx *x, const char *run, const char *line, st
 static pid_t start_cancel(struct run_ctx *x, const char *run)
 {
 	struct strvec argv = STRVEC_INIT;
-	strvec_push(&argv, "sh");
-	strvec_push(&argv, "-c");
-	strvec_push(&argv, script_session_cancel);
 	strvec_push(&argv, "session-cancel");
 	strvec_push(&argv, run);
 	strvec_pushf(&argv, "%d", SESSION_CANCEL_GRACE_S);
 	struct kexec_spec s = { .kc = x->kc, .status_fd = -1, .ns = x->ns, .pod = pod_name(x), .container = DEVRUN_MAIN_CONTAINER,
-				.argv = &argv, .stdin_fd = -1, .writer_fd = -1, .stdout_fd = -1, .stderr_fd = -1 };
+				.argv = &argv, .script = script_session_cancel, .stdin_fd = -1, .writer_fd = -1, .stdout_fd = -1, .stderr_fd = -1 };
 	pid_t pid = kexec_start(&s);
 	strvec_clear(&argv);
 	return pid;
 }
 
-/* The argv of session-run.sh for this run (what the run needs from the
- * work tree comes later, on stdin: see write_request). */
+/* The arguments of session-run.sh for this run (the script itself, and
+ * what the run needs from the work tree, come on stdin: see write_request). */
 static void run_argv(struct run_ctx *x, struct strvec *v, const char *run)
 {
-	strvec_push(v, "sh");
-	strvec_push(v, "-c");
-	strvec_push(v, script_session_run);
 	strvec_push(v, "session-run");
 	strvec_push(v, run);
 	strvec_push(v, x->o.shell ? "1" : "0");
@@ -742,6 +736,7 @@ static int start_run(struct run_ctx *x, struct inflight *f, int force_full)
 	}
 	struct kexec_spec s = { .kc = x->kc, .status_fd = sp[1], .quiet_missing = x->cached, .ns = x->ns,
 				.pod = pod_name(x), .container = DEVRUN_MAIN_CONTAINER, .argv = &argv,
+				.script = script_session_run,
 				.stdin_fd = ip[0], .writer_fd = ip[1], .stdout_fd = -1, .stderr_fd = -1 };
 	f->pid = kexec_start(&s);
 	close(sp[1]);

@@ -16,9 +16,11 @@ int cp_sess_open(struct cp_sess *s, struct kclient *kc, const char *ns, const ch
 		 const char *root)
 {
 	memset(s, 0, sizeof(*s));
-	const char *argv[] = { "sh", "-c", script_pvc_cp, "pvc-cp", root };
+	/* the script goes on stdin ahead of the session's commands */
+	const char *argv[] = { "pvc-cp", root };
 	struct kexec_opts o = { .ns = ns, .pod = pod, .container = container, .argv = argv,
-				.argc = sizeof(argv) / sizeof(*argv), .stdin_fd = 0, .stdout_fd = 1, .stderr_fd = 2 };
+				.argc = sizeof(argv) / sizeof(*argv), .script = script_pvc_cp,
+				.stdin_fd = 0, .stdout_fd = 1, .stderr_fd = 2 };
 	s->ks = kexec_stream_open(kc, &o);
 	if (!s->ks)
 		return -1;

@@ -1,8 +1,9 @@
 /* kexec_stream against a scripted WebSocket server on loopback (plain
  * http): the upgrade refused (403, 404) as kubectl words it, a fragmented
  * stdout message, a ping answered, stderr apart, stdin sent masked and
- * half-closed (v5), the exit code from the final Status, and a stream that
- * drops before its Status.  Then kexec_upload (eidf/kexec_upload.h) on top:
+ * half-closed (v5), the exit code from the final Status, a stream that
+ * drops before its Status, and a script sent on stdin behind a short URL.
+ * Then kexec_upload (eidf/kexec_upload.h) on top:
  * a file sent whole under v4 (no half-close) and v5 (half-closed after the
  * last byte), a failing command's exit code and last stderr line, a refused
  * upgrade with its fix, and an upgrade never answered ended by the
@@ -31,7 +32,7 @@
 #include "eidf/kubeconfig.h"
 #include "eidf/util.h"
 
-enum scenario { REFUSE_403, REFUSE_404, RUN, DROP, UP_V4, UP_V5_FAIL, UP_403, UP_404, UP_HANG };
+enum scenario { REFUSE_403, REFUSE_404, RUN, DROP, SCRIPT, UP_V4, UP_V5_FAIL, UP_403, UP_404, UP_HANG }; /* UP_*: serve_upload */
 
 #define UP_SIZE 200000 /* bytes uploaded: several stdin messages */
 #define UP_COMMAND "head -c 200000 >f"
@@ -127,7 +128,16 @@ static void serve(int lfd, enum scenario sc)
 		got += (size_t)r;
 	}
 	req[got] = '\0';
-	if (strncmp(req, "GET /api/v1/namespaces/ns/pods/p1/exec?command=sh&command=-c&command=echo%20hi&container=c"
+	/* a script (kexec_opts.script): the bootstrap and the arguments in the
+	 * URL, stdin asked for without a stdin_fd */
+	static const char script_url[] = "GET /api/v1/namespaces/ns/pods/p1/exec?command=sh&command=-c&command=s%3D%24%28dd%20bs%3D25%20";
+	static const char script_args[] = "&command=the-name&command=arg%201&container=c&stdin=true&stdout=true HTTP/1.1\r\n";
+	const char *eol = strstr(req, "\r\n");
+	if (sc == SCRIPT) {
+		if (strncmp(req, script_url, strlen(script_url)) || (size_t)(eol + 2 - req) > 1024 ||
+		    !memmem(req, (size_t)(eol + 2 - req), script_args, strlen(script_args)))
+			_exit(21);
+	} else if (strncmp(req, "GET /api/v1/namespaces/ns/pods/p1/exec?command=sh&command=-c&command=echo%20hi&container=c"
 		    "&stdin=true&stdout=true&stderr=true HTTP/1.1\r\n", 122))
 		_exit(14);
 	if (sc == REFUSE_403 || sc == REFUSE_404) {
@@ -165,6 +175,33 @@ static void serve(int lfd, enum scenario sc)
 			  "v5.channel.k8s.io\r\n\r\n", accept_key);
 	free(accept_key);
 	write_full(fd, head, (size_t)hn);
+	if (sc == SCRIPT) {
+		/* the script and its end mark first on stdin, then v5's close
+		 * (there is no other stdin) */
+		int op;
+		unsigned char p[4096];
+		size_t n;
+		char in[64] = "";
+		for (;;) {
+			if (read_client_frame(fd, &op, p, &n) < 0)
+				_exit(22);
+			if (op == 2 && n >= 1 && p[0] == 0 && strlen(in) + n - 1 < sizeof(in))
+				strncat(in, (char *)p + 1, n - 1);
+			else if (op == 2 && n == 2 && p[0] == 255 && p[1] == 0)
+				break;
+			else
+				_exit(23);
+		}
+		if (strcmp(in, "echo hi\n#eidf-script-end\n"))
+			_exit(24);
+		send_message(fd, 1, "hi\n");
+		send_message(fd, 3, "{\"metadata\":{},\"status\":\"Success\"}");
+		send_frame(fd, 1, 8, "\x03\xe8", 2);
+		if (read_client_frame(fd, &op, p, &n) < 0 || op != 8)
+			_exit(25);
+		close(fd);
+		_exit(0);
+	}
 	/* stdout "hello" in two fragments with a ping between them, then stderr */
 	unsigned char f1[3] = { 1, 'h', 'e' };
 	send_frame(fd, 0, 2, f1, 3);
@@ -438,6 +475,27 @@ static void test_run(void **state)
 	finish(&f);
 }
 
+/* A script goes on stdin behind the bootstrap (kexec_script_command; the
+ * bootstrap itself is run for real in test_kexec_script.c). */
+static void test_script(void **state)
+{
+	(void)state;
+	struct fixture f;
+	start(&f, SCRIPT);
+	static const char *const argv[] = { "the-name", "arg 1" };
+	struct kexec_opts o = { .ns = "ns", .pod = "p1", .container = "c", .argv = argv, .argc = 2,
+				.script = "echo hi", .stdin_fd = -1, .stdout_fd = 1, .stderr_fd = -1 };
+	struct kexec_stream *s = kexec_stream_open(f.kc, &o);
+	assert_non_null(s);
+	const char *d;
+	assert_int_equal(wait_for(s, KEXEC_STDOUT, 3, &d), 3);
+	assert_memory_equal(d, "hi\n", 3);
+	int code = -1;
+	assert_int_equal(kexec_stream_finish(s, 5000, &code), 0);
+	assert_int_equal(code, 0);
+	finish(&f);
+}
+
 static void test_drop(void **state)
 {
 	(void)state;
@@ -530,6 +588,7 @@ int main(void)
 		cmocka_unit_test(test_drop),
 		cmocka_unit_test(test_upload),
 		cmocka_unit_test(test_upload_refused),
+		cmocka_unit_test(test_script),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,11 +7,20 @@
 #include <stddef.h>
 
 #include "eidf/kclient.h"
+#include "eidf/util.h"
 
 struct kexec_opts {
 	const char *ns, *pod, *container;
 	const char *const *argv;     /* the command in the container, exactly */
 	size_t argc;
+	/* A shell script to run (NULL: argv is the command): it goes on stdin
+	 * ahead of anything else, behind a short bootstrap in the URL
+	 * (kexec_script_command), and argv is then its $0 and arguments.  A
+	 * request line of tens of KiB works with kube-apiserver but not
+	 * through the proxies often in front of one (HAProxy's 16 KiB buffer,
+	 * nginx's 8 KiB per header line: 414 or 400).  Stdin is asked for even
+	 * when stdin_fd is -1; the script then reads /dev/null. */
+	const char *script;
 	int stdin_fd;                /* read until EOF and sent; -1: no stdin */
 	int stdout_fd, stderr_fd;    /* what the command writes; -1: not asked for */
 	/* kclient_exec: called once the server has accepted the upgrade (the
@@ -25,6 +34,17 @@ struct kexec_opts {
 	 * 0: none (the abort switch alone ends it) */
 	long deadline_ms;
 };
+
+/* The command that runs `script` (kexec_opts.script) with args as its $0
+ * and arguments: into argv `sh -c BOOTSTRAP ARGS...` (a few hundred bytes
+ * whatever the script's size), into prefix what goes on stdin first (the
+ * script and an end mark).  The bootstrap reads exactly those bytes with dd
+ * (iflag=fullblock; one byte at a time where dd lacks it, as an old
+ * busybox does), so the stream after them is the script's own stdin; it
+ * runs nothing unless the end mark came, and otherwise says why and exits
+ * 127.  reads_stdin 0: the script's stdin is /dev/null after that. */
+void kexec_script_command(const char *script, int reads_stdin, const char *const *args, size_t nargs,
+			  struct strvec *argv, struct strbuf *prefix);
 
 /* Run it to the end: 0 with *exit_code the command's exit code (from the
  * final Status), or -1 with a kubectl-like error (the upgrade's HTTP status
