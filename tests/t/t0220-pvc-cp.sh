@@ -439,4 +439,8 @@ else
 	test_skip 'the claim full in the middle of an upload' 'needs root, to mount a small tmpfs inside the claim'
 fi
 
+test_expect_success 'every request line stayed short (scripts go on the exec'"'"'s stdin; proxies refuse long lines)' '
+	cluster_long_requests 2048 >long && cat long && test ! -s long
+'
+
 test_done

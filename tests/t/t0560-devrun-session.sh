@@ -261,4 +261,8 @@ test_expect_success 'session start; the idle timeout ends the pod: the GPU goes 
 	test "$(kubectl get pods -n $NS -l eidf.ac.uk/session=gpu -o jsonpath="{.items[0].status.phase}")" = Succeeded
 '
 
+test_expect_success 'every request line stayed short (scripts go on the exec'"'"'s stdin; proxies refuse long lines)' '
+	cluster_long_requests 2048 >long && cat long && test ! -s long
+'
+
 test_done

@@ -73,4 +73,8 @@ test_expect_success 'Ctrl-C stops the command through the cancel exec; attach sh
 	$DR session stop v4 >/dev/null
 '
 
+test_expect_success 'every request line stayed short (scripts go on the exec'"'"'s stdin; proxies refuse long lines)' '
+	cluster_long_requests 2048 >long && cat long && test ! -s long
+'
+
 test_done
