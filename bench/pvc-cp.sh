@@ -3,7 +3,7 @@
 # raw `kubectl exec -i ... cat > file` (the transport's own ceiling), one
 # file up to a claim and down again, on the local test cluster, in one run.
 #
-#   bench/pvc-cp.sh [--quick] [--size MiB] [--runs N] [--bin DIR]
+#   bench/pvc-cp.sh [--quick] [--size MiB] [--runs N] [--tree FILES] [--bin DIR]
 #
 # All three go through the same helper pod (started once by `pvc cp --keep`),
 # the same kubeconfig and the real kubectl.  Every variant runs once per
@@ -14,21 +14,26 @@
 # upload and a download, and `-o json` reports the bytes sent again
 # (resentBytes; goal <= 1 MiB per drop).  Goal: pvc cp throughput >= 0.9x raw.
 # --quick: 64 MiB, 1 round (for smoke runs).  --runs 0: one round, no warm-up.
+# Then a tree of FILES files of 1 KB in 20 directories (default 2000; 0: not
+# run), up and down, each from nothing, beside `kubectl cp` and a raw
+# `tar c | kubectl exec -i ... tar x` (the transport's ceiling for a tree;
+# neither verifies anything): the medians of the same rounds.
 # Besides the times it reports the CPU each variant cost: the test cluster's
 # process tree (its Python API server and node agent, and, shown apart, the pod's processes
 # it reaps) and the client's (kubectl and kubectl-eidf), and the load average
 # before and after (the machine may be shared: the ratios are what compare).
 set -eu
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-SIZE_MIB=1024 RUNS=3 BIN=${EIDF_BIN:-}
+SIZE_MIB=1024 RUNS=3 TREE=2000 BIN=${EIDF_BIN:-}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) SIZE_MIB=64 RUNS=1 ;;
 	--size) SIZE_MIB=$2; shift ;;
 	--runs) RUNS=$2; shift ;;
+	--tree) TREE=$2; shift ;;
 	--bin) BIN=$2; shift ;;
 	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-	*) echo "usage: $0 [--quick] [--size MiB] [--runs N] [--bin DIR]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--quick] [--size MiB] [--runs N] [--tree FILES] [--bin DIR]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -110,6 +115,53 @@ ctl fault cut --path "/pods/.*/exec" --bytes "$half" >/dev/null
 kubectl-eidf pvc cp bench:drop.bin "$W/out/drop" -o json >"$W/drop-down.json" 2>/dev/null
 [ "$(sha256sum <"$W/out/drop" | cut -d' ' -f1)" = "$SUM" ] || echo "bench: the dropped download differs" >&2
 
+# a tree of small files
+: >"$W/tree-times"
+if [ "$TREE" -gt 0 ]; then
+	python3 - "$W/tree" "$TREE" <<'PY'
+import os, sys
+for i in range(int(sys.argv[2])):
+    d = os.path.join(sys.argv[1], "d%02d" % (i % 20))
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "f%05d" % i), "wb") as f:
+        f.write(os.urandom(1000))
+PY
+	t_up_tar() { tar -C "$W" -cf - tree | pexec tar -xf - -C /mnt/pvc/t-tar; }
+	t_up_kcp() { kubectl cp -c helper "$W/tree" "$POD:/mnt/pvc/t-kcp" >/dev/null; }
+	t_up_eidf() { kubectl-eidf pvc cp "$W/tree" bench:t-eidf >/dev/null 2>&1; }
+	t_down_tar() { mkdir -p "$W/tdown/tar" && pexec tar -cf - -C /mnt/pvc/t-tar tree | tar -xf - -C "$W/tdown/tar"; }
+	t_down_kcp() { kubectl cp -c helper "$POD:/mnt/pvc/t-tar/tree" "$W/tdown/kcp" >/dev/null 2>&1; }
+	t_down_eidf() { kubectl-eidf pvc cp bench:t-tar/tree "$W/tdown/eidf" >/dev/null 2>&1; }
+	for r in $(seq 0 "$RUNS"); do
+		for v in up_tar up_kcp up_eidf down_tar down_kcp down_eidf; do
+			# each from nothing
+			pexec sh -c 'rm -rf /mnt/pvc/t-kcp /mnt/pvc/t-eidf; [ -d /mnt/pvc/t-tar/tree ] || mkdir -p /mnt/pvc/t-tar'
+			[ "$v" = up_tar ] && pexec sh -c 'rm -rf /mnt/pvc/t-tar && mkdir -p /mnt/pvc/t-tar'
+			rm -rf "$W/tdown/${v#down_}"
+			t0=$(now)
+			"t_$v" || { echo "bench: tree $v failed" >&2; exit 1; }
+			t1=$(now)
+			[ "$r" -gt 0 ] || [ "$RUNS" = 0 ] && echo "$v $t0 $t1" >>"$W/tree-times"
+		done
+	done
+	diff -r "$W/tree" "$W/tdown/eidf" >/dev/null || echo "bench: the tree pvc cp downloaded differs" >&2
+fi
+
+python3 - "$W/tree-times" "$TREE" <<'PY'
+import statistics, sys
+t = {}
+for line in open(sys.argv[1]):
+    v, a, b = line.split()
+    t.setdefault(v, []).append(float(b) - float(a))
+if t:
+    print("tree of %s files of 1 KB, medians of %d runs (time; ratio to raw tar over kubectl exec):" % (
+        sys.argv[2], len(t["up_tar"])))
+    for d in ("up", "down"):
+        raw = statistics.median(t[d + "_tar"])
+        for v, name in (("tar", "tar | kubectl exec -i tar"), ("kcp", "kubectl cp"), ("eidf", "kubectl eidf pvc cp")):
+            s = statistics.median(t["%s_%s" % (d, v)])
+            print("  %-4s %-26s %6.2f s  ratio to raw %.2f" % (d, name, s, raw / s))
+PY
 python3 - "$W/times" "$SIZE_MIB" "$W/drop-up.json" "$W/drop-down.json" "$LOAD0" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
 import json, statistics, sys
 t, cpu = {}, {}
