@@ -1221,10 +1221,17 @@ static int step_df(struct cp *c, void *arg)
 	return 0;
 }
 
-/* The small files, in batches; those a batch could not place (their copy
- * on the claim differed) are left for put_file.  0, or -1 when the copy
- * stops (the session cannot be had again). */
-static int put_small(struct cp *c)
+/* One batch's exchange (put_batch, get_batch): 0 answered, 1 session
+ * lost, -1 error. */
+typedef int batch_fn(struct cp *c, const size_t *idx, size_t n, int *alone);
+
+/* The small files, in batches of at most CP_WINDOW bytes through fn.  After
+ * a drop the batch goes again, without what the lost session placed (an
+ * upload plans those files again: one now on the claim and equal is done;
+ * a download's batch placed nothing, all of it counts as received again).
+ * Those a batch could not place are left for the one-file path.  0, or -1
+ * when the copy stops. */
+static int run_batches(struct cp *c, batch_fn *fn, int replan)
 {
 	size_t *idx = xcalloc(CP_BATCH_FILES, sizeof(*idx));
 	int *alone = xcalloc(CP_BATCH_FILES, sizeof(*alone));
@@ -1249,21 +1256,19 @@ static int put_small(struct cp *c)
 				rc = -1;
 				break;
 			}
-			int r = put_batch(c, idx, n, alone);
-			if (r < 0) {
-				rc = -1;
+			int r = fn(c, idx, n, alone);
+			if (r <= 0) {
+				rc = r;
 				break;
 			}
-			if (r == 0)
-				break;
+			if (!replan)
+				c->resent += bytes;
 			if (reopen(c)) {
 				rc = -1;
 				break;
 			}
-			/* what the lost session did not answer: planned again (a
-			 * file now there and equal is skipped, counted as sent) */
 			size_t left = 0;
-			for (size_t k = 0; k < n; k++) {
+			for (size_t k = 0; k < n && replan; k++) {
 				struct entry *e = &c->e[idx[k]];
 				if (e->skip)
 					continue;
@@ -1278,7 +1283,7 @@ static int put_small(struct cp *c)
 				}
 				idx[left++] = idx[k];
 			}
-			if (rc || !(n = left))
+			if (rc || (replan && !(n = left)))
 				break;
 		}
 		for (size_t k = 0; k < n && !rc; k++)
@@ -1363,7 +1368,7 @@ static int upload(struct cp *c, int nsrc, const char **srcs)
 	for (size_t i = 0; i < c->n; i++)
 		if (c->e[i].type == 'f' && c->e[i].skip)
 			c->skipped++;
-	if (put_small(c) < 0)
+	if (run_batches(c, put_batch, 1) < 0)
 		return -1;
 	for (size_t i = 0; i < c->n; i++) {
 		struct entry *e = &c->e[i];
@@ -2016,55 +2021,6 @@ out:
 	return rc;
 }
 
-/* The small files to download, in batches; those a batch could not
- * place are left for get_file.  0, or -1 when the copy stops. */
-static int get_small(struct cp *c)
-{
-	size_t *idx = xcalloc(CP_BATCH_FILES, sizeof(*idx));
-	int *alone = xcalloc(CP_BATCH_FILES, sizeof(*alone));
-	int rc = 0;
-	for (size_t i = 0; i < c->n && !rc;) {
-		size_t n = 0;
-		uint64_t bytes = 0;
-		for (; i < c->n && n < CP_BATCH_FILES; i++) {
-			struct entry *e = &c->e[i];
-			if (!batchable(e))
-				continue;
-			if (n && bytes + e->size > CP_WINDOW)
-				break;
-			idx[n++] = i;
-			bytes += e->size;
-		}
-		if (!n)
-			break;
-		for (;;) {
-			memset(alone, 0, n * sizeof(*alone));
-			if (sess(c)) {
-				rc = -1;
-				break;
-			}
-			int r = get_batch(c, idx, n, alone);
-			if (r < 0) {
-				rc = -1;
-				break;
-			}
-			if (r == 0)
-				break;
-			c->resent += bytes; /* the batch again: nothing of it went into place */
-			if (reopen(c))
-				rc = -1;
-			if (rc)
-				break;
-		}
-		for (size_t k = 0; k < n && !rc; k++)
-			if (!alone[k])
-				c->e[idx[k]].batched = 1;
-	}
-	free(idx);
-	free(alone);
-	return rc;
-}
-
 static int download(struct cp *c, const char *local)
 {
 	/* what the source is decides where it goes: see the rules in cmd_cp */
@@ -2164,7 +2120,7 @@ static int download(struct cp *c, const char *local)
 	for (size_t i = 0; i < c->n; i++)
 		if (c->e[i].type == 'f' && c->e[i].skip)
 			c->skipped++;
-	if (!rc && get_small(c) < 0)
+	if (!rc && run_batches(c, get_batch, 0) < 0)
 		rc = -1;
 	for (size_t i = 0; i < c->n && !rc; i++) {
 		struct entry *e = &c->e[i];

@@ -6,6 +6,7 @@
 # corrupted chunk is caught and sent again; hostile paths and missing or
 # busy claims are refused with the fix.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-pvc-cp.sh"
 
 start_cluster --eidf-policy --tenant eidf042ns
 
@@ -14,16 +15,6 @@ mkdir -p "$TRASH/complete-bin"
 kubectl-eidf completion install --dir "$TRASH/complete-bin" >/dev/null
 export PATH="$TRASH/complete-bin:$PATH"
 
-json_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
-no_part_files() { test -z "$(find "$1" -name "*.eidf-part*")"; }
-same_tree() { # the files, modes and symlinks of two trees are equal
-	(cd "$1" && find . -printf "%p %y %m %l\n" | sort) >tree1 &&
-	(cd "$2" && find . -printf "%p %y %m %l\n" | sort) >tree2 &&
-	test_cmp tree1 tree2 &&
-	(cd "$1" && find . -type f -exec sha256sum {} + | sort) >sum1 &&
-	(cd "$2" && find . -type f -exec sha256sum {} + | sort) >sum2 &&
-	test_cmp sum1 sum2
-}
 
 test_expect_success 'setup: a claim, and a tree with nested dirs, symlinks, an executable, a 3 MiB file' '
 	kubectl eidf pvc create data --size 1Gi --wait=30s &&

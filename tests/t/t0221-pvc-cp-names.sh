@@ -6,11 +6,10 @@
 # claim's script must name alike for a dropped stream to resume; and names
 # shaped like shell text travel as data, never as commands.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-pvc-cp.sh"
 
 start_cluster --eidf-policy --tenant eidf042ns
 
-json_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
-no_part_files() { test -z "$(find "$1" -name "*.eidf-part*")"; }
 same_files() { diff -r "$1" "$2" && test "$(ls -A "$1" | wc -l)" = "$(ls -A "$2" | wc -l)"; }
 name_of() { # CHAR COUNT: the character repeated
 	python3 -c 'import sys; print(sys.argv[1] * int(sys.argv[2]))' "$1" "$2"

@@ -6,10 +6,10 @@
 # dd of the put) is stopped: the sender then cannot get more than 1 MiB
 # ahead of what the part holds, so the copy waits there until it goes on.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-pvc-cp.sh"
 
 start_cluster --eidf-policy --tenant eidf042ns
 
-json_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 SIZE=$((32 * 1048576))
 pod_writer() { pgrep -f "^dd bs.65536 count.$SIZE " | head -n 1; }
 have_pod_writer() { test -n "$(pod_writer)"; }

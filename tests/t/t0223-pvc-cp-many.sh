@@ -6,19 +6,10 @@
 # verified file by file like a single file; a file whose copy differs is
 # sent again by itself; a drop costs at most the batch.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-pvc-cp.sh"
 
 start_cluster --eidf-policy --tenant eidf042ns
 
-json_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
-no_part_files() { test -z "$(find "$1" -name "*.eidf-part*")"; }
-same_tree() { # the files, modes and bytes of two trees are equal
-	(cd "$1" && find . -printf "%p %y %m %s\n" | sort) >tree1 &&
-	(cd "$2" && find . -printf "%p %y %m %s\n" | sort) >tree2 &&
-	test_cmp tree1 tree2 &&
-	(cd "$1" && find . -type f -exec sha256sum {} + | sort) >sum1 &&
-	(cd "$2" && find . -type f -exec sha256sum {} + | sort) >sum2 &&
-	test_cmp sum1 sum2
-}
 execs() { cluster_requests | grep -c "/pods/pvc-helper-[^/]*/exec"; }
 
 test_expect_success 'setup: a claim and a tree of 300 files, 0 B to 1.5 MiB, in nested directories' '
