@@ -351,6 +351,17 @@ do_chunks() {
 	say .
 }
 
+# "TAG SHA256" a file of $ok, a string of + (the next digest of $hf.sums)
+# and - ("TAG -": not a regular file)
+say_sums() { # TAG
+	exec 7<"$hf.sums"
+	while [ -n "$ok" ]; do
+		c=${ok%"${ok#?}"} ok=${ok#?}
+		if [ "$c" = + ] && IFS= read -r h <&7; then say "$1 $h"; else say "$1 -"; fi
+	done
+	exec 7<&-
+}
+
 # sum N: the sha256 of N files, one hasher for them all (one at a time if
 # that fails: a file vanished meanwhile)
 do_sum() { # N; the paths follow
@@ -363,12 +374,7 @@ do_sum() { # N; the paths follow
 		if bad "$rel" || [ -L "$p" ] || [ ! -f "$p" ]; then ok="$ok-"; else ok="$ok+"; set -- "$@" "$p"; fi
 	done
 	if sha256_many "$@"; then
-		exec 7<"$hf.sums"
-		while [ -n "$ok" ]; do
-			c=${ok%"${ok#?}"} ok=${ok#?}
-			if [ "$c" = + ] && IFS= read -r h <&7; then say "H $h"; else say "H -"; fi
-		done
-		exec 7<&-
+		say_sums H
 	else
 		while [ -n "$ok" ]; do
 			c=${ok%"${ok#?}"} ok=${ok#?}
@@ -521,12 +527,7 @@ do_gets() { # K; the paths follow
 	else
 		say "G 0"
 	fi
-	exec 7<"$hf.sums"
-	while [ -n "$ok" ]; do
-		c=${ok%"${ok#?}"} ok=${ok#?}
-		if [ "$c" = + ] && IFS= read -r h <&7; then say "h $h"; else say "h -"; fi
-	done
-	exec 7<&-
+	say_sums h
 	say .
 }
 
