@@ -40,7 +40,12 @@ nl='
 '
 cd / || exit 1
 hf=${TMPDIR:-/tmp}/eidf-pvc-cp.$$ puts=0
-trap 'rm -rf "$hf.c"; rm -f "$hf" "$hf".*' EXIT
+# a batch's staging directory on the claim: this session's own (sessions of
+# other helper pods may copy at the same time, and their PIDs repeat)
+id=$$
+read -r id </proc/sys/kernel/random/uuid 2>/dev/null
+stage=$root/.eidf-batch.$id.eidf-part
+trap 'rm -rf "$hf.c" "$stage"; rm -f "$hf" "$hf".*' EXIT
 trap 'exit 129' HUP
 trap 'exit 143' TERM
 say() { printf '%s\n' "$*"; }
@@ -435,7 +440,7 @@ do_infos() { # N; the paths follow
 # sender puts it alone) | E MESSAGE; then ".".  Without tar in the image
 # every file is M.
 do_batch() { # K BYTES
-	k=$1 bytes=$2 i=0 sane=1 stage=$root/.eidf-batch.eidf-part
+	k=$1 bytes=$2 i=0 sane=1
 	: >"$hf.b"
 	while [ "$i" -lt "$k" ]; do
 		IFS=' ' read -r m _ h || exit 0
@@ -553,8 +558,10 @@ while IFS=' ' read -r cmd a1 a2 a3 a4 a5; do
 		if bad "$rel"; then fail "path \"$rel\" leaves the claim"; continue; fi
 		abs "$rel"
 		if [ -e "$p" ] || [ -L "$p" ]; then
-			find "$p" -name "*$nl*" -prune -exec echo W \; -o -exec stat -c 'e %f %s %n' {} +
-			find "$p" -name "*$nl*" -prune -o -type l -exec sh -c '
+			# (not into an upload's staging directory: its files are not there yet)
+			find "$p" -name '.eidf-batch.*.eidf-part' -prune -o -name "*$nl*" -prune -exec echo W \; -o \
+				-exec stat -c 'e %f %s %n' {} +
+			find "$p" -name '.eidf-batch.*.eidf-part' -prune -o -name "*$nl*" -prune -o -type l -exec sh -c '
 				for f; do t=$(readlink "$f"); case "$t" in *"
 "*|"") echo W; continue ;; esac; printf "L %s\nT %s\n" "$f" "$t"; done' sh {} +
 		fi

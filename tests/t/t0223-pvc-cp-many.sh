@@ -55,6 +55,15 @@ test_expect_success 'download: the same tree, no part left; a re-run receives no
 	test "$(json_field out.json skipped)" = 300
 '
 
+test_expect_success 'another upload'"'"'s staging directory on the claim is never downloaded' '
+	vol=$(cluster_volume_dir data) &&
+	mkdir -p "$vol/tree/.eidf-batch.0f1e.eidf-part/d0" && echo staged >"$vol/tree/.eidf-batch.0f1e.eidf-part/d0/x" &&
+	kubectl eidf pvc cp data:tree back -o json >out.json 2>err &&
+	test "$(json_field out.json files)" = 0 &&
+	test ! -e back/.eidf-batch.0f1e.eidf-part &&
+	rm -r "$vol/tree/.eidf-batch.0f1e.eidf-part"
+'
+
 test_expect_success 'a byte flipped inside an upload batch: that file is sent again alone, the tree is right' '
 	vol=$(cluster_volume_dir data) &&
 	cluster_fault corrupt --stream stdin --at 300000 &&
