@@ -449,8 +449,8 @@ do_batch() { # K BYTES
 		printf '%s %s\n%s\n' "$m" "$h" "$rel" >>"$hf.b"
 		i=$((i + 1))
 	done
-	{ [ ! -e "$stage" ] && [ ! -L "$stage" ]; } || rm -rf "$stage"
-	if [ $sane = 1 ] && command -v tar >/dev/null 2>&1 && mkdir "$stage" 2>/dev/null; then
+	# (made once a session, removed when it ends: two processes less a batch)
+	if [ $sane = 1 ] && command -v tar >/dev/null 2>&1 && { [ -d "$stage" ] || mkdir "$stage" 2>/dev/null; }; then
 		dd bs=65536 count="$bytes" iflag=fullblock,count_bytes status=none |
 			(umask 0 && cd "$stage" && tar -xf - 2>"$hf")
 	else
@@ -495,7 +495,6 @@ do_batch() { # K BYTES
 	done <"$hf.b"
 	batch_flush "$@"
 	exec 7<&-
-	rm -rf "$stage"
 	say .
 }
 # the staged files $@ renamed into $gdir: F each (E each if mv fails)

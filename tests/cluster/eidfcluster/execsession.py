@@ -14,6 +14,7 @@ import fcntl
 import os
 import select
 import signal
+import subprocess
 import ssl
 import struct
 import termios
@@ -170,11 +171,21 @@ class Session:
             os.close(fd)
 
     def kill(self):
-        for sig in (signal.SIGHUP, signal.SIGKILL):
-            try:
-                os.killpg(self.proc.pid, sig)
-            except OSError:
-                pass
+        # SIGHUP first, as a hang-up is, and a moment to act on it (a kubelet
+        # never kills an exec whose client left: the command reads the end of
+        # its stdin and ends by itself, its traps run; pvc cp's removes its
+        # staging directory), then SIGKILL for what did not end
+        try:
+            os.killpg(self.proc.pid, signal.SIGHUP)
+            self.proc.wait(1.0)
+        except subprocess.TimeoutExpired:
+            pass
+        except OSError:
+            pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
 
     # -- loop --------------------------------------------------------------
     def run(self):
