@@ -150,6 +150,9 @@ def proxy_exec(c, h, ns, name):
                 lines.append("%s: %s" % (k, v))
     try:
         raw = socket.create_connection((host, port), timeout=10)
+        # as Go's net (kube-apiserver's) does: without it a small stdin message sent while the
+        # previous one is unacknowledged waits for the kubelet's delayed ACK (~40 ms)
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         up = c.kubelet_client_ctx.wrap_socket(raw, server_hostname=host)
         up.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
         buf = b""
