@@ -1520,11 +1520,14 @@ static const struct subcommand subcommands[] = {
 	  .usage = "NAME [PATH]", .options = ls_opts, .args_complete = COMPLETE_PVC, .run = cmd_ls },
 	{ .name = "cp", .summary = "copy files and directories to or from a claim, resumable and verified",
 	  .usage = "LOCAL... CLAIM:PATH | CLAIM:PATH LOCAL [--keep] [-o json]",
-	  .description = "Copies through a helper Job that mounts the claim (read-only for downloads) and "
-			 "`kubectl exec`, in 1 MiB chunks whose sha256 is computed on both sides. A file is "
-			 "written to NAME.eidf-part and renamed into place only once every chunk is verified. "
-			 "A dropped stream is reopened and the copy continues after the last verified byte; a "
-			 "re-run sends only what is missing (files with equal size and sha256 are skipped). "
+	  .description = "Copies through a helper Job that mounts the claim (read-only for downloads), over "
+			 "one exec stream of its own. Every file's sha256 is computed on both sides; a file is "
+			 "written to NAME.eidf-part (.eidf-part.SHA256 for a name too long for that) and renamed "
+			 "into place only once they are equal. Files up to 1 MiB travel in batches (a tar of "
+			 "at most 1 MiB). A dropped stream is reopened and the copy continues after the last "
+			 "verified byte (at most 1 MiB is sent again); a re-run sends only what is missing (files "
+			 "with equal size and sha256 are skipped). A local file written to while it is uploaded "
+			 "is not renamed into place. "
 			 "Directories are copied recursively, symlinks as symlinks (never followed), modes "
 			 "without setuid/setgid; special files are skipped with a warning. CLAIM: alone is the "
 			 "claim's root; paths on the claim are relative to it and may not hold \"..\".",
