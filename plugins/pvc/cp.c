@@ -107,6 +107,7 @@ struct entry {
 	int resumed;
 	int repairs;        /* rounds of differing chunks sent or received again */
 	int batched;        /* placed (or refused) by a batch */
+	char fixing[65];    /* upload: the file's sha256 while its part on the claim is repaired */
 };
 
 struct cp {
@@ -917,9 +918,56 @@ static int repair_up(struct cp *c, struct entry *e, int fd, const char *want, co
 			rc = -1;
 		}
 	}
+	if (rc != 1)
+		e->fixing[0] = '\0';
 	free(buf);
 	free(part);
 	return rc;
+}
+
+/* The session was lost while the chunks of e were sent again: if the part
+ * on the claim is still there with the file's size, ask the pod to compare
+ * it again (a chunk that was under way may have reached it whole) and go on
+ * with the repair, sending only the chunks that still differ, not the file
+ * from the first of them to its end.  0 renamed into place, 1 session lost,
+ * -1 error, 2 the part is not there as the repair left it (renamed, or
+ * gone): plan the file again. */
+static int resume_repair(struct cp *c, struct entry *e)
+{
+	struct cp_sess *s = &c->s;
+	struct stat_arg st = { .rel = e->rel };
+	int r = step_stat(c, &st);
+	int as_left = st.ri.has_part && st.ri.part_size == e->size;
+	info_release(&st.ri);
+	if (r)
+		return r;
+	if (!as_left) {
+		e->fixing[0] = '\0';
+		return 2;
+	}
+	cp_sess_queuef(s, "fin %o %llu %s\n", e->mode, (unsigned long long)e->size, e->fixing);
+	cp_sess_queue_line(s, e->rel);
+	char *line;
+	if (cp_sess_line(s, &line) < 0)
+		return 1;
+	if (!strcmp(line, "F")) {
+		e->fixing[0] = '\0';
+		return 0;
+	}
+	if (strncmp(line, "M ", 2)) {
+		eidf_error("PVC \"%s\": %s", c->claim, line[0] == 'E' ? line + 2 : "unexpected answer to fin");
+		return -1;
+	}
+	char theirs[65];
+	snprintf(theirs, sizeof(theirs), "%s", line + 2);
+	int fd = open(e->local, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		eidf_error("cannot read %s: %s", e->local, strerror(errno));
+		return -1;
+	}
+	r = repair_up(c, e, fd, e->fixing, theirs);
+	close(fd);
+	return r;
 }
 
 /* Send one file from e->off, as one stream: 0 renamed into place, 1
@@ -1028,6 +1076,8 @@ static int put_file(struct cp *c, struct entry *e)
 						   "again", e->local, c->claim);
 					rc = -1;
 				} else {
+					if (line[0] == 'M')
+						snprintf(e->fixing, sizeof(e->fixing), "%s", fin);
 					rc = line[0] == 'F' ? 0 : repair_up(c, e, fd, fin, line + 2);
 				}
 				goto out;
@@ -1377,7 +1427,7 @@ static int upload(struct cp *c, int nsrc, const char **srcs)
 		for (;;) {
 			if (sess(c))
 				return -1;
-			int r = put_file(c, e);
+			int r = e->fixing[0] ? resume_repair(c, e) : put_file(c, e);
 			if (r == 0) {
 				c->files++;
 				break;
@@ -1386,8 +1436,10 @@ static int upload(struct cp *c, int nsrc, const char **srcs)
 				c->errors++;
 				break;
 			}
-			if (reopen(c))
+			if (r == 1 && reopen(c))
 				return -1;
+			if (e->fixing[0])
+				continue; /* lost while its chunks were sent again: go on with that */
 			size_t idx = i;
 			if (with_retry(c, step_plan, &idx))
 				return -1;

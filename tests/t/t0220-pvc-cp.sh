@@ -239,6 +239,38 @@ test_expect_success 'a chunk corrupted every time (download): 3 repairs, then an
 	no_part_files .
 '
 
+# a byte flipped in the last 128 KiB of the third chunk, and the stream cut
+# 128 KiB after the first 4 MiB (both ways together): while that chunk is sent
+# again, before the flipped byte's place is rewritten.  resentBytes counts an
+# upload's chunk when it is sent (twice here), a download's once it has
+# arrived whole (once)
+fault_then_cut() { # stdin|stdout
+	cluster_fault corrupt --path "/pods/.*/exec" --stream "$1" --at 2090000 &&
+	cluster_fault cut --path "/pods/.*/exec" --bytes $((4194304 + 131072))
+}
+
+test_expect_success 'a stream dropped while a chunk is sent again (upload): the repair goes on, only that chunk again' '
+	fault_then_cut stdin &&
+	kubectl eidf pvc cp drop-up.bin data:fix-drop.bin -o json >out.json 2>err &&
+	test "$(grep -c "a chunk of drop-up.bin (bytes 1572864-2097152) failed verification on the claim" err)" = 2 &&
+	test_grep "the stream to pod .* dropped" err &&
+	test "$(json_field out.json reconnects)" = 1 &&
+	test "$(json_field out.json resentBytes)" = 1048576 &&
+	cmp drop-up.bin "$(cluster_volume_dir data)/fix-drop.bin" &&
+	no_part_files "$(cluster_volume_dir data)"
+'
+
+test_expect_success 'a stream dropped while a chunk is received again (download): the repair goes on, only that chunk again' '
+	fault_then_cut stdout &&
+	kubectl eidf pvc cp data:fix-drop.bin fix-drop.bin -o json >out.json 2>err &&
+	test "$(grep -c "a chunk of data:fix-drop.bin (bytes 1572864-2097152) failed verification" err)" = 2 &&
+	test_grep "the stream to pod .* dropped" err &&
+	test "$(json_field out.json reconnects)" = 1 &&
+	test "$(json_field out.json resentBytes)" = 524288 &&
+	cmp drop-up.bin fix-drop.bin &&
+	no_part_files .
+'
+
 # the whole file's sha256 that one side sends the other ("e SHA256" after an
 # upload's last chunk, "h SHA256" after a download's bytes) replaced by zeros
 # on its way, while every chunk stays intact

@@ -125,10 +125,13 @@ class Parser:
 
 class Relay:
     """Both ways between the client's and the kubelet's TLS sockets (one thread), rewriting one
-    channel's data of whole messages; every other frame goes on as it came."""
+    channel's data of whole messages; every other frame goes on as it came.  With a limit (a
+    `cut` fault on the same exec), both are shut once that many bytes have come, both ways
+    together, as kubeletproxy.splice does: a drop while the corrupted bytes are repaired."""
 
-    def __init__(self, client, kubelet, rule):
+    def __init__(self, client, kubelet, rule, limit=None):
         self.client, self.kubelet = client, kubelet
+        self.limit, self.passed = limit, 0
         self.rw = Rewriter(rule)
         # (parser, destination socket, frames toward it are masked, the channel rewritten, fragments)
         self.sides = {client: [Parser(), kubelet, True, 0], kubelet: [Parser(), client, False, 1]}
@@ -179,7 +182,12 @@ class Relay:
                 return False
             if not data:
                 return True
+            if self.limit is not None:
+                data = data[:max(self.limit - self.passed, 0)]
+                self.passed += len(data)
             self.on_frames(s, self.sides[s][0].feed(data))
+            if self.limit is not None and self.passed >= self.limit:
+                return False
 
     def flush(self, s):
         return send_some(s, self.out[s])

@@ -213,7 +213,7 @@ def proxy_exec(c, h, ns, name):
             b.run()
             return
         if corrupt is not None:
-            return execcorrupt.Relay(h.connection, up, corrupt).run(rest)
+            return execcorrupt.Relay(h.connection, up, corrupt, limit).run(rest)
         if rest:
             h.connection.sendall(rest)
         splice(h.connection, up, limit)
