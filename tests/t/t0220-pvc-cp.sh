@@ -343,12 +343,32 @@ test_expect_success 'a symlink on the claim is never followed out of the local t
 	test ! -e outside/f
 '
 
+test_expect_success 'an upload never follows a symlink on the claim out of it (a file, a tree)' '
+	vol=$(cluster_volume_dir data) &&
+	mkdir outside-up &&
+	ln -s "$TRASH/outside-up" "$vol/escape" &&
+	test_expect_code 1 kubectl eidf pvc cp src/empty data:escape/x 2>err &&
+	test_grep "^error: PVC \"data\": a directory on the way to \"escape/x\" is a symlink; not followed" err &&
+	test_expect_code 1 kubectl eidf pvc cp src/sub data:escape/tree 2>err &&
+	test_grep "^error: PVC \"data\": path \"escape/tree\" leaves the claim" err &&
+	test -z "$(ls -A outside-up)"
+'
+
 test_expect_success 'special files are skipped with a warning' '
 	mkdir -p spec && mkfifo spec/fifo && echo ok >spec/ok &&
 	kubectl eidf pvc cp spec data:spec -o json >out.json 2>err &&
 	test_grep "warning: skipping special file spec/fifo (a device, FIFO or socket)" err &&
 	test "$(json_field out.json specialSkipped)" = 1 &&
 	test -f "$(cluster_volume_dir data)/spec/ok"
+'
+
+test_expect_success 'special files on the claim are skipped with a warning (download)' '
+	vol=$(cluster_volume_dir data) &&
+	mkdir -p "$vol/spec-down" && mkfifo "$vol/spec-down/fifo" && echo ok >"$vol/spec-down/ok" &&
+	kubectl eidf pvc cp data:spec-down spec-down -o json >out.json 2>err &&
+	test_grep "warning: skipping special file data:spec-down/fifo (a device, FIFO or socket)" err &&
+	test "$(json_field out.json specialSkipped)" = 1 &&
+	test "$(cat spec-down/ok)" = ok && test ! -e spec-down/fifo
 '
 
 test_expect_success 'a claim that does not exist: the error names it and the fix' '
