@@ -166,6 +166,27 @@ test_expect_success 'a part left on the claim counts only as far as its chunks m
 	no_part_files "$vol"
 '
 
+test_expect_success 'a local part left by an interrupted download continues only if the claim.s file begins with it' '
+	head -c 1048576 drop-up.bin >resume-down.bin.eidf-part &&
+	kubectl eidf pvc cp data:drop-up.bin resume-down.bin -o json >out.json &&
+	test "$(json_field out.json resumed)" = 1 &&
+	test "$(json_field out.json bytes)" = 3145728 &&
+	cmp drop-up.bin resume-down.bin &&
+	head -c 1048576 /dev/urandom >other-down.bin.eidf-part &&
+	kubectl eidf pvc cp data:drop-up.bin other-down.bin -o json >out.json &&
+	test "$(json_field out.json resumed)" = 0 &&
+	test "$(json_field out.json bytes)" = 4194304 &&
+	cmp drop-up.bin other-down.bin &&
+	no_part_files .
+'
+
+test_expect_success 'CLAIM: alone is the claim.s root' '
+	echo at-root >root.txt &&
+	kubectl eidf pvc cp root.txt data: >out &&
+	test_grep "^uploaded 1 file (8B) to data:\. in " out &&
+	test "$(cat "$(cluster_volume_dir data)/root.txt")" = at-root
+'
+
 test_expect_success 'a file the claim cannot take is refused before its bytes are sent; the next file still goes' '
 	vol=$(cluster_volume_dir data) &&
 	mkdir -p refuse/a && head -c 2097152 /dev/urandom >refuse/a/f && echo b >refuse/b &&
