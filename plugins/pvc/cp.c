@@ -231,6 +231,12 @@ static char *local_base(const char *path)
 	return b;
 }
 
+/* The remote path as the user writes it: "" for the root ("CLAIM:"). */
+static const char *shown_rel(const struct cp *c)
+{
+	return strcmp(c->rel, ".") ? c->rel : "";
+}
+
 /* ---- local hashing ----------------------------------------------------- */
 
 static void hex(const unsigned char *md, unsigned n, char *out)
@@ -1408,7 +1414,7 @@ static int upload(struct cp *c, int nsrc, const char **srcs)
 	}
 	c->total = need;
 	if (isatty(STDERR_FILENO) && need) {
-		char *label = xasprintf("uploading to %s:%s", c->claim, c->rel);
+		char *label = xasprintf("uploading to %s:%s", c->claim, shown_rel(c));
 		c->pg = progress_new(stderr, label, need);
 		free(label);
 	}
@@ -2146,7 +2152,7 @@ static int download(struct cp *c, const char *local)
 			need += c->e[i].size - c->e[i].off;
 	c->total = need;
 	if (isatty(STDERR_FILENO) && need) {
-		char *label = xasprintf("downloading %s:%s", c->claim, c->rel);
+		char *label = xasprintf("downloading %s:%s", c->claim, shown_rel(c));
 		c->pg = progress_new(stderr, label, need);
 		free(label);
 	}
@@ -2303,7 +2309,7 @@ static void summary(struct cp *c, enum output_format fmt, int ok)
 	char *b = human_bytes(c->bytes);
 	char *rate = human_bytes(secs > 0.05 ? (uint64_t)((double)c->bytes / secs) : c->bytes);
 	printf("%s %llu file%s (%s) %s %s:%s in %.1fs (%s/s)", c->upload ? "uploaded" : "downloaded",
-	       (unsigned long long)c->files, c->files == 1 ? "" : "s", b, c->upload ? "to" : "from", c->claim, c->rel,
+	       (unsigned long long)c->files, c->files == 1 ? "" : "s", b, c->upload ? "to" : "from", c->claim, shown_rel(c),
 	       secs, rate);
 	if (c->skipped)
 		printf(", %llu already there", (unsigned long long)c->skipped);
