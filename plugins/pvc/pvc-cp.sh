@@ -497,9 +497,18 @@ do_batch() { # K BYTES
 	exec 7<&-
 	say .
 }
-# the staged files $@ renamed into $gdir: F each (E each if mv fails)
+# the staged files $@ renamed into $gdir: F each (E each if mv fails).  A
+# directory on another file system than the stage (one mounted below the
+# claim's root) would make mv copy, and a copy that fills it leaves a
+# truncated file under the final name: such files are answered "M -", so
+# that each goes alone, through a part beside it.
 batch_flush() {
 	[ $# -gt 0 ] || return 0
+	[ -n "${stagedev:-}" ] || stagedev=$(stat -c %d "$stage")
+	if [ "$(stat -c %d "$gdir")" != "$stagedev" ]; then
+		for f; do say "M -"; done
+		return 0
+	fi
 	if mv -f "$@" "$gdir/" 2>/dev/null; then
 		for f; do say F; done
 	else

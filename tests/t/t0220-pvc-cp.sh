@@ -476,7 +476,7 @@ test_expect_success 'completion through any running pod that mounts the claim (r
 mkdir -p "$TRASH/tmpfs-probe"
 if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=64k tmpfs "$TRASH/tmpfs-probe" 2>/dev/null &&
 	umount "$TRASH/tmpfs-probe"; then
-	test_expect_success 'the claim full in the middle of an upload: exit 1, the fix named, the part removed; a file that fits goes' '
+	test_expect_success 'the claim full in the middle of an upload: exit 1, the fix named, the part removed; a file that fits goes; small files too' '
 		vol=$(cluster_volume_dir data) &&
 		mkdir -p "$vol/small" &&
 		mount -t tmpfs -o size=4m tmpfs "$vol/small" &&
@@ -496,6 +496,14 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=64k tmpfs "$TRASH/tmpfs-probe" 2
 		test_grep "^using the kept helper Job" err &&
 		test_grep "^uploaded 1 file (3MiB) to data:small/fits.bin" out &&
 		cmp fits.bin "$vol/small/fits.bin" &&
+		no_part_files "$vol/small" &&
+		rm "$vol/small/fits.bin" &&
+		mkdir smalls && for i in 1 2 3 4 5; do head -c 900000 /dev/urandom >smalls/f$i || return 1; done &&
+		test_expect_code 1 kubectl eidf pvc cp smalls data:small/smalls 2>err &&
+		test_grep "^error: no space left on PVC \"data\" for smalls/f5 (data:small/smalls/f5): " err &&
+		test "$(grep -c "^error\|^warning" err)" = 1 &&
+		for i in 1 2 3 4; do cmp smalls/f$i "$vol/small/smalls/f$i" || return 1; done &&
+		test ! -e "$vol/small/smalls/f5" &&
 		no_part_files "$vol/small" &&
 		kubectl delete jobs -l eidf.ac.uk/stage=pvc >/dev/null
 	'
