@@ -102,4 +102,30 @@ test_expect_success 'a stream dropped inside a download batch: resumed, at most 
 	same_tree src cut-back && no_part_files cut-back
 '
 
+ro_helper_pod() { kubectl get pods -l eidf.ac.uk/pvc-cp=ro -o name | grep -q .; }
+
+test_expect_success 'without a kept helper a download starts its own: the claim mounted read-only, the Job gone at the end; -o yaml' '
+	kubectl delete jobs -l eidf.ac.uk/stage=pvc >/dev/null &&
+	wait_for 30 eval "test -z \"\$(kubectl get pods -l eidf.ac.uk/pvc-cp -o name)\"" &&
+	cluster_fault delay --path "/pods/.*/exec" --seconds 3 &&
+	{ kubectl eidf pvc cp data:tree ro-back -o yaml >out.yaml 2>err; echo $? >rc; } &
+	wait_for 30 ro_helper_pod &&
+	kubectl get pods -l eidf.ac.uk/pvc-cp=ro -o json >pod.json &&
+	wait &&
+	test "$(cat rc)" = 0 &&
+	python3 - pod.json <<-\PY &&
+	import json, sys
+	spec = json.load(open(sys.argv[1]))["items"][0]["spec"]
+	claims = [v for v in spec["volumes"] if "persistentVolumeClaim" in v]
+	assert claims and all(v["persistentVolumeClaim"].get("readOnly") for v in claims), spec["volumes"]
+	names = {v["name"] for v in claims}
+	mounts = [m for c in spec["containers"] for m in c.get("volumeMounts", []) if m["name"] in names]
+	assert mounts and all(m.get("readOnly") for m in mounts), mounts
+	PY
+	test_grep "^files: 300$" out.yaml &&
+	test_grep "^direction: download$" out.yaml &&
+	same_tree src ro-back &&
+	test -z "$(kubectl get jobs -l eidf.ac.uk/stage=pvc -o name)"
+'
+
 test_done
