@@ -435,7 +435,7 @@ do_infos() { # N; the paths follow
 # those files (named by their paths; regular files only).  It is unpacked
 # with one tar into a staging directory on the claim (the same file system:
 # renames are atomic), the files are hashed by one hasher, and those whose
-# sha256 is the sender's are renamed into place, one mv per directory.  An
+# sha256 is the sender's are linked into place, one ln per directory.  An
 # answer a file, in order: F | M SHA256 (differs: nothing renamed; the
 # sender puts it alone) | E MESSAGE; then ".".  Without tar in the image
 # every file is M.
@@ -497,23 +497,24 @@ do_batch() { # K BYTES
 	exec 7<&-
 	say .
 }
-# the staged files $@ renamed into $gdir: F each (E each if mv fails).  A
-# directory on another file system than the stage (one mounted below the
-# claim's root) would make mv copy, and a copy that fills it leaves a
-# truncated file under the final name: such files are answered "M -", so
-# that each goes alone, through a part beside it.
+# the staged files $@ put into $gdir under their names: F each.  They are
+# hard-linked, not moved: mv copies when the directory is on another file
+# system than the stage (one mounted below the claim's root, or a CephFS
+# quota realm, which keeps the device number), and a copy that fills it
+# leaves a truncated file under the final name; a link is all or nothing and
+# fails with EXDEV there.  (An existing file is replaced by unlink and link:
+# for an instant it is not there, never there in part.)  A file that could
+# not be linked is "M -": it goes alone, through a part beside it.  The
+# stage's names are removed at once (a session killed later must not leave
+# a second name holding files the user may delete).
 batch_flush() {
 	[ $# -gt 0 ] || return 0
-	[ -n "${stagedev:-}" ] || stagedev=$(stat -c %d "$stage")
-	if [ "$(stat -c %d "$gdir")" != "$stagedev" ]; then
-		for f; do say "M -"; done
-		return 0
-	fi
-	if mv -f "$@" "$gdir/" 2>/dev/null; then
+	if ln -f "$@" "$gdir/" 2>/dev/null; then
 		for f; do say F; done
 	else
-		for f; do fail "cannot rename \"${f#"$stage/"}\" into place"; done
+		for f; do if [ "$f" -ef "$gdir/${f##*/}" ]; then say F; else say "M -"; fi; done
 	fi
+	rm -f "$@"
 }
 
 # gets K: K small files in one tar instead of K gets.  G SIZE, then SIZE
