@@ -105,20 +105,24 @@ range_sum() {
 # regular file (absolute paths).  -> $hf.sums: a digest a line, in order;
 # 1 when the hasher did not give one line a file (one vanished meanwhile).
 sha256_many() {
-	: >"$hf.sums"
+	sha256_raw "$@"
+	c=0
+	while read -r h _; do
+		c=$((c + 1))
+		printf '%s\n' "${h#\\}"
+	done <"$hf.sums.raw" >"$hf.sums"
+	[ "$c" = $# ]
+}
+# the hasher's own lines for $@ -> $hf.sums.raw: "DIGEST NAME", where
+# coreutils escapes a name with a backslash as "\DIGEST  NAME"
+sha256_raw() {
+	: >"$hf.sums.raw"
 	[ $# -gt 0 ] || return 0
 	if [ "$sha256_cmd" = openssl ]; then
 		openssl dgst -sha256 -r "$@" >"$hf.sums.raw" 2>/dev/null
 	else
 		sha256sum "$@" >"$hf.sums.raw" 2>/dev/null
 	fi
-	c=0
-	while read -r h _; do
-		c=$((c + 1))
-		# (coreutils escapes a name with a backslash: "\DIGEST  NAME")
-		printf '%s\n' "${h#\\}"
-	done <"$hf.sums.raw" >"$hf.sums"
-	[ "$c" = $# ]
 }
 
 # An upload's helpers: a FIFO nobody writes to, which the loops below sleep
@@ -441,14 +445,17 @@ do_infos() { # N; the paths follow
 # every file is M.
 do_batch() { # K BYTES
 	k=$1 bytes=$2 i=0 sane=1
-	: >"$hf.b"
+	# (busybox sh reads a byte a system call: each line is read once here,
+	# once below, and the hasher's arguments are gathered on the way)
+	set --
 	while [ "$i" -lt "$k" ]; do
 		IFS=' ' read -r m _ h || exit 0
 		IFS= read -r rel || exit 0
 		bad "$rel" && sane=0 # the client's paths are clean: never unpacked if not
-		printf '%s %s\n%s\n' "$m" "$h" "$rel" >>"$hf.b"
+		printf '%s %s\n%s\n' "$m" "$h" "$rel"
+		set -- "$@" "$stage/$rel"
 		i=$((i + 1))
-	done
+	done >"$hf.b"
 	# (made once a session, removed when it ends: two processes less a batch)
 	if [ $sane = 1 ] && command -v tar >/dev/null 2>&1 && { [ -d "$stage" ] || mkdir "$stage" 2>/dev/null; }; then
 		dd bs=65536 count="$bytes" iflag=fullblock,count_bytes status=none |
@@ -456,17 +463,17 @@ do_batch() { # K BYTES
 	else
 		dd bs=65536 count="$bytes" iflag=fullblock,count_bytes status=none >/dev/null
 	fi
-	set --
-	while IFS=' ' read -r m h && IFS= read -r rel; do set -- "$@" "$stage/$rel"; done <"$hf.b"
-	[ -d "$stage" ] && sha256_many "$@" || {
-		for f; do if [ -f "$f" ]; then h=$(sha256 <"$f") && echo "${h%% *}" || echo -; else echo -; fi; done >"$hf.sums"
-	}
+	# a digest a line, in order (one that is missing, or out of step after
+	# a missing one, differs: that file goes alone)
+	: >"$hf.sums.raw"
+	[ -d "$stage" ] && sha256_raw "$@"
 	# the files that may go into place, a run of them in one directory at a time
-	exec 7<"$hf.sums"
+	exec 7<"$hf.sums.raw"
 	set --
 	gdir=
 	while IFS=' ' read -r m h && IFS= read -r rel; do
-		IFS= read -r got <&7 || got=-
+		IFS=' ' read -r got _ <&7 || got=-
+		got=${got#\\}
 		why=
 		if ! target; then
 			:
