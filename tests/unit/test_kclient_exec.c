@@ -85,13 +85,15 @@ static void send_message(int fd, int channel, const char *text)
 	send_frame(fd, 1, 2, buf, n + 1);
 }
 
-/* One client frame: every client frame must be masked (RFC 6455 5.1). */
-static int read_client_frame(int fd, int *op, unsigned char *payload, size_t *n)
+/* One client frame of up to MAX bytes, unmasked into *payload (malloc'd):
+ * every client frame must be masked (RFC 6455 5.1); WHOLE: and unfragmented
+ * (stdin comes in messages of up to 64 KiB). */
+static int read_frame(int fd, int *op, unsigned char **payload, size_t *n, uint64_t max, int whole)
 {
 	unsigned char h[2], ext[8], mask[4];
 	if (read_full(fd, h, 2) < 0)
 		return -1;
-	if (!(h[1] & 0x80))
+	if (!(h[1] & 0x80) || (whole && !(h[0] & 0x80)))
 		_exit(11);
 	uint64_t len = h[1] & 0x7f;
 	if (len == 126) {
@@ -105,29 +107,51 @@ static int read_client_frame(int fd, int *op, unsigned char *payload, size_t *n)
 		for (int i = 0; i < 8; i++)
 			len = (len << 8) | ext[i];
 	}
-	if (len > 4096 || read_full(fd, mask, 4) < 0 || read_full(fd, payload, (size_t)len) < 0)
+	if (len > max || read_full(fd, mask, 4) < 0)
+		return -1;
+	*payload = malloc(len + 1);
+	if (!*payload || read_full(fd, *payload, (size_t)len) < 0)
 		return -1;
 	for (size_t i = 0; i < len; i++)
-		payload[i] ^= mask[i & 3];
+		(*payload)[i] ^= mask[i & 3];
 	*op = h[0] & 0x0f;
 	*n = (size_t)len;
 	return 0;
 }
 
-static void serve(int lfd, enum scenario sc)
+/* A small client frame into payload (4 KiB at most). */
+static int read_client_frame(int fd, int *op, unsigned char *payload, size_t *n)
+{
+	unsigned char *p = NULL;
+	int rc = read_frame(fd, op, &p, n, 4096, 0);
+	if (!rc)
+		memcpy(payload, p, *n);
+	free(p);
+	return rc;
+}
+
+/* The first connection on lfd and its request's head, into req (CAP
+ * bytes); the test's server exits with CODE (accept) or CODE + 1 (read). */
+static int accept_request(int lfd, char *req, size_t cap, int code)
 {
 	int fd = accept(lfd, NULL, NULL);
 	if (fd < 0)
-		_exit(12);
-	char req[65536];
+		_exit(code);
 	size_t got = 0;
 	while (!memmem(req, got, "\r\n\r\n", 4)) {
-		ssize_t r = read(fd, req + got, sizeof(req) - 1 - got);
+		ssize_t r = read(fd, req + got, cap - 1 - got);
 		if (r <= 0)
-			_exit(13);
+			_exit(code + 1);
 		got += (size_t)r;
 	}
 	req[got] = '\0';
+	return fd;
+}
+
+static void serve(int lfd, enum scenario sc)
+{
+	char req[65536];
+	int fd = accept_request(lfd, req, sizeof(req), 12);
 	/* a script (kexec_opts.script): the bootstrap and the arguments in the
 	 * URL, stdin asked for without a stdin_fd */
 	static const char script_url[] = "GET /api/v1/namespaces/ns/pods/p1/exec?command=sh&command=-c&command=s%3D%24%28dd%20bs%3D25%20";
@@ -245,55 +269,12 @@ static void serve(int lfd, enum scenario sc)
 }
 
 
-/* One client frame of any size (stdin comes in messages of up to 64 KiB);
- * *payload is malloc'd. */
-static int read_big_frame(int fd, int *op, unsigned char **payload, size_t *n)
-{
-	unsigned char h[2], ext[8], mask[4];
-	if (read_full(fd, h, 2) < 0)
-		return -1;
-	if (!(h[1] & 0x80) || !(h[0] & 0x80))
-		_exit(31); /* masked, and unfragmented */
-	uint64_t len = h[1] & 0x7f;
-	if (len == 126) {
-		if (read_full(fd, ext, 2) < 0)
-			return -1;
-		len = ((uint64_t)ext[0] << 8) | ext[1];
-	} else if (len == 127) {
-		if (read_full(fd, ext, 8) < 0)
-			return -1;
-		len = 0;
-		for (int i = 0; i < 8; i++)
-			len = (len << 8) | ext[i];
-	}
-	if (len > 1 << 20 || read_full(fd, mask, 4) < 0)
-		return -1;
-	*payload = malloc(len + 1);
-	if (!*payload || read_full(fd, *payload, (size_t)len) < 0)
-		return -1;
-	for (size_t i = 0; i < len; i++)
-		(*payload)[i] ^= mask[i & 3];
-	*op = h[0] & 0x0f;
-	*n = (size_t)len;
-	return 0;
-}
-
 /* The pod side of kexec_upload: UP_SIZE bytes on stdin, then (v5) the
  * half-close, then the command's answer. */
 static void serve_upload(int lfd, enum scenario sc)
 {
-	int fd = accept(lfd, NULL, NULL);
-	if (fd < 0)
-		_exit(32);
 	char req[65536];
-	size_t got = 0;
-	while (!memmem(req, got, "\r\n\r\n", 4)) {
-		ssize_t r = read(fd, req + got, sizeof(req) - 1 - got);
-		if (r <= 0)
-			_exit(33);
-		got += (size_t)r;
-	}
-	req[got] = '\0';
+	int fd = accept_request(lfd, req, sizeof(req), 32);
 	if (!strstr(req, "GET /api/v1/namespaces/ns/pods/p1/exec?command=sh&command=-c&command=head%20-c%20200000"
 		     "%20%3Ef&container=c&stdin=true&stdout=true&stderr=true HTTP/1.1\r\n"))
 		_exit(34);
@@ -346,7 +327,7 @@ static void serve_upload(int lfd, enum scenario sc)
 		int op;
 		unsigned char *p = NULL;
 		size_t n;
-		if (read_big_frame(fd, &op, &p, &n) < 0)
+		if (read_frame(fd, &op, &p, &n, 1 << 20, 1) < 0)
 			_exit(37);
 		if (op == 2 && n >= 1 && p[0] == 0 && !closed) {
 			for (size_t i = 1; i < n; i++, have++)
