@@ -148,6 +148,31 @@ static int accept_request(int lfd, char *req, size_t cap, int code)
 	return fd;
 }
 
+/* The 101 answer to the upgrade in req, with the key's accept value (RFC
+ * 6455 4.2.2) and protocol PROTO (v4, v5); exits CODE without a key. */
+static void switch_protocols(int fd, const char *req, const char *proto, int code)
+{
+	const char *k = strcasestr(req, "\r\nSec-WebSocket-Key: ");
+	if (!k)
+		_exit(code);
+	k += 21;
+	char key[128];
+	size_t kl = strcspn(k, "\r");
+	if (kl >= sizeof(key) - 40)
+		_exit(code);
+	memcpy(key, k, kl);
+	strcpy(key + kl, "258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+	unsigned char sha[SHA_DIGEST_LENGTH];
+	SHA1((unsigned char *)key, strlen(key), sha);
+	char *accept_key = base64_encode(sha, sizeof(sha));
+	char head[512];
+	int hn = snprintf(head, sizeof(head), "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+			  "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: "
+			  "%s.channel.k8s.io\r\n\r\n", accept_key, proto);
+	free(accept_key);
+	write_full(fd, head, (size_t)hn);
+}
+
 static void serve(int lfd, enum scenario sc)
 {
 	char req[65536];
@@ -180,25 +205,9 @@ static void serve(int lfd, enum scenario sc)
 		close(fd);
 		_exit(0);
 	}
-	const char *k = strcasestr(req, "\r\nSec-WebSocket-Key: ");
-	if (!k || !strstr(req, "Sec-WebSocket-Protocol: v5.channel.k8s.io, v4.channel.k8s.io\r\n"))
+	if (!strstr(req, "Sec-WebSocket-Protocol: v5.channel.k8s.io, v4.channel.k8s.io\r\n"))
 		_exit(15);
-	k += 21;
-	char key[128];
-	size_t kl = strcspn(k, "\r");
-	if (kl >= sizeof(key) - 40)
-		_exit(16);
-	memcpy(key, k, kl);
-	strcpy(key + kl, "258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
-	unsigned char sha[SHA_DIGEST_LENGTH];
-	SHA1((unsigned char *)key, strlen(key), sha);
-	char *accept_key = base64_encode(sha, sizeof(sha));
-	char head[512];
-	int hn = snprintf(head, sizeof(head), "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-			  "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: "
-			  "v5.channel.k8s.io\r\n\r\n", accept_key);
-	free(accept_key);
-	write_full(fd, head, (size_t)hn);
+	switch_protocols(fd, req, "v5", 16);
 	if (sc == SCRIPT) {
 		/* the script and its end mark first on stdin, then v5's close
 		 * (there is no other stdin) */
@@ -301,25 +310,7 @@ static void serve_upload(int lfd, enum scenario sc)
 		close(fd);
 		_exit(0);
 	}
-	const char *k = strcasestr(req, "\r\nSec-WebSocket-Key: ");
-	if (!k)
-		_exit(35);
-	k += 21;
-	char key[128];
-	size_t kl = strcspn(k, "\r");
-	if (kl >= sizeof(key) - 40)
-		_exit(36);
-	memcpy(key, k, kl);
-	strcpy(key + kl, "258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
-	unsigned char sha[SHA_DIGEST_LENGTH];
-	SHA1((unsigned char *)key, strlen(key), sha);
-	char *accept_key = base64_encode(sha, sizeof(sha));
-	char head[512];
-	int hn = snprintf(head, sizeof(head), "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-			  "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: "
-			  "%s.channel.k8s.io\r\n\r\n", accept_key, sc == UP_V4 ? "v4" : "v5");
-	free(accept_key);
-	write_full(fd, head, (size_t)hn);
+	switch_protocols(fd, req, sc == UP_V4 ? "v4" : "v5", 35);
 	/* the file, exactly; under v5 the half-close after it */
 	size_t have = 0;
 	int closed = 0;
