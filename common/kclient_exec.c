@@ -40,6 +40,7 @@
 #define MAX_HEAD (64 * 1024)          /* the server's answer to the upgrade, headers */
 #define MAX_MESSAGE (16 * 1024 * 1024) /* one message (the server sends <= 32 KiB) */
 #define STDIN_MESSAGE (64 * 1024)      /* stdin goes in messages of at most this */
+#define RX_HIGH (4 * 1024 * 1024)      /* stop reading while this much output waits to be taken */
 
 struct kexec_stream {
 	struct kclient *kc;
@@ -342,10 +343,19 @@ static int parse_rx(struct kexec_stream *w)
 
 /* Read and parse everything the connection has now (TLS may hold more
  * than poll shows): 1 something came, 0 nothing, -1 error. */
+/* Output read and not yet taken by the caller. */
+static size_t untaken(const struct kexec_stream *w)
+{
+	return w->out[CH_STDOUT].len - w->out_off[CH_STDOUT] + w->out[CH_STDERR].len - w->out_off[CH_STDERR];
+}
+
+/* Read what the connection has, up to RX_HIGH of output not yet taken: a
+ * caller slower than the network (a download written to a slow disk) holds
+ * a few MiB, not the whole stream, and its Ctrl-C is seen before the end. */
 static int drain_rx(struct kexec_stream *w)
 {
 	int moved = 0;
-	while (!w->closed) {
+	while (!w->closed && untaken(w) < RX_HIGH) {
 		int k = fill_rx(w);
 		if (k < 0)
 			return -1;
@@ -687,7 +697,7 @@ int kexec_stream_fd(const struct kexec_stream *w)
 
 short kexec_stream_events(const struct kexec_stream *w)
 {
-	return (short)(POLLIN | (unsent(w) && !w->send_failure ? POLLOUT : 0));
+	return (short)((untaken(w) < RX_HIGH ? POLLIN : 0) | (unsent(w) && !w->send_failure ? POLLOUT : 0));
 }
 
 void kexec_stream_send(struct kexec_stream *w, const void *data, size_t n)
