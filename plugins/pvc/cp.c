@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,7 +132,19 @@ struct cp {
 	uint64_t done;
 	int errors;
 	int64_t start_ms;
+	struct entry *cur;  /* the file going by itself now (its part is what Ctrl-C leaves) */
 };
+
+/* Ctrl-C while bytes go: the client's requests and the exec stream stop at
+ * once (kclient_set_abort), the file being copied stays as its part (as
+ * after a dropped stream), the helper Job goes unless it is kept, and the
+ * command says how to go on and exits 130. */
+static volatile sig_atomic_t cp_interrupted;
+static void on_sigint(int sig)
+{
+	(void)sig;
+	cp_interrupted = 1;
+}
 
 static void warn(struct cp *c, const char *fmt, ...) EIDF_PRINTF(2, 3);
 static void warn(struct cp *c, const char *fmt, ...)
@@ -437,6 +450,10 @@ static int sess(struct cp *c)
 {
 	if (c->s.open)
 		return 0;
+	if (cp_interrupted) { /* said by cmd_cp */
+		eidf_set_error("interrupted");
+		return -1;
+	}
 	struct kclient *kc = cmd_client(c->cmd);
 	if (!kc) {
 		eidf_error("%s", eidf_last_error());
@@ -465,6 +482,10 @@ static int reopen(struct cp *c)
 	cp_sess_close(&c->s, &why);
 	free(c->lost_why);
 	c->lost_why = why;
+	if (cp_interrupted) {
+		eidf_set_error("interrupted");
+		return -1;
+	}
 	if (++c->reconnects > CP_MAX_RECONNECTS) {
 		eidf_set_error("the stream to helper pod %s dropped %d times; last: %s; run the same command again "
 			       "to resume", c->pod, CP_MAX_RECONNECTS, c->lost_why);
@@ -1003,6 +1024,7 @@ static int put_file(struct cp *c, struct entry *e)
 			return -1;
 		}
 	}
+	c->cur = e;
 	cp_sess_queuef(s, "put %o %llu %llu\n", e->mode, (unsigned long long)e->size, (unsigned long long)e->off);
 	cp_sess_queue_line(s, e->rel);
 	if (e->sent_to > e->off)
@@ -1121,6 +1143,8 @@ out:
 		uint64_t unsent = cp_sess_queued(s);
 		e->sent_to -= unsent < e->sent_to - e->off ? unsent : e->sent_to - e->off;
 	}
+	if (rc != 1)
+		c->cur = NULL;
 	EVP_MD_CTX_free(whole);
 	free(buf);
 	close(fd);
@@ -1996,6 +2020,7 @@ static int get_file(struct cp *c, struct entry *e)
 		e->resumed = 1;
 		c->resumed++;
 	}
+	c->cur = e;
 	cp_sess_queuef(s, "get %llu\n", (unsigned long long)e->off);
 	cp_sess_queue_line(s, e->rel);
 	char *line;
@@ -2071,6 +2096,8 @@ static int get_file(struct cp *c, struct entry *e)
 	}
 	rc = 0;
 out:
+	if (rc != 1)
+		c->cur = NULL;
 	EVP_MD_CTX_free(whole);
 	if (fd >= 0)
 		close(fd);
@@ -2278,6 +2305,24 @@ static int download(struct cp *c, const char *local)
 
 /* ---- the command ---------------------------------------------------------- */
 
+/* After Ctrl-C: what stays and how to go on, in one line. */
+static void say_interrupted(const struct cp *c)
+{
+	const struct entry *e = c->cur;
+	if (!e) {
+		fprintf(stderr, "pvc cp: interrupted; the files copied so far stay: run the same command again to "
+			"copy the rest\n");
+	} else if (c->upload) {
+		fprintf(stderr, "pvc cp: interrupted; %s stays as its part %s:%s" PART ": run the same command "
+			"again to resume\n", e->local, c->claim, e->rel);
+	} else {
+		char *lp = temp_name_beside(e->local, PART);
+		fprintf(stderr, "pvc cp: interrupted; %s:%s stays as its part %s: run the same command again to "
+			"resume\n", c->claim, e->rel, lp);
+		free(lp);
+	}
+}
+
 static void summary(struct cp *c, enum output_format fmt, int ok)
 {
 	double secs = (double)(now_ms() - c->start_ms) / 1000.0;
@@ -2381,19 +2426,30 @@ int cmd_cp(struct eidf_cmd *cmd, int argc, const char **argv)
 			eidf_error("%s", eidf_last_error());
 		goto out;
 	}
+	struct sigaction sa = { .sa_handler = on_sigint }, old_int; /* no SA_RESTART: polls wake up */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	kclient_set_abort(cmd_client(cmd), &cp_interrupted);
 	if (!sess(&c)) {
 		int r = c.upload ? upload(&c, argc - 1, argv) : download(&c, argv[1]);
-		if (r && eidf_last_error()[0] && c.reconnects > CP_MAX_RECONNECTS)
+		if (r && eidf_last_error()[0] && c.reconnects > CP_MAX_RECONNECTS && !cp_interrupted)
 			eidf_error("%s", eidf_last_error());
 		rc = r ? EIDF_EXIT_ERROR : 0;
 	}
+	if (rc && cp_interrupted)
+		rc = EIDF_EXIT_DETACHED;
+	/* the Job is deleted (or said to be kept) after Ctrl-C too */
+	kclient_set_abort(cmd_client(cmd), NULL);
 	char *why = NULL;
 	cp_sess_close(&c.s, &why);
 	free(why);
 	if (c.pg)
-		progress_done(c.pg, rc ? "failed" : NULL);
+		progress_done(c.pg, rc == EIDF_EXIT_DETACHED ? "interrupted" : rc ? "failed" : NULL);
+	if (rc == EIDF_EXIT_DETACHED)
+		say_interrupted(&c);
 	summary(&c, fmt, rc == 0);
 	stop_helper(&c);
+	sigaction(SIGINT, &old_int, NULL);
 out:
 	for (size_t i = 0; i < c.n; i++) {
 		free(c.e[i].rel);

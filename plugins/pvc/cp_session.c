@@ -24,6 +24,7 @@ int cp_sess_open(struct cp_sess *s, struct kclient *kc, const char *ns, const ch
 	s->ks = kexec_stream_open(kc, &o);
 	if (!s->ks)
 		return -1;
+	s->kc = kc;
 	s->open = 1;
 	s->last_io_ms = monotonic_ms();
 	return 0;
@@ -115,6 +116,12 @@ int cp_sess_pump(struct cp_sess *s, int wait_ms)
 {
 	if (!s->open || s->eof)
 		return -1;
+	/* the stream's pump sees an abort (Ctrl-C) only when it has to wait,
+	 * and a download's bytes may never make it wait */
+	if (kclient_aborted(s->kc)) {
+		s->eof = 1;
+		return -1;
+	}
 	int r = kexec_stream_pump(s->ks, wait_ms);
 	/* stderr: only its tail is kept, for the message when the session ends */
 	const char *d;

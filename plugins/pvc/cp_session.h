@@ -17,6 +17,7 @@
 
 struct cp_sess {
 	struct kexec_stream *ks;
+	struct kclient *kc;       /* whose abort flag (Ctrl-C) ends the session */
 	struct strbuf line;       /* the last line taken */
 	struct strbuf err_tail;   /* the last few KiB the pod wrote to stderr */
 	int eof;                  /* the stream is over (what came is still read) */
