@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # kubectl eidf pvc cp stopped before it is done: Ctrl-C in the middle of a
 # file (exit 130, the part kept, the re-run resumes), and a stream that keeps
-# dropping (the copy gives up after its reconnects with one line that says
-# to run it again).
+# dropping (the copy gives up after 8 reconnects with one line that says to
+# run it again).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pvc-cp.sh"
 
@@ -66,6 +66,27 @@ test_expect_success 'Ctrl-C in the middle of a download: exit 130, the part kept
 	test "$(json_field out.json bytes)" -lt $SIZE &&
 	cmp big.bin down.bin &&
 	no_part_files .
+'
+
+# every exec session cut after 1.5 MB both ways (the local cluster's `cut`
+# fault, one per session): the copy reopens it 8 times, with a growing pause
+# between (200 ms more each time: 7.2 s in all), then gives up
+test_expect_success 'a stream that drops every time: after 8 reconnects, one error naming the helper pod, exit 1, the part kept' '
+	vol=$(cluster_volume_dir data) &&
+	head -c $((16 << 20)) big.bin >drops.bin &&
+	cluster_fault cut --path "/pods/.*/exec" --bytes 1500000 --count 9 &&
+	test_expect_code 1 kubectl eidf pvc cp drops.bin data:drops.bin >out 2>err &&
+	cat err &&
+	test "$(grep -c "^the stream to pod pvc-helper-[a-z0-9-]* dropped (.*); resuming$" err)" = 8 &&
+	test_grep "^error: the stream to helper pod pvc-helper-[a-z0-9-]* dropped 8 times; last: .*; run the same command again to resume$" err &&
+	test "$(grep -c "^error\|^warning" err)" = 1 &&
+	test ! -s out &&
+	test ! -e "$vol/drops.bin" &&
+	part_at_least "$vol/drops.bin.eidf-part" 1048576 &&
+	test -z "$(cluster_ctl faults | grep cut)" &&
+	kubectl eidf pvc cp drops.bin data:drops.bin -o json >out.json &&
+	test "$(json_field out.json resumed)" = 1 &&
+	cmp drops.bin "$vol/drops.bin"
 '
 
 test_done
