@@ -205,6 +205,15 @@ target() {
 	return 0
 }
 
+# Why a redirection failed, from what the shell said in $hf ("sh: 1: cannot
+# create P: Read-only file system"): its last part -> $why
+cause() {
+	why=
+	IFS= read -r why <"$hf"
+	why=${why##*: }
+	[ -n "$why" ] || why="the shell did not say why"
+}
+
 do_put() { # MODE SIZE OFF; path on the next line
 	mode=$1 size=$2 off=$3
 	IFS= read -r rel || exit 0
@@ -214,12 +223,12 @@ do_put() { # MODE SIZE OFF; path on the next line
 	if [ "$off" = 0 ]; then
 		[ -L "$part" ] && rm -f "$part"
 		[ -e "$part.sha256" ] && rm -f "$part.sha256"
-		{ command exec 4>"$part"; } 2>/dev/null || { fail "cannot write \"$prel\""; return; }
+		{ command exec 4>"$part"; } 2>"$hf" || { cause; fail "cannot write \"$prel\": $why"; return; }
 	elif [ -L "$part" ] || [ ! -f "$part" ] || ! truncate -s "$off" "$part" 2>/dev/null; then
 		fail "cannot resume \"$prel\""
 		return
 	fi
-	{ command exec 4>>"$part"; } 2>/dev/null || { fail "cannot write \"$prel\""; return; }
+	{ command exec 4>>"$part"; } 2>"$hf" || { cause; fail "cannot write \"$prel\": $why"; return; }
 	fdpos=0
 	read -r n _ </proc/self/fdinfo/4 2>/dev/null && [ "$n" = pos: ] && fdpos=1
 	say R
@@ -606,6 +615,8 @@ while IFS=' ' read -r cmd a1 a2 a3 a4 a5; do
 		abs "$rel"
 		if bad "$rel" || ! no_links "$rel" || [ -L "$p" ]; then fail "path \"$rel\" leaves the claim"
 		elif chmod "$a1" "$p" 2>/dev/null; then say O
+		# (a directory that may not be changed, read-only, but has that mode)
+		elif [ "$(stat -c %a "$p" 2>/dev/null)" = "$a1" ]; then say O
 		else fail "cannot change the mode of \"$rel\" on the claim"; fi
 		;;
 	link)

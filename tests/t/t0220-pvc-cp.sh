@@ -511,6 +511,30 @@ else
 	test_skip 'the claim full in the middle of an upload' 'needs root, to mount a small tmpfs inside the claim'
 fi
 
+# a directory inside the claim that refuses writes for another reason than
+# space (read-only: a bind mount of itself remounted so), mounted before the
+# helper pod starts, as above
+if [ "$(id -u)" = 0 ] && mkdir -p "$TRASH/ro-probe" && mount --bind "$TRASH/ro-probe" "$TRASH/ro-probe" 2>/dev/null &&
+	umount "$TRASH/ro-probe"; then
+	test_expect_success 'a directory on the claim that cannot be written: one error naming the file and why, the next file still goes' '
+		vol=$(cluster_volume_dir data) &&
+		mkdir -p "$vol/rotree/ro" &&
+		mount --bind "$vol/rotree/ro" "$vol/rotree/ro" &&
+		test_when_finished "umount \"$vol/rotree/ro\"" &&
+		mount -o remount,bind,ro "$vol/rotree/ro" &&
+		mkdir -p rotree/ro && head -c 2097152 /dev/urandom >rotree/ro/a.bin &&
+		head -c 2097152 /dev/urandom >rotree/z.bin &&
+		test_expect_code 1 kubectl eidf pvc cp rotree data:rotree >out 2>err &&
+		cat err &&
+		test_grep "^error: .*ro/a.bin.*Read-only file system" err &&
+		test "$(grep -c "^error\|^warning" err)" = 1 &&
+		test ! -e "$vol/rotree/ro/a.bin" && no_part_files "$vol/rotree" &&
+		cmp rotree/z.bin "$vol/rotree/z.bin"
+	'
+else
+	test_skip 'a directory on the claim that cannot be written' 'needs root, to bind-mount a directory read-only inside the claim'
+fi
+
 test_expect_success 'every request line stayed short (scripts go on the exec'"'"'s stdin; proxies refuse long lines)' '
 	cluster_long_requests 2048 >long && cat long && test ! -s long
 '
