@@ -116,6 +116,20 @@ test_expect_success 'a 200 MiB file both ways; progress on a terminal (bytes, ra
 	rm -f big200.bin big200-down.bin "$vol/big200.bin"
 '
 
+# the first drawing of the line and the one at 100% are never skipped (the
+# others at most every 100 ms): they name the first file sent and the last
+test_expect_success 'progress on a terminal across a tree names each file as it goes, and none again once left' '
+	mkdir ptree && for f in a b c; do head -c 4194304 /dev/urandom >ptree/$f.bin || return 1; done &&
+	on_pty pty.out kubectl eidf pvc cp ptree data:ptree &&
+	screen_lines pty.out | grep "^uploading to data:ptree .*  ptree/" >lines &&
+	sed -e "s/.*  //" lines | uniq >names &&
+	cat names &&
+	test "$(wc -l <names)" -ge 2 &&
+	test -z "$(sort names | uniq -d)" &&
+	test -z "$(grep -v "^ptree/[abc].bin$" names)" &&
+	same_tree ptree "$(cluster_volume_dir data)/ptree"
+'
+
 test_expect_success 'one file: into an existing directory, or under a new name' '
 	mkdir into &&
 	kubectl eidf pvc cp data:proj/sub/run.sh into >/dev/null &&
