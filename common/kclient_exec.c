@@ -827,11 +827,12 @@ int kexec_stream_finish(struct kexec_stream *w, long wait_ms, int *exit_code)
 		int64_t end = monotonic_ms() + wait_ms;
 		/* what still comes is not wanted: dropped as it comes */
 		while (!w->have_status && !w->failure && !w->closed) {
+			/* first, so that a full buffer (RX_HIGH) does not stop reading */
+			kexec_stream_consume(w, KEXEC_STDOUT, (size_t)-1);
+			kexec_stream_consume(w, KEXEC_STDERR, (size_t)-1);
 			int64_t left = end - monotonic_ms();
 			if (left <= 0 || kexec_stream_pump(w, (int)left) < 0)
 				break;
-			kexec_stream_consume(w, KEXEC_STDOUT, (size_t)-1);
-			kexec_stream_consume(w, KEXEC_STDERR, (size_t)-1);
 		}
 	}
 	if (w->have_status) {
