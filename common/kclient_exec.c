@@ -341,17 +341,17 @@ static int parse_rx(struct kexec_stream *w)
 	return rc;
 }
 
-/* Read and parse everything the connection has now (TLS may hold more
- * than poll shows): 1 something came, 0 nothing, -1 error. */
 /* Output read and not yet taken by the caller. */
 static size_t untaken(const struct kexec_stream *w)
 {
 	return w->out[CH_STDOUT].len - w->out_off[CH_STDOUT] + w->out[CH_STDERR].len - w->out_off[CH_STDERR];
 }
 
-/* Read what the connection has, up to RX_HIGH of output not yet taken: a
- * caller slower than the network (a download written to a slow disk) holds
- * a few MiB, not the whole stream, and its Ctrl-C is seen before the end. */
+/* Read and parse what the connection has now (TLS may hold more than poll
+ * shows), up to RX_HIGH of output not yet taken: a caller slower than the
+ * network (a download written to a slow disk) holds a few MiB, not the
+ * whole stream, and its Ctrl-C is seen before the end.  1 something came,
+ * 0 nothing, -1 error. */
 static int drain_rx(struct kexec_stream *w)
 {
 	int moved = 0;
