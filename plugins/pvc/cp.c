@@ -2313,8 +2313,10 @@ static void say_interrupted(const struct cp *c)
 		fprintf(stderr, "pvc cp: interrupted; the files copied so far stay: run the same command again to "
 			"copy the rest\n");
 	} else if (c->upload) {
-		fprintf(stderr, "pvc cp: interrupted; %s stays as its part %s:%s" PART ": run the same command "
-			"again to resume\n", e->local, c->claim, e->rel);
+		char *rp = temp_name_beside(e->rel, PART);
+		fprintf(stderr, "pvc cp: interrupted; %s stays as its part %s:%s: run the same command again to "
+			"resume\n", e->local, c->claim, rp);
+		free(rp);
 	} else {
 		char *lp = temp_name_beside(e->local, PART);
 		fprintf(stderr, "pvc cp: interrupted; %s:%s stays as its part %s: run the same command again to "
