@@ -17,6 +17,9 @@
 #   info\nPATH              -> I TYPE SIZE MODE, P SIZE|P -, .
 #   list\nPATH              -> e HEXMODE SIZE ABSPATH..., L ABSPATH + T TARGET, W (name with a newline), .
 #   sum N\nPATH...          -> H SHA256|H - per path, .
+#   infos N\nPATH...        -> what info answers, per path (one stat for them all)
+#   batch K BYTES\n(MODE SIZE SHA256\nPATH)..., then a tar of BYTES -> F|M SHA256|E MESSAGE per file, .
+#   gets K\nPATH...         -> G SIZE, a tar of SIZE bytes, h SHA256|h - per path, . | E MESSAGE
 #   range START LEN\nPATH   -> H MD5 of those bytes
 #   chunks LEN\nPATH        -> m START LEN MD5 for each LEN bytes of the file, . | E MESSAGE
 #   mkdir\nPATH             -> O | E MESSAGE
@@ -445,23 +448,23 @@ do_infos() { # N; the paths follow
 
 # batch K BYTES: K small files in one tar, instead of K puts.  K lines
 # "MODE SIZE SHA256", each followed by its path, then BYTES bytes: a tar of
-# those files (named by their paths; regular files only).  It is unpacked
-# with one tar into a staging directory on the claim (the same file system:
-# renames are atomic), the files are hashed by one hasher, and those whose
-# sha256 is the sender's are linked into place, one ln per directory.  An
-# answer a file, in order: F | M SHA256 (differs: nothing renamed; the
-# sender puts it alone) | E MESSAGE; then ".".  Without tar in the image
-# every file is M.
+# those files (named by their paths; regular files only; their modes are
+# the tar's).  It is unpacked with one tar into this session's staging
+# directory at the claim's root, the files are hashed by one hasher, and
+# those whose sha256 is the sender's are linked into place, one ln per
+# directory (batch_flush).  An answer a file, in order: F | M SHA256
+# (differs, or could not be linked: nothing put in place; the sender puts
+# it alone) | E MESSAGE; then ".".  Without tar in the image every file is M.
 do_batch() { # K BYTES
 	k=$1 bytes=$2 i=0 sane=1
 	# (busybox sh reads a byte a system call: each line is read once here,
 	# once below, and the hasher's arguments are gathered on the way)
 	set --
 	while [ "$i" -lt "$k" ]; do
-		IFS=' ' read -r m _ h || exit 0
+		IFS=' ' read -r _ _ h || exit 0
 		IFS= read -r rel || exit 0
 		bad "$rel" && sane=0 # the client's paths are clean: never unpacked if not
-		printf '%s %s\n%s\n' "$m" "$h" "$rel"
+		printf '%s\n%s\n' "$h" "$rel"
 		set -- "$@" "$stage/$rel"
 		i=$((i + 1))
 	done >"$hf.b"
@@ -480,7 +483,7 @@ do_batch() { # K BYTES
 	exec 7<"$hf.sums.raw"
 	set --
 	gdir=
-	while IFS=' ' read -r m h && IFS= read -r rel; do
+	while IFS= read -r h && IFS= read -r rel; do
 		IFS=' ' read -r got _ <&7 || got=-
 		got=${got#\\}
 		why=
