@@ -800,6 +800,32 @@ void kexec_stream_consume(struct kexec_stream *w, int stream, size_t n)
 	w->out_off[stream] += n < have ? n : have;
 }
 
+void kexec_stream_keep_tail(struct kexec_stream *w, int stream, struct strbuf *tail, size_t keep)
+{
+	const char *d;
+	size_t n = kexec_stream_peek(w, stream, &d);
+	if (!n)
+		return;
+	strbuf_add(tail, d, n);
+	kexec_stream_consume(w, stream, n);
+	if (tail->len > 2 * keep) {
+		memmove(tail->buf, tail->buf + tail->len - keep, keep);
+		tail->len = keep;
+		tail->buf[keep] = '\0';
+	}
+}
+
+char *kexec_tail_last_line(const struct strbuf *tail)
+{
+	size_t e = tail->len;
+	while (e && (tail->buf[e - 1] == '\n' || tail->buf[e - 1] == '\r' || tail->buf[e - 1] == ' '))
+		e--;
+	size_t b = e;
+	while (b && tail->buf[b - 1] != '\n')
+		b--;
+	return e > b ? xstrndup(tail->buf + b, e - b) : NULL;
+}
+
 void kexec_stream_free(struct kexec_stream *w)
 {
 	if (!w)

@@ -18,34 +18,6 @@
 #define TX_HIGH (256 * 1024) /* read no more of the file while this much waits to be sent */
 #define TAIL 4096            /* what is kept of the command's output, for the message */
 
-/* Take what came on a stream, keeping its tail. */
-static void keep_tail(struct kexec_stream *s, int stream, struct strbuf *tail)
-{
-	const char *d;
-	size_t n = kexec_stream_peek(s, stream, &d);
-	if (!n)
-		return;
-	strbuf_add(tail, d, n);
-	kexec_stream_consume(s, stream, n);
-	if (tail->len > 2 * TAIL) {
-		memmove(tail->buf, tail->buf + tail->len - TAIL, TAIL);
-		tail->len = TAIL;
-		tail->buf[TAIL] = '\0';
-	}
-}
-
-/* The last non-empty line of a tail, or NULL. */
-static char *last_line(const struct strbuf *sb)
-{
-	size_t e = sb->len;
-	while (e && (sb->buf[e - 1] == '\n' || sb->buf[e - 1] == '\r' || sb->buf[e - 1] == ' '))
-		e--;
-	size_t b = e;
-	while (b && sb->buf[b - 1] != '\n')
-		b--;
-	return e > b ? xstrndup(sb->buf + b, e - b) : NULL;
-}
-
 /* The exec was not accepted: why, and what to do about it. */
 static void say_refused(struct kclient *kc, const struct kexec_upload *u, const char *where, const char *why)
 {
@@ -112,8 +84,8 @@ int kexec_upload(struct kclient *kc, const struct kexec_upload *u)
 		if (read_errno || short_file)
 			break;
 		int r = kexec_stream_pump(s, 200);
-		keep_tail(s, KEXEC_STDOUT, &out);
-		keep_tail(s, KEXEC_STDERR, &err);
+		kexec_stream_keep_tail(s, KEXEC_STDOUT, &out, TAIL);
+		kexec_stream_keep_tail(s, KEXEC_STDERR, &err, TAIL);
 		size_t unsent = kexec_stream_unsent(s);
 		uint64_t now = queued > unsent ? queued - unsent : 0;
 		if (now > sent) {
@@ -127,9 +99,9 @@ int kexec_upload(struct kclient *kc, const struct kexec_upload *u)
 	char *stream_err = frc < 0 ? xstrdup(eidf_last_error()) : NULL;
 	int ok = frc == 0 && code == 0 && queued == u->size;
 	progress_done(pg, ok ? NULL : "failed"); /* plain output says ", done" itself */
-	char *said = last_line(&err);
+	char *said = kexec_tail_last_line(&err);
 	if (!said)
-		said = last_line(&out);
+		said = kexec_tail_last_line(&out);
 	char *done = human_bytes(sent), *total = human_bytes(u->size);
 	if (ok)
 		rc = 0;

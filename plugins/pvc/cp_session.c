@@ -30,20 +30,6 @@ int cp_sess_open(struct cp_sess *s, struct kclient *kc, const char *ns, const ch
 	return 0;
 }
 
-/* The last line of what the pod wrote to stderr, or NULL. */
-static char *err_last_line(const struct cp_sess *s)
-{
-	const char *b = s->err_tail.buf, *e = b ? b + s->err_tail.len : NULL;
-	while (e && e > b && (e[-1] == '\n' || e[-1] == '\r'))
-		e--;
-	if (!e || e == b)
-		return NULL;
-	const char *l = e;
-	while (l > b && l[-1] != '\n')
-		l--;
-	return xstrndup(l, (size_t)(e - l));
-}
-
 int cp_sess_close(struct cp_sess *s, char **why)
 {
 	int code = -1;
@@ -53,7 +39,7 @@ int cp_sess_close(struct cp_sess *s, char **why)
 		if (!s->eof)
 			cp_sess_queue(s, "quit\n", 5);
 		int rc = kexec_stream_finish(s->ks, 3000, &code);
-		char *last = err_last_line(s);
+		char *last = kexec_tail_last_line(&s->err_tail);
 		if (why) {
 			if (rc < 0)
 				*why = last ? xasprintf("%s; the pod said: %s", eidf_last_error(), last)
@@ -124,17 +110,7 @@ int cp_sess_pump(struct cp_sess *s, int wait_ms)
 	}
 	int r = kexec_stream_pump(s->ks, wait_ms);
 	/* stderr: only its tail is kept, for the message when the session ends */
-	const char *d;
-	size_t n = kexec_stream_peek(s->ks, KEXEC_STDERR, &d);
-	if (n) {
-		strbuf_add(&s->err_tail, d, n);
-		kexec_stream_consume(s->ks, KEXEC_STDERR, n);
-		if (s->err_tail.len > 2 * ERR_TAIL) {
-			memmove(s->err_tail.buf, s->err_tail.buf + s->err_tail.len - ERR_TAIL, ERR_TAIL);
-			s->err_tail.len = ERR_TAIL;
-			s->err_tail.buf[ERR_TAIL] = '\0';
-		}
-	}
+	kexec_stream_keep_tail(s->ks, KEXEC_STDERR, &s->err_tail, ERR_TAIL);
 	if (r < 0) {
 		s->eof = 1;
 		return -1;

@@ -545,6 +545,27 @@ static void test_upload_refused(void **state)
 	finish(&f);
 }
 
+/* The message a caller gives when a command ends: its output's last line. */
+static void test_tail_last_line(void **state)
+{
+	(void)state;
+	struct strbuf t = STRBUF_INIT;
+	assert_null(kexec_tail_last_line(&t));
+	strbuf_addstr(&t, "first\nsh: 1: cannot create /x: Read-only file system \r\n\n");
+	char *l = kexec_tail_last_line(&t);
+	assert_string_equal(l, "sh: 1: cannot create /x: Read-only file system");
+	free(l);
+	strbuf_reset(&t);
+	strbuf_addstr(&t, "\n \n");
+	assert_null(kexec_tail_last_line(&t));
+	strbuf_reset(&t);
+	strbuf_addstr(&t, "only");
+	l = kexec_tail_last_line(&t);
+	assert_string_equal(l, "only");
+	free(l);
+	strbuf_release(&t);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -555,6 +576,7 @@ int main(void)
 	unsetenv("ALL_PROXY");
 	unsetenv("all_proxy");
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tail_last_line),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_run),
 		cmocka_unit_test(test_drop),

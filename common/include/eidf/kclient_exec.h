@@ -85,6 +85,12 @@ int kexec_stream_over(const struct kexec_stream *s);
  * *data (valid until the next pump or consume) and its length. */
 size_t kexec_stream_peek(const struct kexec_stream *s, int stream, const char **data);
 void kexec_stream_consume(struct kexec_stream *s, int stream, size_t n);
+/* Consume what came on STREAM into tail, of which only the last KEEP to
+ * 2 * KEEP bytes are kept: what a command said last, for the message when
+ * it ends.  kexec_tail_last_line: that tail's last non-blank line, or NULL
+ * (the caller frees it). */
+void kexec_stream_keep_tail(struct kexec_stream *s, int stream, struct strbuf *tail, size_t keep);
+char *kexec_tail_last_line(const struct strbuf *tail);
 /* End it: stdin is closed, the command's exit status is awaited for at
  * most wait_ms (output still coming is dropped), the connection closed and
  * s freed.  0 with *exit_code, or -1 with a kubectl-like error (why the
