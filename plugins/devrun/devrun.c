@@ -805,11 +805,18 @@ static cJSON *latest_run(struct kclient *kc, const char *ns)
 		return NULL;
 	cJSON *items = cJSON_GetObjectItem(list, "items"), *it, *best = NULL;
 	const char *bt = "";
+	long long bms = -1;
 	int idx = 0, bi = -1;
 	cJSON_ArrayForEach(it, items) {
 		const char *t = json_str(it, "metadata.creationTimestamp");
-		if (t && strcmp(t, bt) >= 0) {
+		/* within one second (two runs started together), devrun's own
+		 * milliseconds decide; the list's order (by name) would not */
+		const char *m = meta_annotation(it, ANNOT_CREATED_MS);
+		long long ms = m ? strtoll(m, NULL, 10) : 0;
+		int c = t ? strcmp(t, bt) : -1;
+		if (t && (c > 0 || (c == 0 && ms >= bms))) {
 			bt = t;
+			bms = ms;
 			best = it;
 			bi = idx;
 		}

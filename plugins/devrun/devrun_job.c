@@ -296,6 +296,11 @@ cJSON *devrun_job_manifest(const struct devrun_opts *o, const struct devrun_code
 	manifest_set_annotation(job, ANNOT_REPO, shown);
 	free(shown);
 	manifest_set_annotation(job, ANNOT_DIRTY, code->dirty ? "true" : "false");
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	char *ms = xasprintf("%lld", (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+	manifest_set_annotation(job, ANNOT_CREATED_MS, ms);
+	free(ms);
 	if (code->changes_summary)
 		manifest_set_annotation(job, ANNOT_CHANGES, code->changes_summary);
 	if (code->changes_secret || code->changes_exec)

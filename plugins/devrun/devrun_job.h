@@ -21,6 +21,9 @@ struct changes;
 #define ANNOT_COMMIT "eidf.ac.uk/commit"
 #define ANNOT_REPO "eidf.ac.uk/repo"
 #define ANNOT_DIRTY "eidf.ac.uk/dirty"
+/* when devrun made the Job, in milliseconds since the epoch: orders runs
+ * made within one second (creationTimestamp has whole seconds) */
+#define ANNOT_CREATED_MS "eidf.ac.uk/created-ms"
 #define ANNOT_CHANGES "eidf.ac.uk/changes"
 #define ANNOT_CHANGES_TRANSPORT "eidf.ac.uk/changes-transport"
 /* exec transport: how long the init container waits for the upload */
